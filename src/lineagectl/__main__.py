@@ -1,0 +1,3 @@
+from lineagectl.cli import main
+
+main()

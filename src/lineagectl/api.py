@@ -1,0 +1,28 @@
+"""The library API: every command of the CLI is one call here.
+
+    from lineagectl import api
+    report = api.ingest(["events.ndjson"], db="lineage.duckdb")
+    print(api.stats(db="lineage.duckdb").payload)
+
+Functions raise ``lineagectl.errors.LineageError`` subclasses for user errors
+and return plain data (``IngestReport``) or a ``Result`` (see ``results``).
+"""
+
+from __future__ import annotations
+
+from .catalog import LIST_KINDS, list_entities, stats
+from .ingest import IngestReport, ingest
+from .results import Result
+from .show import show
+from .store import open_store
+
+
+def migrate(db: str | None = None) -> int:
+    """Open the store for writing, which upgrades an older schema; returns the schema version."""
+    from .store import schema_version
+
+    with open_store(db, write=True) as con:
+        return schema_version(con)
+
+
+__all__ = ["IngestReport", "LIST_KINDS", "Result", "ingest", "list_entities", "migrate", "show", "stats"]

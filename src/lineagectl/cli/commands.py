@@ -1,0 +1,150 @@
+"""The commands. Each: options → one library call → render → exit code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, List, Optional
+
+import typer
+
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from . import (
+    DbOption, FormatOption, NamespaceOption, OutputOption, QuietOption, _color, _stderr,
+    command, db_of, emit, settings,
+)
+
+MAX_SHOWN_REJECTS = 1000
+
+
+class _RejectPrinter:
+    """Prints ``file:line: reason`` lines to stderr, up to a limit."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, message: str) -> None:
+        self.count += 1
+        if self.count <= MAX_SHOWN_REJECTS:
+            _stderr(message)
+
+
+def _progress_bar():
+    """A byte-sized progress bar on a terminal, else nothing."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
+                               TransferSpeedColumn)
+
+    bar = Progress("ingesting", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                   TimeRemainingColumn(), console=Console(stderr=True, no_color=not _color(sys.stderr)),
+                   transient=True)
+    task = bar.add_task("ingest", total=None)
+    return bar, lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@command("ingest")
+def ingest(
+    paths: Annotated[List[str], typer.Argument(
+        help="NDJSON or JSON files (optionally .gz), directories (recursive), or - for stdin.",
+        show_default=False)],
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Store nothing from this invocation if any event is rejected.")] = False,
+    db: DbOption = None,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", metavar="FORMAT",
+        help="json: print the ingest report on stdout (default: a summary on stderr).")] = None,
+    output: OutputOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Ingest OpenLineage events into the store (each file atomically; re-ingest is a no-op)."""
+    from ..api import ingest as run_ingest
+    from ..results import Result
+
+    quiet = quiet or settings.quiet
+    rejects = _RejectPrinter()
+    bar, progress = (None, None) if quiet else _progress_bar()
+    if bar:
+        bar.start()
+    try:
+        report = run_ingest(paths, db_of(db), strict=strict, on_reject=rejects, progress=progress)
+    finally:
+        if bar:
+            bar.stop()
+    if rejects.count > MAX_SHOWN_REJECTS:
+        _stderr(f"... and {rejects.count - MAX_SHOWN_REJECTS} more rejected events")
+    for problem in report.file_errors:
+        _stderr(f"Error: {problem} (nothing from that file was stored)")
+    if fmt:
+        data = report.as_dict()
+        emit(Result(payload=data, records=[data], columns=list(data)), fmt, output)
+    if not quiet:
+        _stderr(
+            f"{report.files} file(s): {report.events_read} events read, {report.events_new} new, "
+            f"{report.events_duplicate} duplicate, {report.events_rejected} rejected; "
+            f"+{report.datasets_added} datasets, +{report.jobs_added} jobs, +{report.runs_added} runs "
+            f"in {report.seconds:.2f}s"
+        )
+    if report.rolled_back:
+        _stderr("Error: events were rejected and --strict is set: nothing was stored")
+    if report.file_errors:
+        raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(EXIT_FAILED if report.events_rejected else EXIT_OK)
+
+
+@command("stats")
+def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
+    """Counts of datasets, jobs, runs, events, columns and edges in the store."""
+    from ..api import stats as run_stats
+
+    emit(run_stats(db_of(db)), fmt, output)
+
+
+@command("ls", "list")
+def ls(
+    kind: Annotated[str, typer.Argument(help="datasets, jobs or runs.", show_default=False)],
+    namespace: NamespaceOption = None,
+    name: Annotated[Optional[str], typer.Option(
+        "--name", metavar="GLOB", help="Only names matching this glob (e.g. 'analytics_prod.*').")] = None,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", metavar="WHEN", help="Only those seen since: 7d, 36h, 90m or a timestamp.")] = None,
+    state: Annotated[Optional[str], typer.Option(
+        "--state", metavar="STATE", help="Runs in this state (COMPLETE, FAIL, ...).")] = None,
+    db: DbOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+) -> None:
+    """List datasets, jobs or runs."""
+    from ..api import list_entities
+
+    emit(list_entities(kind, db_of(db), namespace=namespace, name=name, since=since, state=state),
+         fmt, output)
+
+
+@command("show")
+def show(
+    name: Annotated[str, typer.Argument(
+        help="A dataset or job: full name, unique suffix (user_master) or alias.", show_default=False)],
+    namespace: NamespaceOption = None,
+    kind: Annotated[Optional[str], typer.Option(
+        "--kind", metavar="KIND", help="dataset, model or job, when a name is both.")] = None,
+    db: DbOption = None,
+    fmt: FormatOption = "table",
+    output: OutputOption = None,
+) -> None:
+    """Show a dataset (schema, versions, owners, tags, neighbours, writes) or a job (SQL, IO, runs)."""
+    from ..api import show as run_show
+    from ..errors import InputError
+
+    if kind is not None and kind not in ("dataset", "model", "job"):
+        raise InputError(f"--kind must be dataset, model or job, not {kind!r}")
+    emit(run_show(name, db_of(db), namespace=namespace, kind=kind), fmt, output)
+
+
+@command("migrate")
+def migrate(db: DbOption = None) -> None:
+    """Upgrade a store written by an older lineagectl to the current schema."""
+    from ..api import migrate as run_migrate
+
+    version = run_migrate(db_of(db))
+    _stderr(f"store schema is at version {version}")

@@ -1,0 +1,161 @@
+"""Writing a staged batch into the store's history tables, set-based.
+
+Rows arrive as Arrow tables (DuckDB's executemany is ~500x slower) and are
+merged with SQL. Every history row carries the hash of its event and is kept
+only if that event is new to the store, which makes re-ingest a no-op.
+Time ranges widen with least()/greatest() and counts add up, so the result
+does not depend on the order events arrive in.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from .normalize import STAGED, Normalizer
+
+_TS = pa.timestamp("us")
+_TYPES = {
+    "event_time": _TS, "job_id": pa.int64(), "dataset_id": pa.int64(), "alias_id": pa.int64(),
+    "src_dataset_id": pa.int64(), "ordinal": pa.int32(), "masking": pa.bool_(),
+}
+
+# Statements run per batch, in order. ``stg_*`` are the staged Arrow tables.
+_MERGE = [
+    """CREATE OR REPLACE TEMP TABLE new_events AS
+       SELECT s.* FROM stg_events s ANTI JOIN events e USING (event_hash)""",
+    """INSERT INTO events SELECT event_hash, kind, event_type, event_time, run_id, job_id,
+              dataset_id, producer, schema_url, payload, source, now()::TIMESTAMP
+       FROM new_events""",
+    """INSERT INTO facet_blobs SELECT s.facet_hash, s.payload FROM stg_facet_blobs s
+       ANTI JOIN facet_blobs b USING (facet_hash)""",
+    """INSERT INTO run_states SELECT s.run_id, s.job_id, s.event_type, s.event_time, s.event_hash
+       FROM stg_run_states s SEMI JOIN new_events USING (event_hash)""",
+    # Detailed lineage: one row per (run, dataset, direction); earliest time, any version.
+    """CREATE OR REPLACE TEMP TABLE batch_io AS
+       SELECT run_id, any_value(job_id) AS job_id, dataset_id, direction,
+              max(version) AS version, min(event_time) AS first_time, max(event_time) AS last_time
+       FROM stg_run_io SEMI JOIN new_events USING (event_hash)
+       GROUP BY run_id, dataset_id, direction""",
+    """CREATE OR REPLACE TEMP TABLE new_io AS
+       SELECT b.* FROM batch_io b ANTI JOIN run_io r USING (run_id, dataset_id, direction)""",
+    """UPDATE run_io SET event_time = least(run_io.event_time, b.first_time),
+              version = coalesce(run_io.version, b.version)
+       FROM batch_io b
+       WHERE run_io.run_id = b.run_id AND run_io.dataset_id = b.dataset_id
+         AND run_io.direction = b.direction
+         AND (b.first_time < run_io.event_time OR (run_io.version IS NULL AND b.version IS NOT NULL))""",
+    """INSERT INTO run_io SELECT run_id, job_id, dataset_id, direction, version, first_time FROM new_io""",
+    # Summary lineage: time range over every new event, run count over new (run, edge) pairs.
+    """INSERT INTO edges
+       SELECT dataset_id, job_id, direction, min(t0), max(t1), sum(runs) FROM (
+           SELECT b.dataset_id, b.job_id, b.direction, b.first_time AS t0, b.last_time AS t1,
+                  CASE WHEN n.run_id IS NULL THEN 0 ELSE 1 END AS runs
+           FROM batch_io b LEFT JOIN new_io n USING (run_id, dataset_id, direction)
+           UNION ALL
+           SELECT dataset_id, job_id, direction, event_time, event_time, 0
+           FROM stg_static_edges SEMI JOIN new_events USING (event_hash))
+       GROUP BY dataset_id, job_id, direction
+       ON CONFLICT DO UPDATE SET first_seen = least(edges.first_seen, excluded.first_seen),
+                                 last_seen = greatest(edges.last_seen, excluded.last_seen),
+                                 run_count = edges.run_count + excluded.run_count""",
+    """INSERT INTO dataset_names
+       SELECT dataset_id, any_value(namespace), any_value(name), min(event_time), max(event_time)
+       FROM stg_dataset_names SEMI JOIN new_events USING (event_hash) GROUP BY dataset_id
+       ON CONFLICT DO UPDATE SET first_seen = least(dataset_names.first_seen, excluded.first_seen),
+                                 last_seen = greatest(dataset_names.last_seen, excluded.last_seen)""",
+    """INSERT INTO job_names
+       SELECT job_id, any_value(namespace), any_value(name), min(event_time), max(event_time)
+       FROM stg_job_names SEMI JOIN new_events USING (event_hash) GROUP BY job_id
+       ON CONFLICT DO UPDATE SET first_seen = least(job_names.first_seen, excluded.first_seen),
+                                 last_seen = greatest(job_names.last_seen, excluded.last_seen)""",
+    """INSERT INTO dataset_facets
+       SELECT dataset_id, facet_key, facet_hash, min(event_time), max(event_time), count(*)
+       FROM stg_dataset_facets SEMI JOIN new_events USING (event_hash)
+       GROUP BY dataset_id, facet_key, facet_hash
+       ON CONFLICT DO UPDATE SET first_seen = least(dataset_facets.first_seen, excluded.first_seen),
+                                 last_seen = greatest(dataset_facets.last_seen, excluded.last_seen),
+                                 seen_count = dataset_facets.seen_count + excluded.seen_count""",
+    """INSERT INTO job_facets
+       SELECT job_id, facet_key, facet_hash, min(event_time), max(event_time), count(*)
+       FROM stg_job_facets SEMI JOIN new_events USING (event_hash)
+       GROUP BY job_id, facet_key, facet_hash
+       ON CONFLICT DO UPDATE SET first_seen = least(job_facets.first_seen, excluded.first_seen),
+                                 last_seen = greatest(job_facets.last_seen, excluded.last_seen),
+                                 seen_count = job_facets.seen_count + excluded.seen_count""",
+    """INSERT INTO run_facets SELECT run_id, facet_key, facet_hash, event_time
+       FROM stg_run_facets SEMI JOIN new_events USING (event_hash)""",
+    """INSERT INTO io_facets SELECT run_id, dataset_id, direction, facet_key, facet_hash, event_time
+       FROM stg_io_facets SEMI JOIN new_events USING (event_hash)""",
+    """INSERT INTO dataset_versions
+       SELECT dataset_id, version, arg_min(run_id, event_time),
+              arg_max(schema_hash, event_time) FILTER (WHERE schema_hash IS NOT NULL),
+              max(event_time) FILTER (WHERE schema_hash IS NOT NULL), min(event_time)
+       FROM stg_dataset_versions SEMI JOIN new_events USING (event_hash)
+       GROUP BY dataset_id, version
+       ON CONFLICT DO UPDATE SET
+           created_at = least(dataset_versions.created_at, excluded.created_at),
+           schema_hash = CASE WHEN dataset_versions.schema_time IS NULL
+                                   OR excluded.schema_time > dataset_versions.schema_time
+                              THEN coalesce(excluded.schema_hash, dataset_versions.schema_hash)
+                              ELSE dataset_versions.schema_hash END,
+           schema_time = greatest(dataset_versions.schema_time, excluded.schema_time)""",
+    """INSERT INTO schema_fields SELECT s.* FROM stg_schema_fields s
+       ANTI JOIN (SELECT DISTINCT schema_hash FROM schema_fields) f USING (schema_hash)""",
+    """INSERT INTO cll_sets
+       SELECT dataset_id, job_id, facet_hash, min(event_time), max(event_time), count(*)
+       FROM stg_cll_sets SEMI JOIN new_events USING (event_hash)
+       GROUP BY dataset_id, job_id, facet_hash
+       ON CONFLICT DO UPDATE SET first_seen = least(cll_sets.first_seen, excluded.first_seen),
+                                 last_seen = greatest(cll_sets.last_seen, excluded.last_seen),
+                                 seen_count = cll_sets.seen_count + excluded.seen_count""",
+    """INSERT INTO cll_fields SELECT s.* FROM stg_cll_fields s
+       ANTI JOIN (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields) f
+       USING (dataset_id, facet_hash)""",
+    # An alias is also a name: keep it in dataset_names so lookups find it.
+    """INSERT INTO dataset_names
+       SELECT alias_id, any_value(alias_namespace), any_value(alias_name), min(event_time), max(event_time)
+       FROM stg_aliases SEMI JOIN new_events USING (event_hash) GROUP BY alias_id
+       ON CONFLICT DO UPDATE SET first_seen = least(dataset_names.first_seen, excluded.first_seen),
+                                 last_seen = greatest(dataset_names.last_seen, excluded.last_seen)""",
+    """INSERT INTO dataset_aliases
+       SELECT alias_id, dataset_id, kind, any_value(alias_type), min(event_time)
+       FROM stg_aliases SEMI JOIN new_events USING (event_hash)
+       GROUP BY alias_id, dataset_id, kind
+       ON CONFLICT DO UPDATE SET first_seen = least(dataset_aliases.first_seen, excluded.first_seen)""",
+    # Remember what this file touched, for the refresh of current state at its end.
+    """INSERT INTO touched_datasets
+       SELECT dataset_id FROM stg_dataset_names SEMI JOIN new_events USING (event_hash)
+       UNION SELECT src_dataset_id FROM stg_cll_fields
+       UNION SELECT alias_id FROM stg_aliases SEMI JOIN new_events USING (event_hash)""",
+    """INSERT INTO touched_jobs SELECT job_id FROM stg_job_names SEMI JOIN new_events USING (event_hash)""",
+    """INSERT INTO touched_runs SELECT run_id FROM stg_run_states SEMI JOIN new_events USING (event_hash)""",
+]
+
+
+def begin_touch_tracking(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (empty) the temp tables that collect the ids an ingest touched."""
+    con.execute("CREATE OR REPLACE TEMP TABLE touched_datasets (dataset_id BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE touched_jobs (job_id BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE touched_runs (run_id VARCHAR)")
+
+
+def _arrow(table: str, rows: list[tuple]) -> pa.Table:
+    names = STAGED[table]
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    arrays = [pa.array(col, type=_TYPES.get(name, pa.string())) for name, col in zip(names, columns)]
+    return pa.Table.from_arrays(arrays, names=list(names))
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, batch: Normalizer) -> int:
+    """Merge the staged rows of ``batch`` into the store; returns the count of new events."""
+    staged = {name: _arrow(name, rows) for name, rows in batch.tables.items()}
+    for name, table in staged.items():
+        con.register(f"stg_{name}", table)
+    try:
+        for statement in _MERGE:
+            con.execute(statement)
+        return con.execute("SELECT count(*) FROM new_events").fetchall()[0][0]
+    finally:
+        for name in staged:
+            con.unregister(f"stg_{name}")

@@ -1,0 +1,77 @@
+"""Resolving a name given on the command line to one dataset or job.
+
+Order (CONTRACT.md): an exact name, then a unique suffix at a ``.`` or ``/``
+boundary (``user_master`` for ``shop.public.user_master``); ``--namespace``
+narrows, ``--kind`` picks datasets, models or jobs. Aliases (symlinks,
+renames) resolve to the dataset they name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from .errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A resolved dataset or job."""
+
+    kind: str  # "dataset" or "job"
+    id: int
+    namespace: str
+    name: str
+
+
+_CANDIDATES = {
+    "dataset": """
+        SELECT DISTINCT coalesce(a.dataset_id, n.dataset_id), d.namespace, d.name, n.name, d.dataset_type
+        FROM dataset_names n
+        LEFT JOIN dataset_aliases a ON a.alias_id = n.dataset_id
+        JOIN datasets d ON d.dataset_id = coalesce(a.dataset_id, n.dataset_id)
+        WHERE (? IS NULL OR n.namespace = ? OR d.namespace = ?)""",
+    "job": """
+        SELECT job_id, namespace, name, name, 'JOB' FROM jobs
+        WHERE (? IS NULL OR namespace = ?)""",
+}
+
+
+def _suffix_match(full: str, wanted: str) -> bool:
+    if full == wanted:
+        return True
+    if not full.endswith(wanted) or len(full) == len(wanted):
+        return False
+    return full[-len(wanted) - 1] in "./" or wanted[0] in "./"
+
+
+def resolve(con, name: str, *, namespace: str | None = None, kind: str | None = None) -> Entity:
+    """The one dataset or job ``name`` refers to; ``NotFoundError`` if none or several."""
+    kinds = ["dataset", "job"] if kind is None else ["job" if kind == "job" else "dataset"]
+    rows: list[tuple[str, tuple]] = []
+    for each in kinds:
+        params = [namespace, namespace] if each == "job" else [namespace, namespace, namespace]
+        for row in con.execute(_CANDIDATES[each], params).fetchall():
+            if kind == "model" and row[4] != "MODEL":
+                continue
+            rows.append((each, row))
+    for matcher in (lambda full: full == name, lambda full: _suffix_match(full, name)):
+        found = {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if matcher(r[3])}
+        if len(found) == 1:
+            return next(iter(found.values()))
+        if len(found) > 1:
+            listing = "\n".join(
+                f"  {e.kind:<8} {e.namespace} {e.name}"
+                for e in sorted(found.values(), key=lambda e: (e.kind, e.namespace, e.name))
+            )
+            raise NotFoundError(
+                f"{name!r} is ambiguous; it matches:\n{listing}",
+                hint="give the full name, or narrow with --namespace or --kind",
+            )
+    what = kind or "dataset or job"
+    where = f" in namespace {namespace!r}" if namespace else ""
+    close = difflib.get_close_matches(name, sorted({r[3] for _, r in rows}), n=5, cutoff=0.5)
+    if not close:
+        close = sorted({r[3] for _, r in rows if name.lower() in r[3].lower()})[:5]
+    hint = ("did you mean: " + ", ".join(close)) if close else "list names with `lineagectl ls datasets`"
+    raise NotFoundError(f"no {what} named {name!r}{where}", hint=hint)

@@ -1,0 +1,38 @@
+"""The result type every library query returns, ready for any output format.
+
+A ``Result`` carries the JSON payload (the contract's shape), the same data as
+flat records for table/csv/ndjson, and optional named sections for views such
+as ``show`` that are several tables at once. Renderers (``lineagectl.cli.render``)
+only ever look at these fields, never at a command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .timeutil import format_timestamp
+
+
+@dataclass
+class Result:
+    """A query answer: ``payload`` for JSON, ``records``/``columns`` for tabular formats."""
+
+    payload: Any
+    records: list[dict] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    title: str | None = None
+    sections: list["Result"] = field(default_factory=list)
+
+
+def jsonable(value: Any) -> Any:
+    """Times as ISO 8601 UTC strings; everything else unchanged."""
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    return value
+
+
+def records_from_rows(columns: list[str], rows: list[tuple]) -> list[dict]:
+    """Rows of a query as dicts with JSON-able values."""
+    return [{c: jsonable(v) for c, v in zip(columns, row)} for row in rows]

@@ -1,0 +1,139 @@
+"""Opening a lineagectl store: DuckDB settings, locking, schema version, migrations."""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from ..errors import DatabaseError, DatabaseLockedError, DatabaseMissingError
+from .schema import MIGRATIONS, SCHEMA_VERSION, TABLES
+
+DEFAULT_DB = "lineage.duckdb"
+
+# DuckDB otherwise caches up to 80 % of RAM and draws its own progress bar on stdout.
+_SETTINGS = {
+    "memory_limit": os.environ.get("LINEAGECTL_MEMORY_LIMIT", "1GB"),
+}
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+def resolve_db_path(path: str | os.PathLike[str] | None) -> Path:
+    """The database path: the argument, else ``LINEAGECTL_DB``, else ``./lineage.duckdb``."""
+    chosen = path or os.environ.get("LINEAGECTL_DB") or DEFAULT_DB
+    return Path(chosen)
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=dict(_SETTINGS))
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+    except duckdb.IOException as exc:
+        text = str(exc)
+        holder = _LOCK_HOLDER.search(text)
+        if holder or "lock" in text.lower():
+            who = f" by {holder.group(1)} (PID {holder.group(2)})" if holder else ""
+            raise DatabaseLockedError(
+                f"database {path} is locked{who}",
+                hint="DuckDB allows one writer at a time; wait for it to finish and retry",
+            ) from None
+        if "not a valid DuckDB database" in text:
+            raise DatabaseError(
+                f"{path} is not a DuckDB database",
+                hint="pass a lineagectl store with --db, or a new path to create one",
+            ) from None
+        raise DatabaseError(f"cannot open database {path}: {text}") from None
+    except duckdb.Error as exc:
+        raise DatabaseError(f"cannot open database {path}: {exc}") from None
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchall()[0][0]
+    if not has_meta:
+        return None
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else None
+
+
+def _create(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("BEGIN")
+    for ddl in TABLES.values():
+        con.execute(ddl)
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    con.execute("COMMIT")
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    con.execute("BEGIN")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS.get(target, []):
+            con.execute(statement)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+    con.execute("COMMIT")
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    tables = con.execute("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]
+    version = _stored_version(con)
+    if version is None:
+        if tables and not read_only:
+            raise DatabaseError(
+                f"{path} is a DuckDB database but not a lineagectl store",
+                hint="use a new file for --db",
+            )
+        if read_only:
+            raise DatabaseError(f"{path} is not a lineagectl store")
+        _create(con)
+        return
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{path} has store schema version {version}, newer than this lineagectl "
+            f"understands ({SCHEMA_VERSION})",
+            hint="upgrade lineagectl",
+        )
+    if version < SCHEMA_VERSION:
+        if read_only:
+            raise DatabaseError(
+                f"{path} has store schema version {version}; this lineagectl needs {SCHEMA_VERSION}",
+                hint="run `lineagectl migrate` once to upgrade it",
+            )
+        _migrate(con, version)
+
+
+@contextmanager
+def open_store(
+    path: str | os.PathLike[str] | None = None, *, write: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store at ``path`` (see ``resolve_db_path``) and close it afterwards.
+
+    Readers open the file read-only and never create it: a missing file raises
+    ``DatabaseMissingError``. Writers create the file and migrate older schemas.
+    """
+    db_path = resolve_db_path(path)
+    if not write and not db_path.exists():
+        raise DatabaseMissingError(
+            f"database {db_path} does not exist",
+            hint="create it with `lineagectl ingest FILE`, or point --db / LINEAGECTL_DB at a store",
+        )
+    if write and db_path.parent and not db_path.parent.exists():
+        raise DatabaseError(f"directory {db_path.parent} does not exist (for --db {db_path})")
+    con = _connect(db_path, read_only=not write)
+    try:
+        _check_version(con, db_path, read_only=not write)
+        yield con
+    finally:
+        con.close()
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version recorded in an open store."""
+    return _stored_version(con) or 0

@@ -1,0 +1,244 @@
+"""The DuckDB schema of a lineagectl store, and its migrations.
+
+docs/store.md describes every table and column; keep the two in step (a test
+checks that every table here is documented there).
+
+Design, in short:
+* ``facet_blobs`` holds every distinct facet payload once, addressed by a hash
+  of its canonical JSON, so a facet repeated by every run of a job costs one
+  row. Other tables refer to facets by that hash.
+* History tables (``events``, ``run_states``, ``run_io``, ``*_facets``,
+  ``cll_*``, ``dataset_versions``, ``edges``) only ever gain rows or widen
+  ``first_seen``/``last_seen`` ranges, which makes ingest order-independent.
+* Current-state tables (``datasets``, ``jobs``, ``runs``, ``columns``,
+  ``column_edges``, ``tags``, ``owners``) are recomputed from history for the
+  entities an ingest touched; they are caches and can be rebuilt.
+* Datasets and jobs are identified by a 64-bit hash of ``namespace`` and
+  ``name`` (``lineagectl.ids``), so rows can be written without lookups.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+TABLES: dict[str, str] = {
+    "meta": """
+        CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
+    "facet_blobs": """
+        CREATE TABLE facet_blobs (
+            facet_hash VARCHAR PRIMARY KEY,
+            payload    JSON NOT NULL)""",
+    "events": """
+        CREATE TABLE events (
+            event_hash  VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL,
+            event_type  VARCHAR,
+            event_time  TIMESTAMP NOT NULL,
+            run_id      VARCHAR,
+            job_id      BIGINT,
+            dataset_id  BIGINT,
+            producer    VARCHAR,
+            schema_url  VARCHAR,
+            payload     JSON NOT NULL,
+            source      VARCHAR,
+            ingested_at TIMESTAMP NOT NULL)""",
+    "run_states": """
+        CREATE TABLE run_states (
+            run_id     VARCHAR NOT NULL,
+            job_id     BIGINT NOT NULL,
+            event_type VARCHAR,
+            event_time TIMESTAMP NOT NULL,
+            event_hash VARCHAR NOT NULL)""",
+    "run_io": """
+        CREATE TABLE run_io (
+            run_id     VARCHAR NOT NULL,
+            job_id     BIGINT NOT NULL,
+            dataset_id BIGINT NOT NULL,
+            direction  VARCHAR NOT NULL,
+            version    VARCHAR,
+            event_time TIMESTAMP NOT NULL)""",
+    "edges": """
+        CREATE TABLE edges (
+            dataset_id BIGINT NOT NULL,
+            job_id     BIGINT NOT NULL,
+            direction  VARCHAR NOT NULL,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen  TIMESTAMP NOT NULL,
+            run_count  BIGINT NOT NULL,
+            PRIMARY KEY (dataset_id, job_id, direction))""",
+    "dataset_names": """
+        CREATE TABLE dataset_names (
+            dataset_id BIGINT PRIMARY KEY,
+            namespace  VARCHAR NOT NULL,
+            name       VARCHAR NOT NULL,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen  TIMESTAMP NOT NULL)""",
+    "job_names": """
+        CREATE TABLE job_names (
+            job_id     BIGINT PRIMARY KEY,
+            namespace  VARCHAR NOT NULL,
+            name       VARCHAR NOT NULL,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen  TIMESTAMP NOT NULL)""",
+    "dataset_facets": """
+        CREATE TABLE dataset_facets (
+            dataset_id BIGINT NOT NULL,
+            facet_key  VARCHAR NOT NULL,
+            facet_hash VARCHAR NOT NULL,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen  TIMESTAMP NOT NULL,
+            seen_count BIGINT NOT NULL,
+            PRIMARY KEY (dataset_id, facet_key, facet_hash))""",
+    "job_facets": """
+        CREATE TABLE job_facets (
+            job_id     BIGINT NOT NULL,
+            facet_key  VARCHAR NOT NULL,
+            facet_hash VARCHAR NOT NULL,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen  TIMESTAMP NOT NULL,
+            seen_count BIGINT NOT NULL,
+            PRIMARY KEY (job_id, facet_key, facet_hash))""",
+    "run_facets": """
+        CREATE TABLE run_facets (
+            run_id     VARCHAR NOT NULL,
+            facet_key  VARCHAR NOT NULL,
+            facet_hash VARCHAR NOT NULL,
+            event_time TIMESTAMP NOT NULL)""",
+    "io_facets": """
+        CREATE TABLE io_facets (
+            run_id     VARCHAR NOT NULL,
+            dataset_id BIGINT NOT NULL,
+            direction  VARCHAR NOT NULL,
+            facet_key  VARCHAR NOT NULL,
+            facet_hash VARCHAR NOT NULL,
+            event_time TIMESTAMP NOT NULL)""",
+    "dataset_versions": """
+        CREATE TABLE dataset_versions (
+            dataset_id  BIGINT NOT NULL,
+            version     VARCHAR NOT NULL,
+            run_id      VARCHAR,
+            schema_hash VARCHAR,
+            schema_time TIMESTAMP,
+            created_at  TIMESTAMP NOT NULL,
+            PRIMARY KEY (dataset_id, version))""",
+    "schema_fields": """
+        CREATE TABLE schema_fields (
+            schema_hash VARCHAR NOT NULL,
+            ordinal     INTEGER NOT NULL,
+            name        VARCHAR NOT NULL,
+            type        VARCHAR,
+            description VARCHAR,
+            PRIMARY KEY (schema_hash, ordinal))""",
+    "cll_sets": """
+        CREATE TABLE cll_sets (
+            dataset_id BIGINT NOT NULL,
+            job_id     BIGINT NOT NULL,
+            facet_hash VARCHAR NOT NULL,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen  TIMESTAMP NOT NULL,
+            seen_count BIGINT NOT NULL,
+            PRIMARY KEY (dataset_id, job_id, facet_hash))""",
+    "cll_fields": """
+        CREATE TABLE cll_fields (
+            dataset_id     BIGINT NOT NULL,
+            facet_hash     VARCHAR NOT NULL,
+            column_name    VARCHAR NOT NULL,
+            src_dataset_id BIGINT NOT NULL,
+            src_column     VARCHAR NOT NULL,
+            type           VARCHAR NOT NULL,
+            subtype        VARCHAR,
+            masking        BOOLEAN NOT NULL,
+            description    VARCHAR,
+            legacy_type    VARCHAR)""",
+    "dataset_aliases": """
+        CREATE TABLE dataset_aliases (
+            alias_id   BIGINT NOT NULL,
+            dataset_id BIGINT NOT NULL,
+            kind       VARCHAR NOT NULL,
+            alias_type VARCHAR,
+            first_seen TIMESTAMP NOT NULL,
+            PRIMARY KEY (alias_id, dataset_id, kind))""",
+    # ---- current state, recomputed for touched entities ----
+    "datasets": """
+        CREATE TABLE datasets (
+            dataset_id      BIGINT PRIMARY KEY,
+            namespace       VARCHAR NOT NULL,
+            name            VARCHAR NOT NULL,
+            dataset_type    VARCHAR NOT NULL,
+            description     VARCHAR,
+            current_version VARCHAR,
+            schema_hash     VARCHAR,
+            lifecycle_state VARCHAR,
+            dropped         BOOLEAN NOT NULL,
+            first_seen      TIMESTAMP NOT NULL,
+            last_seen       TIMESTAMP NOT NULL)""",
+    "jobs": """
+        CREATE TABLE jobs (
+            job_id          BIGINT PRIMARY KEY,
+            namespace       VARCHAR NOT NULL,
+            name            VARCHAR NOT NULL,
+            job_type        VARCHAR,
+            processing_type VARCHAR,
+            integration     VARCHAR,
+            sql             VARCHAR,
+            sql_dialect     VARCHAR,
+            source_language VARCHAR,
+            source_location VARCHAR,
+            description     VARCHAR,
+            first_seen      TIMESTAMP NOT NULL,
+            last_seen       TIMESTAMP NOT NULL)""",
+    "runs": """
+        CREATE TABLE runs (
+            run_id          VARCHAR PRIMARY KEY,
+            job_id          BIGINT NOT NULL,
+            state           VARCHAR NOT NULL,
+            started_at      TIMESTAMP,
+            ended_at        TIMESTAMP,
+            nominal_start   TIMESTAMP,
+            nominal_end     TIMESTAMP,
+            parent_run_id   VARCHAR,
+            parent_job_namespace VARCHAR,
+            parent_job_name VARCHAR,
+            error_message   VARCHAR,
+            first_event_time TIMESTAMP NOT NULL,
+            last_event_time  TIMESTAMP NOT NULL)""",
+    "columns": """
+        CREATE TABLE columns (
+            dataset_id  BIGINT NOT NULL,
+            column_name VARCHAR NOT NULL,
+            type        VARCHAR,
+            description VARCHAR,
+            in_schema   BOOLEAN NOT NULL)""",
+    "column_edges": """
+        CREATE TABLE column_edges (
+            src_dataset_id BIGINT NOT NULL,
+            src_column     VARCHAR NOT NULL,
+            dataset_id     BIGINT NOT NULL,
+            column_name    VARCHAR NOT NULL,
+            job_id         BIGINT NOT NULL,
+            type           VARCHAR NOT NULL,
+            subtype        VARCHAR,
+            masking        BOOLEAN NOT NULL,
+            description    VARCHAR,
+            legacy_type    VARCHAR)""",
+    "tags": """
+        CREATE TABLE tags (
+            entity_kind VARCHAR NOT NULL,
+            entity_id   BIGINT NOT NULL,
+            field       VARCHAR,
+            key         VARCHAR NOT NULL,
+            value       VARCHAR,
+            source      VARCHAR)""",
+    "owners": """
+        CREATE TABLE owners (
+            entity_kind VARCHAR NOT NULL,
+            entity_id   BIGINT NOT NULL,
+            owner       VARCHAR NOT NULL,
+            owner_type  VARCHAR)""",
+}
+
+# No secondary indexes: DuckDB scans columnar data fast, and ART indexes would
+# slow every bulk insert and hold memory.
+
+# Each entry upgrades a store from version N-1 to N. Append; never edit a shipped one.
+MIGRATIONS: dict[int, list[str]] = {}

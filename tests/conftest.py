@@ -1,0 +1,76 @@
+"""Shared fixtures: a real store file per test, event builders, the CLI runner, the corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_events"
+
+
+def corpus_dir() -> Path | None:
+    """The shared corpus: $LINEAGECTL_CORPUS, else ../shared/corpus beside the checkout."""
+    env = os.environ.get("LINEAGECTL_CORPUS")
+    path = Path(env) if env else ROOT.parent / "shared" / "corpus"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture
+def corpus() -> Path:
+    path = corpus_dir()
+    if path is None:
+        pytest.skip("shared corpus not found: set LINEAGECTL_CORPUS or check out ../shared/corpus")
+    return path
+
+
+@pytest.fixture
+def db(tmp_path) -> str:
+    return str(tmp_path / "lineage.duckdb")
+
+
+def run_event(run_id, job="etl.job", event_type="COMPLETE", time="2026-11-20T02:00:00Z",
+              inputs=(), outputs=(), run_facets=None, job_facets=None, job_ns="airflow://acme"):
+    """A RunEvent as producers send it; datasets given as (namespace, name[, facets])."""
+
+    def ds(spec):
+        out = {"namespace": spec[0], "name": spec[1]}
+        if len(spec) > 2:
+            out["facets"] = spec[2]
+        return out
+
+    event = {
+        "eventType": event_type, "eventTime": time,
+        "run": {"runId": run_id, "facets": run_facets or {}},
+        "job": {"namespace": job_ns, "name": job, "facets": job_facets or {}},
+        "inputs": [ds(i) for i in inputs], "outputs": [ds(o) for o in outputs],
+        "producer": "https://example.test/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    }
+    if event_type is None:
+        del event["eventType"]
+    return event
+
+
+def write_ndjson(path: Path, events) -> str:
+    with open(path, "w", encoding="utf-8") as out:
+        for event in events:
+            out.write((event if isinstance(event, str) else json.dumps(event)) + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def cli():
+    """Invoke the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
+    from lineagectl.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args, input=None, env=None):
+        return runner.invoke(app, [str(a) for a in args], input=input, env=env)
+
+    return invoke

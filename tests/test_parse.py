@@ -1,0 +1,116 @@
+"""Unit tests of event parsing: timestamps, event kinds, facet checks, rejects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from lineagectl.ingest.facets import check_facet
+from lineagectl.ingest.normalize import Normalizer, Reject, event_kind
+from lineagectl.timeutil import parse_since, parse_timestamp
+
+from conftest import run_event
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2020-12-28T19:51:01.641Z", datetime(2020, 12, 28, 19, 51, 1, 641000)),
+    ("2020-12-28T19:51:01.641499", datetime(2020, 12, 28, 19, 51, 1, 641499)),  # no timezone: UTC
+    ("2020-12-28T19:51:01.641499123Z", datetime(2020, 12, 28, 19, 51, 1, 641499)),  # nanoseconds
+    ("2020-12-28T19:52:00.001+10:00", datetime(2020, 12, 28, 9, 52, 0, 1000)),  # offset to UTC
+    ("2020-12-28 19:51:01", datetime(2020, 12, 28, 19, 51, 1)),
+])
+def test_lenient_timestamps(text, expected):
+    assert parse_timestamp(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "yesterday", "2020-13-45T00:00:00Z", 1234, None])
+def test_not_timestamps(bad):
+    assert parse_timestamp(bad) is None
+
+
+def test_since_durations_and_errors():
+    now = datetime(2026, 11, 25, 12, 0)
+    assert parse_since("7d", now) == datetime(2026, 11, 18, 12, 0)
+    assert parse_since("90m", now) == datetime(2026, 11, 25, 10, 30)
+    assert parse_since("2026-11-20T00:00:00Z", now) == datetime(2026, 11, 20)
+    with pytest.raises(ValueError, match="duration like 7d"):
+        parse_since("last week", now)
+
+
+@pytest.mark.parametrize("event, kind", [
+    ({"schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent", "run": {}}, "dataset"),
+    ({"schemaURL": "https://openlineage.io/spec/1-0-1/OpenLineage.json#/definitions/JobEvent"}, "job"),
+    ({"run": {"runId": "x"}, "job": {}}, "run"),
+    ({"dataset": {}}, "dataset"),
+    ({"job": {}}, "job"),
+])
+def test_event_kind_by_schema_url_then_structure(event, kind):
+    assert event_kind(event) == kind
+
+
+def _reject_reason(event) -> str:
+    with pytest.raises(Reject) as info:
+        Normalizer().add(event, "test:1")
+    return str(info.value)
+
+
+@pytest.mark.parametrize("mutate, reason", [
+    (lambda e: e["run"].pop("runId"), "RunEvent without run.runId"),
+    (lambda e: e["job"].pop("name"), "job.name is missing"),
+    (lambda e: e["job"].update(namespace=7), "job.namespace is missing or not a string"),
+    (lambda e: e.pop("eventTime"), "missing eventTime"),
+    (lambda e: e.update(eventTime="soon"), "is not an ISO 8601 timestamp"),
+    (lambda e: e.update(inputs={"a": 1}), "inputs must be a list"),
+    (lambda e: e.update(outputs=[{"namespace": "ns"}]), "outputs[0].name is missing"),
+    (lambda e: e["run"].update(facets={"parent": {"run": {}, "job": {"namespace": "a", "name": "b"}}}),
+     "run.facets.parent: needs run.runId"),
+    (lambda e: e["job"].update(facets={"sql": "SELECT 1"}), "job.facets.sql must be an object"),
+])
+def test_rejects_name_the_problem(mutate, reason):
+    event = run_event("r1", outputs=[("ns", "t")])
+    mutate(event)
+    assert reason in _reject_reason(event)
+
+
+def test_not_an_object_is_rejected():
+    with pytest.raises(Reject, match="not a JSON object"):
+        Normalizer().add([1, 2], "test:1")
+
+
+def test_lenient_where_producers_are_sloppy():
+    event = run_event("not-a-uuid", event_type=None, time="2020-12-28T19:51:01.641499123")
+    del event["producer"], event["schemaURL"]
+    event["job"]["facets"] = {"sql": {"query": "SELECT 1"}}  # no _producer/_schemaURL
+    normalizer = Normalizer()
+    assert normalizer.add(event, "test:1") is True
+    (row,) = normalizer.tables["events"]
+    assert row[2] is None and row[4] == "not-a-uuid"
+
+
+@pytest.mark.parametrize("key, facet, ok", [
+    ("ownership", {"owners": [{"name": "team:a"}]}, True),
+    ("ownership", {"owners": [{"no-name": "x"}]}, False),
+    ("outputStatistics", {"rowCount": 10, "size": 5}, True),
+    ("outputStatistics", {"rowCount": "wrong"}, False),
+    ("outputStatistics", {"rowCount": True}, False),
+    ("dataQualityMetrics", {"rowCount": 1000, "bytes": 1}, True),
+    ("dataQualityMetrics", {"noRowCount": 1000}, False),
+    ("parent", {"job": {"namespace": "a", "name": "b"}}, True),  # Spark sends no run
+    ("columnLineage", {"fields": {"a": {"inputFields": [{"namespace": "n", "name": "t"}]}}}, False),
+    ("customFacet", {"anything": [1, 2]}, True),
+])
+def test_facet_checks(key, facet, ok):
+    assert (check_facet(key, facet) is None) is ok
+
+
+def test_rejected_event_leaves_no_rows():
+    normalizer = Normalizer()
+    bad = run_event("r1", outputs=[("ns", "t", {"schema": {"fields": [{"name": "a"}]}})])
+    bad["inputs"] = [{"namespace": "ns"}]
+    with pytest.raises(Reject):
+        normalizer.add(bad, "test:1")
+    assert all(not rows for rows in normalizer.tables.values())
+    good = run_event("r2", outputs=[("ns", "t", {"schema": {"fields": [{"name": "a"}]}})])
+    normalizer.add(good, "test:2")
+    assert len(normalizer.tables["schema_fields"]) == 1  # the rejected event did not claim it
