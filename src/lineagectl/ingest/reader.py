@@ -112,12 +112,21 @@ def _open(source: Source) -> tuple[BinaryIO, _Counting, BinaryIO]:
     return stream, counter, raw_stream
 
 
-def _first_line_is_value(line: bytes) -> bool:
-    try:
-        orjson.loads(line)
-    except orjson.JSONDecodeError:
+def _starts_document(first_line: bytes) -> bool:
+    """Whether a file whose first non-blank line is ``first_line`` is one JSON document.
+
+    An array, or an object spread over several lines. A one-line object, even
+    a broken one, starts an NDJSON log (so its errors are reported per line).
+    """
+    if first_line[:1] == b"[":
+        return True
+    if first_line[:1] == b"{" and first_line[-1:] == b"}":
         return False
-    return True
+    try:
+        orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        return True
+    return False
 
 
 def read_records(
@@ -154,8 +163,8 @@ def _records(
             if not stripped:
                 continue
             first = False
-            if stripped[:1] == b"[" or not _first_line_is_value(stripped):
-                yield from _document(line + stream.read(), label)
+            if _starts_document(stripped):
+                yield from _document(line + stream.read(), line_no)
                 return
         if not line.strip():
             continue
@@ -166,17 +175,27 @@ def _records(
         progress(counter.count)
 
 
-def _document(data: bytes, label: str) -> Iterator[tuple[int, bytes | Parsed]]:
+def _document(data: bytes, first_line_no: int) -> Iterator[tuple[int, bytes | Parsed]]:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        yield exc.lineno, BadDocument(f"invalid JSON: {exc.msg} (column {exc.colno})")
+        lines = data.splitlines()
+        try:
+            orjson.loads(lines[0])
+        except orjson.JSONDecodeError:
+            lineno = first_line_no + exc.lineno - 1
+            yield lineno, BadDocument(f"invalid JSON: {exc.msg} (column {exc.colno})")
+            return
+        # Not one document but a log whose lines are arrays or values: read it line by line.
+        for offset, line in enumerate(lines):
+            if line.strip():
+                yield first_line_no + offset, line
         return
     if isinstance(value, list):
         for index, item in enumerate(value):
-            yield 1, Parsed(item, index)
+            yield first_line_no, Parsed(item, index)
     else:
-        yield 1, Parsed(value, None)
+        yield first_line_no, Parsed(value, None)
 
 
 class BadDocument(Parsed):

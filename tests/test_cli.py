@@ -1,0 +1,162 @@
+"""The command line: exit codes, stdout/stderr, formats, --db/LINEAGECTL_DB, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SAMPLE, run_event, write_ndjson
+
+
+@pytest.fixture
+def sample_db(cli, db):
+    result = cli("--db", db, "ingest", SAMPLE)
+    assert result.exit_code == 0, result.stderr
+    return db
+
+
+def test_ingest_summary_goes_to_stderr_and_json_report_to_stdout(cli, db):
+    result = cli("ingest", SAMPLE, "--db", db, "-f", "json")  # --db after the command
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["events_new"] == 73 and report["events_rejected"] == 0
+    assert "73 events read, 73 new" in result.stderr
+    again = cli("--db", db, "-q", "ingest", SAMPLE)
+    assert again.exit_code == 0 and again.stdout == "" and again.stderr == ""
+
+
+def test_rejects_exit_1_with_file_and_line(cli, db, tmp_path):
+    path = write_ndjson(tmp_path / "e.ndjson", [run_event("r1"), "nope"])
+    result = cli("--db", db, "ingest", path)
+    assert result.exit_code == 1
+    assert f"{path}:2: invalid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_strict_exit_1_and_nothing_stored(cli, db, tmp_path):
+    path = write_ndjson(tmp_path / "e.ndjson", [run_event("r1"), "nope"])
+    assert cli("--db", db, "ingest", "--strict", path).exit_code == 1
+    assert json.loads(cli("--db", db, "stats", "-f", "json").stdout)["events"] == 0
+
+
+def test_missing_input_and_missing_database_exit_2(cli, db, tmp_path):
+    result = cli("--db", db, "ingest", tmp_path / "nope.ndjson")
+    assert result.exit_code == 2 and "Error: " in result.stderr and "no such file" in result.stderr
+    result = cli("--db", tmp_path / "absent.duckdb", "stats")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr and "Hint: " in result.stderr
+    assert not (tmp_path / "absent.duckdb").exists()  # queries never create the store
+
+
+def test_env_var_selects_the_database(cli, sample_db):
+    result = cli("stats", "-f", "json", env={"LINEAGECTL_DB": sample_db})
+    assert result.exit_code == 0 and json.loads(result.stdout)["datasets"] == 12
+
+
+def test_stats_contract_keys(cli, sample_db):
+    data = json.loads(cli("--db", sample_db, "stats", "-f", "json").stdout)
+    for key in ("datasets", "jobs", "runs", "events", "columns", "dataset_edges", "column_edges"):
+        assert isinstance(data[key], int)
+    assert (data["datasets"], data["jobs"], data["runs"], data["events"]) == (12, 12, 36, 73)
+
+
+def test_ls_filters_and_formats(cli, sample_db):
+    result = cli("--db", sample_db, "ls", "datasets", "--namespace", "bigquery", "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.exit_code == 0 and len(rows) == 4
+    assert all(r["namespace"] == "bigquery" for r in rows)
+    result = cli("--db", sample_db, "ls", "datasets", "--name", "*analytics_prod.*", "-f", "ndjson")
+    names = [json.loads(line)["name"] for line in result.stdout.splitlines()]
+    assert names == sorted(names) and len(names) == 3
+    failed = json.loads(cli("--db", sample_db, "ls", "runs", "--state", "fail", "-f", "json").stdout)
+    assert len(failed) == 1 and failed[0]["error"]
+    assert cli("--db", sample_db, "ls", "tables").exit_code == 2
+
+
+def test_show_dataset_and_job(cli, sample_db):
+    data = json.loads(cli("--db", sample_db, "show", "user_master", "-f", "json").stdout)
+    assert data["name"] == "shop.public.user_master" and data["owners"] == ["team:crm"]
+    assert {t["field"] for t in data["tags"] if t["key"] == "pii"} == {"user_id", "email"}
+    assert [c["column"] for c in data["columns"]][:2] == ["user_id", "email"]
+    assert {d["job"] for d in data["downstream"]} >= {"etl_orders.enrich_orders"}
+    job = json.loads(cli("--db", sample_db, "show", "analytics.daily_revenue", "-f", "json").stdout)
+    assert job["kind"] == "job" and "SELECT" in job["sql"].upper()
+    assert {r["state"] for r in job["runs"]} == {"COMPLETE", "FAIL"}
+    table = cli("--db", sample_db, "show", "user_master")
+    assert table.exit_code == 0 and "team:crm" in table.stdout
+
+
+def test_unknown_and_ambiguous_names_exit_2(cli, sample_db):
+    result = cli("--db", sample_db, "show", "user_mastr")
+    assert result.exit_code == 2 and "did you mean" in result.stderr and "user_master" in result.stderr
+    result = cli("--db", sample_db, "show", "orders")
+    assert result.exit_code == 2 and "ambiguous" in result.stderr
+    assert "postgres://db.us.acme.internal:5432" in result.stderr
+    result = cli("--db", sample_db, "show", "orders", "--namespace", "postgres://db.us.acme.internal:5432")
+    assert result.exit_code == 0
+
+
+def test_output_file_and_unknown_format(cli, sample_db, tmp_path):
+    out = tmp_path / "stats.json"
+    assert cli("--db", sample_db, "stats", "-f", "json", "-o", out).exit_code == 0
+    assert json.loads(out.read_text())["jobs"] == 12
+    result = cli("--db", sample_db, "stats", "-f", "yaml")
+    assert result.exit_code == 2 and "unknown format" in result.stderr
+
+
+def test_csv_cells_cannot_start_formulas(cli, db, tmp_path):
+    path = write_ndjson(tmp_path / "e.ndjson", [run_event("r1", outputs=[("ns", "=HYPERLINK(\"x\")")])])
+    cli("--db", db, "ingest", path)
+    rows = list(csv.DictReader(io.StringIO(cli("--db", db, "ls", "datasets", "-f", "csv").stdout)))
+    assert rows[0]["name"].startswith("'=")
+
+
+def test_table_output_strips_terminal_escapes(cli, db, tmp_path):
+    path = write_ndjson(tmp_path / "e.ndjson", [run_event("r1", outputs=[("ns", "evil\x1b[31mred")])])
+    cli("--db", db, "ingest", path)
+    assert "\x1b" not in cli("--db", db, "ls", "datasets").stdout
+
+
+def test_not_a_database_exits_2(cli, tmp_path):
+    bogus = tmp_path / "bogus.duckdb"
+    bogus.write_text("hello")
+    result = cli("--db", bogus, "stats")
+    assert result.exit_code == 2 and "not a DuckDB database" in result.stderr
+
+
+def test_locked_database_exits_3(db, tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(30)"),
+        db], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        path = write_ndjson(tmp_path / "e.ndjson", [run_event("r1")])
+        result = subprocess.run([sys.executable, "-m", "lineagectl", "--db", db, "ingest", path],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 3
+        assert "locked" in result.stderr and f"PID {holder.pid}" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_cli_import_loads_no_heavy_module():
+    code = ("import sys, lineagectl.cli; "
+            "print(sorted(m for m in ('duckdb', 'networkx', 'sqlglot', 'yaml', 'orjson', 'pyarrow') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_help_and_version(cli):
+    result = cli("--help")
+    assert result.exit_code == 0
+    for name in ("ingest", "stats", "ls", "show", "migrate"):
+        assert name in result.stdout
+    assert cli("--version").stdout.startswith("lineagectl ")

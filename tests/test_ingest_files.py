@@ -1,0 +1,118 @@
+"""Ingest inputs: NDJSON, JSON documents, gzip, directories, stdin; rejects and atomicity."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import duckdb
+import pytest
+
+from lineagectl.api import ingest, stats
+from lineagectl.errors import InputError
+
+from conftest import run_event, write_ndjson
+
+
+def count(db, table="events"):
+    con = duckdb.connect(db, read_only=True)
+    try:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_json_array_pretty_object_gzip_and_directories(tmp_path, db):
+    folder = tmp_path / "logs" / "nested"
+    folder.mkdir(parents=True)
+    (tmp_path / "logs" / "array.json").write_text(
+        json.dumps([run_event("a1"), run_event("a2")], indent=2), encoding="utf-8")
+    (folder / "single.json").write_text(json.dumps(run_event("s1"), indent=2), encoding="utf-8")
+    with gzip.open(folder / "more.ndjson.gz", "wt", encoding="utf-8") as out:
+        out.write(json.dumps(run_event("g1")) + "\n" + json.dumps(run_event("g2")) + "\n")
+    (folder / "notes.txt").write_text("not events", encoding="utf-8")
+    report = ingest([str(tmp_path / "logs")], db)
+    assert (report.files, report.events_new, report.events_rejected) == (3, 5, 0)
+    assert stats(db).payload["runs"] == 5
+
+
+def test_stdin(monkeypatch, db):
+    import io
+    import sys
+
+    data = (json.dumps(run_event("in1")) + "\n").encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert ingest(["-"], db).events_new == 1
+
+
+def test_bad_lines_are_reported_with_file_and_line_and_the_rest_is_stored(tmp_path, db):
+    path = write_ndjson(tmp_path / "mixed.ndjson", [
+        run_event("ok1"),
+        "{not json",
+        "[1, 2]",
+        "",
+        json.dumps({"eventTime": "2026-11-20T00:00:00Z", "run": {"runId": "x"}, "job": {"namespace": "n"}}),
+        run_event("ok2"),
+    ])
+    seen = []
+    report = ingest([path], db, on_reject=seen.append)
+    assert report.events_new == 2 and report.events_rejected == 3
+    assert seen[0].startswith(f"{path}:2: invalid JSON")
+    assert seen[1] == f"{path}:3: not a JSON object but list"
+    assert seen[2] == f"{path}:5: job.name is missing or not a string"
+
+
+def test_strict_stores_nothing_when_anything_is_rejected(tmp_path, db):
+    good = write_ndjson(tmp_path / "good.ndjson", [run_event("ok1")])
+    bad = write_ndjson(tmp_path / "bad.ndjson", [run_event("ok2"), "{oops"])
+    report = ingest([good, bad], db, strict=True)
+    assert report.rolled_back and count(db) == 0
+    assert ingest([good, bad], db).events_new == 2  # without --strict the good events land
+
+
+def test_an_unreadable_file_leaves_the_store_as_before_that_file(tmp_path, db):
+    good = write_ndjson(tmp_path / "a.ndjson", [run_event("ok1")])
+    payload = gzip.compress(("\n".join(json.dumps(run_event(f"t{i}")) for i in range(2000)) + "\n").encode())
+    truncated = tmp_path / "b.ndjson.gz"
+    truncated.write_bytes(payload[: len(payload) // 2])
+    report = ingest([good, str(truncated)], db)
+    assert report.file_errors and "gzip stream is truncated" in report.file_errors[0]
+    assert count(db) == 1 and count(db, "runs") == 1  # nothing of the truncated file
+
+
+def test_missing_paths_are_input_errors(tmp_path, db):
+    with pytest.raises(InputError, match="no such file"):
+        ingest([str(tmp_path / "nope.ndjson")], db)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="holds no event files"):
+        ingest([str(tmp_path / "empty")], db)
+
+
+def test_invalid_utf8_and_deep_nesting_are_rejected_cleanly(tmp_path, db):
+    path = tmp_path / "weird.ndjson"
+    deep = "[" * 5000 + "]" * 5000
+    path.write_bytes(b'{"eventTime": "\xff\xfe"}\n' + deep.encode() + b"\n"
+                     + json.dumps(run_event("fine")).encode() + b"\n")
+    seen = []
+    report = ingest([str(path)], db, on_reject=seen.append)
+    assert report.events_rejected == 2 and report.events_new == 1
+    assert all("invalid JSON" in s for s in seen)
+
+
+def test_unicode_names_round_trip(tmp_path, db):
+    ingest([write_ndjson(tmp_path / "u.ndjson", [run_event("u1", job="ジョブ", outputs=[("ns", "tåble_ü")])])], db)
+    con = duckdb.connect(db, read_only=True)
+    assert con.execute("SELECT name FROM datasets").fetchall() == [("tåble_ü",)]
+    con.close()
+
+
+def test_compact_array_on_one_line_and_broken_pretty_document(tmp_path, db):
+    compact = tmp_path / "compact.json"
+    compact.write_text(json.dumps([run_event("c1"), run_event("c2")]), encoding="utf-8")
+    assert ingest([str(compact)], db).events_new == 2
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "eventTime": "2026-11-20T00:00:00Z",\n  "run": oops\n}\n', encoding="utf-8")
+    seen = []
+    report = ingest([str(broken)], db, on_reject=seen.append)
+    assert report.events_rejected == 1
+    assert seen[0].startswith(f"{broken}:3: invalid JSON")

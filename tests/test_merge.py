@@ -1,0 +1,185 @@
+"""Merge rules of ingest, each checked against a real store file.
+
+Every rule has a test that fails without it: union of a run's inputs/outputs,
+terminal state wins, latest facet by eventTime, ``_deleted``, column lineage
+(field-level, dataset-level, legacy), lifecycle DROP/RENAME, deduplication,
+content-addressed facets and order independence.
+"""
+
+from __future__ import annotations
+
+import random
+
+import duckdb
+
+from lineagectl.api import ingest, show, stats
+
+from conftest import run_event, write_ndjson
+
+SCHEMA = {"schema": {"fields": [{"name": "id", "type": "BIGINT"}, {"name": "email", "type": "VARCHAR"}]}}
+
+
+def query(db, sql, params=()):
+    con = duckdb.connect(db, read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def load(tmp_path, db, events, name="e.ndjson"):
+    return ingest([write_ndjson(tmp_path / name, events)], db)
+
+
+def test_run_io_is_the_union_and_an_empty_complete_erases_nothing(tmp_path, db):
+    load(tmp_path, db, [
+        run_event("r1", event_type="START", inputs=[("pg", "a")], outputs=[("bq", "x")]),
+        run_event("r1", event_type="RUNNING", time="2026-11-20T02:01:00Z", inputs=[("pg", "b")]),
+        run_event("r1", event_type="COMPLETE", time="2026-11-20T02:02:00Z"),
+    ])
+    rows = query(db, "SELECT n.name, direction FROM run_io JOIN dataset_names n USING (dataset_id) ORDER BY 1")
+    assert rows == [("a", "in"), ("b", "in"), ("x", "out")]
+    assert query(db, "SELECT state, started_at IS NOT NULL, ended_at IS NOT NULL FROM runs") == [
+        ("COMPLETE", True, True)]
+
+
+def test_terminal_state_wins_whatever_the_arrival_order(tmp_path, db):
+    events = [
+        run_event("r1", event_type="START", time="2026-11-20T02:00:00Z"),
+        run_event("r1", event_type="FAIL", time="2026-11-20T02:05:00Z",
+                  run_facets={"errorMessage": {"message": "boom", "programmingLanguage": "python"}}),
+        run_event("r1", event_type="RUNNING", time="2026-11-20T02:09:00Z"),  # late, out of order
+    ]
+    load(tmp_path, db, list(reversed(events)))
+    assert query(db, "SELECT state, error_message FROM runs") == [("FAIL", "boom")]
+
+
+def test_latest_facet_by_event_time_replaces_and_deleted_removes(tmp_path, db):
+    doc = lambda text: {"documentation": {"description": text}}  # noqa: E731
+    load(tmp_path, db, [
+        run_event("r2", time="2026-11-21T00:00:00Z", outputs=[("bq", "t", doc("new"))]),
+        run_event("r1", time="2026-11-20T00:00:00Z", outputs=[("bq", "t", doc("old"))]),
+    ])
+    assert query(db, "SELECT description FROM datasets") == [("new",)]
+    load(tmp_path, db, [run_event("r3", time="2026-11-22T00:00:00Z",
+                                  outputs=[("bq", "t", {"documentation": {"_deleted": True}})])], "d.ndjson")
+    assert query(db, "SELECT description FROM datasets") == [(None,)]
+
+
+def test_column_lineage_fields_dataset_level_and_masking(tmp_path, db):
+    cll = {"columnLineage": {
+        "fields": {
+            "email_hash": {"inputFields": [{"namespace": "pg", "name": "users", "field": "email",
+                                            "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION",
+                                                                 "masking": True}]}]},
+            "id": {"inputFields": [{"namespace": "pg", "name": "users", "field": "id",
+                                    "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]},
+        },
+        "dataset": [{"namespace": "pg", "name": "users", "field": "country",
+                     "transformations": [{"type": "INDIRECT", "subtype": "FILTER"}]}],
+    }}
+    load(tmp_path, db, [run_event("r1", inputs=[("pg", "users")], outputs=[("bq", "t", cll)])])
+    rows = query(db, """SELECT src_column, column_name, type, subtype, masking FROM column_edges
+                        ORDER BY column_name, src_column""")
+    assert rows == [
+        ("country", "email_hash", "INDIRECT", "FILTER", False),
+        ("email", "email_hash", "DIRECT", "TRANSFORMATION", True),
+        ("country", "id", "INDIRECT", "FILTER", False),
+        ("id", "id", "DIRECT", "IDENTITY", False),
+    ]
+    # Sources named only in column lineage become datasets with columns.
+    assert ("country",) in query(db, "SELECT column_name FROM columns JOIN datasets USING (dataset_id) "
+                                     "WHERE name = 'users'")
+
+
+def test_legacy_transformation_type_is_mapped_and_kept(tmp_path, db):
+    cll = {"columnLineage": {"fields": {"a": {
+        "inputFields": [{"namespace": "pg", "name": "src", "field": "a", "transformations": []}],
+        "transformationType": "IDENTITY", "transformationDescription": "copied"}}}}
+    load(tmp_path, db, [run_event("r1", outputs=[("bq", "t", cll)])])
+    assert query(db, "SELECT type, subtype, legacy_type, description FROM column_edges") == [
+        ("DIRECT", "IDENTITY", "IDENTITY", "copied")]
+
+
+def test_lifecycle_drop_and_rename(tmp_path, db):
+    rename = {"lifecycleStateChange": {"lifecycleStateChange": "RENAME",
+                                       "previousIdentifier": {"namespace": "bq", "name": "old_t"}}}
+    load(tmp_path, db, [
+        run_event("r1", outputs=[("bq", "new_t", rename)]),
+        run_event("r2", time="2026-11-21T00:00:00Z",
+                  outputs=[("bq", "gone", {"lifecycleStateChange": {"lifecycleStateChange": "DROP"}})]),
+    ])
+    assert query(db, "SELECT dropped FROM datasets WHERE name = 'gone'") == [(True,)]
+    assert show("old_t", db).payload["name"] == "new_t"  # the old name resolves to the new dataset
+    assert show("new_t", db).payload["aliases"] == [{"namespace": "bq", "name": "old_t", "kind": "rename"}]
+
+
+def test_symlinks_are_aliases(tmp_path, db):
+    links = {"symlinks": {"identifiers": [{"namespace": "hive://meta", "name": "db.orders", "type": "TABLE"}]}}
+    load(tmp_path, db, [run_event("r1", outputs=[("s3://bucket", "warehouse/orders", links)])])
+    assert show("db.orders", db).payload["name"] == "warehouse/orders"
+
+
+def test_reingest_and_cross_file_duplicates_change_nothing(tmp_path, db):
+    events = [run_event("r1", event_type="START", inputs=[("pg", "a")]),
+              run_event("r1", time="2026-11-20T03:00:00Z", outputs=[("bq", "x", SCHEMA)])]
+    first = load(tmp_path, db, events)
+    before = stats(db).payload
+    second = load(tmp_path, db, events, "copy.ndjson")
+    assert (first.events_new, second.events_new, second.events_duplicate) == (2, 0, 2)
+    after = stats(db).payload
+    assert {k: v for k, v in after.items() if k != "db_bytes"} == {
+        k: v for k, v in before.items() if k != "db_bytes"}
+    assert query(db, "SELECT run_count FROM edges ORDER BY direction") == [(1,), (1,)]
+
+
+def test_repeated_facets_are_stored_once(tmp_path, db):
+    sql = {"sql": {"query": "SELECT * FROM a"}}
+    events = [run_event(f"r{i}", time=f"2026-11-{10 + i}T00:00:00Z", job_facets=sql,
+                        inputs=[("pg", "a")], outputs=[("bq", "x", SCHEMA)]) for i in range(10)]
+    load(tmp_path, db, events)
+    assert query(db, "SELECT count(*) FROM facet_blobs") == [(2,)]
+    assert query(db, "SELECT seen_count FROM job_facets") == [(10,)]
+    assert query(db, "SELECT run_count FROM edges WHERE direction = 'out'") == [(10,)]
+    assert query(db, "SELECT count(*) FROM dataset_versions") == [(10,)]  # one per writing run
+
+
+def test_version_facet_names_the_dataset_version(tmp_path, db):
+    model = {"datasetType": {"datasetType": "MODEL"}, "version": {"datasetVersion": "2"}}
+    load(tmp_path, db, [run_event("r1", outputs=[("mlflow", "models/churn", model)])])
+    assert query(db, "SELECT dataset_type, current_version FROM datasets") == [("MODEL", "2")]
+    assert query(db, "SELECT version, run_id FROM dataset_versions") == [("2", "r1")]
+
+
+def test_dataset_and_job_events(tmp_path, db):
+    load(tmp_path, db, [
+        {"eventTime": "2026-11-20T00:00:00Z", "dataset": {"namespace": "bq", "name": "t", "facets": SCHEMA},
+         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"},
+        {"eventTime": "2026-11-20T00:00:00Z", "job": {"namespace": "dbt", "name": "model.x"},
+         "inputs": [{"namespace": "bq", "name": "t"}], "outputs": [{"namespace": "bq", "name": "u"}],
+         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent"},
+    ])
+    assert query(db, "SELECT count(*) FROM columns") == [(2,)]
+    assert query(db, "SELECT direction, run_count FROM edges ORDER BY 1") == [("in", 0), ("out", 0)]
+    assert query(db, "SELECT count(*) FROM runs") == [(0,)]
+
+
+def _snapshot(db):
+    tables = ["datasets", "jobs", "runs", "columns", "column_edges", "tags", "owners", "edges",
+              "dataset_versions", "run_io"]
+    return {t: sorted(map(repr, query(db, f"SELECT * FROM {t}"))) for t in tables}
+
+
+def test_order_independence_on_the_sample_log(tmp_path):
+    lines = open("sample_events/ecommerce.ndjson", encoding="utf-8").read().splitlines()
+    ordered = str(tmp_path / "ordered.duckdb")
+    ingest(["sample_events/ecommerce.ndjson"], ordered)
+    shuffled_lines = lines + lines[:20]  # duplicates too
+    random.Random(7).shuffle(shuffled_lines)
+    shuffled = str(tmp_path / "shuffled.duckdb")
+    # Several files and small batches, so merges happen across transactions.
+    for part in range(3):
+        path = tmp_path / f"part{part}.ndjson"
+        path.write_text("\n".join(shuffled_lines[part::3]) + "\n", encoding="utf-8")
+        ingest([str(path)], shuffled, batch_size=7)
+    assert _snapshot(ordered) == _snapshot(shuffled)
