@@ -387,10 +387,20 @@ class Topology:
         }
 
     def evolve(self, job: Job, ds: Dataset) -> None:
-        """Schema change: a column is appended to an output dataset."""
+        """Schema change: a column is appended to an output dataset.
+
+        It is taken from an input when one has a column the output lacks (so
+        the column lineage grows too), else it is a new derived column.
+        """
         ds.extra += 1
-        col, typ = self.rng.choice(COLUMNS)
-        ds.fields = ds.fields + [(f"{col}_v{ds.extra + 1}", typ)]
+        have = {c for c, _ in ds.fields}
+        spare = [(c, t) for src in job.inputs for c, t in src.fields if c not in have]
+        if spare:
+            col, typ = self.rng.choice(spare)
+        else:
+            col, typ = self.rng.choice(COLUMNS)
+            col = f"{col}_v{ds.extra + 1}"
+        ds.fields = ds.fields + [(col, typ)]
         self.refresh_output(job, ds)
         self._build_job_obj(job)
 
@@ -529,7 +539,7 @@ def generate(path: Path, n_events: int, seed: int) -> dict:
                     seen_datasets.update(id(d) for d in job.outputs)
                 if not failed:
                     for ds in job.outputs:
-                        if rng.random() < SCHEMA_CHANGE_RATE:
+                        if rng.random() < SCHEMA_CHANGE_RATE and len(ds.fields) < 30:
                             topo.evolve(job, ds)
                             schema_changes += 1
             buf.sort(key=lambda item: (item[0], item[1]))
@@ -897,6 +907,11 @@ def main(argv: list[str] | None = None) -> int:
                 fig[key] = res
                 if res["rc"] != 0:
                     rc = 1
+                    if "ModuleNotFoundError" in res.get("stderr", ""):
+                        fig["ingest_error"] = (
+                            f"lineagectl was found ({fig['lineagectl']}) but a module it "
+                            f"needs is missing for {sys.executable}; run the benchmark "
+                            "with the project's environment (`pip install -e .`).")
                     break
         print_report(fig, human)
         if args.json:

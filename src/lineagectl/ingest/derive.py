@@ -55,7 +55,10 @@ _REFRESH = [
               coalesce(f.version, v.version), f.schema_hash, f.lifecycle,
               coalesce(f.lifecycle = 'DROP', false), n.first_seen, n.last_seen
        FROM dataset_names n SEMI JOIN touched_datasets USING (dataset_id)
-       LEFT JOIN f USING (dataset_id) LEFT JOIN v USING (dataset_id)""",
+       LEFT JOIN f USING (dataset_id) LEFT JOIN v USING (dataset_id)
+       WHERE n.dataset_id NOT IN (SELECT alias_id FROM dataset_aliases)""",
+    # A name that became an alias (symlink, rename) is no longer a dataset of its own.
+    "DELETE FROM datasets WHERE dataset_id IN (SELECT alias_id FROM dataset_aliases)",
     """INSERT OR REPLACE INTO jobs
        WITH f AS (
            SELECT job_id,
