@@ -130,12 +130,13 @@ class Normalizer:
             if facet.get("_deleted") is True:
                 out.append((key, DELETED, facet))
                 continue
-            problem = check_facet(key, facet)
-            if problem:
-                raise Reject(f"{where}.{key}: {problem}")
             data = orjson.dumps(facet, option=_SORTED)
             digest = content_hash(data)
+            # Content seen before was checked then: real logs repeat most facets.
             if digest not in self._blobs_seen:
+                problem = check_facet(key, facet)
+                if problem:
+                    raise Reject(f"{where}.{key}: {problem}")
                 pending.blobs.append((digest, data))
             out.append((key, digest, facet))
         return out
