@@ -116,3 +116,16 @@ def test_compact_array_on_one_line_and_broken_pretty_document(tmp_path, db):
     report = ingest([str(broken)], db, on_reject=seen.append)
     assert report.events_rejected == 1
     assert seen[0].startswith(f"{broken}:3: invalid JSON")
+
+
+def test_a_rejected_event_changes_nothing_in_the_store(tmp_path, db):
+    schema = {"schema": {"fields": [{"name": "a"}]}}
+    bad = run_event("r1", outputs=[("ns", "t", schema)])
+    bad["inputs"] = [{"namespace": "ns"}]  # no name: rejected after its facets were seen
+    ingest([write_ndjson(tmp_path / "bad.ndjson", [bad])], db)
+    con = duckdb.connect(db, read_only=True)
+    try:
+        for table in ("events", "facet_blobs", "schema_fields", "dataset_names", "datasets"):
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
+    finally:
+        con.close()

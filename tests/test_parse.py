@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from lineagectl.ingest.facets import check_facet
-from lineagectl.ingest.normalize import Normalizer, Reject, event_kind
+from lineagectl.ingest.validate import Reject, event_kind, validate
 from lineagectl.timeutil import parse_since, parse_timestamp
 
 from conftest import run_event
@@ -51,7 +51,7 @@ def test_event_kind_by_schema_url_then_structure(event, kind):
 
 def _reject_reason(event) -> str:
     with pytest.raises(Reject) as info:
-        Normalizer().add(event, "test:1")
+        validate(event)
     return str(info.value)
 
 
@@ -75,17 +75,18 @@ def test_rejects_name_the_problem(mutate, reason):
 
 def test_not_an_object_is_rejected():
     with pytest.raises(Reject, match="not a JSON object"):
-        Normalizer().add([1, 2], "test:1")
+        validate([1, 2])
 
 
 def test_lenient_where_producers_are_sloppy():
     event = run_event("not-a-uuid", event_type=None, time="2020-12-28T19:51:01.641499123")
     del event["producer"], event["schemaURL"]
     event["job"]["facets"] = {"sql": {"query": "SELECT 1"}}  # no _producer/_schemaURL
-    normalizer = Normalizer()
-    assert normalizer.add(event, "test:1") is True
-    (row,) = normalizer.tables["events"]
-    assert row[2] is None and row[4] == "not-a-uuid"
+    kind, when, event_type = validate(event)
+    assert (kind, event_type) == ("run", None)
+    assert when == datetime(2020, 12, 28, 19, 51, 1, 641499)
+    event["eventType"] = "finished"  # unknown types are kept as OTHER
+    assert validate(event)[2] == "OTHER"
 
 
 @pytest.mark.parametrize("key, facet, ok", [
@@ -104,13 +105,3 @@ def test_facet_checks(key, facet, ok):
     assert (check_facet(key, facet) is None) is ok
 
 
-def test_rejected_event_leaves_no_rows():
-    normalizer = Normalizer()
-    bad = run_event("r1", outputs=[("ns", "t", {"schema": {"fields": [{"name": "a"}]}})])
-    bad["inputs"] = [{"namespace": "ns"}]
-    with pytest.raises(Reject):
-        normalizer.add(bad, "test:1")
-    assert all(not rows for rows in normalizer.tables.values())
-    good = run_event("r2", outputs=[("ns", "t", {"schema": {"fields": [{"name": "a"}]}})])
-    normalizer.add(good, "test:2")
-    assert len(normalizer.tables["schema_fields"]) == 1  # the rejected event did not claim it

@@ -8,6 +8,7 @@ one transaction that is rolled back if any event was rejected.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,16 +17,16 @@ import orjson
 from ..errors import InputError
 from ..store import open_store
 from .derive import refresh_current_state
-from .normalize import Normalizer, Reject
 from .reader import BadDocument, Parsed, expand_sources, read_records
-from .writer import begin_touch_tracking, write_batch
+from .validate import Reject, validate
+from .writer import Batch, begin_touch_tracking, write_batch
 
-BATCH_SIZE = 20_000
+BATCH_SIZE = 10_000
 
 
 @dataclass
 class IngestReport:
-    """What an ingest did. ``rejects`` holds at most ``max_kept_rejects`` reasons."""
+    """What an ingest did."""
 
     files: int = 0
     events_read: int = 0
@@ -63,17 +64,29 @@ def _counts(con) -> tuple[int, int, int]:
 
 
 class _Ingest:
+    """Reads and validates events on this thread while DuckDB writes the previous batch.
+
+    DuckDB releases the GIL while it runs SQL, so parsing the next batch and
+    unnesting the last one overlap; at most one batch waits, bounding memory.
+    """
+
     def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int) -> None:
         self.con = con
         self.report = report
         self.on_reject = on_reject
         self.batch_size = batch_size
-        self.normalizer = Normalizer()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineagectl-writer")
+        self.pending: Future | None = None
 
-    def flush(self) -> None:
-        if len(self.normalizer.tables["events"]):
-            self.report.events_new += write_batch(self.con, self.normalizer)
-        self.normalizer.clear()
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.report.events_new += pending.result()
+
+    def flush(self, batch: Batch) -> None:
+        self._wait()
+        if len(batch):
+            self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow())
 
     def reject(self, where: str, reason: str) -> None:
         self.report.events_rejected += 1
@@ -82,35 +95,42 @@ class _Ingest:
     def file(self, source, progress: Callable[[int], None] | None) -> None:
         begin_touch_tracking(self.con)
         label = source.label
-        for line, record in read_records(source, progress):
-            self.report.events_read += 1
-            where = f"{label}:{line}"
-            if isinstance(record, BadDocument):
-                self.reject(where, str(record.value))
-                continue
-            if isinstance(record, Parsed):
-                event = record.value
-                if record.index is not None:
-                    where = f"{label}:{line}: event #{record.index + 1}"
-            else:
-                try:
-                    event = orjson.loads(record)
-                except orjson.JSONDecodeError as exc:
-                    self.reject(where, f"invalid JSON: {exc}")
+        batch = Batch()
+        loads, dumps = orjson.loads, orjson.dumps
+        try:
+            for line, record in read_records(source, progress):
+                self.report.events_read += 1
+                where = f"{label}:{line}"
+                if isinstance(record, BadDocument):
+                    self.reject(where, str(record.value))
                     continue
-            try:
-                self.normalizer.add(event, where)
-            except Reject as exc:
-                self.reject(where, str(exc))
-                continue
-            if len(self.normalizer) >= self.batch_size:
-                self.flush()
-        self.flush()
+                if isinstance(record, Parsed):
+                    event = record.value
+                    if record.index is not None:
+                        where = f"{label}:{line}: event #{record.index + 1}"
+                else:
+                    try:
+                        event = loads(record)
+                    except orjson.JSONDecodeError as exc:
+                        self.reject(where, f"invalid JSON: {exc}")
+                        continue
+                try:
+                    kind, when, event_type = validate(event)
+                except Reject as exc:
+                    self.reject(where, str(exc))
+                    continue
+                payload = record.decode() if isinstance(record, bytes) else dumps(event).decode()
+                batch.add(where, kind, event_type, when, payload)
+                if len(batch) >= self.batch_size:
+                    self.flush(batch)
+                    batch = Batch()
+            self.flush(batch)
+        finally:
+            self._wait()
         refresh_current_state(self.con)
 
-    def forget_caches(self) -> None:
-        """After a rollback the content caches may name rows that were never stored."""
-        self.normalizer = Normalizer()
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def ingest(
@@ -157,7 +177,6 @@ def ingest(
                     if strict:
                         raise
                     con.execute("ROLLBACK")
-                    run.forget_caches()
                     continue
                 if not strict:
                     con.execute("COMMIT")
@@ -172,6 +191,8 @@ def ingest(
         except BaseException:
             _rollback(con)
             raise
+        finally:
+            run.close()
         after = _counts(con)
     report.events_duplicate = report.events_read - report.events_new - report.events_rejected
     if report.rolled_back:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
-from .normalize import DELETED
+DELETED = "deleted"  # the facet hash recorded for a `_deleted: true` facet
 
 _LATEST = """
     SELECT {id}, facet_key, facet_hash FROM {table} SEMI JOIN {touched} USING ({id})

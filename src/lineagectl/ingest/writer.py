@@ -1,7 +1,7 @@
 """Writing a staged batch into the store's history tables, set-based.
 
-Rows arrive as Arrow tables (DuckDB's executemany is ~500x slower) and are
-merged with SQL. Every history row carries the hash of its event and is kept
+Raw events arrive as one Arrow table (DuckDB's executemany is ~500x slower),
+are unnested by ``unnest.py`` into ``stg_*`` tables and merged with SQL. Every history row carries the hash of its event and is kept
 only if that event is new to the store, which makes re-ingest a no-op.
 Time ranges widen with least()/greatest() and counts add up, so the result
 does not depend on the order events arrive in.
@@ -12,13 +12,38 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from .normalize import STAGED, Normalizer
+from .unnest import SETUP, UNNEST
 
-_TS = pa.timestamp("us")
-_TYPES = {
-    "event_time": _TS, "job_id": pa.int64(), "dataset_id": pa.int64(), "alias_id": pa.int64(),
-    "src_dataset_id": pa.int64(), "ordinal": pa.int32(), "masking": pa.bool_(),
-}
+STAGE_SCHEMA = pa.schema([
+    ("seq", pa.int64()), ("source", pa.string()), ("kind", pa.string()),
+    ("event_type", pa.string()), ("event_time", pa.timestamp("us")), ("payload", pa.string()),
+])
+
+
+class Batch:
+    """Validated raw events waiting to be written, column by column."""
+
+    __slots__ = ("seq", "source", "kind", "event_type", "event_time", "payload")
+
+    def __init__(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, [])
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def add(self, source: str, kind: str, event_type, event_time, payload: str) -> None:
+        self.seq.append(len(self.seq))
+        self.source.append(source)
+        self.kind.append(kind)
+        self.event_type.append(event_type)
+        self.event_time.append(event_time)
+        self.payload.append(payload)
+
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_arrays(
+            [pa.array(getattr(self, f.name), type=f.type) for f in STAGE_SCHEMA], schema=STAGE_SCHEMA)
+
 
 # Statements run per batch, in order. ``stg_*`` are the staged Arrow tables.
 _MERGE = [
@@ -135,27 +160,21 @@ _MERGE = [
 
 def begin_touch_tracking(con: duckdb.DuckDBPyConnection) -> None:
     """Create (empty) the temp tables that collect the ids an ingest touched."""
+    for statement in SETUP:
+        con.execute(statement)
     con.execute("CREATE OR REPLACE TEMP TABLE touched_datasets (dataset_id BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE touched_jobs (job_id BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE touched_runs (run_id VARCHAR)")
 
 
-def _arrow(table: str, rows: list[tuple]) -> pa.Table:
-    names = STAGED[table]
-    columns = list(zip(*rows)) if rows else [()] * len(names)
-    arrays = [pa.array(col, type=_TYPES.get(name, pa.string())) for name, col in zip(names, columns)]
-    return pa.Table.from_arrays(arrays, names=list(names))
-
-
-def write_batch(con: duckdb.DuckDBPyConnection, batch: Normalizer) -> int:
-    """Merge the staged rows of ``batch`` into the store; returns the count of new events."""
-    staged = {name: _arrow(name, rows) for name, rows in batch.tables.items()}
-    for name, table in staged.items():
-        con.register(f"stg_{name}", table)
+def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
+    """Unnest and merge one batch of validated events; returns the count of new events."""
+    con.register("stg_lines", lines)
     try:
+        for statement in UNNEST:
+            con.execute(statement)
         for statement in _MERGE:
             con.execute(statement)
         return con.execute("SELECT count(*) FROM new_events").fetchall()[0][0]
     finally:
-        for name in staged:
-            con.unregister(f"stg_{name}")
+        con.unregister("stg_lines")
