@@ -8,6 +8,7 @@ one transaction that is rolled back if any event was rejected.
 from __future__ import annotations
 
 import time
+from hashlib import blake2b
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -119,8 +120,11 @@ class _Ingest:
                 except Reject as exc:
                     self.reject(where, str(exc))
                     continue
-                payload = record.decode() if isinstance(record, bytes) else dumps(event).decode()
-                batch.add(where, kind, event_type, when, payload)
+                # Compact re-serialisation makes a pretty-printed copy of an event equal to
+                # its NDJSON line, so the hash deduplicates across files.
+                payload = dumps(event)
+                batch.add(blake2b(payload, digest_size=16).hexdigest(), where, kind, event_type, when,
+                          payload.decode())
                 if len(batch) >= self.batch_size:
                     self.flush(batch)
                     batch = Batch()

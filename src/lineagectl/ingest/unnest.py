@@ -1,7 +1,7 @@
 """Turning a batch of validated raw events into staged rows, set-based in DuckDB.
 
-Input: ``stg_lines`` (seq, source, kind, event_type, event_time, payload), one
-row per event that ``validate`` accepted. Output: the ``stg_*`` temp tables that
+Input: ``new_events`` (event_hash, source, kind, event_type, event_time,
+payload), one row per validated event the store does not hold yet. Output: the ``stg_*`` temp tables that
 ``writer`` merges into history. DuckDB parses each event once with
 ``json_transform`` (vectorised, off the GIL); facets stay JSON text, hashed by
 MD5 of their minified form so identical payloads collapse to one row.
@@ -42,22 +42,17 @@ SETUP = [
 ]
 
 UNNEST = [
-    f"""CREATE OR REPLACE TEMP TABLE ev AS
-        WITH p AS (SELECT seq, source, kind, event_type, event_time, json(payload) AS payload FROM stg_lines)
-        SELECT seq, source, kind, event_type, event_time, payload, md5(payload) AS event_hash,
-               json_transform(payload, '{_EVENT}') AS e
-        FROM p QUALIFY row_number() OVER (PARTITION BY md5(payload) ORDER BY seq) = 1""",
-    """CREATE OR REPLACE TEMP TABLE ev_ids AS
-        SELECT event_hash, kind, event_type, event_time, source, payload, e.producer, e.schemaURL,
+    # Only events new to the store (``new_events``, see writer) are parsed at all.
+    f"""CREATE OR REPLACE TEMP TABLE ev_ids AS
+        WITH p AS (SELECT event_hash, kind, event_type, event_time,
+                          json_transform(payload, '{_EVENT}') AS e FROM new_events)
+        SELECT event_hash, kind, event_type, event_time, e.producer, e.schemaURL AS schema_url,
                CASE WHEN kind = 'run' THEN e.run.runId END AS run_id,
                CASE WHEN kind <> 'dataset' THEN lineagectl_id(e.job.namespace, e.job.name) END AS job_id,
                CASE WHEN kind = 'dataset' THEN lineagectl_id(e.dataset.namespace, e.dataset.name) END
                    AS dataset_id,
                e
-        FROM ev""",
-    """CREATE OR REPLACE TEMP TABLE stg_events AS
-        SELECT event_hash, kind, event_type, event_time, run_id, job_id, dataset_id, producer,
-               schemaURL AS schema_url, payload, source FROM ev_ids""",
+        FROM p""",
     """CREATE OR REPLACE TEMP TABLE stg_run_states AS
         SELECT run_id, job_id, event_type, event_time, event_hash FROM ev_ids WHERE kind = 'run'""",
     """CREATE OR REPLACE TEMP TABLE stg_job_names AS

@@ -15,7 +15,7 @@ import pyarrow as pa
 from .unnest import SETUP, UNNEST
 
 STAGE_SCHEMA = pa.schema([
-    ("seq", pa.int64()), ("source", pa.string()), ("kind", pa.string()),
+    ("event_hash", pa.string()), ("source", pa.string()), ("kind", pa.string()),
     ("event_type", pa.string()), ("event_time", pa.timestamp("us")), ("payload", pa.string()),
 ])
 
@@ -23,22 +23,28 @@ STAGE_SCHEMA = pa.schema([
 class Batch:
     """Validated raw events waiting to be written, column by column."""
 
-    __slots__ = ("seq", "source", "kind", "event_type", "event_time", "payload")
+    __slots__ = ("event_hash", "source", "kind", "event_type", "event_time", "payload", "seen")
 
     def __init__(self) -> None:
-        for name in self.__slots__:
+        for name in self.__slots__[:-1]:
             setattr(self, name, [])
+        self.seen: set[str] = set()
 
     def __len__(self) -> int:
-        return len(self.seq)
+        return len(self.event_hash)
 
-    def add(self, source: str, kind: str, event_type, event_time, payload: str) -> None:
-        self.seq.append(len(self.seq))
+    def add(self, event_hash: str, source: str, kind: str, event_type, event_time, payload: str) -> bool:
+        """Add an event; ``False`` if the batch holds the same event already."""
+        if event_hash in self.seen:
+            return False
+        self.seen.add(event_hash)
+        self.event_hash.append(event_hash)
         self.source.append(source)
         self.kind.append(kind)
         self.event_type.append(event_type)
         self.event_time.append(event_time)
         self.payload.append(payload)
+        return True
 
     def to_arrow(self) -> pa.Table:
         return pa.Table.from_arrays(
@@ -47,20 +53,19 @@ class Batch:
 
 # Statements run per batch, in order. ``stg_*`` are the staged Arrow tables.
 _MERGE = [
-    """CREATE OR REPLACE TEMP TABLE new_events AS
-       SELECT s.* FROM stg_events s ANTI JOIN events e USING (event_hash)""",
-    """INSERT INTO events SELECT event_hash, kind, event_type, event_time, run_id, job_id,
-              dataset_id, producer, schema_url, payload, source, now()::TIMESTAMP
-       FROM new_events""",
+    """INSERT INTO events
+       SELECT n.event_hash, n.kind, n.event_type, n.event_time, i.run_id, i.job_id, i.dataset_id,
+              i.producer, i.schema_url, n.payload, n.source, now()::TIMESTAMP
+       FROM new_events n JOIN ev_ids i USING (event_hash)""",
     """INSERT INTO facet_blobs SELECT s.facet_hash, s.payload FROM stg_facet_blobs s
        ANTI JOIN facet_blobs b USING (facet_hash)""",
     """INSERT INTO run_states SELECT s.run_id, s.job_id, s.event_type, s.event_time, s.event_hash
-       FROM stg_run_states s SEMI JOIN new_events USING (event_hash)""",
+       FROM stg_run_states s""",
     # Detailed lineage: one row per (run, dataset, direction); earliest time, any version.
     """CREATE OR REPLACE TEMP TABLE batch_io AS
        SELECT run_id, any_value(job_id) AS job_id, dataset_id, direction,
               max(version) AS version, min(event_time) AS first_time, max(event_time) AS last_time
-       FROM stg_run_io SEMI JOIN new_events USING (event_hash)
+       FROM stg_run_io
        GROUP BY run_id, dataset_id, direction""",
     """CREATE OR REPLACE TEMP TABLE new_io AS
        SELECT b.* FROM batch_io b ANTI JOIN run_io r USING (run_id, dataset_id, direction)""",
@@ -79,44 +84,44 @@ _MERGE = [
            FROM batch_io b LEFT JOIN new_io n USING (run_id, dataset_id, direction)
            UNION ALL
            SELECT dataset_id, job_id, direction, event_time, event_time, 0
-           FROM stg_static_edges SEMI JOIN new_events USING (event_hash))
+           FROM stg_static_edges)
        GROUP BY dataset_id, job_id, direction
        ON CONFLICT DO UPDATE SET first_seen = least(edges.first_seen, excluded.first_seen),
                                  last_seen = greatest(edges.last_seen, excluded.last_seen),
                                  run_count = edges.run_count + excluded.run_count""",
     """INSERT INTO dataset_names
        SELECT dataset_id, any_value(namespace), any_value(name), min(event_time), max(event_time)
-       FROM stg_dataset_names SEMI JOIN new_events USING (event_hash) GROUP BY dataset_id
+       FROM stg_dataset_names GROUP BY dataset_id
        ON CONFLICT DO UPDATE SET first_seen = least(dataset_names.first_seen, excluded.first_seen),
                                  last_seen = greatest(dataset_names.last_seen, excluded.last_seen)""",
     """INSERT INTO job_names
        SELECT job_id, any_value(namespace), any_value(name), min(event_time), max(event_time)
-       FROM stg_job_names SEMI JOIN new_events USING (event_hash) GROUP BY job_id
+       FROM stg_job_names GROUP BY job_id
        ON CONFLICT DO UPDATE SET first_seen = least(job_names.first_seen, excluded.first_seen),
                                  last_seen = greatest(job_names.last_seen, excluded.last_seen)""",
     """INSERT INTO dataset_facets
        SELECT dataset_id, facet_key, facet_hash, min(event_time), max(event_time), count(*)
-       FROM stg_dataset_facets SEMI JOIN new_events USING (event_hash)
+       FROM stg_dataset_facets
        GROUP BY dataset_id, facet_key, facet_hash
        ON CONFLICT DO UPDATE SET first_seen = least(dataset_facets.first_seen, excluded.first_seen),
                                  last_seen = greatest(dataset_facets.last_seen, excluded.last_seen),
                                  seen_count = dataset_facets.seen_count + excluded.seen_count""",
     """INSERT INTO job_facets
        SELECT job_id, facet_key, facet_hash, min(event_time), max(event_time), count(*)
-       FROM stg_job_facets SEMI JOIN new_events USING (event_hash)
+       FROM stg_job_facets
        GROUP BY job_id, facet_key, facet_hash
        ON CONFLICT DO UPDATE SET first_seen = least(job_facets.first_seen, excluded.first_seen),
                                  last_seen = greatest(job_facets.last_seen, excluded.last_seen),
                                  seen_count = job_facets.seen_count + excluded.seen_count""",
     """INSERT INTO run_facets SELECT run_id, facet_key, facet_hash, event_time
-       FROM stg_run_facets SEMI JOIN new_events USING (event_hash)""",
+       FROM stg_run_facets""",
     """INSERT INTO io_facets SELECT run_id, dataset_id, direction, facet_key, facet_hash, event_time
-       FROM stg_io_facets SEMI JOIN new_events USING (event_hash)""",
+       FROM stg_io_facets""",
     """INSERT INTO dataset_versions
        SELECT dataset_id, version, arg_min(run_id, event_time),
               arg_max(schema_hash, event_time) FILTER (WHERE schema_hash IS NOT NULL),
               max(event_time) FILTER (WHERE schema_hash IS NOT NULL), min(event_time)
-       FROM stg_dataset_versions SEMI JOIN new_events USING (event_hash)
+       FROM stg_dataset_versions
        GROUP BY dataset_id, version
        ON CONFLICT DO UPDATE SET
            created_at = least(dataset_versions.created_at, excluded.created_at),
@@ -129,7 +134,7 @@ _MERGE = [
        ANTI JOIN (SELECT DISTINCT schema_hash FROM schema_fields) f USING (schema_hash)""",
     """INSERT INTO cll_sets
        SELECT dataset_id, job_id, facet_hash, min(event_time), max(event_time), count(*)
-       FROM stg_cll_sets SEMI JOIN new_events USING (event_hash)
+       FROM stg_cll_sets
        GROUP BY dataset_id, job_id, facet_hash
        ON CONFLICT DO UPDATE SET first_seen = least(cll_sets.first_seen, excluded.first_seen),
                                  last_seen = greatest(cll_sets.last_seen, excluded.last_seen),
@@ -140,21 +145,21 @@ _MERGE = [
     # An alias is also a name: keep it in dataset_names so lookups find it.
     """INSERT INTO dataset_names
        SELECT alias_id, any_value(alias_namespace), any_value(alias_name), min(event_time), max(event_time)
-       FROM stg_aliases SEMI JOIN new_events USING (event_hash) GROUP BY alias_id
+       FROM stg_aliases GROUP BY alias_id
        ON CONFLICT DO UPDATE SET first_seen = least(dataset_names.first_seen, excluded.first_seen),
                                  last_seen = greatest(dataset_names.last_seen, excluded.last_seen)""",
     """INSERT INTO dataset_aliases
        SELECT alias_id, dataset_id, kind, any_value(alias_type), min(event_time)
-       FROM stg_aliases SEMI JOIN new_events USING (event_hash)
+       FROM stg_aliases
        GROUP BY alias_id, dataset_id, kind
        ON CONFLICT DO UPDATE SET first_seen = least(dataset_aliases.first_seen, excluded.first_seen)""",
     # Remember what this file touched, for the refresh of current state at its end.
     """INSERT INTO touched_datasets
-       SELECT dataset_id FROM stg_dataset_names SEMI JOIN new_events USING (event_hash)
+       SELECT dataset_id FROM stg_dataset_names
        UNION SELECT src_dataset_id FROM stg_cll_fields
-       UNION SELECT alias_id FROM stg_aliases SEMI JOIN new_events USING (event_hash)""",
-    """INSERT INTO touched_jobs SELECT job_id FROM stg_job_names SEMI JOIN new_events USING (event_hash)""",
-    """INSERT INTO touched_runs SELECT run_id FROM stg_run_states SEMI JOIN new_events USING (event_hash)""",
+       UNION SELECT alias_id FROM stg_aliases""",
+    """INSERT INTO touched_jobs SELECT job_id FROM stg_job_names""",
+    """INSERT INTO touched_runs SELECT run_id FROM stg_run_states""",
 ]
 
 
@@ -171,6 +176,9 @@ def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
     """Unnest and merge one batch of validated events; returns the count of new events."""
     con.register("stg_lines", lines)
     try:
+        con.execute("""CREATE OR REPLACE TEMP TABLE new_events AS
+                       SELECT * FROM stg_lines
+                       WHERE event_hash NOT IN (SELECT event_hash FROM events)""")
         for statement in UNNEST:
             con.execute(statement)
         for statement in _MERGE:
