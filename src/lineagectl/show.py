@@ -13,6 +13,12 @@ def _query(con, columns: list[str], sql: str, params: list) -> list[dict]:
     return records_from_rows(columns, con.execute(sql, params).fetchall())
 
 
+def _owners(con, kind: str, entity_id: int) -> list[str]:
+    rows = con.execute("SELECT owner FROM owners WHERE entity_kind = ? AND entity_id = ? ORDER BY owner",
+                       [kind, entity_id]).fetchall()
+    return [row[0] for row in rows]
+
+
 def _section(title: str, columns: list[str], records: list[dict]) -> Result:
     return Result(payload=records, records=records, columns=columns, title=title)
 
@@ -37,9 +43,7 @@ def _dataset(con, entity: Entity) -> Result:
     info = {"kind": "dataset", "namespace": entity.namespace, "name": entity.name}
     info.update({k: jsonable(v) for k, v in zip(keys, row)})
     i = entity.id
-    info["owners"] = [r[0] for r in con.execute(
-        "SELECT owner FROM owners WHERE entity_kind = 'dataset' AND entity_id = ? ORDER BY owner", [i]
-    ).fetchall()]
+    info["owners"] = _owners(con, "dataset", i)
     info["aliases"] = _query(con, ["namespace", "name", "kind"], """
         SELECT n.namespace, n.name, a.kind FROM dataset_aliases a
         JOIN dataset_names n ON n.dataset_id = a.alias_id WHERE a.dataset_id = ?
@@ -88,9 +92,7 @@ def _job(con, entity: Entity) -> Result:
     info = {"kind": "job", "namespace": entity.namespace, "name": entity.name}
     info.update({k: jsonable(v) for k, v in zip(keys, row)})
     i = entity.id
-    info["owners"] = [r[0] for r in con.execute(
-        "SELECT owner FROM owners WHERE entity_kind = 'job' AND entity_id = ? ORDER BY owner", [i]
-    ).fetchall()]
+    info["owners"] = _owners(con, "job", i)
     io_cols = ["namespace", "name", "runs", "last_seen"]
     io_sql = """SELECT d.namespace, d.name, e.run_count, e.last_seen FROM edges e
                 JOIN datasets d USING (dataset_id) WHERE e.job_id = ? AND e.direction = ?

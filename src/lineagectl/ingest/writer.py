@@ -51,6 +51,18 @@ class Batch:
             [pa.array(getattr(self, f.name), type=f.type) for f in STAGE_SCHEMA], schema=STAGE_SCHEMA)
 
 
+def _widen(table: str, source: str, keys: str, columns: str = "", counted: bool = False) -> str:
+    """Upsert rows keyed by ``keys``, widening first_seen/last_seen (and adding seen_count)."""
+    select = ", ".join(part for part in (keys, columns, "min(event_time), max(event_time)",
+                                         "count(*)" if counted else "") if part)
+    updates = [f"first_seen = least({table}.first_seen, excluded.first_seen)",
+               f"last_seen = greatest({table}.last_seen, excluded.last_seen)"]
+    if counted:
+        updates.append(f"seen_count = {table}.seen_count + excluded.seen_count")
+    return (f"INSERT INTO {table} SELECT {select} FROM {source} GROUP BY {keys} "
+            f"ON CONFLICT DO UPDATE SET {', '.join(updates)}")
+
+
 # Statements run per batch, in order. ``stg_*`` are the staged Arrow tables.
 _MERGE = [
     """INSERT INTO events
@@ -89,30 +101,10 @@ _MERGE = [
        ON CONFLICT DO UPDATE SET first_seen = least(edges.first_seen, excluded.first_seen),
                                  last_seen = greatest(edges.last_seen, excluded.last_seen),
                                  run_count = edges.run_count + excluded.run_count""",
-    """INSERT INTO dataset_names
-       SELECT dataset_id, any_value(namespace), any_value(name), min(event_time), max(event_time)
-       FROM stg_dataset_names GROUP BY dataset_id
-       ON CONFLICT DO UPDATE SET first_seen = least(dataset_names.first_seen, excluded.first_seen),
-                                 last_seen = greatest(dataset_names.last_seen, excluded.last_seen)""",
-    """INSERT INTO job_names
-       SELECT job_id, any_value(namespace), any_value(name), min(event_time), max(event_time)
-       FROM stg_job_names GROUP BY job_id
-       ON CONFLICT DO UPDATE SET first_seen = least(job_names.first_seen, excluded.first_seen),
-                                 last_seen = greatest(job_names.last_seen, excluded.last_seen)""",
-    """INSERT INTO dataset_facets
-       SELECT dataset_id, facet_key, facet_hash, min(event_time), max(event_time), count(*)
-       FROM stg_dataset_facets
-       GROUP BY dataset_id, facet_key, facet_hash
-       ON CONFLICT DO UPDATE SET first_seen = least(dataset_facets.first_seen, excluded.first_seen),
-                                 last_seen = greatest(dataset_facets.last_seen, excluded.last_seen),
-                                 seen_count = dataset_facets.seen_count + excluded.seen_count""",
-    """INSERT INTO job_facets
-       SELECT job_id, facet_key, facet_hash, min(event_time), max(event_time), count(*)
-       FROM stg_job_facets
-       GROUP BY job_id, facet_key, facet_hash
-       ON CONFLICT DO UPDATE SET first_seen = least(job_facets.first_seen, excluded.first_seen),
-                                 last_seen = greatest(job_facets.last_seen, excluded.last_seen),
-                                 seen_count = job_facets.seen_count + excluded.seen_count""",
+    _widen("dataset_names", "stg_dataset_names", "dataset_id", "any_value(namespace), any_value(name)"),
+    _widen("job_names", "stg_job_names", "job_id", "any_value(namespace), any_value(name)"),
+    _widen("dataset_facets", "stg_dataset_facets", "dataset_id, facet_key, facet_hash", counted=True),
+    _widen("job_facets", "stg_job_facets", "job_id, facet_key, facet_hash", counted=True),
     """INSERT INTO run_facets SELECT run_id, facet_key, facet_hash, event_time
        FROM stg_run_facets""",
     """INSERT INTO io_facets SELECT run_id, dataset_id, direction, facet_key, facet_hash, event_time
@@ -132,22 +124,12 @@ _MERGE = [
            schema_time = greatest(dataset_versions.schema_time, excluded.schema_time)""",
     """INSERT INTO schema_fields SELECT s.* FROM stg_schema_fields s
        ANTI JOIN (SELECT DISTINCT schema_hash FROM schema_fields) f USING (schema_hash)""",
-    """INSERT INTO cll_sets
-       SELECT dataset_id, job_id, facet_hash, min(event_time), max(event_time), count(*)
-       FROM stg_cll_sets
-       GROUP BY dataset_id, job_id, facet_hash
-       ON CONFLICT DO UPDATE SET first_seen = least(cll_sets.first_seen, excluded.first_seen),
-                                 last_seen = greatest(cll_sets.last_seen, excluded.last_seen),
-                                 seen_count = cll_sets.seen_count + excluded.seen_count""",
+    _widen("cll_sets", "stg_cll_sets", "dataset_id, job_id, facet_hash", counted=True),
     """INSERT INTO cll_fields SELECT s.* FROM stg_cll_fields s
        ANTI JOIN (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields) f
        USING (dataset_id, facet_hash)""",
     # An alias is also a name: keep it in dataset_names so lookups find it.
-    """INSERT INTO dataset_names
-       SELECT alias_id, any_value(alias_namespace), any_value(alias_name), min(event_time), max(event_time)
-       FROM stg_aliases GROUP BY alias_id
-       ON CONFLICT DO UPDATE SET first_seen = least(dataset_names.first_seen, excluded.first_seen),
-                                 last_seen = greatest(dataset_names.last_seen, excluded.last_seen)""",
+    _widen("dataset_names", "stg_aliases", "alias_id", "any_value(alias_namespace), any_value(alias_name)"),
     """INSERT INTO dataset_aliases
        SELECT alias_id, dataset_id, kind, any_value(alias_type), min(event_time)
        FROM stg_aliases
