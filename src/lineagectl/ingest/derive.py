@@ -75,7 +75,8 @@ _REFRESH = [
               f.sql_dialect, f.source_language, f.source_location, f.description,
               n.first_seen, n.last_seen
        FROM job_names n SEMI JOIN touched_jobs USING (job_id) LEFT JOIN f USING (job_id)""",
-    """INSERT OR REPLACE INTO runs
+    "DELETE FROM runs WHERE run_id IN (SELECT run_id FROM touched_runs)",
+    """INSERT INTO runs
        WITH s AS (
            SELECT run_id,
                   arg_min(job_id, row(event_time, job_id)) AS job_id,

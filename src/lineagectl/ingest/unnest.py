@@ -41,6 +41,11 @@ SETUP = [
     ID_MACRO,
 ]
 
+# ``CREATE OR REPLACE TEMP TABLE x AS …`` below is not run as written: the writer
+# keeps each such result as an Arrow table that later statements read by name.
+# Temp tables replaced inside the per-file transaction would be retained until
+# commit, so memory (or spill) would grow with the size of the file.
+
 UNNEST = [
     # Only events new to the store (``new_events``, see writer) are parsed at all.
     f"""CREATE OR REPLACE TEMP TABLE ev_ids AS
@@ -119,17 +124,17 @@ UNNEST = [
         FROM dsfac WHERE facet_key = 'columnLineage'""",
     # Content new to the store, once per distinct content (with the earliest event carrying it).
     """CREATE OR REPLACE TEMP TABLE new_content AS
-        SELECT dataset_id, facet_key, facet_hash, any_value(value) AS value,
-               any_value(schema_value) AS schema_value, min(event_time) AS event_time,
-               arg_min(event_hash, event_time) AS event_hash
-        FROM dsfac
-        WHERE facet_hash <> 'deleted' AND facet_key IN ('schema', 'columnLineage', 'symlinks',
-                                                        'lifecycleStateChange')
-        GROUP BY dataset_id, facet_key, facet_hash""",
-    "DELETE FROM new_content WHERE facet_key = 'columnLineage' AND (dataset_id, facet_hash) IN "
-    "(SELECT DISTINCT dataset_id, facet_hash FROM cll_fields)",
-    "DELETE FROM new_content WHERE facet_key = 'schema' AND facet_hash IN "
-    "(SELECT DISTINCT schema_hash FROM schema_fields)",
+        SELECT * FROM (
+            SELECT dataset_id, facet_key, facet_hash, any_value(value) AS value,
+                   any_value(schema_value) AS schema_value, min(event_time) AS event_time,
+                   arg_min(event_hash, event_time) AS event_hash
+            FROM dsfac
+            WHERE facet_hash <> 'deleted' AND facet_key IN ('schema', 'columnLineage', 'symlinks',
+                                                            'lifecycleStateChange')
+            GROUP BY dataset_id, facet_key, facet_hash) c
+        WHERE NOT (facet_key = 'columnLineage' AND (dataset_id, facet_hash) IN
+                   (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields))
+          AND NOT (facet_key = 'schema' AND facet_hash IN (SELECT DISTINCT schema_hash FROM schema_fields))""",
     f"""CREATE OR REPLACE TEMP TABLE stg_schema_fields AS
         WITH s AS (SELECT DISTINCT facet_hash, value FROM new_content WHERE facet_key = 'schema'),
              t AS (SELECT facet_hash, json_transform(value, '{_SCHEMA}').fields AS fields FROM s),

@@ -9,6 +9,8 @@ does not depend on the order events arrive in.
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pyarrow as pa
 
@@ -63,6 +65,9 @@ def _widen(table: str, source: str, keys: str, columns: str = "", counted: bool 
             f"ON CONFLICT DO UPDATE SET {', '.join(updates)}")
 
 
+_NEW_EVENTS = """CREATE OR REPLACE TEMP TABLE new_events AS
+    SELECT * FROM stg_lines WHERE event_hash NOT IN (SELECT event_hash FROM events)"""
+
 # Statements run per batch, in order. ``stg_*`` are the staged Arrow tables.
 _MERGE = [
     """INSERT INTO events
@@ -109,19 +114,23 @@ _MERGE = [
        FROM stg_run_facets""",
     """INSERT INTO io_facets SELECT run_id, dataset_id, direction, facet_key, facet_hash, event_time
        FROM stg_io_facets""",
+    # One version per (dataset, version): earliest creation, the schema of the latest event with one.
+    """CREATE OR REPLACE TEMP TABLE batch_versions AS
+       SELECT dataset_id, version, arg_min(run_id, event_time) AS run_id,
+              arg_max(schema_hash, event_time) FILTER (WHERE schema_hash IS NOT NULL) AS schema_hash,
+              max(event_time) FILTER (WHERE schema_hash IS NOT NULL) AS schema_time,
+              min(event_time) AS created_at
+       FROM stg_dataset_versions GROUP BY dataset_id, version""",
+    """UPDATE dataset_versions v SET
+           created_at = least(v.created_at, b.created_at),
+           run_id = CASE WHEN b.created_at < v.created_at THEN b.run_id ELSE v.run_id END,
+           schema_hash = CASE WHEN b.schema_time > coalesce(v.schema_time, b.schema_time - INTERVAL 1 SECOND)
+                              THEN b.schema_hash ELSE v.schema_hash END,
+           schema_time = greatest(v.schema_time, b.schema_time)
+       FROM batch_versions b WHERE v.dataset_id = b.dataset_id AND v.version = b.version""",
     """INSERT INTO dataset_versions
-       SELECT dataset_id, version, arg_min(run_id, event_time),
-              arg_max(schema_hash, event_time) FILTER (WHERE schema_hash IS NOT NULL),
-              max(event_time) FILTER (WHERE schema_hash IS NOT NULL), min(event_time)
-       FROM stg_dataset_versions
-       GROUP BY dataset_id, version
-       ON CONFLICT DO UPDATE SET
-           created_at = least(dataset_versions.created_at, excluded.created_at),
-           schema_hash = CASE WHEN dataset_versions.schema_time IS NULL
-                                   OR excluded.schema_time > dataset_versions.schema_time
-                              THEN coalesce(excluded.schema_hash, dataset_versions.schema_hash)
-                              ELSE dataset_versions.schema_hash END,
-           schema_time = greatest(dataset_versions.schema_time, excluded.schema_time)""",
+       SELECT b.dataset_id, b.version, b.run_id, b.schema_hash, b.schema_time, b.created_at
+       FROM batch_versions b ANTI JOIN dataset_versions v USING (dataset_id, version)""",
     """INSERT INTO schema_fields SELECT s.* FROM stg_schema_fields s
        ANTI JOIN (SELECT DISTINCT schema_hash FROM schema_fields) f USING (schema_hash)""",
     _widen("cll_sets", "stg_cll_sets", "dataset_id, job_id, facet_hash", counted=True),
@@ -154,17 +163,32 @@ def begin_touch_tracking(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE touched_runs (run_id VARCHAR)")
 
 
+_STAGE = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE (\w+) AS\s+(.*)", re.S)
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, stages: dict[str, pa.Table]):
+    """Run ``sql`` with the batch's intermediate Arrow tables visible by name.
+
+    DuckDB resolves unknown table names from the calling frame's variables
+    (replacement scans); ``exec`` with ``stages`` as locals provides them without
+    registering anything in the catalog, which a transaction would retain.
+    """
+    scope = dict(stages, _con=con, _sql=sql)
+    exec("_rel = _con.sql(_sql)", {}, scope)  # noqa: S102 - fixed code, no user input
+    return scope["_rel"]
+
+
 def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
     """Unnest and merge one batch of validated events; returns the count of new events."""
-    con.register("stg_lines", lines)
-    try:
-        con.execute("""CREATE OR REPLACE TEMP TABLE new_events AS
-                       SELECT * FROM stg_lines
-                       WHERE event_hash NOT IN (SELECT event_hash FROM events)""")
-        for statement in UNNEST:
-            con.execute(statement)
-        for statement in _MERGE:
-            con.execute(statement)
-        return con.execute("SELECT count(*) FROM new_events").fetchall()[0][0]
-    finally:
-        con.unregister("stg_lines")
+    stages: dict[str, pa.Table] = {"stg_lines": lines}
+    statements = [_NEW_EVENTS, *UNNEST, *_MERGE]
+    for statement in statements:
+        staged = _STAGE.match(statement)
+        if staged:
+            name, select = staged.groups()
+            stages[name] = _run(con, select, stages).to_arrow_table()
+        else:
+            relation = _run(con, statement, stages)
+            if relation is not None:
+                relation.fetchall()
+    return stages["new_events"].num_rows

@@ -17,7 +17,7 @@ DEFAULT_DB = "lineage.duckdb"
 
 # DuckDB otherwise caches up to 80 % of RAM and draws its own progress bar on stdout.
 _SETTINGS = {
-    "memory_limit": os.environ.get("LINEAGECTL_MEMORY_LIMIT", "512MB"),
+    "memory_limit": os.environ.get("LINEAGECTL_MEMORY_LIMIT", "400MB"),
 }
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")

@@ -26,8 +26,8 @@ TABLES: dict[str, str] = {
         CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
     "facet_blobs": """
         CREATE TABLE facet_blobs (
-            facet_hash VARCHAR PRIMARY KEY,
-            payload    JSON NOT NULL)""",
+            facet_hash VARCHAR NOT NULL,
+            payload    VARCHAR NOT NULL)""",
     "events": """
         CREATE TABLE events (
             event_hash  VARCHAR NOT NULL,
@@ -39,7 +39,7 @@ TABLES: dict[str, str] = {
             dataset_id  BIGINT,
             producer    VARCHAR,
             schema_url  VARCHAR,
-            payload     JSON NOT NULL,
+            payload     VARCHAR NOT NULL,
             source      VARCHAR,
             ingested_at TIMESTAMP NOT NULL)""",
     "run_states": """
@@ -119,16 +119,14 @@ TABLES: dict[str, str] = {
             run_id      VARCHAR,
             schema_hash VARCHAR,
             schema_time TIMESTAMP,
-            created_at  TIMESTAMP NOT NULL,
-            PRIMARY KEY (dataset_id, version))""",
+            created_at  TIMESTAMP NOT NULL)""",
     "schema_fields": """
         CREATE TABLE schema_fields (
             schema_hash VARCHAR NOT NULL,
             ordinal     INTEGER NOT NULL,
             name        VARCHAR NOT NULL,
             type        VARCHAR,
-            description VARCHAR,
-            PRIMARY KEY (schema_hash, ordinal))""",
+            description VARCHAR)""",
     "cll_sets": """
         CREATE TABLE cll_sets (
             dataset_id BIGINT NOT NULL,
@@ -189,7 +187,7 @@ TABLES: dict[str, str] = {
             last_seen       TIMESTAMP NOT NULL)""",
     "runs": """
         CREATE TABLE runs (
-            run_id          VARCHAR PRIMARY KEY,
+            run_id          VARCHAR NOT NULL,
             job_id          BIGINT NOT NULL,
             state           VARCHAR NOT NULL,
             started_at      TIMESTAMP,
@@ -237,8 +235,10 @@ TABLES: dict[str, str] = {
             owner_type  VARCHAR)""",
 }
 
-# No secondary indexes: DuckDB scans columnar data fast, and ART indexes would
-# slow every bulk insert and hold memory.
+# Keys (PRIMARY KEY) only on tables that grow with distinct entities or change,
+# never with run count: DuckDB keeps ART indexes in memory, and tables keyed by
+# run would make an ingest's memory grow with the log. Those are merged with
+# anti-joins instead. No secondary indexes: DuckDB scans columns fast.
 
 # Each entry upgrades a store from version N-1 to N. Append; never edit a shipped one.
 MIGRATIONS: dict[int, list[str]] = {}
