@@ -75,9 +75,10 @@ def test_an_unreadable_file_leaves_the_store_as_before_that_file(tmp_path, db):
     payload = gzip.compress(("\n".join(json.dumps(run_event(f"t{i}")) for i in range(2000)) + "\n").encode())
     truncated = tmp_path / "b.ndjson.gz"
     truncated.write_bytes(payload[: len(payload) // 2])
-    report = ingest([good, str(truncated)], db)
+    report = ingest([good, str(truncated)], db, batch_size=100)  # batches written before the error
     assert report.file_errors and "gzip stream is truncated" in report.file_errors[0]
     assert count(db) == 1 and count(db, "runs") == 1  # nothing of the truncated file
+    assert (report.events_read, report.events_new, report.events_duplicate) == (1, 1, 0)
 
 
 def test_missing_paths_are_input_errors(tmp_path, db):

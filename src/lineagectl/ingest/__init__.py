@@ -8,8 +8,8 @@ one transaction that is rolled back if any event was rejected.
 from __future__ import annotations
 
 import time
-from hashlib import blake2b
 from concurrent.futures import Future, ThreadPoolExecutor
+from hashlib import blake2b
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -174,6 +174,7 @@ def ingest(
                     file_progress = lambda n, base=done: progress(base + n, total)  # noqa: E731
                 if not strict:
                     con.execute("BEGIN")
+                counted = (report.events_read, report.events_new, report.events_rejected)
                 try:
                     run.file(source, file_progress)
                 except InputError as exc:
@@ -181,6 +182,8 @@ def ingest(
                     if strict:
                         raise
                     con.execute("ROLLBACK")
+                    # The file is left out whole: it counts as neither read nor stored.
+                    report.events_read, report.events_new, report.events_rejected = counted
                     continue
                 if not strict:
                     con.execute("COMMIT")
