@@ -1,0 +1,57 @@
+"""Opening stores: creation, schema versions and migration, foreign files."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from lineagectl.api import migrate, stats
+from lineagectl.errors import DatabaseError, DatabaseMissingError
+from lineagectl.store import open_store
+from lineagectl.store.schema import SCHEMA_VERSION
+
+
+def _set_version(db, version):
+    con = duckdb.connect(db)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+    con.close()
+
+
+def test_readers_never_create_a_store(tmp_path):
+    with pytest.raises(DatabaseMissingError):
+        stats(str(tmp_path / "none.duckdb"))
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_newer_schema_is_refused_by_readers_and_writers(db):
+    migrate(db)
+    _set_version(db, SCHEMA_VERSION + 1)
+    with pytest.raises(DatabaseError, match="newer than this lineagectl"):
+        stats(db)
+    with pytest.raises(DatabaseError) as info:
+        with open_store(db, write=True):
+            pass
+    assert info.value.hint == "upgrade lineagectl"
+
+
+def test_older_schema_asks_readers_to_migrate_and_writers_upgrade_it(db):
+    migrate(db)
+    _set_version(db, SCHEMA_VERSION - 1)
+    with pytest.raises(DatabaseError) as info:
+        stats(db)
+    assert "lineagectl migrate" in info.value.hint
+    assert migrate(db) == SCHEMA_VERSION
+    assert stats(db).payload["schema_version"] == SCHEMA_VERSION
+
+
+def test_a_foreign_duckdb_file_is_not_touched(tmp_path):
+    path = str(tmp_path / "other.duckdb")
+    con = duckdb.connect(path)
+    con.execute("CREATE TABLE mine (x INT)")
+    con.close()
+    with pytest.raises(DatabaseError, match="not a lineagectl store"):
+        with open_store(path, write=True):
+            pass
+    con = duckdb.connect(path, read_only=True)
+    assert con.execute("SELECT table_name FROM information_schema.tables").fetchall() == [("mine",)]
+    con.close()
