@@ -1,10 +1,10 @@
 """Writing a staged batch into the store's history tables, set-based.
 
-Raw events arrive as one Arrow table (DuckDB's executemany is ~500x slower),
-are unnested by ``unnest.py`` into ``stg_*`` tables and merged with SQL. Every history row carries the hash of its event and is kept
-only if that event is new to the store, which makes re-ingest a no-op.
-Time ranges widen with least()/greatest() and counts add up, so the result
-does not depend on the order events arrive in.
+Raw events arrive as one Arrow table (DuckDB's executemany is ~500x slower).
+Events whose hash the store already holds are dropped first, which makes
+re-ingest a no-op; the rest are unnested by ``unnest.py`` into ``stg_*`` rows
+and merged with SQL. Time ranges widen with least()/greatest() and counts add
+up, so the result does not depend on the order events arrive in.
 """
 
 from __future__ import annotations
