@@ -148,3 +148,42 @@ def migrate(db: DbOption = None) -> None:
 
     version = run_migrate(db_of(db))
     _stderr(f"store schema is at version {version}")
+
+
+def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs, namespace, kind,
+             db, fmt, output) -> None:
+    from ..api import impact as run_impact, trace as run_trace
+
+    run = run_impact if direction == "downstream" else run_trace
+    emit(run(name, db_of(db), column=column, depth=depth, direct_only=direct_only,
+             namespace=namespace, kind=kind, include_jobs=include_jobs), fmt, output)
+
+
+ColumnOption = Annotated[Optional[str], typer.Option(
+    "--column", metavar="COL", help="Follow this column (case-insensitive) through column lineage.")]
+DepthOption = Annotated[Optional[int], typer.Option("--depth", metavar="N", help="At most N dataset hops.")]
+DirectOption = Annotated[bool, typer.Option(
+    "--direct-only", help="With --column: only DIRECT edges (no join/filter/group-by influence).")]
+JobsOption = Annotated[bool, typer.Option("--include-jobs", help="List the jobs on the way too.")]
+KindOption = Annotated[Optional[str], typer.Option(
+    "--kind", metavar="KIND", help="dataset or model, when a name is both.")]
+NameArgument = Annotated[str, typer.Argument(
+    help="A dataset or model: full name, unique suffix (user_master) or alias.", show_default=False)]
+
+
+@command("impact")
+def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption = None,
+           direct_only: DirectOption = False, include_jobs: JobsOption = False,
+           namespace: NamespaceOption = None, kind: KindOption = None, db: DbOption = None,
+           fmt: FormatOption = "table", output: OutputOption = None) -> None:
+    """What is downstream of NAME: what breaks if it changes, and whose owners to warn."""
+    _lineage("downstream", name, column, depth, direct_only, include_jobs, namespace, kind, db, fmt, output)
+
+
+@command("trace", "provenance")
+def trace(name: NameArgument, column: ColumnOption = None, depth: DepthOption = None,
+          direct_only: DirectOption = False, include_jobs: JobsOption = False,
+          namespace: NamespaceOption = None, kind: KindOption = None, db: DbOption = None,
+          fmt: FormatOption = "table", output: OutputOption = None) -> None:
+    """Where NAME comes from: every upstream dataset and the jobs in between (alias: provenance)."""
+    _lineage("upstream", name, column, depth, direct_only, include_jobs, namespace, kind, db, fmt, output)

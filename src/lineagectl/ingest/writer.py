@@ -14,6 +14,7 @@ import re
 import duckdb
 import pyarrow as pa
 
+from ..store import with_tables
 from .unnest import SETUP, UNNEST
 
 STAGE_SCHEMA = pa.schema([
@@ -166,18 +167,6 @@ def begin_touch_tracking(con: duckdb.DuckDBPyConnection) -> None:
 _STAGE = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE (\w+) AS\s+(.*)", re.S)
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, stages: dict[str, pa.Table]):
-    """Run ``sql`` with the batch's intermediate Arrow tables visible by name.
-
-    DuckDB resolves unknown table names from the calling frame's variables
-    (replacement scans); ``exec`` with ``stages`` as locals provides them without
-    registering anything in the catalog, which a transaction would retain.
-    """
-    scope = dict(stages, _con=con, _sql=sql)
-    exec("_rel = _con.sql(_sql)", {}, scope)  # noqa: S102 - fixed code, no user input
-    return scope["_rel"]
-
-
 def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
     """Unnest and merge one batch of validated events; returns the count of new events."""
     stages: dict[str, pa.Table] = {"stg_lines": lines}
@@ -186,9 +175,9 @@ def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
         staged = _STAGE.match(statement)
         if staged:
             name, select = staged.groups()
-            stages[name] = _run(con, select, stages).to_arrow_table()
+            stages[name] = with_tables(con, select, stages).to_arrow_table()
         else:
-            relation = _run(con, statement, stages)
+            relation = with_tables(con, statement, stages)
             if relation is not None:
                 relation.fetchall()
     return stages["new_events"].num_rows

@@ -137,3 +137,16 @@ def open_store(
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The schema version recorded in an open store."""
     return _stored_version(con) or 0
+
+
+def with_tables(con: duckdb.DuckDBPyConnection, sql: str, tables: dict, params: list | None = None):
+    """Run ``sql`` with in-memory Arrow ``tables`` readable by name; a relation for queries.
+
+    DuckDB resolves unknown table names from the calling frame's variables
+    (replacement scans); ``exec`` with ``tables`` as locals provides them
+    without registering anything in the catalog, which an open transaction
+    would retain until commit (measured: memory grew with every batch).
+    """
+    scope = dict(tables, _con=con, _sql=sql, _params=params)
+    exec("_rel = _con.sql(_sql, params=_params)", {}, scope)  # noqa: S102 - fixed code, no user input
+    return scope["_rel"]

@@ -1,0 +1,124 @@
+"""Walking lineage in the store: breadth-first, one SQL query per hop.
+
+Only the frontier and its neighbours are read, so a query costs in proportion
+to its answer, not to the store, and a cycle (real logs have them) ends the
+walk instead of looping: a node is expanded once, at its smallest depth.
+Aliases (symlinks, renames) are folded into the dataset they name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from .store import with_tables
+
+# Dataset-level hops: dataset -> job -> dataset, aliases folded into their dataset.
+_EDGES = """WITH e AS (SELECT coalesce(a.dataset_id, x.dataset_id) AS dataset_id, x.job_id, x.direction
+                       FROM edges x LEFT JOIN dataset_aliases a ON a.alias_id = x.dataset_id)"""
+_TABLE_HOP = {
+    "downstream": _EDGES + """
+        SELECT DISTINCT f.node AS src, i.job_id, o.dataset_id AS dst
+        FROM frontier f
+        JOIN e i ON i.direction = 'in' AND i.dataset_id = f.node
+        JOIN e o ON o.direction = 'out' AND o.job_id = i.job_id""",
+    "upstream": _EDGES + """
+        SELECT DISTINCT f.node AS src, o.job_id, i.dataset_id AS dst
+        FROM frontier f
+        JOIN e o ON o.direction = 'out' AND o.dataset_id = f.node
+        JOIN e i ON i.direction = 'in' AND i.job_id = o.job_id""",
+}
+_COLUMN_HOP = {
+    "downstream": """
+        SELECT f.node AS src, f.col AS src_col, e.job_id, e.dataset_id AS dst, e.column_name AS dst_col,
+               e.type, e.subtype, e.masking
+        FROM frontier f JOIN column_edges e
+          ON e.src_dataset_id = f.node AND lower(e.src_column) = lower(f.col)
+        WHERE ? = false OR e.type = 'DIRECT'""",
+    "upstream": """
+        SELECT f.node AS src, f.col AS src_col, e.job_id, e.src_dataset_id AS dst, e.src_column AS dst_col,
+               e.type, e.subtype, e.masking
+        FROM frontier f JOIN column_edges e
+          ON e.dataset_id = f.node AND lower(e.column_name) = lower(f.col)
+        WHERE ? = false OR e.type = 'DIRECT'""",
+}
+
+
+@dataclass
+class Walk:
+    """What a walk reached: depth per dataset (and column), depth per job, and the hops taken."""
+
+    datasets: dict[int, int] = field(default_factory=dict)
+    jobs: dict[int, int] = field(default_factory=dict)
+    columns: dict[tuple[int, str], int] = field(default_factory=dict)
+    # For each reached column, the transformations along the first path found to it.
+    paths: dict[tuple[int, str], list[dict]] = field(default_factory=dict)
+    edges: set[tuple] = field(default_factory=set)
+
+
+def _frontier(nodes: list, with_columns: bool) -> pa.Table:
+    if with_columns:
+        return pa.table({"node": pa.array([n for n, _ in nodes], pa.int64()),
+                         "col": pa.array([c for _, c in nodes], pa.string())})
+    return pa.table({"node": pa.array(nodes, pa.int64())})
+
+
+def walk_datasets(con, root: int, direction: str, max_depth: int | None = None) -> Walk:
+    """Datasets and jobs reachable from dataset ``root`` (excluded), with their hop counts."""
+    result = Walk()
+    seen = {root}
+    frontier = [root]
+    depth = 0
+    while frontier and (max_depth is None or depth < max_depth):
+        depth += 1
+        scope = {"frontier": _frontier(frontier, False)}
+        rows = _query(con, _TABLE_HOP[direction], [], scope)
+        frontier = []
+        for src, job, dst in sorted(rows):
+            result.jobs.setdefault(job, depth)
+            result.edges.add((src, job, dst))
+            if dst not in seen:
+                seen.add(dst)
+                result.datasets[dst] = depth
+                frontier.append(dst)
+    return result
+
+
+def walk_columns(con, root: int, columns: list[str], direction: str, max_depth: int | None = None,
+                 direct_only: bool = False) -> Walk:
+    """Columns reachable from ``columns`` of dataset ``root`` through column lineage."""
+    result = Walk()
+    seen = {(root, c.lower()) for c in columns}
+    frontier = [(root, c) for c in columns]
+    paths: dict[tuple[int, str], list[dict]] = {(root, c): [] for c in columns}
+    depth = 0
+    while frontier and (max_depth is None or depth < max_depth):
+        depth += 1
+        scope = {"frontier": _frontier(frontier, True)}
+        rows = _query(con, _COLUMN_HOP[direction], [direct_only], scope)
+        frontier = []
+        for src, src_col, job, dst, dst_col, kind, subtype, masking in sorted(rows, key=_row_key):
+            result.edges.add((src, src_col, job, dst, dst_col, kind, subtype, masking))
+            if job:
+                result.jobs.setdefault(job, depth)
+            key = (dst, dst_col.lower())
+            if key in seen:
+                continue
+            seen.add(key)
+            result.columns[(dst, dst_col)] = depth
+            step = {"type": kind, "subtype": subtype, "masking": bool(masking)}
+            paths[(dst, dst_col)] = paths.get((src, src_col), []) + [step]
+            result.datasets.setdefault(dst, depth)
+            frontier.append((dst, dst_col))
+    result.datasets.pop(root, None)
+    result.paths = {k: v for k, v in paths.items() if k in result.columns}
+    return result
+
+
+def _row_key(row: tuple) -> tuple:
+    return tuple("" if v is None else v for v in row)
+
+
+def _query(con, sql: str, params: list, scope: dict) -> list[tuple]:
+    return with_tables(con, sql, scope, params or None).fetchall()

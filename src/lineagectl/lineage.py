@@ -1,0 +1,137 @@
+"""``impact`` (downstream) and ``trace`` (upstream): who depends on X, where X comes from.
+
+Answers follow CONTRACT.md's JSON shape: the root, the datasets reached with
+their hop count, type and owners (whom to warn), the jobs on the way, and with
+``--column`` the columns reached with the transformations along the path.
+ML models (``datasetType`` MODEL) are also listed on their own.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from .errors import InputError, NotFoundError
+from .graph import Walk, walk_columns, walk_datasets
+from .names import Entity, resolve
+from .results import Result
+from .store import open_store, with_tables
+
+DIRECTIONS = ("downstream", "upstream")
+
+
+def _describe(con, ids: list[int]) -> dict[int, dict]:
+    """namespace, name, type and owners of datasets."""
+    if not ids:
+        return {}
+    import pyarrow as pa
+
+    rows = with_tables(con, """
+        SELECT d.dataset_id, d.namespace, d.name, d.dataset_type,
+               list(o.owner ORDER BY o.owner) FILTER (WHERE o.owner IS NOT NULL)
+        FROM wanted w JOIN datasets d ON d.dataset_id = w.id
+        LEFT JOIN owners o ON o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id
+        GROUP BY ALL""", {"wanted": pa.table({"id": pa.array(ids, pa.int64())})}).fetchall()
+    return {r[0]: {"namespace": r[1], "name": r[2], "type": r[3], "owners": r[4] or []} for r in rows}
+
+
+def _jobs(con, ids: list[int]) -> dict[int, dict]:
+    if not ids:
+        return {}
+    placeholders = ", ".join("?" * len(ids))
+    rows = con.execute(f"SELECT job_id, namespace, name FROM jobs WHERE job_id IN ({placeholders})",
+                       ids).fetchall()
+    return {r[0]: {"namespace": r[1], "name": r[2]} for r in rows}
+
+
+def _root_columns(con, entity: Entity, column: str) -> list[str]:
+    names = [r[0] for r in con.execute(
+        "SELECT column_name FROM columns WHERE dataset_id = ? ORDER BY column_name", [entity.id]).fetchall()]
+    matches = [n for n in names if n.lower() == column.lower()]
+    if not matches:
+        close = difflib.get_close_matches(column, names, n=5, cutoff=0.5)
+        hint = ("did you mean: " + ", ".join(close)) if close else (
+            "columns: " + ", ".join(names[:20]) if names else "no columns are known for it")
+        raise NotFoundError(f"{entity.namespace} {entity.name} has no column {column!r}", hint=hint)
+    return matches
+
+
+def _path_text(steps: list[dict]) -> str:
+    return " > ".join(
+        f"{s['type']}/{s['subtype'] or '?'}{' (masked)' if s['masking'] else ''}" for s in steps)
+
+
+def lineage(name: str, direction: str, db: str | None = None, *, column: str | None = None,
+            depth: int | None = None, direct_only: bool = False, namespace: str | None = None,
+            kind: str | None = None, include_jobs: bool = False) -> Result:
+    """Everything downstream (``impact``) or upstream (``trace``) of dataset ``name``."""
+    if direction not in DIRECTIONS:
+        raise InputError(f"direction must be one of {DIRECTIONS}")
+    if depth is not None and depth < 1:
+        raise InputError("--depth must be 1 or more")
+    if direct_only and column is None:
+        raise InputError("--direct-only applies to column lineage: add --column")
+    with open_store(db) as con:
+        root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
+        if column is None:
+            walk = walk_datasets(con, root.id, direction, depth)
+            columns = None
+        else:
+            columns = _root_columns(con, root, column)
+            walk = walk_columns(con, root.id, columns, direction, depth, direct_only)
+        datasets = _describe(con, list(walk.datasets))
+        jobs = _jobs(con, list(walk.jobs))
+    return _result(root, columns, direction, walk, datasets, jobs, include_jobs)
+
+
+def _result(root: Entity, columns, direction: str, walk: Walk, datasets: dict, jobs: dict,
+            include_jobs: bool) -> Result:
+    reached = sorted(
+        ({**datasets[i], "depth": d} for i, d in walk.datasets.items() if i in datasets),
+        key=lambda r: (r["depth"], r["namespace"], r["name"]))
+    dataset_items = [{"namespace": r["namespace"], "name": r["name"], "depth": r["depth"],
+                      "type": r["type"], "owners": r["owners"]} for r in reached]
+    job_items = sorted(({**jobs[j], "depth": d} for j, d in walk.jobs.items() if j in jobs),
+                       key=lambda r: (r["depth"], r["namespace"], r["name"]))
+    payload = {
+        "root": {"namespace": root.namespace, "name": root.name, "column": columns[0] if columns else None},
+        "direction": direction,
+        "datasets": dataset_items,
+        "jobs": job_items,
+        "models": [d for d in dataset_items if d["type"] == "MODEL"],
+        "owners": sorted({o for d in dataset_items for o in d["owners"]}),
+    }
+    if columns is not None:
+        column_items = sorted(
+            ({"namespace": datasets[i]["namespace"], "name": datasets[i]["name"], "column": c,
+              "depth": d, "transformations": walk.paths.get((i, c), [])}
+             for (i, c), d in walk.columns.items() if i in datasets),
+            key=lambda r: (r["depth"], r["namespace"], r["name"], r["column"]))
+        payload["columns"] = column_items
+        records = [{"depth": c["depth"], "namespace": c["namespace"], "name": c["name"],
+                    "column": c["column"], "path": _path_text(c["transformations"]),
+                    "owners": next((d["owners"] for d in dataset_items
+                                    if (d["namespace"], d["name"]) == (c["namespace"], c["name"])), [])}
+                   for c in column_items]
+        header = ["depth", "namespace", "name", "column", "path", "owners"]
+    else:
+        records = [{"depth": d["depth"], "kind": "model" if d["type"] == "MODEL" else "dataset",
+                    "namespace": d["namespace"], "name": d["name"], "owners": d["owners"]}
+                   for d in dataset_items]
+        if include_jobs:
+            records += [{"depth": j["depth"], "kind": "job", "namespace": j["namespace"],
+                         "name": j["name"], "owners": []} for j in job_items]
+            records.sort(key=lambda r: (r["depth"], r["kind"] == "job", r["namespace"], r["name"]))
+        header = ["depth", "kind", "namespace", "name", "owners"]
+    what = f"{root.namespace} {root.name}" + (f" column {columns[0]}" if columns else "")
+    title = f"{direction} of {what}: {len(dataset_items)} datasets ({len(payload['models'])} models)"
+    return Result(payload=payload, records=records, columns=header, title=title)
+
+
+def impact(name: str, db: str | None = None, **options) -> Result:
+    """What is downstream of ``name``: what breaks if it changes, and whose owners to warn."""
+    return lineage(name, "downstream", db, **options)
+
+
+def trace(name: str, db: str | None = None, **options) -> Result:
+    """What is upstream of ``name``: where its data comes from, through which jobs."""
+    return lineage(name, "upstream", db, **options)
