@@ -57,7 +57,8 @@ def _root_columns(con, entity: Entity, column: str) -> list[str]:
 
 def _path_text(steps: list[dict]) -> str:
     return " > ".join(
-        f"{s['type']}/{s['subtype'] or '?'}{' (masked)' if s['masking'] else ''}" for s in steps)
+        s["type"] + (f"/{s['subtype']}" if s["subtype"] else "") + (" (masked)" if s["masking"] else "")
+        for s in steps)
 
 
 def lineage(name: str, direction: str, db: str | None = None, *, column: str | None = None,
