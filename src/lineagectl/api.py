@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .catalog import LIST_KINDS, list_entities, stats
 from .ingest import IngestReport, ingest
-from .lineage import impact, trace
+from .lineage import graph, impact, trace
 from .results import Result
 from .show import show
 from .store import open_store
@@ -26,5 +26,5 @@ def migrate(db: str | None = None) -> int:
         return schema_version(con)
 
 
-__all__ = ["IngestReport", "LIST_KINDS", "Result", "impact", "ingest", "list_entities", "migrate", "show",
+__all__ = ["IngestReport", "LIST_KINDS", "Result", "graph", "impact", "ingest", "list_entities", "migrate", "show",
            "stats", "trace"]

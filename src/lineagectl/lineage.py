@@ -136,3 +136,82 @@ def impact(name: str, db: str | None = None, **options) -> Result:
 def trace(name: str, db: str | None = None, **options) -> Result:
     """What is upstream of ``name``: where its data comes from, through which jobs."""
     return lineage(name, "upstream", db, **options)
+
+
+def _pii(con, ids: list[int]) -> set[tuple[int, str | None]]:
+    """(dataset, column) pairs tagged as personal data; column None marks a whole dataset."""
+    if not ids:
+        return set()
+    placeholders = ", ".join("?" * len(ids))
+    rows = con.execute(f"""
+        SELECT entity_id, field FROM tags
+        WHERE entity_kind = 'dataset' AND entity_id IN ({placeholders})
+          AND (lower(key) = 'pii' AND lower(coalesce(value, 'true')) IN ('true', 'yes', '1')
+               OR lower(key) = 'classification' AND lower(value) = 'pii')""", ids).fetchall()
+    return {(r[0], r[1]) for r in rows}
+
+
+def graph(name: str, db: str | None = None, *, direction: str = "both", depth: int | None = 2,
+          column: str | None = None, namespace: str | None = None, kind: str | None = None) -> Result:
+    """The lineage neighbourhood of ``name`` as nodes and edges (for dot / mermaid / json)."""
+    if direction not in (*DIRECTIONS, "both"):
+        raise InputError("--direction must be upstream, downstream or both")
+    if depth is not None and depth < 1:
+        raise InputError("--depth must be 1 or more")
+    directions = DIRECTIONS if direction == "both" else (direction,)
+    with open_store(db) as con:
+        root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
+        columns = _root_columns(con, root, column) if column else None
+        walks = [walk_columns(con, root.id, columns, d, depth) if columns else
+                 walk_datasets(con, root.id, d, depth) for d in directions]
+        ids = sorted({root.id} | {i for w in walks for i in w.datasets})
+        datasets = _describe(con, ids)
+        jobs = _jobs(con, sorted({j for w in walks for j in w.jobs}))
+        pii = _pii(con, ids)
+    nodes: dict[str, dict] = {}
+    edges: list[dict] = []
+
+    def dataset_node(i: int, col: str | None = None) -> str:
+        d = datasets[i]
+        key = f"d{i}" if col is None else f"c{i}:{col}"
+        is_pii = (i, col) in pii if col else any(p[0] == i for p in pii)
+        marks = (["model"] if d["type"] == "MODEL" else []) + (["PII"] if is_pii else [])
+        label = f"{d['namespace']}\n{d['name']}" + (f".{col}" if col else "")
+        nodes.setdefault(key, {"id": key, "label": label, "kind": "model" if d["type"] == "MODEL" and not col
+                               else ("column" if col else "dataset"), "marks": marks,
+                               "namespace": d["namespace"], "name": d["name"], "column": col})
+        return key
+
+    for direction_walked, walk in zip(directions, walks):
+        for edge in sorted(walk.edges, key=lambda e: tuple(str(v) for v in e)):
+            if columns:
+                src, src_col, job, dst, dst_col, kind_, subtype, masking = edge
+                a, b = dataset_node(src, src_col), dataset_node(dst, dst_col)
+                label = kind_ + (f"/{subtype}" if subtype else "") + (" masked" if masking else "")
+                pair = (a, b) if direction_walked == "downstream" else (b, a)
+                edges.append({"source": pair[0], "target": pair[1], "label": label})
+                continue
+            src, job, dst = edge
+            a, b = dataset_node(src), dataset_node(dst)
+            j = f"j{job}"
+            nodes.setdefault(j, {"id": j, "label": f"{jobs[job]['namespace']}\n{jobs[job]['name']}",
+                                 "kind": "job", "marks": [], "namespace": jobs[job]["namespace"],
+                                 "name": jobs[job]["name"], "column": None})
+            first, second = (a, b) if direction_walked == "downstream" else (b, a)
+            edges.extend([{"source": first, "target": j, "label": ""}, {"source": j, "target": second, "label": ""}])
+    dataset_node(root.id, columns[0] if columns else None)
+    unique_edges = sorted({(e["source"], e["target"], e["label"]) for e in edges})
+    graph_data = {"nodes": sorted(nodes.values(), key=lambda n: n["id"]),
+                  "edges": [{"source": s, "target": t, "label": lbl} for s, t, lbl in unique_edges]}
+    by_id = {n["id"]: n for n in graph_data["nodes"]}
+    records = [{"from_kind": by_id[e["source"]]["kind"], "from_namespace": by_id[e["source"]]["namespace"],
+                "from_name": by_id[e["source"]]["name"], "from_column": by_id[e["source"]]["column"],
+                "to_kind": by_id[e["target"]]["kind"], "to_namespace": by_id[e["target"]]["namespace"],
+                "to_name": by_id[e["target"]]["name"], "to_column": by_id[e["target"]]["column"],
+                "label": e["label"]} for e in graph_data["edges"]]
+    payload = {"root": {"namespace": root.namespace, "name": root.name,
+                        "column": columns[0] if columns else None},
+               "direction": direction, **graph_data}
+    return Result(payload=payload, records=records, columns=list(records[0]) if records else [
+        "from_kind", "from_namespace", "from_name", "from_column", "to_kind", "to_namespace", "to_name",
+        "to_column", "label"], title=f"lineage around {root.namespace} {root.name}", graph=graph_data)

@@ -24,6 +24,8 @@ class Result:
     columns: list[str] = field(default_factory=list)
     title: str | None = None
     sections: list["Result"] = field(default_factory=list)
+    # For graph formats (dot, mermaid): {"nodes": [{id, label, kind, marks}], "edges": [{source, target, label}]}
+    graph: dict | None = None
 
 
 def jsonable(value: Any) -> Any:

@@ -187,3 +187,22 @@ def trace(name: NameArgument, column: ColumnOption = None, depth: DepthOption = 
           fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Where NAME comes from: every upstream dataset and the jobs in between (alias: provenance)."""
     _lineage("upstream", name, column, depth, direct_only, include_jobs, namespace, kind, db, fmt, output)
+
+
+@command("graph")
+def graph(name: NameArgument,
+          direction: Annotated[str, typer.Option(
+              "--direction", metavar="DIR", help="upstream, downstream or both.")] = "both",
+          depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
+          column: ColumnOption = None, namespace: NamespaceOption = None, kind: KindOption = None,
+          db: DbOption = None,
+          fmt: Annotated[str, typer.Option(
+              "--format", "-f", metavar="FORMAT",
+              help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
+          output: OutputOption = None) -> None:
+    """Draw the lineage around NAME (Graphviz dot or Mermaid); datasets, jobs and models styled apart."""
+    from ..api import graph as run_graph
+
+    emit(run_graph(name, db_of(db), direction=direction, depth=depth, column=column,
+                   namespace=namespace, kind=kind), fmt, output,
+         allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))

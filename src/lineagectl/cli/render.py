@@ -110,3 +110,6 @@ def _table(result: Result, stream: TextIO, color: bool) -> None:
             console.print(Text(f"(no {part.title or 'results'})"))
         else:
             console.print(table)
+
+
+from . import graphviz  # noqa: E402,F401 - registers the dot and mermaid renderers

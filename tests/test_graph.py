@@ -1,0 +1,66 @@
+"""graph NAME: dot and mermaid output against golden files; escaping of hostile names."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from lineagectl.api import graph, ingest
+
+from conftest import ROOT, SAMPLE, run_event, write_ndjson
+
+GOLDEN = ROOT / "tests" / "golden"
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory):
+    db = str(tmp_path_factory.mktemp("graph") / "s.duckdb")
+    ingest([str(SAMPLE)], db)
+    return db
+
+
+@pytest.mark.parametrize("args, golden", [
+    (["graph", "user_master", "-f", "dot"], "user_master.dot"),
+    (["graph", "user_master", "-f", "mermaid"], "user_master.mmd"),
+    (["graph", "user_master", "--column", "email", "--direction", "downstream", "-f", "mermaid"],
+     "user_master_email.mmd"),
+])
+def test_golden_files(cli, sample_db, args, golden):
+    result = cli("--db", sample_db, *args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (GOLDEN / golden).read_text(encoding="utf-8")
+
+
+def test_graph_json_marks_models_pii_and_jobs(sample_db):
+    data = graph("user_features", sample_db, depth=2).payload
+    kinds = {n["kind"] for n in data["nodes"]}
+    assert kinds == {"dataset", "model", "job"}
+    pii = [n["name"] for n in data["nodes"] if "PII" in n["marks"]]
+    assert pii == ["shop.public.user_master"]
+    ids = {n["id"] for n in data["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in data["edges"])
+
+
+def test_hostile_names_are_escaped(cli, db, tmp_path):
+    evil = 'x"];\n<script>alert(1)</script>|[`]\\'
+    ingest([write_ndjson(tmp_path / "e.ndjson", [run_event("r1", inputs=[("ns", "src")],
+                                                          outputs=[("ns", evil)])])], db)
+    dot = cli("--db", db, "graph", "src", "-f", "dot").stdout
+    for line in dot.splitlines():
+        if "label=" in line:
+            label = re.search(r'label="((?:[^"\\]|\\.)*)"', line)
+            assert label, line  # the whole label is one well-formed DOT string
+    assert "<script>" in dot and "\\n<script>" in dot  # newline escaped, text kept
+    mermaid = cli("--db", db, "graph", "src", "-f", "mermaid").stdout
+    node_line = next(line for line in mermaid.splitlines() if "script" in line)
+    inner = node_line.split('["', 1)[1].rsplit('"]', 1)[0]
+    assert not set(inner) & set('"[]|`<>')
+    assert json.loads(cli("--db", db, "graph", "src", "-f", "json").stdout)["nodes"]
+
+
+def test_graph_refuses_unknown_formats_and_lineage_commands_refuse_dot(cli, sample_db):
+    assert cli("--db", sample_db, "graph", "user_master", "-f", "yaml").exit_code == 2
+    result = cli("--db", sample_db, "stats", "-f", "dot")
+    assert result.exit_code == 2 and "unknown format" in result.stderr
