@@ -14,6 +14,7 @@ from .catalog import LIST_KINDS, list_entities, stats
 from .ingest import IngestReport, ingest
 from .lineage import graph, impact, trace
 from .results import Result
+from .selectors import select
 from .show import show
 from .store import open_store
 
@@ -26,5 +27,5 @@ def migrate(db: str | None = None) -> int:
         return schema_version(con)
 
 
-__all__ = ["IngestReport", "LIST_KINDS", "Result", "graph", "impact", "ingest", "list_entities", "migrate", "show",
+__all__ = ["IngestReport", "LIST_KINDS", "Result", "graph", "impact", "ingest", "list_entities", "migrate", "select", "show",
            "stats", "trace"]

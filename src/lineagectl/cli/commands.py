@@ -102,7 +102,13 @@ def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption
 
 @command("ls", "list")
 def ls(
-    kind: Annotated[str, typer.Argument(help="datasets, jobs or runs.", show_default=False)],
+    kind: Annotated[str, typer.Argument(help="datasets, jobs or runs.")] = "datasets",
+    select: Annotated[Optional[str], typer.Option(
+        "--select", "-s", metavar="EXPR",
+        help="dbt-style selection of datasets: 'name+', '+name', '2+name', '@name', 'tag:pii', "
+             "'namespace:s3://*', 'owner:team:*', 'type:model'; space = union, comma = intersection.")] = None,
+    exclude: Annotated[Optional[str], typer.Option(
+        "--exclude", metavar="EXPR", help="Leave out datasets matching this selector.")] = None,
     namespace: NamespaceOption = None,
     name: Annotated[Optional[str], typer.Option(
         "--name", metavar="GLOB", help="Only names matching this glob (e.g. 'analytics_prod.*').")] = None,
@@ -114,9 +120,18 @@ def ls(
     fmt: FormatOption = "table",
     output: OutputOption = None,
 ) -> None:
-    """List datasets, jobs or runs."""
-    from ..api import list_entities
+    """List datasets, jobs or runs; select datasets like dbt with --select/--exclude."""
+    from ..api import list_entities, select as run_select
+    from ..errors import InputError
 
+    if select is not None or exclude is not None:
+        if kind != "datasets":
+            raise InputError("--select and --exclude choose datasets: use `lineagectl ls datasets --select …`")
+        if any(v is not None for v in (namespace, name, since, state)):
+            raise InputError("--select cannot be combined with --namespace/--name/--since/--state",
+                             hint="use selector methods instead, e.g. 'namespace:bigquery,tag:pii'")
+        emit(run_select(select or "*", db_of(db), exclude=exclude), fmt, output)
+        return
     emit(list_entities(kind, db_of(db), namespace=namespace, name=name, since=since, state=state),
          fmt, output)
 
