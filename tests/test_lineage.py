@@ -136,3 +136,17 @@ def test_cli_formats_and_exit_codes(cli, tmp_path):
     assert table.exit_code == 0 and "etl_orders.enrich_orders" in table.stdout
     missing = cli("--db", db, "impact", "user_mastr")
     assert missing.exit_code == 2 and "did you mean" in missing.stderr
+
+
+def test_as_of_answers_with_lineage_as_it_stood(tmp_path, db):
+    ingest([write_ndjson(tmp_path / "h.ndjson", [
+        # Until the 20th the job read a; from the 21st it reads b instead.
+        run_event("r1", job="load", time="2026-11-20T02:00:00Z", inputs=[("ns", "a")], outputs=[("ns", "t")]),
+        run_event("r2", job="load", time="2026-11-21T02:00:00Z", inputs=[("ns", "b")], outputs=[("ns", "t")]),
+    ])], db)
+    assert answer(trace("t", db, namespace="ns")) == {("ns", "a"): 1, ("ns", "b"): 1}  # summary: both
+    assert answer(trace("t", db, namespace="ns", as_of="2026-11-20T12:00:00Z")) == {("ns", "a"): 1}
+    assert answer(trace("t", db, namespace="ns", as_of="2026-11-22T00:00:00Z")) == {("ns", "b"): 1}
+    assert answer(trace("t", db, namespace="ns", as_of="2026-11-19T00:00:00Z")) == {}
+    with pytest.raises(InputError, match="--as-of"):
+        trace("t", db, namespace="ns", as_of="someday")

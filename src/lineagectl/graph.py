@@ -9,39 +9,56 @@ Aliases (symlinks, renames) are folded into the dataset they name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pyarrow as pa
 
 from .store import with_tables
 
+# Where edges come from: the summary (every edge seen), or, with --as-of, each
+# job's latest run at that time (detailed history) plus static JobEvent edges.
+_EDGES_NOW = "SELECT dataset_id, job_id, direction FROM edges"
+_EDGES_AS_OF = """
+    SELECT dataset_id, job_id, direction FROM run_io
+    WHERE event_time <= $as_of AND run_id IN (
+        SELECT arg_max(run_id, event_time) FROM run_io WHERE event_time <= $as_of GROUP BY job_id)
+    UNION SELECT dataset_id, job_id, direction FROM edges WHERE run_count = 0 AND first_seen <= $as_of"""
+_COLUMNS_NOW = """SELECT src_dataset_id, src_column, dataset_id, column_name, job_id, type, subtype, masking
+                  FROM column_edges"""
+_COLUMNS_AS_OF = """
+    SELECT c.src_dataset_id, c.src_column, c.dataset_id, c.column_name, l.job_id, c.type, c.subtype, c.masking
+    FROM (SELECT dataset_id, job_id, facet_hash FROM cll_sets WHERE first_seen <= $as_of
+          QUALIFY row_number() OVER (PARTITION BY dataset_id, job_id
+                                     ORDER BY first_seen DESC, facet_hash DESC) = 1) l
+    JOIN cll_fields c USING (dataset_id, facet_hash)"""
+
 # Dataset-level hops: dataset -> job -> dataset, aliases folded into their dataset.
-_EDGES = """WITH e AS (SELECT coalesce(a.dataset_id, x.dataset_id) AS dataset_id, x.job_id, x.direction
-                       FROM edges x LEFT JOIN dataset_aliases a ON a.alias_id = x.dataset_id)"""
+_EDGES = """WITH raw AS ({source}),
+    e AS (SELECT coalesce(a.dataset_id, raw.dataset_id) AS dataset_id, raw.job_id, raw.direction
+          FROM raw LEFT JOIN dataset_aliases a ON a.alias_id = raw.dataset_id)"""
 _TABLE_HOP = {
-    "downstream": _EDGES + """
+    "downstream": """
         SELECT DISTINCT f.node AS src, i.job_id, o.dataset_id AS dst
         FROM frontier f
         JOIN e i ON i.direction = 'in' AND i.dataset_id = f.node
         JOIN e o ON o.direction = 'out' AND o.job_id = i.job_id""",
-    "upstream": _EDGES + """
+    "upstream": """
         SELECT DISTINCT f.node AS src, o.job_id, i.dataset_id AS dst
         FROM frontier f
         JOIN e o ON o.direction = 'out' AND o.dataset_id = f.node
         JOIN e i ON i.direction = 'in' AND i.job_id = o.job_id""",
 }
 _COLUMN_HOP = {
-    "downstream": """
+    "downstream": """WITH e AS ({source})
         SELECT f.node AS src, f.col AS src_col, e.job_id, e.dataset_id AS dst, e.column_name AS dst_col,
                e.type, e.subtype, e.masking
-        FROM frontier f JOIN column_edges e
-          ON e.src_dataset_id = f.node AND lower(e.src_column) = lower(f.col)
-        WHERE ? = false OR e.type = 'DIRECT'""",
-    "upstream": """
+        FROM frontier f JOIN e ON e.src_dataset_id = f.node AND lower(e.src_column) = lower(f.col)
+        WHERE NOT $direct_only OR e.type = 'DIRECT'""",
+    "upstream": """WITH e AS ({source})
         SELECT f.node AS src, f.col AS src_col, e.job_id, e.src_dataset_id AS dst, e.src_column AS dst_col,
                e.type, e.subtype, e.masking
-        FROM frontier f JOIN column_edges e
-          ON e.dataset_id = f.node AND lower(e.column_name) = lower(f.col)
-        WHERE ? = false OR e.type = 'DIRECT'""",
+        FROM frontier f JOIN e ON e.dataset_id = f.node AND lower(e.column_name) = lower(f.col)
+        WHERE NOT $direct_only OR e.type = 'DIRECT'""",
 }
 
 
@@ -64,8 +81,11 @@ def _frontier(nodes: list, with_columns: bool) -> pa.Table:
     return pa.table({"node": pa.array(nodes, pa.int64())})
 
 
-def walk_datasets(con, root: int, direction: str, max_depth: int | None = None) -> Walk:
+def walk_datasets(con, root: int, direction: str, max_depth: int | None = None,
+                  as_of: datetime | None = None) -> Walk:
     """Datasets and jobs reachable from dataset ``root`` (excluded), with their hop counts."""
+    sql = _EDGES.format(source=_EDGES_AS_OF if as_of else _EDGES_NOW) + _TABLE_HOP[direction]
+    params = {"as_of": as_of} if as_of else None
     result = Walk()
     seen = {root}
     frontier = [root]
@@ -73,7 +93,7 @@ def walk_datasets(con, root: int, direction: str, max_depth: int | None = None) 
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
         scope = {"frontier": _frontier(frontier, False)}
-        rows = _query(con, _TABLE_HOP[direction], [], scope)
+        rows = _query(con, sql, params, scope)
         frontier = []
         for src, job, dst in sorted(rows):
             result.jobs.setdefault(job, depth)
@@ -86,8 +106,10 @@ def walk_datasets(con, root: int, direction: str, max_depth: int | None = None) 
 
 
 def walk_columns(con, root: int, columns: list[str], direction: str, max_depth: int | None = None,
-                 direct_only: bool = False) -> Walk:
+                 direct_only: bool = False, as_of: datetime | None = None) -> Walk:
     """Columns reachable from ``columns`` of dataset ``root`` through column lineage."""
+    sql = _COLUMN_HOP[direction].format(source=_COLUMNS_AS_OF if as_of else _COLUMNS_NOW)
+    params = {"direct_only": direct_only} | ({"as_of": as_of} if as_of else {})
     result = Walk()
     seen = {(root, c.lower()) for c in columns}
     frontier = [(root, c) for c in columns]
@@ -96,7 +118,7 @@ def walk_columns(con, root: int, columns: list[str], direction: str, max_depth: 
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
         scope = {"frontier": _frontier(frontier, True)}
-        rows = _query(con, _COLUMN_HOP[direction], [direct_only], scope)
+        rows = _query(con, sql, params, scope)
         frontier = []
         for src, src_col, job, dst, dst_col, kind, subtype, masking in sorted(rows, key=_row_key):
             result.edges.add((src, src_col, job, dst, dst_col, kind, subtype, masking))
@@ -120,5 +142,5 @@ def _row_key(row: tuple) -> tuple:
     return tuple("" if v is None else v for v in row)
 
 
-def _query(con, sql: str, params: list, scope: dict) -> list[tuple]:
-    return with_tables(con, sql, scope, params or None).fetchall()
+def _query(con, sql: str, params: dict | None, scope: dict) -> list[tuple]:
+    return with_tables(con, sql, scope, params).fetchall()

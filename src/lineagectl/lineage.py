@@ -15,6 +15,7 @@ from .graph import Walk, walk_columns, walk_datasets
 from .names import Entity, resolve
 from .results import Result
 from .store import open_store, with_tables
+from .timeutil import parse_since
 
 DIRECTIONS = ("downstream", "upstream")
 
@@ -55,6 +56,15 @@ def _root_columns(con, entity: Entity, column: str) -> list[str]:
     return matches
 
 
+def _as_of(value: str | None):
+    if value is None:
+        return None
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise InputError(f"--as-of: {exc}") from None
+
+
 def _path_text(steps: list[dict]) -> str:
     return " > ".join(
         s["type"] + (f"/{s['subtype']}" if s["subtype"] else "") + (" (masked)" if s["masking"] else "")
@@ -63,8 +73,13 @@ def _path_text(steps: list[dict]) -> str:
 
 def lineage(name: str, direction: str, db: str | None = None, *, column: str | None = None,
             depth: int | None = None, direct_only: bool = False, namespace: str | None = None,
-            kind: str | None = None, include_jobs: bool = False) -> Result:
-    """Everything downstream (``impact``) or upstream (``trace``) of dataset ``name``."""
+            kind: str | None = None, include_jobs: bool = False, as_of: str | None = None) -> Result:
+    """Everything downstream (``impact``) or upstream (``trace``) of dataset ``name``.
+
+    ``as_of`` (a timestamp, or a duration back from now such as ``7d``) answers
+    with lineage as it stood then: each job's latest run at that time.
+    """
+    when = _as_of(as_of)
     if direction not in DIRECTIONS:
         raise InputError(f"direction must be one of {DIRECTIONS}")
     if depth is not None and depth < 1:
@@ -74,11 +89,11 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
     with open_store(db) as con:
         root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
         if column is None:
-            walk = walk_datasets(con, root.id, direction, depth)
+            walk = walk_datasets(con, root.id, direction, depth, when)
             columns = None
         else:
             columns = _root_columns(con, root, column)
-            walk = walk_columns(con, root.id, columns, direction, depth, direct_only)
+            walk = walk_columns(con, root.id, columns, direction, depth, direct_only, when)
         datasets = _describe(con, list(walk.datasets))
         jobs = _jobs(con, list(walk.jobs))
     return _result(root, columns, direction, walk, datasets, jobs, include_jobs)

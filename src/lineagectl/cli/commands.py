@@ -166,12 +166,12 @@ def migrate(db: DbOption = None) -> None:
 
 
 def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs, namespace, kind,
-             db, fmt, output) -> None:
+             as_of, db, fmt, output) -> None:
     from ..api import impact as run_impact, trace as run_trace
 
     run = run_impact if direction == "downstream" else run_trace
     emit(run(name, db_of(db), column=column, depth=depth, direct_only=direct_only,
-             namespace=namespace, kind=kind, include_jobs=include_jobs), fmt, output)
+             namespace=namespace, kind=kind, include_jobs=include_jobs, as_of=as_of), fmt, output)
 
 
 ColumnOption = Annotated[Optional[str], typer.Option(
@@ -182,6 +182,9 @@ DirectOption = Annotated[bool, typer.Option(
 JobsOption = Annotated[bool, typer.Option("--include-jobs", help="List the jobs on the way too.")]
 KindOption = Annotated[Optional[str], typer.Option(
     "--kind", metavar="KIND", help="dataset or model, when a name is both.")]
+AsOfOption = Annotated[Optional[str], typer.Option(
+    "--as-of", metavar="WHEN",
+    help="Lineage as it stood then (each job's latest run): a timestamp or 7d, 36h, 90m ago.")]
 NameArgument = Annotated[str, typer.Argument(
     help="A dataset or model: full name, unique suffix (user_master) or alias.", show_default=False)]
 
@@ -189,19 +192,21 @@ NameArgument = Annotated[str, typer.Argument(
 @command("impact")
 def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption = None,
            direct_only: DirectOption = False, include_jobs: JobsOption = False,
-           namespace: NamespaceOption = None, kind: KindOption = None, db: DbOption = None,
-           fmt: FormatOption = "table", output: OutputOption = None) -> None:
+           namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
+           db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """What is downstream of NAME: what breaks if it changes, and whose owners to warn."""
-    _lineage("downstream", name, column, depth, direct_only, include_jobs, namespace, kind, db, fmt, output)
+    _lineage("downstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of, db, fmt,
+             output)
 
 
 @command("trace", "provenance")
 def trace(name: NameArgument, column: ColumnOption = None, depth: DepthOption = None,
           direct_only: DirectOption = False, include_jobs: JobsOption = False,
-          namespace: NamespaceOption = None, kind: KindOption = None, db: DbOption = None,
-          fmt: FormatOption = "table", output: OutputOption = None) -> None:
+          namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
+          db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Where NAME comes from: every upstream dataset and the jobs in between (alias: provenance)."""
-    _lineage("upstream", name, column, depth, direct_only, include_jobs, namespace, kind, db, fmt, output)
+    _lineage("upstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of, db, fmt,
+             output)
 
 
 @command("graph")

@@ -139,7 +139,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return _stored_version(con) or 0
 
 
-def with_tables(con: duckdb.DuckDBPyConnection, sql: str, tables: dict, params: list | None = None):
+def with_tables(con: duckdb.DuckDBPyConnection, sql: str, tables: dict, params: list | dict | None = None):
     """Run ``sql`` with in-memory Arrow ``tables`` readable by name; a relation for queries.
 
     DuckDB resolves unknown table names from the calling frame's variables
