@@ -13,6 +13,7 @@ from __future__ import annotations
 from .catalog import LIST_KINDS, list_entities, stats
 from .ingest import IngestReport, ingest
 from .lineage import graph, impact, trace
+from .provenance import run_provenance
 from .results import Result
 from .selectors import select
 from .show import show
@@ -27,5 +28,5 @@ def migrate(db: str | None = None) -> int:
         return schema_version(con)
 
 
-__all__ = ["IngestReport", "LIST_KINDS", "Result", "graph", "impact", "ingest", "list_entities", "migrate", "select", "show",
+__all__ = ["IngestReport", "LIST_KINDS", "Result", "graph", "impact", "ingest", "list_entities", "migrate", "run_provenance", "select", "show",
            "stats", "trace"]

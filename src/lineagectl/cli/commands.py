@@ -200,11 +200,30 @@ def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption =
 
 
 @command("trace", "provenance")
-def trace(name: NameArgument, column: ColumnOption = None, depth: DepthOption = None,
+def trace(name: Annotated[Optional[str], typer.Argument(
+              help="A dataset or model: full name, unique suffix or alias.", show_default=False)] = None,
+          column: ColumnOption = None, depth: DepthOption = None,
           direct_only: DirectOption = False, include_jobs: JobsOption = False,
           namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
+          run: Annotated[Optional[str], typer.Option(
+              "--run", metavar="RUN_ID", help="The runs and input versions that produced this run.")] = None,
+          version: Annotated[Optional[str], typer.Option(
+              "--version", metavar="V", help="The runs and input versions that produced version V of NAME.")] = None,
           db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
-    """Where NAME comes from: every upstream dataset and the jobs in between (alias: provenance)."""
+    """Where NAME comes from: every upstream dataset and the jobs in between (alias: provenance).
+
+    With --run or --version: the exact runs, jobs, SQL and input dataset versions behind it.
+    """
+    from ..errors import InputError
+
+    if run is not None or version is not None:
+        from ..api import run_provenance
+
+        emit(run_provenance(db_of(db), run_id=run, name=name, version=version, namespace=namespace,
+                            depth=depth), fmt, output)
+        return
+    if name is None:
+        raise InputError("trace needs a NAME (or --run RUN_ID)")
     _lineage("upstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of, db, fmt,
              output)
 
