@@ -424,11 +424,19 @@ def _ts(day: str, ms: int) -> str:
     return f"{day}T{h:02d}:{m:02d}:{s:02d}.{milli:03d}Z"
 
 
-def generate(path: Path, n_events: int, seed: int) -> dict:
-    """Write ``n_events`` OpenLineage events to ``path``; return statistics."""
+def generate(path: Path, n_events: int, seed: int, datasets: int | None = None) -> dict:
+    """Write ``n_events`` OpenLineage events to ``path``; return statistics.
+
+    ``datasets`` overrides the topology size (jobs scale with it), e.g. for the
+    query benchmark's 100k-dataset store.
+    """
     t0 = time.perf_counter()
     rng = random.Random(seed)
     n_jobs, n_datasets, n_layers = plan_sizes(n_events)
+    if datasets is not None:
+        n_datasets = datasets
+        n_jobs = max(1, min(n_events // 2, round(datasets * FULL_JOBS / FULL_DATASETS)))
+        n_layers = MAX_JOB_LAYERS
     topo = Topology(rng, n_jobs, n_datasets, n_layers)
     t_topo = time.perf_counter() - t0
     jobs = topo.jobs
