@@ -193,3 +193,18 @@ def test_column_closure_equals_an_independent_computation(corpus, tmp_path, fold
         result = impact(name, db, namespace=namespace, column=column).payload["columns"]
         got = {(c["namespace"], c["name"], c["column"].lower()): c["depth"] for c in result}
         assert got == expected, node
+
+
+def test_table_format_is_a_tree_and_csv_stays_flat(cli, tmp_path):
+    db = str(tmp_path / "s.duckdb")
+    ingest([str(SAMPLE)], db)
+    table = cli("--db", db, "impact", "user_master", "--include-jobs").stdout
+    lines = table.splitlines()
+    model = next(line for line in lines if "models/churn_model" in line)
+    features = next(line for line in lines if "user_features" in line)
+    assert model.index("mlflow://") > features.index("bigquery")  # nested one level deeper
+    assert "via ml.train_churn_model" in model and "[model]" in model
+    flat = cli("--db", db, "impact", "user_master", "-f", "csv").stdout.splitlines()
+    assert flat[0] == "depth,kind,namespace,name,owners" and len(flat) == 8
+    columns = cli("--db", db, "impact", "user_master", "--column", "email").stdout
+    assert "(DIRECT/TRANSFORMATION masked)" in columns

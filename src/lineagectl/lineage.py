@@ -140,7 +140,43 @@ def _result(root: Entity, columns, direction: str, walk: Walk, datasets: dict, j
         header = ["depth", "kind", "namespace", "name", "owners"]
     what = f"{root.namespace} {root.name}" + (f" column {columns[0]}" if columns else "")
     title = f"{direction} of {what}: {len(dataset_items)} datasets ({len(payload['models'])} models)"
-    return Result(payload=payload, records=records, columns=header, title=title)
+    tree = _tree(root, columns, walk, datasets, jobs, include_jobs)
+    return Result(payload=payload, records=records, columns=header, title=title, tree=tree)
+
+
+def _tree(root: Entity, columns, walk: Walk, datasets: dict, jobs: dict, include_jobs: bool) -> list[dict]:
+    """Each reached node under the first node it was reached from (a breadth-first tree)."""
+    def label(i: int, col: str | None = None) -> str:
+        d = datasets.get(i, {"namespace": root.namespace, "name": root.name, "type": "", "owners": []})
+        text = f"{d['namespace']} {d['name']}" + (f" .{col}" if col else "")
+        if d.get("type") == "MODEL":
+            text += " [model]"
+        if d.get("owners"):
+            text += "  owners: " + ", ".join(d["owners"])
+        return text
+
+    if columns:
+        # Every spelling of the root column (matched case-insensitively) is one root node.
+        nodes = [{"id": f"{root.id}:{columns[0].lower()}", "parent": None, "label": label(root.id, columns[0])}]
+        placed = {nodes[0]["id"]}
+        for src, src_col, _job, dst, dst_col, kind, subtype, masking in sorted(
+                walk.edges, key=lambda e: (walk.columns.get((e[3], e[4]), 0), tuple(map(str, e)))):
+            key, parent = f"{dst}:{dst_col.lower()}", f"{src}:{src_col.lower()}"
+            if key in placed or parent not in placed or (dst, dst_col) not in walk.columns:
+                continue
+            placed.add(key)
+            how = kind + (f"/{subtype}" if subtype else "") + (" masked" if masking else "")
+            nodes.append({"id": key, "parent": parent, "label": f"{label(dst, dst_col)}  ({how})"})
+        return nodes
+    nodes = [{"id": str(root.id), "parent": None, "label": label(root.id)}]
+    placed = {str(root.id)}
+    for src, job, dst in sorted(walk.edges, key=lambda e: (walk.datasets.get(e[2], 0), tuple(map(str, e)))):
+        if str(dst) in placed or str(src) not in placed or dst not in walk.datasets:
+            continue
+        placed.add(str(dst))
+        via = f"  via {jobs[job]['name']}" if include_jobs and job in jobs else ""
+        nodes.append({"id": str(dst), "parent": str(src), "label": label(dst) + via})
+    return nodes
 
 
 def impact(name: str, db: str | None = None, **options) -> Result:

@@ -26,6 +26,8 @@ class Result:
     sections: list["Result"] = field(default_factory=list)
     # For graph formats (dot, mermaid): {"nodes": [{id, label, kind, marks}], "edges": [{source, target, label}]}
     graph: dict | None = None
+    # For a tree view in table format: [{"id", "parent" (None for the root), "label"}], parents first.
+    tree: list[dict] | None = None
 
 
 def jsonable(value: Any) -> Any:

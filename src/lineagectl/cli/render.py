@@ -86,6 +86,23 @@ def safe_text(value: object) -> str:
     return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(value))
 
 
+def _tree(result: Result, console, color: bool) -> None:
+    from rich.text import Text
+    from rich.tree import Tree
+
+    if result.title:
+        console.print(Text(safe_text(result.title), style="bold" if color else ""))
+    branches = {}
+    root = None
+    for node in result.tree:
+        label = Text(safe_text(node["label"]))
+        if node["parent"] is None:
+            root = branches[node["id"]] = Tree(label)
+        else:
+            branches[node["id"]] = branches[node["parent"]].add(label)
+    console.print(root)
+
+
 @renderer("table")
 def _table(result: Result, stream: TextIO, color: bool) -> None:
     from rich import box
@@ -96,6 +113,9 @@ def _table(result: Result, stream: TextIO, color: bool) -> None:
     interactive = color and stream.isatty()
     console = Console(file=stream, no_color=not color, highlight=False, soft_wrap=False,
                       width=None if interactive else 100_000, force_terminal=interactive or None)
+    if result.tree:
+        _tree(result, console, color)
+        return
     for index, part in enumerate([result, *result.sections]):
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for column in part.columns:
