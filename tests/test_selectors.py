@@ -73,3 +73,13 @@ def test_cli_ls_select_json_is_dbt_like(cli, db):
     assert {d["resource_type"] for d in data} == {"dataset", "model"}
     result = cli("--db", db, "ls", "jobs", "--select", "x")
     assert result.exit_code == 2 and "choose datasets" in result.stderr
+
+
+def test_select_and_exclude_filter_impact_answers(db, cli):
+    chosen = impact("user_master", db, select="type:model owner:team:marketing").payload
+    assert {d["name"] for d in chosen["datasets"]} == {"models/churn_model", "ANALYTICS.MARKETING.EU_USER_EXPORT"}
+    assert chosen["datasets"][-1]["depth"] == 3  # depths are those of the full walk
+    rest = trace("churn_model", db, exclude="namespace:postgres*").payload["datasets"]
+    assert rest and not any(d["namespace"].startswith("postgres") for d in rest)
+    table = cli("--db", db, "impact", "user_master", "-s", "type:model").stdout
+    assert "models/churn_model" in table and "(depth 3)" in table

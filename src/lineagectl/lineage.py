@@ -56,6 +56,17 @@ def _root_columns(con, entity: Entity, column: str) -> list[str]:
     return matches
 
 
+def _filter(con, walk: Walk, select: str | None, exclude: str | None) -> None:
+    from .selectors import Catalog
+
+    catalog = Catalog(con)
+    keep = catalog.expression(select) if select else set(walk.datasets)
+    if exclude:
+        keep -= catalog.expression(exclude)
+    walk.datasets = {i: d for i, d in walk.datasets.items() if i in keep}
+    walk.columns = {k: d for k, d in walk.columns.items() if k[0] in keep}
+
+
 def _as_of(value: str | None):
     if value is None:
         return None
@@ -73,7 +84,8 @@ def _path_text(steps: list[dict]) -> str:
 
 def lineage(name: str, direction: str, db: str | None = None, *, column: str | None = None,
             depth: int | None = None, direct_only: bool = False, namespace: str | None = None,
-            kind: str | None = None, include_jobs: bool = False, as_of: str | None = None) -> Result:
+            kind: str | None = None, include_jobs: bool = False, as_of: str | None = None,
+            select: str | None = None, exclude: str | None = None) -> Result:
     """Everything downstream (``impact``) or upstream (``trace``) of dataset ``name``.
 
     ``as_of`` (a timestamp, or a duration back from now such as ``7d``) answers
@@ -94,6 +106,8 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
         else:
             columns = _root_columns(con, root, column)
             walk = walk_columns(con, root.id, columns, direction, depth, direct_only, when)
+        if select or exclude:
+            _filter(con, walk, select, exclude)
         datasets = _describe(con, list(walk.datasets))
         jobs = _jobs(con, list(walk.jobs))
     return _result(root, columns, direction, walk, datasets, jobs, include_jobs)
@@ -176,6 +190,10 @@ def _tree(root: Entity, columns, walk: Walk, datasets: dict, jobs: dict, include
         placed.add(str(dst))
         via = f"  via {jobs[job]['name']}" if include_jobs and job in jobs else ""
         nodes.append({"id": str(dst), "parent": str(src), "label": label(dst) + via})
+    # Datasets whose path runs through ones a selector left out hang from the root.
+    for dst, depth in sorted(walk.datasets.items(), key=lambda kv: (kv[1], label(kv[0]))):
+        if str(dst) not in placed:
+            nodes.append({"id": str(dst), "parent": str(root.id), "label": f"{label(dst)}  (depth {depth})"})
     return nodes
 
 

@@ -56,7 +56,7 @@ def parse_atom(text: str) -> Atom:
     return atom
 
 
-class _Catalog:
+class Catalog:
     """What selection needs to know about every dataset, loaded once per query."""
 
     def __init__(self, con) -> None:
@@ -128,7 +128,7 @@ def select(expression: str, db: str | None = None, *, exclude: str | None = None
     if not expression.strip():
         raise InputError("--select needs an expression")
     with open_store(db) as con:
-        catalog = _Catalog(con)
+        catalog = Catalog(con)
         chosen = catalog.expression(expression)
         if exclude:
             chosen -= catalog.expression(exclude)

@@ -166,12 +166,12 @@ def migrate(db: DbOption = None) -> None:
 
 
 def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs, namespace, kind,
-             as_of, db, fmt, output) -> None:
+             as_of, select, exclude, db, fmt, output) -> None:
     from ..api import impact as run_impact, trace as run_trace
 
     run = run_impact if direction == "downstream" else run_trace
-    emit(run(name, db_of(db), column=column, depth=depth, direct_only=direct_only,
-             namespace=namespace, kind=kind, include_jobs=include_jobs, as_of=as_of), fmt, output)
+    emit(run(name, db_of(db), column=column, depth=depth, direct_only=direct_only, namespace=namespace,
+             kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output)
 
 
 ColumnOption = Annotated[Optional[str], typer.Option(
@@ -182,6 +182,10 @@ DirectOption = Annotated[bool, typer.Option(
 JobsOption = Annotated[bool, typer.Option("--include-jobs", help="List the jobs on the way too.")]
 KindOption = Annotated[Optional[str], typer.Option(
     "--kind", metavar="KIND", help="dataset or model, when a name is both.")]
+SelectOption = Annotated[Optional[str], typer.Option(
+    "--select", "-s", metavar="EXPR", help="Keep only datasets matching this dbt-style selector (e.g. type:model).")]
+ExcludeOption = Annotated[Optional[str], typer.Option(
+    "--exclude", metavar="EXPR", help="Leave out datasets matching this selector.")]
 AsOfOption = Annotated[Optional[str], typer.Option(
     "--as-of", metavar="WHEN",
     help="Lineage as it stood then (each job's latest run): a timestamp or 7d, 36h, 90m ago.")]
@@ -193,10 +197,11 @@ NameArgument = Annotated[str, typer.Argument(
 def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption = None,
            direct_only: DirectOption = False, include_jobs: JobsOption = False,
            namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
+           select: SelectOption = None, exclude: ExcludeOption = None,
            db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """What is downstream of NAME: what breaks if it changes, and whose owners to warn."""
-    _lineage("downstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of, db, fmt,
-             output)
+    _lineage("downstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of,
+             select, exclude, db, fmt, output)
 
 
 @command("trace", "provenance")
@@ -205,6 +210,7 @@ def trace(name: Annotated[Optional[str], typer.Argument(
           column: ColumnOption = None, depth: DepthOption = None,
           direct_only: DirectOption = False, include_jobs: JobsOption = False,
           namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
+          select: SelectOption = None, exclude: ExcludeOption = None,
           run: Annotated[Optional[str], typer.Option(
               "--run", metavar="RUN_ID", help="The runs and input versions that produced this run.")] = None,
           version: Annotated[Optional[str], typer.Option(
@@ -224,8 +230,8 @@ def trace(name: Annotated[Optional[str], typer.Argument(
         return
     if name is None:
         raise InputError("trace needs a NAME (or --run RUN_ID)")
-    _lineage("upstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of, db, fmt,
-             output)
+    _lineage("upstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of,
+             select, exclude, db, fmt, output)
 
 
 @command("graph")
