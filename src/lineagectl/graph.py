@@ -1,6 +1,6 @@
 """Walking lineage in the store: breadth-first, one SQL query per hop.
 
-Only the frontier and its neighbours are read, so a query costs in proportion
+The frontier travels as a list parameter; only it and its neighbours are read, so a query costs in proportion
 to its answer, not to the store, and a cycle (real logs have them) ends the
 walk instead of looping: a node is expanded once, at its smallest depth.
 Aliases (symlinks, renames) are folded into the dataset they name.
@@ -11,9 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import pyarrow as pa
-
-from .store import with_tables
 
 # Where edges come from: the summary (every edge seen), or, with --as-of, each
 # job's latest run at that time (detailed history) plus static JobEvent edges.
@@ -33,7 +30,8 @@ _COLUMNS_AS_OF = """
     JOIN cll_fields c USING (dataset_id, facet_hash)"""
 
 # Dataset-level hops: dataset -> job -> dataset, aliases folded into their dataset.
-_EDGES = """WITH raw AS ({source}),
+_EDGES = """WITH frontier AS (SELECT unnest($nodes::BIGINT[]) AS node),
+    raw AS ({source}),
     e AS (SELECT coalesce(a.dataset_id, raw.dataset_id) AS dataset_id, raw.job_id, raw.direction
           FROM raw LEFT JOIN dataset_aliases a ON a.alias_id = raw.dataset_id)"""
 _TABLE_HOP = {
@@ -49,12 +47,14 @@ _TABLE_HOP = {
         JOIN e i ON i.direction = 'in' AND i.job_id = o.job_id""",
 }
 _COLUMN_HOP = {
-    "downstream": """WITH e AS ({source})
+    "downstream": """WITH frontier AS (SELECT unnest($nodes::BIGINT[]) AS node, unnest($cols::VARCHAR[]) AS col),
+        e AS ({source})
         SELECT f.node AS src, f.col AS src_col, e.job_id, e.dataset_id AS dst, e.column_name AS dst_col,
                e.type, e.subtype, e.masking
         FROM frontier f JOIN e ON e.src_dataset_id = f.node AND lower(e.src_column) = lower(f.col)
         WHERE NOT $direct_only OR e.type = 'DIRECT'""",
-    "upstream": """WITH e AS ({source})
+    "upstream": """WITH frontier AS (SELECT unnest($nodes::BIGINT[]) AS node, unnest($cols::VARCHAR[]) AS col),
+        e AS ({source})
         SELECT f.node AS src, f.col AS src_col, e.job_id, e.src_dataset_id AS dst, e.src_column AS dst_col,
                e.type, e.subtype, e.masking
         FROM frontier f JOIN e ON e.dataset_id = f.node AND lower(e.column_name) = lower(f.col)
@@ -74,26 +74,18 @@ class Walk:
     edges: set[tuple] = field(default_factory=set)
 
 
-def _frontier(nodes: list, with_columns: bool) -> pa.Table:
-    if with_columns:
-        return pa.table({"node": pa.array([n for n, _ in nodes], pa.int64()),
-                         "col": pa.array([c for _, c in nodes], pa.string())})
-    return pa.table({"node": pa.array(nodes, pa.int64())})
-
-
 def walk_datasets(con, root: int, direction: str, max_depth: int | None = None,
                   as_of: datetime | None = None) -> Walk:
     """Datasets and jobs reachable from dataset ``root`` (excluded), with their hop counts."""
     sql = _EDGES.format(source=_EDGES_AS_OF if as_of else _EDGES_NOW) + _TABLE_HOP[direction]
-    params = {"as_of": as_of} if as_of else None
+    params = {"as_of": as_of} if as_of else {}
     result = Walk()
     seen = {root}
     frontier = [root]
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
-        scope = {"frontier": _frontier(frontier, False)}
-        rows = _query(con, sql, params, scope)
+        rows = con.execute(sql, {**params, "nodes": frontier}).fetchall()
         frontier = []
         for src, job, dst in sorted(rows):
             result.jobs.setdefault(job, depth)
@@ -117,8 +109,8 @@ def walk_columns(con, root: int, columns: list[str], direction: str, max_depth: 
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
-        scope = {"frontier": _frontier(frontier, True)}
-        rows = _query(con, sql, params, scope)
+        rows = con.execute(sql, {**params, "nodes": [n for n, _ in frontier],
+                                 "cols": [c for _, c in frontier]}).fetchall()
         frontier = []
         for src, src_col, job, dst, dst_col, kind, subtype, masking in sorted(rows, key=_row_key):
             result.edges.add((src, src_col, job, dst, dst_col, kind, subtype, masking))
@@ -140,7 +132,3 @@ def walk_columns(con, root: int, columns: list[str], direction: str, max_depth: 
 
 def _row_key(row: tuple) -> tuple:
     return tuple("" if v is None else v for v in row)
-
-
-def _query(con, sql: str, params: dict | None, scope: dict) -> list[tuple]:
-    return with_tables(con, sql, scope, params).fetchall()

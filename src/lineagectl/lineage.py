@@ -14,7 +14,7 @@ from .errors import InputError, NotFoundError
 from .graph import Walk, walk_columns, walk_datasets
 from .names import Entity, resolve
 from .results import Result
-from .store import open_store, with_tables
+from .store import open_store
 from .timeutil import parse_since
 
 DIRECTIONS = ("downstream", "upstream")
@@ -24,14 +24,12 @@ def _describe(con, ids: list[int]) -> dict[int, dict]:
     """namespace, name, type and owners of datasets."""
     if not ids:
         return {}
-    import pyarrow as pa
-
-    rows = with_tables(con, """
+    rows = con.execute("""
         SELECT d.dataset_id, d.namespace, d.name, d.dataset_type,
                list(o.owner ORDER BY o.owner) FILTER (WHERE o.owner IS NOT NULL)
-        FROM wanted w JOIN datasets d ON d.dataset_id = w.id
+        FROM (SELECT unnest($ids::BIGINT[]) AS id) w JOIN datasets d ON d.dataset_id = w.id
         LEFT JOIN owners o ON o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id
-        GROUP BY ALL""", {"wanted": pa.table({"id": pa.array(ids, pa.int64())})}).fetchall()
+        GROUP BY ALL""", {"ids": ids}).fetchall()
     return {r[0]: {"namespace": r[1], "name": r[2], "type": r[3], "owners": r[4] or []} for r in rows}
 
 

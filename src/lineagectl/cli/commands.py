@@ -1,4 +1,8 @@
-"""The commands. Each: options → one library call → render → exit code."""
+"""The commands. Each: options → one library call → render → exit code.
+
+Each command imports only the library module it needs, so a query never pays
+for the ingest machinery (pyarrow, orjson) at start-up.
+"""
 
 from __future__ import annotations
 
@@ -58,7 +62,7 @@ def ingest(
     quiet: QuietOption = False,
 ) -> None:
     """Ingest OpenLineage events into the store (each file atomically; re-ingest is a no-op)."""
-    from ..api import ingest as run_ingest
+    from ..ingest import ingest as run_ingest
     from ..results import Result
 
     quiet = quiet or settings.quiet
@@ -95,7 +99,7 @@ def ingest(
 @command("stats")
 def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Counts of datasets, jobs, runs, events, columns and edges in the store."""
-    from ..api import stats as run_stats
+    from ..catalog import stats as run_stats
 
     emit(run_stats(db_of(db)), fmt, output)
 
@@ -121,7 +125,8 @@ def ls(
     output: OutputOption = None,
 ) -> None:
     """List datasets, jobs or runs; select datasets like dbt with --select/--exclude."""
-    from ..api import list_entities, select as run_select
+    from ..catalog import list_entities
+    from ..selectors import select as run_select
     from ..errors import InputError
 
     if select is not None or exclude is not None:
@@ -148,7 +153,7 @@ def show(
     output: OutputOption = None,
 ) -> None:
     """Show a dataset (schema, versions, owners, tags, neighbours, writes) or a job (SQL, IO, runs)."""
-    from ..api import show as run_show
+    from ..show import show as run_show
     from ..errors import InputError
 
     if kind is not None and kind not in ("dataset", "model", "job"):
@@ -167,7 +172,7 @@ def migrate(db: DbOption = None) -> None:
 
 def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs, namespace, kind,
              as_of, select, exclude, db, fmt, output) -> None:
-    from ..api import impact as run_impact, trace as run_trace
+    from ..lineage import impact as run_impact, trace as run_trace
 
     run = run_impact if direction == "downstream" else run_trace
     emit(run(name, db_of(db), column=column, depth=depth, direct_only=direct_only, namespace=namespace,
@@ -223,7 +228,7 @@ def trace(name: Annotated[Optional[str], typer.Argument(
     from ..errors import InputError
 
     if run is not None or version is not None:
-        from ..api import run_provenance
+        from ..provenance import run_provenance
 
         emit(run_provenance(db_of(db), run_id=run, name=name, version=version, namespace=namespace,
                             depth=depth), fmt, output)
@@ -246,7 +251,7 @@ def graph(name: NameArgument,
               help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
           output: OutputOption = None) -> None:
     """Draw the lineage around NAME (Graphviz dot or Mermaid); datasets, jobs and models styled apart."""
-    from ..api import graph as run_graph
+    from ..lineage import graph as run_graph
 
     emit(run_graph(name, db_of(db), direction=direction, depth=depth, column=column,
                    namespace=namespace, kind=kind), fmt, output,
