@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 from .errors import InputError
 from .results import Result, records_from_rows
 from .store import open_store, resolve_db_path, schema_version
-from .timeutil import parse_since
+from .timeutil import option_time
 
 _STATS = {
     "datasets": "SELECT count(*) FROM datasets",
@@ -37,15 +36,6 @@ def stats(db: str | None = None) -> Result:
     record = records_from_rows(list(values), [tuple(values.values())])[0]
     rows = [{"metric": key, "value": value} for key, value in record.items()]
     return Result(payload=record, records=rows, columns=["metric", "value"], title="lineage store")
-
-
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        raise InputError(f"--since: {exc}") from None
 
 
 _LISTS = {
@@ -104,7 +94,7 @@ def list_entities(
     if state is not None and kind != "runs":
         raise InputError("--state applies to `ls runs` only")
     columns, sql = _LISTS[kind]
-    params = [namespace, name, _since(since)]
+    params = [namespace, name, option_time(since, "--since")]
     if kind == "runs":
         params.append(state.upper() if state else None)
     with open_store(db) as con:

@@ -15,7 +15,7 @@ from .graph import Walk, walk_columns, walk_datasets
 from .names import Entity, resolve
 from .results import Result
 from .store import open_store
-from .timeutil import parse_since
+from .timeutil import option_time
 
 DIRECTIONS = ("downstream", "upstream")
 
@@ -65,15 +65,6 @@ def _filter(con, walk: Walk, select: str | None, exclude: str | None) -> None:
     walk.columns = {k: d for k, d in walk.columns.items() if k[0] in keep}
 
 
-def _as_of(value: str | None):
-    if value is None:
-        return None
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        raise InputError(f"--as-of: {exc}") from None
-
-
 def _path_text(steps: list[dict]) -> str:
     return " > ".join(
         s["type"] + (f"/{s['subtype']}" if s["subtype"] else "") + (" (masked)" if s["masking"] else "")
@@ -89,7 +80,7 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
     ``as_of`` (a timestamp, or a duration back from now such as ``7d``) answers
     with lineage as it stood then: each job's latest run at that time.
     """
-    when = _as_of(as_of)
+    when = option_time(as_of, "--as-of")
     if direction not in DIRECTIONS:
         raise InputError(f"direction must be one of {DIRECTIONS}")
     if depth is not None and depth < 1:

@@ -56,6 +56,18 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
     return parsed
 
 
+def option_time(value: str | None, option: str) -> datetime | None:
+    """``parse_since`` for a command-line option: ``None`` passes, errors name the option."""
+    if value is None:
+        return None
+    from .errors import InputError
+
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}") from None
+
+
 def format_timestamp(value: datetime | None) -> str | None:
     """Render a stored (naive UTC) time as ISO 8601 with ``Z``."""
     if value is None:
