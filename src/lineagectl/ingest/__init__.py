@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from hashlib import blake2b
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Callable
 
+import duckdb
 import orjson
 
-from ..errors import InputError
+from ..errors import DatabaseError, InputError
 from ..store import open_store
 from .derive import refresh_current_state
 from .reader import BadDocument, Parsed, expand_sources, read_records
@@ -50,8 +51,6 @@ Rejected = Callable[[str], None]
 
 
 def _rollback(con) -> None:
-    import duckdb
-
     try:
         con.execute("ROLLBACK")
     except duckdb.Error:
@@ -195,6 +194,12 @@ def ingest(
                     report.events_new = 0
                 else:
                     con.execute("COMMIT")
+        except duckdb.OutOfMemoryException as exc:
+            _rollback(con)
+            raise DatabaseError(
+                f"ingest ran out of memory and stored nothing of the current file: {exc}".split("\n")[0],
+                hint="raise DuckDB's limit, e.g. LINEAGECTL_MEMORY_LIMIT=2GB, or split the log into smaller files",
+            ) from None
         except BaseException:
             _rollback(con)
             raise
