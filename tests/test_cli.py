@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import io
 import json
 import subprocess
@@ -160,3 +161,15 @@ def test_help_and_version(cli):
     for name in ("ingest", "stats", "ls", "show", "migrate"):
         assert name in result.stdout
     assert cli("--version").stdout.startswith("lineagectl ")
+
+
+def test_out_of_memory_is_a_clear_error_and_stores_nothing(db):
+    env = dict(os.environ, LINEAGECTL_MEMORY_LIMIT="1MB")
+    result = subprocess.run([sys.executable, "-m", "lineagectl", "--db", db, "ingest", str(SAMPLE)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "ran out of memory" in result.stderr and "LINEAGECTL_MEMORY_LIMIT" in result.stderr
+    assert "Traceback" not in result.stderr
+    stats = subprocess.run([sys.executable, "-m", "lineagectl", "--db", db, "stats", "-f", "json"],
+                           capture_output=True, text=True, timeout=120)
+    assert json.loads(stats.stdout)["events"] == 0
