@@ -16,6 +16,7 @@ from lineagectl.api import ingest, show, stats
 
 from conftest import run_event, write_ndjson
 
+SAMPLE_LOG = "sample_events/ecommerce.ndjson"
 SCHEMA = {"schema": {"fields": [{"name": "id", "type": "BIGINT"}, {"name": "email", "type": "VARCHAR"}]}}
 
 
@@ -183,3 +184,15 @@ def test_order_independence_on_the_sample_log(tmp_path):
         path.write_text("\n".join(shuffled_lines[part::3]) + "\n", encoding="utf-8")
         ingest([str(path)], shuffled, batch_size=7)
     assert _snapshot(ordered) == _snapshot(shuffled)
+
+
+def test_runs_refreshed_in_slices_equal_one_pass(tmp_path, monkeypatch):
+    from lineagectl.ingest import derive
+
+    whole = str(tmp_path / "whole.duckdb")
+    ingest([str(SAMPLE_LOG)], whole)
+    monkeypatch.setattr(derive, "RUN_SLICE", 5)  # 36 runs -> 8 slices
+    sliced = str(tmp_path / "sliced.duckdb")
+    ingest([str(SAMPLE_LOG)], sliced)
+    assert _snapshot(whole) == _snapshot(sliced)
+    assert query(sliced, "SELECT count(*) FROM runs") == [(36,)]

@@ -77,37 +77,6 @@ _REFRESH = [
               f.sql_dialect, f.source_language, f.source_location, f.description,
               n.first_seen, n.last_seen
        FROM job_names n SEMI JOIN touched_jobs USING (job_id) LEFT JOIN f USING (job_id)""",
-    "DELETE FROM runs WHERE run_id IN (SELECT run_id FROM touched_runs)",
-    """INSERT INTO runs
-       WITH s AS (
-           SELECT run_id,
-                  arg_min(job_id, row(event_time, job_id)) AS job_id,
-                  arg_max(event_type, row(event_time, event_type))
-                      FILTER (WHERE event_type IN ('COMPLETE', 'FAIL', 'ABORT')) AS terminal,
-                  arg_max(coalesce(event_type, 'OTHER'), row(event_time, coalesce(event_type, 'OTHER')))
-                      AS latest,
-                  min(event_time) FILTER (WHERE event_type = 'START') AS started,
-                  max(event_time) FILTER (WHERE event_type IN ('COMPLETE', 'FAIL', 'ABORT')) AS ended,
-                  min(event_time) AS first_time, max(event_time) AS last_time
-           FROM run_states SEMI JOIN touched_runs USING (run_id) GROUP BY run_id),
-       f AS (
-           SELECT run_id, facet_key, b.payload FROM (
-               SELECT run_id, facet_key, arg_max(facet_hash, row(event_time, facet_hash)) AS facet_hash
-               FROM run_facets SEMI JOIN touched_runs USING (run_id) GROUP BY run_id, facet_key) l
-           JOIN facet_blobs b USING (facet_hash)),
-       p AS (
-           SELECT run_id,
-                  max(payload->>'nominalStartTime') FILTER (WHERE facet_key = 'nominalTime') AS nominal_start,
-                  max(payload->>'nominalEndTime') FILTER (WHERE facet_key = 'nominalTime') AS nominal_end,
-                  max(payload->'run'->>'runId') FILTER (WHERE facet_key = 'parent') AS parent_run,
-                  max(payload->'job'->>'namespace') FILTER (WHERE facet_key = 'parent') AS parent_ns,
-                  max(payload->'job'->>'name') FILTER (WHERE facet_key = 'parent') AS parent_name,
-                  max(payload->>'message') FILTER (WHERE facet_key = 'errorMessage') AS error_message
-           FROM f GROUP BY run_id)
-       SELECT s.run_id, s.job_id, coalesce(s.terminal, s.latest), coalesce(s.started, s.first_time),
-              s.ended, lineagectl_ts(p.nominal_start), lineagectl_ts(p.nominal_end),
-              p.parent_run, p.parent_ns, p.parent_name, p.error_message, s.first_time, s.last_time
-       FROM s LEFT JOIN p USING (run_id)""",
     # Current column lineage: the latest column-lineage facet of each (output dataset, job).
     "DELETE FROM column_edges WHERE dataset_id IN (SELECT dataset_id FROM touched_datasets)",
     f"""INSERT INTO column_edges
@@ -141,6 +110,43 @@ _REFRESH = [
     "DELETE FROM owners WHERE entity_kind = 'job' AND entity_id IN (SELECT job_id FROM touched_jobs)",
 ]
 
+# Runs are refreshed in slices: one file can touch millions, and their facets
+# joined at once outgrew DuckDB's memory limit.
+RUN_SLICE = 100_000
+_RUNS = [
+    "DELETE FROM runs WHERE run_id IN (SELECT run_id FROM run_part)",
+    """INSERT INTO runs
+       WITH s AS (
+           SELECT run_id,
+                  arg_min(job_id, row(event_time, job_id)) AS job_id,
+                  arg_max(event_type, row(event_time, event_type))
+                      FILTER (WHERE event_type IN ('COMPLETE', 'FAIL', 'ABORT')) AS terminal,
+                  arg_max(coalesce(event_type, 'OTHER'), row(event_time, coalesce(event_type, 'OTHER')))
+                      AS latest,
+                  min(event_time) FILTER (WHERE event_type = 'START') AS started,
+                  max(event_time) FILTER (WHERE event_type IN ('COMPLETE', 'FAIL', 'ABORT')) AS ended,
+                  min(event_time) AS first_time, max(event_time) AS last_time
+           FROM run_states SEMI JOIN run_part USING (run_id) GROUP BY run_id),
+       f AS (
+           SELECT run_id, facet_key, b.payload FROM (
+               SELECT run_id, facet_key, arg_max(facet_hash, row(event_time, facet_hash)) AS facet_hash
+               FROM run_facets SEMI JOIN run_part USING (run_id) GROUP BY run_id, facet_key) l
+           JOIN facet_blobs b USING (facet_hash)),
+       p AS (
+           SELECT run_id,
+                  max(payload->>'nominalStartTime') FILTER (WHERE facet_key = 'nominalTime') AS nominal_start,
+                  max(payload->>'nominalEndTime') FILTER (WHERE facet_key = 'nominalTime') AS nominal_end,
+                  max(payload->'run'->>'runId') FILTER (WHERE facet_key = 'parent') AS parent_run,
+                  max(payload->'job'->>'namespace') FILTER (WHERE facet_key = 'parent') AS parent_ns,
+                  max(payload->'job'->>'name') FILTER (WHERE facet_key = 'parent') AS parent_name,
+                  max(payload->>'message') FILTER (WHERE facet_key = 'errorMessage') AS error_message
+           FROM f GROUP BY run_id)
+       SELECT s.run_id, s.job_id, coalesce(s.terminal, s.latest), coalesce(s.started, s.first_time),
+              s.ended, lineagectl_ts(p.nominal_start), lineagectl_ts(p.nominal_end),
+              p.parent_run, p.parent_ns, p.parent_name, p.error_message, s.first_time, s.last_time
+       FROM s LEFT JOIN p USING (run_id)""",
+]
+
 _TAG_TYPE = """'[{"key": "VARCHAR", "value": "VARCHAR", "source": "VARCHAR", "field": "VARCHAR"}]'"""
 _OWNER_TYPE = """'[{"name": "VARCHAR", "type": "VARCHAR"}]'"""
 
@@ -169,3 +175,10 @@ def refresh_current_state(con: duckdb.DuckDBPyConnection) -> None:
     _register_functions(con)
     for statement in _REFRESH:
         con.execute(statement)
+    runs = con.execute("SELECT count(*) FROM touched_runs").fetchall()[0][0]
+    parts = max(1, -(-runs // RUN_SLICE))
+    for part in range(parts):
+        con.execute("CREATE OR REPLACE TEMP TABLE run_part AS SELECT run_id FROM touched_runs "
+                    "WHERE hash(run_id) % $parts = $part", {"parts": parts, "part": part})
+        for statement in _RUNS:
+            con.execute(statement)
