@@ -34,6 +34,8 @@ _EDGES = """WITH frontier AS (SELECT unnest($nodes::BIGINT[]) AS node),
     raw AS ({source}),
     e AS (SELECT coalesce(a.dataset_id, raw.dataset_id) AS dataset_id, raw.job_id, raw.direction
           FROM raw LEFT JOIN dataset_aliases a ON a.alias_id = raw.dataset_id)"""
+# The same without alias folding, for the (common) stores that have no aliases.
+_EDGES_PLAIN = """WITH frontier AS (SELECT unnest($nodes::BIGINT[]) AS node), e AS ({source})"""
 _TABLE_HOP = {
     "downstream": """
         SELECT DISTINCT f.node AS src, i.job_id, o.dataset_id AS dst
@@ -77,7 +79,9 @@ class Walk:
 def walk_datasets(con, root: int, direction: str, max_depth: int | None = None,
                   as_of: datetime | None = None) -> Walk:
     """Datasets and jobs reachable from dataset ``root`` (excluded), with their hop counts."""
-    sql = _EDGES.format(source=_EDGES_AS_OF if as_of else _EDGES_NOW) + _TABLE_HOP[direction]
+    has_aliases = con.execute("SELECT EXISTS (SELECT 1 FROM dataset_aliases)").fetchall()[0][0]
+    sql = ((_EDGES if has_aliases else _EDGES_PLAIN).format(source=_EDGES_AS_OF if as_of else _EDGES_NOW)
+           + _TABLE_HOP[direction])
     params = {"as_of": as_of} if as_of else {}
     result = Walk()
     seen = {root}

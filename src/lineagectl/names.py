@@ -24,17 +24,31 @@ class Entity:
     name: str
 
 
+# Candidates whose name ends with what was typed (exact and suffix matches both
+# do), so a lookup reads a handful of rows even in a store of 100k datasets.
 _CANDIDATES = {
     "dataset": """
         SELECT DISTINCT coalesce(a.dataset_id, n.dataset_id), d.namespace, d.name, n.name, d.dataset_type
         FROM dataset_names n
         LEFT JOIN dataset_aliases a ON a.alias_id = n.dataset_id
         JOIN datasets d ON d.dataset_id = coalesce(a.dataset_id, n.dataset_id)
-        WHERE (? IS NULL OR n.namespace = ? OR d.namespace = ?)""",
+        WHERE ($ns IS NULL OR n.namespace = $ns OR d.namespace = $ns)
+          AND ($suffix IS NULL OR ends_with(n.name, $suffix))""",
     "job": """
         SELECT job_id, namespace, name, name, 'JOB' FROM jobs
-        WHERE (? IS NULL OR namespace = ?)""",
+        WHERE ($ns IS NULL OR namespace = $ns) AND ($suffix IS NULL OR ends_with(name, $suffix))""",
 }
+
+
+def _candidates(con, kinds: list[str], kind: str | None, namespace: str | None,
+                suffix: str | None) -> list[tuple[str, tuple]]:
+    rows = []
+    for each in kinds:
+        for row in con.execute(_CANDIDATES[each], {"ns": namespace, "suffix": suffix}).fetchall():
+            if kind == "model" and row[4] != "MODEL":
+                continue
+            rows.append((each, row))
+    return rows
 
 
 def _suffix_match(full: str, wanted: str) -> bool:
@@ -48,13 +62,7 @@ def _suffix_match(full: str, wanted: str) -> bool:
 def resolve(con, name: str, *, namespace: str | None = None, kind: str | None = None) -> Entity:
     """The one dataset or job ``name`` refers to; ``NotFoundError`` if none or several."""
     kinds = ["dataset", "job"] if kind is None else ["job" if kind == "job" else "dataset"]
-    rows: list[tuple[str, tuple]] = []
-    for each in kinds:
-        params = [namespace, namespace] if each == "job" else [namespace, namespace, namespace]
-        for row in con.execute(_CANDIDATES[each], params).fetchall():
-            if kind == "model" and row[4] != "MODEL":
-                continue
-            rows.append((each, row))
+    rows = _candidates(con, kinds, kind, namespace, name)
     for matcher in (lambda full: full == name, lambda full: _suffix_match(full, name)):
         found = {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if matcher(r[3])}
         if len(found) == 1:
@@ -68,6 +76,7 @@ def resolve(con, name: str, *, namespace: str | None = None, kind: str | None = 
                 f"{name!r} is ambiguous; it matches:\n{listing}",
                 hint="give the full name, or narrow with --namespace or --kind",
             )
+    rows = _candidates(con, kinds, kind, namespace, None)  # all names, for suggestions
     what = kind or "dataset or job"
     where = f" in namespace {namespace!r}" if namespace else ""
     close = difflib.get_close_matches(name, sorted({r[3] for _, r in rows}), n=5, cutoff=0.5)
