@@ -8,7 +8,6 @@ import io
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
