@@ -2,7 +2,8 @@
 
 Order (CONTRACT.md): an exact name, then a unique suffix at a ``.`` or ``/``
 boundary (``user_master`` for ``shop.public.user_master``); ``--namespace``
-narrows, ``--kind`` picks datasets, models or jobs. Aliases (symlinks,
+narrows, ``--kind`` picks datasets, models or jobs. When one dataset and jobs
+match (a dbt model and the job that builds it), the dataset wins. Aliases (symlinks,
 renames) resolve to the dataset they name.
 """
 
@@ -67,6 +68,9 @@ def resolve(con, name: str, *, namespace: str | None = None, kind: str | None = 
         found = {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if matcher(r[3])}
         if len(found) == 1:
             return next(iter(found.values()))
+        datasets = [e for e in found.values() if e.kind == "dataset"]
+        if kind is None and len(datasets) == 1:
+            return datasets[0]  # a dataset and the job that builds it (dbt): the dataset; --kind job for the job
         if len(found) > 1:
             listing = "\n".join(
                 f"  {e.kind:<8} {e.namespace} {e.name}"

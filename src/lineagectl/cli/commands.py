@@ -54,6 +54,11 @@ def ingest(
         show_default=False)],
     strict: Annotated[bool, typer.Option(
         "--strict", help="Store nothing from this invocation if any event is rejected.")] = False,
+    namespace: Annotated[Optional[str], typer.Option(
+        "--namespace", metavar="NS",
+        help="dbt manifests: dataset namespace (e.g. postgres://host:5432) to match runtime events.")] = None,
+    catalog: Annotated[Optional[str], typer.Option(
+        "--catalog", metavar="FILE", help="dbt manifests: catalog.json with column names and types.")] = None,
     db: DbOption = None,
     fmt: Annotated[Optional[str], typer.Option(
         "--format", "-f", metavar="FORMAT",
@@ -61,7 +66,7 @@ def ingest(
     output: OutputOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Ingest OpenLineage events into the store (each file atomically; re-ingest is a no-op)."""
+    """Ingest OpenLineage events or dbt manifests into the store (each file atomically; re-ingest is a no-op)."""
     from ..ingest import ingest as run_ingest
     from ..results import Result
 
@@ -71,7 +76,8 @@ def ingest(
     if bar:
         bar.start()
     try:
-        report = run_ingest(paths, db_of(db), strict=strict, on_reject=rejects, progress=progress)
+        report = run_ingest(paths, db_of(db), strict=strict, on_reject=rejects, progress=progress,
+                            namespace=namespace, catalog=catalog)
     finally:
         if bar:
             bar.stop()

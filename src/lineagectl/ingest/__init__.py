@@ -17,6 +17,7 @@ import duckdb
 import orjson
 
 from ..errors import DatabaseError, InputError
+from ..dbt import manifest_events, manifest_version
 from ..store import open_store
 from .derive import refresh_current_state
 from .reader import BadDocument, Parsed, expand_sources, read_records
@@ -70,8 +71,11 @@ class _Ingest:
     unnesting the last one overlap; at most one batch waits, bounding memory.
     """
 
-    def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int) -> None:
+    def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int,
+                 namespace: str | None = None, catalog: str | None = None) -> None:
         self.con = con
+        self.namespace = namespace
+        self.catalog = catalog
         self.report = report
         self.on_reject = on_reject
         self.batch_size = batch_size
@@ -94,11 +98,20 @@ class _Ingest:
 
     def file(self, source, progress: Callable[[int], None] | None) -> None:
         begin_touch_tracking(self.con)
-        label = source.label
+        if source.path != "-" and manifest_version(source.path) is not None:
+            # A dbt manifest becomes OpenLineage events and takes the same road.
+            events = manifest_events(source.path, self.namespace, self.catalog)
+            records = ((1, Parsed(event, index)) for index, event in enumerate(events))
+        else:
+            records = read_records(source, progress)
+        self._consume(records, source.label)
+        refresh_current_state(self.con)
+
+    def _consume(self, records, label: str) -> None:
         batch = Batch()
         loads, dumps = orjson.loads, orjson.dumps
         try:
-            for line, record in read_records(source, progress):
+            for line, record in records:
                 self.report.events_read += 1
                 where = f"{label}:{line}"
                 if isinstance(record, BadDocument):
@@ -130,7 +143,6 @@ class _Ingest:
             self.flush(batch)
         finally:
             self._wait()
-        refresh_current_state(self.con)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -144,13 +156,17 @@ def ingest(
     on_reject: Rejected | None = None,
     progress: Callable[[int, int | None], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    namespace: str | None = None,
+    catalog: str | None = None,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
     ``on_reject`` receives ``"file:line: reason"`` for every rejected event;
     ``progress`` receives (bytes read so far, total bytes or None).
     Files that cannot be read are listed in ``report.file_errors`` (and left out
-    whole); the caller decides the exit status from the report.
+    whole); the caller decides the exit status from the report. A dbt
+    ``manifest.json`` among the inputs is read as its project's lineage
+    (``namespace`` overrides the adapter's, ``catalog`` adds column types).
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
@@ -161,7 +177,7 @@ def ingest(
     started = time.perf_counter()
     with open_store(db, write=True) as con:
         before = _counts(con)
-        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size)
+        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, namespace, catalog)
         done = 0
         if strict:
             con.execute("BEGIN")

@@ -1,0 +1,186 @@
+"""dbt ``manifest.json`` (schema v4–v12) as OpenLineage events, for the ordinary ingest.
+
+Each model, seed, snapshot and source becomes a dataset named as the
+OpenLineage dbt integration names it (namespace from the adapter or
+``--namespace``, name ``database.schema.alias``), so the same table from a
+runtime event and from the manifest is one node. Each model and snapshot
+becomes a JobEvent (design-time lineage: its parents in, itself out); an
+exposure becomes a consumer, and an ``ml`` exposure a MODEL dataset. The dbt
+``unique_id`` is kept as a symlink, so ``model.jaffle_shop.orders`` resolves.
+Only the fields needed are read; unknown keys never matter.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+
+from .errors import InputError
+
+PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
+_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
+_MANIFEST = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.json"')
+DATASET_TYPES = ("model", "seed", "snapshot", "source")
+_MATERIALIZED = {"table": "TABLE", "incremental": "TABLE", "view": "VIEW", "ephemeral": "EPHEMERAL",
+                 "materialized_view": "VIEW", "snapshot": "TABLE", "seed": "TABLE"}
+
+
+def manifest_version(path: str) -> int | None:
+    """The manifest schema version if ``path`` is a dbt manifest, else ``None`` (reads 4 KB)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    match = _MANIFEST.search(head)
+    return int(match.group(1)) if match else None
+
+
+def _facet(payload: dict) -> dict:
+    return {"_producer": PRODUCER, **payload}
+
+
+def _truthy(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "1"))
+
+
+class _Manifest:
+    def __init__(self, data: dict, namespace: str | None, catalog: dict | None) -> None:
+        meta = data.get("metadata") or {}
+        self.adapter = meta.get("adapter_type") or "dbt"
+        self.project = meta.get("project_name")
+        self.time = meta.get("generated_at") or "1970-01-01T00:00:00Z"
+        self.namespace = namespace
+        self.nodes = {**(data.get("nodes") or {}), **(data.get("sources") or {})}
+        self.exposures = data.get("exposures") or {}
+        self.groups = data.get("groups") or {}
+        self.catalog = {**((catalog or {}).get("nodes") or {}), **((catalog or {}).get("sources") or {})}
+
+    def job_namespace(self, node: dict) -> str:
+        return f"dbt://{self.project or node.get('package_name') or 'project'}"
+
+    def dataset_id(self, node: dict) -> tuple[str, str]:
+        database, schema = node.get("database"), node.get("schema")
+        table = node.get("identifier") if node.get("resource_type") == "source" else node.get("alias")
+        name = ".".join(part for part in (database, schema, table or node.get("name")) if part)
+        if self.namespace:
+            return self.namespace, name
+        if self.adapter == "bigquery":
+            return "bigquery", name
+        return f"{self.adapter}://{database or 'default'}", name
+
+    def owners(self, node: dict) -> list[str]:
+        owners = (node.get("meta") or {}).get("owner") or (node.get("config") or {}).get("meta", {}).get("owner")
+        found = [owners] if isinstance(owners, str) else [o for o in owners or [] if isinstance(o, str)]
+        group = self.groups.get(f"group.{node.get('package_name')}.{node.get('group')}") if node.get("group") else None
+        if group:
+            owner = group.get("owner") or {}
+            found += [v for v in (owner.get("email"), owner.get("name")) if isinstance(v, str)]
+        return found
+
+    def dataset(self, node: dict) -> dict:
+        namespace, name = self.dataset_id(node)
+        kind = node.get("resource_type")
+        materialized = (node.get("config") or {}).get("materialized") or kind
+        columns = node.get("columns") or {}
+        catalog_columns = (self.catalog.get(node.get("unique_id")) or {}).get("columns") or {}
+        fields, tags = [], [{"key": t, "value": "true", "source": "dbt"} for t in node.get("tags") or []
+                            if isinstance(t, str)]
+        if _truthy((node.get("meta") or {}).get("pii")):
+            tags.append({"key": "pii", "value": "true", "source": "dbt"})
+        seen = set()
+        for spec in list(columns.values()) + [c for c in catalog_columns.values()]:
+            column = spec.get("name")
+            if not isinstance(column, str) or column.lower() in seen:
+                continue
+            seen.add(column.lower())
+            typed = next((c.get("type") for c in catalog_columns.values()
+                          if str(c.get("name", "")).lower() == column.lower()), None) or spec.get("data_type")
+            field = {"name": column}
+            if typed:
+                field["type"] = str(typed)
+            if spec.get("description"):
+                field["description"] = spec["description"]
+            fields.append(field)
+            for tag in spec.get("tags") or []:
+                if isinstance(tag, str):
+                    tags.append({"key": tag, "value": "true", "source": "dbt", "field": column})
+            if _truthy((spec.get("meta") or {}).get("pii")):
+                tags.append({"key": "pii", "value": "true", "source": "dbt", "field": column})
+        facets = {
+            "datasetType": _facet({"datasetType": _MATERIALIZED.get(materialized, "TABLE")}),
+            "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": node["unique_id"], "type": "DBT"}]}),
+        }
+        if fields:
+            facets["schema"] = _facet({"fields": fields})
+        if node.get("description"):
+            facets["documentation"] = _facet({"description": node["description"]})
+        if tags:
+            facets["tags"] = _facet({"tags": tags})
+        owners = self.owners(node)
+        if owners:
+            facets["ownership"] = _facet({"owners": [{"name": o} for o in owners]})
+        return {"namespace": namespace, "name": name, "facets": facets}
+
+    def events(self) -> Iterator[dict]:
+        datasets = {uid: self.dataset(n) for uid, n in self.nodes.items()
+                    if isinstance(n, dict) and n.get("resource_type") in DATASET_TYPES and n.get("unique_id")}
+        for uid, dataset in sorted(datasets.items()):
+            yield {"eventTime": self.time, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("DatasetEvent"),
+                   "dataset": dataset}
+        for uid, node in sorted(self.nodes.items()):
+            if uid not in datasets or node.get("resource_type") not in ("model", "snapshot"):
+                continue
+            parents = sorted({p for p in (node.get("depends_on") or {}).get("nodes") or [] if p in datasets})
+            sql = node.get("compiled_code") or node.get("compiled_sql") or node.get("raw_code") or node.get("raw_sql")
+            facets = {"jobType": _facet({"processingType": "BATCH", "integration": "DBT",
+                                         "jobType": node["resource_type"].upper()})}
+            if sql:
+                facets["sql"] = _facet({"query": sql, "dialect": self.adapter})
+            owners = self.owners(node)
+            if owners:
+                facets["ownership"] = _facet({"owners": [{"name": o} for o in owners]})
+            yield self._job(node, uid, facets, [datasets[p] for p in parents], [datasets[uid]])
+        for uid, exposure in sorted(self.exposures.items()):
+            if not isinstance(exposure, dict):
+                continue
+            parents = [datasets[p] for p in sorted(set((exposure.get("depends_on") or {}).get("nodes") or []))
+                       if p in datasets]
+            owner = exposure.get("owner") or {}
+            names = [v for v in (owner.get("email"), owner.get("name")) if isinstance(v, str)]
+            outputs = []
+            if exposure.get("type") == "ml":
+                model = {"namespace": self.job_namespace(exposure), "name": exposure.get("name") or uid,
+                         "facets": {"datasetType": _facet({"datasetType": "MODEL"}),
+                                    "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": uid,
+                                                                         "type": "DBT"}]})}}
+                if names:
+                    model["facets"]["ownership"] = _facet({"owners": [{"name": n} for n in names]})
+                outputs.append(model)
+            facets = {"jobType": _facet({"processingType": "BATCH", "integration": "DBT", "jobType": "EXPOSURE"})}
+            if names:
+                facets["ownership"] = _facet({"owners": [{"name": n} for n in names]})
+            yield self._job(exposure, uid, facets, parents, outputs)
+
+    def _job(self, node: dict, uid: str, facets: dict, inputs: list[dict], outputs: list[dict]) -> dict:
+        strip = lambda d: {"namespace": d["namespace"], "name": d["name"], **(  # noqa: E731
+            {"facets": d["facets"]} if "datasetType" in d.get("facets", {}) and
+            d["facets"]["datasetType"].get("datasetType") == "MODEL" else {})}
+        return {"eventTime": self.time, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("JobEvent"),
+                "job": {"namespace": self.job_namespace(node), "name": uid, "facets": facets},
+                "inputs": [strip(d) for d in inputs], "outputs": [strip(d) for d in outputs]}
+
+
+def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None) -> Iterator[dict]:
+    """The OpenLineage events that describe the dbt project of manifest ``path``."""
+    try:
+        data = orjson.loads(Path(path).read_bytes())
+        catalog_data = orjson.loads(Path(catalog).read_bytes()) if catalog else None
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read dbt artifact: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), dict):
+        raise InputError(f"{path}: not a dbt manifest (no nodes)")
+    return _Manifest(data, namespace, catalog_data).events()
