@@ -24,6 +24,11 @@ PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
 _SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
 _MANIFEST = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.json"')
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
+# dbt adapter -> sqlglot dialect where the names differ.
+_DIALECTS = {"sqlserver": "tsql", "databricks": "databricks", "spark": "spark", "postgres": "postgres",
+             "redshift": "redshift", "snowflake": "snowflake", "bigquery": "bigquery", "duckdb": "duckdb",
+             "trino": "trino", "athena": "athena", "clickhouse": "clickhouse", "mysql": "mysql",
+             "oracle": "oracle", "teradata": "teradata", "fabric": "tsql", "synapse": "tsql"}
 _MATERIALIZED = {"table": "TABLE", "incremental": "TABLE", "view": "VIEW", "ephemeral": "EPHEMERAL",
                  "materialized_view": "VIEW", "snapshot": "TABLE", "seed": "TABLE"}
 
@@ -48,7 +53,8 @@ def _truthy(value: object) -> bool:
 
 
 class _Manifest:
-    def __init__(self, data: dict, namespace: str | None, catalog: dict | None) -> None:
+    def __init__(self, data: dict, namespace: str | None, catalog: dict | None, on_warning=None) -> None:
+        self.on_warning = on_warning or (lambda message: None)
         meta = data.get("metadata") or {}
         self.adapter = meta.get("adapter_type") or "dbt"
         self.project = meta.get("project_name")
@@ -123,7 +129,63 @@ class _Manifest:
         owners = self.owners(node)
         if owners:
             facets["ownership"] = _facet({"owners": [{"name": o} for o in owners]})
+        if kind in ("model", "snapshot"):
+            lineage = self.column_lineage(node)
+            if lineage:
+                facets["columnLineage"] = _facet(lineage)
         return {"namespace": namespace, "name": name, "facets": facets}
+
+    def sql_schema(self) -> tuple[dict, dict]:
+        """sqlglot's schema (catalog types, else manifest columns) and relation -> dataset."""
+        if hasattr(self, "_schema"):
+            return self._schema, self._relations
+        schema: dict = {}
+        relations: dict = {}
+        for uid, node in self.nodes.items():
+            if not isinstance(node, dict) or node.get("resource_type") not in DATASET_TYPES:
+                continue
+            namespace, name = self.dataset_id(node)
+            table = node.get("identifier") if node.get("resource_type") == "source" else node.get("alias")
+            parts = [node.get("database"), node.get("schema"), table or node.get("name")]
+            relations[".".join(p for p in parts if p).lower()] = (namespace, name)
+            columns = {c.get("name"): c.get("data_type") or "VARCHAR"
+                       for c in (node.get("columns") or {}).values() if isinstance(c.get("name"), str)}
+            for c in ((self.catalog.get(uid) or {}).get("columns") or {}).values():
+                if isinstance(c.get("name"), str):
+                    columns[c["name"]] = c.get("type") or "VARCHAR"
+            if columns and all(parts):
+                schema.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = columns
+        self._schema, self._relations = schema, relations
+        return schema, relations
+
+    def column_lineage(self, node: dict) -> dict | None:
+        """The columnLineage facet of a model, from its compiled SQL; None when there is none."""
+        from .sql_lineage import SqlLineageError, column_lineage
+
+        sql = node.get("compiled_code") or node.get("compiled_sql")
+        if not sql:
+            return None
+        schema, relations = self.sql_schema()
+        try:
+            edges = column_lineage(sql, _DIALECTS.get(self.adapter, self.adapter), schema)
+        except SqlLineageError as exc:
+            self.on_warning(f"{node['unique_id']}: no column lineage (table lineage kept): {exc}")
+            return None
+        fields: dict = {}
+        dataset: list = []
+        for edge in edges:
+            target = relations.get(edge.source.table.lower())
+            if target is None:
+                continue
+            item = {"namespace": target[0], "name": target[1], "field": edge.source.column,
+                    "transformations": [{"type": edge.type, "subtype": edge.subtype, "masking": edge.masking}]}
+            if edge.column is None:
+                dataset.append(item)
+            else:
+                fields.setdefault(edge.column, {"inputFields": []})["inputFields"].append(item)
+        if not fields and not dataset:
+            return None
+        return {"fields": fields, "dataset": dataset}
 
     def events(self) -> Iterator[dict]:
         datasets = {uid: self.dataset(n) for uid, n in self.nodes.items()
@@ -174,7 +236,8 @@ class _Manifest:
                 "inputs": [strip(d) for d in inputs], "outputs": [strip(d) for d in outputs]}
 
 
-def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None) -> Iterator[dict]:
+def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None,
+                    on_warning=None) -> Iterator[dict]:
     """The OpenLineage events that describe the dbt project of manifest ``path``."""
     try:
         data = orjson.loads(Path(path).read_bytes())
@@ -183,4 +246,4 @@ def manifest_events(path: str, namespace: str | None = None, catalog: str | None
         raise InputError(f"{path}: cannot read dbt artifact: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), dict):
         raise InputError(f"{path}: not a dbt manifest (no nodes)")
-    return _Manifest(data, namespace, catalog_data).events()
+    return _Manifest(data, namespace, catalog_data, on_warning).events()

@@ -83,6 +83,9 @@ def ingest(
             bar.stop()
     if rejects.count > MAX_SHOWN_REJECTS:
         _stderr(f"... and {rejects.count - MAX_SHOWN_REJECTS} more rejected events")
+    if not quiet:
+        for warning in report.warnings:
+            _stderr(f"Warning: {warning}")
     for problem in report.file_errors:
         _stderr(f"Error: {problem} (nothing from that file was stored)")
     if fmt:

@@ -42,6 +42,7 @@ class IngestReport:
     seconds: float = 0.0
     rolled_back: bool = False
     file_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The report as plain JSON-able data."""
@@ -100,7 +101,8 @@ class _Ingest:
         begin_touch_tracking(self.con)
         if source.path != "-" and manifest_version(source.path) is not None:
             # A dbt manifest becomes OpenLineage events and takes the same road.
-            events = manifest_events(source.path, self.namespace, self.catalog)
+            events = manifest_events(source.path, self.namespace, self.catalog,
+                                     lambda message: self.report.warnings.append(message))
             records = ((1, Parsed(event, index)) for index, event in enumerate(events))
         else:
             records = read_records(source, progress)
