@@ -114,6 +114,8 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | None = N
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
         tree = sqlglot.parse_one(sql, dialect=dialect)
+        if isinstance(tree, (exp.Create, exp.Insert)) and isinstance(tree.expression, exp.Query):
+            tree = tree.expression  # CREATE TABLE … AS SELECT / INSERT … SELECT: the query decides
         tree = qualify(tree, schema=schema or None, dialect=dialect, validate_qualify_columns=False,
                        identify=False)
         if not isinstance(tree, exp.Query):
