@@ -121,11 +121,12 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | None = N
         if not isinstance(tree, exp.Query):
             raise SqlLineageError("not a SELECT query")
         edges: set[Edge] = set()
-        for projection in tree.selects:
-            name = projection.alias_or_name
+        indirect = _indirect(tree)  # before lineage, which may rewrite the tree in place (copy=False)
+        # One call for every output column, sharing sqlglot's work across them.
+        roots = lineage(None, tree, schema=schema or None, dialect=dialect, trim_selects=False, copy=False)
+        for name, root in roots.items():
             if not name or name == "*":
                 continue
-            root = lineage(name, tree, schema=schema or None, dialect=dialect, trim_selects=False)
             for leaf, trail in _paths(root, []):
                 if not isinstance(leaf.source, exp.Table):
                     continue
@@ -139,4 +140,4 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | None = N
     except Exception as exc:  # noqa: BLE001 - sqlglot also fails with assertions and lookups
         raise SqlLineageError(f"{type(exc).__name__}: {exc}") from None
     ordered = sorted(edges, key=lambda e: (e.column or "", e.source.table, e.source.column, e.subtype))
-    return ordered + _indirect(tree)
+    return ordered + indirect
