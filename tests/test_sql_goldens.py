@@ -18,9 +18,6 @@ KNOWN_GAPS = {
     "cllComplexQueryCTEJoinsComplete.json": "Hive quirk: omits columns that arrive through SELECT * CTEs",
     "cllMultiInsertsComplete.json": "Hive multi-insert (FROM … INSERT … INSERT) is not a single query",
     "cllSimpleInsertFromTableComplete.json": "INSERT column lists are not mapped to target columns yet",
-    "cllSimpleQueryRankComplete.json": "window PARTITION BY / ORDER BY columns count as DIRECT here (OL: INDIRECT)",
-    "cllSimpleQueryWindowedAggregateComplete.json": "same: window partition/order columns",
-    "cllSimpleQueryWindowedTransformationComplete.json": "same: window partition/order columns",
 }
 
 
@@ -47,7 +44,7 @@ def _ours(event: dict) -> dict | str:
         return f"error: {exc}"
     found = {}
     for edge in edges:
-        if edge.column:
+        if edge.column and edge.type == "DIRECT":
             found.setdefault(edge.column.lower(), set()).add(
                 (edge.source.table.lower().rsplit(".", 1)[-1], edge.source.column.lower()))
     return found

@@ -43,6 +43,13 @@ def test_ctes_are_followed_to_their_sources_and_not_reported_as_tables():
     assert all(table == USERS for _, table, *_ in got)  # no CTE named as a source
 
 
+def test_window_partition_and_order_columns_are_indirect():
+    got = edges_of("SELECT id, sum(amount) OVER (PARTITION BY uid ORDER BY id) AS running FROM db.s.orders")
+    assert ("running", ORDERS, "amount", "DIRECT", "AGGREGATION", False) in got
+    assert ("running", ORDERS, "uid", "INDIRECT", "WINDOW", False) in got
+    assert ("id", ORDERS, "id", "DIRECT", "IDENTITY", False) in got
+
+
 def test_unreadable_sql_is_an_error_with_a_reason():
     with pytest.raises(SqlLineageError):
         column_lineage("SELEC nothing FROM", "postgres", SCHEMA)

@@ -4,7 +4,8 @@
 source table columns it is computed from, each classified as OpenLineage
 does: DIRECT IDENTITY (copied), DIRECT TRANSFORMATION (computed per row),
 DIRECT AGGREGATION (sum, count, …), with ``masking`` for hashes and counts;
-plus dataset-level INDIRECT dependencies: columns used in JOIN conditions,
+INDIRECT WINDOW for columns that only partition or order a window; plus
+dataset-level INDIRECT dependencies: columns used in JOIN conditions,
 WHERE/HAVING filters and GROUP BY. Usable on its own; dbt ingest uses it for
 every model's compiled SQL. Queries sqlglot cannot read raise ``SqlLineageError``.
 """
@@ -65,6 +66,26 @@ def _classify(expressions: list) -> tuple[str, bool]:
         if subtype != "AGGREGATION":
             subtype = "TRANSFORMATION"
     return subtype, masking
+
+
+def _only_in_window_spec(column: str, expressions: list) -> bool:
+    """True if ``column`` shapes the result only through PARTITION BY / ORDER BY of a window."""
+    from sqlglot import exp
+
+    in_spec = in_value = False
+    for expression in expressions:
+        for window in expression.find_all(exp.Window):
+            spec = [*(window.args.get("partition_by") or []), window.args.get("order")]
+            if any(c.name.lower() == column.lower() for part in spec if part is not None
+                   for c in part.find_all(exp.Column)):
+                in_spec = True
+        outside = expression.copy()
+        for window in list(outside.find_all(exp.Window)):
+            window.set("partition_by", None)
+            window.set("order", None)
+        if any(c.name.lower() == column.lower() for c in outside.find_all(exp.Column)):
+            in_value = True
+    return in_spec and not in_value
 
 
 def _paths(node, trail: list):
@@ -131,8 +152,12 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | None = N
                 if not isinstance(leaf.source, exp.Table):
                     continue
                 column = leaf.name.rsplit(".", 1)[-1].strip('"')
+                source = Source(_table_name(leaf.source), column)
+                if _only_in_window_spec(column, trail[:-1]):
+                    edges.add(Edge(name, source, "INDIRECT", "WINDOW", False))
+                    continue
                 subtype, masking = _classify(trail[:-1])
-                edges.add(Edge(name, Source(_table_name(leaf.source), column), "DIRECT", subtype, masking))
+                edges.add(Edge(name, source, "DIRECT", subtype, masking))
     except SqlglotError as exc:
         raise SqlLineageError(str(exc).splitlines()[0]) from None
     except SqlLineageError:
