@@ -1,8 +1,9 @@
 """Walking lineage in the store: breadth-first, one SQL query per hop.
 
-The frontier travels as a list parameter; only it and its neighbours are read, so a query costs in proportion
-to its answer, not to the store, and a cycle (real logs have them) ends the
-walk instead of looping: a node is expanded once, at its smallest depth.
+The frontier travels as a list parameter; only it and its neighbours are read,
+so a query costs in proportion to its answer, not to the store, and a cycle
+(real logs have them) ends the walk instead of looping: a node is expanded
+once, at its smallest depth.
 Aliases (symlinks, renames) are folded into the dataset they name.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterable
 
 
 # Where edges come from: the summary (every edge seen), or, with --as-of, each
@@ -48,19 +50,16 @@ _TABLE_HOP = {
         JOIN e o ON o.direction = 'out' AND o.dataset_id = f.node
         JOIN e i ON i.direction = 'in' AND i.job_id = o.job_id""",
 }
-_COLUMN_HOP = {
-    "downstream": """WITH frontier AS (SELECT unnest($nodes::BIGINT[]) AS node, unnest($cols::VARCHAR[]) AS col),
-        e AS ({source})
-        SELECT f.node AS src, f.col AS src_col, e.job_id, e.dataset_id AS dst, e.column_name AS dst_col,
-               e.type, e.subtype, e.masking
-        FROM frontier f JOIN e ON e.src_dataset_id = f.node AND lower(e.src_column) = lower(f.col)
-        WHERE NOT $direct_only OR e.type = 'DIRECT'""",
-    "upstream": """WITH frontier AS (SELECT unnest($nodes::BIGINT[]) AS node, unnest($cols::VARCHAR[]) AS col),
-        e AS ({source})
-        SELECT f.node AS src, f.col AS src_col, e.job_id, e.src_dataset_id AS dst, e.src_column AS dst_col,
-               e.type, e.subtype, e.masking
-        FROM frontier f JOIN e ON e.dataset_id = f.node AND lower(e.column_name) = lower(f.col)
-        WHERE NOT $direct_only OR e.type = 'DIRECT'""",
+# Column-level hops; {near}/{far} name the edge's columns on the frontier side and the other side.
+_COLUMN_HOP = """WITH frontier AS (SELECT unnest($nodes::BIGINT[]) AS node, unnest($cols::VARCHAR[]) AS col),
+    e AS ({source})
+    SELECT f.node AS src, f.col AS src_col, e.job_id, e.{far}dataset_id AS dst, e.{far_col} AS dst_col,
+           e.type, e.subtype, e.masking
+    FROM frontier f JOIN e ON e.{near}dataset_id = f.node AND lower(e.{near_col}) = lower(f.col)
+    WHERE NOT $direct_only OR e.type = 'DIRECT'"""
+_COLUMN_SIDES = {
+    "downstream": {"near": "src_", "near_col": "src_column", "far": "", "far_col": "column_name"},
+    "upstream": {"near": "", "near_col": "column_name", "far": "src_", "far_col": "src_column"},
 }
 
 
@@ -76,16 +75,16 @@ class Walk:
     edges: set[tuple] = field(default_factory=set)
 
 
-def walk_datasets(con, root: int, direction: str, max_depth: int | None = None,
+def walk_datasets(con, roots: Iterable[int], direction: str, max_depth: int | None = None,
                   as_of: datetime | None = None) -> Walk:
-    """Datasets and jobs reachable from dataset ``root`` (excluded), with their hop counts."""
+    """Datasets and jobs reachable from the ``roots`` (excluded), with their hop counts."""
     has_aliases = con.execute("SELECT EXISTS (SELECT 1 FROM dataset_aliases)").fetchall()[0][0]
     sql = ((_EDGES if has_aliases else _EDGES_PLAIN).format(source=_EDGES_AS_OF if as_of else _EDGES_NOW)
            + _TABLE_HOP[direction])
     params = {"as_of": as_of} if as_of else {}
     result = Walk()
-    seen = {root}
-    frontier = [root]
+    frontier = sorted(set(roots))
+    seen = set(frontier)
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
@@ -104,7 +103,7 @@ def walk_datasets(con, root: int, direction: str, max_depth: int | None = None,
 def walk_columns(con, root: int, columns: list[str], direction: str, max_depth: int | None = None,
                  direct_only: bool = False, as_of: datetime | None = None) -> Walk:
     """Columns reachable from ``columns`` of dataset ``root`` through column lineage."""
-    sql = _COLUMN_HOP[direction].format(source=_COLUMNS_AS_OF if as_of else _COLUMNS_NOW)
+    sql = _COLUMN_HOP.format(source=_COLUMNS_AS_OF if as_of else _COLUMNS_NOW, **_COLUMN_SIDES[direction])
     params = {"direct_only": direct_only} | ({"as_of": as_of} if as_of else {})
     result = Walk()
     seen = {(root, c.lower()) for c in columns}

@@ -90,7 +90,7 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
     with open_store(db) as con:
         root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
         if column is None:
-            walk = walk_datasets(con, root.id, direction, depth, when)
+            walk = walk_datasets(con, [root.id], direction, depth, when)
             columns = None
         else:
             columns = _root_columns(con, root, column)
@@ -221,7 +221,7 @@ def graph(name: str, db: str | None = None, *, direction: str = "both", depth: i
         root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
         columns = _root_columns(con, root, column) if column else None
         walks = [walk_columns(con, root.id, columns, d, depth) if columns else
-                 walk_datasets(con, root.id, d, depth) for d in directions]
+                 walk_datasets(con, [root.id], d, depth) for d in directions]
         ids = sorted({root.id} | {i for w in walks for i in w.datasets})
         datasets = _describe(con, ids)
         jobs = _jobs(con, sorted({j for w in walks for j in w.jobs}))

@@ -95,10 +95,7 @@ class Catalog:
                 if name.endswith(core) and len(name) > len(core) and name[-len(core) - 1] in "./"}
 
     def closure(self, ids: set[int], direction: str, depth: int | None) -> set[int]:
-        found: set[int] = set()
-        for i in ids:
-            found.update(walk_datasets(self.con, i, direction, depth).datasets)
-        return found
+        return set(walk_datasets(self.con, ids, direction, depth).datasets)
 
     def atom(self, atom: Atom) -> set[int]:
         base = self.core(atom.core)

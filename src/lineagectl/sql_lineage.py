@@ -72,6 +72,9 @@ def _only_in_window_spec(column: str, expressions: list) -> bool:
     """True if ``column`` shapes the result only through PARTITION BY / ORDER BY of a window."""
     from sqlglot import exp
 
+    expressions = [e for e in expressions if e is not None]
+    if not any(expression.find(exp.Window) for expression in expressions):
+        return False  # the common case: no window, nothing to copy
     in_spec = in_value = False
     for expression in expressions:
         for window in expression.find_all(exp.Window):

@@ -15,7 +15,7 @@ from typing import Annotated, Callable, Optional
 import typer
 
 from .. import __version__
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, LineageError
+from ..errors import EXIT_OK, LineageError
 
 EXIT_INTERNAL = 70  # a bug in lineagectl, not a user error (sysexits EX_SOFTWARE)
 
@@ -162,4 +162,4 @@ def main() -> None:
 # Commands register themselves on import; keep these imports light.
 from . import commands  # noqa: E402,F401
 
-__all__ = ["app", "main", "EXIT_FAILED", "EXIT_USAGE"]
+__all__ = ["app", "main"]

@@ -17,10 +17,11 @@ _DOT_SHAPES = {"dataset": "box", "model": "box3d", "job": "ellipse", "column": "
 _DOT_STYLES = {"dataset": "", "model": ', style="bold"', "job": ', style="rounded,dashed"', "column": ""}
 
 
-def _graph(result: Result) -> dict:
+def _graph(result: Result) -> tuple[dict, dict[str, str]]:
+    """The result's graph and a generated id (``n0``, ``n1`` …) for each node."""
     if result.graph is None:
         raise InputError("this command has no graph to draw; use table, json, ndjson or csv")
-    return result.graph
+    return result.graph, {node["id"]: f"n{i}" for i, node in enumerate(result.graph["nodes"])}
 
 
 def _dot_text(text: str) -> str:
@@ -35,8 +36,7 @@ def _label(node: dict) -> str:
 
 @renderer("dot")
 def _dot(result: Result, stream: TextIO, color: bool) -> None:
-    graph = _graph(result)
-    ids = {node["id"]: f"n{i}" for i, node in enumerate(graph["nodes"])}
+    graph, ids = _graph(result)
     stream.write("digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n")
     for node in graph["nodes"]:
         kind = node["kind"]
@@ -63,8 +63,7 @@ _MERMAID_SHAPES = {"dataset": ('["', '"]'), "model": ('[["', '"]]'), "job": ('([
 
 @renderer("mermaid")
 def _mermaid(result: Result, stream: TextIO, color: bool) -> None:
-    graph = _graph(result)
-    ids = {node["id"]: f"n{i}" for i, node in enumerate(graph["nodes"])}
+    graph, ids = _graph(result)
     stream.write("flowchart LR\n")
     for node in graph["nodes"]:
         start, end = _MERMAID_SHAPES.get(node["kind"], ('["', '"]'))

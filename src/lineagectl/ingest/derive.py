@@ -164,7 +164,7 @@ for _kind, _table, _id in (("dataset", "cur_dataset_facets", "dataset_id"), ("jo
         WHERE o.name IS NOT NULL""")
 
 
-def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
+def _define_macros(con: duckdb.DuckDBPyConnection) -> None:
     # Producers send nanoseconds; DuckDB reads at most microseconds.
     con.execute(r"""CREATE OR REPLACE TEMP MACRO lineagectl_ts(s) AS
         try_cast(regexp_replace(s, '(\.\d{6})\d+', '\1') AS TIMESTAMPTZ)::TIMESTAMP""")
@@ -172,7 +172,7 @@ def _register_functions(con: duckdb.DuckDBPyConnection) -> None:
 
 def refresh_current_state(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute current-state rows for the ids collected in the ``touched_*`` temp tables."""
-    _register_functions(con)
+    _define_macros(con)
     for statement in _REFRESH:
         con.execute(statement)
     runs = con.execute("SELECT count(*) FROM touched_runs").fetchall()[0][0]
