@@ -13,6 +13,7 @@ Only the fields needed are read; unknown keys never matter.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
@@ -97,14 +98,14 @@ class _Manifest:
                             if isinstance(t, str)]
         if _truthy((node.get("meta") or {}).get("pii")):
             tags.append({"key": "pii", "value": "true", "source": "dbt"})
+        catalog_types = {str(c.get("name", "")).lower(): c.get("type") for c in catalog_columns.values()}
         seen = set()
-        for spec in list(columns.values()) + [c for c in catalog_columns.values()]:
+        for spec in [*columns.values(), *catalog_columns.values()]:
             column = spec.get("name")
             if not isinstance(column, str) or column.lower() in seen:
                 continue
             seen.add(column.lower())
-            typed = next((c.get("type") for c in catalog_columns.values()
-                          if str(c.get("name", "")).lower() == column.lower()), None) or spec.get("data_type")
+            typed = catalog_types.get(column.lower()) or spec.get("data_type")
             field = {"name": column}
             if typed:
                 field["type"] = str(typed)
@@ -135,10 +136,9 @@ class _Manifest:
                 facets["columnLineage"] = _facet(lineage)
         return {"namespace": namespace, "name": name, "facets": facets}
 
+    @cached_property
     def sql_schema(self) -> tuple[dict, dict]:
         """sqlglot's schema (catalog types, else manifest columns) and relation -> dataset."""
-        if hasattr(self, "_schema"):
-            return self._schema, self._relations
         schema: dict = {}
         relations: dict = {}
         for uid, node in self.nodes.items():
@@ -155,7 +155,6 @@ class _Manifest:
                     columns[c["name"]] = c.get("type") or "VARCHAR"
             if columns and all(parts):
                 schema.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = columns
-        self._schema, self._relations = schema, relations
         return schema, relations
 
     def column_lineage(self, node: dict) -> dict | None:
@@ -165,7 +164,7 @@ class _Manifest:
         sql = node.get("compiled_code") or node.get("compiled_sql")
         if not sql:
             return None
-        schema, relations = self.sql_schema()
+        schema, relations = self.sql_schema
         try:
             edges = column_lineage(sql, _DIALECTS.get(self.adapter, self.adapter), schema)
         except SqlLineageError as exc:
@@ -205,11 +204,11 @@ class _Manifest:
             owners = self.owners(node)
             if owners:
                 facets["ownership"] = _facet({"owners": [{"name": o} for o in owners]})
-            yield self._job(node, uid, facets, [datasets[p] for p in parents], [datasets[uid]])
+            yield self._job(node, uid, facets, [_ref(datasets[p]) for p in parents], [_ref(datasets[uid])])
         for uid, exposure in sorted(self.exposures.items()):
             if not isinstance(exposure, dict):
                 continue
-            parents = [datasets[p] for p in sorted(set((exposure.get("depends_on") or {}).get("nodes") or []))
+            parents = [_ref(datasets[p]) for p in sorted(set((exposure.get("depends_on") or {}).get("nodes") or []))
                        if p in datasets]
             owner = exposure.get("owner") or {}
             names = [v for v in (owner.get("email"), owner.get("name")) if isinstance(v, str)]
@@ -228,12 +227,14 @@ class _Manifest:
             yield self._job(exposure, uid, facets, parents, outputs)
 
     def _job(self, node: dict, uid: str, facets: dict, inputs: list[dict], outputs: list[dict]) -> dict:
-        strip = lambda d: {"namespace": d["namespace"], "name": d["name"], **(  # noqa: E731
-            {"facets": d["facets"]} if "datasetType" in d.get("facets", {}) and
-            d["facets"]["datasetType"].get("datasetType") == "MODEL" else {})}
         return {"eventTime": self.time, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("JobEvent"),
                 "job": {"namespace": self.job_namespace(node), "name": uid, "facets": facets},
-                "inputs": [strip(d) for d in inputs], "outputs": [strip(d) for d in outputs]}
+                "inputs": inputs, "outputs": outputs}
+
+
+def _ref(dataset: dict) -> dict:
+    """A dataset as a JobEvent names it; its facets were sent once, in its DatasetEvent."""
+    return {"namespace": dataset["namespace"], "name": dataset["name"]}
 
 
 def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None,
