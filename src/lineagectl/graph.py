@@ -103,12 +103,24 @@ def walk_datasets(con, roots: Iterable[int], direction: str, max_depth: int | No
 def walk_columns(con, root: int, columns: list[str], direction: str, max_depth: int | None = None,
                  direct_only: bool = False, as_of: datetime | None = None) -> Walk:
     """Columns reachable from ``columns`` of dataset ``root`` through column lineage."""
+    result = walk_column_set(con, [(root, c) for c in columns], direction, max_depth, direct_only, as_of)
+    result.datasets.pop(root, None)
+    return result
+
+
+def walk_column_set(con, seeds: Iterable[tuple[int, str]], direction: str, max_depth: int | None = None,
+                    direct_only: bool = False, as_of: datetime | None = None) -> Walk:
+    """Columns reachable from the (dataset, column) ``seeds`` (excluded) through column lineage.
+
+    ``Walk.edges`` holds every edge leaving a seed or a reached column, not only
+    the first path to each, so callers can classify how a column was reached.
+    """
     sql = _COLUMN_HOP.format(source=_COLUMNS_AS_OF if as_of else _COLUMNS_NOW, **_COLUMN_SIDES[direction])
     params = {"direct_only": direct_only} | ({"as_of": as_of} if as_of else {})
     result = Walk()
-    seen = {(root, c.lower()) for c in columns}
-    frontier = [(root, c) for c in columns]
-    paths: dict[tuple[int, str], list[dict]] = {(root, c): [] for c in columns}
+    frontier = sorted(set(seeds))
+    seen = {(n, c.lower()) for n, c in frontier}
+    paths: dict[tuple[int, str], list[dict]] = {seed: [] for seed in frontier}
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
@@ -128,10 +140,46 @@ def walk_columns(con, root: int, columns: list[str], direction: str, max_depth: 
             paths[(dst, dst_col)] = paths.get((src, src_col), []) + [step]
             result.datasets.setdefault(dst, depth)
             frontier.append((dst, dst_col))
-    result.datasets.pop(root, None)
     result.paths = {k: v for k, v in paths.items() if k in result.columns}
     return result
 
 
 def _row_key(row: tuple) -> tuple:
     return tuple("" if v is None else v for v in row)
+
+
+ColumnKey = tuple[int, str]  # (dataset id, lower-cased column name)
+
+
+def reach(seeds: Iterable[ColumnKey], edges: Iterable[tuple], keep=lambda edge: True) -> dict[ColumnKey, tuple | None]:
+    """Breadth-first reach over column ``edges`` (as in ``Walk.edges``) that ``keep`` accepts.
+
+    Returns each reached column (seeds included) with the edge it was first reached
+    by (None for a seed), so ``column_path`` can rebuild one shortest path to it.
+    """
+    out: dict[ColumnKey, list[tuple]] = {}
+    for edge in sorted(edges, key=_row_key):
+        if keep(edge):
+            out.setdefault((edge[0], edge[1].lower()), []).append(edge)
+    parents: dict[ColumnKey, tuple | None] = {seed: None for seed in seeds}
+    frontier = sorted(parents)
+    while frontier:
+        following = []
+        for node in frontier:
+            for edge in out.get(node, ()):
+                target = (edge[3], edge[4].lower())
+                if target not in parents:
+                    parents[target] = edge
+                    following.append(target)
+        frontier = following
+    return parents
+
+
+def column_path(parents: dict[ColumnKey, tuple | None], node: ColumnKey) -> list[tuple]:
+    """The edges from a seed to ``node``, in order, from the parents ``reach`` returned."""
+    path = []
+    edge = parents.get(node)
+    while edge is not None:
+        path.append(edge)
+        edge = parents.get((edge[0], edge[1].lower()))
+    return path[::-1]

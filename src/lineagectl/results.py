@@ -28,6 +28,10 @@ class Result:
     graph: dict | None = None
     # For a tree view in table format: [{"id", "parent" (None for the root), "label"}], parents first.
     tree: list[dict] | None = None
+    # For check formats (github, junit, sarif): the rules checked and one finding per violation:
+    # {"rule", "level" ("error"|"warning"), "message", "source", "target", "path", "jobs"}.
+    rules: list[str] | None = None
+    findings: list[dict] | None = None
 
 
 def jsonable(value: Any) -> Any:

@@ -1,0 +1,113 @@
+"""Compliance commands: pii, erase, access, residency-check / check, policy check.
+
+Like every command: options → one library call → render → exit code. Check
+commands exit 1 when they find violations (``--no-fail`` keeps 0 while a rule is
+rolled out) and offer the CI formats github, junit and sarif.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import EXIT_FAILED
+from . import DbOption, NamespaceOption, OutputOption, app, command, db_of, emit, settings
+
+PolicyOption = Annotated[Optional[str], typer.Option(
+    "--policy", metavar="PATH", help="Policy file (default: $LINEAGECTL_POLICY, else ./lineagectl.yaml).")]
+PLAN_FORMATS = ("table", "json", "ndjson", "csv", "markdown")
+CHECK_FORMATS = ("table", "json", "ndjson", "csv", "github", "junit", "sarif", "markdown")
+PlanFormat = Annotated[str, typer.Option(
+    "--format", "-f", metavar="FORMAT", help="table, json, ndjson, csv or markdown (a plan to paste).")]
+CheckFormat = Annotated[str, typer.Option(
+    "--format", "-f", metavar="FORMAT", help="table, json, ndjson, csv, github, junit, sarif or markdown.")]
+SubjectColumn = Annotated[Optional[str], typer.Option(
+    "--column", metavar="COL",
+    help="The identifier column (case-insensitive): in NAME, or every column of that name anywhere.")]
+SubjectValue = Annotated[Optional[str], typer.Option(
+    "--value", metavar="V", help="The subject's value; bound as a parameter, never put into SQL text.")]
+DialectOption = Annotated[Optional[str], typer.Option(
+    "--dialect", metavar="D", help="SQL dialect for every statement (default: from each dataset's namespace).")]
+TagOption = Annotated[Optional[str], typer.Option(
+    "--tag", metavar="TAG", help="Seed from every column with this field-level tag (pii: every PII column).")]
+PlanName = Annotated[Optional[str], typer.Argument(
+    help="Only the column in this dataset (default: every dataset).", show_default=False)]
+
+
+def _policy(policy: Optional[str]) -> Optional[str]:
+    return policy or settings.policy
+
+
+@command("pii")
+def pii(policy: PolicyOption = None, db: DbOption = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                         help="table, json, ndjson, csv or markdown.")] = "table",
+        output: OutputOption = None) -> None:
+    """Personal-data columns (tags, dbt meta/tags, policy globs) and every column they reach via DIRECT lineage."""
+    from ..pii import pii as run_pii
+
+    emit(run_pii(db_of(db), _policy(policy)), fmt, output, allowed=PLAN_FORMATS)
+
+
+@command("erase")
+def erase(name: PlanName = None, column: SubjectColumn = None, value: SubjectValue = None,
+          dialect: DialectOption = None, tag: TagOption = None, namespace: NamespaceOption = None,
+          policy: PolicyOption = None, db: DbOption = None, fmt: PlanFormat = "table",
+          output: OutputOption = None) -> None:
+    """GDPR erasure plan: what to delete, recompute, review and retrain for a subject, upstream first."""
+    from ..erase import erase as run_erase
+
+    emit(run_erase(column, name, db_of(db), value=value, dialect=dialect, tag=tag, namespace=namespace,
+                   policy=_policy(policy)), fmt, output, allowed=PLAN_FORMATS)
+
+
+@command("access")
+def access(name: PlanName = None, column: SubjectColumn = None, value: SubjectValue = None,
+           dialect: DialectOption = None, tag: TagOption = None, namespace: NamespaceOption = None,
+           policy: PolicyOption = None, db: DbOption = None, fmt: PlanFormat = "table",
+           output: OutputOption = None) -> None:
+    """GDPR subject-access plan: every dataset holding the subject's records, with a SELECT for each."""
+    from ..erase import access as run_access
+
+    emit(run_access(column, name, db_of(db), value=value, dialect=dialect, tag=tag, namespace=namespace,
+                    policy=_policy(policy)), fmt, output, allowed=PLAN_FORMATS)
+
+
+def _check(policy, no_fail, db, fmt, output) -> None:
+    from ..residency import check as run_check
+
+    result = run_check(db_of(db), _policy(policy))
+    emit(result, fmt, output, allowed=CHECK_FORMATS)
+    if result.findings and not no_fail:
+        raise typer.Exit(EXIT_FAILED)
+
+
+NoFailOption = Annotated[bool, typer.Option(
+    "--no-fail", help="Exit 0 even when there are violations (for rolling out a rule).")]
+
+
+@command("residency-check", "check")
+def residency_check(policy: PolicyOption = None, no_fail: NoFailOption = False, db: DbOption = None,
+                    fmt: CheckFormat = "table", output: OutputOption = None) -> None:
+    """Check the policy's residency and flow rules: exit 1 on violations (alias: check)."""
+    _check(policy, no_fail, db, fmt, output)
+
+
+policy_app = typer.Typer(help="Work with the policy file (lineagectl.yaml).", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("check")
+def policy_check(
+    path: Annotated[Optional[str], typer.Argument(
+        help="Policy file (default: --policy, $LINEAGECTL_POLICY, ./lineagectl.yaml).", show_default=False)] = None,
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                     help="table, json, ndjson or csv.")] = "table",
+    output: OutputOption = None) -> None:
+    """Validate a policy file and show how its regions map the datasets in the store."""
+    from . import _handled
+    from ..residency import policy_report
+
+    _handled(lambda: emit(policy_report(path or settings.policy, db_of(db)), fmt, output))()
