@@ -64,3 +64,21 @@ def test_graph_refuses_unknown_formats_and_lineage_commands_refuse_dot(cli, samp
     assert cli("--db", sample_db, "graph", "user_master", "-f", "yaml").exit_code == 2
     result = cli("--db", sample_db, "stats", "-f", "dot")
     assert result.exit_code == 2 and "unknown format" in result.stderr
+
+
+def test_select_and_exclude_keep_matching_datasets_and_their_edges(cli, sample_db):
+    full = graph("user_master", sample_db, depth=3).payload
+    kept = graph("user_master", sample_db, depth=3, exclude="namespace:snowflake*").payload
+    names = {n["name"] for n in kept["nodes"] if n["kind"] != "job"}
+    assert "ANALYTICS.MARKETING.EU_USER_EXPORT" in {n["name"] for n in full["nodes"]}
+    assert "ANALYTICS.MARKETING.EU_USER_EXPORT" not in names and "marketing.export_eu_users" not in {
+        n["name"] for n in kept["nodes"]}  # its job leads only to excluded datasets
+    assert "shop.public.user_master" in names  # the root always stays
+    ids = {n["id"] for n in kept["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in kept["edges"])
+    only = graph("user_master", sample_db, depth=3, select="namespace:bigquery").payload
+    assert {n["namespace"] for n in only["nodes"] if n["kind"] != "job"} == {
+        "bigquery", "postgres://db.eu.acme.internal:5432"}
+    result = cli("--db", sample_db, "graph", "user_master", "-s", "type:model", "--depth", "4", "-f", "json")
+    assert result.exit_code == 0 and {n["name"] for n in json.loads(result.stdout)["nodes"]} == {
+        "shop.public.user_master"}  # the model is 3 hops away: nothing in between is kept

@@ -210,8 +210,13 @@ def _pii(con, ids: list[int]) -> set[tuple[int, str | None]]:
 
 
 def graph(name: str, db: str | None = None, *, direction: str = "both", depth: int | None = 2,
-          column: str | None = None, namespace: str | None = None, kind: str | None = None) -> Result:
-    """The lineage neighbourhood of ``name`` as nodes and edges (for dot / mermaid / json)."""
+          column: str | None = None, namespace: str | None = None, kind: str | None = None,
+          select: str | None = None, exclude: str | None = None) -> Result:
+    """The lineage neighbourhood of ``name`` as nodes and edges (for dot / mermaid / json).
+
+    ``select``/``exclude`` (dbt-style selectors) keep only matching datasets besides the root;
+    edges to the others are dropped.
+    """
     if direction not in (*DIRECTIONS, "both"):
         raise InputError("--direction must be upstream, downstream or both")
     if depth is not None and depth < 1:
@@ -222,6 +227,12 @@ def graph(name: str, db: str | None = None, *, direction: str = "both", depth: i
         columns = _root_columns(con, root, column) if column else None
         walks = [walk_columns(con, root.id, columns, d, depth) if columns else
                  walk_datasets(con, [root.id], d, depth) for d in directions]
+        if select or exclude:
+            for walk in walks:
+                _filter(con, walk, select, exclude)
+                kept = set(walk.datasets) | {root.id}
+                ends = (0, 3) if columns else (0, 2)
+                walk.edges = {e for e in walk.edges if e[ends[0]] in kept and e[ends[1]] in kept}
         ids = sorted({root.id} | {i for w in walks for i in w.datasets})
         datasets = _describe(con, ids)
         jobs = _jobs(con, sorted({j for w in walks for j in w.jobs}))

@@ -254,7 +254,7 @@ def graph(name: NameArgument,
               "--direction", metavar="DIR", help="upstream, downstream or both.")] = "both",
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
           column: ColumnOption = None, namespace: NamespaceOption = None, kind: KindOption = None,
-          db: DbOption = None,
+          select: SelectOption = None, exclude: ExcludeOption = None, db: DbOption = None,
           fmt: Annotated[str, typer.Option(
               "--format", "-f", metavar="FORMAT",
               help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
@@ -263,5 +263,5 @@ def graph(name: NameArgument,
     from ..lineage import graph as run_graph
 
     emit(run_graph(name, db_of(db), direction=direction, depth=depth, column=column,
-                   namespace=namespace, kind=kind), fmt, output,
+                   namespace=namespace, kind=kind, select=select, exclude=exclude), fmt, output,
          allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
