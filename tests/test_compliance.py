@@ -268,3 +268,30 @@ def test_hubspot_erase_email_covers_every_contact_email_model(corpus, tmp_path):
         assert steps[name]["action"] == "delete", name
     assert steps["stg_hubspot__contact_tmp"]["columns"] == ["property_email"]
     assert "contact_emails" in steps["hubspot__tickets"]["recompute_columns"]  # string_agg of emails
+
+
+def test_ci_formats_end_to_end_point_at_the_rule_in_the_policy(cli, sample, tmp_path, monkeypatch):
+    import re
+    import xml.etree.ElementTree as ET
+
+    from test_ci_formats import WORKFLOW_COMMAND, sarif_validator
+
+    monkeypatch.chdir(SAMPLE)
+    rule_line = next(i for i, line in enumerate(POLICY.read_text().splitlines(), 1) if "eu-stays-in-eu" in line)
+    summary = tmp_path / "summary.md"
+    github = cli("--db", sample, "residency-check", "--policy", "lineagectl.yaml", "-f", "github",
+                 env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert github.exit_code == 1
+    lines = github.stdout.splitlines()
+    assert len(lines) == 3 and all(WORKFLOW_COMMAND.match(line) for line in lines)
+    assert lines[0].startswith(f"::error file=lineagectl.yaml,line={rule_line},title=eu-stays-in-eu::")
+    assert "EU_USER_EXPORT" in summary.read_text()
+    junit = ET.fromstring(cli("--db", sample, "check", "--policy", "lineagectl.yaml", "-f", "junit").stdout)
+    suite = junit.find("testsuite") if junit.tag == "testsuites" else junit
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "3")
+    sarif = json.loads(cli("--db", sample, "check", "--policy", "lineagectl.yaml", "-f", "sarif").stdout)
+    assert list(sarif_validator().iter_errors(sarif)) == []
+    first = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert first == {"artifactLocation": {"uri": "lineagectl.yaml"}, "region": {"startLine": rule_line}}
+    plan = cli("--db", sample, "erase", "--column", "user_id", "-f", "markdown").stdout
+    assert re.search(r"^\| 1 \| delete \|", plan, re.M) and plan.count("\n| ") == 12  # header, rule, 10 steps

@@ -99,3 +99,18 @@ def test_globs_agree_in_python_and_in_duckdb(pattern, text, expected):
     glob = Glob(pattern)
     assert glob.match(text) is expected
     assert duckdb.execute("SELECT regexp_full_match(?, ?)", [text, glob.sql_regex()]).fetchall()[0][0] is expected
+
+
+@pytest.mark.parametrize("pattern, name, expected", [
+    ("analytics_prod.*", "acme-eu.analytics_prod.orders", True),
+    ("analytics_prod.*", "xanalytics_prod.orders", False),
+    ("a/b", "s3/a/b", True),
+    ("*rpt*", "db.mart.sales_rpt", True),
+    ("orders", "orders_v2", False),
+])
+def test_name_globs_match_suffixes_alike_in_python_and_in_duckdb(pattern, name, expected):
+    import duckdb
+
+    glob = Glob(pattern)
+    assert glob.match_name(name) is expected
+    assert duckdb.execute("SELECT regexp_full_match(?, ?)", [name, glob.sql_name_regex()]).fetchall()[0][0] is expected

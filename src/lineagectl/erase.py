@@ -114,6 +114,7 @@ def classify(con, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], list[tu
     carried = reach(seeds, walk.edges, keep=_is_direct_row)
     carried_plain = reach(seeds, walk.edges, keep=lambda e: _is_direct_row(e) and not e[7])
     names = column_names(con, set(anywhere))
+    datasets = datasets_by_id(con, {k[0] for k in anywhere})
 
     def short(key: ColumnKey) -> str:
         return f"{datasets.get(key[0], ('', '?', ''))[1]}.{names.get(key, key[1])}"
@@ -125,7 +126,6 @@ def classify(con, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], list[tu
         text = short((path[0][0], path[0][1].lower()))
         return text + "".join(f" -{edge_text(e)}-> {short((e[3], e[4].lower()))}" for e in path)
 
-    datasets = datasets_by_id(con, {k[0] for k in anywhere})
     steps: dict[int, Step] = {}
     for key in sorted(seeds):
         step = steps.setdefault(key[0], Step(key[0], "delete", reason="seed: " + seeds[key]))
@@ -150,10 +150,12 @@ def classify(con, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], list[tu
     for key in sorted(set(anywhere) - set(seeds)):
         if key[0] not in steps:
             steps[key[0]] = Step(key[0], "review", reason="influenced by " + path_text(anywhere, key))
+    reached_columns: dict[int, set[str]] = {}
+    for key in anywhere:
+        reached_columns.setdefault(key[0], set()).add(names.get(key, key[1]))
     for step in steps.values():
         if step.action in ("recompute", "review"):
-            step.columns = sorted({names.get(k, k[1]) for k in anywhere if k[0] == step.dataset_id},
-                                  key=str.lower)
+            step.columns = sorted(reached_columns.get(step.dataset_id, ()), key=str.lower)
     for dataset_id, (_, _, kind) in datasets.items():
         if kind == "MODEL" and dataset_id in steps:
             reached = steps[dataset_id]

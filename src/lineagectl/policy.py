@@ -69,6 +69,15 @@ class Glob:
             i += 1
         return "(?is)" + "".join(out)
 
+    def sql_name_regex(self) -> str:
+        """``sql_regex`` for ``match_name``: the whole name or a suffix after a ``.`` or ``/``."""
+        return "(?is)(?:.*[./])?" + self.sql_regex()[5:]
+
+    def sql_last_part_regex(self) -> str:
+        """A cheap pre-filter for ``name.column`` globs: what the last ``.`` part may look like."""
+        last = Glob(self.pattern.rsplit(".", 1)[-1]) if "/" not in self.pattern.rsplit(".", 1)[-1] else Glob("*")
+        return "(?is)(?:.*\\.)?" + last.sql_regex()[5:]
+
     def __repr__(self) -> str:
         return f"Glob({self.pattern!r})"
 
@@ -117,6 +126,8 @@ class Policy:
     detailed_days: int | None = None
     summary_days: int | None = None
     quality: dict[str, Any] = field(default_factory=dict)
+    # Line (1-based) of each rule's ``name:`` in the file, so CI annotations can point at the rule.
+    rule_lines: dict[str, int] = field(default_factory=dict)
 
     def region_of(self, namespace: str, name: str) -> str:
         """The first region whose globs match the dataset, else ``unknown``."""
@@ -169,7 +180,24 @@ def parse_policy(text: str, path: str = DEFAULT_FILE) -> Policy:
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise PolicyError(f"{path}{where}: not valid YAML: {problem}") from None
-    return _Validator(path).policy(data)
+    policy = _Validator(path).policy(data)
+    policy.rule_lines = _rule_lines(text)
+    return policy
+
+
+def _rule_lines(text: str) -> dict[str, int]:
+    """Where each residency/flow rule's name is written (from the YAML node marks)."""
+    import yaml
+
+    lines: dict[str, int] = {}
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    for key, section in root.value if isinstance(root, yaml.MappingNode) else []:
+        if key.value in ("residency", "flows") and isinstance(section, yaml.SequenceNode):
+            for item in section.value:
+                for k, v in item.value if isinstance(item, yaml.MappingNode) else []:
+                    if k.value == "name" and isinstance(v, yaml.ScalarNode):
+                        lines.setdefault(v.value, k.start_mark.line + 1)
+    return lines
 
 
 class _Validator:

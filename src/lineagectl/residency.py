@@ -31,26 +31,31 @@ _PAIRS = """
                FROM edges x LEFT JOIN dataset_aliases a ON a.alias_id = x.dataset_id)
     SELECT DISTINCT i.dataset_id, o.dataset_id, i.job_id
     FROM e i JOIN e o ON o.job_id = i.job_id AND o.direction = 'out'
-    WHERE i.direction = 'in' AND i.dataset_id <> o.dataset_id"""
+    WHERE i.direction = 'in' AND i.dataset_id <> o.dataset_id
+    ORDER BY 1, 2, 3"""
+
+Adjacency = dict[int, list[tuple[int, int]]]  # dataset -> [(downstream dataset, job)], sorted
 
 
-def region_map(con, policy: Policy) -> dict[int, tuple[str, str, str]]:
-    """namespace, name and region of every dataset, matched in SQL (fast on large stores)."""
+def region_map(con, policy: Policy) -> dict[int, str]:
+    """The region of every dataset, matched in SQL (fast on large stores)."""
     cases, params = [], {}
     for index, (region, globs) in enumerate(policy.regions.items()):
-        for j, glob in enumerate(globs):
-            key = f"g{index}_{j}"
-            params[key] = glob.sql_regex()
-            params[f"r{index}"] = region
-            cases.append(f"WHEN regexp_full_match(namespace, ${key}) "
-                         f"OR regexp_full_match(namespace || '/' || name, ${key}) THEN $r{index}")
+        # One alternation per region: RE2 matches it in one pass, however many globs.
+        params[f"r{index}"] = region
+        params[f"g{index}"] = "(?is)(?:" + "|".join(g.sql_regex()[5:] for g in globs) + ")"
+        cases.append(f"WHEN regexp_full_match(namespace, $g{index}) "
+                     f"OR regexp_full_match(namespace || '/' || name, $g{index}) THEN $r{index}")
     region = f"CASE {' '.join(cases)} ELSE '{UNKNOWN_REGION}' END" if cases else f"'{UNKNOWN_REGION}'"
-    rows = con.execute(f"SELECT dataset_id, namespace, name, {region} FROM datasets", params).fetchall()
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+    return dict(con.execute(f"SELECT dataset_id, {region} FROM datasets", params).fetchall())
 
 
-def _dataset(info: tuple[str, str, str]) -> dict:
-    return {"namespace": info[0], "name": info[1], "region": info[2]}
+def _describe(con, ids, regions: dict[int, str]) -> dict[int, dict]:
+    """namespace, name and region of the datasets an answer names."""
+    ids = sorted(set(ids))
+    rows = con.execute("SELECT dataset_id, namespace, name FROM datasets "
+                       "WHERE dataset_id IN (SELECT unnest($ids::BIGINT[]))", {"ids": ids}).fetchall() if ids else []
+    return {r[0]: {"namespace": r[1], "name": r[2], "region": regions[r[0]]} for r in rows}
 
 
 def _jobs(con, ids) -> dict[int, dict]:
@@ -60,59 +65,90 @@ def _jobs(con, ids) -> dict[int, dict]:
     return {r[0]: {"namespace": r[1], "name": r[2]} for r in rows}
 
 
-def residency_violations(rule: ResidencyRule, regions: dict, pairs: dict[int, dict[int, set[int]]]) -> list[dict]:
-    """The crossing edges of one residency rule (ids; described by the caller)."""
+def residency_violations(rule: ResidencyRule, regions: dict[int, str], pairs: Adjacency) -> list[dict]:
+    """The crossing edges of one residency rule, as dataset and job ids (described by the caller)."""
     allowed = set(rule.allowed)
-    parent: dict[int, int | None] = {d: None for d, info in regions.items() if info[2] == rule.origin}
+    parent: dict[int, int | None] = {d: None for d, region in regions.items() if region == rule.origin}
     queue = deque(sorted(parent))
     crossings: dict[tuple[int, int], set[int]] = {}
     while queue:
         node = queue.popleft()
-        for target, jobs in sorted(pairs.get(node, {}).items()):
-            if target not in regions:
+        for target, job in pairs.get(node, ()):
+            region = regions.get(target)
+            if region is None:
                 continue
-            if regions[target][2] in allowed:
+            if region in allowed:
                 if target not in parent:
                     parent[target] = node
                     queue.append(target)
             else:
-                crossings.setdefault((node, target), set()).update(jobs)
-    found = []
-    for (source, target), jobs in sorted(crossings.items(), key=lambda kv: (regions[kv[0][0]], regions[kv[0][1]])):
+                crossings.setdefault((node, target), set()).add(job)
+    found, affected = [], {}
+    for (source, target), jobs in crossings.items():
         path, node = [target], source
         while node is not None:
             path.append(node)
             node = parent[node]
+        if target not in affected:
+            affected[target] = _downstream(target, pairs, regions)
         found.append({"source": source, "target": target, "jobs": jobs, "path": path[::-1],
-                      "affected": _downstream(target, pairs, regions)})
+                      "affected": affected[target]})
     return found
 
 
-def _downstream(start: int, pairs: dict, regions: dict) -> list[int]:
+def _downstream(start: int, pairs: Adjacency, regions: dict) -> set[int]:
     seen, queue = {start}, deque([start])
     while queue:
-        for target in pairs.get(queue.popleft(), {}):
+        for target, _job in pairs.get(queue.popleft(), ()):
             if target not in seen and target in regions:
                 seen.add(target)
                 queue.append(target)
     seen.discard(start)
-    return sorted(seen, key=lambda d: regions[d])
+    return seen
 
 
-def _selected_columns(con, selector: Selector, policy: Policy, regions: dict) -> set[tuple[int, str]]:
+def _dataset_filter(selector: Selector) -> tuple[str, dict]:
+    """SQL condition on ``datasets`` (namespace, name) for a selector's globs."""
+    conditions, params = [], {}
+    if selector.namespace is not None:
+        conditions.append("regexp_full_match(d.namespace, $ns)")
+        params["ns"] = selector.namespace.sql_regex()
+    if selector.name is not None:
+        conditions.append("regexp_full_match(d.name, $name)")
+        params["name"] = selector.name.sql_name_regex()
+    return " AND ".join(conditions) or "true", params
+
+
+def _selected_datasets(con, selector: Selector, regions: dict[int, str]) -> set[int]:
+    """Datasets matching a selector's namespace and name globs (in SQL) and its region."""
+    where, params = _dataset_filter(selector)
+    found = {r[0] for r in con.execute(f"SELECT dataset_id FROM datasets d WHERE {where}", params).fetchall()}
+    return {i for i in found if i in regions and selector.region in (None, regions[i])}
+
+
+def _selected_columns(con, selector: Selector, policy: Policy, regions: dict[int, str]) -> set[tuple[int, str]]:
+    """(dataset, lower column) pairs a flow rule's ``from`` names."""
     if selector.tag is not None:
         found = set(tagged_columns(con, selector.tag, policy))
+        if selector.column is not None:
+            found = {k for k in found if selector.column.match(k[1])}
     else:
-        rows = con.execute("SELECT dataset_id, column_name FROM columns").fetchall()
-        found = {(d, c.lower()) for d, c in rows
-                 if d in regions and (selector.column is None or selector.column.match(c))}
-    return {k for k in found if k[0] in regions and selector.matches_dataset(*regions[k[0]])}
+        where, params = _dataset_filter(selector)
+        if selector.column is not None:
+            where += " AND regexp_full_match(c.column_name, $column)"
+            params["column"] = selector.column.sql_regex()
+        found = {(i, c.lower()) for i, c in con.execute(
+            f"SELECT c.dataset_id, c.column_name FROM columns c JOIN datasets d USING (dataset_id) WHERE {where}",
+            params).fetchall()}
+    datasets = _selected_datasets(con, selector, regions) if (
+        selector.namespace or selector.name or selector.region) else set(regions)
+    return {k for k in found if k[0] in datasets}
 
 
-def flow_violations(con, rule: FlowRule, policy: Policy, regions: dict) -> list[dict]:
+def flow_violations(con, rule: FlowRule, policy: Policy, regions: dict[int, str]) -> list[dict]:
     """Edges by which an unmasked value of a ``from`` column enters a ``to`` dataset (ids; described later)."""
     seeds = _selected_columns(con, rule.source, policy, regions)
-    targets = {d for d, info in regions.items() if rule.target.matches_dataset(*info)}
+    targets = _selected_datasets(con, rule.target, regions)
     if not seeds or not targets:
         return []
     walk = walk_column_set(con, sorted(seeds), "downstream", direct_only=True)
@@ -132,33 +168,52 @@ def check(db: str | None = None, policy: str | Policy | None = None) -> Result:
     rules = policy if isinstance(policy, Policy) else load_policy(policy, required=True)
     with open_store(db) as con:
         regions = region_map(con, rules)
-        pairs: dict[int, dict[int, set[int]]] = {}
+        pairs: Adjacency = {}
         if rules.residency:
             for src, dst, job in con.execute(_PAIRS).fetchall():
-                pairs.setdefault(src, {}).setdefault(dst, set()).add(job)
+                pairs.setdefault(src, []).append((dst, job))
         raw = [(r.name, v) for r in rules.residency for v in residency_violations(r, regions, pairs)]
         flows = [(r.name, v) for r in rules.flows for v in flow_violations(con, r, rules, regions)]
         jobs = _jobs(con, [j for _, v in raw for j in v["jobs"]] + [v["edge"][2] for _, v in flows])
-        names = column_names(con, {k for _, v in flows for e in v["path"]
-                                   for k in ((e[0], e[1].lower()), (e[3], e[4].lower()))})
-    violations = []
+        columns = {k for _, v in flows for e in v["path"] for k in ((e[0], e[1].lower()), (e[3], e[4].lower()))}
+        names = column_names(con, columns)
+        info = _describe(con, {d for _, v in raw for d in (*v["path"], *v["affected"])} | {k[0] for k in columns},
+                         regions)
+    return _result(rules, len(regions), _residency_items(raw, info, jobs) + _flow_items(flows, info, names, jobs))
+
+
+def _residency_items(raw: list, info: dict, jobs: dict) -> list[dict]:
+    items, affected = [], {}
     for rule, v in raw:
-        violations.append({
-            "rule": rule, "source": _dataset(regions[v["source"]]), "target": _dataset(regions[v["target"]]),
-            "path": [{"namespace": regions[d][0], "name": regions[d][1]} for d in v["path"]],
+        # Many crossings share what lies downstream: describe each set once.
+        if v["target"] not in affected:
+            affected[v["target"]] = sorted((info[d] for d in v["affected"]), key=lambda d: (d["namespace"], d["name"]))
+        items.append({
+            "rule": rule, "source": info[v["source"]], "target": info[v["target"]],
+            "path": [{"namespace": info[d]["namespace"], "name": info[d]["name"]} for d in v["path"]],
             "jobs": sorted((jobs[j] for j in v["jobs"] if j in jobs), key=lambda j: (j["namespace"], j["name"])),
-            "affected": [_dataset(regions[d]) for d in v["affected"]]})
+            "affected": affected[v["target"]]})
+    rank = {}
+    for rule, _ in raw:
+        rank.setdefault(rule, len(rank))  # rules keep the policy's order
+    return sorted(items, key=lambda v: (rank[v["rule"]], v["source"]["namespace"], v["source"]["name"],
+                                        v["target"]["namespace"], v["target"]["name"]))
+
+
+def _flow_items(flows: list, info: dict, names: dict, jobs: dict) -> list[dict]:
+    def column(key):
+        return {**info[key[0]], "column": names.get(key, key[1])}
+
+    items = []
     for rule, v in flows:
-        def column(key, names=names):
-            return {**_dataset(regions[key[0]]), "column": names.get(key, key[1])}
         nodes = [(v["path"][0][0], v["path"][0][1].lower())] + [(e[3], e[4].lower()) for e in v["path"]]
         job = jobs.get(v["edge"][2])
-        violations.append({
+        items.append({
             "rule": rule, "source": column(v["source"]), "target": column(v["target"]),
-            "path": [{"namespace": regions[d][0], "name": regions[d][1], "column": names.get((d, c), c)}
+            "path": [{"namespace": info[d]["namespace"], "name": info[d]["name"], "column": names.get((d, c), c)}
                      for d, c in nodes],
             "jobs": [job] if job else []})
-    return _result(rules, len(regions), violations)
+    return items
 
 
 def _where(item: dict) -> str:
@@ -166,23 +221,35 @@ def _where(item: dict) -> str:
     return text + f" ({item['region']})"
 
 
+def _relative(path: str) -> str:
+    import os
+
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative.replace(os.sep, "/")
+
+
 def _result(rules: Policy, datasets: int, violations: list[dict]) -> Result:
     names = [r.name for r in rules.residency] + [r.name for r in rules.flows]
     payload = {"ok": not violations, "rules": len(names), "datasets": datasets, "violations": violations}
     findings, records = [], []
+    policy_file = _relative(rules.path) if rules.path else None
     for v in violations:
         via = ", ".join(f"{j['namespace']} {j['name']}" for j in v["jobs"]) or "no recorded job"
         is_flow = "column" in v["source"]
         message = (f"{_where(v['source'])} -> {_where(v['target'])} via {via}"
                    + (" without masking" if is_flow else "")
                    + (f"; affected downstream: {len(v['affected'])}" if v.get("affected") else ""))
-        findings.append({"rule": v["rule"], "level": "error", "message": message, "source": v["source"],
-                         "target": v["target"], "path": v["path"], "jobs": v["jobs"]})
+        finding = {"rule": v["rule"], "level": "error", "message": message, "source": v["source"],
+                   "target": v["target"], "path": v["path"], "jobs": v["jobs"]}
+        if policy_file and v["rule"] in rules.rule_lines:
+            # Datasets are not files; the rule in the policy file is what CI annotates.
+            finding["location"] = {"file": policy_file, "line": rules.rule_lines[v["rule"]]}
+        findings.append(finding)
         records.append({"rule": v["rule"], "source": _where(v["source"]), "target": _where(v["target"]),
                         "jobs": [f"{j['namespace']} {j['name']}" for j in v["jobs"]],
                         "path": " > ".join(p["name"] + (f".{p['column']}" if p.get("column") else "")
                                            for p in v["path"]),
-                        "affected": [f"{a['namespace']} {a['name']}" for a in v.get("affected", [])]})
+                        "affected": len(v.get("affected", []))})
     verdict = "ok" if not violations else f"{len(violations)} violation{'s' * (len(violations) != 1)}"
     return Result(payload=payload, records=records,
                   columns=["rule", "source", "target", "jobs", "path", "affected"],
@@ -196,11 +263,11 @@ def policy_report(path: str | None = None, db: str | None = None) -> Result:
     try:
         with open_store(db) as con:
             regions = region_map(con, rules)
+            info = _describe(con, [d for d, r in regions.items() if r == UNKNOWN_REGION], regions)
     except DatabaseMissingError:
-        regions = {}
-    counts = {region: sum(1 for info in regions.values() if info[2] == region)
-              for region in [*rules.regions, UNKNOWN_REGION]}
-    unmapped = sorted((info[0], info[1]) for info in regions.values() if info[2] == UNKNOWN_REGION)
+        regions, info = {}, {}
+    counts = {region: sum(1 for r in regions.values() if r == region) for region in [*rules.regions, UNKNOWN_REGION]}
+    unmapped = sorted((d["namespace"], d["name"]) for d in info.values())
     records = [{"region": r, "globs": [g.pattern for g in rules.regions.get(r, [])], "datasets": n}
                for r, n in counts.items()]
     payload = {"policy": rules.path, "valid": True, "regions": records,

@@ -132,4 +132,5 @@ def _table(result: Result, stream: TextIO, color: bool) -> None:
             console.print(table)
 
 
+from . import ci_formats  # noqa: E402,F401,I001 - registers the github, junit, sarif and markdown renderers
 from . import graphviz  # noqa: E402,F401 - registers the dot and mermaid renderers
