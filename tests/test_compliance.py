@@ -295,3 +295,24 @@ def test_ci_formats_end_to_end_point_at_the_rule_in_the_policy(cli, sample, tmp_
     assert first == {"artifactLocation": {"uri": "lineagectl.yaml"}, "region": {"startLine": rule_line}}
     plan = cli("--db", sample, "erase", "--column", "user_id", "-f", "markdown").stdout
     assert re.search(r"^\| 1 \| delete \|", plan, re.M) and plan.count("\n| ") == 12  # header, rule, 10 steps
+
+
+def test_dbt_meta_and_tags_mark_pii_and_seed_erasure(corpus, tmp_path):
+    data = json.loads((corpus / "dbt" / "jaffle_shop.v12.dbt1.12.manifest.json").read_text())
+    data["nodes"]["model.jaffle_shop.stg_customers"]["columns"]["customer_id"]["meta"] = {"pii": True}
+    customers = data["nodes"]["model.jaffle_shop.customers"]["columns"]
+    customers["customer_name"]["tags"] = ["pii"]
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(data))
+    db = str(tmp_path / "j.duckdb")
+    ingest([str(path)], db,
+           catalog=str(corpus / "dbt" / "jaffle_shop.v12.dbt1.12.catalog.json"))
+    found = {(c["name"].rsplit(".", 1)[-1], c["column"]): c["sources"] for c in pii(db).payload["columns"]}
+    assert found == {("stg_customers", "customer_id"): ["dbt pii=true"],
+                     ("customers", "customer_name"): ["dbt pii=true"]}
+    steps = {s["name"].rsplit(".", 1)[-1]: s["action"] for s in erase(tag="pii", db=db).payload["steps"]}
+    assert steps["stg_customers"] == "delete" and steps["customers"] == "delete"
+    # The identifiers were copied from the raw seed table: left there, a re-run re-creates them.
+    assert steps["raw_customers"] == "delete"
+    # orders.customer_id comes from raw_orders, not from the tagged column: not reached.
+    assert "orders" not in steps
