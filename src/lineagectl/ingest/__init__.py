@@ -150,6 +150,20 @@ class _Ingest:
         self.pool.shutdown(wait=True)
 
 
+def _late_arrivals(con, since) -> str | None:
+    """Say so when events older than the last prune's detailed window were stored again."""
+    pruned = con.execute("SELECT max(detailed_cutoff), max(pruned_at) FROM prune_log").fetchall()[0]
+    if pruned[0] is None:
+        return None
+    count = con.execute("SELECT count(*) FROM events WHERE ingested_at >= ? AND event_time < ?",
+                        [since, pruned[0]]).fetchall()[0][0]
+    if not count:
+        return None
+    return (f"{count} events are older than the detailed window of the last prune ({pruned[1]:%Y-%m-%d}: detail "
+            f"before {pruned[0]:%Y-%m-%d} was removed); they were stored again — run `lineagectl prune` to "
+            "apply retention to them")
+
+
 def ingest(
     paths: list[str],
     db: str | None = None,
@@ -179,6 +193,7 @@ def ingest(
     started = time.perf_counter()
     with open_store(db, write=True) as con:
         before = _counts(con)
+        since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
         run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, namespace, catalog)
         done = 0
         if strict:
@@ -224,6 +239,9 @@ def ingest(
         finally:
             run.close()
         after = _counts(con)
+        late = _late_arrivals(con, since)
+        if late:
+            report.warnings.append(late)
     report.events_duplicate = report.events_read - report.events_new - report.events_rejected
     if report.rolled_back:
         report.events_duplicate = 0

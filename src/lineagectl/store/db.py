@@ -113,15 +113,16 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
 
 @contextmanager
 def open_store(
-    path: str | os.PathLike[str] | None = None, *, write: bool = False
+    path: str | os.PathLike[str] | None = None, *, write: bool = False, create: bool = True
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the store at ``path`` (see ``resolve_db_path``) and close it afterwards.
 
     Readers open the file read-only and never create it: a missing file raises
-    ``DatabaseMissingError``. Writers create the file and migrate older schemas.
+    ``DatabaseMissingError``. Writers create the file (unless ``create`` is false,
+    for writers that only change what is there) and migrate older schemas.
     """
     db_path = resolve_db_path(path)
-    if not write and not db_path.exists():
+    if not (write and create) and not db_path.exists():
         raise DatabaseMissingError(
             f"database {db_path} does not exist",
             hint="create it with `lineagectl ingest FILE`, or point --db / LINEAGECTL_DB at a store",

@@ -19,7 +19,15 @@ Design, in short:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+_PRUNE_LOG = """
+        CREATE TABLE IF NOT EXISTS prune_log (
+            pruned_at       TIMESTAMP NOT NULL,
+            detailed_cutoff TIMESTAMP NOT NULL,
+            summary_cutoff  TIMESTAMP NOT NULL,
+            table_name      VARCHAR NOT NULL,
+            rows            BIGINT NOT NULL)"""
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -233,6 +241,8 @@ TABLES: dict[str, str] = {
             entity_id   BIGINT NOT NULL,
             owner       VARCHAR NOT NULL,
             owner_type  VARCHAR)""",
+    # ---- audit ----
+    "prune_log": _PRUNE_LOG,
 }
 
 # Keys (PRIMARY KEY) only on tables that grow with distinct entities or change,
@@ -241,4 +251,6 @@ TABLES: dict[str, str] = {
 # anti-joins instead. No secondary indexes: DuckDB scans columns fast.
 
 # Each entry upgrades a store from version N-1 to N. Append; never edit a shipped one.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    2: [_PRUNE_LOG],  # lineagectl prune's audit table
+}
