@@ -55,6 +55,7 @@ FACET_VERSIONS = {
     "NominalTimeRunFacet": "1-0-1",
     "ParentRunFacet": "1-2-0",
     "ErrorMessageRunFacet": "1-0-1",
+    "DataQualityMetricsInputDatasetFacet": "1-0-2",
 }
 
 JOB_NS = "airflow://acme"
@@ -77,6 +78,22 @@ RUNNING_DAY = 2        # ... and emits a RUNNING event on day 3
 RUN_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://acme.example/lineagectl/sample_events/ecommerce")
 
 EU_COUNTRIES = "('AT','BE','DE','ES','FR','IE','IT','NL')"
+
+# Hourly clickstream ingestion (operations scenario): runs at :05 from day 1 00:05 to day 3 03:05,
+# except that on day 2 the 10:05 and 11:05 runs never happen and the next one starts late at
+# 12:15, so there is no successful run for 3 h 10 min (the usual interval is 1 h).
+INGEST_JOB = "ingest.clickstream"
+KAFKA_EU = "kafka://kafka.eu.acme.internal:9092"
+INGEST_FIRST = datetime(2026, 11, 20, 0, 5, 0, tzinfo=timezone.utc)
+INGEST_LAST = datetime(2026, 11, 22, 3, 5, 0, tzinfo=timezone.utc)
+INGEST_SKIPPED = (datetime(2026, 11, 21, 10, 5, tzinfo=timezone.utc), datetime(2026, 11, 21, 11, 5, tzinfo=timezone.utc))
+INGEST_LATE = (datetime(2026, 11, 21, 12, 5, tzinfo=timezone.utc), datetime(2026, 11, 21, 12, 15, tzinfo=timezone.utc))
+# Null fraction of clickstream.user_id as measured by ml.build_user_features on each day:
+# day 3 breaks the policy's max_null_fraction (0.10).
+CLICKSTREAM_NULLS = (0.008, 0.011, 0.15)
+CLICKSTREAM_ROWS = (182_400, 190_112, 176_950)
+# SQL change: on day 3 analytics.eu_order_amounts starts filtering out cancelled orders.
+SQL_CHANGE_DAY = 2
 
 
 # --------------------------------------------------------------------------
@@ -193,6 +210,8 @@ US_SALES = Dataset(SNOWFLAKE_US, "ANALYTICS.PUBLIC.US_SALES",
                    [("order_id", "NUMBER(38,0)"), ("amount", "NUMBER(12,2)"), ("ordered_at", "TIMESTAMP_TZ")])
 EU_USER_EXPORT = Dataset(SNOWFLAKE_US, "ANALYTICS.MARKETING.EU_USER_EXPORT",
                          [("user_id", "NUMBER(38,0)"), ("email", "VARCHAR(320)"), ("country", "VARCHAR(2)")])
+CLICK_TOPIC = Dataset(KAFKA_EU, "clickstream.events",
+                      [("user_id", "long"), ("session_id", "string"), ("url", "string"), ("event_ts", "long")])
 AUDIENCE_CSV = Dataset(S3_US_EXPORTS, "marketing/audience.csv",
                        [("email", "string"), ("country", "string")])
 
@@ -437,10 +456,17 @@ def task_run_facets(job: Job, day: int, producer: str) -> dict:
     }
 
 
-def full_job_facets(job: Job, producer: str) -> dict:
+SQL_CHANGES = {
+    "analytics.eu_order_amounts": JOBS["analytics.eu_order_amounts"].sql[1] + " AND o.status <> 'cancelled'",
+}
+
+
+def full_job_facets(job: Job, producer: str, day: int = 0) -> dict:
     f = {"jobType": job_type("TASK", producer)}
     if job.sql:
         dialect, query = job.sql
+        if day >= SQL_CHANGE_DAY and job.name in SQL_CHANGES:
+            query = SQL_CHANGES[job.name]
         f["sql"] = facet("SQLJobFacet", producer, query=query, dialect=dialect)
     f["ownership"] = facet("OwnershipJobFacet", producer, owners=job.owners)
     if job.doc:
@@ -450,8 +476,17 @@ def full_job_facets(job: Job, producer: str) -> dict:
 
 
 def dataset_inputs(job: Job, day: int, producer: str) -> list[dict]:
-    return [{"namespace": d.namespace, "name": d.name, "facets": input_facets(d, day, producer)}
-            for d in job.inputs]
+    inputs = [{"namespace": d.namespace, "name": d.name, "facets": input_facets(d, day, producer)}
+              for d in job.inputs]
+    for item, d in zip(inputs, job.inputs):
+        if job.name == "ml.build_user_features" and d is CLICKSTREAM:
+            rows = CLICKSTREAM_ROWS[day]
+            item["inputFacets"] = {"dataQualityMetrics": facet(
+                "DataQualityMetricsInputDatasetFacet", producer, rowCount=rows, bytes=rows * 212,
+                columnMetrics={"user_id": {"nullCount": round(rows * CLICKSTREAM_NULLS[day]),
+                                           "distinctCount": rows // 9},
+                               "session_id": {"nullCount": 0, "distinctCount": rows // 3}})}
+    return inputs
 
 
 def dataset_outputs(job: Job, day: int, producer: str) -> list[dict]:
@@ -490,9 +525,9 @@ def airflow_task(job_name: str, day: int, start_s: int, end_s: int, *, attempt: 
     if fail is not None:
         rf_fail = dict(rf)
         rf_fail["errorMessage"] = facet("ErrorMessageRunFacet", p, **fail)
-        out.append((t1, base_event("FAIL", t1, rid, rf_fail, job_name, full_job_facets(job, p), [], [], p)))
+        out.append((t1, base_event("FAIL", t1, rid, rf_fail, job_name, full_job_facets(job, p, day), [], [], p)))
     else:
-        out.append((t1, base_event("COMPLETE", t1, rid, rf, job_name, full_job_facets(job, p),
+        out.append((t1, base_event("COMPLETE", t1, rid, rf, job_name, full_job_facets(job, p, day),
                                    dataset_inputs(job, day, p), dataset_outputs(job, day, p), p)))
     return out
 
@@ -503,7 +538,7 @@ def marquez_style_task(job_name: str, day: int, start_s: int, end_s: int) -> lis
     rid = run_id(job_name, day)
     t0 = event_time(day, start_s, f"{job_name}/START")
     t1 = event_time(day, end_s, f"{job_name}/END")
-    start = base_event("START", t0, rid, task_run_facets(job, day, p), job_name, full_job_facets(job, p),
+    start = base_event("START", t0, rid, task_run_facets(job, day, p), job_name, full_job_facets(job, p, day),
                        dataset_inputs(job, day, p), dataset_outputs(job, day, p), p)
     complete = base_event("COMPLETE", t1, rid, None, job_name, None, None, None, p)
     return [(t0, start), (t1, complete)]
@@ -569,8 +604,38 @@ def build_day(day: int) -> list[tuple[datetime, dict]]:
     return ev
 
 
+def ingest_runs() -> list[tuple[datetime, dict]]:
+    """The hourly clickstream ingestion: Kafka topic -> S3, one short run per hour."""
+    p = CLIENT_PRODUCER
+    out = []
+    late = dict([INGEST_LATE])
+    when = INGEST_FIRST
+    while when <= INGEST_LAST:
+        scheduled, when = when, when + timedelta(hours=1)
+        if scheduled in INGEST_SKIPPED:
+            continue
+        start = late.get(scheduled, scheduled)
+        rid = str(uuid.uuid5(RUN_ID_NAMESPACE, f"{JOB_NS}/{INGEST_JOB}/{iso(scheduled)}"))
+        jobf = {"jobType": facet("JobTypeJobFacet", p, processingType="BATCH", integration="SPARK", jobType="JOB"),
+                "ownership": facet("OwnershipJobFacet", p, owners=owners(("team:data-platform", "MAINTAINER")))}
+        t0 = start + timedelta(milliseconds=int.from_bytes(hashlib.sha256(rid.encode()).digest()[:2], "big") % 900)
+        t1 = t0 + timedelta(seconds=94)
+        inputs = [{"namespace": KAFKA_EU, "name": CLICK_TOPIC.name,
+                   "facets": {"schema": CLICK_TOPIC.schema_facet(0, p)}}]
+        outputs = [{"namespace": S3_EU_RAW, "name": CLICKSTREAM.name, "facets": {
+            "schema": CLICKSTREAM.schema_facet(0, p),
+            "columnLineage": facet("ColumnLineageDatasetFacet", p, **cll(
+                {c: [field_ref(CLICK_TOPIC, c, IDENTITY())] for c in ("user_id", "session_id", "url")}
+                | {"event_ts": [field_ref(CLICK_TOPIC, "event_ts",
+                                          tr("DIRECT", "TRANSFORMATION", "from_unixtime(event_ts / 1000)"))]})),
+            "ownership": facet("OwnershipDatasetFacet", p, owners=owners(("team:data-platform", "MAINTAINER")))}}]
+        out.append((t0, base_event("START", t0, rid, None, INGEST_JOB, jobf, [], [], p)))
+        out.append((t1, base_event("COMPLETE", t1, rid, None, INGEST_JOB, jobf, inputs, outputs, p)))
+    return out
+
+
 def build_all() -> list[dict]:
-    events = [e for day in range(DAYS) for e in build_day(day)]
+    events = [e for day in range(DAYS) for e in build_day(day)] + ingest_runs()
     events.sort(key=lambda te: te[0])  # stable; all timestamps are distinct (checked below)
     times = [t for t, _ in events]
     assert len(set(times)) == len(times), "duplicate eventTime"
@@ -647,6 +712,16 @@ def validate(path: Path) -> None:
             marks["publish_audience COMPLETE (unowned audience.csv)"].append(n)
         if name in DAG_OWNERS and et == "START":
             marks["DAG (parent) START"].append(n)
+        if name == INGEST_JOB and et == "START" and e["eventTime"][:13] in ("2026-11-21T09", "2026-11-21T12"):
+            marks["ingest.clickstream START around the 3 h 10 min gap (09:05, then 12:15)"].append(n)
+        for d in e.get("inputs", []):
+            metrics = d.get("inputFacets", {}).get("dataQualityMetrics")
+            if metrics:
+                nulls = metrics["columnMetrics"]["user_id"]["nullCount"] / metrics["rowCount"]
+                marks[f"dataQualityMetrics on clickstream (user_id null fraction {nulls:.3f})"].append(n)
+        query = e["job"].get("facets", {}).get("sql", {}).get("query", "")
+        if name == "analytics.eu_order_amounts" and "cancelled" in query:
+            marks["eu_order_amounts SQL with the new status filter"].append(n)
     print("  landmarks (line numbers):")
     for k, v in marks.items():
         print(f"    {k}: {', '.join(map(str, v))}")

@@ -25,8 +25,8 @@ def test_ingest_summary_goes_to_stderr_and_json_report_to_stdout(cli, db):
     result = cli("ingest", SAMPLE, "--db", db, "-f", "json")  # --db after the command
     assert result.exit_code == 0
     report = json.loads(result.stdout)
-    assert report["events_new"] == 73 and report["events_rejected"] == 0
-    assert "73 events read, 73 new" in result.stderr
+    assert report["events_new"] == 173 and report["events_rejected"] == 0
+    assert "173 events read, 173 new" in result.stderr
     again = cli("--db", db, "-q", "ingest", SAMPLE)
     assert again.exit_code == 0 and again.stdout == "" and again.stderr == ""
 
@@ -56,14 +56,14 @@ def test_missing_input_and_missing_database_exit_2(cli, db, tmp_path):
 
 def test_env_var_selects_the_database(cli, sample_db):
     result = cli("stats", "-f", "json", env={"LINEAGECTL_DB": sample_db})
-    assert result.exit_code == 0 and json.loads(result.stdout)["datasets"] == 12
+    assert result.exit_code == 0 and json.loads(result.stdout)["datasets"] == 13
 
 
 def test_stats_contract_keys(cli, sample_db):
     data = json.loads(cli("--db", sample_db, "stats", "-f", "json").stdout)
     for key in ("datasets", "jobs", "runs", "events", "columns", "dataset_edges", "column_edges"):
         assert isinstance(data[key], int)
-    assert (data["datasets"], data["jobs"], data["runs"], data["events"]) == (12, 12, 36, 73)
+    assert (data["datasets"], data["jobs"], data["runs"], data["events"]) == (13, 13, 86, 173)
 
 
 def test_ls_filters_and_formats(cli, sample_db):
@@ -105,7 +105,7 @@ def test_unknown_and_ambiguous_names_exit_2(cli, sample_db):
 def test_output_file_and_unknown_format(cli, sample_db, tmp_path):
     out = tmp_path / "stats.json"
     assert cli("--db", sample_db, "stats", "-f", "json", "-o", out).exit_code == 0
-    assert json.loads(out.read_text())["jobs"] == 12
+    assert json.loads(out.read_text())["jobs"] == 13
     result = cli("--db", sample_db, "stats", "-f", "yaml")
     assert result.exit_code == 2 and "unknown format" in result.stderr
 

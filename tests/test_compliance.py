@@ -47,6 +47,7 @@ def test_erase_user_id_on_the_sample(sample):
         (EU, "shop.public.orders"): "delete",
         (US, "shop.public.orders"): "delete",
         ("s3://acme-eu-raw", "events/clickstream"): "delete",
+        ("kafka://kafka.eu.acme.internal:9092", "clickstream.events"): "delete",  # where it is ingested from
         ("bigquery", "acme-eu.staging.orders_enriched"): "delete",
         ("bigquery", "acme-eu.analytics_prod.user_features"): "delete",
         ("snowflake://acme-us", "ANALYTICS.MARKETING.EU_USER_EXPORT"): "delete",
@@ -167,7 +168,7 @@ def test_pii_lists_tagged_columns_and_direct_propagation(sample):
 def test_residency_and_flow_rules_on_the_sample(sample):
     result = check(sample, str(POLICY))
     payload = result.payload
-    assert payload["ok"] is False and payload["rules"] == 2 and payload["datasets"] == 12
+    assert payload["ok"] is False and payload["rules"] == 2 and payload["datasets"] == 13
     residency = [v for v in payload["violations"] if v["rule"] == "eu-stays-in-eu"]
     assert len(residency) == 1  # the export, once; the S3 copy of it is affected, not a violation
     (v,) = residency
@@ -244,12 +245,12 @@ def test_cli_exit_codes_and_ci_formats(cli, sample):
     bad = cli("--db", sample, "residency-check", "--policy", SAMPLE / "ecommerce.ndjson")
     assert bad.exit_code == 2 and "ecommerce.ndjson" in bad.stderr and "Traceback" not in bad.stderr
     plan = cli("--db", sample, "erase", "--column", "user_id", "--value", "42", "-f", "json")
-    assert plan.exit_code == 0 and len(json.loads(plan.stdout)["steps"]) == 10
+    assert plan.exit_code == 0 and len(json.loads(plan.stdout)["steps"]) == 11
     assert cli("--db", sample, "erase", "--column", "nope").exit_code == 2
     report = cli("--db", sample, "policy", "check", POLICY, "-f", "json")
     assert report.exit_code == 0, report.stderr
     counts = {r["region"]: r["datasets"] for r in json.loads(report.stdout)["regions"]}
-    assert counts == {"eu": 8, "us": 4, "unknown": 0}
+    assert counts == {"eu": 9, "us": 4, "unknown": 0}
 
 
 def test_hubspot_erase_email_covers_every_contact_email_model(corpus, tmp_path):
@@ -294,7 +295,7 @@ def test_ci_formats_end_to_end_point_at_the_rule_in_the_policy(cli, sample, tmp_
     first = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert first == {"artifactLocation": {"uri": "lineagectl.yaml"}, "region": {"startLine": rule_line}}
     plan = cli("--db", sample, "erase", "--column", "user_id", "-f", "markdown").stdout
-    assert re.search(r"^\| 1 \| delete \|", plan, re.M) and plan.count("\n| ") == 12  # header, rule, 10 steps
+    assert re.search(r"^\| 1 \| delete \|", plan, re.M) and plan.count("\n| ") == 13  # header, rule, 11 steps
 
 
 def test_dbt_meta_and_tags_mark_pii_and_seed_erasure(corpus, tmp_path):

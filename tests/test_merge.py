@@ -191,8 +191,8 @@ def test_runs_refreshed_in_slices_equal_one_pass(tmp_path, monkeypatch):
 
     whole = str(tmp_path / "whole.duckdb")
     ingest([str(SAMPLE_LOG)], whole)
-    monkeypatch.setattr(derive, "RUN_SLICE", 5)  # 36 runs -> 8 slices
+    monkeypatch.setattr(derive, "RUN_SLICE", 5)  # 86 runs -> 18 slices
     sliced = str(tmp_path / "sliced.duckdb")
     ingest([str(SAMPLE_LOG)], sliced)
     assert _snapshot(whole) == _snapshot(sliced)
-    assert query(sliced, "SELECT count(*) FROM runs") == [(36,)]
+    assert query(sliced, "SELECT count(*) FROM runs") == [(86,)]

@@ -137,6 +137,15 @@ class Policy:
                 return region
         return UNKNOWN_REGION
 
+    def max_null_fraction(self, namespace: str, name: str, column: str) -> float | None:
+        """The null-fraction limit for a column: the first matching ``quality.columns`` glob
+        (on ``name.column`` or ``namespace/name.column``), else ``quality.max_null_fraction``."""
+        short, full = f"{name}.{column}", f"{namespace}/{name}.{column}"
+        for glob, limit in self.quality.get("columns", []):
+            if glob.match(short) or glob.match(full):
+                return limit
+        return self.quality.get("max_null_fraction")
+
     def is_pii_column(self, namespace: str, name: str, column: str) -> bool:
         """Whether a policy glob marks this column as personal data."""
         short, full = f"{name}.{column}", f"{namespace}/{name}.{column}"
@@ -270,13 +279,30 @@ class _Validator:
             if policy.detailed_days and policy.summary_days and policy.detailed_days > policy.summary_days:
                 self.fail("retention.detailed_days", "at most retention.summary_days", policy.detailed_days)
         if data.get("quality") is not None:
-            quality = self.mapping(data["quality"], "quality", {"max_null_fraction": False})
-            if "max_null_fraction" in quality:
-                value = quality["max_null_fraction"]
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                    self.fail("quality.max_null_fraction", "a number from 0 to 1", value)
-            policy.quality = dict(quality)
+            policy.quality = self._quality(data["quality"])
         return policy
+
+    def _fraction(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            self.fail(where, "a number from 0 to 1", value)
+        return float(value)
+
+    def _quality(self, value: Any) -> dict[str, Any]:
+        """``max_null_fraction`` for every column, and per-column overrides under ``columns``."""
+        quality = self.mapping(value, "quality", {"max_null_fraction": False, "columns": False})
+        rules: dict[str, Any] = {"columns": []}
+        if "max_null_fraction" in quality:
+            rules["max_null_fraction"] = self._fraction(quality["max_null_fraction"], "quality.max_null_fraction")
+        if quality.get("columns") is not None:
+            if not isinstance(quality["columns"], dict):
+                self.fail("quality.columns", "a mapping of column glob to rules", quality["columns"])
+            for pattern, column_rules in quality["columns"].items():
+                where = f"quality.columns.{pattern}"
+                glob = self.glob(pattern, where)
+                column_rules = self.mapping(column_rules, where, {"max_null_fraction": True})
+                rules["columns"].append(
+                    (glob, self._fraction(column_rules["max_null_fraction"], f"{where}.max_null_fraction")))
+        return rules
 
     def _regions(self, value: Any) -> dict[str, list[Glob]]:
         if value is None:

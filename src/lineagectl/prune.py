@@ -78,10 +78,12 @@ _DELETE = [
     ("jobs", "DELETE FROM jobs WHERE job_id IN (SELECT job_id FROM stale_jobs)"),
     ("job_names", "DELETE FROM job_names WHERE job_id IN (SELECT job_id FROM stale_jobs)"),
     ("job_facets", "DELETE FROM job_facets WHERE job_id IN (SELECT job_id FROM stale_jobs)"),
-    ("tags", """DELETE FROM tags WHERE entity_kind = 'dataset' AND entity_id IN (SELECT dataset_id FROM stale_datasets)
-        OR entity_kind = 'job' AND entity_id IN (SELECT job_id FROM stale_jobs)"""),
-    ("owners", """DELETE FROM owners WHERE entity_kind = 'dataset' AND entity_id IN (SELECT dataset_id FROM stale_datasets)
-        OR entity_kind = 'job' AND entity_id IN (SELECT job_id FROM stale_jobs)"""),
+    ("tags", """DELETE FROM tags
+        WHERE entity_kind = 'dataset' AND entity_id IN (SELECT dataset_id FROM stale_datasets)
+           OR entity_kind = 'job' AND entity_id IN (SELECT job_id FROM stale_jobs)"""),
+    ("owners", """DELETE FROM owners
+        WHERE entity_kind = 'dataset' AND entity_id IN (SELECT dataset_id FROM stale_datasets)
+           OR entity_kind = 'job' AND entity_id IN (SELECT job_id FROM stale_jobs)"""),
     ("schema_fields", """DELETE FROM schema_fields WHERE schema_hash NOT IN (
         SELECT schema_hash FROM dataset_versions WHERE schema_hash IS NOT NULL
         UNION SELECT schema_hash FROM datasets WHERE schema_hash IS NOT NULL

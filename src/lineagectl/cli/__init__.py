@@ -160,6 +160,6 @@ def main() -> None:
 
 
 # Commands register themselves on import; keep these imports light.
-from . import commands, compliance  # noqa: E402,F401
+from . import commands, compliance, operations  # noqa: E402,F401
 
 __all__ = ["app", "main"]

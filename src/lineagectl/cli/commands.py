@@ -266,28 +266,3 @@ def graph(name: NameArgument,
                    namespace=namespace, kind=kind, select=select, exclude=exclude), fmt, output,
          allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
 
-
-@command("prune")
-def prune(
-    detailed_days: Annotated[Optional[int], typer.Option(
-        "--detailed-days", metavar="N", help="Keep run-level detail this many days (default: policy, else 90).",
-        show_default=False)] = None,
-    summary_days: Annotated[Optional[int], typer.Option(
-        "--summary-days", metavar="N", help="Keep summary lineage this many days (default: policy, else 365).",
-        show_default=False)] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Count exactly what would go, per table, and change nothing.")] = False,
-    show_history: Annotated[bool, typer.Option("--history", help="List what earlier prunes removed.")] = False,
-    db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
-) -> None:
-    """Apply retention: drop run-level detail after --detailed-days and lineage unseen for --summary-days."""
-    from ..prune import as_result, history, prune as run_prune
-
-    if show_history:
-        emit(history(db_of(db)), fmt, output)
-        return
-    report = run_prune(db_of(db), detailed_days=detailed_days, summary_days=summary_days, dry_run=dry_run,
-                       policy=settings.policy)
-    emit(as_result(report), fmt, output)
-    if not settings.quiet and not dry_run:
-        _stderr(f"store file: {report.bytes_before:,} -> {report.bytes_after:,} bytes")

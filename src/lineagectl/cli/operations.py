@@ -1,0 +1,74 @@
+"""Operations commands: prune (retention), changes (root cause), quality (metrics, risk, gates).
+
+Like every command: options → one library call → render → exit code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import EXIT_FAILED
+from . import DbOption, FormatOption, NamespaceOption, OutputOption, _stderr, command, db_of, emit, settings
+from .commands import KindOption, NameArgument
+
+
+@command("prune")
+def prune(
+    detailed_days: Annotated[Optional[int], typer.Option(
+        "--detailed-days", metavar="N", help="Keep run-level detail this many days (default: policy, else 90).",
+        show_default=False)] = None,
+    summary_days: Annotated[Optional[int], typer.Option(
+        "--summary-days", metavar="N", help="Keep summary lineage this many days (default: policy, else 365).",
+        show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Count exactly what would go, per table, and change nothing.")] = False,
+    show_history: Annotated[bool, typer.Option("--history", help="List what earlier prunes removed.")] = False,
+    db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
+) -> None:
+    """Apply retention: drop run-level detail after --detailed-days and lineage unseen for --summary-days."""
+    from ..prune import as_result, history, prune as run_prune
+
+    if show_history:
+        emit(history(db_of(db)), fmt, output)
+        return
+    report = run_prune(db_of(db), detailed_days=detailed_days, summary_days=summary_days, dry_run=dry_run,
+                       policy=settings.policy)
+    emit(as_result(report), fmt, output)
+    if not settings.quiet and not dry_run:
+        _stderr(f"store file: {report.bytes_before:,} -> {report.bytes_after:,} bytes")
+
+
+@command("changes")
+def changes(name: NameArgument,
+            since: Annotated[str, typer.Option(
+                "--since", metavar="WHEN", help="Window: 7d, 36h, 90m ago, or a timestamp.")] = "7d",
+            depth: Annotated[Optional[int], typer.Option(
+                "--depth", metavar="N", help="Look at most N dataset hops upstream (0: NAME only).")] = None,
+            namespace: NamespaceOption = None, kind: KindOption = None,
+            db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
+    """What changed upstream of NAME: schema and SQL changes, failed runs, gaps in a job's cadence."""
+    from ..changes import changes as run_changes
+
+    emit(run_changes(name, db_of(db), since=since, namespace=namespace, kind=kind, depth=depth,
+                     policy=settings.policy), fmt, output)
+
+
+@command("quality")
+def quality(
+    gate: Annotated[Optional[str], typer.Option(
+        "--gate", metavar="NAME", help="Exit 1 if NAME breaks a quality rule or is downstream of one that does.",
+        show_default=False)] = None,
+    namespace: NamespaceOption = None,
+    policy: Annotated[Optional[str], typer.Option(
+        "--policy", metavar="PATH", help="Policy file with the quality: rules.")] = None,
+    db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
+) -> None:
+    """Latest data-quality metrics and failed assertions; datasets at risk downstream of a broken rule."""
+    from ..quality import gate_failed, quality as run_quality
+
+    result = run_quality(db_of(db), policy or settings.policy, gate=gate, namespace=namespace)
+    emit(result, fmt, output)
+    if gate is not None and gate_failed(result):
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,105 @@
+"""``changes``: the root-cause report over the sample (exactly its four planted changes) and hand-made cases."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import duckdb
+import pytest
+
+from lineagectl.api import ingest
+from lineagectl.changes import changes, duration_text, schema_diff
+from lineagectl.errors import InputError
+
+from conftest import SAMPLE, run_event, write_ndjson
+
+SINCE = "2026-11-19T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> str:
+    db = str(tmp_path_factory.mktemp("changes") / "s.duckdb")
+    ingest([str(SAMPLE / "ecommerce.ndjson")], db)
+    return db
+
+
+def test_the_sample_shows_its_planted_changes_and_nothing_else(sample):
+    con = duckdb.connect(sample, read_only=True)
+    datasets = con.execute("SELECT namespace, name FROM datasets").fetchall()
+    con.close()
+    seen = set()
+    for namespace, name in datasets:
+        for change in changes(name, sample, since=SINCE, namespace=namespace).payload["changes"]:
+            seen.add((change["kind"], change["name"], change["summary"]))
+    assert seen == {
+        ("schema", "shop.public.orders", "schema: added discount DECIMAL(12,2)"),
+        ("sql", "analytics.eu_order_amounts", "SQL changed: new filter o.status <> 'cancelled'"),
+        ("failed_run", "analytics.daily_revenue",
+         "run FAIL: 403 Quota exceeded: Your project exceeded quota for concurrent queries. For more information, "
+         "see https://cloud.google.com/bigquery/docs/troubleshoot-quotas"),
+        ("gap", "ingest.clickstream", "no successful run for 3 h 10 min (usual interval 1 h)"),
+    }
+
+
+def test_newest_first_with_distances(sample):
+    report = changes("user_features", sample, since=SINCE).payload
+    got = [(c["kind"], c["name"], c["distance"], c["time"][:16]) for c in report["changes"]]
+    assert got == [("gap", "ingest.clickstream", 1, "2026-11-21T12:15"),
+                   ("schema", "shop.public.orders", 2, "2026-11-21T02:03")]
+    gap = report["changes"][0]["details"]
+    assert (gap["last_success"][:16], gap["usual_interval_seconds"]) == ("2026-11-21T09:05", 3600)
+    sql = changes("eu_order_amounts", sample, since=SINCE).payload["changes"][0]
+    assert sql["distance"] == 0 and "+  AND o.status <> 'cancelled'" in sql["details"]["diff"]
+    assert sql["details"]["added_conditions"] == ["o.status <> 'cancelled'"]
+    assert changes("user_features", sample, since="2026-11-23T00:00:00Z").payload["changes"] == []
+    # --depth 0: the dataset itself only.
+    assert [c["kind"] for c in changes("shop.public.orders", sample, since=SINCE, depth=0,
+                                       namespace="postgres://db.eu.acme.internal:5432").payload["changes"]] == ["schema"]
+
+
+def hour(n: float) -> str:
+    return (datetime(2026, 11, 1) + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_retyped_and_removed_columns_joins_aborts_and_ongoing_gaps(tmp_path):
+    def schema(**cols):
+        return {"schema": {"_producer": "t", "_schemaURL": "t",
+                           "fields": [{"name": k, "type": v} for k, v in cols.items()]}}
+
+    def sql(query):
+        return {"sql": {"_producer": "t", "_schemaURL": "t", "query": query, "dialect": "postgres"}}
+
+    events = [run_event(f"r{i}", job="load", time=hour(i), inputs=[("pg", "raw.t", schema(a="INT", b="TEXT"))],
+                        outputs=[("pg", "mart.t")], job_facets=sql("SELECT a FROM raw.t")) for i in range(4)]
+    events.append(run_event("r4", job="load", time=hour(4), inputs=[("pg", "raw.t", schema(a="BIGINT"))],
+                            outputs=[("pg", "mart.t")],
+                            job_facets=sql("SELECT t.a FROM raw.t t JOIN raw.u u ON t.a = u.a")))
+    events.append(run_event("r5", job="load", event_type="ABORT", time=hour(5), outputs=[("pg", "mart.t")]))
+    events.append(run_event("other", job="elsewhere", time=hour(12), outputs=[("pg", "x")]))  # newest event
+    db = str(tmp_path / "h.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    found = {c["kind"]: c for c in changes("mart.t", db, since=hour(0)).payload["changes"]}
+    assert found["schema"]["details"]["retyped"] == [{"name": "a", "from": "INT", "to": "BIGINT"}]
+    assert found["schema"]["details"]["removed"] == [{"name": "b", "type": "TEXT"}]
+    assert found["sql"]["details"]["added_joins"] == ["raw.u AS u"]
+    assert found["failed_run"]["details"]["state"] == "ABORT"
+    # Hourly successes, then none for 8 hours up to the newest event in the store.
+    assert found["gap"]["summary"] == "no successful run for 8 h so far (usual interval 1 h)"
+
+
+def test_helpers():
+    assert duration_text(timedelta(hours=3, minutes=10)) == "3 h 10 min"
+    assert duration_text(timedelta(days=2, hours=4, minutes=5)) == "2 d 4 h"
+    assert schema_diff([{"name": "a", "type": "int"}], [{"name": "a", "type": "INT"}]) == {
+        "added": [], "removed": [], "retyped": []}  # type names compare case-insensitively
+
+
+def test_cli(cli, sample):
+    result = cli("--db", sample, "changes", "user_features", "--since", SINCE, "-f", "json")
+    assert result.exit_code == 0 and len(json.loads(result.stdout)["changes"]) == 2
+    assert cli("--db", sample, "changes", "nope").exit_code == 2
+    bad = cli("--db", sample, "changes", "user_features", "--since", "yesterday-ish")
+    assert bad.exit_code == 2 and "--since" in bad.stderr
+    with pytest.raises(InputError):
+        changes("user_features", sample, depth=-1)
