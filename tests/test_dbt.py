@@ -84,3 +84,40 @@ def test_namespace_option_and_catalog_types(corpus, tmp_path, cli):
     data = json.loads(cli("--db", db, "show", "stg_customers", "-f", "json").stdout)
     assert data["namespace"] == "postgres://wh:5432"
     assert all(c["type"] for c in data["columns"])
+
+
+def test_run_results_add_runs_and_test_results(corpus, tmp_path, cli):
+    from lineagectl.changes import changes
+    from lineagectl.policy import parse_policy
+    from lineagectl.quality import quality
+
+    folder = corpus / "dbt"
+    manifest = folder / "jaffle_shop.v12.dbt1.9.manifest.json"
+    results = json.loads((folder / "jaffle_shop.v12.dbt1.9.run_results.json").read_text())
+    # One test fails and one model errors, as they do on a bad day.
+    test = next(r for r in results["results"] if r["unique_id"].startswith("test.") and "not_null" in r["unique_id"])
+    test["status"] = "fail"
+    model = next(r for r in results["results"] if r["unique_id"] == "model.jaffle_shop.orders")
+    model["status"], model["message"] = "error", "Database Error in model orders: relation does not exist"
+    bad = tmp_path / "run_results.json"
+    bad.write_text(json.dumps(results))
+    db = str(tmp_path / "r.duckdb")
+    result = cli("--db", db, "ingest", manifest, "--run-results", bad)
+    assert result.exit_code == 0, result.stderr
+    ran = [r for r in results["results"] if r["unique_id"].split(".")[0] in ("model", "seed", "snapshot")]
+    assert stats(db).payload["runs"] == len(ran)
+    report = quality(db, parse_policy("")).payload
+    tested = {d["name"].rsplit(".", 1)[-1]: d for d in report["datasets"]}
+    data = json.loads(manifest.read_text())
+    target = data["nodes"][test["unique_id"]]
+    broken = tested[relation(data["nodes"][target["attached_node"]]).rsplit(".", 1)[-1]]
+    assert [(a["assertion"], a.get("column")) for a in broken["failed_assertions"]] == [
+        ("not_null", target["column_name"])]
+    assert report["at_risk"] or not impact(target["attached_node"], db).payload["datasets"]
+    orders = relation(data["nodes"]["model.jaffle_shop.orders"])
+    found = changes(orders, db, since="2024-12-01T00:00:00Z", depth=0).payload["changes"]
+    assert [(c["kind"], c["summary"]) for c in found] == [
+        ("failed_run", "run FAIL: Database Error in model orders: relation does not exist")]
+    not_dbt = tmp_path / "nope.json"
+    not_dbt.write_text("{}")
+    assert cli("--db", db, "ingest", manifest, "--run-results", not_dbt).exit_code == 2

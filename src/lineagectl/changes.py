@@ -62,9 +62,10 @@ def changes(name: str, db: str | None = None, *, since: str | None = "7d", names
         raise InputError("--depth must be 0 or more")
     with open_store(db) as con:
         root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
-        walk = walk_datasets(con, [root.id], "upstream", depth) if depth != 0 else None
-        datasets = {root.id: 0, **(walk.datasets if walk else {})}
-        jobs = {j: d - 1 for j, d in (walk.jobs if walk else {}).items()}
+        # One hop further than --depth for the jobs: a job at hop d writes a dataset at distance d - 1.
+        walk = walk_datasets(con, [root.id], "upstream", None if depth is None else depth + 1)
+        datasets = {root.id: 0, **{i: d for i, d in walk.datasets.items() if depth is None or d <= depth}}
+        jobs = {j: d - 1 for j, d in walk.jobs.items()}
         names = _names(con, datasets, jobs)
         found = (_schema_changes(con, datasets, since_time) + _sql_changes(con, jobs, since_time)
                  + _failed_runs(con, jobs, since_time) + _gaps(con, jobs, since_time)

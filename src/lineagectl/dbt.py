@@ -7,12 +7,16 @@ runtime event and from the manifest is one node. Each model and snapshot
 becomes a JobEvent (design-time lineage: its parents in, itself out); an
 exposure becomes a consumer, and an ``ml`` exposure a MODEL dataset. The dbt
 ``unique_id`` is kept as a symlink, so ``model.jaffle_shop.orders`` resolves.
+With ``run_results.json``, each model/seed/snapshot execution becomes a run of
+its job (START and COMPLETE or FAIL, at the execute timing) and each test
+result a ``dataQualityAssertions`` facet on the dataset (and column) it tests.
 Only the fields needed are read; unknown keys never matter.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator
@@ -226,6 +230,57 @@ class _Manifest:
                 facets["ownership"] = _facet({"owners": [{"name": n} for n in names]})
             yield self._job(exposure, uid, facets, parents, outputs)
 
+    def run_events(self, results: dict) -> Iterator[dict]:
+        """Runs of models, seeds and snapshots, and test results as assertions, from ``run_results.json``."""
+        meta = results.get("metadata") or {}
+        invocation = str(meta.get("invocation_id") or meta.get("generated_at") or "dbt")
+        when = meta.get("generated_at") or self.time
+        assertions: dict[str, list[dict]] = {}
+        for result in results.get("results") or []:
+            if not isinstance(result, dict) or not isinstance(result.get("unique_id"), str):
+                continue
+            uid, status = result["unique_id"], str(result.get("status") or "").lower()
+            node = self.nodes.get(uid)
+            if not isinstance(node, dict):
+                continue
+            if node.get("resource_type") == "test":
+                target = node.get("attached_node") or next(iter((node.get("depends_on") or {}).get("nodes") or []),
+                                                            None)
+                if target in self.nodes:
+                    test = (node.get("test_metadata") or {}).get("name") or node.get("name") or uid
+                    column = node.get("column_name") or ((node.get("test_metadata") or {}).get("kwargs") or {}).get(
+                        "column_name")
+                    assertion = {"assertion": test, "success": status in ("pass", "success")}
+                    if isinstance(column, str):
+                        assertion["column"] = column
+                    assertions.setdefault(target, []).append(assertion)
+            elif node.get("resource_type") in ("model", "seed", "snapshot"):
+                yield from self._run(node, uid, result, status, invocation, when)
+        for target, found in sorted(assertions.items()):
+            namespace, name = self.dataset_id(self.nodes[target])
+            yield {"eventTime": when, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("DatasetEvent"),
+                   "dataset": {"namespace": namespace, "name": name,
+                               "facets": {"dataQualityAssertions": _facet({"assertions": found})}}}
+
+    def _run(self, node: dict, uid: str, result: dict, status: str, invocation: str, when: str) -> Iterator[dict]:
+        timing = {t.get("name"): t for t in result.get("timing") or [] if isinstance(t, dict)}
+        execute = timing.get("execute") or {}
+        started, ended = execute.get("started_at") or when, execute.get("completed_at") or when
+        if status == "skipped":
+            return
+        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dbt://{invocation}/{uid}"))
+        namespace, name = self.dataset_id(node)
+        job = {"namespace": self.job_namespace(node), "name": uid}
+        run: dict = {"runId": run_id}
+        terminal = "COMPLETE" if status in ("success", "pass") else "FAIL"
+        if terminal == "FAIL" and result.get("message"):
+            run = {"runId": run_id, "facets": {"errorMessage": _facet(
+                {"message": str(result["message"]), "programmingLanguage": "sql"})}}
+        for event_type, at, current in (("START", started, {"runId": run_id}), (terminal, ended, run)):
+            yield {"eventType": event_type, "eventTime": at, "producer": PRODUCER,
+                   "schemaURL": _SCHEMA_URL.format("RunEvent"), "run": current, "job": job,
+                   "inputs": [], "outputs": [{"namespace": namespace, "name": name}]}
+
     def _job(self, node: dict, uid: str, facets: dict, inputs: list[dict], outputs: list[dict]) -> dict:
         return {"eventTime": self.time, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("JobEvent"),
                 "job": {"namespace": self.job_namespace(node), "name": uid, "facets": facets},
@@ -237,14 +292,32 @@ def _ref(dataset: dict) -> dict:
     return {"namespace": dataset["namespace"], "name": dataset["name"]}
 
 
-def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None,
-                    on_warning=None) -> Iterator[dict]:
-    """The OpenLineage events that describe the dbt project of manifest ``path``."""
+def _read(path: str) -> dict:
     try:
         data = orjson.loads(Path(path).read_bytes())
-        catalog_data = orjson.loads(Path(catalog).read_bytes()) if catalog else None
     except (OSError, orjson.JSONDecodeError) as exc:
         raise InputError(f"{path}: cannot read dbt artifact: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("nodes"), dict):
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a dbt artifact (not a JSON object)")
+    return data
+
+
+def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None,
+                    on_warning=None, run_results: str | None = None) -> Iterator[dict]:
+    """The OpenLineage events that describe the dbt project of manifest ``path`` (and its last run)."""
+    data = _read(path)
+    if not isinstance(data.get("nodes"), dict):
         raise InputError(f"{path}: not a dbt manifest (no nodes)")
-    return _Manifest(data, namespace, catalog_data, on_warning).events()
+    catalog_data = _read(catalog) if catalog else None
+    results = _read(run_results) if run_results else None
+    if results is not None and not isinstance(results.get("results"), list):
+        raise InputError(f"{run_results}: not a dbt run_results.json (no results)")
+    manifest = _Manifest(data, namespace, catalog_data, on_warning)
+    if results is None:
+        return manifest.events()
+    return _chain(manifest.events(), manifest.run_events(results))
+
+
+def _chain(*parts: Iterator[dict]) -> Iterator[dict]:
+    for part in parts:
+        yield from part

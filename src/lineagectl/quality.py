@@ -73,13 +73,14 @@ def dataset_quality(con, policy: Policy, ids: list[int] | None = None) -> dict[i
                 broken.append({"rule": "max_null_fraction", "column": column, "value": round(fraction, 6),
                                "limit": limit, "time": seen})
         failed_time, failed_payload = assertions.get(dataset_id, (None, {}))
-        failed = [a for a in failed_payload.get("assertions") or []
-                  if isinstance(a, dict) and a.get("success") is False]
+        checked = [a for a in failed_payload.get("assertions") or [] if isinstance(a, dict)]
+        failed = [a for a in checked if a.get("success") is False]
         for assertion in failed:
             broken.append({"rule": "assertion", "column": assertion.get("column"),
                            "value": assertion.get("assertion"), "limit": None, "time": failed_time})
-        report[dataset_id] = {"namespace": namespace, "name": name, "time": seen, "row_count": rows,
-                              "columns": columns, "failed_assertions": failed, "broken": broken}
+        report[dataset_id] = {"namespace": namespace, "name": name, "time": seen or failed_time, "row_count": rows,
+                              "columns": columns, "assertions": len(checked), "failed_assertions": failed,
+                              "broken": broken}
     return report
 
 
@@ -142,7 +143,8 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
                       for i, r in risk.items() if i in info),
                      key=lambda a: (a["depth"], a["namespace"], a["name"]))
     datasets = [{"namespace": q["namespace"], "name": q["name"], "time": format_timestamp(q["time"]),
-                 "row_count": q["row_count"], "columns": q["columns"], "failed_assertions": q["failed_assertions"],
+                 "row_count": q["row_count"], "columns": q["columns"], "assertions": q["assertions"],
+                 "failed_assertions": q["failed_assertions"],
                  "broken": [{k: v for k, v in b.items() if k != "time"} for b in q["broken"]]}
                 for q in reported.values()]
     payload = {"datasets": datasets, "at_risk": at_risk}
@@ -157,19 +159,27 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
                          + (f" {a['cause']['value']:.1%} > {a['cause']['limit']:.0%}"
                             if a["cause"]["rule"] == "max_null_fraction" else f" {a['cause']['value']}"),
                 "path": " > ".join(p["name"] for p in a["path"])} for a in at_risk]
-    metrics = Result(payload=None, title="latest metrics",
-                     columns=["namespace", "name", "time", "rows", "column", "null_fraction", "broken"],
-                     records=[{"namespace": d["namespace"], "name": d["name"], "time": d["time"],
-                               "rows": d["row_count"], "column": c["column"],
-                               "null_fraction": None if c["null_fraction"] is None else round(c["null_fraction"], 4),
-                               "broken": any(b["column"] == c["column"] for b in d["broken"])}
-                              for d in datasets for c in d["columns"]])
+    metrics = Result(payload=None, title="latest metrics and assertions",
+                     columns=["namespace", "name", "time", "rows", "column", "null_fraction", "assertions", "broken"],
+                     records=[row for d in datasets for row in _metric_rows(d)])
     title = f"{len(at_risk)} datasets at risk downstream of {sum(bool(d['broken']) for d in datasets)} broken"
     if target is not None:
         verdict = "ok" if payload["gate"]["ok"] else "AT RISK"
         title = f"gate {target.namespace} {target.name}: {verdict}; " + title
     return Result(payload=payload, records=records, columns=["depth", "namespace", "name", "cause", "path"],
                   title=title, sections=[metrics])
+
+
+def _metric_rows(d: dict) -> list[dict]:
+    """One row per measured column (or one for the dataset), with its assertions on the first."""
+    checks = f"{d['assertions'] - len(d['failed_assertions'])} passed, {len(d['failed_assertions'])} failed" if (
+        d["assertions"]) else ""
+    rows = [{"column": c["column"],
+             "null_fraction": None if c["null_fraction"] is None else round(c["null_fraction"], 4),
+             "broken": any(b["column"] == c["column"] for b in d["broken"])} for c in d["columns"]]
+    rows = rows or [{"column": None, "null_fraction": None, "broken": bool(d["broken"])}]
+    return [{"namespace": d["namespace"], "name": d["name"], "time": d["time"], "rows": d["row_count"],
+             "assertions": checks if i == 0 else "", **row} for i, row in enumerate(rows)]
 
 
 def gate_failed(result: Result) -> bool:

@@ -59,6 +59,9 @@ def ingest(
         help="dbt manifests: dataset namespace (e.g. postgres://host:5432) to match runtime events.")] = None,
     catalog: Annotated[Optional[str], typer.Option(
         "--catalog", metavar="FILE", help="dbt manifests: catalog.json with column names and types.")] = None,
+    run_results: Annotated[Optional[str], typer.Option(
+        "--run-results", metavar="FILE",
+        help="dbt manifests: run_results.json (model runs; test results as quality assertions).")] = None,
     db: DbOption = None,
     fmt: Annotated[Optional[str], typer.Option(
         "--format", "-f", metavar="FORMAT",
@@ -77,7 +80,7 @@ def ingest(
         bar.start()
     try:
         report = run_ingest(paths, db_of(db), strict=strict, on_reject=rejects, progress=progress,
-                            namespace=namespace, catalog=catalog)
+                            namespace=namespace, catalog=catalog, run_results=run_results)
     finally:
         if bar:
             bar.stop()

@@ -73,10 +73,12 @@ class _Ingest:
     """
 
     def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int,
-                 namespace: str | None = None, catalog: str | None = None) -> None:
+                 namespace: str | None = None, catalog: str | None = None,
+                 run_results: str | None = None) -> None:
         self.con = con
         self.namespace = namespace
         self.catalog = catalog
+        self.run_results = run_results
         self.report = report
         self.on_reject = on_reject
         self.batch_size = batch_size
@@ -102,7 +104,8 @@ class _Ingest:
         if source.path != "-" and manifest_version(source.path) is not None:
             # A dbt manifest becomes OpenLineage events and takes the same road.
             events = manifest_events(source.path, self.namespace, self.catalog,
-                                     lambda message: self.report.warnings.append(message))
+                                     lambda message: self.report.warnings.append(message),
+                                     run_results=self.run_results)
             records = ((1, Parsed(event, index)) for index, event in enumerate(events))
         else:
             records = read_records(source, progress)
@@ -174,6 +177,7 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     namespace: str | None = None,
     catalog: str | None = None,
+    run_results: str | None = None,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
@@ -182,7 +186,8 @@ def ingest(
     Files that cannot be read are listed in ``report.file_errors`` (and left out
     whole); the caller decides the exit status from the report. A dbt
     ``manifest.json`` among the inputs is read as its project's lineage
-    (``namespace`` overrides the adapter's, ``catalog`` adds column types).
+    (``namespace`` overrides the adapter's, ``catalog`` adds column types,
+    ``run_results`` adds the runs of the last invocation and its test results).
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
@@ -194,7 +199,7 @@ def ingest(
     with open_store(db, write=True) as con:
         before = _counts(con)
         since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
-        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, namespace, catalog)
+        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, namespace, catalog, run_results)
         done = 0
         if strict:
             con.execute("BEGIN")
