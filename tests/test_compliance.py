@@ -147,6 +147,7 @@ def test_sql_quotes_hostile_identifiers_and_binds_the_value(tmp_path):
     con.execute('INSERT INTO "we""ird;DROP TABLE x--" VALUES (?, 1), (?, 2)', [value, "other"])
     con.execute(step["sql"], step["params"])
     assert con.execute('SELECT n FROM "we""ird;DROP TABLE x--"').fetchall() == [(2,)]
+    con.close()
 
 
 def test_pii_lists_tagged_columns_and_direct_propagation(sample):

@@ -121,3 +121,37 @@ def test_run_results_add_runs_and_test_results(corpus, tmp_path, cli):
     not_dbt = tmp_path / "nope.json"
     not_dbt.write_text("{}")
     assert cli("--db", db, "ingest", manifest, "--run-results", not_dbt).exit_code == 2
+
+
+def test_parallel_column_lineage_equals_the_sequential_one(corpus, monkeypatch):
+    import lineagectl.dbt as dbt
+
+    folder = corpus / "dbt"
+    manifest = str(folder / "fivetran_hubspot.v12.dbt1.11.manifest.json")
+    catalog = str(folder / "fivetran_hubspot.v12.dbt1.11.catalog.json")
+
+    def facets():
+        return [e.get("dataset", {}).get("facets", {}).get("columnLineage")
+                for e in dbt.manifest_events(manifest, catalog=catalog)]
+
+    monkeypatch.setattr(dbt, "PARALLEL_MIN_MODELS", 10_000)  # one process
+    sequential = facets()
+    monkeypatch.setattr(dbt, "PARALLEL_MIN_MODELS", 8)
+    monkeypatch.setattr(dbt.os, "cpu_count", lambda: 2)  # at least two workers, even on one core
+    import concurrent.futures
+    import threading
+
+    # Other tests' stores may still be winding their threads down; this one opens none.
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+
+    pools = []
+
+    class Counted(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Counted)
+    parallel = facets()
+    assert pools, "the parallel path was not taken"
+    assert parallel == sequential and sum(f is not None for f in sequential) >= 150

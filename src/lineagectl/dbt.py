@@ -15,6 +15,7 @@ Only the fields needed are read; unknown keys never matter.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from functools import cached_property
@@ -142,7 +143,7 @@ class _Manifest:
 
     @cached_property
     def sql_schema(self) -> tuple[dict, dict]:
-        """sqlglot's schema (catalog types, else manifest columns) and relation -> dataset."""
+        """sqlglot's schema mapping (catalog types, else manifest columns) and relation -> dataset."""
         schema: dict = {}
         relations: dict = {}
         for uid, node in self.nodes.items():
@@ -161,34 +162,24 @@ class _Manifest:
                 schema.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = columns
         return schema, relations
 
+    @cached_property
+    def lineage(self) -> dict[str, dict | None]:
+        """The columnLineage facet of every model and snapshot with compiled SQL, by unique_id."""
+        work = [(uid, node.get("compiled_code") or node.get("compiled_sql")) for uid, node in sorted(self.nodes.items())
+                if isinstance(node, dict) and node.get("resource_type") in ("model", "snapshot")
+                and (node.get("compiled_code") or node.get("compiled_sql"))]
+        schema, relations = self.sql_schema
+        dialect = _DIALECTS.get(self.adapter, self.adapter)
+        found = {}
+        for uid, facet, warning in _lineage_all(work, dialect, schema, relations):
+            if warning:
+                self.on_warning(f"{uid}: no column lineage (table lineage kept): {warning}")
+            found[uid] = facet
+        return found
+
     def column_lineage(self, node: dict) -> dict | None:
         """The columnLineage facet of a model, from its compiled SQL; None when there is none."""
-        from .sql_lineage import SqlLineageError, column_lineage
-
-        sql = node.get("compiled_code") or node.get("compiled_sql")
-        if not sql:
-            return None
-        schema, relations = self.sql_schema
-        try:
-            edges = column_lineage(sql, _DIALECTS.get(self.adapter, self.adapter), schema)
-        except SqlLineageError as exc:
-            self.on_warning(f"{node['unique_id']}: no column lineage (table lineage kept): {exc}")
-            return None
-        fields: dict = {}
-        dataset: list = []
-        for edge in edges:
-            target = relations.get(edge.source.table.lower())
-            if target is None:
-                continue
-            item = {"namespace": target[0], "name": target[1], "field": edge.source.column,
-                    "transformations": [{"type": edge.type, "subtype": edge.subtype, "masking": edge.masking}]}
-            if edge.column is None:
-                dataset.append(item)
-            else:
-                fields.setdefault(edge.column, {"inputFields": []})["inputFields"].append(item)
-        if not fields and not dataset:
-            return None
-        return {"fields": fields, "dataset": dataset}
+        return self.lineage.get(node.get("unique_id"))
 
     def events(self) -> Iterator[dict]:
         datasets = {uid: self.dataset(n) for uid, n in self.nodes.items()
@@ -285,6 +276,64 @@ class _Manifest:
         return {"eventTime": self.time, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("JobEvent"),
                 "job": {"namespace": self.job_namespace(node), "name": uid, "facets": facets},
                 "inputs": inputs, "outputs": outputs}
+
+
+# Column lineage of many models is spread over processes: sqlglot is pure Python and
+# single-threaded, and a 1,000-model project takes ~17 ms a model.
+PARALLEL_MIN_MODELS = 64
+_WORKER: dict = {}
+
+
+def _lineage_all(work: list[tuple[str, str]], dialect: str, schema: dict, relations: dict):
+    """(unique_id, facet or None, warning or None) for each (unique_id, sql), in order."""
+    import multiprocessing
+    import threading
+
+    workers = min(os.cpu_count() or 1, 8, len(work) // (PARALLEL_MIN_MODELS // 2) or 1)
+    # Forked workers need no guarded __main__ (spawn would re-import the caller's script), and
+    # forking is safe only while this is the process's one thread: the ingest reads manifests
+    # before it opens the store (DuckDB starts threads) or starts its writer.
+    if (workers < 2 or len(work) < PARALLEL_MIN_MODELS or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        _init_worker(dialect, schema, relations)
+        yield from map(_model_lineage, work)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_init_worker, initargs=(dialect, schema, relations)) as pool:
+        yield from pool.map(_model_lineage, work, chunksize=max(1, len(work) // (workers * 8)))
+
+
+def _init_worker(dialect: str, schema: dict, relations: dict) -> None:
+    from sqlglot.schema import MappingSchema
+
+    # Built, and its identifiers normalised, once per process: sqlglot would redo it per model.
+    _WORKER.update(dialect=dialect, relations=relations,
+                   schema=MappingSchema(schema, dialect=dialect) if schema else None)
+
+
+def _model_lineage(item: tuple[str, str]) -> tuple[str, dict | None, str | None]:
+    from .sql_lineage import SqlLineageError, column_lineage
+
+    uid, sql = item
+    try:
+        edges = column_lineage(sql, _WORKER["dialect"], _WORKER["schema"])
+    except SqlLineageError as exc:
+        return uid, None, str(exc)
+    fields: dict = {}
+    dataset: list = []
+    for edge in edges:
+        target = _WORKER["relations"].get(edge.source.table.lower())
+        if target is None:
+            continue
+        item = {"namespace": target[0], "name": target[1], "field": edge.source.column,
+                "transformations": [{"type": edge.type, "subtype": edge.subtype, "masking": edge.masking}]}
+        if edge.column is None:
+            dataset.append(item)
+        else:
+            fields.setdefault(edge.column, {"inputFields": []})["inputFields"].append(item)
+    return uid, ({"fields": fields, "dataset": dataset} if fields or dataset else None), None
 
 
 def _ref(dataset: dict) -> dict:

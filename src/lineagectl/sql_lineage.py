@@ -124,8 +124,12 @@ def _indirect(tree) -> list[Edge]:
     return sorted(set(edges), key=lambda e: (e.subtype, e.source.table, e.source.column))
 
 
-def column_lineage(sql: str, dialect: str | None = None, schema: dict | None = None) -> list[Edge]:
-    """Field-level (``column`` set) and dataset-level (``column`` None) edges of ``sql``."""
+def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Edge]:
+    """Field-level (``column`` set) and dataset-level (``column`` None) edges of ``sql``.
+
+    ``schema`` is a ``{db: {schema: {table: {column: type}}}}`` mapping or a sqlglot
+    ``MappingSchema`` (build one once when lineage of many queries shares it).
+    """
     import logging
 
     import sqlglot
@@ -133,6 +137,7 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | None = N
     from sqlglot.errors import SqlglotError
     from sqlglot.lineage import lineage
     from sqlglot.optimizer.qualify import qualify
+    from sqlglot.optimizer.scope import build_scope
 
     # sqlglot logs what it cannot resolve; the caller reports failures once, as it sees fit.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -146,8 +151,10 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | None = N
             raise SqlLineageError("not a SELECT query")
         edges: set[Edge] = set()
         indirect = _indirect(tree)  # before lineage, which may rewrite the tree in place (copy=False)
-        # One call for every output column, sharing sqlglot's work across them.
-        roots = lineage(None, tree, schema=schema or None, dialect=dialect, trim_selects=False, copy=False)
+        # One call for every output column, sharing sqlglot's work across them; the scope of the
+        # tree qualified above spares lineage() qualifying it a second time.
+        roots = lineage(None, tree, schema=schema or None, dialect=dialect, trim_selects=False, copy=False,
+                        scope=build_scope(tree))
         for name, root in roots.items():
             if not name or name == "*":
                 continue

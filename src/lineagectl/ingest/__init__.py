@@ -73,12 +73,9 @@ class _Ingest:
     """
 
     def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int,
-                 namespace: str | None = None, catalog: str | None = None,
-                 run_results: str | None = None) -> None:
+                 manifests: dict | None = None) -> None:
         self.con = con
-        self.namespace = namespace
-        self.catalog = catalog
-        self.run_results = run_results
+        self.manifests = manifests or {}
         self.report = report
         self.on_reject = on_reject
         self.batch_size = batch_size
@@ -101,11 +98,11 @@ class _Ingest:
 
     def file(self, source, progress: Callable[[int], None] | None) -> None:
         begin_touch_tracking(self.con)
-        if source.path != "-" and manifest_version(source.path) is not None:
+        if source.path in self.manifests:
             # A dbt manifest becomes OpenLineage events and takes the same road.
-            events = manifest_events(source.path, self.namespace, self.catalog,
-                                     lambda message: self.report.warnings.append(message),
-                                     run_results=self.run_results)
+            events = self.manifests[source.path]
+            if isinstance(events, InputError):
+                raise events
             records = ((1, Parsed(event, index)) for index, event in enumerate(events))
         else:
             records = read_records(source, progress)
@@ -153,6 +150,24 @@ class _Ingest:
         self.pool.shutdown(wait=True)
 
 
+def _read_manifests(sources, report: IngestReport, namespace, catalog, run_results) -> dict:
+    """The events of every dbt manifest among the inputs (or the error reading it), by path.
+
+    Read before the store is opened: column lineage of a large project runs in forked
+    worker processes, which is safe only while no DuckDB or writer thread exists.
+    """
+    found: dict = {}
+    for source in sources:
+        if source.path == "-" or manifest_version(source.path) is None:
+            continue
+        try:
+            found[source.path] = list(manifest_events(source.path, namespace, catalog, report.warnings.append,
+                                                      run_results=run_results))
+        except InputError as exc:
+            found[source.path] = exc
+    return found
+
+
 def _late_arrivals(con, since) -> str | None:
     """Say so when events older than the last prune's detailed window were stored again."""
     pruned = con.execute("SELECT max(detailed_cutoff), max(pruned_at) FROM prune_log").fetchall()[0]
@@ -196,10 +211,11 @@ def ingest(
     total = None if any(size is None for size in sizes) else sum(sizes)
     report = IngestReport()
     started = time.perf_counter()
+    manifests = _read_manifests(sources, report, namespace, catalog, run_results)
     with open_store(db, write=True) as con:
         before = _counts(con)
         since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
-        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, namespace, catalog, run_results)
+        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests)
         done = 0
         if strict:
             con.execute("BEGIN")
