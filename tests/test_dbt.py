@@ -155,3 +155,43 @@ def test_parallel_column_lineage_equals_the_sequential_one(corpus, monkeypatch):
     parallel = facets()
     assert pools, "the parallel path was not taken"
     assert parallel == sequential and sum(f is not None for f in sequential) >= 150
+
+
+def test_a_newer_manifest_replaces_design_time_lineage_but_not_runs(corpus, tmp_path):
+    from conftest import run_event, write_ndjson
+
+    path = corpus / "dbt" / "jaffle_shop.v12.dbt1.12.manifest.json"
+    old = json.loads(path.read_text())
+    new = json.loads(path.read_text())
+    new["metadata"]["generated_at"] = "2026-09-01T00:00:00Z"
+    customers = new["nodes"]["model.jaffle_shop.customers"]
+    dropped = "model.jaffle_shop.orders"
+    assert dropped in customers["depends_on"]["nodes"]
+    customers["depends_on"]["nodes"].remove(dropped)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps(old))
+    (tmp_path / "new" / "manifest.json").write_text(json.dumps(new))
+    orders, customers_name = relation(old["nodes"][dropped]), relation(customers)
+
+    def downstream(db):
+        return {d["name"] for d in impact(orders, db).payload["datasets"]}
+
+    forward = str(tmp_path / "f.duckdb")
+    ingest([str(tmp_path / "old" / "manifest.json")], forward)
+    assert customers_name in downstream(forward)
+    ingest([str(tmp_path / "new" / "manifest.json")], forward)
+    assert customers_name not in downstream(forward)
+    # The same two manifests the other way round give the same answer.
+    backward = str(tmp_path / "b.duckdb")
+    ingest([str(tmp_path / "new" / "manifest.json")], backward)
+    ingest([str(tmp_path / "old" / "manifest.json")], backward)
+    assert downstream(backward) == downstream(forward)
+    # A run that read orders is runtime history: a newer manifest does not erase it.
+    job = {"namespace": "dbt://jaffle_shop", "name": "model.jaffle_shop.customers"}
+    namespace = impact(orders, forward).payload["root"]["namespace"]
+    run = run_event("run-1", job=job["name"], job_ns=job["namespace"], time="2026-08-01T00:00:00Z",
+                    inputs=[(namespace, orders)], outputs=[(namespace, customers_name)])
+    ingest([write_ndjson(tmp_path / "run.ndjson", [run])], forward)
+    ingest([str(tmp_path / "new" / "manifest.json")], forward)
+    assert customers_name in downstream(forward)

@@ -38,6 +38,11 @@ _REFRESH = [
     "CREATE OR REPLACE TEMP TABLE touched_datasets AS SELECT DISTINCT dataset_id FROM touched_datasets",
     "CREATE OR REPLACE TEMP TABLE touched_jobs AS SELECT DISTINCT job_id FROM touched_jobs",
     "CREATE OR REPLACE TEMP TABLE touched_runs AS SELECT DISTINCT run_id FROM touched_runs",
+    # A JobEvent states a job's design-time lineage as of its time (a newer dbt manifest, say):
+    # edges only JobEvents made (no run) that the job's newest JobEvent no longer names go.
+    # Edges seen in runs are runtime history and stay.
+    """DELETE FROM edges WHERE run_count = 0 AND job_id IN (SELECT job_id FROM touched_jobs)
+         AND last_seen < (SELECT max(v.event_time) FROM events v WHERE v.kind = 'job' AND v.job_id = edges.job_id)""",
     f"CREATE OR REPLACE TEMP TABLE cur_dataset_facets AS {_current_facets('dataset')}",
     f"CREATE OR REPLACE TEMP TABLE cur_job_facets AS {_current_facets('job')}",
     """INSERT OR REPLACE INTO datasets
