@@ -17,7 +17,6 @@ from lineagectl.sql_lineage import SqlLineageError, column_lineage
 KNOWN_GAPS = {
     "cllComplexQueryCTEJoinsComplete.json": "Hive quirk: omits columns that arrive through SELECT * CTEs",
     "cllMultiInsertsComplete.json": "Hive multi-insert (FROM … INSERT … INSERT) is not a single query",
-    "cllSimpleInsertFromTableComplete.json": "INSERT column lists are not mapped to target columns yet",
 }
 
 
@@ -34,7 +33,8 @@ def _expected(event: dict) -> dict:
 
 def _ours(event: dict) -> dict | str:
     schema = {}
-    for item in event["inputs"]:
+    # Outputs too: an INSERT without a column list writes the target's columns in order.
+    for item in event["inputs"] + event["outputs"]:
         database, table = item["name"].split(".", 1)
         schema.setdefault(database, {})[table] = {f["name"]: f.get("type") or "string"
                                                   for f in item["facets"]["schema"]["fields"]}

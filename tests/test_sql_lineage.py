@@ -83,3 +83,18 @@ def test_unparseable_models_keep_table_lineage_and_are_reported(corpus, tmp_path
     assert report.warnings and all(": no column lineage (table lineage kept): " in w for w in report.warnings)
     model = report.warnings[0].split(":", 1)[0]
     assert impact(model, db).payload["root"]["name"]  # still a node with table lineage
+
+
+def test_insert_targets_name_the_columns_by_position():
+    from lineagectl.sql_lineage import column_lineage
+
+    listed = column_lineage("INSERT INTO db.t (a, b) SELECT x, y + 1 FROM db.s", "postgres",
+                            {"db": {"s": {"x": "INT", "y": "INT"}}})
+    assert {(e.column, e.source.column, e.subtype) for e in listed if e.column} == {
+        ("a", "x", "IDENTITY"), ("b", "y", "TRANSFORMATION")}
+    by_schema = column_lineage("INSERT INTO db.t SELECT x, y FROM db.s", "postgres",
+                               {"db": {"s": {"x": "INT", "y": "INT"}, "t": {"k": "INT", "v": "INT"}}})
+    assert {(e.column, e.source.column) for e in by_schema if e.column} == {("k", "x"), ("v", "y")}
+    # Without the target's columns the SELECT's names stay.
+    plain = column_lineage("INSERT INTO db.t SELECT x FROM db.s", "postgres", {"db": {"s": {"x": "INT"}}})
+    assert {e.column for e in plain if e.column} == {"x"}

@@ -12,7 +12,7 @@ every model's compiled SQL. Queries sqlglot cannot read raise ``SqlLineageError`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 class SqlLineageError(Exception):
@@ -124,6 +124,33 @@ def _indirect(tree) -> list[Edge]:
     return sorted(set(edges), key=lambda e: (e.subtype, e.source.table, e.source.column))
 
 
+def _target_columns(statement, schema, dialect) -> list[str] | None:
+    """The columns an INSERT writes, in order: its column list, else the target table's schema."""
+    from sqlglot import exp
+    from sqlglot.schema import ensure_schema
+
+    target = statement.this
+    if isinstance(target, exp.Schema) and target.expressions:
+        return [column.name for column in target.expressions]
+    table = target.this if isinstance(target, exp.Schema) else target
+    if isinstance(statement, exp.Insert) and isinstance(table, exp.Table) and schema:
+        try:
+            names = ensure_schema(schema, dialect=dialect).column_names(table, dialect=dialect)
+        except Exception:  # noqa: BLE001 - an unknown target simply keeps the SELECT's names
+            return None
+        return list(names) or None
+    return None
+
+
+def _rename_outputs(edges: set, query, columns: list[str]) -> set:
+    """Field edges named by the target's columns, matched to the SELECT's outputs by position."""
+    outputs = [select.alias_or_name for select in query.selects]
+    if len(outputs) != len(columns):
+        return edges
+    names = dict(zip(outputs, columns))
+    return {replace(edge, column=names.get(edge.column, edge.column)) if edge.column else edge for edge in edges}
+
+
 def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Edge]:
     """Field-level (``column`` set) and dataset-level (``column`` None) edges of ``sql``.
 
@@ -143,7 +170,9 @@ def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Ed
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
         tree = sqlglot.parse_one(sql, dialect=dialect)
+        target_columns = None
         if isinstance(tree, (exp.Create, exp.Insert)) and isinstance(tree.expression, exp.Query):
+            target_columns = _target_columns(tree, schema, dialect)
             tree = tree.expression  # CREATE TABLE … AS SELECT / INSERT … SELECT: the query decides
         tree = qualify(tree, schema=schema or None, dialect=dialect, validate_qualify_columns=False,
                        identify=False)
@@ -174,5 +203,7 @@ def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Ed
         raise
     except Exception as exc:  # noqa: BLE001 - sqlglot also fails with assertions and lookups
         raise SqlLineageError(f"{type(exc).__name__}: {exc}") from None
+    if target_columns is not None:
+        edges = _rename_outputs(edges, tree, target_columns)
     ordered = sorted(edges, key=lambda e: (e.column or "", e.source.table, e.source.column, e.subtype))
     return ordered + indirect
