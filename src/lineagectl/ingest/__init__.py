@@ -20,6 +20,7 @@ from ..errors import DatabaseError, InputError
 from ..dbt import manifest_events, manifest_version
 from ..store import open_store
 from .derive import refresh_current_state
+from .sqlcll import derive_sql_lineage
 from .reader import BadDocument, Parsed, expand_sources, read_records
 from .validate import Reject, validate
 from .writer import Batch, begin_touch_tracking, write_batch
@@ -108,6 +109,9 @@ class _Ingest:
             records = read_records(source, progress)
         self._consume(records, source.label)
         refresh_current_state(self.con)
+        derived = derive_sql_lineage(self.con, self.report.warnings.append)
+        if derived:
+            refresh_current_state(self.con, datasets=derived)
 
     def _consume(self, records, label: str) -> None:
         batch = Batch()

@@ -175,8 +175,14 @@ def _define_macros(con: duckdb.DuckDBPyConnection) -> None:
         try_cast(regexp_replace(s, '(\.\d{6})\d+', '\1') AS TIMESTAMPTZ)::TIMESTAMP""")
 
 
-def refresh_current_state(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute current-state rows for the ids collected in the ``touched_*`` temp tables."""
+def refresh_current_state(con: duckdb.DuckDBPyConnection, datasets: list[int] | None = None) -> None:
+    """Recompute current-state rows for the ids collected in the ``touched_*`` temp tables
+    (or, given ``datasets``, for those datasets alone)."""
+    if datasets is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE touched_datasets AS "
+                    "SELECT unnest($ids::BIGINT[]) AS dataset_id", {"ids": datasets})
+        con.execute("CREATE OR REPLACE TEMP TABLE touched_jobs (job_id BIGINT)")
+        con.execute("CREATE OR REPLACE TEMP TABLE touched_runs (run_id VARCHAR)")
     _define_macros(con)
     for statement in _REFRESH:
         con.execute(statement)
