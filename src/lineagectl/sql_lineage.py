@@ -47,9 +47,14 @@ def _table_name(table) -> str:
     return ".".join(part for part in (table.catalog, table.db, table.name) if part)
 
 
+_NAVIGATION: tuple = ()  # window navigation functions, set on first use (sqlglot loads lazily)
+
+
 def _classify(expressions: list) -> tuple[str, bool]:
     from sqlglot import exp
 
+    global _NAVIGATION
+    _NAVIGATION = _NAVIGATION or (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
     subtype, masking = "IDENTITY", False
     for expression in expressions:
         inner = expression.this if isinstance(expression, exp.Alias) else expression
@@ -61,7 +66,8 @@ def _classify(expressions: list) -> tuple[str, bool]:
                          type(node).__name__)
                 if any(n.lower().startswith(_MASKING_PREFIXES) for n in names):
                     masking = True
-            if isinstance(node, exp.AggFunc):
+            # LAG/LEAD/FIRST_VALUE… pick one row's value: a transformation, not an aggregation.
+            if isinstance(node, exp.AggFunc) and not isinstance(node, _NAVIGATION):
                 subtype = "AGGREGATION"
         if subtype != "AGGREGATION":
             subtype = "TRANSFORMATION"
@@ -112,16 +118,68 @@ def _indirect(tree) -> list[Edge]:
             if table.find_ancestor(exp.Select) is select and not (not table.db and table.name.lower() in ctes):
                 tables[table.alias_or_name] = table
         clauses = [("FILTER", select.args.get("where")), ("FILTER", select.args.get("having")),
-                   ("GROUP_BY", select.args.get("group"))]
+                   ("GROUP_BY", select.args.get("group")), ("SORT", select.args.get("order"))]
         clauses += [("JOIN", join.args.get("on")) for join in select.args.get("joins") or []]
         for subtype, clause in clauses:
             if clause is None:
                 continue
             for column in clause.find_all(exp.Column):
+                for table, name in _sources(column, select, tables, subtype):
+                    edges.append(Edge(None, Source(_table_name(table), name), "INDIRECT", subtype, False))
+        if select is tree or (isinstance(tree, exp.Union) and select.find_ancestor(exp.Select) is None):
+            edges += _conditional(select, tables)
+    return sorted(set(edges), key=lambda e: (e.subtype or "", e.column or "", e.source.table, e.source.column))
+
+
+def _sources(column, select, tables: dict, subtype: str) -> list[tuple]:
+    """(table, column) a clause's column reads; ORDER BY may name an output alias instead."""
+    from sqlglot import exp
+
+    table = tables.get(column.table)
+    if table is not None and column.name:
+        return [(table, column.name)]
+    if subtype == "SORT" and not column.table:
+        for projection in select.selects:
+            if projection.alias_or_name == column.name and isinstance(projection, exp.Alias):
+                return [(tables[inner.table], inner.name) for inner in projection.find_all(exp.Column)
+                        if inner.table in tables and inner.name]
+    return []
+
+
+def _conditional(select, tables: dict) -> list[Edge]:
+    """INDIRECT CONDITIONAL edges: columns in the condition of a CASE/IF that computes an output.
+
+    A column read only in such conditions (not in a value) is returned with subtype
+    None too: the caller drops the DIRECT edge lineage() reported for it.
+    """
+    from sqlglot import exp
+
+    edges = []
+    for projection in select.selects:
+        name = projection.alias_or_name
+        if not name or isinstance(projection, exp.Star):
+            continue
+        # sqlglot parses IF(c, x, y) and each CASE WHEN c THEN x as exp.If, the condition in ``this``.
+        conditions = [node.this for node in projection.find_all(exp.If)]
+        in_conditions = {id(c) for condition in conditions for c in condition.find_all(exp.Column)}
+        values = {(c.table, c.name) for c in projection.find_all(exp.Column) if id(c) not in in_conditions}
+        # A branch that is a bare column passes that column's value as it is: IDENTITY for it.
+        branches = [node.args.get("true") for node in projection.find_all(exp.If)]
+        branches += [case.args.get("default") for case in projection.find_all(exp.Case)]
+        for branch in branches:
+            table = tables.get(branch.table) if isinstance(branch, exp.Column) else None
+            if table is not None and branch.name:
+                edges.append(Edge(name, Source(_table_name(table), branch.name), "DIRECT", "IDENTITY", False))
+        for condition in conditions:
+            for column in condition.find_all(exp.Column):
                 table = tables.get(column.table)
-                if table is not None and column.name:
-                    edges.append(Edge(None, Source(_table_name(table), column.name), "INDIRECT", subtype, False))
-    return sorted(set(edges), key=lambda e: (e.subtype, e.source.table, e.source.column))
+                if table is None or not column.name:
+                    continue
+                source = Source(_table_name(table), column.name)
+                edges.append(Edge(name, source, "INDIRECT", "CONDITIONAL", False))
+                if (column.table, column.name) not in values:
+                    edges.append(Edge(name, source, "DIRECT", None, False))  # marker: not a value
+    return edges
 
 
 def _target_columns(statement, schema, dialect) -> list[str] | None:
@@ -203,7 +261,13 @@ def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Ed
         raise
     except Exception as exc:  # noqa: BLE001 - sqlglot also fails with assertions and lookups
         raise SqlLineageError(f"{type(exc).__name__}: {exc}") from None
+    condition_only = {(e.column, e.source) for e in indirect if e.type == "DIRECT" and e.subtype is None}
+    edges |= {e for e in indirect if e.type == "DIRECT" and e.subtype is not None}  # CASE branch identities
+    indirect = [e for e in indirect if e.type != "DIRECT"]
+    edges = {e for e in edges if not (e.type == "DIRECT" and (e.column, e.source) in condition_only)}
     if target_columns is not None:
         edges = _rename_outputs(edges, tree, target_columns)
+        indirect = sorted(_rename_outputs(set(indirect), tree, target_columns),
+                          key=lambda e: (e.subtype or "", e.column or "", e.source.table, e.source.column))
     ordered = sorted(edges, key=lambda e: (e.column or "", e.source.table, e.source.column, e.subtype))
     return ordered + indirect

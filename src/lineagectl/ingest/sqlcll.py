@@ -17,6 +17,7 @@ import hashlib
 import json
 
 PRODUCER = "https://github.com/lineagectl/lineagectl/sql"
+DBT_PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"  # lineagectl.dbt.PRODUCER, without its imports
 _SCHEMA_URL = "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
 
 # Touched jobs whose latest SQL has not been turned into column lineage yet, with one output that
@@ -31,8 +32,10 @@ _CANDIDATES = f"""
     SELECT s.job_id, o.dataset_id, s.seen, b.payload->>'query', b.payload->>'dialect'
     FROM sql s JOIN facet_blobs b USING (facet_hash) JOIN outs o USING (job_id)
     WHERE o.n = 1 AND s.facet_hash <> 'deleted' AND b.payload->>'query' IS NOT NULL
+      -- dbt models get their column lineage from the manifest reader already.
+      AND coalesce(b.payload->>'_producer', '') <> '{DBT_PRODUCER}'
       AND NOT EXISTS (SELECT 1 FROM cll_sets c JOIN facet_blobs p USING (facet_hash)
-                      WHERE c.dataset_id = o.dataset_id AND c.job_id = s.job_id
+                      WHERE c.dataset_id = o.dataset_id AND c.job_id IN (s.job_id, 0)
                         AND (coalesce(p.payload->>'_producer', '') <> '{PRODUCER}' OR c.last_seen >= s.since))"""
 _INPUTS = """
     SELECT e.dataset_id, d.name, list(c.column_name ORDER BY c.column_name) FILTER (WHERE c.column_name IS NOT NULL),
