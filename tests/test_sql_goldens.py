@@ -115,3 +115,37 @@ def test_hive_goldens_typed_transformations(corpus):
     assert matched >= total - 3
     assert set(dataset_misses) <= {"cllMultiInsertsComplete.json", "cllComplexQueryCTEJoinsComplete.json"}, (
         dataset_misses)
+
+
+def test_sqllineage_cases(corpus):
+    """sqllineage's column cases: (source table, source column, target column) sets, exact per case.
+
+    Many cases are out of reach by design (several statements, UPDATE/MERGE, no schema
+    for `SELECT *`); the test reports the score and guards it against regressions.
+    """
+    data = json.loads((corpus / "sql-goldens" / "sqllineage" / "cases.json").read_text(encoding="utf-8"))
+    schema = {}
+    for key, columns in data["schemas"].items():
+        parts = key.split(".")
+        if len(parts) == 2:
+            schema.setdefault(parts[0], {})[parts[1]] = {c: "VARCHAR" for c in columns}
+    exact = 0
+    for case in data["cases"]:
+        dialect = case.get("dialect") if isinstance(case.get("dialect"), str) else None
+        dialect = None if dialect in ("non-validating", "ansi") else dialect
+        expected = {((e["source"].get("table") or "").lower(), (e["source"].get("column") or "").lower(),
+                     (e["target"].get("column") or "").lower()) for e in case["expected"]}
+        edges = None
+        for metadata in ([schema, None] if case.get("uses_metadata") else [None]):
+            try:
+                edges = column_lineage(case["sql"], dialect, metadata)
+                break
+            except SqlLineageError:
+                continue
+        if edges is None:
+            continue
+        ours = {(e.source.table.lower(), e.source.column.lower(), e.column.lower())
+                for e in edges if e.column and e.type == "DIRECT"}
+        exact += ours == expected
+    print(f"sqllineage cases: {exact}/{len(data['cases'])} exact")
+    assert len(data["cases"]) == 150 and exact >= 71
