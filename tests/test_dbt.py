@@ -8,7 +8,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from lineagectl.api import impact, ingest, show, stats
+from lineagectl.api import impact, ingest, show, stats, trace
 
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
 
@@ -195,3 +195,29 @@ def test_a_newer_manifest_replaces_design_time_lineage_but_not_runs(corpus, tmp_
     ingest([write_ndjson(tmp_path / "run.ndjson", [run])], forward)
     ingest([str(tmp_path / "new" / "manifest.json")], forward)
     assert customers_name in downstream(forward)
+
+
+def test_every_corpus_manifest_is_recognised_and_ingests(corpus, tmp_path):
+    from lineagectl.dbt import manifest_version
+
+    for path in manifests(corpus):
+        version = json.loads(path.read_text())["metadata"]["dbt_schema_version"].rsplit("/v", 1)[1]
+        # pagila's keys are sorted: its metadata comes after half a megabyte of other keys.
+        assert manifest_version(str(path)) == int(version.split(".")[0]), path.name
+    assert manifest_version(str(corpus / "openlineage" / "SOURCES.md")) is None
+
+
+def test_case_sensitive_and_case_insensitive_catalogs_resolve(corpus, tmp_path):
+    folder = corpus / "dbt"
+    pagila = str(tmp_path / "p.duckdb")
+    report = ingest([str(folder / "datahub_sample_dbt_pagila.v11.dbt1.7.manifest.json")], pagila,
+                    catalog=str(folder / "datahub_sample_dbt_pagila.v11.dbt1.7.catalog.json"))
+    assert report.warnings == [] and report.file_errors == []
+    # Postgres stores "BillingMonth" with its case: the model's pbc."BillingMonth" must find it.
+    sources = {(c["name"].rsplit(".", 1)[-1], c["column"]) for c in
+               trace("monthly_billing_with_cust", pagila, column="billing_month", depth=1).payload["columns"]}
+    assert ("payments_by_customer_by_month", "BillingMonth") in sources
+    duck = str(tmp_path / "d.duckdb")
+    report = ingest([str(folder / "colibri_jaffle.v12.dbt1.10.duckdb.manifest.json")], duck,
+                    catalog=str(folder / "colibri_jaffle.v12.dbt1.10.duckdb.catalog.json"))
+    assert report.warnings == []  # DuckDB folds case: every model's columns resolve

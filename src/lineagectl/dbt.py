@@ -29,6 +29,7 @@ from .errors import InputError
 PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
 _SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
 _MANIFEST = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.json"')
+_NDJSON_START = re.compile(rb'}\s*\n\s*{')  # a second JSON document on a new line: an event log
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
 # dbt adapter -> sqlglot dialect where the names differ.
 _DIALECTS = {"sqlserver": "tsql", "databricks": "databricks", "spark": "spark", "postgres": "postgres",
@@ -40,14 +41,29 @@ _MATERIALIZED = {"table": "TABLE", "incremental": "TABLE", "view": "VIEW", "ephe
 
 
 def manifest_version(path: str) -> int | None:
-    """The manifest schema version if ``path`` is a dbt manifest, else ``None`` (reads 4 KB)."""
+    """The manifest schema version if ``path`` is a dbt manifest, else ``None``.
+
+    dbt writes ``metadata`` first, so 4 KB usually tell; some tools write keys sorted
+    (``metadata`` after ``child_map`` and ``disabled``). A file that starts as one JSON
+    object and is not an NDJSON log is then scanned on, in 1 MB steps.
+    """
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
+            match = _MANIFEST.search(head)
+            if match:
+                return int(match.group(1))
+            if not head.lstrip().startswith(b"{") or _NDJSON_START.search(head):
+                return None
+            tail = head[-256:]
+            while chunk := f.read(1 << 20):
+                match = _MANIFEST.search(tail + chunk)
+                if match:
+                    return int(match.group(1))
+                tail = chunk[-256:]
     except OSError:
         return None
-    match = _MANIFEST.search(head)
-    return int(match.group(1)) if match else None
+    return None
 
 
 def _facet(payload: dict) -> dict:
@@ -155,12 +171,29 @@ class _Manifest:
             relations[".".join(p for p in parts if p).lower()] = (namespace, name)
             columns = {c.get("name"): c.get("data_type") or "VARCHAR"
                        for c in (node.get("columns") or {}).values() if isinstance(c.get("name"), str)}
-            for c in ((self.catalog.get(uid) or {}).get("columns") or {}).values():
-                if isinstance(c.get("name"), str):
-                    columns[c["name"]] = c.get("type") or "VARCHAR"
+            catalog_columns = ((self.catalog.get(uid) or {}).get("columns") or {}).values()
+            if catalog_columns:  # the warehouse's own names win over the documented ones
+                columns = {self._stored_name(c["name"]): c.get("type") or "VARCHAR"
+                           for c in catalog_columns if isinstance(c.get("name"), str)}
             if columns and all(parts):
                 schema.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = columns
         return schema, relations
+
+    def _stored_name(self, name: str) -> str:
+        """A catalog column name as sqlglot's schema must see it: quoted when the warehouse stores
+        it in a case its unquoted form would not fold to (Postgres "BillingMonth"), so it keeps
+        its case; case-insensitive dialects fold quoted names too, so nothing changes there."""
+        from sqlglot import exp
+        from sqlglot.dialects import Dialect
+
+        try:
+            dialect = Dialect.get_or_raise(_DIALECTS.get(self.adapter, self.adapter))
+        except ValueError:
+            return name
+        identifier = exp.to_identifier(name)
+        if dialect.normalize_identifier(identifier.copy()).name == name:
+            return name
+        return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
 
     @cached_property
     def lineage(self) -> dict[str, dict | None]:
