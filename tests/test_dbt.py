@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import networkx as nx
 import pytest
 
@@ -221,3 +222,32 @@ def test_case_sensitive_and_case_insensitive_catalogs_resolve(corpus, tmp_path):
     report = ingest([str(folder / "colibri_jaffle.v12.dbt1.10.duckdb.manifest.json")], duck,
                     catalog=str(folder / "colibri_jaffle.v12.dbt1.10.duckdb.catalog.json"))
     assert report.warnings == []  # DuckDB folds case: every model's columns resolve
+
+
+def test_openlineage_events_and_the_manifest_of_one_project_merge(corpus, tmp_path):
+    import uuid
+
+    from conftest import write_ndjson
+
+    folder = corpus / "dbt" / "openlineage_dbt_postgres_run"
+    events = json.loads((folder / "expected_ol_events.templated.json").read_text())
+    for event in events:  # the capture's run ids are json-unit templates: give each job one
+        event["run"]["runId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, event["job"]["name"]))
+        parent = (event["run"].get("facets") or {}).get("parent")
+        if parent:
+            parent["run"]["runId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, parent["job"]["name"]))
+        event.setdefault("producer", "https://github.com/OpenLineage/OpenLineage/tree/1.24.0/integration/dbt")
+        event.setdefault("schemaURL", "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent")
+    db = str(tmp_path / "m.duckdb")
+    rejects = []
+    ingest([write_ndjson(tmp_path / "ol.ndjson", events)], db, on_reject=rejects.append)
+    ingest([str(folder / "manifest.v12.dbt1.8.json")], db, namespace="postgres://postgres:5432")
+    assert rejects == []
+    from_events = {(d["namespace"], d["name"]) for e in events for d in e.get("inputs", []) + e.get("outputs", [])}
+    con = duckdb.connect(db, read_only=True)
+    stored = con.execute("SELECT namespace, name FROM datasets").fetchall()
+    con.close()
+    assert len(stored) == len(set(stored))
+    names = [name for _, name in stored]
+    assert len(names) == len(set(names)), "a dataset appears under two namespaces"
+    assert from_events <= set(stored)  # the runtime datasets are the manifest's, not copies
