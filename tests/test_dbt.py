@@ -251,3 +251,31 @@ def test_openlineage_events_and_the_manifest_of_one_project_merge(corpus, tmp_pa
     names = [name for _, name in stored]
     assert len(names) == len(set(names)), "a dataset appears under two namespaces"
     assert from_events <= set(stored)  # the runtime datasets are the manifest's, not copies
+
+
+def test_ephemeral_models_are_column_lineage_nodes(corpus, tmp_path):
+    folder = corpus / "dbt"
+    data = json.loads((folder / "colibri_ephemeral_finance_core.v12.dbt1.11.duckdb.manifest.json").read_text())
+    from lineagectl.dbt import _projection
+
+    # Ephemerals whose SQL names all its output columns are read as tables; one ending in
+    # SELECT * is still read through its CTE.
+    ephemeral = {relation(n) for n in data["nodes"].values()
+                 if n.get("config", {}).get("materialized") == "ephemeral" and _projection(n["compiled_code"], "duckdb")}
+    users = [uid for uid, n in data["nodes"].items() if "__dbt__cte__" in (n.get("compiled_code") or "")]
+    assert ephemeral and users
+    db = str(tmp_path / "e.duckdb")
+    report = ingest([str(folder / "colibri_ephemeral_finance_core.v12.dbt1.11.duckdb.manifest.json")], db,
+                    catalog=str(folder / "colibri_ephemeral_finance_core.v12.dbt1.11.duckdb.catalog.json"))
+    assert report.warnings == []
+    con = duckdb.connect(db, read_only=True)
+    sources = {r[0] for r in con.execute(
+        "SELECT DISTINCT s.name FROM column_edges e JOIN datasets s ON s.dataset_id = e.src_dataset_id").fetchall()}
+    con.close()
+    # Every model that inlines an ephemeral's CTE reads the ephemeral model, not through it.
+    read = {relation(data["nodes"][p]) for uid in users for p in data["nodes"][uid]["depends_on"]["nodes"]
+            if relation(data["nodes"].get(p, {"name": ""})) in ephemeral}
+    assert read and read <= sources
+    assert ("int_customer_cohort_key", "customer_name") in {
+        (c["name"].rsplit(".", 1)[-1], c["column"])
+        for c in trace("dim_customers", db, column="customer_name", depth=1).payload["columns"]}

@@ -158,10 +158,12 @@ class _Manifest:
         return {"namespace": namespace, "name": name, "facets": facets}
 
     @cached_property
-    def sql_schema(self) -> tuple[dict, dict]:
-        """sqlglot's schema mapping (catalog types, else manifest columns) and relation -> dataset."""
+    def sql_schema(self) -> tuple[dict, dict, dict]:
+        """sqlglot's schema mapping (catalog types, else manifest columns), relation -> dataset, and
+        the ``__dbt__cte__`` name of each ephemeral model -> its relation parts."""
         schema: dict = {}
         relations: dict = {}
+        ephemerals: dict = {}
         for uid, node in self.nodes.items():
             if not isinstance(node, dict) or node.get("resource_type") not in DATASET_TYPES:
                 continue
@@ -175,20 +177,33 @@ class _Manifest:
             if catalog_columns:  # the warehouse's own names win over the documented ones
                 columns = {self._stored_name(c["name"]): c.get("type") or "VARCHAR"
                            for c in catalog_columns if isinstance(c.get("name"), str)}
+            if (node.get("config") or {}).get("materialized") == "ephemeral" and all(parts):
+                # Documented columns of an ephemeral are often a subset: only its SQL says them all.
+                columns = _projection(node.get("compiled_code") or node.get("compiled_sql"),
+                                      _DIALECTS.get(self.adapter, self.adapter))
+                if columns:  # read as a table only when its columns are known; else through its CTE
+                    ephemerals[f"__dbt__cte__{node.get('name')}".lower()] = parts
             if columns and all(parts):
                 schema.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = columns
-        return schema, relations
+        return schema, relations, ephemerals
+
+    @cached_property
+    def _dialect(self):
+        from sqlglot.dialects import Dialect
+
+        try:
+            return Dialect.get_or_raise(_DIALECTS.get(self.adapter, self.adapter))
+        except ValueError:
+            return None
 
     def _stored_name(self, name: str) -> str:
         """A catalog column name as sqlglot's schema must see it: quoted when the warehouse stores
         it in a case its unquoted form would not fold to (Postgres "BillingMonth"), so it keeps
         its case; case-insensitive dialects fold quoted names too, so nothing changes there."""
         from sqlglot import exp
-        from sqlglot.dialects import Dialect
 
-        try:
-            dialect = Dialect.get_or_raise(_DIALECTS.get(self.adapter, self.adapter))
-        except ValueError:
+        dialect = self._dialect
+        if dialect is None:
             return name
         identifier = exp.to_identifier(name)
         if dialect.normalize_identifier(identifier.copy()).name == name:
@@ -201,10 +216,10 @@ class _Manifest:
         work = [(uid, node.get("compiled_code") or node.get("compiled_sql")) for uid, node in sorted(self.nodes.items())
                 if isinstance(node, dict) and node.get("resource_type") in ("model", "snapshot")
                 and (node.get("compiled_code") or node.get("compiled_sql"))]
-        schema, relations = self.sql_schema
+        schema, relations, ephemerals = self.sql_schema
         dialect = _DIALECTS.get(self.adapter, self.adapter)
         found = {}
-        for uid, facet, warning in _lineage_all(work, dialect, schema, relations):
+        for uid, facet, warning in _lineage_all(work, dialect, schema, relations, ephemerals):
             if warning:
                 self.on_warning(f"{uid}: no column lineage (table lineage kept): {warning}")
             found[uid] = facet
@@ -317,7 +332,7 @@ PARALLEL_MIN_MODELS = 64
 _WORKER: dict = {}
 
 
-def _lineage_all(work: list[tuple[str, str]], dialect: str, schema: dict, relations: dict):
+def _lineage_all(work: list[tuple[str, str]], dialect: str, schema: dict, relations: dict, ephemerals: dict):
     """(unique_id, facet or None, warning or None) for each (unique_id, sql), in order."""
     import multiprocessing
     import threading
@@ -328,21 +343,21 @@ def _lineage_all(work: list[tuple[str, str]], dialect: str, schema: dict, relati
     # before it opens the store (DuckDB starts threads) or starts its writer.
     if (workers < 2 or len(work) < PARALLEL_MIN_MODELS or threading.active_count() > 1
             or "fork" not in multiprocessing.get_all_start_methods()):
-        _init_worker(dialect, schema, relations)
+        _init_worker(dialect, schema, relations, ephemerals)
         yield from map(_model_lineage, work)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_init_worker, initargs=(dialect, schema, relations)) as pool:
+                             initializer=_init_worker, initargs=(dialect, schema, relations, ephemerals)) as pool:
         yield from pool.map(_model_lineage, work, chunksize=max(1, len(work) // (workers * 8)))
 
 
-def _init_worker(dialect: str, schema: dict, relations: dict) -> None:
+def _init_worker(dialect: str, schema: dict, relations: dict, ephemerals: dict) -> None:
     from sqlglot.schema import MappingSchema
 
     # Built, and its identifiers normalised, once per process: sqlglot would redo it per model.
-    _WORKER.update(dialect=dialect, relations=relations,
+    _WORKER.update(dialect=dialect, relations=relations, ephemerals=ephemerals,
                    schema=MappingSchema(schema, dialect=dialect) if schema else None)
 
 
@@ -350,6 +365,8 @@ def _model_lineage(item: tuple[str, str]) -> tuple[str, dict | None, str | None]
     from .sql_lineage import SqlLineageError, column_lineage
 
     uid, sql = item
+    if "__dbt__cte__" in sql and _WORKER["ephemerals"]:
+        sql = _attribute_ephemerals(sql, _WORKER["dialect"], _WORKER["ephemerals"])
     try:
         edges = column_lineage(sql, _WORKER["dialect"], _WORKER["schema"])
     except SqlLineageError as exc:
@@ -367,6 +384,52 @@ def _model_lineage(item: tuple[str, str]) -> tuple[str, dict | None, str | None]
         else:
             fields.setdefault(edge.column, {"inputFields": []})["inputFields"].append(item)
     return uid, ({"fields": fields, "dataset": dataset} if fields or dataset else None), None
+
+
+def _projection(sql: str | None, dialect: str) -> dict:
+    """Output columns of an ephemeral model's SQL (when it names them all), typed VARCHAR."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql or "", dialect=dialect)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+        return {}
+    if not isinstance(tree, exp.Query) or any(
+            isinstance(s, exp.Star) or isinstance(s, exp.Column) and isinstance(s.this, exp.Star) for s in tree.selects):
+        return {}
+    return {s.alias_or_name: "VARCHAR" for s in tree.selects if s.alias_or_name}
+
+
+def _attribute_ephemerals(sql: str, dialect: str, ephemerals: dict) -> str:
+    """The SQL with each ``__dbt__cte__X`` CTE dropped and read as ephemeral model X's relation,
+    so column lineage points at the ephemeral model (a node of its own) rather than through it.
+    Unchanged when an ephemeral's columns are unknown or the SQL does not parse."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, dialect=dialect)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+        return sql
+    with_ = tree.args.get("with_")
+    if with_ is None:
+        return sql
+    inlined = {cte.alias.lower() for cte in with_.expressions if cte.alias.lower() in ephemerals}
+    if not inlined:
+        return sql
+    for cte in list(with_.expressions):
+        if cte.alias.lower() in inlined:
+            cte.pop()
+    if not with_.expressions:
+        with_.pop()
+    for table in list(tree.find_all(exp.Table)):
+        if not table.args.get("db") and table.name.lower() in inlined:
+            database, schema, name = ephemerals[table.name.lower()]
+            table.replace(exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(schema),
+                                    catalog=exp.to_identifier(database),
+                                    alias=table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))))
+    return tree.sql(dialect=dialect)
 
 
 def _ref(dataset: dict) -> dict:
