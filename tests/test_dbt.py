@@ -279,3 +279,18 @@ def test_ephemeral_models_are_column_lineage_nodes(corpus, tmp_path):
     assert ("int_customer_cohort_key", "customer_name") in {
         (c["name"].rsplit(".", 1)[-1], c["column"])
         for c in trace("dim_customers", db, column="customer_name", depth=1).payload["columns"]}
+
+
+def test_tests_in_the_manifest_attach_to_their_datasets_and_columns(corpus, tmp_path):
+    path = corpus / "dbt" / "jaffle_shop.v12.dbt1.12.manifest.json"
+    data = json.loads(path.read_text())
+    db = str(tmp_path / "t.duckdb")
+    ingest([str(path)], db)
+    expected = {(relation(data["nodes"][n["attached_node"]]), n.get("column_name"), n["test_metadata"]["name"])
+                for n in data["nodes"].values()
+                if n["resource_type"] == "test" and n.get("attached_node") in data["nodes"] and n.get("test_metadata")}
+    assert expected
+    for name, column, test in expected:
+        tags = show(name, db).payload["tags"]
+        assert {"key": "dbt_test", "value": test, "field": column} in [
+            {k: t[k] for k in ("key", "value", "field")} for t in tags], (name, column, test)

@@ -87,6 +87,28 @@ class _Manifest:
         self.groups = data.get("groups") or {}
         self.catalog = {**((catalog or {}).get("nodes") or {}), **((catalog or {}).get("sources") or {})}
 
+    @cached_property
+    def tests(self) -> dict[str, list[dict]]:
+        """The dbt tests defined on each node, as tags (``dbt_test`` = test name, on the column if
+        one), so ``show`` lists them and ``ls -s tag:dbt_test`` finds tested datasets; their
+        results come from ``--run-results``."""
+        found: dict[str, list[dict]] = {}
+        for uid, node in sorted(self.nodes.items()):
+            if not isinstance(node, dict) or node.get("resource_type") != "test":
+                continue
+            target = node.get("attached_node") or next(iter((node.get("depends_on") or {}).get("nodes") or []), None)
+            if target not in self.nodes:
+                continue
+            test = (node.get("test_metadata") or {}).get("name") or node.get("name") or uid
+            tag = {"key": "dbt_test", "value": str(test), "source": "dbt"}
+            column = node.get("column_name") or ((node.get("test_metadata") or {}).get("kwargs") or {}).get(
+                "column_name")
+            if isinstance(column, str) and column:
+                tag["field"] = column
+            if tag not in found.setdefault(target, []):
+                found[target].append(tag)
+        return found
+
     def job_namespace(self, node: dict) -> str:
         return f"dbt://{self.project or node.get('package_name') or 'project'}"
 
@@ -146,6 +168,7 @@ class _Manifest:
             facets["schema"] = _facet({"fields": fields})
         if node.get("description"):
             facets["documentation"] = _facet({"description": node["description"]})
+        tags += self.tests.get(node.get("unique_id"), [])
         if tags:
             facets["tags"] = _facet({"tags": tags})
         owners = self.owners(node)
@@ -177,6 +200,12 @@ class _Manifest:
             if catalog_columns:  # the warehouse's own names win over the documented ones
                 columns = {self._stored_name(c["name"]): c.get("type") or "VARCHAR"
                            for c in catalog_columns if isinstance(c.get("name"), str)}
+            elif node.get("resource_type") in ("model", "snapshot"):
+                # No catalog: a model's SQL names its columns (documentation often lists a few).
+                projected = _projection(node.get("compiled_code") or node.get("compiled_sql"),
+                                        _DIALECTS.get(self.adapter, self.adapter))
+                if projected:
+                    columns = {name: columns.get(name, "VARCHAR") for name in projected}
             if (node.get("config") or {}).get("materialized") == "ephemeral" and all(parts):
                 # Documented columns of an ephemeral are often a subset: only its SQL says them all.
                 columns = _projection(node.get("compiled_code") or node.get("compiled_sql"),
