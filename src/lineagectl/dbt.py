@@ -369,7 +369,8 @@ def _lineage_all(work: list[tuple[str, str]], dialect: str, schema: dict, relati
     workers = min(os.cpu_count() or 1, 8, len(work) // (PARALLEL_MIN_MODELS // 2) or 1)
     # Forked workers need no guarded __main__ (spawn would re-import the caller's script), and
     # forking is safe only while this is the process's one thread: the ingest reads manifests
-    # before it opens the store (DuckDB starts threads) or starts its writer.
+    # before it opens the store (DuckDB starts threads) or starts its writer. Native threads of a
+    # library caller's own DuckDB connection are not counted; the workers never call into them.
     if (workers < 2 or len(work) < PARALLEL_MIN_MODELS or threading.active_count() > 1
             or "fork" not in multiprocessing.get_all_start_methods()):
         _init_worker(dialect, schema, relations, ephemerals)

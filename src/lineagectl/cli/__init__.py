@@ -144,10 +144,17 @@ def _global(
         help="Policy file (default: $LINEAGECTL_POLICY, else ./lineagectl.yaml).")] = None,
     quiet: QuietOption = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    wait: Annotated[Optional[float], typer.Option(
+        "--wait", metavar="SECONDS",
+        help="If another process holds the store, retry for up to SECONDS (default: $LINEAGECTL_WAIT, else 0).",
+        show_default=False)] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     settings.db, settings.policy, settings.quiet, settings.debug = db, policy, quiet, debug
+    if wait is not None:
+        # The store reads it when it opens the file, whichever command does.
+        os.environ["LINEAGECTL_WAIT"] = str(wait)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -44,7 +45,8 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             who = f" by {holder.group(1)} (PID {holder.group(2)})" if holder else ""
             raise DatabaseLockedError(
                 f"database {path} is locked{who}",
-                hint="DuckDB allows one writer at a time; wait for it to finish and retry",
+                hint="DuckDB allows one writer at a time: retry when it is done, or pass --wait SECONDS "
+                     "(LINEAGECTL_WAIT) to wait for it",
             ) from None
         if "not a valid DuckDB database" in text:
             raise DatabaseError(
@@ -113,13 +115,16 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
 
 @contextmanager
 def open_store(
-    path: str | os.PathLike[str] | None = None, *, write: bool = False, create: bool = True
+    path: str | os.PathLike[str] | None = None, *, write: bool = False, create: bool = True,
+    wait: float | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the store at ``path`` (see ``resolve_db_path``) and close it afterwards.
 
     Readers open the file read-only and never create it: a missing file raises
     ``DatabaseMissingError``. Writers create the file (unless ``create`` is false,
     for writers that only change what is there) and migrate older schemas.
+    While another process holds the file, retry for up to ``wait`` seconds
+    (default ``$LINEAGECTL_WAIT``, else 0) before ``DatabaseLockedError``.
     """
     db_path = resolve_db_path(path)
     if not (write and create) and not db_path.exists():
@@ -129,12 +134,37 @@ def open_store(
         )
     if write and db_path.parent and not db_path.parent.exists():
         raise DatabaseError(f"directory {db_path.parent} does not exist (for --db {db_path})")
-    con = _connect(db_path, read_only=not write)
+    con = _connect_waiting(db_path, not write, _wait_seconds(wait))
     try:
         _check_version(con, db_path, read_only=not write)
         yield con
     finally:
         con.close()
+
+
+def _wait_seconds(wait: float | None) -> float:
+    if wait is not None:
+        return max(0.0, wait)
+    try:
+        return max(0.0, float(os.environ.get("LINEAGECTL_WAIT") or 0))
+    except ValueError:
+        raise DatabaseError(f"LINEAGECTL_WAIT must be a number of seconds, not {os.environ['LINEAGECTL_WAIT']!r}")
+
+
+def _connect_waiting(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    """``_connect``, retried while the file is locked, for up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return _connect(path, read_only)
+        except DatabaseLockedError as exc:
+            if time.monotonic() + delay > deadline:
+                if wait:
+                    exc.message += f" (waited {wait:g} s)"
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
