@@ -1,0 +1,49 @@
+"""Bad inputs each get one clear error and change nothing: huge lines, non-manifests, read-only stores."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from lineagectl.api import ingest, stats
+
+from conftest import SAMPLE
+
+
+@pytest.fixture
+def sample_db(db):
+    ingest([str(SAMPLE / "ecommerce.ndjson")], db)
+    return db
+
+
+def test_a_100_mb_line_is_rejected_with_its_place(cli, sample_db, tmp_path):
+    path = tmp_path / "huge.ndjson"
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{"eventType": "START", "run": {"runId": "x"}, "job": {"name": "' + "a" * 100_000_000 + "\n")
+    before = stats(sample_db).payload
+    result = cli("--db", sample_db, "ingest", path)
+    assert result.exit_code == 1 and f"{path}:1: invalid JSON" in result.stderr
+    assert "Traceback" not in result.stderr and stats(sample_db).payload == before
+
+
+def test_a_json_file_that_is_not_a_manifest(cli, sample_db, tmp_path):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+                                "sources": {}}))
+    before = stats(sample_db).payload
+    result = cli("--db", sample_db, "ingest", path)
+    assert result.exit_code == 2 and "not a dbt manifest (no nodes)" in result.stderr
+    assert stats(sample_db).payload == before
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes read-only files anyway")
+def test_a_read_only_store_is_a_clear_error(cli, sample_db):
+    os.chmod(sample_db, 0o444)
+    try:
+        result = cli("--db", sample_db, "ingest", SAMPLE / "ecommerce.ndjson")
+        assert result.exit_code == 2 and "Error: " in result.stderr and "Traceback" not in result.stderr
+        assert cli("--db", sample_db, "stats").exit_code == 0  # reading still works
+    finally:
+        os.chmod(sample_db, 0o644)
