@@ -54,8 +54,8 @@ def test_newest_first_with_distances(sample):
     assert sql["details"]["added_conditions"] == ["o.status <> 'cancelled'"]
     assert changes("user_features", sample, since="2026-11-23T00:00:00Z").payload["changes"] == []
     # --depth 0: the dataset itself only.
-    assert [c["kind"] for c in changes("shop.public.orders", sample, since=SINCE, depth=0,
-                                       namespace="postgres://db.eu.acme.internal:5432").payload["changes"]] == ["schema"]
+    own = changes("shop.public.orders", sample, since=SINCE, depth=0, namespace="postgres://db.eu.acme.internal:5432")
+    assert [c["kind"] for c in own.payload["changes"]] == ["schema"]
 
 
 def hour(n: float) -> str:

@@ -90,8 +90,6 @@ def test_kill_at_random_points_never_leaves_a_partial_store(tmp_path, corpus, op
     operation (never a mix), and re-running converges to the clean result."""
     import random
 
-    from lineagectl.prune import prune
-
     rng = random.Random(7)
     base = str(tmp_path / "base.duckdb")
     log = big_log(tmp_path / "log.ndjson", 6_000)

@@ -126,6 +126,7 @@ def test_run_results_add_runs_and_test_results(corpus, tmp_path, cli):
 
 def test_parallel_column_lineage_equals_the_sequential_one(corpus, monkeypatch):
     import lineagectl.dbt as dbt
+    import lineagectl.dbt_lineage as workers
 
     folder = corpus / "dbt"
     manifest = str(folder / "fivetran_hubspot.v12.dbt1.11.manifest.json")
@@ -135,10 +136,10 @@ def test_parallel_column_lineage_equals_the_sequential_one(corpus, monkeypatch):
         return [e.get("dataset", {}).get("facets", {}).get("columnLineage")
                 for e in dbt.manifest_events(manifest, catalog=catalog)]
 
-    monkeypatch.setattr(dbt, "PARALLEL_MIN_MODELS", 10_000)  # one process
+    monkeypatch.setattr(workers, "PARALLEL_MIN_MODELS", 10_000)  # one process
     sequential = facets()
-    monkeypatch.setattr(dbt, "PARALLEL_MIN_MODELS", 8)
-    monkeypatch.setattr(dbt.os, "cpu_count", lambda: 2)  # at least two workers, even on one core
+    monkeypatch.setattr(workers, "PARALLEL_MIN_MODELS", 8)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)  # at least two workers, even on one core
     import concurrent.futures
     import threading
 
@@ -256,12 +257,13 @@ def test_openlineage_events_and_the_manifest_of_one_project_merge(corpus, tmp_pa
 def test_ephemeral_models_are_column_lineage_nodes(corpus, tmp_path):
     folder = corpus / "dbt"
     data = json.loads((folder / "colibri_ephemeral_finance_core.v12.dbt1.11.duckdb.manifest.json").read_text())
-    from lineagectl.dbt import _projection
+    from lineagectl.dbt_lineage import projection as _projection
 
     # Ephemerals whose SQL names all its output columns are read as tables; one ending in
     # SELECT * is still read through its CTE.
     ephemeral = {relation(n) for n in data["nodes"].values()
-                 if n.get("config", {}).get("materialized") == "ephemeral" and _projection(n["compiled_code"], "duckdb")}
+                 if n.get("config", {}).get("materialized") == "ephemeral"
+                 and _projection(n["compiled_code"], "duckdb")}
     users = [uid for uid, n in data["nodes"].items() if "__dbt__cte__" in (n.get("compiled_code") or "")]
     assert ephemeral and users
     db = str(tmp_path / "e.duckdb")

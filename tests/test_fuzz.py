@@ -20,7 +20,6 @@ import random
 import string
 
 import duckdb
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lineagectl.api import impact, ingest, stats

@@ -49,7 +49,8 @@ def test_gates(sample, cli):
 
 
 def test_column_overrides_and_no_policy(sample):
-    lenient = parse_policy("quality:\n  max_null_fraction: 0.10\n  columns:\n    '*.user_id': {max_null_fraction: 0.2}\n")
+    lenient = parse_policy("quality:\n  max_null_fraction: 0.10\n"
+                           "  columns:\n    '*.user_id': {max_null_fraction: 0.2}\n")
     assert quality(sample, lenient).payload["at_risk"] == []
     # Without rules, metrics are shown and nothing is at risk.
     plain = quality(sample, parse_policy("")).payload

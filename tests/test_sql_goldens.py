@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from lineagectl.sql_lineage import SqlLineageError, column_lineage
 
