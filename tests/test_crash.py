@@ -61,8 +61,22 @@ def test_sigkill_mid_file_leaves_the_store_as_before_that_file(tmp_path):
 KILLS = 100 if os.environ.get("LINEAGECTL_FUZZ") == "long" else 3
 
 
-def _killed_at(cmd: list[str], delay: float) -> bool:
-    """Run ``cmd`` and SIGKILL it after ``delay`` seconds; False if it finished first."""
+def _processes_naming(marker: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def _killed_at(cmd: list[str], delay: float, marker: str) -> bool:
+    """Run ``cmd`` and SIGKILL it after ``delay`` seconds; False if it finished first.
+
+    Also checks that nothing it started outlives it (dbt's forked lineage workers)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=delay)
@@ -70,6 +84,11 @@ def _killed_at(cmd: list[str], delay: float) -> bool:
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        if os.path.isdir("/proc"):
+            deadline = time.monotonic() + 5
+            while _processes_naming(marker) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _processes_naming(marker) == [], "processes outlived the killed command"
         return True
 
 
@@ -119,7 +138,7 @@ def test_kill_at_random_points_never_leaves_a_partial_store(tmp_path, corpus, op
             dst.write(src.read())
         # Anywhere in the run: start-up, reading, writing, committing, compacting.
         if _killed_at([sys.executable, "-m", "lineagectl", "--db", db, "-q", *command],
-                      rng.uniform(0.1, 0.98) * duration):
+                      rng.uniform(0.1, 0.98) * duration, marker=db):
             killed += 1
         state = _table_counts(db)  # opens, whatever moment it died at
         # prune_log rows appear only with a finished prune; compare the rest.

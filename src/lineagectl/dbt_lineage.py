@@ -35,16 +35,37 @@ def lineage_of_models(work: list[tuple[str, str]], dialect: str, schema: dict, r
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_init_worker, initargs=(dialect, schema, relations, ephemerals)) as pool:
+                             initializer=_init_worker, initargs=(dialect, schema, relations, ephemerals, True)) as pool:
         yield from pool.map(_model_lineage, work, chunksize=max(1, len(work) // (workers * 8)))
 
 
-def _init_worker(dialect: str, schema: dict, relations: dict, ephemerals: dict) -> None:
+def _init_worker(dialect: str, schema: dict, relations: dict, ephemerals: dict, forked: bool = False) -> None:
     from sqlglot.schema import MappingSchema
+
+    if forked:
+        _die_with_parent()
 
     # Built, and its identifiers normalised, once per process: sqlglot would redo it per model.
     _WORKER.update(dialect=dialect, relations=relations, ephemerals=ephemerals,
                    schema=MappingSchema(schema, dialect=dialect) if schema else None)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the ingest that forked it dies (SIGKILL included):
+    orphaned workers would otherwise wait on their queue forever."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _model_lineage(item: tuple[str, str]) -> tuple[str, dict | None, str | None]:
