@@ -47,3 +47,29 @@ def test_a_read_only_store_is_a_clear_error(cli, sample_db):
         assert cli("--db", sample_db, "stats").exit_code == 0  # reading still works
     finally:
         os.chmod(sample_db, 0o644)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB filesystem (tmpfs), where the machine lets the tests mount one."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.decode().strip() or 'not root'})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_is_a_clear_error_and_changes_nothing(cli, small_disk, corpus):
+    db = small_disk / "s.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    before = stats(str(db)).payload
+    result = cli("--db", db, "ingest", corpus / "dbt" / "fivetran_hubspot.v12.dbt1.11.manifest.json")
+    assert result.exit_code == 2 and "No space left on device" in result.stderr, result.stderr
+    assert "internal error" not in result.stderr and "Hint: free disk space" in result.stderr
+    assert stats(str(db)).payload == before

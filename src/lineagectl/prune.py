@@ -20,10 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import duckdb
+
 from .errors import InputError
 from .policy import Policy, load_policy
 from .results import Result, records_from_rows
 from .store import open_store
+from .store.db import write_failure
 
 DEFAULT_DETAILED_DAYS = 90
 DEFAULT_SUMMARY_DAYS = 365
@@ -109,6 +112,7 @@ class PruneReport:
     removed: dict[str, int] = field(default_factory=dict)
     bytes_before: int = 0
     bytes_after: int = 0
+    compact_error: str | None = None  # the prune stands; only giving space back failed
 
 
 def cutoffs(detailed_days: int | None, summary_days: int | None, policy: Policy,
@@ -150,13 +154,19 @@ def prune(db: str | None = None, *, detailed_days: int | None = None, summary_da
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        con.execute("ROLLBACK" if dry_run else "COMMIT")
+        try:
+            con.execute("ROLLBACK" if dry_run else "COMMIT")
+        except (duckdb.IOException, duckdb.TransactionException) as exc:
+            raise write_failure(exc, "prune") from None
         if not dry_run:
             con.execute("CHECKPOINT")
     if not dry_run and compact and sum(report.removed.values()):
         from .store.compact import compact_file
 
-        compact_file(path)
+        try:
+            compact_file(path)
+        except (duckdb.Error, OSError) as exc:  # e.g. no room for the copy: the prune is committed
+            report.compact_error = str(exc).split("\n")[0]
     report.bytes_after = path.stat().st_size
     return report
 
@@ -188,7 +198,8 @@ def as_result(report: PruneReport) -> Result:
 
     payload = {"dry_run": report.dry_run, "detailed_cutoff": format_timestamp(report.detailed_cutoff),
                "summary_cutoff": format_timestamp(report.summary_cutoff), "removed": report.removed,
-               "bytes_before": report.bytes_before, "bytes_after": report.bytes_after}
+               "bytes_before": report.bytes_before, "bytes_after": report.bytes_after,
+               "compact_error": report.compact_error}
     records = [{"table": t, "rows": n} for t, n in report.removed.items()]
     verb = "would remove" if report.dry_run else "removed"
     title = (f"{verb} {sum(report.removed.values())} rows: detail before "

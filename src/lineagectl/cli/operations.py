@@ -36,6 +36,8 @@ def prune(
     report = run_prune(db_of(db), detailed_days=detailed_days, summary_days=summary_days, dry_run=dry_run,
                        policy=settings.policy)
     emit(as_result(report), fmt, output)
+    if report.compact_error:
+        _stderr(f"Warning: pruned, but the file could not be compacted: {report.compact_error}")
     if not settings.quiet and not dry_run:
         _stderr(f"store file: {report.bytes_before:,} -> {report.bytes_after:,} bytes")
 

@@ -19,6 +19,7 @@ import orjson
 from ..errors import DatabaseError, InputError
 from ..dbt import manifest_events, manifest_version
 from ..store import open_store
+from ..store.db import write_failure
 from .derive import refresh_current_state
 from .sqlcll import derive_sql_lineage
 from .reader import BadDocument, Parsed, expand_sources, read_records
@@ -258,6 +259,9 @@ def ingest(
                 f"ingest ran out of memory and stored nothing of the current file: {exc}".split("\n")[0],
                 hint="raise DuckDB's limit, e.g. LINEAGECTL_MEMORY_LIMIT=2GB, or split the log into smaller files",
             ) from None
+        except (duckdb.IOException, duckdb.TransactionException) as exc:
+            _rollback(con)
+            raise write_failure(exc, "ingest") from None
         except BaseException:
             _rollback(con)
             raise

@@ -142,6 +142,15 @@ def open_store(
         con.close()
 
 
+def write_failure(exc: Exception, what: str) -> DatabaseError:
+    """A DuckDB I/O or commit failure as the user error it is (a full disk, say): nothing of the
+    failed transaction was stored."""
+    text = str(exc).split("\n")[0]
+    hint = ("free disk space (or point --db at a larger disk) and run it again; nothing of it was stored"
+            if "space left" in text.lower() else "nothing of it was stored; check the disk and run it again")
+    return DatabaseError(f"{what} could not write the store: {text}", hint=hint)
+
+
 def _wait_seconds(wait: float | None) -> float:
     if wait is not None:
         return max(0.0, wait)
