@@ -70,6 +70,10 @@ def _facet(payload: dict) -> dict:
     return {"_producer": PRODUCER, **payload}
 
 
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _truthy(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "1"))
 
@@ -77,15 +81,20 @@ def _truthy(value: object) -> bool:
 class _Manifest:
     def __init__(self, data: dict, namespace: str | None, catalog: dict | None, on_warning=None) -> None:
         self.on_warning = on_warning or (lambda message: None)
-        meta = data.get("metadata") or {}
+        meta = _mapping(data.get("metadata"))
         self.adapter = meta.get("adapter_type") or "dbt"
         self.project = meta.get("project_name")
         self.time = meta.get("generated_at") or "1970-01-01T00:00:00Z"
         self.namespace = namespace
-        self.nodes = {**(data.get("nodes") or {}), **(data.get("sources") or {})}
-        self.exposures = data.get("exposures") or {}
-        self.groups = data.get("groups") or {}
-        self.catalog = {**((catalog or {}).get("nodes") or {}), **((catalog or {}).get("sources") or {})}
+        # Only the shapes dbt writes count; anything else in a section is skipped, not fatal.
+        sections = {**_mapping(data.get("nodes")), **_mapping(data.get("sources"))}
+        self.nodes = {uid: node for uid, node in sections.items() if isinstance(node, dict)}
+        self.exposures = _mapping(data.get("exposures"))
+        self.groups = _mapping(data.get("groups"))
+        catalog = _mapping(catalog)
+        self.catalog = {uid: entry for uid, entry in {**_mapping(catalog.get("nodes")),
+                                                       **_mapping(catalog.get("sources"))}.items()
+                        if isinstance(entry, dict)}
 
     @cached_property
     def tests(self) -> dict[str, list[dict]]:
@@ -382,8 +391,16 @@ def manifest_events(path: str, namespace: str | None = None, catalog: str | None
         raise InputError(f"{run_results}: not a dbt run_results.json (no results)")
     manifest = _Manifest(data, namespace, catalog_data, on_warning)
     if results is None:
-        return manifest.events()
-    return _chain(manifest.events(), manifest.run_events(results))
+        return _guarded(path, manifest.events())
+    return _guarded(path, _chain(manifest.events(), manifest.run_events(results)))
+
+
+def _guarded(path: str, events: Iterator[dict]) -> Iterator[dict]:
+    """The events, or one clear error naming the file when its content is not shaped as dbt writes it."""
+    try:
+        yield from events
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise InputError(f"{path}: not a usable dbt manifest ({type(exc).__name__}: {exc})") from None
 
 
 def _chain(*parts: Iterator[dict]) -> Iterator[dict]:
