@@ -56,6 +56,18 @@ def run_event(run_id, job="etl.job", event_type="COMPLETE", time="2026-11-20T02:
     return event
 
 
+def table_counts(db: str) -> dict:
+    """Row count of every table of a store: for checks that nothing changed."""
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
+    finally:
+        con.close()
+
+
 def write_ndjson(path: Path, events) -> str:
     with open(path, "w", encoding="utf-8") as out:
         for event in events:

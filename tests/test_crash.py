@@ -14,7 +14,7 @@ import pytest
 
 from lineagectl.api import ingest, stats
 
-from conftest import run_event, write_ndjson
+from conftest import run_event, table_counts, write_ndjson
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
 
@@ -92,17 +92,6 @@ def _killed_at(cmd: list[str], delay: float, marker: str) -> bool:
         return True
 
 
-def _table_counts(db: str) -> dict:
-    import duckdb
-
-    con = duckdb.connect(db, read_only=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
-    finally:
-        con.close()
-
-
 @pytest.mark.parametrize("operation", ["ingest", "dbt", "prune"])
 def test_kill_at_random_points_never_leaves_a_partial_store(tmp_path, corpus, operation):
     """SIGKILL at random moments: the store always opens, equals the state before or after the
@@ -129,7 +118,7 @@ def test_kill_at_random_points_never_leaves_a_partial_store(tmp_path, corpus, op
     started = time.monotonic()
     assert subprocess.run([sys.executable, "-m", "lineagectl", "--db", clean, "-q", *command]).returncode == 0
     duration = time.monotonic() - started
-    before, after = _table_counts(base), _table_counts(clean)
+    before, after = table_counts(base), table_counts(clean)
     assert before != after
     killed = 0
     for attempt in range(KILLS):
@@ -140,11 +129,11 @@ def test_kill_at_random_points_never_leaves_a_partial_store(tmp_path, corpus, op
         if _killed_at([sys.executable, "-m", "lineagectl", "--db", db, "-q", *command],
                       rng.uniform(0.1, 0.98) * duration, marker=db):
             killed += 1
-        state = _table_counts(db)  # opens, whatever moment it died at
+        state = table_counts(db)  # opens, whatever moment it died at
         # prune_log rows appear only with a finished prune; compare the rest.
         assert state in (before, after), f"kill #{attempt} left a mix"
         assert subprocess.run([sys.executable, "-m", "lineagectl", "--db", db, "-q", *command]).returncode == 0
-        converged = _table_counts(db)
+        converged = table_counts(db)
         if operation != "prune":
             assert converged == after
         else:  # a second prune after a finished one logs zero rows; the data tables agree

@@ -27,7 +27,7 @@ from lineagectl.errors import LineageError
 from lineagectl.ingest.validate import Reject, validate
 from lineagectl.policy import PolicyError, parse_policy
 
-from conftest import write_ndjson
+from conftest import table_counts, write_ndjson
 
 LONG = os.environ.get("LINEAGECTL_FUZZ") == "long"
 # CI runs a fixed, derandomised sample (a red CI means a regression, not a lucky draw); the long
@@ -123,15 +123,6 @@ def test_the_validator_only_ever_rejects(event):
         pass  # the one documented way to say no
 
 
-def _table_counts(db: str) -> dict:
-    con = duckdb.connect(db, read_only=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
-    finally:
-        con.close()
-
-
 @STORE
 @given(st.lists(run_events(), min_size=1, max_size=8), st.lists(mutated_events(), min_size=1, max_size=8))
 def test_rejected_lines_never_change_the_store(tmp_path_factory, good, bad):
@@ -139,7 +130,7 @@ def test_rejected_lines_never_change_the_store(tmp_path_factory, good, bad):
     db = str(tmp / "f.duckdb")
     report = ingest([write_ndjson(tmp / "good.ndjson", good)], db)
     assert report.events_rejected == 0
-    before = _table_counts(db)
+    before = table_counts(db)
     rejected = []
     for event in bad:
         try:
@@ -150,7 +141,7 @@ def test_rejected_lines_never_change_the_store(tmp_path_factory, good, bad):
     lines = [json.dumps(e) for e in rejected] + ['"just a string"', "[1, 2", "{not json", "\u00ff\u00fe"]
     report = ingest([write_ndjson(tmp / "bad.ndjson", lines)], db)
     assert report.events_rejected >= 1 and report.events_new == 0
-    assert _table_counts(db) == before
+    assert table_counts(db) == before
 
 
 @STORE

@@ -30,15 +30,20 @@ def _expected(event: dict) -> dict:
     return found
 
 
-def _ours(event: dict) -> dict | str:
+def _schema(event: dict) -> dict:
+    """The golden's tables as sqlglot's schema; outputs too: an INSERT without a column list
+    writes the target's columns in order."""
     schema = {}
-    # Outputs too: an INSERT without a column list writes the target's columns in order.
     for item in event["inputs"] + event["outputs"]:
         database, table = item["name"].split(".", 1)
         schema.setdefault(database, {})[table] = {f["name"]: f.get("type") or "string"
                                                   for f in item["facets"]["schema"]["fields"]}
+    return schema
+
+
+def _ours(event: dict) -> dict | str:
     try:
-        edges = column_lineage(event["job"]["facets"]["sql"]["query"], "hive", schema)
+        edges = column_lineage(event["job"]["facets"]["sql"]["query"], "hive", _schema(event))
     except SqlLineageError as exc:
         return f"error: {exc}"
     found = {}
@@ -89,13 +94,8 @@ def test_hive_goldens_typed_transformations(corpus):
         data = json.loads(path.read_text(encoding="utf-8"))
         event = data if isinstance(data, dict) else data[0]
         expected_fields, expected_dataset = _typed(event)
-        schema = {}
-        for item in event["inputs"] + event["outputs"]:
-            database, table = item["name"].split(".", 1)
-            schema.setdefault(database, {})[table] = {f["name"]: f.get("type") or "string"
-                                                      for f in item["facets"]["schema"]["fields"]}
         try:
-            edges = column_lineage(event["job"]["facets"]["sql"]["query"], "hive", schema)
+            edges = column_lineage(event["job"]["facets"]["sql"]["query"], "hive", _schema(event))
         except SqlLineageError:
             edges = []
         ours = {(e.column.lower(), e.source.table.lower().rsplit(".", 1)[-1], e.source.column.lower(), e.type,
