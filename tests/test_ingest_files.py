@@ -100,6 +100,19 @@ def test_invalid_utf8_and_deep_nesting_are_rejected_cleanly(tmp_path, db):
     assert all("invalid JSON" in s for s in seen)
 
 
+def test_an_event_nested_deeper_than_can_be_stored_is_rejected_with_its_line(tmp_path, db):
+    nested = "x"
+    for _ in range(300):
+        nested = [nested]
+    event = run_event("deep", outputs=[("ns", "t")])
+    event["run"]["facets"] = {"custom": {"_producer": "p", "value": nested}}
+    path = write_ndjson(tmp_path / "deep.ndjson", [json.dumps(run_event("fine")), json.dumps(event)])
+    seen = []
+    report = ingest([path], db, on_reject=seen.append)
+    assert (report.events_new, report.events_rejected) == (1, 1)
+    assert seen == [f"{path}:2: nested more than 255 levels deep"]
+
+
 def test_unicode_names_round_trip(tmp_path, db):
     ingest([write_ndjson(tmp_path / "u.ndjson", [run_event("u1", job="ジョブ", outputs=[("ns", "tåble_ü")])])], db)
     con = duckdb.connect(db, read_only=True)

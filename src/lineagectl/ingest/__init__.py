@@ -141,7 +141,12 @@ class _Ingest:
                     continue
                 # Compact re-serialisation makes a pretty-printed copy of an event equal to
                 # its NDJSON line, so the hash deduplicates across files.
-                payload = dumps(event)
+                try:
+                    payload = dumps(event)
+                except TypeError:
+                    # orjson reads 1024 levels of nesting but writes only 255.
+                    self.reject(where, "nested more than 255 levels deep")
+                    continue
                 batch.add(blake2b(payload, digest_size=16).hexdigest(), where, kind, event_type, when,
                           payload.decode())
                 if len(batch) >= self.batch_size:
