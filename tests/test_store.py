@@ -5,10 +5,12 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from lineagectl.api import migrate, stats
+from lineagectl.api import ingest, migrate, stats
 from lineagectl.errors import DatabaseError, DatabaseMissingError
 from lineagectl.store import open_store
 from lineagectl.store.schema import SCHEMA_VERSION
+
+from conftest import run_event, write_ndjson
 
 
 def _set_version(db, version):
@@ -42,6 +44,32 @@ def test_older_schema_asks_readers_to_migrate_and_writers_upgrade_it(db):
     assert "lineagectl migrate" in info.value.hint
     assert migrate(db) == SCHEMA_VERSION
     assert stats(db).payload["schema_version"] == SCHEMA_VERSION
+
+
+def _payload_compression(con):
+    return {row[0] for row in con.execute(
+        "SELECT compression FROM pragma_storage_info('events') WHERE column_name = 'payload'"
+        " AND compression <> 'Constant'").fetchall()}
+
+
+def test_a_version_2_store_keeps_its_events_when_migrated_to_zstd_payloads(tmp_path, db):
+    ingest([write_ndjson(tmp_path / "e.ndjson", [run_event(f"r{i}", outputs=[("ns", f"t{i}")]) for i in range(50)])], db)
+    con = duckdb.connect(db)
+    # Version 2 stored payloads with DuckDB's default string compression.
+    con.execute("CREATE TABLE old AS SELECT * FROM events")
+    con.execute("DROP TABLE events")
+    con.execute("ALTER TABLE old RENAME TO events")
+    con.execute("CHECKPOINT")
+    assert _payload_compression(con) != {"ZSTD"}
+    before = con.execute("SELECT * FROM events ORDER BY event_hash").fetchall()
+    con.close()
+    _set_version(db, 2)
+    assert migrate(db) == SCHEMA_VERSION
+    con = duckdb.connect(db)
+    con.execute("CHECKPOINT")
+    assert con.execute("SELECT * FROM events ORDER BY event_hash").fetchall() == before
+    assert _payload_compression(con) == {"ZSTD"}
+    con.close()
 
 
 def test_a_foreign_duckdb_file_is_not_touched(tmp_path):

@@ -56,17 +56,22 @@ UNNEST = [
                CASE WHEN kind <> 'dataset' THEN lineagectl_id(e.job.namespace, e.job.name) END AS job_id,
                CASE WHEN kind = 'dataset' THEN lineagectl_id(e.dataset.namespace, e.dataset.name) END
                    AS dataset_id,
-               e
+               -- Top-level columns, not the whole struct: each later statement reads only
+               -- the parts it needs (an Arrow struct column is converted whole).
+               e.job.namespace AS job_namespace, e.job.name AS job_name, e.job.facets AS job_facets,
+               e.run.facets AS run_facets, e.inputs, e.outputs, e.dataset.namespace AS ds_namespace,
+               e.dataset.name AS ds_name, e.dataset.facets AS ds_facets
         FROM p""",
     """CREATE OR REPLACE TEMP TABLE stg_run_states AS
         SELECT run_id, job_id, event_type, event_time, event_hash FROM ev_ids WHERE kind = 'run'""",
     """CREATE OR REPLACE TEMP TABLE stg_job_names AS
-        SELECT job_id, e.job.namespace, e.job.name, event_time, event_hash FROM ev_ids WHERE kind <> 'dataset'""",
+        SELECT job_id, job_namespace AS namespace, job_name AS name, event_time, event_hash
+        FROM ev_ids WHERE kind <> 'dataset'""",
     # Every dataset an event names: inputs, outputs, or the dataset of a DatasetEvent.
     """CREATE OR REPLACE TEMP TABLE io AS
-        WITH i AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(e.inputs) AS d
+        WITH i AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(inputs) AS d
                    FROM ev_ids WHERE kind <> 'dataset'),
-             o AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(e.outputs) AS d
+             o AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(outputs) AS d
                    FROM ev_ids WHERE kind <> 'dataset')
         SELECT event_hash, event_time, kind, run_id, job_id, 'in' AS direction, d.namespace, d.name,
                d.facets, d.inputFacets AS io_facets FROM i
@@ -74,8 +79,8 @@ UNNEST = [
         SELECT event_hash, event_time, kind, run_id, job_id, 'out', d.namespace, d.name,
                d.facets, d.outputFacets FROM o
         UNION ALL
-        SELECT event_hash, event_time, kind, NULL, NULL, NULL, e.dataset.namespace, e.dataset.name,
-               e.dataset.facets, NULL FROM ev_ids WHERE kind = 'dataset'""",
+        SELECT event_hash, event_time, kind, NULL, NULL, NULL, ds_namespace, ds_name,
+               ds_facets, NULL FROM ev_ids WHERE kind = 'dataset'""",
     """CREATE OR REPLACE TEMP TABLE io_ids AS
         SELECT *, lineagectl_id(namespace, name) AS dataset_id,
                CASE WHEN (facets['version']->>'_deleted') IS DISTINCT FROM 'true'
@@ -91,10 +96,10 @@ UNNEST = [
     f"""CREATE OR REPLACE TEMP TABLE otherfac AS
         SELECT 'job' AS owner, event_hash, event_time, job_id, NULL::VARCHAR AS run_id, NULL::BIGINT AS dataset_id,
                NULL::VARCHAR AS direction, f.key AS facet_key, {_HASH} AS facet_hash, f.value
-        FROM (SELECT *, unnest(map_entries(e.job.facets)) AS f FROM ev_ids WHERE kind <> 'dataset')
+        FROM (SELECT *, unnest(map_entries(job_facets)) AS f FROM ev_ids WHERE kind <> 'dataset')
         UNION ALL
         SELECT 'run', event_hash, event_time, job_id, run_id, NULL, NULL, f.key, {_HASH}, f.value
-        FROM (SELECT *, unnest(map_entries(e.run.facets)) AS f FROM ev_ids WHERE kind = 'run')
+        FROM (SELECT *, unnest(map_entries(run_facets)) AS f FROM ev_ids WHERE kind = 'run')
         UNION ALL
         SELECT 'io', event_hash, event_time, job_id, run_id, dataset_id, direction, f.key, {_HASH}, f.value
         FROM (SELECT *, unnest(map_entries(io_facets)) AS f FROM io_ids WHERE kind = 'run')""",
