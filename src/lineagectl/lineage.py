@@ -12,7 +12,7 @@ import difflib
 
 from .errors import InputError, NotFoundError
 from .graph import Walk, walk_columns, walk_datasets
-from .names import Entity, resolve
+from .names import Entity, job_names, resolve
 from .results import Result
 from .store import open_store
 from .timeutil import option_time
@@ -31,15 +31,6 @@ def _describe(con, ids: list[int]) -> dict[int, dict]:
         LEFT JOIN owners o ON o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id
         GROUP BY ALL""", {"ids": ids}).fetchall()
     return {r[0]: {"namespace": r[1], "name": r[2], "type": r[3], "owners": r[4] or []} for r in rows}
-
-
-def _jobs(con, ids: list[int]) -> dict[int, dict]:
-    if not ids:
-        return {}
-    placeholders = ", ".join("?" * len(ids))
-    rows = con.execute(f"SELECT job_id, namespace, name FROM jobs WHERE job_id IN ({placeholders})",
-                       ids).fetchall()
-    return {r[0]: {"namespace": r[1], "name": r[2]} for r in rows}
 
 
 def _root_columns(con, entity: Entity, column: str) -> list[str]:
@@ -98,7 +89,7 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
         if select or exclude:
             _filter(con, walk, select, exclude)
         datasets = _describe(con, list(walk.datasets))
-        jobs = _jobs(con, list(walk.jobs))
+        jobs = job_names(con, list(walk.jobs))
     return _result(root, columns, direction, walk, datasets, jobs, include_jobs)
 
 
@@ -235,7 +226,7 @@ def graph(name: str, db: str | None = None, *, direction: str = "both", depth: i
                 walk.edges = {e for e in walk.edges if e[ends[0]] in kept and e[ends[1]] in kept}
         ids = sorted({root.id} | {i for w in walks for i in w.datasets})
         datasets = _describe(con, ids)
-        jobs = _jobs(con, sorted({j for w in walks for j in w.jobs}))
+        jobs = job_names(con, sorted({j for w in walks for j in w.jobs}))
         pii = _pii(con, ids)
     nodes: dict[str, dict] = {}
     edges: list[dict] = []

@@ -88,3 +88,13 @@ def resolve(con, name: str, *, namespace: str | None = None, kind: str | None = 
         close = sorted({r[3] for _, r in rows if name.lower() in r[3].lower()})[:5]
     hint = ("did you mean: " + ", ".join(close)) if close else "list names with `lineagectl ls datasets`"
     raise NotFoundError(f"no {what} named {name!r}{where}", hint=hint)
+
+
+def job_names(con, ids) -> dict[int, dict]:
+    """``{job_id: {"namespace", "name"}}`` for the jobs ``ids`` (any iterable, duplicates allowed)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = con.execute("SELECT job_id, namespace, name FROM jobs WHERE job_id IN (SELECT unnest($ids::BIGINT[]))",
+                       {"ids": wanted}).fetchall()
+    return {r[0]: {"namespace": r[1], "name": r[2]} for r in rows}

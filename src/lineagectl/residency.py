@@ -20,6 +20,7 @@ from collections import deque
 
 from .errors import DatabaseMissingError
 from .graph import column_path, reach, walk_column_set
+from .names import job_names
 from .pii import column_names, tagged_columns
 from .policy import UNKNOWN_REGION, FlowRule, Policy, ResidencyRule, Selector, load_policy
 from .results import Result
@@ -56,13 +57,6 @@ def _describe(con, ids, regions: dict[int, str]) -> dict[int, dict]:
     rows = con.execute("SELECT dataset_id, namespace, name FROM datasets "
                        "WHERE dataset_id IN (SELECT unnest($ids::BIGINT[]))", {"ids": ids}).fetchall() if ids else []
     return {r[0]: {"namespace": r[1], "name": r[2], "region": regions[r[0]]} for r in rows}
-
-
-def _jobs(con, ids) -> dict[int, dict]:
-    ids = sorted(set(ids))
-    rows = con.execute("SELECT job_id, namespace, name FROM jobs WHERE job_id IN (SELECT unnest($ids::BIGINT[]))",
-                       {"ids": ids}).fetchall() if ids else []
-    return {r[0]: {"namespace": r[1], "name": r[2]} for r in rows}
 
 
 def residency_violations(rule: ResidencyRule, regions: dict[int, str], pairs: Adjacency) -> list[dict]:
@@ -174,7 +168,7 @@ def check(db: str | None = None, policy: str | Policy | None = None) -> Result:
                 pairs.setdefault(src, []).append((dst, job))
         raw = [(r.name, v) for r in rules.residency for v in residency_violations(r, regions, pairs)]
         flows = [(r.name, v) for r in rules.flows for v in flow_violations(con, r, rules, regions)]
-        jobs = _jobs(con, [j for _, v in raw for j in v["jobs"]] + [v["edge"][2] for _, v in flows])
+        jobs = job_names(con, [j for _, v in raw for j in v["jobs"]] + [v["edge"][2] for _, v in flows])
         columns = {k for _, v in flows for e in v["path"] for k in ((e[0], e[1].lower()), (e[3], e[4].lower()))}
         names = column_names(con, columns)
         info = _describe(con, {d for _, v in raw for d in (*v["path"], *v["affected"])} | {k[0] for k in columns},
