@@ -19,12 +19,16 @@ from conftest import run_event
     ("2020-12-28T19:51:01.641499123Z", datetime(2020, 12, 28, 19, 51, 1, 641499)),  # nanoseconds
     ("2020-12-28T19:52:00.001+10:00", datetime(2020, 12, 28, 9, 52, 0, 1000)),  # offset to UTC
     ("2020-12-28 19:51:01", datetime(2020, 12, 28, 19, 51, 1)),
+    (" 2020-12-28T19:51:01.641Z ", datetime(2020, 12, 28, 19, 51, 1, 641000)),  # stray spaces
+    ("2020-12-28T19:51:01.641z", datetime(2020, 12, 28, 19, 51, 1, 641000)),  # lower-case z
+    ("2020-12-28T19:51:01.641499123-05:30", datetime(2020, 12, 29, 1, 21, 1, 641499)),
 ])
 def test_lenient_timestamps(text, expected):
     assert parse_timestamp(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "yesterday", "2020-13-45T00:00:00Z", 1234, None])
+@pytest.mark.parametrize("bad", ["", "yesterday", "2020-13-45T00:00:00Z", 1234, None,
+                                 "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])  # not in UTC's range
 def test_not_timestamps(bad):
     assert parse_timestamp(bad) is None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import orjson
+
 Check = Callable[[dict], str | None]
 
 
@@ -166,7 +168,34 @@ CHECKS: dict[str, Check] = {
 }
 
 
+# Checks that walk a facet's whole content. Every run of a job repeats the same schema and
+# column lineage, so their verdicts are remembered by content: serialising a facet costs
+# ~1 µs, checking a wide column-lineage facet in Python ~15 µs.
+_BY_CONTENT = frozenset(("schema", "columnLineage", "symlinks", "ownership", "tags"))
+_REMEMBERED_BYTES = 64 << 20
+_verdicts: dict[tuple[str, bytes], str | None] = {}
+_remembered = 0
+
+
 def check_facet(key: str, facet: dict) -> str | None:
     """Why ``facet`` is not a valid ``key`` facet, or ``None`` if it is usable."""
+    global _remembered
     check = CHECKS.get(key)
-    return check(facet) if check else None
+    if check is None:
+        return None
+    if key not in _BY_CONTENT:
+        return check(facet)
+    try:
+        content = orjson.dumps(facet)
+    except TypeError:  # nested too deep to serialise: check it directly
+        return check(facet)
+    found = _verdicts.get((key, content), _verdicts)
+    if found is not _verdicts:
+        return found
+    verdict = check(facet)
+    if _remembered > _REMEMBERED_BYTES:
+        _verdicts.clear()
+        _remembered = 0
+    _verdicts[(key, content)] = verdict
+    _remembered += len(content)
+    return verdict

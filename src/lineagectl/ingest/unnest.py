@@ -68,20 +68,22 @@ UNNEST = [
         SELECT job_id, job_namespace AS namespace, job_name AS name, event_time, event_hash
         FROM ev_ids WHERE kind <> 'dataset'""",
     # Every dataset an event names: inputs, outputs, or the dataset of a DatasetEvent.
-    """CREATE OR REPLACE TEMP TABLE io AS
+    # Every dataset an event names (inputs, outputs, or the dataset of a DatasetEvent) with its
+    # id, version and schema hash, in one statement: the facet maps are materialised once.
+    """CREATE OR REPLACE TEMP TABLE io_ids AS
         WITH i AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(inputs) AS d
                    FROM ev_ids WHERE kind <> 'dataset'),
              o AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(outputs) AS d
-                   FROM ev_ids WHERE kind <> 'dataset')
-        SELECT event_hash, event_time, kind, run_id, job_id, 'in' AS direction, d.namespace, d.name,
-               d.facets, d.inputFacets AS io_facets FROM i
-        UNION ALL
-        SELECT event_hash, event_time, kind, run_id, job_id, 'out', d.namespace, d.name,
-               d.facets, d.outputFacets FROM o
-        UNION ALL
-        SELECT event_hash, event_time, kind, NULL, NULL, NULL, ds_namespace, ds_name,
-               ds_facets, NULL FROM ev_ids WHERE kind = 'dataset'""",
-    """CREATE OR REPLACE TEMP TABLE io_ids AS
+                   FROM ev_ids WHERE kind <> 'dataset'),
+             io AS (
+                 SELECT event_hash, event_time, kind, run_id, job_id, 'in' AS direction, d.namespace, d.name,
+                        d.facets, d.inputFacets AS io_facets FROM i
+                 UNION ALL
+                 SELECT event_hash, event_time, kind, run_id, job_id, 'out', d.namespace, d.name,
+                        d.facets, d.outputFacets FROM o
+                 UNION ALL
+                 SELECT event_hash, event_time, kind, NULL, NULL, NULL, ds_namespace, ds_name,
+                        ds_facets, NULL FROM ev_ids WHERE kind = 'dataset')
         SELECT *, lineagectl_id(namespace, name) AS dataset_id,
                CASE WHEN (facets['version']->>'_deleted') IS DISTINCT FROM 'true'
                     THEN facets['version']->>'datasetVersion' END AS version,
@@ -90,9 +92,11 @@ UNNEST = [
                     THEN md5(facets['schema']) END AS schema_hash
         FROM io""",
     f"""CREATE OR REPLACE TEMP TABLE dsfac AS
-        SELECT event_hash, event_time, job_id, dataset_id, schema_value, f.key AS facet_key,
-               {_HASH} AS facet_hash, f.value
-        FROM (SELECT *, facets['schema'] AS schema_value, unnest(map_entries(facets)) AS f FROM io_ids)""",
+        SELECT event_hash, event_time, job_id, dataset_id, f.key AS facet_key,
+               -- io_ids hashed the schema already
+               CASE WHEN f.key = 'schema' AND f.value IS NOT NULL THEN coalesce(schema_hash, 'deleted')
+                    ELSE {_HASH} END AS facet_hash, f.value
+        FROM (SELECT *, unnest(map_entries(facets)) AS f FROM io_ids)""",
     f"""CREATE OR REPLACE TEMP TABLE otherfac AS
         SELECT 'job' AS owner, event_hash, event_time, job_id, NULL::VARCHAR AS run_id, NULL::BIGINT AS dataset_id,
                NULL::VARCHAR AS direction, f.key AS facet_key, {_HASH} AS facet_hash, f.value
@@ -130,8 +134,7 @@ UNNEST = [
     # Content new to the store, once per distinct content (with the earliest event carrying it).
     """CREATE OR REPLACE TEMP TABLE new_content AS
         SELECT * FROM (
-            SELECT dataset_id, facet_key, facet_hash, any_value(value) AS value,
-                   any_value(schema_value) AS schema_value, min(event_time) AS event_time,
+            SELECT dataset_id, facet_key, facet_hash, any_value(value) AS value, min(event_time) AS event_time,
                    arg_min(event_hash, event_time) AS event_hash
             FROM dsfac
             WHERE facet_hash <> 'deleted' AND facet_key IN ('schema', 'columnLineage', 'symlinks',
@@ -154,11 +157,17 @@ UNNEST = [
         UNION ALL
         SELECT facet_hash, (ord * 1000 + sub)::INTEGER, parent || '.' || c.name, c.type, c.description
         FROM kids WHERE c.name IS NOT NULL AND parent IS NOT NULL""",
+    # The schema sent beside new column lineage (by the event that first carried it): 1-2-0
+    # ``dataset`` entries apply to every column of the dataset.
     f"""CREATE OR REPLACE TEMP TABLE cll_parsed AS
-        SELECT dataset_id, facet_hash, event_time, event_hash, json_transform(value, '{_CLL}') AS v,
-               coalesce(list_transform(json_transform(schema_value, '{_SCHEMA}').fields, lambda x: x.name), [])
+        WITH c AS (SELECT * FROM new_content WHERE facet_key = 'columnLineage'),
+             s AS (SELECT d.event_hash, d.dataset_id, any_value(d.value) AS value
+                   FROM dsfac d SEMI JOIN c USING (event_hash, dataset_id)
+                   WHERE d.facet_key = 'schema' AND d.facet_hash <> 'deleted' GROUP BY ALL)
+        SELECT c.dataset_id, c.facet_hash, c.event_time, c.event_hash, json_transform(c.value, '{_CLL}') AS v,
+               coalesce(list_transform(json_transform(s.value, '{_SCHEMA}').fields, lambda x: x.name), [])
                    AS schema_columns
-        FROM new_content WHERE facet_key = 'columnLineage'""",
+        FROM c LEFT JOIN s USING (event_hash, dataset_id)""",
     f"""CREATE OR REPLACE TEMP TABLE stg_cll_fields AS
         WITH fields AS (
             SELECT dataset_id, facet_hash, fe.key AS column_name, json_transform(fe.value, '{_CLL_FIELD}') AS s
