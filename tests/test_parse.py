@@ -109,3 +109,18 @@ def test_facet_checks(key, facet, ok):
     assert (check_facet(key, facet) is None) is ok
 
 
+
+
+def test_remembered_verdicts_belong_to_the_content_and_the_facet_key():
+    good = {"fields": [{"name": "id", "type": "INT"}]}
+    bad = {"fields": [{"name": 1}]}
+    # Each asked twice: the second answer comes from what the first check remembered.
+    for _ in range(2):
+        assert check_facet("schema", good) is None
+        assert check_facet("schema", bad) == "fields[0] needs a string 'name'"
+    # The same content under another key is checked as that facet.
+    assert check_facet("columnLineage", good) == "'fields' must be an object"
+    nested = "x"
+    for _ in range(300):
+        nested = [nested]
+    assert check_facet("schema", {"fields": nested}) == "fields[0] needs a string 'name'"
