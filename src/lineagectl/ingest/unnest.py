@@ -67,7 +67,6 @@ UNNEST = [
     """CREATE OR REPLACE TEMP TABLE stg_job_names AS
         SELECT job_id, job_namespace AS namespace, job_name AS name, event_time, event_hash
         FROM ev_ids WHERE kind <> 'dataset'""",
-    # Every dataset an event names: inputs, outputs, or the dataset of a DatasetEvent.
     # Every dataset an event names (inputs, outputs, or the dataset of a DatasetEvent) with its
     # id, version and schema hash, in one statement: the facet maps are materialised once.
     """CREATE OR REPLACE TEMP TABLE io_ids AS
