@@ -143,3 +143,61 @@ def test_a_rejected_event_changes_nothing_in_the_store(tmp_path, db):
             assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)], table
     finally:
         con.close()
+
+
+def _spool(directory, events) -> str:
+    """One event per file, as OpenLineage's file transport writes them with append off."""
+    directory.mkdir()
+    for i, event in enumerate(events):
+        (directory / f"event-{i:05d}.json").write_text(json.dumps(event))
+    return str(directory)
+
+
+def test_a_spool_of_one_event_files_stores_what_one_log_of_them_stores(tmp_path):
+    events = [run_event(f"r{i}", job=f"job{i % 7}", event_type=("START", "COMPLETE")[i % 2],
+                        time=f"2026-11-{1 + i % 20:02d}T02:00:00Z",
+                        inputs=[("pg", f"src{i % 5}")], outputs=[("bq", f"dst{i % 7}")])
+              for i in range(120)]
+    spool, log = str(tmp_path / "spool.duckdb"), str(tmp_path / "log.duckdb")
+    report = ingest([_spool(tmp_path / "spool", events)], spool)
+    ingest([write_ndjson(tmp_path / "all.ndjson", events)], log)
+    assert (report.files, report.events_read, report.events_new) == (120, 120, 120)
+    assert stats(spool).payload | {"db_bytes": 0} == stats(log).payload | {"db_bytes": 0}
+    again = ingest([str(tmp_path / "spool")], spool)
+    assert (again.events_new, again.events_duplicate) == (0, 120)
+
+
+def test_small_files_are_committed_together_and_large_ones_alone(tmp_path, monkeypatch):
+    from lineagectl import ingest as ingest_module
+    from lineagectl.ingest import _units
+    from lineagectl.ingest.reader import Source
+
+    monkeypatch.setattr(ingest_module, "SMALL_FILE", 100)
+    monkeypatch.setattr(ingest_module, "GROUP_BYTES", 250)
+
+    def file(name, size, gz=False):
+        path = tmp_path / name
+        path.write_bytes((b"\x1f\x8b" if gz else b"{") + b" " * (size - 1))
+        return Source(str(path))
+
+    a, b, c, big, d, zipped, e = (file("a", 90), file("b", 90), file("c", 90), file("big", 101), file("d", 10),
+                                  file("z", 10, gz=True), file("e", 10))
+    manifest = file("m", 10)
+    units = [[s.path.split("/")[-1] for s in unit]
+             for unit in _units([a, b, c, big, d, zipped, manifest, e, Source("-")], {manifest.path: []})]
+    # a+b fit in 250 bytes, c starts a new group; large, gzip, manifests and stdin go alone.
+    assert units == [["a", "b"], ["c"], ["big"], ["d"], ["z"], ["m"], ["e"], ["-"]]
+
+
+def test_a_small_file_that_cannot_be_read_is_left_out_and_its_group_is_stored(tmp_path, db):
+    spool = _spool(tmp_path / "spool", [run_event(f"r{i}") for i in range(3)])
+    doomed = tmp_path / "spool" / "event-00001.json"
+
+    def progress(done, total):
+        # A spooler's clean-up removing a file while the ingest runs.
+        doomed.unlink(missing_ok=True)
+
+    report = ingest([spool], db, progress=progress)
+    assert len(report.file_errors) == 1 and "event-00001.json: cannot read: No such file" in report.file_errors[0]
+    assert (report.files, report.events_read, report.events_new) == (3, 2, 2)
+    assert count(db) == 2 and count(db, "runs") == 2

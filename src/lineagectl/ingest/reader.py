@@ -14,6 +14,7 @@ import os
 import sys
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -23,6 +24,7 @@ from ..errors import InputError
 
 EVENT_SUFFIXES = (".ndjson", ".jsonl", ".json")
 STDIN = "-"
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,20 @@ class Source:
     def label(self) -> str:
         return "<stdin>" if self.path == STDIN else self.path
 
-    @property
+    @cached_property
     def size(self) -> int | None:
         return None if self.path == STDIN else os.path.getsize(self.path)
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the file is gzip (by its magic bytes, whatever its name)."""
+        if self.path == STDIN:
+            return False
+        try:
+            with open(self.path, "rb") as file:
+                return file.read(2) == GZIP_MAGIC
+        except OSError:
+            return False  # reading it reports why
 
 
 class Parsed:
@@ -104,7 +117,7 @@ def _open(source: Source) -> tuple[BinaryIO, _Counting, BinaryIO]:
     raw_stream: BinaryIO = sys.stdin.buffer if source.path == STDIN else open(source.path, "rb")
     counter = _Counting(raw_stream)
     buffered = io.BufferedReader(counter, buffer_size=1 << 20)
-    if buffered.peek(2)[:2] == b"\x1f\x8b":
+    if buffered.peek(2)[:2] == GZIP_MAGIC:
         stream: BinaryIO = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
         stream = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
     else:
@@ -138,8 +151,11 @@ def read_records(
     from a whole JSON document. ``progress`` is called with the count of
     (compressed) bytes read so far. Unreadable input raises ``InputError``.
     """
-    stream, counter, raw_stream = _open(source)
     label = source.label
+    try:
+        stream, counter, raw_stream = _open(source)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     try:
         try:
             yield from _records(stream, counter, label, progress)
