@@ -315,7 +315,7 @@ def ingest(
         except duckdb.OutOfMemoryException as exc:
             _rollback(con)
             raise DatabaseError(
-                f"ingest ran out of memory and stored nothing of the current file: {exc}".split("\n")[0],
+                f"ingest ran out of memory and stored nothing of the current file (or group of small files): {exc}".split("\n")[0],
                 hint="raise DuckDB's limit, e.g. LINEAGECTL_MEMORY_LIMIT=2GB, or split the log into smaller files",
             ) from None
         except (duckdb.IOException, duckdb.TransactionException) as exc:
