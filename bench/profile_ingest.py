@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _timed_statements()
     _timed(ingest_module, "refresh_current_state", "refresh of current state")
-    _timed(ingest_module._Ingest, "file", "whole file (read, write batches, refresh)")
+    _timed(ingest_module._Ingest, "unit", "whole file (read, write batches, refresh)")
     _timed(ingest_module._Ingest, "_consume", "reading + batches (Python and DuckDB overlapping)")
     with tempfile.TemporaryDirectory(prefix="lineagectl-profile-") as tmp:
         started = time.perf_counter()

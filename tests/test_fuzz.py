@@ -154,7 +154,11 @@ def test_shuffled_and_duplicated_streams_give_the_same_store(tmp_path_factory, e
     rng.shuffle(shuffled)
     half = len(shuffled) // 2
     ingest([write_ndjson(tmp / "a.ndjson", shuffled[:half])], messy)
-    ingest([write_ndjson(tmp / "b.ndjson", shuffled[half:])], messy)
+    spool = tmp / "spool"  # the other half one event per file: small files are committed together
+    spool.mkdir()
+    for i, event in enumerate(shuffled[half:]):
+        write_ndjson(spool / f"e{i:03d}.json", [event])
+    ingest([str(spool)], messy)
     ingest([write_ndjson(tmp / "a.ndjson", shuffled[:half])], messy)  # at least once: again
     first, second = stats(clean).payload, stats(messy).payload
     assert {k: first[k] for k in ("datasets", "jobs", "runs", "events", "columns", "dataset_edges")} == {
