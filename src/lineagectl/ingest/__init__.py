@@ -1,8 +1,10 @@
 """OpenLineage ingest: read files, validate and normalise events, write them atomically.
 
-Each file is one transaction: a crash, Ctrl-C or unreadable file leaves the
-store as it was before that file. With ``strict=True`` the whole invocation is
-one transaction that is rolled back if any event was rejected.
+Each file is stored whole or not at all: a crash, Ctrl-C or unreadable file
+leaves the store as it was before that file. A large file is one transaction;
+small files are read whole and committed together (see ``_units``). With
+``strict=True`` the whole invocation is one transaction that is rolled back if
+any event was rejected.
 """
 
 from __future__ import annotations
@@ -315,7 +317,8 @@ def ingest(
         except duckdb.OutOfMemoryException as exc:
             _rollback(con)
             raise DatabaseError(
-                f"ingest ran out of memory and stored nothing of the current file (or group of small files): {exc}".split("\n")[0],
+                f"ingest ran out of memory and stored nothing of the current file (or group of small "
+                f"files): {exc}".split("\n")[0],
                 hint="raise DuckDB's limit, e.g. LINEAGECTL_MEMORY_LIMIT=2GB, or split the log into smaller files",
             ) from None
         except (duckdb.IOException, duckdb.TransactionException) as exc:
