@@ -172,3 +172,10 @@ def test_out_of_memory_is_a_clear_error_and_stores_nothing(db):
     stats = subprocess.run([sys.executable, "-m", "lineagectl", "--db", db, "stats", "-f", "json"],
                            capture_output=True, text=True, timeout=120)
     assert json.loads(stats.stdout)["events"] == 0
+
+
+def test_titles_count_in_the_singular_for_one(cli, sample_db):
+    impact = cli("--db", sample_db, "impact", "user_master")
+    assert "7 datasets (1 model)" in impact.stdout  # not "(1 models)"
+    model = cli("--db", sample_db, "ls", "--select", "type:model")
+    assert "1 dataset selected" in model.stdout

@@ -13,7 +13,7 @@ import difflib
 from .errors import InputError, NotFoundError
 from .graph import Walk, walk_columns, walk_datasets
 from .names import Entity, job_names, resolve
-from .results import Result
+from .results import Result, counted
 from .store import open_store
 from .timeutil import option_time
 
@@ -133,7 +133,8 @@ def _result(root: Entity, columns, direction: str, walk: Walk, datasets: dict, j
             records.sort(key=lambda r: (r["depth"], r["kind"] == "job", r["namespace"], r["name"]))
         header = ["depth", "kind", "namespace", "name", "owners"]
     what = f"{root.namespace} {root.name}" + (f" column {columns[0]}" if columns else "")
-    title = f"{direction} of {what}: {len(dataset_items)} datasets ({len(payload['models'])} models)"
+    found = f"{counted(len(dataset_items), 'dataset')} ({counted(len(payload['models']), 'model')})"
+    title = f"{direction} of {what}: {found}"
     tree = _tree(root, columns, walk, datasets, jobs, include_jobs)
     return Result(payload=payload, records=records, columns=header, title=title, tree=tree)
 

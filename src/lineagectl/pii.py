@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .graph import column_path, reach, walk_column_set
 from .policy import Policy, load_policy
-from .results import Result
+from .results import Result, counted
 from .store import open_store
 
 # Field-level tags that mark personal data; dbt-sourced tags say so in their source.
@@ -124,5 +124,5 @@ def pii(db: str | None = None, policy: str | Policy | None = None) -> Result:
                                     for t in r["transformations"])} for r in propagated]
     return Result(payload=payload, records=records,
                   columns=["depth", "namespace", "name", "column", "masked", "why", "path"],
-                  title=f"{len(tagged)} personal-data columns; {len(propagated)} more reached through "
+                  title=f"{counted(len(tagged), 'personal-data column')}; {len(propagated)} more reached through "
                         f"DIRECT lineage ({sum(not r['masked'] for r in propagated)} unmasked)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .errors import InputError, NotFoundError
 from .names import resolve
-from .results import Result, jsonable
+from .results import Result, counted, jsonable
 from .store import open_store
 
 _RUN = """
@@ -92,4 +92,4 @@ def run_provenance(db: str | None = None, *, run_id: str | None = None, name: st
                                                           "produced_by_run": None}])]
     columns = ["depth", "run_id", "job", "state", "started_at", "input", "input_version", "produced_by_run"]
     return Result(payload={"run": start, "steps": steps}, records=records, columns=columns,
-                  title=f"provenance of run {start}: {len(steps)} runs")
+                  title=f"provenance of run {start}: {counted(len(steps), 'run')}")

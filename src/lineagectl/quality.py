@@ -20,7 +20,7 @@ from .errors import NotFoundError
 from .graph import walk_datasets
 from .names import resolve
 from .policy import Policy, load_policy
-from .results import Result
+from .results import Result, counted
 from .store import open_store
 from .timeutil import format_timestamp
 
@@ -162,7 +162,8 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
     metrics = Result(payload=None, title="latest metrics and assertions",
                      columns=["namespace", "name", "time", "rows", "column", "null_fraction", "assertions", "broken"],
                      records=[row for d in datasets for row in _metric_rows(d)])
-    title = f"{len(at_risk)} datasets at risk downstream of {sum(bool(d['broken']) for d in datasets)} broken"
+    broken = sum(bool(d["broken"]) for d in datasets)
+    title = f"{counted(len(at_risk), 'dataset')} at risk downstream of {broken} broken"
     if target is not None:
         verdict = "ok" if payload["gate"]["ok"] else "AT RISK"
         title = f"gate {target.namespace} {target.name}: {verdict}; " + title

@@ -23,7 +23,7 @@ from .graph import column_path, reach, walk_column_set
 from .names import job_names
 from .pii import column_names, tagged_columns
 from .policy import UNKNOWN_REGION, FlowRule, Policy, ResidencyRule, Selector, load_policy
-from .results import Result
+from .results import Result, counted
 from .store import open_store
 
 # Dataset → job → dataset pairs of the summary lineage, aliases folded into their dataset.
@@ -244,10 +244,10 @@ def _result(rules: Policy, datasets: int, violations: list[dict]) -> Result:
                         "path": " > ".join(p["name"] + (f".{p['column']}" if p.get("column") else "")
                                            for p in v["path"]),
                         "affected": len(v.get("affected", []))})
-    verdict = "ok" if not violations else f"{len(violations)} violation{'s' * (len(violations) != 1)}"
+    verdict = "ok" if not violations else counted(len(violations), "violation")
     return Result(payload=payload, records=records,
                   columns=["rule", "source", "target", "jobs", "path", "affected"],
-                  title=f"{len(names)} rules over {datasets} datasets: {verdict}",
+                  title=f"{counted(len(names), 'rule')} over {counted(datasets, 'dataset')}: {verdict}",
                   rules=names, findings=findings)
 
 

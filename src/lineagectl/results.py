@@ -34,6 +34,11 @@ class Result:
     findings: list[dict] | None = None
 
 
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one: "1 model", "7 datasets"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def jsonable(value: Any) -> Any:
     """Times as ISO 8601 UTC strings; everything else unchanged."""
     if isinstance(value, datetime):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .errors import InputError
 from .graph import walk_datasets
-from .results import Result, records_from_rows
+from .results import Result, counted, records_from_rows
 from .store import open_store
 
 _ATOM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)(?P<plus_up>\+))?(?P<core>[^@+]+)"
@@ -137,4 +137,4 @@ def select(expression: str, db: str | None = None, *, exclude: str | None = None
     payload = [{**r, "resource_type": "model" if r["type"] == "MODEL" else "dataset",
                 "unique_id": f"{r['namespace']}/{r['name']}"} for r in records]
     return Result(payload=payload, records=records, columns=columns,
-                  title=f"{len(records)} datasets selected by {expression!r}")
+                  title=f"{counted(len(records), 'dataset')} selected by {expression!r}")

@@ -20,7 +20,7 @@ import re
 from typing import TextIO
 
 from ..errors import InputError
-from ..results import Result
+from ..results import Result, counted
 from .render import _dumps, renderer
 
 # C0 controls but tab/LF/CR, DEL, C1 controls, lone surrogates, and the XML non-characters U+FFFE/U+FFFF.
@@ -66,10 +66,6 @@ def _path(finding: dict) -> str:
     return " -> ".join(f"{step['namespace']} {_short(step)}" for step in finding.get("path") or [])
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 # --- github -------------------------------------------------------------------------------------
 
 def escape_data(text: str) -> str:
@@ -93,7 +89,7 @@ def _github(result: Result, stream: TextIO, color: bool) -> None:
         stream.write(f"::{command} {place}title={escape_property(clean(finding['rule']))}"
                      f"::{escape_data(clean(finding['message']))}\n")
     if not findings:
-        stream.write(f"::notice title=lineagectl::{_plural(len(rules), 'rule')} passed\n")
+        stream.write(f"::notice title=lineagectl::{counted(len(rules), 'rule')} passed\n")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         _append_step_summary(summary, result, rules, findings)
@@ -104,11 +100,11 @@ def _append_step_summary(path: str, result: Result, rules: list[str], findings: 
     failed = {f["rule"] for f in findings}
     errors = sum(f.get("level") != "warning" for f in findings)
     if not findings:
-        status = f"✅ Passed: all {_plural(len(rules), 'rule')}."
+        status = f"✅ Passed: all {counted(len(rules), 'rule')}."
     else:
         mark, verdict = ("❌", "Failed") if errors else ("⚠️", "Passed with warnings")
-        status = (f"{mark} {verdict}: {len(failed)} of {_plural(len(rules), 'rule')} found "
-                  f"{_plural(len(findings), 'violation')}.")
+        status = (f"{mark} {verdict}: {len(failed)} of {counted(len(rules), 'rule')} found "
+                  f"{counted(len(findings), 'violation')}.")
     lines = ["", f"## {markdown_cell(result.title or 'lineagectl check')}", "", status]
     if findings:
         lines += ["", "| rule | source | target | jobs |", "| --- | --- | --- | --- |"]
