@@ -163,8 +163,11 @@ def test_a_spool_of_one_event_files_stores_what_one_log_of_them_stores(tmp_path)
     ingest([write_ndjson(tmp_path / "all.ndjson", events)], log)
     assert (report.files, report.events_read, report.events_new) == (120, 120, 120)
     assert stats(spool).payload | {"db_bytes": 0} == stats(log).payload | {"db_bytes": 0}
-    again = ingest([str(tmp_path / "spool")], spool)
-    assert (again.events_new, again.events_duplicate) == (0, 120)
+    again = ingest([str(tmp_path / "spool")], spool)  # unchanged: not read at all
+    assert (again.files, again.files_skipped, again.events_read) == (0, 120, 0)
+    forced = ingest([str(tmp_path / "spool")], spool, force=True)
+    assert (forced.files, forced.events_new, forced.events_duplicate) == (120, 0, 120)
+    assert stats(spool).payload | {"db_bytes": 0} == stats(log).payload | {"db_bytes": 0}
 
 
 def test_small_files_are_committed_together_and_large_ones_alone(tmp_path, monkeypatch):
@@ -201,3 +204,39 @@ def test_a_small_file_that_cannot_be_read_is_left_out_and_its_group_is_stored(tm
     assert len(report.file_errors) == 1 and "event-00001.json: cannot read: No such file" in report.file_errors[0]
     assert (report.files, report.events_read, report.events_new) == (3, 2, 2)
     assert count(db) == 2 and count(db, "runs") == 2
+
+
+def test_an_unchanged_file_is_skipped_and_a_grown_one_read_again(tmp_path, db):
+    path = write_ndjson(tmp_path / "daily.ndjson", [run_event("r1", event_type="START"), run_event("r1")])
+    first = ingest([path], db)
+    again = ingest([path], db)
+    assert (first.files, first.events_new) == (1, 2)
+    assert (again.files, again.files_skipped, again.events_read, again.events_new) == (0, 1, 0, 0)
+    with open(path, "a", encoding="utf-8") as log:  # the producer appends
+        log.write(json.dumps(run_event("r2")) + "\n")
+    grown = ingest([path], db)
+    assert (grown.files, grown.files_skipped, grown.events_read, grown.events_new, grown.events_duplicate) == (
+        1, 0, 3, 1, 2)
+    assert count(db) == 3 and count(db, "runs") == 2
+    con = duckdb.connect(db, read_only=True)
+    assert con.execute("SELECT count(*), max(events) FROM ingested_files").fetchall() == [(1, 3)]
+    con.close()
+
+
+def test_a_file_with_rejected_lines_is_read_again_so_its_rejects_are_reported_again(tmp_path, db):
+    path = write_ndjson(tmp_path / "sloppy.ndjson", [run_event("r1"), "not json"])
+    seen = []
+    for _ in range(2):
+        report = ingest([path], db, on_reject=seen.append)
+        assert (report.files_skipped, report.events_rejected) == (0, 1)
+    assert len(seen) == 2 and all(s.startswith(f"{path}:2: invalid JSON") for s in seen)
+    assert count(db) == 1
+
+
+def test_files_are_recorded_only_with_their_events(tmp_path, db):
+    good = write_ndjson(tmp_path / "good.ndjson", [run_event("r1")])
+    bad = write_ndjson(tmp_path / "bad.ndjson", ["nope"])
+    strict = ingest([good, bad], db, strict=True)
+    assert strict.rolled_back and count(db) == 0
+    after = ingest([good], db)  # the rolled-back invocation recorded nothing: read, not skipped
+    assert (after.files, after.files_skipped, after.events_new) == (1, 0, 1)

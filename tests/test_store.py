@@ -83,3 +83,15 @@ def test_a_foreign_duckdb_file_is_not_touched(tmp_path):
     con = duckdb.connect(path, read_only=True)
     assert con.execute("SELECT table_name FROM information_schema.tables").fetchall() == [("mine",)]
     con.close()
+
+
+def test_a_version_3_store_gains_the_file_ledger_when_migrated(tmp_path, db):
+    path = write_ndjson(tmp_path / "e.ndjson", [run_event("r1")])
+    ingest([path], db)
+    con = duckdb.connect(db)
+    con.execute("DROP TABLE ingested_files")  # as version 3 had it
+    con.close()
+    _set_version(db, 3)
+    assert migrate(db) == SCHEMA_VERSION
+    assert ingest([path], db).events_duplicate == 1  # no record from before: read again
+    assert ingest([path], db).files_skipped == 1

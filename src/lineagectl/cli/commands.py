@@ -54,6 +54,9 @@ def ingest(
         show_default=False)],
     strict: Annotated[bool, typer.Option(
         "--strict", help="Store nothing from this invocation if any event is rejected.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Read every file, also those ingested before and unchanged since "
+                        "(same path, size and modification time), which are skipped otherwise.")] = False,
     namespace: Annotated[Optional[str], typer.Option(
         "--namespace", metavar="NS",
         help="dbt manifests: dataset namespace (e.g. postgres://host:5432) to match runtime events.")] = None,
@@ -80,7 +83,7 @@ def ingest(
         bar.start()
     try:
         report = run_ingest(paths, db_of(db), strict=strict, on_reject=rejects, progress=progress,
-                            namespace=namespace, catalog=catalog, run_results=run_results)
+                            namespace=namespace, catalog=catalog, run_results=run_results, force=force)
     finally:
         if bar:
             bar.stop()
@@ -95,8 +98,9 @@ def ingest(
         data = report.as_dict()
         emit(Result(payload=data, records=[data], columns=list(data)), fmt, output)
     if not quiet:
+        skipped = f" read, {report.files_skipped} unchanged skipped" if report.files_skipped else ""
         _stderr(
-            f"{report.files} file(s): {report.events_read} events read, {report.events_new} new, "
+            f"{report.files} file(s){skipped}: {report.events_read} events read, {report.events_new} new, "
             f"{report.events_duplicate} duplicate, {report.events_rejected} rejected; "
             f"+{report.datasets_added} datasets, +{report.jobs_added} jobs, +{report.runs_added} runs "
             f"in {report.seconds:.2f}s"

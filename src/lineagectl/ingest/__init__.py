@@ -22,6 +22,7 @@ from ..errors import DatabaseError, InputError
 from ..dbt import manifest_events, manifest_version
 from ..store import open_store
 from ..store.db import write_failure
+from . import ledger
 from .derive import refresh_current_state
 from .sqlcll import derive_sql_lineage
 from .reader import BadDocument, Parsed, Source, expand_sources, read_records
@@ -39,6 +40,7 @@ class IngestReport:
     """What an ingest did."""
 
     files: int = 0
+    files_skipped: int = 0
     events_read: int = 0
     events_new: int = 0
     events_duplicate: int = 0
@@ -104,16 +106,18 @@ class _Ingest:
         self.report.events_rejected += 1
         self.on_reject(f"{where}: {reason}")
 
-    def unit(self, sources: list, progress: Callable[[int], None] | None) -> None:
+    def unit(self, sources: list, progress: Callable[[int], None] | None) -> list[tuple[Source, int]]:
         """Write ``sources`` in the current transaction, then refresh what they touched.
 
         A unit of one file streams it; in a group of small files each file is read
         whole before any of it is written, so an unreadable one is left out (listed
-        in ``file_errors``) without touching the transaction.
+        in ``file_errors``) without touching the transaction. Returns the event
+        files read without a rejected line, with their count of events.
         """
         begin_touch_tracking(self.con)
         batch = Batch()
         done = 0
+        clean: list[tuple[Source, int]] = []
         try:
             for source in sources:
                 if source.path in self.manifests:
@@ -136,7 +140,10 @@ class _Ingest:
                         done += source.size or 0
                         if progress is not None:
                             progress(done)
+                read, rejected = self.report.events_read, self.report.events_rejected
                 batch = self._consume(records, source.label, batch)
+                if self.report.events_rejected == rejected and source.path not in self.manifests:
+                    clean.append((source, self.report.events_read - read))
             self.flush(batch)
         finally:
             self._wait()
@@ -144,6 +151,7 @@ class _Ingest:
         derived = derive_sql_lineage(self.con, self.report.warnings.append)
         if derived:
             refresh_current_state(self.con, datasets=derived)
+        return clean
 
     def _consume(self, records, label: str, batch: Batch) -> Batch:
         """Validate ``records`` into ``batch``, writing it whenever it is full; returns the open batch."""
@@ -258,6 +266,7 @@ def ingest(
     namespace: str | None = None,
     catalog: str | None = None,
     run_results: str | None = None,
+    force: bool = False,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
@@ -268,16 +277,22 @@ def ingest(
     ``manifest.json`` among the inputs is read as its project's lineage
     (``namespace`` overrides the adapter's, ``catalog`` adds column types,
     ``run_results`` adds the runs of the last invocation and its test results).
+    An event file read before and unchanged since (same path, size and
+    modification time) is skipped and counted in ``files_skipped``, unless ``force``.
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
     sources = expand_sources(paths)
-    sizes = [s.size for s in sources]
-    total = None if None in sizes else sum(sizes)
     report = IngestReport()
     started = time.perf_counter()
     manifests = _read_manifests(sources, report, namespace, catalog, run_results)
     with open_store(db, write=True) as con:
+        if not force:
+            skipped = ledger.unchanged(con, [s for s in sources if s.path not in manifests])
+            report.files_skipped = len(skipped)
+            sources = [s for s in sources if s not in skipped]
+        sizes = [s.size for s in sources]
+        total = None if None in sizes else sum(sizes)
         before = _counts(con)
         since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
         run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests, strict)
@@ -295,7 +310,7 @@ def ingest(
                     con.execute("BEGIN")
                 counted = (report.events_read, report.events_new, report.events_rejected)
                 try:
-                    run.unit(unit, unit_progress)
+                    ledger.record(con, run.unit(unit, unit_progress))
                 except InputError as exc:
                     report.file_errors.append(exc.message)
                     if strict:

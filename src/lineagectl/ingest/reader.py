@@ -38,8 +38,20 @@ class Source:
         return "<stdin>" if self.path == STDIN else self.path
 
     @cached_property
+    def _stat(self) -> os.stat_result | None:
+        return None if self.path == STDIN else os.stat(self.path)
+
+    @property
     def size(self) -> int | None:
-        return None if self.path == STDIN else os.path.getsize(self.path)
+        return None if self._stat is None else self._stat.st_size
+
+    @property
+    def mtime_ns(self) -> int | None:
+        return None if self._stat is None else self._stat.st_mtime_ns
+
+    @cached_property
+    def absolute(self) -> str:
+        return os.path.abspath(self.path)
 
     @property
     def compressed(self) -> bool:

@@ -19,7 +19,7 @@ Design, in short:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _PRUNE_LOG = """
         CREATE TABLE IF NOT EXISTS prune_log (
@@ -28,6 +28,15 @@ _PRUNE_LOG = """
             summary_cutoff  TIMESTAMP NOT NULL,
             table_name      VARCHAR NOT NULL,
             rows            BIGINT NOT NULL)"""
+
+# What ``ingest`` read, so that an unchanged file is not read again (``--force`` does).
+_INGESTED_FILES = """
+        CREATE TABLE IF NOT EXISTS ingested_files (
+            path        VARCHAR NOT NULL,
+            size        BIGINT NOT NULL,
+            mtime_ns    BIGINT NOT NULL,
+            events      BIGINT NOT NULL,
+            ingested_at TIMESTAMP NOT NULL)"""
 
 # Raw events repeat their facets run after run: zstd stores them ~4x smaller than
 # DuckDB's default string compression and checkpoints them faster (measured on the
@@ -247,6 +256,7 @@ TABLES: dict[str, str] = {
             owner       VARCHAR NOT NULL,
             owner_type  VARCHAR)""",
     # ---- audit ----
+    "ingested_files": _INGESTED_FILES,
     "prune_log": _PRUNE_LOG,
 }
 
@@ -262,4 +272,5 @@ MIGRATIONS: dict[int, list[str]] = {
     # in place. (If events changes shape later, freeze this version's DDL here.)
     3: [_EVENTS.format(table="events_v3"), "INSERT INTO events_v3 SELECT * FROM events",
         "DROP TABLE events", "ALTER TABLE events_v3 RENAME TO events"],
+    4: [_INGESTED_FILES],  # unchanged files are skipped by ingest
 }
