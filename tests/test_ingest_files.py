@@ -206,15 +206,19 @@ def test_a_small_file_that_cannot_be_read_is_left_out_and_its_group_is_stored(tm
     assert count(db) == 2 and count(db, "runs") == 2
 
 
-def test_an_unchanged_file_is_skipped_and_a_grown_one_read_again(tmp_path, db):
-    path = write_ndjson(tmp_path / "daily.ndjson", [run_event("r1", event_type="START"), run_event("r1")])
-    first = ingest([path], db)
-    again = ingest([path], db)
+def test_a_directorys_unchanged_files_are_skipped_and_a_grown_one_read_again(tmp_path, db):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    path = write_ndjson(spool / "daily.ndjson", [run_event("r1", event_type="START"), run_event("r1")])
+    first = ingest([str(spool)], db)
+    again = ingest([str(spool)], db)
     assert (first.files, first.events_new) == (1, 2)
     assert (again.files, again.files_skipped, again.events_read, again.events_new) == (0, 1, 0, 0)
+    named = ingest([path], db)  # named on the command line: always read
+    assert (named.files, named.files_skipped, named.events_duplicate) == (1, 0, 2)
     with open(path, "a", encoding="utf-8") as log:  # the producer appends
         log.write(json.dumps(run_event("r2")) + "\n")
-    grown = ingest([path], db)
+    grown = ingest([str(spool)], db)
     assert (grown.files, grown.files_skipped, grown.events_read, grown.events_new, grown.events_duplicate) == (
         1, 0, 3, 1, 2)
     assert count(db) == 3 and count(db, "runs") == 2
@@ -224,19 +228,22 @@ def test_an_unchanged_file_is_skipped_and_a_grown_one_read_again(tmp_path, db):
 
 
 def test_a_file_with_rejected_lines_is_read_again_so_its_rejects_are_reported_again(tmp_path, db):
-    path = write_ndjson(tmp_path / "sloppy.ndjson", [run_event("r1"), "not json"])
+    (tmp_path / "spool").mkdir()
+    path = write_ndjson(tmp_path / "spool" / "sloppy.ndjson", [run_event("r1"), "not json"])
     seen = []
     for _ in range(2):
-        report = ingest([path], db, on_reject=seen.append)
+        report = ingest([str(tmp_path / "spool")], db, on_reject=seen.append)
         assert (report.files_skipped, report.events_rejected) == (0, 1)
     assert len(seen) == 2 and all(s.startswith(f"{path}:2: invalid JSON") for s in seen)
     assert count(db) == 1
 
 
 def test_files_are_recorded_only_with_their_events(tmp_path, db):
-    good = write_ndjson(tmp_path / "good.ndjson", [run_event("r1")])
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    write_ndjson(spool / "good.ndjson", [run_event("r1")])
     bad = write_ndjson(tmp_path / "bad.ndjson", ["nope"])
-    strict = ingest([good, bad], db, strict=True)
+    strict = ingest([str(spool), bad], db, strict=True)
     assert strict.rolled_back and count(db) == 0
-    after = ingest([good], db)  # the rolled-back invocation recorded nothing: read, not skipped
+    after = ingest([str(spool)], db)  # the rolled-back invocation recorded nothing: read, not skipped
     assert (after.files, after.files_skipped, after.events_new) == (1, 0, 1)

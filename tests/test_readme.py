@@ -99,7 +99,7 @@ def test_ingest_examples_print_what_the_readme_shows(cli, tmp_path, monkeypatch)
     (tmp_path / "sample_events").symlink_to(SAMPLE)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LINEAGECTL_DB", raising=False)
-    ingests = [(c, shown) for c, shown in EXAMPLES if "sample_events/ecommerce" in c and " ingest " in f" {c}"]
+    ingests = [(c, shown) for c, shown in EXAMPLES if c.startswith("lineagectl ingest sample_events")]
     assert len(ingests) == 3
     for command, shown in ingests:
         result = cli(*argv(command))

@@ -86,7 +86,9 @@ def test_a_foreign_duckdb_file_is_not_touched(tmp_path):
 
 
 def test_a_version_3_store_gains_the_file_ledger_when_migrated(tmp_path, db):
-    path = write_ndjson(tmp_path / "e.ndjson", [run_event("r1")])
+    (tmp_path / "spool").mkdir()
+    write_ndjson(tmp_path / "spool" / "e.ndjson", [run_event("r1")])
+    path = str(tmp_path / "spool")
     ingest([path], db)
     con = duckdb.connect(db)
     con.execute("DROP TABLE ingested_files")  # as version 3 had it

@@ -55,7 +55,7 @@ def ingest(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Store nothing from this invocation if any event is rejected.")] = False,
     force: Annotated[bool, typer.Option(
-        "--force", help="Read every file, also those ingested before and unchanged since "
+        "--force", help="Read every file of a directory, also those ingested before and unchanged since "
                         "(same path, size and modification time), which are skipped otherwise.")] = False,
     namespace: Annotated[Optional[str], typer.Option(
         "--namespace", metavar="NS",

@@ -277,8 +277,9 @@ def ingest(
     ``manifest.json`` among the inputs is read as its project's lineage
     (``namespace`` overrides the adapter's, ``catalog`` adds column types,
     ``run_results`` adds the runs of the last invocation and its test results).
-    An event file read before and unchanged since (same path, size and
-    modification time) is skipped and counted in ``files_skipped``, unless ``force``.
+    An event file found in a directory, read before and unchanged since (same
+    path, size and modification time) is skipped and counted in
+    ``files_skipped``, unless ``force``; files named in ``paths`` are always read.
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")

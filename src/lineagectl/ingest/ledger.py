@@ -1,11 +1,12 @@
-"""The ledger of event files ingest has read, so that an unchanged file is not read again.
+"""The ledger of event files ingest has read, so that a spool's unchanged files are not read again.
 
 A scheduled ``lineagectl ingest SPOOL_DIR`` would otherwise re-read every file
 each time (deduplication makes that correct, not cheap). A file is recorded by
 absolute path, size and modification time, in the transaction that stored its
 events, and only when it was read whole with no line rejected: a file with
 rejects is read again next time, so its rejects keep being reported until it is
-fixed. Standard input and dbt manifests are never recorded.
+fixed. Standard input and dbt manifests are never recorded. Only files found in
+a directory are skipped: a file named on the command line is always read.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def _table(files: list[tuple[Source, int]]) -> pa.Table:
 
 
 def unchanged(con, sources: list[Source]) -> set[Source]:
-    """The ``sources`` recorded earlier with the same path, size and modification time."""
-    files = [(source, 0) for source in sources if source.path != STDIN]
+    """The ``sources`` found in a directory and recorded earlier with the same path, size and
+    modification time."""
+    files = [(source, 0) for source in sources if source.in_directory]
     if not files:
         return set()
     rows = with_tables(con, "SELECT path FROM candidates SEMI JOIN ingested_files USING (path, size, mtime_ns)",

@@ -32,6 +32,8 @@ class Source:
     """One input: a file path, or ``-`` for standard input."""
 
     path: str
+    # Found by expanding a directory argument (a spool), not named by the user.
+    in_directory: bool = False
 
     @property
     def label(self) -> str:
@@ -97,7 +99,7 @@ def expand_sources(paths: list[str]) -> list[Source]:
                     f"{raw}: directory holds no event files",
                     hint="lineagectl reads *.ndjson, *.jsonl and *.json files (optionally .gz)",
                 )
-            sources.extend(Source(str(p)) for p in found)
+            sources.extend(Source(str(p), in_directory=True) for p in found)
         elif path.is_file():
             sources.append(Source(str(path)))
         elif path.exists():
