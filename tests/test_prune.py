@@ -140,3 +140,15 @@ def test_a_version_1_store_gains_the_audit_table(tmp_path):
     con.close()
     assert migrate(db) == SCHEMA_VERSION
     assert history(db).payload == []
+
+
+def test_the_file_ledger_is_kept_for_the_summary_window(tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    write_ndjson(spool / "e.ndjson", [run_event("r1", time=when(1), outputs=[("pg", "t")])])
+    db = str(tmp_path / "ledger.duckdb")
+    ingest([str(spool)], db)
+    assert prune(db, now=NOW + timedelta(days=300)).removed["ingested_files"] == 0
+    assert ingest([str(spool)], db).files_skipped == 1  # within the window: not read again
+    assert prune(db, now=NOW + timedelta(days=400)).removed["ingested_files"] == 1
+    assert ingest([str(spool)], db).files == 1  # forgotten with its lineage: read again

@@ -7,7 +7,9 @@ dataset's current version. DatasetEvents/JobEvents older than it go too (what
 they said lives on in the current-state tables).
 
 Summary window (default 365 days): summary edges not seen since go, and so do
-datasets and jobs not seen since, with everything about them.
+datasets and jobs not seen since, with everything about them, and the record of
+files ingested before it (their lineage is gone; a file still in its spool is
+read again as a late arrival).
 
 Every count is the number of rows a ``DELETE`` removed, so ``--dry-run`` (the
 same statements, rolled back) reports exactly what a real run removes. A real run
@@ -98,6 +100,8 @@ _DELETE = [
         UNION SELECT facet_hash FROM run_facets UNION SELECT facet_hash FROM io_facets
         UNION SELECT facet_hash FROM cll_sets
         UNION SELECT schema_hash FROM dataset_versions WHERE schema_hash IS NOT NULL)"""),
+    # Else the ledger would grow with every spooled file for ever.
+    ("ingested_files", "DELETE FROM ingested_files WHERE ingested_at < $summary"),
 ]
 TABLES_PRUNED = [table for table, _ in _DELETE]
 
