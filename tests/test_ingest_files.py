@@ -247,3 +247,18 @@ def test_files_are_recorded_only_with_their_events(tmp_path, db):
     assert strict.rolled_back and count(db) == 0
     after = ingest([str(spool)], db)  # the rolled-back invocation recorded nothing: read, not skipped
     assert (after.files, after.files_skipped, after.events_new) == (1, 0, 1)
+
+
+def test_a_spool_file_being_written_is_not_read_until_renamed(tmp_path, db):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    event = json.dumps(run_event("r1"))
+    (spool / ".e1.json").write_text(event[:40])  # producers write under a hidden or .tmp name…
+    (spool / "e2.json.tmp").write_text(event[:40])
+    write_ndjson(spool / "e0.json", [run_event("r0")])
+    report = ingest([str(spool)], db)
+    assert (report.files, report.events_rejected, count(db)) == (1, 0, 1)
+    (spool / ".e1.json").write_text(event)
+    (spool / ".e1.json").rename(spool / "e1.json")  # …and rename it when complete
+    report = ingest([str(spool)], db)
+    assert (report.files, report.files_skipped, report.events_new) == (1, 1, 1)
