@@ -29,7 +29,7 @@ _PRUNE_LOG = """
             table_name      VARCHAR NOT NULL,
             rows            BIGINT NOT NULL)"""
 
-# What ``ingest`` read, so that an unchanged file is not read again (``--force`` does).
+# What ``ingest`` read, so that a directory's unchanged file is not read again (``--force`` does).
 _INGESTED_FILES = """
         CREATE TABLE IF NOT EXISTS ingested_files (
             path        VARCHAR NOT NULL,
