@@ -75,6 +75,15 @@ def write_ndjson(path: Path, events) -> str:
     return str(path)
 
 
+def write_spool(directory: Path, events) -> str:
+    """One event per file in a new ``directory``, as OpenLineage's file transport writes them
+    with append off; events as in ``write_ndjson``."""
+    directory.mkdir()
+    for i, event in enumerate(events):
+        write_ndjson(directory / f"event-{i:05d}.json", [event])
+    return str(directory)
+
+
 @pytest.fixture
 def cli():
     """Invoke the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""

@@ -9,12 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from lineagectl.api import ingest, stats
 
-from conftest import run_event, table_counts, write_ndjson
+from conftest import run_event, table_counts, write_ndjson, write_spool
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
 
@@ -92,15 +93,6 @@ def _killed_at(cmd: list[str], delay: float, marker: str) -> bool:
         return True
 
 
-def spool(directory, log: str, files: int) -> str:
-    """The first ``files`` events of ``log``, one per file (committed in groups, not one by one)."""
-    directory.mkdir()
-    with open(log, encoding="utf-8") as lines:
-        for i, line in zip(range(files), lines):
-            (directory / f"event-{i:05d}.json").write_text(line)
-    return str(directory)
-
-
 @pytest.mark.parametrize("operation", ["ingest", "spool", "dbt", "prune"])
 def test_kill_at_random_points_never_leaves_a_partial_store(tmp_path, corpus, operation):
     """SIGKILL at random moments: the store always opens, equals the state before or after the
@@ -117,7 +109,8 @@ def test_kill_at_random_points_never_leaves_a_partial_store(tmp_path, corpus, op
         ingest([log], base)
     command = {
         "ingest": ["ingest", log],
-        "spool": ["ingest", spool(tmp_path / "spool", log, 1_500)],
+        # The log's first 1,500 events, one per file (committed in groups, not one by one).
+        "spool": ["ingest", write_spool(tmp_path / "spool", Path(log).read_text().splitlines()[:1_500])],
         "dbt": ["ingest", str(manifest), "--catalog", str(catalog)],
         "prune": ["prune", "--detailed-days", "1", "--summary-days", "2"],
     }[operation]

@@ -27,7 +27,7 @@ from lineagectl.errors import LineageError
 from lineagectl.ingest.validate import Reject, validate
 from lineagectl.policy import PolicyError, parse_policy
 
-from conftest import table_counts, write_ndjson
+from conftest import table_counts, write_ndjson, write_spool
 
 LONG = os.environ.get("LINEAGECTL_FUZZ") == "long"
 # CI runs a fixed, derandomised sample (a red CI means a regression, not a lucky draw); the long
@@ -154,11 +154,8 @@ def test_shuffled_and_duplicated_streams_give_the_same_store(tmp_path_factory, e
     rng.shuffle(shuffled)
     half = len(shuffled) // 2
     ingest([write_ndjson(tmp / "a.ndjson", shuffled[:half])], messy)
-    spool = tmp / "spool"  # the other half one event per file: small files are committed together
-    spool.mkdir()
-    for i, event in enumerate(shuffled[half:]):
-        write_ndjson(spool / f"e{i:03d}.json", [event])
-    ingest([str(spool)], messy)
+    # The other half one event per file: small files are committed together.
+    ingest([write_spool(tmp / "spool", shuffled[half:])], messy)
     ingest([write_ndjson(tmp / "a.ndjson", shuffled[:half])], messy)  # at least once: again
     first, second = stats(clean).payload, stats(messy).payload
     assert {k: first[k] for k in ("datasets", "jobs", "runs", "events", "columns", "dataset_edges")} == {

@@ -11,7 +11,7 @@ import pytest
 from lineagectl.api import ingest, stats
 from lineagectl.errors import InputError
 
-from conftest import run_event, write_ndjson
+from conftest import run_event, write_ndjson, write_spool
 
 
 def count(db, table="events"):
@@ -145,21 +145,13 @@ def test_a_rejected_event_changes_nothing_in_the_store(tmp_path, db):
         con.close()
 
 
-def _spool(directory, events) -> str:
-    """One event per file, as OpenLineage's file transport writes them with append off."""
-    directory.mkdir()
-    for i, event in enumerate(events):
-        (directory / f"event-{i:05d}.json").write_text(json.dumps(event))
-    return str(directory)
-
-
 def test_a_spool_of_one_event_files_stores_what_one_log_of_them_stores(tmp_path):
     events = [run_event(f"r{i}", job=f"job{i % 7}", event_type=("START", "COMPLETE")[i % 2],
                         time=f"2026-11-{1 + i % 20:02d}T02:00:00Z",
                         inputs=[("pg", f"src{i % 5}")], outputs=[("bq", f"dst{i % 7}")])
               for i in range(120)]
     spool, log = str(tmp_path / "spool.duckdb"), str(tmp_path / "log.duckdb")
-    report = ingest([_spool(tmp_path / "spool", events)], spool)
+    report = ingest([write_spool(tmp_path / "spool", events)], spool)
     ingest([write_ndjson(tmp_path / "all.ndjson", events)], log)
     assert (report.files, report.events_read, report.events_new) == (120, 120, 120)
     assert stats(spool).payload | {"db_bytes": 0} == stats(log).payload | {"db_bytes": 0}
@@ -193,7 +185,7 @@ def test_small_files_are_committed_together_and_large_ones_alone(tmp_path, monke
 
 
 def test_a_small_file_that_cannot_be_read_is_left_out_and_its_group_is_stored(tmp_path, db):
-    spool = _spool(tmp_path / "spool", [run_event(f"r{i}") for i in range(3)])
+    spool = write_spool(tmp_path / "spool", [run_event(f"r{i}") for i in range(3)])
     doomed = tmp_path / "spool" / "event-00001.json"
 
     def progress(done, total):

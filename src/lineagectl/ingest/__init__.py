@@ -289,7 +289,7 @@ def ingest(
     manifests = _read_manifests(sources, report, namespace, catalog, run_results)
     with open_store(db, write=True) as con:
         if not force:
-            skipped = ledger.unchanged(con, [s for s in sources if s.path not in manifests])
+            skipped = ledger.unchanged(con, sources)  # manifests are never recorded
             report.files_skipped = len(skipped)
             sources = [s for s in sources if s not in skipped]
         sizes = [s.size for s in sources]
