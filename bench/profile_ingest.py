@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import lineagectl.ingest as ingest_module
-import lineagectl.ingest.writer as writer
+import lineagectl.sources.ingest as ingest_module
+import lineagectl.sources.ingest.writer as writer
 
 times: collections.Counter[str] = collections.Counter()
 

@@ -32,7 +32,7 @@ def main() -> int:
 
     import duckdb
 
-    from lineagectl.prune import prune
+    from lineagectl.operations.prune import prune
 
     with tempfile.TemporaryDirectory(dir=args.store.parent) as tmp:
         db = Path(tmp) / "prune.duckdb"

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from lineagectl.api import ingest
-from lineagectl.changes import changes, duration_text, schema_diff
+from lineagectl.operations.changes import changes, duration_text, schema_diff
 from lineagectl.errors import InputError
 
 from conftest import SAMPLE, run_event, write_ndjson

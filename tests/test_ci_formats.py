@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lineagectl.cli.ci_formats import escape_data, escape_property
+from lineagectl.cli.render.ci_formats import escape_data, escape_property
 from lineagectl.cli.render import RENDERERS, render
 from lineagectl.errors import InputError
 from lineagectl.results import Result

@@ -13,11 +13,11 @@ import pytest
 import sqlglot
 
 from lineagectl.api import ingest
-from lineagectl.erase import access, erase
+from lineagectl.compliance.erase import access, erase
 from lineagectl.errors import InputError, NotFoundError
-from lineagectl.pii import pii
-from lineagectl.policy import parse_policy
-from lineagectl.residency import check
+from lineagectl.compliance.pii import pii
+from lineagectl.common.policy import parse_policy
+from lineagectl.compliance.residency import check
 
 from conftest import SAMPLE, run_event, write_ndjson
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lineagectl.api import ingest, stats
-from lineagectl.ingest.reader import expand_sources
+from lineagectl.sources.ingest.reader import expand_sources
 
 CONCRETE = {"concrete-event", "concrete-event-array", "DERIVED ndjson"}
 FOLDERS = ["compat-airflow", "compat-spark-cll", "compat-spark-dataproc", "datahub-ol-events",

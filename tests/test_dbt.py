@@ -88,9 +88,9 @@ def test_namespace_option_and_catalog_types(corpus, tmp_path, cli):
 
 
 def test_run_results_add_runs_and_test_results(corpus, tmp_path, cli):
-    from lineagectl.changes import changes
-    from lineagectl.policy import parse_policy
-    from lineagectl.quality import quality
+    from lineagectl.operations.changes import changes
+    from lineagectl.common.policy import parse_policy
+    from lineagectl.operations.quality import quality
 
     folder = corpus / "dbt"
     manifest = folder / "jaffle_shop.v12.dbt1.9.manifest.json"
@@ -125,8 +125,8 @@ def test_run_results_add_runs_and_test_results(corpus, tmp_path, cli):
 
 
 def test_parallel_column_lineage_equals_the_sequential_one(corpus, monkeypatch):
-    import lineagectl.dbt as dbt
-    import lineagectl.dbt_lineage as workers
+    import lineagectl.sources.dbt.manifest as dbt
+    import lineagectl.sources.dbt.lineage as workers
 
     folder = corpus / "dbt"
     manifest = str(folder / "fivetran_hubspot.v12.dbt1.11.manifest.json")
@@ -200,7 +200,7 @@ def test_a_newer_manifest_replaces_design_time_lineage_but_not_runs(corpus, tmp_
 
 
 def test_every_corpus_manifest_is_recognised_and_ingests(corpus, tmp_path):
-    from lineagectl.dbt import manifest_version
+    from lineagectl.sources.dbt.manifest import manifest_version
 
     for path in manifests(corpus):
         version = json.loads(path.read_text())["metadata"]["dbt_schema_version"].rsplit("/v", 1)[1]
@@ -257,7 +257,7 @@ def test_openlineage_events_and_the_manifest_of_one_project_merge(corpus, tmp_pa
 def test_ephemeral_models_are_column_lineage_nodes(corpus, tmp_path):
     folder = corpus / "dbt"
     data = json.loads((folder / "colibri_ephemeral_finance_core.v12.dbt1.11.duckdb.manifest.json").read_text())
-    from lineagectl.dbt_lineage import projection as _projection
+    from lineagectl.sources.dbt.lineage import projection as _projection
 
     # Ephemerals whose SQL names all its output columns are read as tables; one ending in
     # SELECT * is still read through its CTE.

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lineagectl.api import impact, ingest, stats
 from lineagectl.errors import LineageError
-from lineagectl.ingest.validate import Reject, validate
-from lineagectl.policy import PolicyError, parse_policy
+from lineagectl.sources.ingest.validate import Reject, validate
+from lineagectl.common.policy import PolicyError, parse_policy
 
 from conftest import table_counts, write_ndjson, write_spool
 

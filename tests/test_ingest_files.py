@@ -163,9 +163,9 @@ def test_a_spool_of_one_event_files_stores_what_one_log_of_them_stores(tmp_path)
 
 
 def test_small_files_are_committed_together_and_large_ones_alone(tmp_path, monkeypatch):
-    from lineagectl import ingest as ingest_module
-    from lineagectl.ingest import _units
-    from lineagectl.ingest.reader import Source
+    from lineagectl.sources import ingest as ingest_module
+    from lineagectl.sources.ingest import _units
+    from lineagectl.sources.ingest.reader import Source
 
     monkeypatch.setattr(ingest_module, "SMALL_FILE", 100)
     monkeypatch.setattr(ingest_module, "GROUP_BYTES", 250)

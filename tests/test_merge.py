@@ -187,7 +187,7 @@ def test_order_independence_on_the_sample_log(tmp_path):
 
 
 def test_runs_refreshed_in_slices_equal_one_pass(tmp_path, monkeypatch):
-    from lineagectl.ingest import derive
+    from lineagectl.sources.ingest import derive
 
     whole = str(tmp_path / "whole.duckdb")
     ingest([str(SAMPLE_LOG)], whole)

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from lineagectl.ingest.facets import check_facet
-from lineagectl.ingest.validate import Reject, event_kind, validate
-from lineagectl.timeutil import parse_since, parse_timestamp
+from lineagectl.sources.ingest.facets import check_facet
+from lineagectl.sources.ingest.validate import Reject, event_kind, validate
+from lineagectl.common.timeutil import parse_since, parse_timestamp
 
 from conftest import run_event
 

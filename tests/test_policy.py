@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lineagectl.policy import Glob, PolicyError, find_policy, load_policy, parse_policy
+from lineagectl.common.policy import Glob, PolicyError, find_policy, load_policy, parse_policy
 
 from conftest import SAMPLE
 

@@ -12,7 +12,7 @@ import pytest
 
 from lineagectl.api import impact, ingest
 from lineagectl.errors import InputError, NotFoundError
-from lineagectl.prune import TABLES_PRUNED, history, prune
+from lineagectl.operations.prune import TABLES_PRUNED, history, prune
 from lineagectl.store.schema import SCHEMA_VERSION
 
 from conftest import run_event, write_ndjson

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from lineagectl.api import ingest
-from lineagectl.changes import changes
-from lineagectl.policy import parse_policy
-from lineagectl.quality import gate_failed, quality
+from lineagectl.operations.changes import changes
+from lineagectl.common.policy import parse_policy
+from lineagectl.operations.quality import gate_failed, quality
 
 from conftest import SAMPLE, run_event, write_ndjson
 

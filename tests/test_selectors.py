@@ -8,7 +8,7 @@ import pytest
 
 from lineagectl.api import impact, ingest, select, trace
 from lineagectl.errors import InputError
-from lineagectl.selectors import parse_atom
+from lineagectl.graph.selectors import parse_atom
 
 from conftest import SAMPLE
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 
-from lineagectl.sql_lineage import SqlLineageError, column_lineage
+from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage
 
 KNOWN_GAPS = {
     "cllComplexQueryCTEJoinsComplete.json": "Hive quirk: omits columns that arrive through SELECT * CTEs",

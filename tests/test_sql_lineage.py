@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lineagectl.api import impact, ingest
-from lineagectl.sql_lineage import Edge, Source, SqlLineageError, column_lineage
+from lineagectl.sources.sql_lineage import Edge, Source, SqlLineageError, column_lineage
 
 SCHEMA = {"db": {"s": {"users": {"id": "INT", "email": "TEXT", "country": "TEXT", "active": "BOOLEAN"},
                        "orders": {"id": "INT", "uid": "INT", "amount": "DECIMAL"}}}}
@@ -86,7 +86,7 @@ def test_unparseable_models_keep_table_lineage_and_are_reported(corpus, tmp_path
 
 
 def test_insert_targets_name_the_columns_by_position():
-    from lineagectl.sql_lineage import column_lineage
+    from lineagectl.sources.sql_lineage import column_lineage
 
     listed = column_lineage("INSERT INTO db.t (a, b) SELECT x, y + 1 FROM db.s", "postgres",
                             {"db": {"s": {"x": "INT", "y": "INT"}}})

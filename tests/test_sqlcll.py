@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from lineagectl.api import ingest, trace
-from lineagectl.ingest.sqlcll import PRODUCER
+from lineagectl.sources.ingest.sqlcll import PRODUCER
 
 from conftest import SAMPLE, run_event, write_ndjson
 

@@ -10,19 +10,19 @@ and return plain data (``IngestReport``) or a ``Result`` (see ``results``).
 
 from __future__ import annotations
 
-from .catalog import LIST_KINDS, list_entities, stats
-from .ingest import IngestReport, ingest
-from .lineage import graph, impact, trace
-from .provenance import run_provenance
-from .results import Result
-from .selectors import select
-from .show import show
-from .store import open_store
+from lineagectl.queries.catalog import LIST_KINDS, list_entities, stats
+from lineagectl.sources.ingest import IngestReport, ingest
+from lineagectl.queries.lineage import graph, impact, trace
+from lineagectl.queries.provenance import run_provenance
+from lineagectl.results import Result
+from lineagectl.graph.selectors import select
+from lineagectl.queries.show import show
+from lineagectl.store import open_store
 
 
 def migrate(db: str | None = None) -> int:
     """Open the store for writing, which upgrades an older schema; returns the schema version."""
-    from .store import schema_version
+    from lineagectl.store import schema_version
 
     with open_store(db, write=True) as con:
         return schema_version(con)

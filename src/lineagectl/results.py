@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .timeutil import format_timestamp
+from lineagectl.common.timeutil import format_timestamp
 
 
 @dataclass

@@ -14,8 +14,8 @@ from typing import Annotated, Callable, Optional
 
 import typer
 
-from .. import __version__
-from ..errors import EXIT_OK, LineageError
+from lineagectl import __version__
+from lineagectl.errors import EXIT_OK, LineageError
 
 EXIT_INTERNAL = 70  # a bug in lineagectl, not a user error (sysexits EX_SOFTWARE)
 
@@ -110,7 +110,7 @@ def command(*names: str, **kwargs) -> Callable:
 
 def emit(result, fmt: Optional[str], output: Optional[str], allowed: tuple[str, ...] = TABULAR) -> None:
     """Render a library ``Result`` to stdout or ``--output``."""
-    from .render import render
+    from lineagectl.cli.render import render
 
     fmt = fmt or "table"
     if output:
@@ -118,7 +118,7 @@ def emit(result, fmt: Optional[str], output: Optional[str], allowed: tuple[str, 
             with open(output, "w", encoding="utf-8", newline="") as stream:
                 render(result, fmt, stream, color=False, allowed=allowed)
         except OSError as exc:
-            from ..errors import InputError
+            from lineagectl.errors import InputError
 
             raise InputError(f"cannot write {output}: {exc.strerror}") from None
     else:

@@ -11,7 +11,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from lineagectl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from . import (
     DbOption, FormatOption, NamespaceOption, OutputOption, QuietOption, _color, _stderr,
     command, db_of, emit, settings,
@@ -73,8 +73,8 @@ def ingest(
     quiet: QuietOption = False,
 ) -> None:
     """Ingest OpenLineage events or dbt manifests into the store (each file atomically; re-ingest is a no-op)."""
-    from ..ingest import ingest as run_ingest
-    from ..results import Result
+    from lineagectl.sources.ingest import ingest as run_ingest
+    from lineagectl.results import Result
 
     quiet = quiet or settings.quiet
     rejects = _RejectPrinter()
@@ -115,7 +115,7 @@ def ingest(
 @command("stats")
 def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Counts of datasets, jobs, runs, events, columns and edges in the store."""
-    from ..catalog import stats as run_stats
+    from lineagectl.queries.catalog import stats as run_stats
 
     emit(run_stats(db_of(db)), fmt, output)
 
@@ -141,9 +141,9 @@ def ls(
     output: OutputOption = None,
 ) -> None:
     """List datasets, jobs or runs; select datasets like dbt with --select/--exclude."""
-    from ..catalog import list_entities
-    from ..selectors import select as run_select
-    from ..errors import InputError
+    from lineagectl.queries.catalog import list_entities
+    from lineagectl.graph.selectors import select as run_select
+    from lineagectl.errors import InputError
 
     if select is not None or exclude is not None:
         if kind != "datasets":
@@ -169,8 +169,8 @@ def show(
     output: OutputOption = None,
 ) -> None:
     """Show a dataset (schema, versions, owners, tags, neighbours, writes) or a job (SQL, IO, runs)."""
-    from ..show import show as run_show
-    from ..errors import InputError
+    from lineagectl.queries.show import show as run_show
+    from lineagectl.errors import InputError
 
     if kind is not None and kind not in ("dataset", "model", "job"):
         raise InputError(f"--kind must be dataset, model or job, not {kind!r}")
@@ -180,7 +180,7 @@ def show(
 @command("migrate")
 def migrate(db: DbOption = None) -> None:
     """Upgrade a store written by an older lineagectl to the current schema."""
-    from ..api import migrate as run_migrate
+    from lineagectl.api import migrate as run_migrate
 
     version = run_migrate(db_of(db))
     _stderr(f"store schema is at version {version}")
@@ -188,7 +188,7 @@ def migrate(db: DbOption = None) -> None:
 
 def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs, namespace, kind,
              as_of, select, exclude, db, fmt, output) -> None:
-    from ..lineage import impact as run_impact, trace as run_trace
+    from lineagectl.queries.lineage import impact as run_impact, trace as run_trace
 
     run = run_impact if direction == "downstream" else run_trace
     emit(run(name, db_of(db), column=column, depth=depth, direct_only=direct_only, namespace=namespace,
@@ -241,10 +241,10 @@ def trace(name: Annotated[Optional[str], typer.Argument(
 
     With --run or --version: the exact runs, jobs, SQL and input dataset versions behind it.
     """
-    from ..errors import InputError
+    from lineagectl.errors import InputError
 
     if run is not None or version is not None:
-        from ..provenance import run_provenance
+        from lineagectl.queries.provenance import run_provenance
 
         emit(run_provenance(db_of(db), run_id=run, name=name, version=version, namespace=namespace,
                             depth=depth), fmt, output)
@@ -267,7 +267,7 @@ def graph(name: NameArgument,
               help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
           output: OutputOption = None) -> None:
     """Draw the lineage around NAME (Graphviz dot or Mermaid); datasets, jobs and models styled apart."""
-    from ..lineage import graph as run_graph
+    from lineagectl.queries.lineage import graph as run_graph
 
     emit(run_graph(name, db_of(db), direction=direction, depth=depth, column=column,
                    namespace=namespace, kind=kind, select=select, exclude=exclude), fmt, output,

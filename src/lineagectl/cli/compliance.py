@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import EXIT_FAILED
+from lineagectl.errors import EXIT_FAILED
 from . import DbOption, NamespaceOption, OutputOption, app, command, db_of, emit, settings
 
 PolicyOption = Annotated[Optional[str], typer.Option(
@@ -45,7 +45,7 @@ def pii(policy: PolicyOption = None, db: DbOption = None,
                                          help="table, json, ndjson, csv or markdown.")] = "table",
         output: OutputOption = None) -> None:
     """Personal-data columns (tags, dbt meta/tags, policy globs) and every column they reach via DIRECT lineage."""
-    from ..pii import pii as run_pii
+    from lineagectl.compliance.pii import pii as run_pii
 
     emit(run_pii(db_of(db), _policy(policy)), fmt, output, allowed=PLAN_FORMATS)
 
@@ -56,7 +56,7 @@ def erase(name: PlanName = None, column: SubjectColumn = None, value: SubjectVal
           policy: PolicyOption = None, db: DbOption = None, fmt: PlanFormat = "table",
           output: OutputOption = None) -> None:
     """GDPR erasure plan: what to delete, recompute, review and retrain for a subject, upstream first."""
-    from ..erase import erase as run_erase
+    from lineagectl.compliance.erase import erase as run_erase
 
     emit(run_erase(column, name, db_of(db), value=value, dialect=dialect, tag=tag, namespace=namespace,
                    policy=_policy(policy)), fmt, output, allowed=PLAN_FORMATS)
@@ -68,14 +68,14 @@ def access(name: PlanName = None, column: SubjectColumn = None, value: SubjectVa
            policy: PolicyOption = None, db: DbOption = None, fmt: PlanFormat = "table",
            output: OutputOption = None) -> None:
     """GDPR subject-access plan: every dataset holding the subject's records, with a SELECT for each."""
-    from ..erase import access as run_access
+    from lineagectl.compliance.erase import access as run_access
 
     emit(run_access(column, name, db_of(db), value=value, dialect=dialect, tag=tag, namespace=namespace,
                     policy=_policy(policy)), fmt, output, allowed=PLAN_FORMATS)
 
 
 def _check(policy, no_fail, db, fmt, output) -> None:
-    from ..residency import check as run_check
+    from lineagectl.compliance.residency import check as run_check
 
     result = run_check(db_of(db), _policy(policy))
     emit(result, fmt, output, allowed=CHECK_FORMATS)
@@ -108,6 +108,6 @@ def policy_check(
     output: OutputOption = None) -> None:
     """Validate a policy file and show how its regions map the datasets in the store."""
     from . import _handled
-    from ..residency import policy_report
+    from lineagectl.compliance.residency import policy_report
 
     _handled(lambda: emit(policy_report(path or settings.policy, db_of(db)), fmt, output))()

@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import EXIT_FAILED
+from lineagectl.errors import EXIT_FAILED
 from . import DbOption, FormatOption, NamespaceOption, OutputOption, _stderr, command, db_of, emit, settings
-from .commands import KindOption, NameArgument
+from lineagectl.cli.commands import KindOption, NameArgument
 
 
 @command("prune")
@@ -28,7 +28,7 @@ def prune(
     db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
 ) -> None:
     """Apply retention: drop run-level detail after --detailed-days and lineage unseen for --summary-days."""
-    from ..prune import as_result, history, prune as run_prune
+    from lineagectl.operations.prune import as_result, history, prune as run_prune
 
     if show_history:
         emit(history(db_of(db)), fmt, output)
@@ -51,7 +51,7 @@ def changes(name: NameArgument,
             namespace: NamespaceOption = None, kind: KindOption = None,
             db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """What changed upstream of NAME: schema and SQL changes, failed runs, gaps in a job's cadence."""
-    from ..changes import changes as run_changes
+    from lineagectl.operations.changes import changes as run_changes
 
     emit(run_changes(name, db_of(db), since=since, namespace=namespace, kind=kind, depth=depth,
                      policy=settings.policy), fmt, output)
@@ -68,7 +68,7 @@ def quality(
     db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
 ) -> None:
     """Latest data-quality metrics and failed assertions; datasets at risk downstream of a broken rule."""
-    from ..quality import gate_failed, quality as run_quality
+    from lineagectl.operations.quality import gate_failed, quality as run_quality
 
     result = run_quality(db_of(db), policy or settings.policy, gate=gate, namespace=namespace)
     emit(result, fmt, output)

@@ -20,7 +20,7 @@ def compact_file(path: Path) -> None:
     """Rewrite the (closed, checkpointed) store at ``path`` without its free blocks."""
     import duckdb
 
-    from .db import _SETTINGS
+    from lineagectl.store.db import _SETTINGS
 
     target = path.with_name(path.name + ".compact")
     target.unlink(missing_ok=True)

@@ -11,8 +11,8 @@ from typing import Iterator
 
 import duckdb
 
-from ..errors import DatabaseError, DatabaseLockedError, DatabaseMissingError
-from .schema import MIGRATIONS, SCHEMA_VERSION, TABLES
+from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError
+from lineagectl.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "lineage.duckdb"
 

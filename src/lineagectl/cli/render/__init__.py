@@ -1,0 +1,136 @@
+"""The renderer registry: one function per output format, shared by every command.
+
+A renderer takes a ``Result`` and a text stream. Commands never branch on the
+format; they call ``render(result, fmt, stream)``. Output is made safe here,
+once: control characters cannot reach a terminal, CSV cells cannot start a
+spreadsheet formula, JSON is exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from typing import Callable, TextIO
+
+from lineagectl.errors import InputError
+from lineagectl.results import Result
+
+Renderer = Callable[[Result, TextIO, bool], None]
+RENDERERS: dict[str, Renderer] = {}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def renderer(name: str) -> Callable[[Renderer], Renderer]:
+    """Register a renderer for ``--format name``."""
+
+    def register(fn: Renderer) -> Renderer:
+        RENDERERS[name] = fn
+        return fn
+
+    return register
+
+
+def render(result: Result, fmt: str, stream: TextIO, color: bool = False,
+           allowed: tuple[str, ...] | None = None) -> None:
+    """Write ``result`` to ``stream`` in format ``fmt``."""
+    choices = allowed or tuple(RENDERERS)
+    if fmt not in choices or fmt not in RENDERERS:
+        raise InputError(f"unknown format {fmt!r}; choose one of: {', '.join(choices)}")
+    RENDERERS[fmt](result, stream, color)
+
+
+def _dumps(value: object, indent: bool) -> str:
+    import orjson
+
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    return orjson.dumps(value, option=option, default=str).decode()
+
+
+@renderer("json")
+def _json(result: Result, stream: TextIO, color: bool) -> None:
+    stream.write(_dumps(result.payload, indent=True) + "\n")
+
+
+@renderer("ndjson")
+def _ndjson(result: Result, stream: TextIO, color: bool) -> None:
+    for record in result.records:
+        stream.write(_dumps(record, indent=False) + "\n")
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # neutralise spreadsheet formulas (CSV injection)
+    if isinstance(value, (list, tuple)):
+        return _csv_cell("; ".join(map(str, value)))
+    return "" if value is None else value
+
+
+@renderer("csv")
+def _csv(result: Result, stream: TextIO, color: bool) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(result.columns)
+    for record in result.records:
+        writer.writerow([_csv_cell(record.get(c)) for c in result.columns])
+
+
+def safe_text(value: object) -> str:
+    """Text for a terminal: no control characters (and so no escape sequences)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(map(str, value))
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(value))
+
+
+def _tree(result: Result, console, color: bool) -> None:
+    from rich.text import Text
+    from rich.tree import Tree
+
+    if result.title:
+        console.print(Text(safe_text(result.title), style="bold" if color else ""))
+    branches = {}
+    root = None
+    for node in result.tree:
+        label = Text(safe_text(node["label"]))
+        if node["parent"] is None:
+            root = branches[node["id"]] = Tree(label)
+        else:
+            branches[node["id"]] = branches[node["parent"]].add(label)
+    console.print(root)
+
+
+@renderer("table")
+def _table(result: Result, stream: TextIO, color: bool) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    interactive = color and stream.isatty()
+    console = Console(file=stream, no_color=not color, highlight=False, soft_wrap=False,
+                      width=None if interactive else 100_000, force_terminal=interactive or None)
+    if result.tree:
+        _tree(result, console, color)
+        return
+    for index, part in enumerate([result, *result.sections]):
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for column in part.columns:
+            table.add_column(Text(column), overflow="fold" if interactive else "ignore")
+        for record in part.records:
+            table.add_row(*(Text(safe_text(record.get(c))) for c in part.columns))
+        if index:
+            console.print()
+        if part.title:
+            console.print(Text(safe_text(part.title), style="bold" if color else ""))
+        if not part.records and not part.sections:
+            console.print(Text(f"(no {part.title or 'results'})"))
+        else:
+            console.print(table)
+
+
+from . import ci_formats  # noqa: E402,F401,I001 - registers the github, junit, sarif and markdown renderers
+from . import graphviz  # noqa: E402,F401 - registers the dot and mermaid renderers

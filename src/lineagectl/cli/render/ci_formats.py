@@ -1,0 +1,276 @@
+"""CI renderers (``github``, ``junit``, ``sarif``) for check results, and ``markdown`` for any result.
+
+The CI formats read ``Result.rules`` (the rules checked; a rule without a
+finding passed) and ``Result.findings`` (one dict per violation: ``rule``,
+``level``, ``message``, ``source``, ``target``, ``path``, ``jobs``). Each is
+escaped for the program that reads it: GitHub workflow commands with the
+Actions toolkit's percent-encoding, JUnit through ElementTree, SARIF as exact
+JSON. ``markdown`` renders the tables of any result, e.g. an ``erase`` plan to
+paste into a ticket.
+
+Names come from lineage events and are untrusted. Every text format here drops
+control characters (escape sequences, NUL, and what XML 1.0 forbids); JSON
+keeps the exact text, escaped by the encoder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TextIO
+
+from lineagectl.errors import InputError
+from lineagectl.results import Result, counted
+from lineagectl.cli.render import _dumps, renderer
+
+# C0 controls but tab/LF/CR, DEL, C1 controls, lone surrogates, and the XML non-characters U+FFFE/U+FFFF.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_NEWLINES = re.compile(r"\r\n|[\r\n]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]<])")
+_SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def clean(value: object) -> str:
+    """``value`` as text without control characters (tab, newline and carriage return are kept)."""
+    return _CONTROL.sub("", "" if value is None else str(value))
+
+
+# --- shared: the check's rules and findings as text ---------------------------------------------
+
+def _check(result: Result) -> tuple[list[str], list[dict]]:
+    """The rules checked (in order, including any rule only a finding names) and the findings."""
+    if result.rules is None and result.findings is None:
+        raise InputError("this command checks no rules; the github, junit and sarif formats are for "
+                         "check commands such as residency-check")
+    findings = list(result.findings or [])
+    rules = list(dict.fromkeys([*(result.rules or []), *(f["rule"] for f in findings)]))
+    return rules, findings
+
+
+def _short(ref: dict) -> str:
+    """``name`` or ``name.column``."""
+    return f"{ref['name']}.{ref['column']}" if ref.get("column") else ref["name"]
+
+
+def _dataset(ref: dict) -> str:
+    """``namespace name[.column] (region)``, as check messages name a dataset."""
+    region = f" ({ref['region']})" if ref.get("region") else ""
+    return f"{ref['namespace']} {_short(ref)}{region}"
+
+
+def _jobs(finding: dict) -> str:
+    return ", ".join(f"{job['namespace']} {job['name']}" for job in finding.get("jobs") or [])
+
+
+def _path(finding: dict) -> str:
+    return " -> ".join(f"{step['namespace']} {_short(step)}" for step in finding.get("path") or [])
+
+
+# --- github -------------------------------------------------------------------------------------
+
+def escape_data(text: str) -> str:
+    """Escape a workflow command's message as ``@actions/core`` does (``escapeData``)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow command property value as ``@actions/core`` does (``escapeProperty``)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+@renderer("github")
+def _github(result: Result, stream: TextIO, color: bool) -> None:
+    rules, findings = _check(result)
+    for finding in findings:
+        command = "warning" if finding.get("level") == "warning" else "error"
+        where = finding.get("location")
+        place = (f"file={escape_property(clean(where['file']))},line={int(where['line'])},"
+                 if where else "")
+        stream.write(f"::{command} {place}title={escape_property(clean(finding['rule']))}"
+                     f"::{escape_data(clean(finding['message']))}\n")
+    if not findings:
+        stream.write(f"::notice title=lineagectl::{counted(len(rules), 'rule')} passed\n")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        _append_step_summary(summary, result, rules, findings)
+
+
+def _append_step_summary(path: str, result: Result, rules: list[str], findings: list[dict]) -> None:
+    """Append a markdown report to the job summary file GitHub Actions names in ``GITHUB_STEP_SUMMARY``."""
+    failed = {f["rule"] for f in findings}
+    errors = sum(f.get("level") != "warning" for f in findings)
+    if not findings:
+        status = f"✅ Passed: all {counted(len(rules), 'rule')}."
+    else:
+        mark, verdict = ("❌", "Failed") if errors else ("⚠️", "Passed with warnings")
+        status = (f"{mark} {verdict}: {len(failed)} of {counted(len(rules), 'rule')} found "
+                  f"{counted(len(findings), 'violation')}.")
+    lines = ["", f"## {markdown_cell(result.title or 'lineagectl check')}", "", status]
+    if findings:
+        lines += ["", "| rule | source | target | jobs |", "| --- | --- | --- | --- |"]
+        for f in findings:
+            rule = f["rule"] + (" (warning)" if f.get("level") == "warning" else "")
+            cells = (rule, _dataset(f["source"]), _dataset(f["target"]), _jobs(f))
+            lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
+    try:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write("\n".join(lines) + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot append the job summary to {path!r} (from GITHUB_STEP_SUMMARY): "
+                         f"{exc.strerror or exc}",
+                         hint="unset GITHUB_STEP_SUMMARY outside GitHub Actions") from exc
+
+
+# --- junit --------------------------------------------------------------------------------------
+
+def _failure_text(finding: dict) -> str:
+    lines = [f"rule: {finding['rule']}", f"level: {finding.get('level', 'error')}",
+             f"source: {_dataset(finding['source'])}", f"target: {_dataset(finding['target'])}"]
+    if finding.get("path"):
+        lines.append(f"path: {_path(finding)}")
+    if finding.get("jobs"):
+        lines.append(f"jobs: {_jobs(finding)}")
+    return "\n".join(lines)
+
+
+@renderer("junit")
+def _junit(result: Result, stream: TextIO, color: bool) -> None:
+    import codecs
+    import xml.etree.ElementTree as ET
+
+    rules, findings = _check(result)
+    failed = {f["rule"] for f in findings}
+    counts = {"tests": str(len(rules) - len(failed) + len(findings)), "failures": str(len(findings)),
+              "errors": "0", "skipped": "0"}
+    root = ET.Element("testsuites", {"name": "lineagectl", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": "lineagectl", **counts})
+    for rule in rules:
+        classname = clean(f"lineagectl.{rule}")
+        if rule not in failed:
+            ET.SubElement(suite, "testcase", {"classname": classname, "name": clean(rule)})
+            continue
+        for finding in (f for f in findings if f["rule"] == rule):
+            name = clean(f"{_short(finding['source'])} -> {_short(finding['target'])}")
+            case = ET.SubElement(suite, "testcase", {"classname": classname, "name": name})
+            failure = ET.SubElement(case, "failure", {"message": clean(finding["message"]),
+                                                      "type": clean(rule)})
+            # XML parsers turn CR and CRLF in text (not in attributes) into LF; write what they read.
+            failure.text = _NEWLINES.sub("\n", clean(_failure_text(finding)))
+    ET.indent(root)
+    # Declare the encoding the stream really writes (UTF-8 for files and most consoles).
+    encoding = codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.upper()
+    stream.write(f'<?xml version="1.0" encoding="{encoding}"?>\n')
+    stream.write(ET.tostring(root, encoding="unicode") + "\n")
+
+
+# --- sarif --------------------------------------------------------------------------------------
+
+def _qualified(ref: dict) -> str:
+    """``namespace/name[.column]``: a dataset's (or column's) fully qualified name."""
+    return f"{ref['namespace']}/{_short(ref)}"
+
+
+def _logical(ref: dict) -> dict:
+    return {"name": ref.get("column") or ref["name"], "fullyQualifiedName": _qualified(ref),
+            "kind": "member" if ref.get("column") else "resource"}
+
+
+def _fingerprint(finding: dict) -> str:
+    """A hash of rule, source and target only, so a violation keeps its identity across runs."""
+    import hashlib
+
+    key = [finding["rule"], *([ref["namespace"], ref["name"], ref.get("column") or ""]
+                              for ref in (finding["source"], finding["target"]))]
+    return hashlib.sha256(_dumps(key, indent=False).encode()).hexdigest()
+
+
+def _information_uri() -> str | None:
+    """The project's home page from the installed package's metadata, if it declares one."""
+    from importlib import metadata
+
+    try:
+        urls = metadata.metadata("lineagectl").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    return next((url.split(",", 1)[1].strip() for url in urls if "," in url), None)
+
+
+def _physical(finding: dict) -> dict:
+    where = finding.get("location")
+    if not where:
+        return {}
+    return {"physicalLocation": {"artifactLocation": {"uri": where["file"]},
+                                 "region": {"startLine": int(where["line"])}}}
+
+
+@renderer("sarif")
+def _sarif(result: Result, stream: TextIO, color: bool) -> None:
+    from lineagectl import __version__
+
+    rules, findings = _check(result)
+    index = {rule: i for i, rule in enumerate(rules)}
+    driver = {"name": "lineagectl", "version": __version__, "informationUri": _information_uri(),
+              "rules": [{"id": rule, "shortDescription": {"text": f"lineagectl policy rule {rule}"}}
+                        for rule in rules]}
+    results = []
+    for finding in findings:
+        source, target = finding["source"], finding["target"]
+        results.append({
+            "ruleId": finding["rule"], "ruleIndex": index[finding["rule"]],
+            "level": "warning" if finding.get("level") == "warning" else "error",
+            "message": {"text": finding["message"]},
+            # Datasets are not files: the target as a logical location, and the policy rule broken
+            # as the physical one (GitHub code scanning rejects results without one).
+            "locations": [{"logicalLocations": [_logical(target)]} | _physical(finding)],
+            "relatedLocations": [{"id": 1, "logicalLocations": [_logical(source)],
+                                  "message": {"text": "source"}}],
+            "partialFingerprints": {"lineagectlFinding/v1": _fingerprint(finding)},
+            "properties": {key: finding.get(key) or [] for key in ("path", "jobs")}
+            | {"source": source, "target": target},
+        })
+    log = {"$schema": _SARIF_SCHEMA, "version": "2.1.0",
+           "runs": [{"tool": {"driver": {k: v for k, v in driver.items() if v is not None}},
+                     "results": results}]}
+    stream.write(_dumps(log, indent=True) + "\n")
+
+
+# --- markdown -----------------------------------------------------------------------------------
+
+def markdown_cell(value: object) -> str:
+    """``value`` as one GitHub-flavoured markdown table cell (or heading) that renders as its text.
+
+    Lists are joined by ", ", None is empty, newlines become spaces, control characters go,
+    and characters that would end the cell or start markup (``| \\ ` * [ ] <``) are escaped.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    elif isinstance(value, (list, tuple)):
+        value = ", ".join("" if v is None else str(v) for v in value)
+    text = _NEWLINES.sub(" ", clean(value))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _markdown_table(part: Result) -> list[str]:
+    if not part.records or not part.columns:
+        return ["(no results)"]
+    lines = ["| " + " | ".join(markdown_cell(c) for c in part.columns) + " |",
+             "|" + " --- |" * len(part.columns)]
+    for record in part.records:
+        lines.append("| " + " | ".join(markdown_cell(record.get(c)) for c in part.columns) + " |")
+    return lines
+
+
+@renderer("markdown")
+def _markdown(result: Result, stream: TextIO, color: bool) -> None:
+    blocks = []
+    if result.title:
+        blocks.append([f"## {markdown_cell(result.title)}"])
+    if result.records or not result.sections:
+        blocks.append(_markdown_table(result))
+    for section in result.sections:
+        if section.title:
+            blocks.append([f"### {markdown_cell(section.title)}"])
+        blocks.append(_markdown_table(section))
+    stream.write("\n\n".join("\n".join(block) for block in blocks) + "\n")

@@ -1,0 +1,80 @@
+"""Graph renderers (``dot``, ``mermaid``) for results that carry a ``graph``.
+
+Labels are escaped for each language: DOT strings escape backslashes, quotes
+and newlines; Mermaid labels use HTML entities for quotes and brackets. Node
+ids are generated (``n0``, ``n1`` …) so names never reach the syntax.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from lineagectl.errors import InputError
+from lineagectl.results import Result
+from lineagectl.cli.render import renderer, safe_text
+
+_DOT_SHAPES = {"dataset": "box", "model": "box3d", "job": "ellipse", "column": "note"}
+_DOT_STYLES = {"dataset": "", "model": ', style="bold"', "job": ', style="rounded,dashed"', "column": ""}
+
+
+def _graph(result: Result) -> tuple[dict, dict[str, str]]:
+    """The result's graph and a generated id (``n0``, ``n1`` …) for each node."""
+    if result.graph is None:
+        raise InputError("this command has no graph to draw; use table, json, ndjson or csv")
+    return result.graph, {node["id"]: f"n{i}" for i, node in enumerate(result.graph["nodes"])}
+
+
+def _dot_text(text: str) -> str:
+    lines = [safe_text(line).replace("\\", "\\\\").replace('"', '\\"') for line in text.split("\n")]
+    return "\\n".join(lines)
+
+
+def _label(node: dict) -> str:
+    marks = "".join(f" ({m})" for m in node.get("marks", []))
+    return f"{node['label']}{marks}"
+
+
+@renderer("dot")
+def _dot(result: Result, stream: TextIO, color: bool) -> None:
+    graph, ids = _graph(result)
+    stream.write("digraph lineage {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n")
+    for node in graph["nodes"]:
+        kind = node["kind"]
+        extra = ', color="red"' if "PII" in node.get("marks", []) else ""
+        stream.write(f'  {ids[node["id"]]} [label="{_dot_text(_label(node))}", '
+                     f'shape={_DOT_SHAPES.get(kind, "box")}{_DOT_STYLES.get(kind, "")}{extra}];\n')
+    for edge in graph["edges"]:
+        label = f' [label="{_dot_text(edge["label"])}"]' if edge.get("label") else ""
+        stream.write(f'  {ids[edge["source"]]} -> {ids[edge["target"]]}{label};\n')
+    stream.write("}\n")
+
+
+def _mermaid_text(text: str) -> str:
+    text = " ".join(safe_text(line) for line in text.split("\n"))
+    for char, entity in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"),
+                         ("[", "#91;"), ("]", "#93;"), ("|", "#124;"), ("`", "#96;")):
+        text = text.replace(char, entity)
+    return text
+
+
+_MERMAID_SHAPES = {"dataset": ('["', '"]'), "model": ('[["', '"]]'), "job": ('(["', '"])'),
+                   "column": ('["', '"]')}
+
+
+@renderer("mermaid")
+def _mermaid(result: Result, stream: TextIO, color: bool) -> None:
+    graph, ids = _graph(result)
+    stream.write("flowchart LR\n")
+    for node in graph["nodes"]:
+        start, end = _MERMAID_SHAPES.get(node["kind"], ('["', '"]'))
+        stream.write(f"  {ids[node['id']]}{start}{_mermaid_text(_label(node))}{end}\n")
+    for edge in graph["edges"]:
+        label = f'|"{_mermaid_text(edge["label"])}"|' if edge.get("label") else ""
+        stream.write(f"  {ids[edge['source']]} -->{label} {ids[edge['target']]}\n")
+    styled = {kind: [ids[n["id"]] for n in graph["nodes"] if n["kind"] == kind] for kind in ("job", "model")}
+    pii = [ids[n["id"]] for n in graph["nodes"] if "PII" in n.get("marks", [])]
+    for name, members, style in (("job", styled["job"], "fill:#eef,stroke-dasharray: 4 2"),
+                                 ("model", styled["model"], "fill:#efe,stroke-width:3px"),
+                                 ("pii", pii, "stroke:#c00,stroke-width:2px")):
+        if members:
+            stream.write(f"  classDef {name} {style}\n  class {','.join(members)} {name}\n")

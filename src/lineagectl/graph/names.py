@@ -1,0 +1,100 @@
+"""Resolving a name given on the command line to one dataset or job.
+
+Order (CONTRACT.md): an exact name, then a unique suffix at a ``.`` or ``/``
+boundary (``user_master`` for ``shop.public.user_master``); ``--namespace``
+narrows, ``--kind`` picks datasets, models or jobs. When one dataset and jobs
+match (a dbt model and the job that builds it), the dataset wins. Aliases (symlinks,
+renames) resolve to the dataset they name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from lineagectl.errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A resolved dataset or job."""
+
+    kind: str  # "dataset" or "job"
+    id: int
+    namespace: str
+    name: str
+
+
+# Candidates whose name ends with what was typed (exact and suffix matches both
+# do), so a lookup reads a handful of rows even in a store of 100k datasets.
+_CANDIDATES = {
+    "dataset": """
+        SELECT DISTINCT coalesce(a.dataset_id, n.dataset_id), d.namespace, d.name, n.name, d.dataset_type
+        FROM dataset_names n
+        LEFT JOIN dataset_aliases a ON a.alias_id = n.dataset_id
+        JOIN datasets d ON d.dataset_id = coalesce(a.dataset_id, n.dataset_id)
+        WHERE ($ns IS NULL OR n.namespace = $ns OR d.namespace = $ns)
+          AND ($suffix IS NULL OR ends_with(n.name, $suffix))""",
+    "job": """
+        SELECT job_id, namespace, name, name, 'JOB' FROM jobs
+        WHERE ($ns IS NULL OR namespace = $ns) AND ($suffix IS NULL OR ends_with(name, $suffix))""",
+}
+
+
+def _candidates(con, kinds: list[str], kind: str | None, namespace: str | None,
+                suffix: str | None) -> list[tuple[str, tuple]]:
+    rows = []
+    for each in kinds:
+        for row in con.execute(_CANDIDATES[each], {"ns": namespace, "suffix": suffix}).fetchall():
+            if kind == "model" and row[4] != "MODEL":
+                continue
+            rows.append((each, row))
+    return rows
+
+
+def _suffix_match(full: str, wanted: str) -> bool:
+    if full == wanted:
+        return True
+    if not full.endswith(wanted) or len(full) == len(wanted):
+        return False
+    return full[-len(wanted) - 1] in "./" or wanted[0] in "./"
+
+
+def resolve(con, name: str, *, namespace: str | None = None, kind: str | None = None) -> Entity:
+    """The one dataset or job ``name`` refers to; ``NotFoundError`` if none or several."""
+    kinds = ["dataset", "job"] if kind is None else ["job" if kind == "job" else "dataset"]
+    rows = _candidates(con, kinds, kind, namespace, name)
+    for matcher in (lambda full: full == name, lambda full: _suffix_match(full, name)):
+        found = {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if matcher(r[3])}
+        if len(found) == 1:
+            return next(iter(found.values()))
+        datasets = [e for e in found.values() if e.kind == "dataset"]
+        if kind is None and len(datasets) == 1:
+            return datasets[0]  # a dataset and the job that builds it (dbt): the dataset; --kind job for the job
+        if len(found) > 1:
+            listing = "\n".join(
+                f"  {e.kind:<8} {e.namespace} {e.name}"
+                for e in sorted(found.values(), key=lambda e: (e.kind, e.namespace, e.name))
+            )
+            raise NotFoundError(
+                f"{name!r} is ambiguous; it matches:\n{listing}",
+                hint="give the full name, or narrow with --namespace or --kind",
+            )
+    rows = _candidates(con, kinds, kind, namespace, None)  # all names, for suggestions
+    what = kind or "dataset or job"
+    where = f" in namespace {namespace!r}" if namespace else ""
+    close = difflib.get_close_matches(name, sorted({r[3] for _, r in rows}), n=5, cutoff=0.5)
+    if not close:
+        close = sorted({r[3] for _, r in rows if name.lower() in r[3].lower()})[:5]
+    hint = ("did you mean: " + ", ".join(close)) if close else "list names with `lineagectl ls datasets`"
+    raise NotFoundError(f"no {what} named {name!r}{where}", hint=hint)
+
+
+def job_names(con, ids) -> dict[int, dict]:
+    """``{job_id: {"namespace", "name"}}`` for the jobs ``ids`` (any iterable, duplicates allowed)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = con.execute("SELECT job_id, namespace, name FROM jobs WHERE job_id IN (SELECT unnest($ids::BIGINT[]))",
+                       {"ids": wanted}).fetchall()
+    return {r[0]: {"namespace": r[1], "name": r[2]} for r in rows}

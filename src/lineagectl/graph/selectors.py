@@ -1,0 +1,140 @@
+"""dbt-style node selection over datasets: ``lineagectl ls --select EXPR``.
+
+Grammar (as dbt's ``--select``): terms separated by spaces are a union, atoms
+joined by commas an intersection. An atom is ``[@][N+]CORE[+[N]]`` where CORE
+is a name (exact, a unique-suffix match at ``.``/``/``, or a glob with ``*``)
+or ``METHOD:VALUE`` with methods ``tag``, ``namespace``, ``owner``, ``type``
+(values may be globs). ``+x`` adds every ancestor, ``2+x`` ancestors up to two
+hops, ``x+``/``x+1`` descendants, ``@x`` descendants and their ancestors.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+from lineagectl.errors import InputError
+from lineagectl.graph.walk import walk_datasets
+from lineagectl.results import Result, counted, records_from_rows
+from lineagectl.store import open_store
+
+_ATOM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)(?P<plus_up>\+))?(?P<core>[^@+]+)"
+                   r"(?P<plus_down>\+(?P<down>\d*))?$")
+METHODS = ("tag", "namespace", "owner", "type")
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One selector atom: a core and the graph operators around it."""
+
+    core: str
+    up: int | None | bool  # False: no ancestors; None: all; n: up to n hops
+    down: int | None | bool
+    at: bool
+
+
+def parse_atom(text: str) -> Atom:
+    """Parse ``[@][N+]CORE[+[N]]``; ``InputError`` names what is wrong."""
+    match = _ATOM.match(text)
+    if not match:
+        raise InputError(f"cannot read selector {text!r}",
+                         hint="forms: name, +name, 2+name, name+, name+1, @name, tag:pii, namespace:s3://*")
+
+    def hops(plus: str | None, count: str | None) -> int | None | bool:
+        if not plus:
+            return False
+        return int(count) if count else None
+
+    atom = Atom(core=match.group("core"), up=hops(match.group("plus_up"), match.group("up")),
+                down=hops(match.group("plus_down"), match.group("down")), at=bool(match.group("at")))
+    if atom.at and (atom.up is not False or atom.down is not False):
+        raise InputError(f"selector {text!r}: @ cannot be combined with +")
+    method, colon, value = atom.core.partition(":")
+    if colon and method.isalpha() and not value.startswith("//") and method not in METHODS:
+        raise InputError(f"selector {text!r}: unknown method {method!r}", hint=f"methods: {', '.join(METHODS)}")
+    return atom
+
+
+class Catalog:
+    """What selection needs to know about every dataset, loaded once per query."""
+
+    def __init__(self, con) -> None:
+        self.con = con
+        rows = con.execute("SELECT dataset_id, namespace, name, dataset_type FROM datasets").fetchall()
+        self.datasets = {r[0]: r[1:] for r in rows}
+        self.tags: dict[int, set[str]] = {}
+        for entity, key, value in con.execute(
+                "SELECT entity_id, key, value FROM tags WHERE entity_kind = 'dataset'").fetchall():
+            self.tags.setdefault(entity, set()).update(
+                {key.lower()} | ({value.lower()} if value and value.lower() not in ("true", "false") else set()))
+        self.owners: dict[int, set[str]] = {}
+        for entity, owner in con.execute(
+                "SELECT entity_id, owner FROM owners WHERE entity_kind = 'dataset'").fetchall():
+            self.owners.setdefault(entity, set()).add(owner)
+
+    def core(self, core: str) -> set[int]:
+        method, _, value = core.partition(":")
+        if method in METHODS and value:
+            pattern = value.lower()
+            if method == "tag":
+                return {i for i, tags in self.tags.items() if any(fnmatch.fnmatchcase(t, pattern) for t in tags)}
+            if method == "namespace":
+                return {i for i, (ns, _, _) in self.datasets.items() if fnmatch.fnmatchcase(ns.lower(), pattern)}
+            if method == "owner":
+                return {i for i, owners in self.owners.items()
+                        if any(fnmatch.fnmatchcase(o.lower(), pattern) for o in owners)}
+            return {i for i, (_, _, kind) in self.datasets.items() if fnmatch.fnmatchcase(kind.lower(), pattern)}
+        if any(c in core for c in "*?["):
+            return {i for i, (ns, name, _) in self.datasets.items()
+                    if fnmatch.fnmatchcase(name, core) or fnmatch.fnmatchcase(f"{ns}/{name}", core)}
+        exact = {i for i, (_, name, _) in self.datasets.items() if name == core}
+        if exact:
+            return exact
+        return {i for i, (_, name, _) in self.datasets.items()
+                if name.endswith(core) and len(name) > len(core) and name[-len(core) - 1] in "./"}
+
+    def closure(self, ids: set[int], direction: str, depth: int | None) -> set[int]:
+        return set(walk_datasets(self.con, ids, direction, depth).datasets)
+
+    def atom(self, atom: Atom) -> set[int]:
+        base = self.core(atom.core)
+        if not base:
+            raise InputError(f"selector {atom.core!r} matches no dataset",
+                             hint="list names with `lineagectl ls datasets`")
+        chosen = set(base)
+        if atom.at:
+            down = self.closure(base, "downstream", None)
+            chosen |= down | self.closure(base | down, "upstream", None)
+        if atom.up is not False:
+            chosen |= self.closure(base, "upstream", atom.up)
+        if atom.down is not False:
+            chosen |= self.closure(base, "downstream", atom.down)
+        return chosen
+
+    def expression(self, expression: str) -> set[int]:
+        chosen: set[int] = set()
+        for term in expression.split():
+            parts = [self.atom(parse_atom(p)) for p in term.split(",") if p]
+            chosen |= set.intersection(*parts) if parts else set()
+        return chosen
+
+
+def select(expression: str, db: str | None = None, *, exclude: str | None = None) -> Result:
+    """Datasets chosen by a dbt-style selector; output shaped like ``dbt ls --output json``."""
+    if not expression.strip():
+        raise InputError("--select needs an expression")
+    with open_store(db) as con:
+        catalog = Catalog(con)
+        chosen = catalog.expression(expression)
+        if exclude:
+            chosen -= catalog.expression(exclude)
+        rows = sorted((catalog.datasets[i][0], catalog.datasets[i][1], catalog.datasets[i][2],
+                       sorted(catalog.tags.get(i, ())), sorted(catalog.owners.get(i, ())))
+                      for i in chosen if i in catalog.datasets)
+    columns = ["namespace", "name", "type", "tags", "owners"]
+    records = records_from_rows(columns, rows)
+    payload = [{**r, "resource_type": "model" if r["type"] == "MODEL" else "dataset",
+                "unique_id": f"{r['namespace']}/{r['name']}"} for r in records]
+    return Result(payload=payload, records=records, columns=columns,
+                  title=f"{counted(len(records), 'dataset')} selected by {expression!r}")

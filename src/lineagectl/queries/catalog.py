@@ -1,0 +1,103 @@
+"""Read queries over the store: ``stats`` and the ``ls`` listings."""
+
+from __future__ import annotations
+
+import os
+
+from lineagectl.errors import InputError
+from lineagectl.results import Result, records_from_rows
+from lineagectl.store import open_store, resolve_db_path, schema_version
+from lineagectl.common.timeutil import option_time
+
+_STATS = {
+    "datasets": "SELECT count(*) FROM datasets",
+    "jobs": "SELECT count(*) FROM jobs",
+    "runs": "SELECT count(*) FROM runs",
+    "events": "SELECT count(*) FROM events",
+    "columns": "SELECT count(*) FROM columns",
+    "dataset_edges": "SELECT count(*) FROM edges",
+    "column_edges": "SELECT count(*) FROM column_edges",
+    "namespaces": "SELECT count(DISTINCT namespace) FROM datasets",
+    "models": "SELECT count(*) FROM datasets WHERE dataset_type = 'MODEL'",
+    "dataset_versions": "SELECT count(*) FROM dataset_versions",
+    "failed_runs": "SELECT count(*) FROM runs WHERE state IN ('FAIL', 'ABORT')",
+    "facet_payloads": "SELECT count(*) FROM facet_blobs",
+    "first_event": "SELECT min(event_time) FROM events",
+    "last_event": "SELECT max(event_time) FROM events",
+}
+
+
+def stats(db: str | None = None) -> Result:
+    """Counts of what the store holds (CONTRACT.md ``stats`` shape, plus extras)."""
+    with open_store(db) as con:
+        values = {key: con.execute(sql).fetchall()[0][0] for key, sql in _STATS.items()}
+        values["schema_version"] = schema_version(con)
+    values["db_bytes"] = os.path.getsize(resolve_db_path(db))
+    record = records_from_rows(list(values), [tuple(values.values())])[0]
+    rows = [{"metric": key, "value": value} for key, value in record.items()]
+    return Result(payload=record, records=rows, columns=["metric", "value"], title="lineage store")
+
+
+_LISTS = {
+    "datasets": (
+        ["namespace", "name", "type", "columns", "version", "owners", "dropped", "last_seen"],
+        """SELECT d.namespace, d.name, d.dataset_type,
+                  (SELECT count(*) FROM columns c WHERE c.dataset_id = d.dataset_id),
+                  d.current_version,
+                  (SELECT string_agg(DISTINCT o.owner, ', ' ORDER BY o.owner) FROM owners o
+                   WHERE o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id),
+                  d.dropped, d.last_seen
+           FROM datasets d
+           WHERE (?1 IS NULL OR d.namespace = ?1) AND (?2 IS NULL OR d.name GLOB ?2)
+             AND (?3 IS NULL OR d.last_seen >= ?3)
+           ORDER BY d.namespace, d.name""",
+    ),
+    "jobs": (
+        ["namespace", "name", "type", "runs", "last_state", "inputs", "outputs", "last_seen"],
+        """SELECT j.namespace, j.name, j.job_type,
+                  (SELECT count(*) FROM runs r WHERE r.job_id = j.job_id),
+                  (SELECT arg_max(r.state, r.last_event_time) FROM runs r WHERE r.job_id = j.job_id),
+                  (SELECT count(*) FROM edges e WHERE e.job_id = j.job_id AND e.direction = 'in'),
+                  (SELECT count(*) FROM edges e WHERE e.job_id = j.job_id AND e.direction = 'out'),
+                  j.last_seen
+           FROM jobs j
+           WHERE (?1 IS NULL OR j.namespace = ?1) AND (?2 IS NULL OR j.name GLOB ?2)
+             AND (?3 IS NULL OR j.last_seen >= ?3)
+           ORDER BY j.namespace, j.name""",
+    ),
+    "runs": (
+        ["run_id", "job_namespace", "job", "state", "started_at", "ended_at", "seconds", "error"],
+        """SELECT r.run_id, j.namespace, j.name, r.state, r.started_at, r.ended_at,
+                  round(epoch(r.ended_at) - epoch(r.started_at), 3), r.error_message
+           FROM runs r JOIN jobs j USING (job_id)
+           WHERE (?1 IS NULL OR j.namespace = ?1) AND (?2 IS NULL OR j.name GLOB ?2)
+             AND (?3 IS NULL OR r.last_event_time >= ?3) AND (?4 IS NULL OR r.state = ?4)
+           ORDER BY r.started_at DESC NULLS LAST, r.run_id""",
+    ),
+}
+
+LIST_KINDS = tuple(_LISTS)
+
+
+def list_entities(
+    kind: str,
+    db: str | None = None,
+    *,
+    namespace: str | None = None,
+    name: str | None = None,
+    since: str | None = None,
+    state: str | None = None,
+) -> Result:
+    """List datasets, jobs or runs, filtered by namespace, name glob, recency and run state."""
+    if kind not in _LISTS:
+        raise InputError(f"cannot list {kind!r}; choose one of: {', '.join(LIST_KINDS)}")
+    if state is not None and kind != "runs":
+        raise InputError("--state applies to `ls runs` only")
+    columns, sql = _LISTS[kind]
+    params = [namespace, name, option_time(since, "--since")]
+    if kind == "runs":
+        params.append(state.upper() if state else None)
+    with open_store(db) as con:
+        rows = con.execute(sql, params).fetchall()
+    records = records_from_rows(columns, rows)
+    return Result(payload=records, records=records, columns=columns, title=kind)

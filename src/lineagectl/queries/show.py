@@ -1,0 +1,134 @@
+"""``show NAME``: everything the store knows about one dataset or job."""
+
+from __future__ import annotations
+
+from lineagectl.graph.names import Entity, resolve
+from lineagectl.results import Result, jsonable, records_from_rows
+from lineagectl.store import open_store
+
+RECENT_RUNS = 10
+
+
+def _query(con, columns: list[str], sql: str, params: list) -> list[dict]:
+    return records_from_rows(columns, con.execute(sql, params).fetchall())
+
+
+def _owners(con, kind: str, entity_id: int) -> list[str]:
+    rows = con.execute("SELECT owner FROM owners WHERE entity_kind = ? AND entity_id = ? ORDER BY owner",
+                       [kind, entity_id]).fetchall()
+    return [row[0] for row in rows]
+
+
+def _section(title: str, columns: list[str], records: list[dict]) -> Result:
+    return Result(payload=records, records=records, columns=columns, title=title)
+
+
+_NEIGHBOURS = """
+    SELECT j.namespace, j.name, e.run_count, e.last_seen,
+           (SELECT string_agg(d.namespace || ' ' || d.name, '; ' ORDER BY d.namespace, d.name)
+            FROM edges o JOIN datasets d USING (dataset_id)
+            WHERE o.job_id = e.job_id AND o.direction = ? AND o.dataset_id <> e.dataset_id)
+    FROM edges e JOIN jobs j USING (job_id)
+    WHERE e.dataset_id = ? AND e.direction = ?
+    ORDER BY j.namespace, j.name"""
+
+
+def _dataset(con, entity: Entity) -> Result:
+    row = con.execute(
+        """SELECT dataset_type, description, current_version, lifecycle_state, dropped,
+                  first_seen, last_seen FROM datasets WHERE dataset_id = ?""",
+        [entity.id],
+    ).fetchall()[0]
+    keys = ["type", "description", "version", "lifecycle_state", "dropped", "first_seen", "last_seen"]
+    info = {"kind": "dataset", "namespace": entity.namespace, "name": entity.name}
+    info.update({k: jsonable(v) for k, v in zip(keys, row)})
+    i = entity.id
+    info["owners"] = _owners(con, "dataset", i)
+    info["aliases"] = _query(con, ["namespace", "name", "kind"], """
+        SELECT n.namespace, n.name, a.kind FROM dataset_aliases a
+        JOIN dataset_names n ON n.dataset_id = a.alias_id WHERE a.dataset_id = ?
+        ORDER BY n.namespace, n.name""", [i])
+    info["tags"] = _query(con, ["field", "key", "value", "source"], """
+        SELECT field, key, value, source FROM tags WHERE entity_kind = 'dataset' AND entity_id = ?
+        ORDER BY field NULLS FIRST, key, value""", [i])
+    info["columns"] = _query(con, ["column", "type", "description", "in_schema"], """
+        SELECT c.column_name, c.type, c.description, c.in_schema FROM columns c
+        LEFT JOIN datasets d USING (dataset_id)
+        LEFT JOIN schema_fields f ON f.schema_hash = d.schema_hash AND f.name = c.column_name
+        WHERE c.dataset_id = ? ORDER BY f.ordinal NULLS LAST, c.column_name""", [i])
+    info["versions"] = _query(con, ["version", "created_at", "run_id", "columns"], """
+        SELECT v.version, v.created_at, v.run_id,
+               (SELECT count(*) FROM schema_fields f WHERE f.schema_hash = v.schema_hash)
+        FROM dataset_versions v WHERE v.dataset_id = ? ORDER BY v.created_at DESC LIMIT 20""", [i])
+    neighbour_cols = ["job_namespace", "job", "runs", "last_seen", "datasets"]
+    info["upstream"] = _query(con, neighbour_cols, _NEIGHBOURS, ["in", i, "out"])
+    info["downstream"] = _query(con, neighbour_cols, _NEIGHBOURS, ["out", i, "in"])
+    info["last_writes"] = _query(con, ["run_id", "job", "state", "started_at", "ended_at"], f"""
+        SELECT r.run_id, j.name, r.state, r.started_at, r.ended_at
+        FROM run_io io JOIN runs r USING (run_id) JOIN jobs j ON j.job_id = r.job_id
+        WHERE io.dataset_id = ? AND io.direction = 'out'
+        ORDER BY r.started_at DESC NULLS LAST LIMIT {RECENT_RUNS}""", [i])
+    sections = [
+        _section("columns", ["column", "type", "description", "in_schema"], info["columns"]),
+        _section("versions", ["version", "created_at", "run_id", "columns"], info["versions"]),
+        _section("tags", ["field", "key", "value", "source"], info["tags"]),
+        _section("written by (upstream jobs and their inputs)", neighbour_cols, info["upstream"]),
+        _section("read by (downstream jobs and their outputs)", neighbour_cols, info["downstream"]),
+        _section("last writing runs", ["run_id", "job", "state", "started_at", "ended_at"],
+                 info["last_writes"]),
+    ]
+    return _summary(info, ["type", "version", "owners", "aliases", "description",
+                           "lifecycle_state", "first_seen", "last_seen"], sections)
+
+
+def _job(con, entity: Entity) -> Result:
+    row = con.execute(
+        """SELECT job_type, processing_type, integration, sql, sql_dialect, source_language,
+                  source_location, description, first_seen, last_seen FROM jobs WHERE job_id = ?""",
+        [entity.id],
+    ).fetchall()[0]
+    keys = ["type", "processing_type", "integration", "sql", "sql_dialect", "source_language",
+            "source_location", "description", "first_seen", "last_seen"]
+    info = {"kind": "job", "namespace": entity.namespace, "name": entity.name}
+    info.update({k: jsonable(v) for k, v in zip(keys, row)})
+    i = entity.id
+    info["owners"] = _owners(con, "job", i)
+    io_cols = ["namespace", "name", "runs", "last_seen"]
+    io_sql = """SELECT d.namespace, d.name, e.run_count, e.last_seen FROM edges e
+                JOIN datasets d USING (dataset_id) WHERE e.job_id = ? AND e.direction = ?
+                ORDER BY d.namespace, d.name"""
+    info["inputs"] = _query(con, io_cols, io_sql, [i, "in"])
+    info["outputs"] = _query(con, io_cols, io_sql, [i, "out"])
+    run_cols = ["run_id", "state", "started_at", "ended_at", "seconds", "error"]
+    info["runs"] = _query(con, run_cols, f"""
+        SELECT run_id, state, started_at, ended_at, round(epoch(ended_at) - epoch(started_at), 3),
+               error_message FROM runs WHERE job_id = ?
+        ORDER BY started_at DESC NULLS LAST LIMIT {RECENT_RUNS}""", [i])
+    sections = [
+        _section("inputs", io_cols, info["inputs"]),
+        _section("outputs", io_cols, info["outputs"]),
+        _section("last runs", run_cols, info["runs"]),
+    ]
+    return _summary(info, ["type", "processing_type", "integration", "owners", "description",
+                           "source_location", "sql_dialect", "sql", "first_seen", "last_seen"], sections)
+
+
+def _summary(info: dict, keys: list[str], sections: list[Result]) -> Result:
+    def text(value) -> str:
+        if isinstance(value, list):
+            return ", ".join(v if isinstance(v, str) else f"{v['namespace']} {v['name']}" for v in value)
+        return "" if value is None else str(value)
+
+    head = [{"field": k, "value": text(info.get(k))} for k in ["namespace", "name", *keys]
+            if info.get(k) not in (None, [], "")]
+    title = f"{info['kind']} {info['namespace']} {info['name']}"
+    return Result(payload=info, records=head, columns=["field", "value"], title=title,
+                  sections=[s for s in sections if s.records])
+
+
+def show(name: str, db: str | None = None, *, namespace: str | None = None,
+         kind: str | None = None) -> Result:
+    """Details of the dataset or job ``name`` (resolved as CONTRACT.md describes)."""
+    with open_store(db) as con:
+        entity = resolve(con, name, namespace=namespace, kind=kind)
+        return _dataset(con, entity) if entity.kind == "dataset" else _job(con, entity)

@@ -1,0 +1,236 @@
+"""Turning a batch of validated raw events into staged rows, set-based in DuckDB.
+
+Input: ``new_events`` (event_hash, source, kind, event_type, event_time,
+payload), one row per validated event the store does not hold yet. Output: the ``stg_*`` temp tables that
+``writer`` merges into history. DuckDB parses each event once with
+``json_transform`` (vectorised, off the GIL); facets stay JSON text, hashed by
+MD5 of their minified form so identical payloads collapse to one row.
+
+Rows derived from facet *content* (schema fields, column lineage, aliases) are
+computed once per distinct content in the batch and only when the store does
+not hold that content yet, which keeps repeated runs cheap.
+"""
+
+from __future__ import annotations
+
+from lineagectl.common.ids import ID_MACRO
+
+_FACETS = "MAP(VARCHAR, JSON)"
+_DATASET = '{"namespace": "VARCHAR", "name": "VARCHAR", "facets": "%s", "%%s": "%s"}' % (_FACETS, _FACETS)
+_EVENT = (
+    '{"producer": "VARCHAR", "schemaURL": "VARCHAR",'
+    ' "run": {"runId": "VARCHAR", "facets": "%s"},'
+    ' "job": {"namespace": "VARCHAR", "name": "VARCHAR", "facets": "%s"},'
+    ' "dataset": {"namespace": "VARCHAR", "name": "VARCHAR", "facets": "%s"},'
+    ' "inputs": [%s], "outputs": [%s]}'
+) % (_FACETS, _FACETS, _FACETS, _DATASET % "inputFacets", _DATASET % "outputFacets")
+
+_TRANSFORMS = '[{"type": "VARCHAR", "subtype": "VARCHAR", "description": "VARCHAR", "masking": "BOOLEAN"}]'
+_INPUT_FIELD = '{"namespace": "VARCHAR", "name": "VARCHAR", "field": "VARCHAR", "transformations": %s}' % _TRANSFORMS
+_CLL_FIELD = ('{"inputFields": [%s], "transformationType": "VARCHAR", "transformationDescription": "VARCHAR"}'
+              % _INPUT_FIELD)
+_CLL = '{"fields": "%s", "dataset": [%s]}' % (_FACETS, _INPUT_FIELD)
+_SCHEMA = '{"fields": [{"name": "VARCHAR", "type": "VARCHAR", "description": "VARCHAR", "fields": "JSON"}]}'
+_SCHEMA_NESTED = '[{"name": "VARCHAR", "type": "VARCHAR", "description": "VARCHAR"}]'
+_SYMLINKS = '{"identifiers": [{"namespace": "VARCHAR", "name": "VARCHAR", "type": "VARCHAR"}]}'
+
+# The facet hash of a `_deleted: true` facet (see store/schema.py).
+_HASH = "CASE WHEN (f.value->>'_deleted') = 'true' THEN 'deleted' ELSE md5(f.value) END"
+
+SETUP = [
+    ID_MACRO,
+]
+
+# ``CREATE OR REPLACE TEMP TABLE x AS …`` below is not run as written: the writer
+# keeps each such result as an Arrow table that later statements read by name.
+# Temp tables replaced inside the per-file transaction would be retained until
+# commit, so memory (or spill) would grow with the size of the file.
+
+UNNEST = [
+    # Only events new to the store (``new_events``, see writer) are parsed at all.
+    f"""CREATE OR REPLACE TEMP TABLE ev_ids AS
+        WITH p AS (SELECT event_hash, kind, event_type, event_time,
+                          json_transform(payload, '{_EVENT}') AS e FROM new_events)
+        SELECT event_hash, kind, event_type, event_time, e.producer, e.schemaURL AS schema_url,
+               CASE WHEN kind = 'run' THEN e.run.runId END AS run_id,
+               CASE WHEN kind <> 'dataset' THEN lineagectl_id(e.job.namespace, e.job.name) END AS job_id,
+               CASE WHEN kind = 'dataset' THEN lineagectl_id(e.dataset.namespace, e.dataset.name) END
+                   AS dataset_id,
+               -- Top-level columns, not the whole struct: each later statement reads only
+               -- the parts it needs (an Arrow struct column is converted whole).
+               e.job.namespace AS job_namespace, e.job.name AS job_name, e.job.facets AS job_facets,
+               e.run.facets AS run_facets, e.inputs, e.outputs, e.dataset.namespace AS ds_namespace,
+               e.dataset.name AS ds_name, e.dataset.facets AS ds_facets
+        FROM p""",
+    """CREATE OR REPLACE TEMP TABLE stg_run_states AS
+        SELECT run_id, job_id, event_type, event_time, event_hash FROM ev_ids WHERE kind = 'run'""",
+    """CREATE OR REPLACE TEMP TABLE stg_job_names AS
+        SELECT job_id, job_namespace AS namespace, job_name AS name, event_time, event_hash
+        FROM ev_ids WHERE kind <> 'dataset'""",
+    # Every dataset an event names (inputs, outputs, or the dataset of a DatasetEvent) with its
+    # id, version and schema hash, in one statement: the facet maps are materialised once.
+    """CREATE OR REPLACE TEMP TABLE io_ids AS
+        WITH i AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(inputs) AS d
+                   FROM ev_ids WHERE kind <> 'dataset'),
+             o AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(outputs) AS d
+                   FROM ev_ids WHERE kind <> 'dataset'),
+             io AS (
+                 SELECT event_hash, event_time, kind, run_id, job_id, 'in' AS direction, d.namespace, d.name,
+                        d.facets, d.inputFacets AS io_facets FROM i
+                 UNION ALL
+                 SELECT event_hash, event_time, kind, run_id, job_id, 'out', d.namespace, d.name,
+                        d.facets, d.outputFacets FROM o
+                 UNION ALL
+                 SELECT event_hash, event_time, kind, NULL, NULL, NULL, ds_namespace, ds_name,
+                        ds_facets, NULL FROM ev_ids WHERE kind = 'dataset')
+        SELECT *, lineagectl_id(namespace, name) AS dataset_id,
+               CASE WHEN (facets['version']->>'_deleted') IS DISTINCT FROM 'true'
+                    THEN facets['version']->>'datasetVersion' END AS version,
+               CASE WHEN facets['schema'] IS NOT NULL
+                         AND (facets['schema']->>'_deleted') IS DISTINCT FROM 'true'
+                    THEN md5(facets['schema']) END AS schema_hash
+        FROM io""",
+    f"""CREATE OR REPLACE TEMP TABLE dsfac AS
+        SELECT event_hash, event_time, job_id, dataset_id, f.key AS facet_key,
+               -- io_ids hashed the schema already
+               CASE WHEN f.key = 'schema' AND f.value IS NOT NULL THEN coalesce(schema_hash, 'deleted')
+                    ELSE {_HASH} END AS facet_hash, f.value
+        FROM (SELECT *, unnest(map_entries(facets)) AS f FROM io_ids)""",
+    f"""CREATE OR REPLACE TEMP TABLE otherfac AS
+        SELECT 'job' AS owner, event_hash, event_time, job_id, NULL::VARCHAR AS run_id, NULL::BIGINT AS dataset_id,
+               NULL::VARCHAR AS direction, f.key AS facet_key, {_HASH} AS facet_hash, f.value
+        FROM (SELECT *, unnest(map_entries(job_facets)) AS f FROM ev_ids WHERE kind <> 'dataset')
+        UNION ALL
+        SELECT 'run', event_hash, event_time, job_id, run_id, NULL, NULL, f.key, {_HASH}, f.value
+        FROM (SELECT *, unnest(map_entries(run_facets)) AS f FROM ev_ids WHERE kind = 'run')
+        UNION ALL
+        SELECT 'io', event_hash, event_time, job_id, run_id, dataset_id, direction, f.key, {_HASH}, f.value
+        FROM (SELECT *, unnest(map_entries(io_facets)) AS f FROM io_ids WHERE kind = 'run')""",
+    """CREATE OR REPLACE TEMP TABLE stg_facet_blobs AS
+        SELECT facet_hash, any_value(value) AS payload FROM (
+            SELECT facet_hash, value FROM dsfac UNION ALL SELECT facet_hash, value FROM otherfac)
+        WHERE facet_hash <> 'deleted' GROUP BY facet_hash""",
+    """CREATE OR REPLACE TEMP TABLE stg_dataset_facets AS
+        SELECT dataset_id, facet_key, facet_hash, event_time, event_hash FROM dsfac""",
+    """CREATE OR REPLACE TEMP TABLE stg_job_facets AS
+        SELECT job_id, facet_key, facet_hash, event_time, event_hash FROM otherfac WHERE owner = 'job'""",
+    """CREATE OR REPLACE TEMP TABLE stg_run_facets AS
+        SELECT run_id, facet_key, facet_hash, event_time, event_hash FROM otherfac WHERE owner = 'run'""",
+    """CREATE OR REPLACE TEMP TABLE stg_io_facets AS
+        SELECT run_id, dataset_id, direction, facet_key, facet_hash, event_time, event_hash
+        FROM otherfac WHERE owner = 'io'""",
+    """CREATE OR REPLACE TEMP TABLE stg_run_io AS
+        SELECT run_id, job_id, dataset_id, direction, version, event_time, event_hash
+        FROM io_ids WHERE kind = 'run'""",
+    """CREATE OR REPLACE TEMP TABLE stg_static_edges AS
+        SELECT dataset_id, job_id, direction, event_time, event_hash FROM io_ids WHERE kind = 'job'""",
+    """CREATE OR REPLACE TEMP TABLE stg_dataset_versions AS
+        SELECT dataset_id, coalesce(version, run_id) AS version, run_id, schema_hash, event_time, event_hash
+        FROM io_ids WHERE kind = 'run' AND direction = 'out'""",
+    """CREATE OR REPLACE TEMP TABLE stg_cll_sets AS
+        SELECT dataset_id, coalesce(job_id, 0) AS job_id, facet_hash, event_time, event_hash
+        FROM dsfac WHERE facet_key = 'columnLineage'""",
+    # Content new to the store, once per distinct content (with the earliest event carrying it).
+    """CREATE OR REPLACE TEMP TABLE new_content AS
+        SELECT * FROM (
+            SELECT dataset_id, facet_key, facet_hash, any_value(value) AS value, min(event_time) AS event_time,
+                   arg_min(event_hash, event_time) AS event_hash
+            FROM dsfac
+            WHERE facet_hash <> 'deleted' AND facet_key IN ('schema', 'columnLineage', 'symlinks',
+                                                            'lifecycleStateChange')
+            GROUP BY dataset_id, facet_key, facet_hash) c
+        WHERE NOT (facet_key = 'columnLineage' AND (dataset_id, facet_hash) IN
+                   (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields))
+          AND NOT (facet_key = 'schema' AND facet_hash IN (SELECT DISTINCT schema_hash FROM schema_fields))""",
+    f"""CREATE OR REPLACE TEMP TABLE stg_schema_fields AS
+        WITH s AS (SELECT DISTINCT facet_hash, value FROM new_content WHERE facet_key = 'schema'),
+             t AS (SELECT facet_hash, json_transform(value, '{_SCHEMA}').fields AS fields FROM s),
+             top AS (SELECT facet_hash, generate_subscripts(fields, 1) AS ord, unnest(fields) AS f FROM t),
+             nested AS (SELECT facet_hash, ord, f.name AS parent,
+                               json_transform(f.fields, '{_SCHEMA_NESTED}') AS children
+                        FROM top WHERE f.fields IS NOT NULL),
+             kids AS (SELECT facet_hash, ord, parent, generate_subscripts(children, 1) AS sub,
+                             unnest(children) AS c FROM nested)
+        SELECT facet_hash AS schema_hash, (ord * 1000)::INTEGER AS ordinal, f.name AS name,
+               f.type AS type, f.description AS description FROM top WHERE f.name IS NOT NULL
+        UNION ALL
+        SELECT facet_hash, (ord * 1000 + sub)::INTEGER, parent || '.' || c.name, c.type, c.description
+        FROM kids WHERE c.name IS NOT NULL AND parent IS NOT NULL""",
+    # The schema sent beside new column lineage (by the event that first carried it): 1-2-0
+    # ``dataset`` entries apply to every column of the dataset.
+    f"""CREATE OR REPLACE TEMP TABLE cll_parsed AS
+        WITH c AS (SELECT * FROM new_content WHERE facet_key = 'columnLineage'),
+             s AS (SELECT d.event_hash, d.dataset_id, any_value(d.value) AS value
+                   FROM dsfac d SEMI JOIN c USING (event_hash, dataset_id)
+                   WHERE d.facet_key = 'schema' AND d.facet_hash <> 'deleted' GROUP BY ALL)
+        SELECT c.dataset_id, c.facet_hash, c.event_time, c.event_hash, json_transform(c.value, '{_CLL}') AS v,
+               coalesce(list_transform(json_transform(s.value, '{_SCHEMA}').fields, lambda x: x.name), [])
+                   AS schema_columns
+        FROM c LEFT JOIN s USING (event_hash, dataset_id)""",
+    f"""CREATE OR REPLACE TEMP TABLE stg_cll_fields AS
+        WITH fields AS (
+            SELECT dataset_id, facet_hash, fe.key AS column_name, json_transform(fe.value, '{_CLL_FIELD}') AS s
+            FROM (SELECT *, unnest(map_entries(v.fields)) AS fe FROM cll_parsed)),
+        inputs AS (
+            SELECT dataset_id, facet_hash, column_name, s.transformationType AS legacy_type,
+                   s.transformationDescription AS legacy_desc, unnest(s.inputFields) AS i FROM fields),
+        field_edges AS (
+            SELECT dataset_id, facet_hash, column_name, i, legacy_type, legacy_desc,
+                   unnest(CASE WHEN len(i.transformations) > 0 THEN i.transformations ELSE [NULL] END) AS t
+            FROM inputs),
+        deps AS (
+            SELECT dataset_id, facet_hash,
+                   list_distinct(coalesce(map_keys(v.fields), []) || schema_columns) AS columns,
+                   unnest(v.dataset) AS i
+            FROM cll_parsed),
+        dep_columns AS (SELECT dataset_id, facet_hash, unnest(columns) AS column_name, i FROM deps),
+        dep_edges AS (
+            SELECT dataset_id, facet_hash, column_name, i,
+                   unnest(CASE WHEN len(i.transformations) > 0 THEN i.transformations ELSE [NULL] END) AS t
+            FROM dep_columns)
+        SELECT dataset_id, facet_hash, column_name, lineagectl_id(i.namespace, i.name) AS src_dataset_id,
+               i.field AS src_column, coalesce(upper(t.type), 'DIRECT') AS type,
+               CASE WHEN t IS NOT NULL THEN upper(t.subtype)
+                    WHEN upper(legacy_type) = 'IDENTITY' THEN 'IDENTITY'
+                    WHEN legacy_type IS NOT NULL THEN 'TRANSFORMATION' END AS subtype,
+               coalesce(t.masking, false) AS masking,
+               CASE WHEN t IS NOT NULL THEN t.description ELSE legacy_desc END AS description,
+               legacy_type
+        FROM field_edges WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL AND i.field IS NOT NULL
+        UNION ALL
+        SELECT dataset_id, facet_hash, column_name, lineagectl_id(i.namespace, i.name), i.field,
+               coalesce(upper(t.type), 'DIRECT'), upper(t.subtype), coalesce(t.masking, false),
+               t.description, NULL
+        FROM dep_edges WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL AND i.field IS NOT NULL""",
+    f"""CREATE OR REPLACE TEMP TABLE stg_aliases AS
+        WITH links AS (
+            SELECT dataset_id, event_time, event_hash,
+                   unnest(json_transform(value, '{_SYMLINKS}').identifiers) AS a
+            FROM new_content WHERE facet_key = 'symlinks'),
+        renames AS (
+            SELECT dataset_id, event_time, event_hash, value->'previousIdentifier'->>'namespace' AS ns,
+                   value->'previousIdentifier'->>'name' AS name
+            FROM new_content
+            WHERE facet_key = 'lifecycleStateChange' AND upper(value->>'lifecycleStateChange') = 'RENAME')
+        SELECT * FROM (
+            SELECT lineagectl_id(a.namespace, a.name) AS alias_id, a.namespace AS alias_namespace,
+                   a.name AS alias_name, dataset_id, 'symlink' AS kind, a.type AS alias_type,
+                   event_time, event_hash
+            FROM links WHERE a.namespace IS NOT NULL AND a.name IS NOT NULL
+            UNION ALL
+            SELECT lineagectl_id(ns, name), ns, name, dataset_id, 'rename', NULL, event_time, event_hash
+            FROM renames WHERE ns IS NOT NULL AND name IS NOT NULL)
+        WHERE alias_id <> dataset_id""",
+    # Names: datasets an event names, and sources named only by new column lineage.
+    """CREATE OR REPLACE TEMP TABLE stg_dataset_names AS
+        SELECT dataset_id, namespace, name, event_time, event_hash FROM io_ids
+        UNION ALL
+        SELECT DISTINCT lineagectl_id(i.namespace, i.name), i.namespace, i.name, event_time, event_hash
+        FROM (SELECT event_time, event_hash,
+                     unnest(flatten(list_transform(map_values(v.fields),
+                            lambda x: json_transform(x, '{"inputFields": [{"namespace": "VARCHAR", "name": "VARCHAR"}]}')
+                                 .inputFields)) || coalesce(list_transform(v.dataset,
+                            lambda x: {'namespace': x.namespace, 'name': x.name}), [])) AS i
+              FROM cll_parsed)
+        WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL""",
+]
