@@ -9,7 +9,8 @@ import pytest
 from lineagectl.api import ingest
 from lineagectl.operations.changes import changes
 from lineagectl.common.policy import parse_policy
-from lineagectl.operations.quality import gate_failed, quality
+from lineagectl.errors import ExitStatus
+from lineagectl.operations.quality import quality
 
 from conftest import SAMPLE, run_event, write_ndjson
 
@@ -39,9 +40,9 @@ def test_a_null_rate_over_the_limit_puts_everything_downstream_at_risk(sample):
 
 
 def test_gates(sample, cli):
-    assert gate_failed(quality(sample, str(POLICY), gate="churn_model"))
-    assert gate_failed(quality(sample, str(POLICY), gate="clickstream"))  # breaks the rule itself
-    assert not gate_failed(quality(sample, str(POLICY), gate="daily_revenue_by_country"))
+    assert quality(sample, str(POLICY), gate="churn_model").exit_status == ExitStatus.FINDINGS
+    assert quality(sample, str(POLICY), gate="clickstream").exit_status == ExitStatus.FINDINGS  # breaks the rule itself
+    assert quality(sample, str(POLICY), gate="daily_revenue_by_country").exit_status == ExitStatus.OK
     failing = cli("--db", sample, "--policy", POLICY, "quality", "--gate", "churn_model", "-f", "json")
     assert failing.exit_code == 1 and json.loads(failing.stdout)["gate"]["ok"] is False
     assert cli("--db", sample, "--policy", POLICY, "quality", "--gate", "daily_revenue_by_country").exit_code == 0
@@ -68,7 +69,7 @@ def test_failed_assertions_break_too(tmp_path):
     result = quality(db, parse_policy(""), gate="mart.orders")
     (raw,) = result.payload["datasets"]
     assert [a["assertion"] for a in raw["failed_assertions"]] == ["not_null"]
-    assert [a["name"] for a in result.payload["at_risk"]] == ["mart.orders"] and gate_failed(result)
+    assert [a["name"] for a in result.payload["at_risk"]] == ["mart.orders"] and result.exit_status == ExitStatus.FINDINGS
 
 
 def test_changes_reports_the_broken_rule(sample):

@@ -1,32 +1,202 @@
 """The library API: every command of the CLI is one call here.
 
     from lineagectl import api
-    report = api.ingest(["events.ndjson"], db="lineage.duckdb")
-    print(api.stats(db="lineage.duckdb").payload)
+    report = api.ingest(["events.ndjson"], "lineage.duckdb")
+    print(api.stats("lineage.duckdb").payload)
 
-Functions raise ``lineagectl.errors.LineageError`` subclasses for user errors
-and return plain data (``IngestReport``) or a ``Result`` (see ``results``).
+    with api.open_store("lineage.duckdb") as store:      # one open file for many questions
+        print(api.impact("orders", store).payload)
+        print(api.trace("orders", store, column="id").payload)
+
+Each function takes the subject first (a name, paths), then ``db``: a store
+file path or an open ``Store`` from ``open_store``; options are plain values.
+Nothing here reads the environment or the working directory: callers (the
+CLI) resolve ``LINEAGECTL_*`` and ``lineagectl.yaml`` and pass values. Functions
+raise ``lineagectl.errors.LineageError`` subclasses for user errors and return
+a ``Result`` (see ``results``) or an ``IngestReport``. Importing this module is
+light: each function loads its part of the library on first call.
 """
 
 from __future__ import annotations
 
-from lineagectl.queries.catalog import LIST_KINDS, list_entities, stats
-from lineagectl.sources.ingest import IngestReport, ingest
-from lineagectl.queries.lineage import graph, impact, trace
-from lineagectl.queries.provenance import run_provenance
+from typing import TYPE_CHECKING, Any
+
 from lineagectl.results import Result
-from lineagectl.graph.selectors import select
-from lineagectl.queries.show import show
-from lineagectl.store import open_store
+
+if TYPE_CHECKING:
+    from lineagectl.common.policy import Policy
+    from lineagectl.sources.ingest import IngestReport
+    from lineagectl.store.db import Store
+
+Db = Any
+"""A store file path (str or PathLike), or an open ``Store``."""
+PolicyArg = Any
+"""A policy file path, a parsed ``Policy``, or None for no policy."""
 
 
-def migrate(db: str | None = None) -> int:
+def open_store(path: Any, *, write: bool = False, wait: float = 0.0,
+               memory_limit: str | None = None) -> Store:
+    """Open the store file at ``path`` (read-only unless ``write``), as a context manager.
+
+    A reader never creates a file (a missing one is ``DatabaseMissingError``);
+    a writer creates and migrates it. While another process holds the file,
+    retry for up to ``wait`` seconds before ``DatabaseLockedError``.
+    """
+    from lineagectl.store.db import Store
+
+    return Store(path, write=write, wait=wait, memory_limit=memory_limit)
+
+
+def ingest(paths: list[str], db: Db, **options: Any) -> IngestReport:
+    """Ingest OpenLineage event files (NDJSON/JSON, .gz, directories, ``-``) or dbt manifests.
+
+    Options: ``strict``, ``force``, ``namespace``/``catalog``/``run_results`` (dbt),
+    ``on_reject(message)``, ``progress(done, total)``.
+    """
+    from lineagectl.sources.ingest import ingest as run
+
+    return run(paths, db, **options)
+
+
+def stats(db: Db) -> Result:
+    """Counts of what the store holds."""
+    from lineagectl.queries.catalog import stats as run
+
+    return run(db)
+
+
+def ls(kind: str, db: Db, *, select: str | None = None, exclude: str | None = None, **filters: Any) -> Result:
+    """List ``datasets``, ``jobs`` or ``runs`` (filters: namespace, name glob, since, state), or the
+    datasets a dbt-style ``select``/``exclude`` chooses."""
+    from lineagectl.queries.catalog import ls as run
+
+    return run(kind, db, select=select, exclude=exclude, **filters)
+
+
+def select(expression: str, db: Db, *, exclude: str | None = None) -> Result:
+    """Datasets chosen by a dbt-style selector (``ls --select``)."""
+    from lineagectl.queries.catalog import select_datasets as run
+
+    return run(expression, db, exclude=exclude)
+
+
+def show(name: str, db: Db, **options: Any) -> Result:
+    """Everything the store knows about one dataset or job (options: namespace, kind)."""
+    from lineagectl.queries.show import show as run
+
+    return run(name, db, **options)
+
+
+def impact(name: str, db: Db, **options: Any) -> Result:
+    """What is downstream of ``name`` (options: column, depth, direct_only, namespace, kind,
+    include_jobs, as_of, select, exclude)."""
+    from lineagectl.queries.lineage import impact as run
+
+    return run(name, db, **options)
+
+
+def trace(name: str | None, db: Db, *, run_id: str | None = None, version: str | None = None,
+          **options: Any) -> Result:
+    """What is upstream of ``name``; with ``run_id`` or ``version``, the runs and input versions
+    behind that run or dataset version."""
+    if run_id is not None or version is not None:
+        return run_provenance(db, run_id=run_id, name=name, version=version,
+                              namespace=options.get("namespace"), depth=options.get("depth"))
+    from lineagectl.errors import InputError
+    from lineagectl.queries.lineage import trace as run
+
+    if name is None:
+        raise InputError("trace needs a NAME (or --run RUN_ID)")
+    return run(name, db, **options)
+
+
+def run_provenance(db: Db, **options: Any) -> Result:
+    """The runs, jobs, SQL and input versions behind a run (``run_id``) or dataset ``name``/``version``."""
+    from lineagectl.queries.provenance import run_provenance as run
+
+    return run(db, **options)
+
+
+def graph(name: str, db: Db, **options: Any) -> Result:
+    """The lineage around ``name`` as nodes and edges (options: direction, depth, column, namespace,
+    kind, select, exclude, policy)."""
+    from lineagectl.queries.view import graph as run
+
+    return run(name, db, **options)
+
+
+def pii(db: Db, policy: PolicyArg = None) -> Result:
+    """Personal-data columns and every column their values reach through DIRECT lineage."""
+    from lineagectl.compliance.pii import pii as run
+
+    return run(db, policy)
+
+
+def erase(column: str | None, db: Db, **options: Any) -> Result:
+    """A right-to-erasure plan for the subject identified by ``column`` (options: name, value,
+    dialect, tag, namespace, policy)."""
+    from lineagectl.compliance.erase import erase as run
+
+    return run(column, db=db, **options)
+
+
+def access(column: str | None, db: Db, **options: Any) -> Result:
+    """A subject-access plan (same options as ``erase``)."""
+    from lineagectl.compliance.erase import access as run
+
+    return run(column, db=db, **options)
+
+
+def residency_check(db: Db, policy: PolicyArg) -> Result:
+    """Every residency and flow rule of ``policy`` over the store; ``exit_status`` 1 on violations."""
+    from lineagectl.compliance.residency import check as run
+
+    return run(db, policy)
+
+
+def policy_check(policy: PolicyArg, db: Db | None = None) -> Result:
+    """Validate a policy file and, when a store is given and exists, map its regions over the datasets."""
+    from lineagectl.compliance.residency import policy_report as run
+
+    return run(policy, db)
+
+
+def prune(db: Db, **options: Any) -> Result:
+    """Apply retention (options: detailed_days, summary_days, dry_run, policy)."""
+    from lineagectl.operations.prune import as_result, prune as run
+
+    return as_result(run(db, **options))
+
+
+def prune_history(db: Db) -> Result:
+    """Every prune run: when, with which cutoffs, and the rows removed per table."""
+    from lineagectl.operations.prune import history as run
+
+    return run(db)
+
+
+def changes(name: str, db: Db, **options: Any) -> Result:
+    """What changed upstream of ``name`` (options: since, namespace, kind, depth, policy)."""
+    from lineagectl.operations.changes import changes as run
+
+    return run(name, db, **options)
+
+
+def quality(db: Db, policy: PolicyArg = None, **options: Any) -> Result:
+    """Latest quality metrics, broken rules and what is at risk downstream (options: gate, namespace)."""
+    from lineagectl.operations.quality import quality as run
+
+    return run(db, policy, **options)
+
+
+def migrate(db: Db) -> int:
     """Open the store for writing, which upgrades an older schema; returns the schema version."""
-    from lineagectl.store import schema_version
+    from lineagectl.store.db import Store, schema_version
 
-    with open_store(db, write=True) as con:
-        return schema_version(con)
+    with Store(db, write=True) if not isinstance(db, Store) else db as store:
+        return schema_version(store.con)
 
 
-__all__ = ["IngestReport", "LIST_KINDS", "Result", "graph", "impact", "ingest", "list_entities", "migrate", "run_provenance", "select", "show",
-           "stats", "trace"]
+__all__ = ["Result", "access", "changes", "erase", "graph", "impact", "ingest", "ls", "migrate", "open_store",
+           "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
+           "select", "show", "stats", "trace"]

@@ -1,29 +1,33 @@
-"""Error types and the one exit-code table of lineagectl.
+"""Error types and the one exit-status table of lineagectl.
 
 Every failure a user can cause is one of these classes; the CLI's single error
-boundary (``lineagectl.cli.main``) turns them into ``Error: …`` / ``Hint: …`` on
-stderr and the exit code below. Library callers catch ``LineageError``.
-
-| code | meaning                                                        |
-|------|----------------------------------------------------------------|
-| 0    | ok                                                             |
-| 1    | a check found violations, or an ingest rejected lines          |
-| 2    | usage, config or input error (unknown name, missing database…) |
-| 3    | the database is locked by another process                      |
+boundary (``lineagectl.cli.boundary``) turns them into ``Error: …`` / ``Hint: …``
+on stderr and the ``ExitStatus`` each class carries. Library callers catch
+``LineageError``. A successful command's status follows from its result
+(``Result.exit_status``, ``IngestReport.exit_status``), never from the command.
 """
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_LOCKED = 3
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """How a lineagectl command ends (as sqlfluff, ruff and httpie define theirs)."""
+
+    OK = 0
+    FINDINGS = 1      # a check found violations, a gate failed, an ingest rejected lines
+    USAGE = 2         # usage, config or input error (unknown name, bad policy, missing database…)
+    INPUT = 2         # the same status: bad input is a usage error of the command
+    LOCKED = 3        # another process holds the store
+    INTERNAL = 70     # a bug in lineagectl (sysexits EX_SOFTWARE); --debug shows the traceback
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class LineageError(Exception):
     """Base class of every error lineagectl reports to a user."""
 
-    exit_code = EXIT_USAGE
+    exit_status: ExitStatus = ExitStatus.USAGE
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -40,20 +44,15 @@ class DatabaseMissingError(LineageError):
 
 
 class DatabaseError(LineageError):
-    """The database file cannot be opened or has an unsupported schema."""
+    """The database file cannot be opened or written, or has an unsupported schema."""
 
 
 class DatabaseLockedError(LineageError):
     """Another process holds the write lock on the database file."""
 
-    exit_code = EXIT_LOCKED
+    exit_status = ExitStatus.LOCKED
 
 
 class NotFoundError(LineageError):
     """A named dataset or job is not in the store (or is ambiguous)."""
 
-
-class RejectedInputError(LineageError):
-    """Some input records were rejected; the rest was stored."""
-
-    exit_code = EXIT_FAILED

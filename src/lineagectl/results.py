@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from lineagectl.common.timeutil import format_timestamp
+from lineagectl.errors import ExitStatus
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Result:
     # {"rule", "level" ("error"|"warning"), "message", "source", "target", "path", "jobs"}.
     rules: list[str] | None = None
     findings: list[dict] | None = None
+    # How the command ends when it prints this result: FINDINGS for violations or a failed gate.
+    exit_status: ExitStatus = ExitStatus.OK
 
 
 def counted(count: int, noun: str) -> str:
@@ -49,3 +52,10 @@ def jsonable(value: Any) -> Any:
 def records_from_rows(columns: list[str], rows: list[tuple]) -> list[dict]:
     """Rows of a query as dicts with JSON-able values."""
     return [{c: jsonable(v) for c, v in zip(columns, row)} for row in rows]
+
+
+def transformation_text(transformation: dict) -> str:
+    """How an answer spells one column transformation: ``DIRECT/IDENTITY``, ``masked`` added when it masks."""
+    subtype = transformation.get("subtype")
+    return (transformation["type"] + (f"/{subtype}" if subtype else "")
+            + (" masked" if transformation.get("masking") else ""))

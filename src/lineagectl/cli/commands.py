@@ -11,11 +11,14 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from lineagectl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from . import (
-    DbOption, FormatOption, NamespaceOption, OutputOption, QuietOption, _color, _stderr,
-    command, db_of, emit, settings,
+from lineagectl import api
+from lineagectl.cli import (
+    DbOption, FormatOption, NamespaceOption, OutputOption, PolicyOption, QuietOption, color, command, emit,
 )
+from lineagectl.cli.boundary import stderr as _stderr
+from lineagectl.cli.environment import policy_path, settings, store
+from lineagectl.errors import InputError
+from lineagectl.results import Result
 
 MAX_SHOWN_REJECTS = 1000
 
@@ -41,7 +44,7 @@ def _progress_bar():
                                TransferSpeedColumn)
 
     bar = Progress("ingesting", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                   TimeRemainingColumn(), console=Console(stderr=True, no_color=not _color(sys.stderr)),
+                   TimeRemainingColumn(), console=Console(stderr=True, no_color=not color(sys.stderr)),
                    transient=True)
     task = bar.add_task("ingest", total=None)
     return bar, lambda done, total: bar.update(task, completed=done, total=total)
@@ -73,16 +76,13 @@ def ingest(
     quiet: QuietOption = False,
 ) -> None:
     """Ingest OpenLineage events or dbt manifests into the store (each file atomically; re-ingest is a no-op)."""
-    from lineagectl.sources.ingest import ingest as run_ingest
-    from lineagectl.results import Result
-
     quiet = quiet or settings.quiet
     rejects = _RejectPrinter()
     bar, progress = (None, None) if quiet else _progress_bar()
     if bar:
         bar.start()
     try:
-        report = run_ingest(paths, db_of(db), strict=strict, on_reject=rejects, progress=progress,
+        report = api.ingest(paths, store(db), strict=strict, on_reject=rejects, progress=progress,
                             namespace=namespace, catalog=catalog, run_results=run_results, force=force)
     finally:
         if bar:
@@ -107,17 +107,13 @@ def ingest(
         )
     if report.rolled_back:
         _stderr("Error: events were rejected and --strict is set: nothing was stored")
-    if report.file_errors:
-        raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(EXIT_FAILED if report.events_rejected else EXIT_OK)
+    raise typer.Exit(report.exit_status)
 
 
 @command("stats")
 def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Counts of datasets, jobs, runs, events, columns and edges in the store."""
-    from lineagectl.queries.catalog import stats as run_stats
-
-    emit(run_stats(db_of(db)), fmt, output)
+    emit(api.stats(store(db)), fmt, output)
 
 
 @command("ls", "list")
@@ -141,20 +137,8 @@ def ls(
     output: OutputOption = None,
 ) -> None:
     """List datasets, jobs or runs; select datasets like dbt with --select/--exclude."""
-    from lineagectl.queries.catalog import list_entities
-    from lineagectl.graph.selectors import select as run_select
-    from lineagectl.errors import InputError
-
-    if select is not None or exclude is not None:
-        if kind != "datasets":
-            raise InputError("--select and --exclude choose datasets: use `lineagectl ls datasets --select …`")
-        if any(v is not None for v in (namespace, name, since, state)):
-            raise InputError("--select cannot be combined with --namespace/--name/--since/--state",
-                             hint="use selector methods instead, e.g. 'namespace:bigquery,tag:pii'")
-        emit(run_select(select or "*", db_of(db), exclude=exclude), fmt, output)
-        return
-    emit(list_entities(kind, db_of(db), namespace=namespace, name=name, since=since, state=state),
-         fmt, output)
+    emit(api.ls(kind, store(db), select=select, exclude=exclude, namespace=namespace, name=name, since=since,
+                state=state), fmt, output)
 
 
 @command("show")
@@ -169,29 +153,22 @@ def show(
     output: OutputOption = None,
 ) -> None:
     """Show a dataset (schema, versions, owners, tags, neighbours, writes) or a job (SQL, IO, runs)."""
-    from lineagectl.queries.show import show as run_show
-    from lineagectl.errors import InputError
-
     if kind is not None and kind not in ("dataset", "model", "job"):
         raise InputError(f"--kind must be dataset, model or job, not {kind!r}")
-    emit(run_show(name, db_of(db), namespace=namespace, kind=kind), fmt, output)
+    emit(api.show(name, store(db), namespace=namespace, kind=kind), fmt, output)
 
 
 @command("migrate")
 def migrate(db: DbOption = None) -> None:
     """Upgrade a store written by an older lineagectl to the current schema."""
-    from lineagectl.api import migrate as run_migrate
-
-    version = run_migrate(db_of(db))
+    version = api.migrate(store(db))
     _stderr(f"store schema is at version {version}")
 
 
 def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs, namespace, kind,
              as_of, select, exclude, db, fmt, output) -> None:
-    from lineagectl.queries.lineage import impact as run_impact, trace as run_trace
-
-    run = run_impact if direction == "downstream" else run_trace
-    emit(run(name, db_of(db), column=column, depth=depth, direct_only=direct_only, namespace=namespace,
+    run = api.impact if direction == "downstream" else api.trace
+    emit(run(name, store(db), column=column, depth=depth, direct_only=direct_only, namespace=namespace,
              kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output)
 
 
@@ -241,13 +218,9 @@ def trace(name: Annotated[Optional[str], typer.Argument(
 
     With --run or --version: the exact runs, jobs, SQL and input dataset versions behind it.
     """
-    from lineagectl.errors import InputError
-
     if run is not None or version is not None:
-        from lineagectl.queries.provenance import run_provenance
-
-        emit(run_provenance(db_of(db), run_id=run, name=name, version=version, namespace=namespace,
-                            depth=depth), fmt, output)
+        emit(api.trace(name, store(db), run_id=run, version=version, namespace=namespace, depth=depth),
+             fmt, output)
         return
     if name is None:
         raise InputError("trace needs a NAME (or --run RUN_ID)")
@@ -261,15 +234,14 @@ def graph(name: NameArgument,
               "--direction", metavar="DIR", help="upstream, downstream or both.")] = "both",
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
           column: ColumnOption = None, namespace: NamespaceOption = None, kind: KindOption = None,
-          select: SelectOption = None, exclude: ExcludeOption = None, db: DbOption = None,
+          select: SelectOption = None, exclude: ExcludeOption = None, policy: PolicyOption = None,
+          db: DbOption = None,
           fmt: Annotated[str, typer.Option(
               "--format", "-f", metavar="FORMAT",
               help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
           output: OutputOption = None) -> None:
     """Draw the lineage around NAME (Graphviz dot or Mermaid); datasets, jobs and models styled apart."""
-    from lineagectl.queries.lineage import graph as run_graph
-
-    emit(run_graph(name, db_of(db), direction=direction, depth=depth, column=column,
-                   namespace=namespace, kind=kind, select=select, exclude=exclude), fmt, output,
+    emit(api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
+                   kind=kind, select=select, exclude=exclude, policy=policy_path(policy)), fmt, output,
          allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
 

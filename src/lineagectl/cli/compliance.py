@@ -11,8 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from lineagectl.errors import EXIT_FAILED
-from . import DbOption, NamespaceOption, OutputOption, app, command, db_of, emit, settings
+from lineagectl import api
+from lineagectl.cli import DbOption, NamespaceOption, OutputOption, PolicyOption, app, command, emit, finish
+from lineagectl.cli.environment import policy_path, settings, store
 
 PolicyOption = Annotated[Optional[str], typer.Option(
     "--policy", metavar="PATH", help="Policy file (default: $LINEAGECTL_POLICY, else ./lineagectl.yaml).")]
@@ -35,19 +36,13 @@ PlanName = Annotated[Optional[str], typer.Argument(
     help="Only the column in this dataset (default: every dataset).", show_default=False)]
 
 
-def _policy(policy: Optional[str]) -> Optional[str]:
-    return policy or settings.policy
-
-
 @command("pii")
 def pii(policy: PolicyOption = None, db: DbOption = None,
         fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
                                          help="table, json, ndjson, csv or markdown.")] = "table",
         output: OutputOption = None) -> None:
     """Personal-data columns (tags, dbt meta/tags, policy globs) and every column they reach via DIRECT lineage."""
-    from lineagectl.compliance.pii import pii as run_pii
-
-    emit(run_pii(db_of(db), _policy(policy)), fmt, output, allowed=PLAN_FORMATS)
+    emit(api.pii(store(db), policy_path(policy)), fmt, output, allowed=PLAN_FORMATS)
 
 
 @command("erase")
@@ -56,10 +51,8 @@ def erase(name: PlanName = None, column: SubjectColumn = None, value: SubjectVal
           policy: PolicyOption = None, db: DbOption = None, fmt: PlanFormat = "table",
           output: OutputOption = None) -> None:
     """GDPR erasure plan: what to delete, recompute, review and retrain for a subject, upstream first."""
-    from lineagectl.compliance.erase import erase as run_erase
-
-    emit(run_erase(column, name, db_of(db), value=value, dialect=dialect, tag=tag, namespace=namespace,
-                   policy=_policy(policy)), fmt, output, allowed=PLAN_FORMATS)
+    emit(api.erase(column, store(db), name=name, value=value, dialect=dialect, tag=tag, namespace=namespace,
+                   policy=policy_path(policy)), fmt, output, allowed=PLAN_FORMATS)
 
 
 @command("access")
@@ -68,19 +61,8 @@ def access(name: PlanName = None, column: SubjectColumn = None, value: SubjectVa
            policy: PolicyOption = None, db: DbOption = None, fmt: PlanFormat = "table",
            output: OutputOption = None) -> None:
     """GDPR subject-access plan: every dataset holding the subject's records, with a SELECT for each."""
-    from lineagectl.compliance.erase import access as run_access
-
-    emit(run_access(column, name, db_of(db), value=value, dialect=dialect, tag=tag, namespace=namespace,
-                    policy=_policy(policy)), fmt, output, allowed=PLAN_FORMATS)
-
-
-def _check(policy, no_fail, db, fmt, output) -> None:
-    from lineagectl.compliance.residency import check as run_check
-
-    result = run_check(db_of(db), _policy(policy))
-    emit(result, fmt, output, allowed=CHECK_FORMATS)
-    if result.findings and not no_fail:
-        raise typer.Exit(EXIT_FAILED)
+    emit(api.access(column, store(db), name=name, value=value, dialect=dialect, tag=tag, namespace=namespace,
+                    policy=policy_path(policy)), fmt, output, allowed=PLAN_FORMATS)
 
 
 NoFailOption = Annotated[bool, typer.Option(
@@ -91,7 +73,7 @@ NoFailOption = Annotated[bool, typer.Option(
 def residency_check(policy: PolicyOption = None, no_fail: NoFailOption = False, db: DbOption = None,
                     fmt: CheckFormat = "table", output: OutputOption = None) -> None:
     """Check the policy's residency and flow rules: exit 1 on violations (alias: check)."""
-    _check(policy, no_fail, db, fmt, output)
+    finish(api.residency_check(store(db), policy_path(policy)), fmt, output, CHECK_FORMATS, no_fail=no_fail)
 
 
 policy_app = typer.Typer(help="Work with the policy file (lineagectl.yaml).", no_args_is_help=True)
@@ -107,7 +89,7 @@ def policy_check(
                                      help="table, json, ndjson or csv.")] = "table",
     output: OutputOption = None) -> None:
     """Validate a policy file and show how its regions map the datasets in the store."""
-    from . import _handled
-    from lineagectl.compliance.residency import policy_report
+    from lineagectl.cli.boundary import handled
 
-    _handled(lambda: emit(policy_report(path or settings.policy, db_of(db)), fmt, output))()
+    handled(lambda: emit(api.policy_check(path or policy_path(), store(db)), fmt, output),
+            debug=lambda: settings.debug)()

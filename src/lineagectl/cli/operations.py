@@ -9,8 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from lineagectl.errors import EXIT_FAILED
-from . import DbOption, FormatOption, NamespaceOption, OutputOption, _stderr, command, db_of, emit, settings
+from lineagectl import api
+from lineagectl.cli import DbOption, FormatOption, NamespaceOption, OutputOption, PolicyOption, command, emit, finish
+from lineagectl.cli.boundary import stderr as _stderr
+from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.cli.commands import KindOption, NameArgument
 
 
@@ -28,18 +30,17 @@ def prune(
     db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
 ) -> None:
     """Apply retention: drop run-level detail after --detailed-days and lineage unseen for --summary-days."""
-    from lineagectl.operations.prune import as_result, history, prune as run_prune
-
     if show_history:
-        emit(history(db_of(db)), fmt, output)
+        emit(api.prune_history(store(db)), fmt, output)
         return
-    report = run_prune(db_of(db), detailed_days=detailed_days, summary_days=summary_days, dry_run=dry_run,
-                       policy=settings.policy)
-    emit(as_result(report), fmt, output)
-    if report.compact_error:
-        _stderr(f"Warning: pruned, but the file could not be compacted: {report.compact_error}")
+    result = api.prune(store(db), detailed_days=detailed_days, summary_days=summary_days, dry_run=dry_run,
+                       policy=policy_path())
+    emit(result, fmt, output)
+    report = result.payload
+    if report["compact_error"]:
+        _stderr(f"Warning: pruned, but the file could not be compacted: {report['compact_error']}")
     if not settings.quiet and not dry_run:
-        _stderr(f"store file: {report.bytes_before:,} -> {report.bytes_after:,} bytes")
+        _stderr(f"store file: {report['bytes_before']:,} -> {report['bytes_after']:,} bytes")
 
 
 @command("changes")
@@ -51,10 +52,8 @@ def changes(name: NameArgument,
             namespace: NamespaceOption = None, kind: KindOption = None,
             db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """What changed upstream of NAME: schema and SQL changes, failed runs, gaps in a job's cadence."""
-    from lineagectl.operations.changes import changes as run_changes
-
-    emit(run_changes(name, db_of(db), since=since, namespace=namespace, kind=kind, depth=depth,
-                     policy=settings.policy), fmt, output)
+    emit(api.changes(name, store(db), since=since, namespace=namespace, kind=kind, depth=depth,
+                     policy=policy_path()), fmt, output)
 
 
 @command("quality")
@@ -63,14 +62,8 @@ def quality(
         "--gate", metavar="NAME", help="Exit 1 if NAME breaks a quality rule or is downstream of one that does.",
         show_default=False)] = None,
     namespace: NamespaceOption = None,
-    policy: Annotated[Optional[str], typer.Option(
-        "--policy", metavar="PATH", help="Policy file with the quality: rules.")] = None,
+    policy: PolicyOption = None,
     db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
 ) -> None:
     """Latest data-quality metrics and failed assertions; datasets at risk downstream of a broken rule."""
-    from lineagectl.operations.quality import gate_failed, quality as run_quality
-
-    result = run_quality(db_of(db), policy or settings.policy, gate=gate, namespace=namespace)
-    emit(result, fmt, output)
-    if gate is not None and gate_failed(result):
-        raise typer.Exit(EXIT_FAILED)
+    finish(api.quality(store(db), policy_path(policy), gate=gate, namespace=namespace), fmt, output)

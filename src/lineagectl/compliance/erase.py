@@ -26,15 +26,19 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from lineagectl.errors import InputError, NotFoundError
-from lineagectl.graph.walk import column_path, reach, walk_column_set, walk_datasets
-from lineagectl.graph.names import resolve
-from lineagectl.compliance.pii import column_names, datasets_by_id, edge_text, tagged_columns
-from lineagectl.common.policy import Policy, load_policy
-from lineagectl.results import Result
-from lineagectl.store import open_store
+from typing import Any
 
-ColumnKey = tuple[int, str]
+from lineagectl.common.policy import Policy, load_policy
+from lineagectl.compliance.sqlgen import check_dialect, statement
+from lineagectl.errors import InputError, NotFoundError
+from lineagectl.graph.edges import ColumnEdge, ColumnKey
+from lineagectl.graph.names import resolve
+from lineagectl.graph.paths import column_path, reach, upstream_first
+from lineagectl.graph.pii import tagged_columns
+from lineagectl.graph.walk import walk_columns, walk_datasets
+from lineagectl.results import Result, transformation_text
+from lineagectl.store import open_store
+from lineagectl.store.lookups import column_spellings, describe_datasets
 ACTIONS = ("delete", "recompute", "review", "retrain")
 
 
@@ -50,7 +54,7 @@ class Step:
     aggregates: list[str] = field(default_factory=list)  # of a delete step: columns to recompute too
 
 
-def _seeds(con, column: str | None, name: str | None, namespace: str | None, tag: str | None,
+def _seeds(con: Any, column: str | None, name: str | None, namespace: str | None, tag: str | None,
            policy: Policy) -> dict[ColumnKey, str]:
     """The subject's identifier columns, (dataset id, lower column) → why it is a seed."""
     if tag is not None:
@@ -82,49 +86,53 @@ def _seeds(con, column: str | None, name: str | None, namespace: str | None, tag
     return {(d, c.lower()): f"holds {c}" for d, c in rows}
 
 
-def _is_direct_row(edge: tuple) -> bool:
-    return edge[5] == "DIRECT" and edge[6] != "AGGREGATION"
+def _is_direct_row(edge: ColumnEdge) -> bool:
+    return edge.type == "DIRECT" and edge.subtype != "AGGREGATION"
 
 
-def _is_aggregation(edge: tuple) -> bool:
-    return (edge[5], edge[6]) in (("DIRECT", "AGGREGATION"), ("INDIRECT", "GROUP_BY"))
+def _is_aggregation(edge: ColumnEdge) -> bool:
+    return (edge.type, edge.subtype) in (("DIRECT", "AGGREGATION"), ("INDIRECT", "GROUP_BY"))
 
 
-def with_sources(con, seeds: dict[ColumnKey, str]) -> dict[ColumnKey, str]:
+def _edge_text(edge: ColumnEdge) -> str:
+    return transformation_text(edge.transformation())
+
+
+def with_sources(con: Any, seeds: dict[ColumnKey, str]) -> dict[ColumnKey, str]:
     """The seeds plus the upstream columns they were copied from (DIRECT, non-aggregating).
 
     Those hold the same identifier; left in place, the next run of the job would
     re-create the rows just deleted downstream.
     """
-    walk = walk_column_set(con, [(d, c) for d, c in seeds], "upstream", direct_only=True)
+    walk = walk_columns(con, list(seeds), "upstream", direct_only=True)
     # Walk edges run from the column walked from to the one reached, whichever the direction.
     sources = reach(seeds, walk.edges, keep=_is_direct_row)
-    names = column_names(con, set(sources))
+    names = column_spellings(con, set(sources))
     found = dict(seeds)
     for key in sorted(set(sources) - set(seeds)):
         edge = sources[key]
-        found[key] = f"source of {names.get((edge[0], edge[1].lower()), edge[1])} ({edge_text(edge)})"
+        assert edge is not None  # only seeds have no edge
+        found[key] = f"source of {names.get(edge.src_key, edge.src_column)} ({_edge_text(edge)})"
     return found
 
 
-def classify(con, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], list[tuple[int, int]], dict]:
+def classify(con: Any, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], list[tuple[int, int]], dict]:
     """Every dataset the seeds reach, with its action; plus dataset-level edges for ordering."""
-    walk = walk_column_set(con, [(d, c) for d, c in seeds], "downstream")
+    walk = walk_columns(con, list(seeds), "downstream")
     anywhere = reach(seeds, walk.edges)
     carried = reach(seeds, walk.edges, keep=_is_direct_row)
-    carried_plain = reach(seeds, walk.edges, keep=lambda e: _is_direct_row(e) and not e[7])
-    names = column_names(con, set(anywhere))
-    datasets = datasets_by_id(con, {k[0] for k in anywhere})
+    carried_plain = reach(seeds, walk.edges, keep=lambda e: _is_direct_row(e) and not e.masking)
+    names = column_spellings(con, set(anywhere))
+    datasets = describe_datasets(con, {k[0] for k in anywhere})
 
     def short(key: ColumnKey) -> str:
-        return f"{datasets.get(key[0], ('', '?', ''))[1]}.{names.get(key, key[1])}"
+        return f"{datasets.get(key[0], {'name': '?'})['name']}.{names.get(key, key[1])}"
 
     def path_text(parents: dict, key: ColumnKey) -> str:
         path = column_path(parents, key)
         if not path:
             return short(key)
-        text = short((path[0][0], path[0][1].lower()))
-        return text + "".join(f" -{edge_text(e)}-> {short((e[3], e[4].lower()))}" for e in path)
+        return short(path[0].src_key) + "".join(f" -{_edge_text(e)}-> {short(e.dst_key)}" for e in path)
 
     steps: dict[int, Step] = {}
     for key in sorted(seeds):
@@ -137,16 +145,16 @@ def classify(con, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], list[tu
             step.masked = step.masked or key not in carried_plain
     deleting = set(steps)
     for edge in sorted(walk.edges, key=lambda e: tuple(map(str, e))):
-        if not _is_aggregation(edge) or (edge[0], edge[1].lower()) not in anywhere:
+        if not _is_aggregation(edge) or edge.src_key not in anywhere:
             continue
-        source, target = (edge[0], edge[1].lower()), (edge[3], edge[4].lower())
-        why = f"aggregates {path_text(anywhere, source)} -{edge_text(edge)}-> {short(target)}"
-        if edge[3] not in steps:
-            steps[edge[3]] = Step(edge[3], "recompute", reason=why)
-        elif edge[3] in deleting and names.get(target, target[1]) not in steps[edge[3]].aggregates:
+        source, target = edge.src_key, edge.dst_key
+        why = f"aggregates {path_text(anywhere, source)} -{_edge_text(edge)}-> {short(target)}"
+        if edge.dst not in steps:
+            steps[edge.dst] = Step(edge.dst, "recompute", reason=why)
+        elif edge.dst in deleting and names.get(target, target[1]) not in steps[edge.dst].aggregates:
             # Deleting by key misses the subject inside aggregates of other rows (string_agg(email)…).
-            steps[edge[3]].aggregates.append(names.get(target, target[1]))
-            steps[edge[3]].reason += f"; then re-run its job: {why}"
+            steps[edge.dst].aggregates.append(names.get(target, target[1]))
+            steps[edge.dst].reason += f"; then re-run its job: {why}"
     for key in sorted(set(anywhere) - set(seeds)):
         if key[0] not in steps:
             steps[key[0]] = Step(key[0], "review", reason="influenced by " + path_text(anywhere, key))
@@ -156,21 +164,21 @@ def classify(con, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], list[tu
     for step in steps.values():
         if step.action in ("recompute", "review"):
             step.columns = sorted(reached_columns.get(step.dataset_id, ()), key=str.lower)
-    for dataset_id, (_, _, kind) in datasets.items():
-        if kind == "MODEL" and dataset_id in steps:
+    for dataset_id, info in datasets.items():
+        if info["type"] == "MODEL" and dataset_id in steps:
             reached = steps[dataset_id]
             steps[dataset_id] = Step(dataset_id, "retrain", reached.columns,
                                      f"trained on affected data ({reached.reason})")
-    edges = {(e[0], e[3]) for e in walk.edges}
+    edges = {(e.src, e.dst) for e in walk.edges}
     table = walk_datasets(con, sorted(steps), "downstream")
-    models = {i for i, (_, _, kind) in datasets_by_id(con, table.datasets).items() if kind == "MODEL"}
-    for src, _job, dst in table.edges:
-        edges.add((src, dst))
+    described = describe_datasets(con, set(table.datasets) | {e.src for e in table.edges})
+    models = {i for i in table.datasets if described.get(i, {}).get("type") == "MODEL"}
+    for e in table.edges:
+        edges.add((e.src, e.dst))
     for model in sorted(models - set(steps)):
-        upstream = sorted(src for src, _job, dst in table.edges if dst == model)
-        sources = datasets_by_id(con, upstream)
+        upstream = sorted(e.src for e in table.edges if e.dst == model)
         steps[model] = Step(model, "retrain", reason="a model trained downstream (table level) of "
-                            + ", ".join(sorted(sources[u][1] for u in upstream if u in sources)))
+                            + ", ".join(sorted(described[u]["name"] for u in upstream if u in described)))
     depth = {}
     for key in anywhere:
         depth[key[0]] = min(depth.get(key[0], 1 << 30), len(column_path(anywhere, key)))
@@ -179,87 +187,15 @@ def classify(con, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], list[tu
     return steps, sorted(edges), depth
 
 
-def upstream_first(steps: dict[int, Step], edges: list[tuple[int, int]], label) -> list[int]:
-    """Dataset ids in an order where every dataset comes after those it is derived from,
-    ties broken by ``label`` (nearest to the seeds first, then by name).
-
-    Cycles (real lineage has them) are collapsed into one block, ordered by label inside.
-    """
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(steps)
-    graph.add_edges_from((a, b) for a, b in edges if a in steps and b in steps and a != b)
-    blocks = nx.condensation(graph)
-    members: dict[int, list[int]] = {}
-    for node, block in blocks.graph["mapping"].items():
-        members.setdefault(block, []).append(node)
-    first = {block: min(map(label, nodes)) for block, nodes in members.items()}
-    order = []
-    for block in nx.lexicographical_topological_sort(blocks, key=lambda b: first[b]):
-        order.extend(sorted(members[block], key=label))
-    return order
-
-
-# Namespace schemes (OpenLineage naming) whose datasets are SQL tables, and their sqlglot dialect.
-_DIALECTS = {
-    "postgres": "postgres", "postgresql": "postgres", "redshift": "redshift", "mysql": "mysql",
-    "mariadb": "mysql", "bigquery": "bigquery", "snowflake": "snowflake", "trino": "trino",
-    "presto": "presto", "awsathena": "athena", "athena": "athena", "hive": "hive", "spark": "spark",
-    "databricks": "databricks", "sqlserver": "tsql", "mssql": "tsql", "azuresql": "tsql",
-    "oracle": "oracle", "teradata": "teradata", "duckdb": "duckdb", "sqlite": "sqlite",
-    "clickhouse": "clickhouse", "db2": "postgres", "dremio": "dremio", "doris": "doris",
-}
-
-
-def dialect_of(namespace: str) -> str | None:
-    """The SQL dialect of a dataset namespace, None when its datasets are not SQL tables (s3, kafka…)."""
-    scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else namespace.lower()
-    return _DIALECTS.get(scheme)
-
-
-def _check_dialect(dialect: str | None) -> None:
-    if dialect is None:
-        return
-    from sqlglot.dialects import Dialect
-
-    try:
-        Dialect.get_or_raise(dialect)
-    except ValueError:
-        raise InputError(f"unknown SQL dialect {dialect!r}",
-                         hint="e.g. postgres, bigquery, snowflake, mysql, tsql, trino, databricks, duckdb") from None
-
-
-def statement(verb: str, namespace: str, name: str, columns: list[str], dialect: str | None) -> str | None:
-    """``DELETE``/``SELECT`` of the rows whose ``columns`` equal the subject's value, with ``?``-style
-    placeholders in the dialect; None when the dataset is not a SQL table."""
-    from sqlglot import exp
-
-    dialect = dialect or dialect_of(namespace)
-    if dialect is None or not columns or "/" in name or not name.strip("."):
-        return None
-    parts = [p for p in name.split(".") if p][-3:]
-    table = exp.Table(this=exp.to_identifier(parts[-1], quoted=True),
-                      db=exp.to_identifier(parts[-2], quoted=True) if len(parts) > 1 else None,
-                      catalog=exp.to_identifier(parts[-3], quoted=True) if len(parts) > 2 else None)
-    where = exp.or_(*(exp.column(exp.to_identifier(c, quoted=True)).eq(exp.Placeholder()) for c in columns))
-    query = exp.delete(table, where=where) if verb == "delete" else exp.select("*").from_(table).where(where)
-    return query.sql(dialect=dialect)
-
-
 def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -> Result:
-    _check_dialect(dialect)
+    check_dialect(dialect)
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     with open_store(db) as con:
         seeds = with_sources(con, _seeds(con, column, name, namespace, tag, rules))
         steps, edges, depth = classify(con, seeds)
-        info = {r[0]: r[1:] for r in con.execute("""
-            SELECT d.dataset_id, d.namespace, d.name, d.dataset_type,
-                   list(DISTINCT o.owner ORDER BY o.owner) FILTER (WHERE o.owner IS NOT NULL)
-            FROM datasets d LEFT JOIN owners o ON o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id
-            WHERE d.dataset_id IN (SELECT unnest($ids::BIGINT[])) GROUP BY ALL""",
-            {"ids": sorted(steps)}).fetchall()}
-        seed_names = column_names(con, seeds)
+        info = {i: (d["namespace"], d["name"], d["type"], d["owners"])
+                for i, d in describe_datasets(con, steps).items()}
+        seed_names = column_spellings(con, seeds)
     steps = {i: s for i, s in steps.items() if i in info}
     if verb == "select":
         steps = {i: s for i, s in steps.items() if s.action in ("delete", "review")}

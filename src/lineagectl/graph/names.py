@@ -10,7 +10,9 @@ renames) resolve to the dataset they name.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from lineagectl.errors import NotFoundError
 
@@ -41,7 +43,7 @@ _CANDIDATES = {
 }
 
 
-def _candidates(con, kinds: list[str], kind: str | None, namespace: str | None,
+def _candidates(con: Any, kinds: list[str], kind: str | None, namespace: str | None,
                 suffix: str | None) -> list[tuple[str, tuple]]:
     rows = []
     for each in kinds:
@@ -60,12 +62,27 @@ def _suffix_match(full: str, wanted: str) -> bool:
     return full[-len(wanted) - 1] in "./" or wanted[0] in "./"
 
 
-def resolve(con, name: str, *, namespace: str | None = None, kind: str | None = None) -> Entity:
-    """The one dataset or job ``name`` refers to; ``NotFoundError`` if none or several."""
-    kinds = ["dataset", "job"] if kind is None else ["job" if kind == "job" else "dataset"]
+def _levels(con: Any, name: str, kinds: list[str], kind: str | None,
+            namespace: str | None) -> Iterator[dict[tuple[str, int], Entity]]:
+    """The entities ``name`` matches, level by level: exact names first, then unique-suffix names."""
     rows = _candidates(con, kinds, kind, namespace, name)
     for matcher in (lambda full: full == name, lambda full: _suffix_match(full, name)):
-        found = {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if matcher(r[3])}
+        yield {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if matcher(r[3])}
+
+
+def match_datasets(con: Any, name: str, *, namespace: str | None = None) -> list[Entity]:
+    """Every dataset ``name`` names at the first level that matches any (exact, else suffix);
+    aliases and dbt unique ids included. Selectors take them all; ``resolve`` wants one."""
+    for found in _levels(con, name, ["dataset"], None, namespace):
+        if found:
+            return sorted(found.values(), key=lambda e: (e.namespace, e.name))
+    return []
+
+
+def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | None = None) -> Entity:
+    """The one dataset or job ``name`` refers to; ``NotFoundError`` if none or several."""
+    kinds = ["dataset", "job"] if kind is None else ["job" if kind == "job" else "dataset"]
+    for found in _levels(con, name, kinds, kind, namespace):
         if len(found) == 1:
             return next(iter(found.values()))
         datasets = [e for e in found.values() if e.kind == "dataset"]
@@ -88,13 +105,3 @@ def resolve(con, name: str, *, namespace: str | None = None, kind: str | None = 
         close = sorted({r[3] for _, r in rows if name.lower() in r[3].lower()})[:5]
     hint = ("did you mean: " + ", ".join(close)) if close else "list names with `lineagectl ls datasets`"
     raise NotFoundError(f"no {what} named {name!r}{where}", hint=hint)
-
-
-def job_names(con, ids) -> dict[int, dict]:
-    """``{job_id: {"namespace", "name"}}`` for the jobs ``ids`` (any iterable, duplicates allowed)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = con.execute("SELECT job_id, namespace, name FROM jobs WHERE job_id IN (SELECT unnest($ids::BIGINT[]))",
-                       {"ids": wanted}).fetchall()
-    return {r[0]: {"namespace": r[1], "name": r[2]} for r in rows}

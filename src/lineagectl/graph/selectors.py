@@ -1,8 +1,9 @@
-"""dbt-style node selection over datasets: ``lineagectl ls --select EXPR``.
+"""dbt-style node selection over datasets: ``--select``/``--exclude`` of ``ls``, ``impact``, ``graph``…
 
 Grammar (as dbt's ``--select``): terms separated by spaces are a union, atoms
 joined by commas an intersection. An atom is ``[@][N+]CORE[+[N]]`` where CORE
-is a name (exact, a unique-suffix match at ``.``/``/``, or a glob with ``*``)
+is a name (resolved as on the command line: exact, else a suffix at ``.``/``/``,
+through aliases and dbt unique ids; or a glob with ``*``)
 or ``METHOD:VALUE`` with methods ``tag``, ``namespace``, ``owner``, ``type``
 (values may be globs). ``+x`` adds every ancestor, ``2+x`` ancestors up to two
 hops, ``x+``/``x+1`` descendants, ``@x`` descendants and their ancestors.
@@ -13,11 +14,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from lineagectl.errors import InputError
+from lineagectl.graph.names import match_datasets
 from lineagectl.graph.walk import walk_datasets
-from lineagectl.results import Result, counted, records_from_rows
-from lineagectl.store import open_store
 
 _ATOM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)(?P<plus_up>\+))?(?P<core>[^@+]+)"
                    r"(?P<plus_down>\+(?P<down>\d*))?$")
@@ -59,7 +60,7 @@ def parse_atom(text: str) -> Atom:
 class Catalog:
     """What selection needs to know about every dataset, loaded once per query."""
 
-    def __init__(self, con) -> None:
+    def __init__(self, con: Any) -> None:
         self.con = con
         rows = con.execute("SELECT dataset_id, namespace, name, dataset_type FROM datasets").fetchall()
         self.datasets = {r[0]: r[1:] for r in rows}
@@ -88,11 +89,9 @@ class Catalog:
         if any(c in core for c in "*?["):
             return {i for i, (ns, name, _) in self.datasets.items()
                     if fnmatch.fnmatchcase(name, core) or fnmatch.fnmatchcase(f"{ns}/{name}", core)}
-        exact = {i for i, (_, name, _) in self.datasets.items() if name == core}
-        if exact:
-            return exact
-        return {i for i, (_, name, _) in self.datasets.items()
-                if name.endswith(core) and len(name) > len(core) and name[-len(core) - 1] in "./"}
+        # A plain name is resolved as on the command line (names.match_datasets): exact, then
+        # suffix, through aliases and dbt unique ids; every dataset it names is selected.
+        return {e.id for e in match_datasets(self.con, core)}
 
     def closure(self, ids: set[int], direction: str, depth: int | None) -> set[int]:
         return set(walk_datasets(self.con, ids, direction, depth).datasets)
@@ -118,23 +117,3 @@ class Catalog:
             parts = [self.atom(parse_atom(p)) for p in term.split(",") if p]
             chosen |= set.intersection(*parts) if parts else set()
         return chosen
-
-
-def select(expression: str, db: str | None = None, *, exclude: str | None = None) -> Result:
-    """Datasets chosen by a dbt-style selector; output shaped like ``dbt ls --output json``."""
-    if not expression.strip():
-        raise InputError("--select needs an expression")
-    with open_store(db) as con:
-        catalog = Catalog(con)
-        chosen = catalog.expression(expression)
-        if exclude:
-            chosen -= catalog.expression(exclude)
-        rows = sorted((catalog.datasets[i][0], catalog.datasets[i][1], catalog.datasets[i][2],
-                       sorted(catalog.tags.get(i, ())), sorted(catalog.owners.get(i, ())))
-                      for i in chosen if i in catalog.datasets)
-    columns = ["namespace", "name", "type", "tags", "owners"]
-    records = records_from_rows(columns, rows)
-    payload = [{**r, "resource_type": "model" if r["type"] == "MODEL" else "dataset",
-                "unique_id": f"{r['namespace']}/{r['name']}"} for r in records]
-    return Result(payload=payload, records=records, columns=columns,
-                  title=f"{counted(len(records), 'dataset')} selected by {expression!r}")

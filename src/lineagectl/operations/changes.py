@@ -29,6 +29,7 @@ from lineagectl.graph.walk import walk_datasets
 from lineagectl.graph.names import resolve
 from lineagectl.results import Result
 from lineagectl.store import open_store
+from lineagectl.store.lookups import describe_datasets, describe_jobs
 from lineagectl.common.timeutil import format_timestamp, option_time
 
 KINDS = ("schema", "sql", "failed_run", "gap", "quality")
@@ -66,7 +67,9 @@ def changes(name: str, db: str | None = None, *, since: str | None = "7d", names
         walk = walk_datasets(con, [root.id], "upstream", None if depth is None else depth + 1)
         datasets = {root.id: 0, **{i: d for i, d in walk.datasets.items() if depth is None or d <= depth}}
         jobs = {j: d - 1 for j, d in walk.jobs.items()}
-        names = _names(con, datasets, jobs)
+        described = describe_datasets(con, datasets)
+        names = {"dataset": {i: {"namespace": d["namespace"], "name": d["name"]} for i, d in described.items()},
+                 "job": describe_jobs(con, jobs)}
         found = (_schema_changes(con, datasets, since_time) + _sql_changes(con, jobs, since_time)
                  + _failed_runs(con, jobs, since_time) + _gaps(con, jobs, since_time)
                  + _quality(con, datasets, since_time, policy))
@@ -85,15 +88,6 @@ def changes(name: str, db: str | None = None, *, since: str | None = "7d", names
              f"({len(datasets)} datasets, {len(jobs)} jobs looked at)")
     return Result(payload=payload, records=[{c: i[c] for c in columns} for i in items], columns=columns,
                   title=title)
-
-
-def _names(con, datasets: dict, jobs: dict) -> dict:
-    out = {"dataset": {}, "job": {}}
-    for table, key, ids in (("datasets", "dataset_id", datasets), ("jobs", "job_id", jobs)):
-        rows = con.execute(f"SELECT {key}, namespace, name FROM {table} WHERE {key} IN "
-                           "(SELECT unnest($ids::BIGINT[]))", {"ids": sorted(ids)}).fetchall() if ids else []
-        out["dataset" if table == "datasets" else "job"] = {r[0]: {"namespace": r[1], "name": r[2]} for r in rows}
-    return out
 
 
 def _change(kind: str, entity: str, id_: int, time: datetime, distance: int, summary: str, **details) -> dict:

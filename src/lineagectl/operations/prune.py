@@ -27,8 +27,8 @@ import duckdb
 from lineagectl.errors import InputError
 from lineagectl.common.policy import Policy, load_policy
 from lineagectl.results import Result, records_from_rows
-from lineagectl.store import open_store
-from lineagectl.store.db import write_failure
+from lineagectl.store import Store, StoreLike, open_store, store_path
+from lineagectl.store.db import DEFAULT_MEMORY_LIMIT, write_failure
 
 DEFAULT_DETAILED_DAYS = 90
 DEFAULT_SUMMARY_DAYS = 365
@@ -134,15 +134,13 @@ def cutoffs(detailed_days: int | None, summary_days: int | None, policy: Policy,
     return now - timedelta(days=detailed), now - timedelta(days=summary)
 
 
-def prune(db: str | None = None, *, detailed_days: int | None = None, summary_days: int | None = None,
+def prune(db: StoreLike = None, *, detailed_days: int | None = None, summary_days: int | None = None,
           dry_run: bool = False, policy: str | Policy | None = None, now: datetime | None = None,
           compact: bool = True) -> PruneReport:
     """Delete lineage older than the retention windows, in one transaction (rolled back when ``dry_run``)."""
-    from lineagectl.store.db import resolve_db_path
-
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     detailed, summary = cutoffs(detailed_days, summary_days, rules, now)
-    path = resolve_db_path(db)
+    path = store_path(db)
     report = PruneReport(detailed, summary, dry_run)
     report.bytes_before = path.stat().st_size if path.exists() else 0
     with open_store(db, write=True, create=False) as con:
@@ -167,10 +165,13 @@ def prune(db: str | None = None, *, detailed_days: int | None = None, summary_da
     if not dry_run and compact and sum(report.removed.values()):
         from lineagectl.store.compact import compact_file
 
-        try:
-            compact_file(path)
-        except (duckdb.Error, OSError) as exc:  # e.g. no room for the copy: the prune is committed
-            report.compact_error = str(exc).split("\n")[0]
+        if isinstance(db, Store) and db.con is not None:
+            report.compact_error = "the store is held open by the caller, so its file was not compacted"
+        else:
+            try:
+                compact_file(path, db.memory_limit if isinstance(db, Store) else DEFAULT_MEMORY_LIMIT)
+            except (duckdb.Error, OSError) as exc:  # e.g. no room for the copy: the prune is committed
+                report.compact_error = str(exc).split("\n")[0]
     report.bytes_after = path.stat().st_size
     return report
 

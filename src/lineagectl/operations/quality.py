@@ -16,12 +16,16 @@ NAME breaks a rule or is at risk: the check a scheduler runs before a job.
 
 from __future__ import annotations
 
-from lineagectl.errors import NotFoundError
+from typing import Any
+
+from lineagectl.errors import ExitStatus
+from lineagectl.graph.paths import bfs_parents, dataset_ends, dataset_path
 from lineagectl.graph.walk import walk_datasets
 from lineagectl.graph.names import resolve
 from lineagectl.common.policy import Policy, load_policy
 from lineagectl.results import Result, counted
 from lineagectl.store import open_store
+from lineagectl.store.lookups import describe_datasets
 from lineagectl.common.timeutil import format_timestamp
 
 # The latest payload of a facet key per dataset, from run inputs/outputs and from dataset facets.
@@ -52,9 +56,7 @@ def dataset_quality(con, policy: Policy, ids: list[int] | None = None) -> dict[i
     """Latest metrics, failed assertions and broken rules per dataset that reported any."""
     metrics = _latest(con, "dataQualityMetrics", ids)
     assertions = _latest(con, "dataQualityAssertions", ids)
-    names = {r[0]: (r[1], r[2]) for r in con.execute(
-        "SELECT dataset_id, namespace, name FROM datasets WHERE dataset_id IN (SELECT unnest($ids::BIGINT[]))",
-        {"ids": sorted(set(metrics) | set(assertions))}).fetchall()}
+    names = {i: (d["namespace"], d["name"]) for i, d in describe_datasets(con, set(metrics) | set(assertions)).items()}
     report = {}
     for dataset_id in sorted(set(names)):
         namespace, name = names[dataset_id]
@@ -97,25 +99,19 @@ def broken_rules(con, ids: list[int], policy: Policy) -> list[dict]:
     return found
 
 
-def _at_risk(con, quality: dict[int, dict]) -> dict[int, dict]:
+def _at_risk(con: Any, quality: dict[int, dict]) -> dict[int, dict]:
     """Every dataset downstream of one that breaks a rule, with the nearest cause and the path to it."""
     at_risk: dict[int, dict] = {}
     for source, q in sorted(quality.items(), key=lambda kv: (kv[1]["namespace"], kv[1]["name"])):
         if not q["broken"]:
             continue
         walk = walk_datasets(con, [source], "downstream")
-        parent = {}
-        for src, _job, dst in sorted(walk.edges):
-            if walk.datasets.get(dst) == walk.datasets.get(src, 0) + 1:
-                parent.setdefault(dst, src)
+        parents = bfs_parents([source], walk.edges, dataset_ends)
         for dataset_id, depth in walk.datasets.items():
             if dataset_id in at_risk and at_risk[dataset_id]["depth"] <= depth:
                 continue
-            path, node = [dataset_id], dataset_id
-            while node in parent:
-                node = parent[node]
-                path.append(node)
-            at_risk[dataset_id] = {"depth": depth, "source": source, "path": path[::-1], "broken": q["broken"]}
+            at_risk[dataset_id] = {"depth": depth, "source": source, "path": dataset_path(parents, dataset_id),
+                                   "broken": q["broken"]}
     return at_risk
 
 
@@ -127,10 +123,8 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
         target = resolve(con, gate, namespace=namespace, kind="dataset") if gate else None
         reported = dataset_quality(con, rules)
         risk = _at_risk(con, reported)
-        ids = sorted(set(risk) | {p for r in risk.values() for p in r["path"]})
-        info = {r[0]: {"namespace": r[1], "name": r[2], "type": r[3]} for r in con.execute(
-            "SELECT dataset_id, namespace, name, dataset_type FROM datasets "
-            "WHERE dataset_id IN (SELECT unnest($ids::BIGINT[]))", {"ids": ids}).fetchall()}
+        info = {i: {"namespace": d["namespace"], "name": d["name"], "type": d["type"]} for i, d in
+                describe_datasets(con, set(risk) | {p for r in risk.values() for p in r["path"]}).items()}
 
     def cause(entry: dict) -> dict:
         source = reported[entry["source"]]
@@ -167,8 +161,9 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
     if target is not None:
         verdict = "ok" if payload["gate"]["ok"] else "AT RISK"
         title = f"gate {target.namespace} {target.name}: {verdict}; " + title
+    failed = target is not None and not payload["gate"]["ok"]
     return Result(payload=payload, records=records, columns=["depth", "namespace", "name", "cause", "path"],
-                  title=title, sections=[metrics])
+                  title=title, sections=[metrics], exit_status=ExitStatus.FINDINGS if failed else ExitStatus.OK)
 
 
 def _metric_rows(d: dict) -> list[dict]:
@@ -181,11 +176,3 @@ def _metric_rows(d: dict) -> list[dict]:
     rows = rows or [{"column": None, "null_fraction": None, "broken": bool(d["broken"])}]
     return [{"namespace": d["namespace"], "name": d["name"], "time": d["time"], "rows": d["row_count"],
              "assertions": checks if i == 0 else "", **row} for i, row in enumerate(rows)]
-
-
-def gate_failed(result: Result) -> bool:
-    """Whether a ``quality(gate=…)`` result says the gated dataset must not be used."""
-    gate = result.payload.get("gate")
-    if gate is None:
-        raise NotFoundError("no gate in this result")
-    return not gate["ok"]

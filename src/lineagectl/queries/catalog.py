@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from lineagectl.errors import InputError
-from lineagectl.results import Result, records_from_rows
-from lineagectl.store import open_store, resolve_db_path, schema_version
+from lineagectl.graph.selectors import Catalog
+from lineagectl.results import Result, counted, records_from_rows
+from lineagectl.store import open_store, schema_version, store_path
 from lineagectl.common.timeutil import option_time
 
 _STATS = {
@@ -32,7 +34,7 @@ def stats(db: str | None = None) -> Result:
     with open_store(db) as con:
         values = {key: con.execute(sql).fetchall()[0][0] for key, sql in _STATS.items()}
         values["schema_version"] = schema_version(con)
-    values["db_bytes"] = os.path.getsize(resolve_db_path(db))
+    values["db_bytes"] = os.path.getsize(store_path(db))
     record = records_from_rows(list(values), [tuple(values.values())])[0]
     rows = [{"metric": key, "value": value} for key, value in record.items()]
     return Result(payload=record, records=rows, columns=["metric", "value"], title="lineage store")
@@ -101,3 +103,36 @@ def list_entities(
         rows = con.execute(sql, params).fetchall()
     records = records_from_rows(columns, rows)
     return Result(payload=records, records=records, columns=columns, title=kind)
+
+
+def select_datasets(expression: str, db: Any = None, *, exclude: str | None = None) -> Result:
+    """Datasets chosen by a dbt-style selector; output shaped like ``dbt ls --output json``."""
+    if not expression.strip():
+        raise InputError("--select needs an expression")
+    with open_store(db) as con:
+        catalog = Catalog(con)
+        chosen = catalog.expression(expression)
+        if exclude:
+            chosen -= catalog.expression(exclude)
+        rows = sorted((catalog.datasets[i][0], catalog.datasets[i][1], catalog.datasets[i][2],
+                       sorted(catalog.tags.get(i, ())), sorted(catalog.owners.get(i, ())))
+                      for i in chosen if i in catalog.datasets)
+    columns = ["namespace", "name", "type", "tags", "owners"]
+    records = records_from_rows(columns, rows)
+    payload = [{**r, "resource_type": "model" if r["type"] == "MODEL" else "dataset",
+                "unique_id": f"{r['namespace']}/{r['name']}"} for r in records]
+    return Result(payload=payload, records=records, columns=columns,
+                  title=f"{counted(len(records), 'dataset')} selected by {expression!r}")
+
+
+def ls(kind: str, db: Any = None, *, select: str | None = None, exclude: str | None = None,
+       **filters: Any) -> Result:
+    """``ls``: a listing filtered by namespace/name/since/state, or the datasets a selector chooses."""
+    if select is None and exclude is None:
+        return list_entities(kind, db, **filters)
+    if kind != "datasets":
+        raise InputError("--select and --exclude choose datasets: use `lineagectl ls datasets --select …`")
+    if any(v is not None for v in filters.values()):
+        raise InputError("--select cannot be combined with --namespace/--name/--since/--state",
+                         hint="use selector methods instead, e.g. 'namespace:bigquery,tag:pii'")
+    return select_datasets(select or "*", db, exclude=exclude)

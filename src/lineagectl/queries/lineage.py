@@ -10,32 +10,23 @@ from __future__ import annotations
 
 import difflib
 
-from lineagectl.errors import InputError, NotFoundError
-from lineagectl.graph.walk import Walk, walk_columns, walk_datasets
-from lineagectl.graph.names import Entity, job_names, resolve
-from lineagectl.results import Result, counted
-from lineagectl.store import open_store
+from typing import Any
+
 from lineagectl.common.timeutil import option_time
-
-DIRECTIONS = ("downstream", "upstream")
-
-
-def _describe(con, ids: list[int]) -> dict[int, dict]:
-    """namespace, name, type and owners of datasets."""
-    if not ids:
-        return {}
-    rows = con.execute("""
-        SELECT d.dataset_id, d.namespace, d.name, d.dataset_type,
-               list(o.owner ORDER BY o.owner) FILTER (WHERE o.owner IS NOT NULL)
-        FROM (SELECT unnest($ids::BIGINT[]) AS id) w JOIN datasets d ON d.dataset_id = w.id
-        LEFT JOIN owners o ON o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id
-        GROUP BY ALL""", {"ids": ids}).fetchall()
-    return {r[0]: {"namespace": r[1], "name": r[2], "type": r[3], "owners": r[4] or []} for r in rows}
+from lineagectl.errors import InputError, NotFoundError
+from lineagectl.graph.edges import ColumnEdge, DatasetEdge
+from lineagectl.graph.names import Entity, resolve
+from lineagectl.graph.paths import bfs_parents, column_ends, dataset_ends
+from lineagectl.graph.selectors import Catalog
+from lineagectl.graph.walk import DIRECTIONS, ColumnWalk, Walk, walk_columns, walk_datasets
+from lineagectl.results import Result, counted, transformation_text
+from lineagectl.store import open_store
+from lineagectl.store.lookups import dataset_columns, describe_datasets, describe_jobs
 
 
-def _root_columns(con, entity: Entity, column: str) -> list[str]:
-    names = [r[0] for r in con.execute(
-        "SELECT column_name FROM columns WHERE dataset_id = ? ORDER BY column_name", [entity.id]).fetchall()]
+def root_columns(con: Any, entity: Entity, column: str) -> list[str]:
+    """Every spelling of ``column`` (case-insensitive) in the dataset; NotFoundError with close matches."""
+    names = dataset_columns(con, entity.id)
     matches = [n for n in names if n.lower() == column.lower()]
     if not matches:
         close = difflib.get_close_matches(column, names, n=5, cutoff=0.5)
@@ -45,21 +36,26 @@ def _root_columns(con, entity: Entity, column: str) -> list[str]:
     return matches
 
 
-def _filter(con, walk: Walk, select: str | None, exclude: str | None) -> None:
-    from lineagectl.graph.selectors import Catalog
-
+def keep_selected(con: Any, walk: Walk | ColumnWalk, select: str | None, exclude: str | None) -> set[int]:
+    """Narrow a walk's datasets (and columns) to a dbt-style selection; returns the datasets kept."""
     catalog = Catalog(con)
     keep = catalog.expression(select) if select else set(walk.datasets)
     if exclude:
         keep -= catalog.expression(exclude)
     walk.datasets = {i: d for i, d in walk.datasets.items() if i in keep}
-    walk.columns = {k: d for k, d in walk.columns.items() if k[0] in keep}
+    if isinstance(walk, ColumnWalk):
+        walk.columns = {k: d for k, d in walk.columns.items() if k[0] in keep}
+    return keep
 
 
 def _path_text(steps: list[dict]) -> str:
-    return " > ".join(
-        s["type"] + (f"/{s['subtype']}" if s["subtype"] else "") + (" (masked)" if s["masking"] else "")
-        for s in steps)
+    return " > ".join(transformation_text(s) for s in steps)
+
+
+def check_depth(depth: int | None) -> None:
+    """``--depth`` must be a positive number of hops."""
+    if depth is not None and depth < 1:
+        raise InputError("--depth must be 1 or more")
 
 
 def lineage(name: str, direction: str, db: str | None = None, *, column: str | None = None,
@@ -74,26 +70,27 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
     when = option_time(as_of, "--as-of")
     if direction not in DIRECTIONS:
         raise InputError(f"direction must be one of {DIRECTIONS}")
-    if depth is not None and depth < 1:
-        raise InputError("--depth must be 1 or more")
+    check_depth(depth)
     if direct_only and column is None:
         raise InputError("--direct-only applies to column lineage: add --column")
     with open_store(db) as con:
         root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
+        walk: Walk | ColumnWalk
         if column is None:
             walk = walk_datasets(con, [root.id], direction, depth, when)
             columns = None
         else:
-            columns = _root_columns(con, root, column)
-            walk = walk_columns(con, root.id, columns, direction, depth, direct_only, when)
+            columns = root_columns(con, root, column)
+            walk = walk_columns(con, [(root.id, c) for c in columns], direction, depth, direct_only, when)
+            walk.datasets.pop(root.id, None)
         if select or exclude:
-            _filter(con, walk, select, exclude)
-        datasets = _describe(con, list(walk.datasets))
-        jobs = job_names(con, list(walk.jobs))
+            keep_selected(con, walk, select, exclude)
+        datasets = describe_datasets(con, walk.datasets)
+        jobs = describe_jobs(con, walk.jobs)
     return _result(root, columns, direction, walk, datasets, jobs, include_jobs)
 
 
-def _result(root: Entity, columns, direction: str, walk: Walk, datasets: dict, jobs: dict,
+def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, datasets: dict, jobs: dict,
             include_jobs: bool) -> Result:
     reached = sorted(
         ({**datasets[i], "depth": d} for i, d in walk.datasets.items() if i in datasets),
@@ -139,7 +136,8 @@ def _result(root: Entity, columns, direction: str, walk: Walk, datasets: dict, j
     return Result(payload=payload, records=records, columns=header, title=title, tree=tree)
 
 
-def _tree(root: Entity, columns, walk: Walk, datasets: dict, jobs: dict, include_jobs: bool) -> list[dict]:
+def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jobs: dict,
+          include_jobs: bool) -> list[dict]:
     """Each reached node under the first node it was reached from (a breadth-first tree)."""
     def label(i: int, col: str | None = None) -> str:
         d = datasets.get(i, {"namespace": root.namespace, "name": root.name, "type": "", "owners": []})
@@ -152,25 +150,27 @@ def _tree(root: Entity, columns, walk: Walk, datasets: dict, jobs: dict, include
 
     if columns:
         # Every spelling of the root column (matched case-insensitively) is one root node.
+        reached = {(i, c.lower()) for i, c in walk.columns}
+        edges: list[ColumnEdge] = [e for e in walk.edges if e.dst_key in reached]
+        parents = bfs_parents([(root.id, columns[0].lower())], edges, column_ends,
+                              order=lambda e: tuple(map(str, e)))
         nodes = [{"id": f"{root.id}:{columns[0].lower()}", "parent": None, "label": label(root.id, columns[0])}]
-        placed = {nodes[0]["id"]}
-        for src, src_col, _job, dst, dst_col, kind, subtype, masking in sorted(
-                walk.edges, key=lambda e: (walk.columns.get((e[3], e[4]), 0), tuple(map(str, e)))):
-            key, parent = f"{dst}:{dst_col.lower()}", f"{src}:{src_col.lower()}"
-            if key in placed or parent not in placed or (dst, dst_col) not in walk.columns:
-                continue
-            placed.add(key)
-            how = kind + (f"/{subtype}" if subtype else "") + (" masked" if masking else "")
-            nodes.append({"id": key, "parent": parent, "label": f"{label(dst, dst_col)}  ({how})"})
+        for key, edge in parents.items():
+            if edge is not None:
+                how = transformation_text(edge.transformation())
+                nodes.append({"id": f"{key[0]}:{key[1]}", "parent": f"{edge.src}:{edge.src_column.lower()}",
+                              "label": f"{label(edge.dst, edge.dst_column)}  ({how})"})
         return nodes
+    kept: list[DatasetEdge] = [e for e in walk.edges if e.dst in walk.datasets]
+    tree = bfs_parents([root.id], kept, dataset_ends, order=lambda e: tuple(map(str, e)))
     nodes = [{"id": str(root.id), "parent": None, "label": label(root.id)}]
     placed = {str(root.id)}
-    for src, job, dst in sorted(walk.edges, key=lambda e: (walk.datasets.get(e[2], 0), tuple(map(str, e)))):
-        if str(dst) in placed or str(src) not in placed or dst not in walk.datasets:
+    for dst, edge in tree.items():
+        if edge is None:
             continue
         placed.add(str(dst))
-        via = f"  via {jobs[job]['name']}" if include_jobs and job in jobs else ""
-        nodes.append({"id": str(dst), "parent": str(src), "label": label(dst) + via})
+        via = f"  via {jobs[edge.job]['name']}" if include_jobs and edge.job in jobs else ""
+        nodes.append({"id": str(dst), "parent": str(edge.src), "label": label(dst) + via})
     # Datasets whose path runs through ones a selector left out hang from the root.
     for dst, depth in sorted(walk.datasets.items(), key=lambda kv: (kv[1], label(kv[0]))):
         if str(dst) not in placed:
@@ -178,101 +178,11 @@ def _tree(root: Entity, columns, walk: Walk, datasets: dict, jobs: dict, include
     return nodes
 
 
-def impact(name: str, db: str | None = None, **options) -> Result:
+def impact(name: str, db: Any = None, **options: Any) -> Result:
     """What is downstream of ``name``: what breaks if it changes, and whose owners to warn."""
     return lineage(name, "downstream", db, **options)
 
 
-def trace(name: str, db: str | None = None, **options) -> Result:
+def trace(name: str, db: Any = None, **options: Any) -> Result:
     """What is upstream of ``name``: where its data comes from, through which jobs."""
     return lineage(name, "upstream", db, **options)
-
-
-def _pii(con, ids: list[int]) -> set[tuple[int, str | None]]:
-    """(dataset, column) pairs tagged as personal data; column None marks a whole dataset."""
-    if not ids:
-        return set()
-    placeholders = ", ".join("?" * len(ids))
-    rows = con.execute(f"""
-        SELECT entity_id, field FROM tags
-        WHERE entity_kind = 'dataset' AND entity_id IN ({placeholders})
-          AND (lower(key) = 'pii' AND lower(coalesce(value, 'true')) IN ('true', 'yes', '1')
-               OR lower(key) = 'classification' AND lower(value) = 'pii')""", ids).fetchall()
-    return {(r[0], r[1]) for r in rows}
-
-
-def graph(name: str, db: str | None = None, *, direction: str = "both", depth: int | None = 2,
-          column: str | None = None, namespace: str | None = None, kind: str | None = None,
-          select: str | None = None, exclude: str | None = None) -> Result:
-    """The lineage neighbourhood of ``name`` as nodes and edges (for dot / mermaid / json).
-
-    ``select``/``exclude`` (dbt-style selectors) keep only matching datasets besides the root;
-    edges to the others are dropped.
-    """
-    if direction not in (*DIRECTIONS, "both"):
-        raise InputError("--direction must be upstream, downstream or both")
-    if depth is not None and depth < 1:
-        raise InputError("--depth must be 1 or more")
-    directions = DIRECTIONS if direction == "both" else (direction,)
-    with open_store(db) as con:
-        root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
-        columns = _root_columns(con, root, column) if column else None
-        walks = [walk_columns(con, root.id, columns, d, depth) if columns else
-                 walk_datasets(con, [root.id], d, depth) for d in directions]
-        if select or exclude:
-            for walk in walks:
-                _filter(con, walk, select, exclude)
-                kept = set(walk.datasets) | {root.id}
-                ends = (0, 3) if columns else (0, 2)
-                walk.edges = {e for e in walk.edges if e[ends[0]] in kept and e[ends[1]] in kept}
-        ids = sorted({root.id} | {i for w in walks for i in w.datasets})
-        datasets = _describe(con, ids)
-        jobs = job_names(con, sorted({j for w in walks for j in w.jobs}))
-        pii = _pii(con, ids)
-    nodes: dict[str, dict] = {}
-    edges: list[dict] = []
-
-    def dataset_node(i: int, col: str | None = None) -> str:
-        d = datasets[i]
-        key = f"d{i}" if col is None else f"c{i}:{col}"
-        is_pii = (i, col) in pii if col else any(p[0] == i for p in pii)
-        marks = (["model"] if d["type"] == "MODEL" else []) + (["PII"] if is_pii else [])
-        label = f"{d['namespace']}\n{d['name']}" + (f".{col}" if col else "")
-        nodes.setdefault(key, {"id": key, "label": label, "kind": "model" if d["type"] == "MODEL" and not col
-                               else ("column" if col else "dataset"), "marks": marks,
-                               "namespace": d["namespace"], "name": d["name"], "column": col})
-        return key
-
-    for direction_walked, walk in zip(directions, walks):
-        for edge in sorted(walk.edges, key=lambda e: tuple(str(v) for v in e)):
-            if columns:
-                src, src_col, job, dst, dst_col, kind_, subtype, masking = edge
-                a, b = dataset_node(src, src_col), dataset_node(dst, dst_col)
-                label = kind_ + (f"/{subtype}" if subtype else "") + (" masked" if masking else "")
-                pair = (a, b) if direction_walked == "downstream" else (b, a)
-                edges.append({"source": pair[0], "target": pair[1], "label": label})
-                continue
-            src, job, dst = edge
-            a, b = dataset_node(src), dataset_node(dst)
-            j = f"j{job}"
-            nodes.setdefault(j, {"id": j, "label": f"{jobs[job]['namespace']}\n{jobs[job]['name']}",
-                                 "kind": "job", "marks": [], "namespace": jobs[job]["namespace"],
-                                 "name": jobs[job]["name"], "column": None})
-            first, second = (a, b) if direction_walked == "downstream" else (b, a)
-            edges.extend([{"source": first, "target": j, "label": ""}, {"source": j, "target": second, "label": ""}])
-    dataset_node(root.id, columns[0] if columns else None)
-    unique_edges = sorted({(e["source"], e["target"], e["label"]) for e in edges})
-    graph_data = {"nodes": sorted(nodes.values(), key=lambda n: n["id"]),
-                  "edges": [{"source": s, "target": t, "label": lbl} for s, t, lbl in unique_edges]}
-    by_id = {n["id"]: n for n in graph_data["nodes"]}
-    records = [{"from_kind": by_id[e["source"]]["kind"], "from_namespace": by_id[e["source"]]["namespace"],
-                "from_name": by_id[e["source"]]["name"], "from_column": by_id[e["source"]]["column"],
-                "to_kind": by_id[e["target"]]["kind"], "to_namespace": by_id[e["target"]]["namespace"],
-                "to_name": by_id[e["target"]]["name"], "to_column": by_id[e["target"]]["column"],
-                "label": e["label"]} for e in graph_data["edges"]]
-    payload = {"root": {"namespace": root.namespace, "name": root.name,
-                        "column": columns[0] if columns else None},
-               "direction": direction, **graph_data}
-    return Result(payload=payload, records=records, columns=list(records[0]) if records else [
-        "from_kind", "from_namespace", "from_name", "from_column", "to_kind", "to_namespace", "to_name",
-        "to_column", "label"], title=f"lineage around {root.namespace} {root.name}", graph=graph_data)

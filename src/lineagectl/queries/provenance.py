@@ -14,22 +14,28 @@ from lineagectl.graph.names import resolve
 from lineagectl.results import Result, counted, jsonable
 from lineagectl.store import open_store
 
-_RUN = """
+# Each query reads one whole level of the walk (a list of runs): no query per run or input.
+_RUNS = """
     SELECT r.run_id, j.namespace, j.name, r.state, r.started_at, r.ended_at, j.sql
-    FROM runs r JOIN jobs j USING (job_id) WHERE r.run_id = ?"""
+    FROM runs r JOIN jobs j USING (job_id) WHERE r.run_id IN (SELECT unnest($runs::VARCHAR[]))"""
 _OUTPUTS = """
-    SELECT d.namespace, d.name, coalesce(io.version, io.run_id)
+    SELECT io.run_id, d.namespace, d.name, coalesce(io.version, io.run_id)
     FROM run_io io JOIN datasets d USING (dataset_id)
-    WHERE io.run_id = ? AND io.direction = 'out' ORDER BY d.namespace, d.name"""
-# The version an input was read at: as the event said, else the latest written before the run.
+    WHERE io.run_id IN (SELECT unnest($runs::VARCHAR[])) AND io.direction = 'out'
+    ORDER BY d.namespace, d.name"""
+# The version an input was read at: as the event said, else the latest written before the run;
+# and the run that wrote that version, which the walk follows next.
 _INPUTS = """
-    SELECT d.namespace, d.name,
-           coalesce(io.version, (SELECT arg_max(v.version, v.created_at) FROM dataset_versions v
-                                 WHERE v.dataset_id = io.dataset_id
-                                   AND v.created_at <= coalesce(r.started_at, r.first_event_time))) AS version,
-           io.dataset_id
-    FROM run_io io JOIN runs r USING (run_id) JOIN datasets d ON d.dataset_id = io.dataset_id
-    WHERE io.run_id = ? AND io.direction = 'in' ORDER BY d.namespace, d.name"""
+    WITH i AS (
+        SELECT io.run_id, d.namespace, d.name, io.dataset_id,
+               coalesce(io.version, (SELECT arg_max(v.version, v.created_at) FROM dataset_versions v
+                                     WHERE v.dataset_id = io.dataset_id
+                                       AND v.created_at <= coalesce(r.started_at, r.first_event_time))) AS version
+        FROM run_io io JOIN runs r USING (run_id) JOIN datasets d ON d.dataset_id = io.dataset_id
+        WHERE io.run_id IN (SELECT unnest($runs::VARCHAR[])) AND io.direction = 'in')
+    SELECT i.run_id, i.namespace, i.name, i.version,
+           (SELECT min(w.run_id) FROM dataset_versions w WHERE w.dataset_id = i.dataset_id AND w.version = i.version)
+    FROM i ORDER BY i.namespace, i.name"""
 _WRITER = "SELECT run_id FROM dataset_versions WHERE dataset_id = ? AND version = ?"
 
 
@@ -60,29 +66,33 @@ def run_provenance(db: str | None = None, *, run_id: str | None = None, name: st
     steps: list[dict] = []
     with open_store(db) as con:
         start = _start(con, run_id, name, version, namespace)
-        if not con.execute(_RUN, [start]).fetchall():
+        if not con.execute(_RUNS, {"runs": [start]}).fetchall():
             raise NotFoundError(f"no run with id {start!r}", hint="list runs with `lineagectl ls runs`")
         seen = {start}
         frontier = [start]
         level = 0
         while frontier and (depth is None or level < depth):
+            runs = {r[0]: r[1:] for r in con.execute(_RUNS, {"runs": frontier}).fetchall()}
+            inputs: dict[str, list[dict]] = {}
+            for run, in_ns, in_name, in_version, producer in con.execute(_INPUTS, {"runs": frontier}).fetchall():
+                inputs.setdefault(run, []).append({"namespace": in_ns, "name": in_name, "version": in_version,
+                                                   "produced_by_run": producer})
+            outputs: dict[str, list[dict]] = {}
+            for run, out_ns, out_name, out_version in con.execute(_OUTPUTS, {"runs": frontier}).fetchall():
+                outputs.setdefault(run, []).append({"namespace": out_ns, "name": out_name, "version": out_version})
             next_frontier = []
             for current in frontier:
-                run, ns, job, state, started, ended, sql = con.execute(_RUN, [current]).fetchall()[0]
-                inputs = []
-                for in_ns, in_name, in_version, dataset_id in con.execute(_INPUTS, [current]).fetchall():
-                    writer = con.execute(_WRITER, [dataset_id, in_version]).fetchall() if in_version else []
-                    producer = writer[0][0] if writer else None
-                    inputs.append({"namespace": in_ns, "name": in_name, "version": in_version,
-                                   "produced_by_run": producer})
+                if current not in runs:
+                    continue  # a producer run pruned since: named by its output, not followed
+                ns, job, state, started, ended, sql = runs[current]
+                for item in inputs.get(current, []):
+                    producer = item["produced_by_run"]
                     if producer and producer not in seen:
                         seen.add(producer)
                         next_frontier.append(producer)
-                outputs = [{"namespace": o[0], "name": o[1], "version": o[2]}
-                           for o in con.execute(_OUTPUTS, [current]).fetchall()]
-                steps.append({"depth": level, "run_id": run, "job": {"namespace": ns, "name": job},
+                steps.append({"depth": level, "run_id": current, "job": {"namespace": ns, "name": job},
                               "state": state, "started_at": jsonable(started), "ended_at": jsonable(ended),
-                              "sql": sql, "outputs": outputs, "inputs": inputs})
+                              "sql": sql, "outputs": outputs.get(current, []), "inputs": inputs.get(current, [])})
             frontier = sorted(next_frontier)
             level += 1
     records = [{"depth": s["depth"], "run_id": s["run_id"], "job": s["job"]["name"], "state": s["state"],

@@ -1,5 +1,5 @@
-"""Storage layer: the DuckDB schema and how a store is opened."""
+"""Storage layer: the DuckDB schema, how a store is opened, and lookups by id."""
 
-from lineagectl.store.db import DEFAULT_DB, open_store, resolve_db_path, schema_version, with_tables
+from lineagectl.store.db import DEFAULT_DB, Store, StoreLike, open_store, schema_version, store_path, with_tables
 
-__all__ = ["DEFAULT_DB", "open_store", "resolve_db_path", "schema_version", "with_tables"]
+__all__ = ["DEFAULT_DB", "Store", "StoreLike", "open_store", "schema_version", "store_path", "with_tables"]

@@ -16,17 +16,15 @@ def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def compact_file(path: Path) -> None:
+def compact_file(path: Path, memory_limit: str) -> None:
     """Rewrite the (closed, checkpointed) store at ``path`` without its free blocks."""
     import duckdb
-
-    from lineagectl.store.db import _SETTINGS
 
     target = path.with_name(path.name + ".compact")
     target.unlink(missing_ok=True)
     # The copy runs in an in-memory session: cap it like every store session, and give it
     # somewhere to spill (in-memory sessions have no temp directory of their own).
-    con = duckdb.connect(":memory:", config={**_SETTINGS, "temp_directory": str(path) + ".tmp"})
+    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "temp_directory": str(path) + ".tmp"})
     con.execute("SET preserve_insertion_order = false")
     try:
         con.execute(f"ATTACH {_quoted(path)} AS src (READ_ONLY)")

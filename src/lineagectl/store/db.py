@@ -15,24 +15,15 @@ from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissin
 from lineagectl.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "lineage.duckdb"
-
-# DuckDB otherwise caches up to 80 % of RAM and draws its own progress bar on stdout.
-_SETTINGS = {
-    "memory_limit": os.environ.get("LINEAGECTL_MEMORY_LIMIT", "400MB"),
-}
+# DuckDB otherwise caches up to 80 % of RAM.
+DEFAULT_MEMORY_LIMIT = "400MB"
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
 
-def resolve_db_path(path: str | os.PathLike[str] | None) -> Path:
-    """The database path: the argument, else ``LINEAGECTL_DB``, else ``./lineage.duckdb``."""
-    chosen = path or os.environ.get("LINEAGECTL_DB") or DEFAULT_DB
-    return Path(chosen)
-
-
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, read_only: bool, memory_limit: str) -> duckdb.DuckDBPyConnection:
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=dict(_SETTINGS))
+        con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit})
         con.execute("SET enable_progress_bar = false")
         con.execute("SET TimeZone = 'UTC'")
         # Row order of INSERT … SELECT never matters here, and keeping it costs memory.
@@ -113,33 +104,97 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
         _migrate(con, version)
 
 
+class Store:
+    """A handle on one store file: its path and how to open it (settings as values).
+
+    Created unopened (``Store(path, wait=5)``); ``with store:`` opens it
+    (read-only unless ``write``) and closes it afterwards. Library functions take
+    a path or a ``Store``: an open one is used as it is, an unopened one is opened
+    for the call with the access the call needs, so a command that reads input
+    first (dbt manifests) opens the file only when it writes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, write: bool = False,
+                 create: bool = True, wait: float = 0.0, memory_limit: str | None = None) -> None:
+        self.path = Path(path) if path is not None else Path(DEFAULT_DB)
+        self.write = write
+        self.create = create
+        self.wait = max(0.0, wait)
+        self.memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
+        self.con: duckdb.DuckDBPyConnection | None = None
+
+    def __repr__(self) -> str:
+        state = "open" if self.con is not None else "closed"
+        return f"Store({str(self.path)!r}, write={self.write}, {state})"
+
+    def open(self) -> Store:
+        """Connect (see the class); ``DatabaseMissingError`` for a reader of a missing file."""
+        if self.con is not None:
+            return self
+        if not (self.write and self.create) and not self.path.exists():
+            raise DatabaseMissingError(
+                f"database {self.path} does not exist",
+                hint="create it with `lineagectl ingest FILE`, or point --db / LINEAGECTL_DB at a store",
+            )
+        if self.write and self.path.parent and not self.path.parent.exists():
+            raise DatabaseError(f"directory {self.path.parent} does not exist (for --db {self.path})")
+        con = _connect_waiting(self.path, not self.write, self.wait, self.memory_limit)
+        try:
+            _check_version(con, self.path, read_only=not self.write)
+        except BaseException:
+            con.close()
+            raise
+        self.con = con
+        return self
+
+    def close(self) -> None:
+        """Close the connection (a no-op when closed)."""
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def __enter__(self) -> Store:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def reopened(self, write: bool) -> Store:
+        """An unopened handle on the same file with the same settings, for ``write`` or reading."""
+        return Store(self.path, write=write, create=self.create, wait=self.wait, memory_limit=self.memory_limit)
+
+
+StoreLike = str | os.PathLike[str] | Store | None
+
+
+def store_path(db: StoreLike) -> Path:
+    """The file a path or handle names."""
+    return db.path if isinstance(db, Store) else Store(db).path
+
+
 @contextmanager
 def open_store(
-    path: str | os.PathLike[str] | None = None, *, write: bool = False, create: bool = True,
-    wait: float | None = None,
+    db: StoreLike = None, *, write: bool = False, create: bool = True, wait: float | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the store at ``path`` (see ``resolve_db_path``) and close it afterwards.
+    """The connection of a store given as a path or a ``Store``, for the length of a ``with`` block.
 
-    Readers open the file read-only and never create it: a missing file raises
-    ``DatabaseMissingError``. Writers create the file (unless ``create`` is false,
-    for writers that only change what is there) and migrate older schemas.
-    While another process holds the file, retry for up to ``wait`` seconds
-    (default ``$LINEAGECTL_WAIT``, else 0) before ``DatabaseLockedError``.
+    An open ``Store`` is used as it is (it must be writable if ``write``); a path
+    or an unopened ``Store`` is opened for the block — read-only unless
+    ``write``; readers never create a file — and closed after it.
     """
-    db_path = resolve_db_path(path)
-    if not (write and create) and not db_path.exists():
-        raise DatabaseMissingError(
-            f"database {db_path} does not exist",
-            hint="create it with `lineagectl ingest FILE`, or point --db / LINEAGECTL_DB at a store",
-        )
-    if write and db_path.parent and not db_path.parent.exists():
-        raise DatabaseError(f"directory {db_path.parent} does not exist (for --db {db_path})")
-    con = _connect_waiting(db_path, not write, _wait_seconds(wait))
-    try:
-        _check_version(con, db_path, read_only=not write)
-        yield con
-    finally:
-        con.close()
+    if isinstance(db, Store) and db.con is not None:
+        if write and not db.write:
+            raise DatabaseError(f"the store {db.path} was opened read-only; this needs it opened with write=True")
+        yield db.con
+        return
+    base = db if isinstance(db, Store) else Store(db)
+    store = base.reopened(write)
+    store.create = create
+    if wait is not None:
+        store.wait = max(0.0, wait)
+    with store:
+        assert store.con is not None
+        yield store.con
 
 
 def write_failure(exc: Exception, what: str) -> DatabaseError:
@@ -151,22 +206,13 @@ def write_failure(exc: Exception, what: str) -> DatabaseError:
     return DatabaseError(f"{what} could not write the store: {text}", hint=hint)
 
 
-def _wait_seconds(wait: float | None) -> float:
-    if wait is not None:
-        return max(0.0, wait)
-    try:
-        return max(0.0, float(os.environ.get("LINEAGECTL_WAIT") or 0))
-    except ValueError:
-        raise DatabaseError(f"LINEAGECTL_WAIT must be a number of seconds, not {os.environ['LINEAGECTL_WAIT']!r}")
-
-
-def _connect_waiting(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+def _connect_waiting(path: Path, read_only: bool, wait: float, memory_limit: str) -> duckdb.DuckDBPyConnection:
     """``_connect``, retried while the file is locked, for up to ``wait`` seconds."""
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
-            return _connect(path, read_only)
+            return _connect(path, read_only, memory_limit)
         except DatabaseLockedError as exc:
             if time.monotonic() + delay > deadline:
                 if wait:

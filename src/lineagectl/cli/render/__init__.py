@@ -14,11 +14,11 @@ from typing import Callable, TextIO
 
 from lineagectl.errors import InputError
 from lineagectl.results import Result
+from lineagectl.cli.render.escape import terminal_text
 
 Renderer = Callable[[Result, TextIO, bool], None]
 RENDERERS: dict[str, Renderer] = {}
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -83,7 +83,7 @@ def safe_text(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         value = ", ".join(map(str, value))
-    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(value))
+    return terminal_text(value)
 
 
 def _tree(result: Result, console, color: bool) -> None:

@@ -22,17 +22,11 @@ from typing import TextIO
 from lineagectl.errors import InputError
 from lineagectl.results import Result, counted
 from lineagectl.cli.render import _dumps, renderer
+from lineagectl.cli.render.escape import clean
 
-# C0 controls but tab/LF/CR, DEL, C1 controls, lone surrogates, and the XML non-characters U+FFFE/U+FFFF.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _NEWLINES = re.compile(r"\r\n|[\r\n]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]<])")
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def clean(value: object) -> str:
-    """``value`` as text without control characters (tab, newline and carriage return are kept)."""
-    return _CONTROL.sub("", "" if value is None else str(value))
 
 
 # --- shared: the check's rules and findings as text ---------------------------------------------

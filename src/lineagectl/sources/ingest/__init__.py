@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import duckdb
 import orjson
 
-from lineagectl.errors import DatabaseError, InputError
+from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.dbt.manifest import manifest_events, manifest_version
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
@@ -56,6 +56,13 @@ class IngestReport:
     def as_dict(self) -> dict:
         """The report as plain JSON-able data."""
         return dict(self.__dict__)
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """USAGE when a file could not be read, FINDINGS when lines were rejected, else OK."""
+        if self.file_errors:
+            return ExitStatus.USAGE
+        return ExitStatus.FINDINGS if self.events_rejected else ExitStatus.OK
 
 
 Rejected = Callable[[str], None]

@@ -1,0 +1,95 @@
+"""``graph``: the lineage neighbourhood of a dataset or column as nodes and edges (dot, mermaid, json).
+
+Nodes say what they are (dataset, model, job, column) and whether they hold
+personal data, by the one PII definition (``lineagectl.graph.pii``), so the
+picture agrees with ``lineagectl pii`` under the same policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lineagectl.common.policy import Policy, load_policy
+from lineagectl.errors import InputError
+from lineagectl.graph.names import resolve
+from lineagectl.graph.pii import pii_columns, pii_datasets
+from lineagectl.graph.walk import DIRECTIONS, walk_columns, walk_datasets
+from lineagectl.queries.lineage import check_depth, keep_selected, root_columns
+from lineagectl.results import Result, transformation_text
+from lineagectl.store import open_store
+from lineagectl.store.lookups import describe_datasets, describe_jobs
+
+
+def graph(name: str, db: Any = None, *, direction: str = "both", depth: int | None = 2,
+          column: str | None = None, namespace: str | None = None, kind: str | None = None,
+          select: str | None = None, exclude: str | None = None, policy: str | Policy | None = None) -> Result:
+    """The lineage neighbourhood of ``name`` as nodes and edges (for dot / mermaid / json).
+
+    ``select``/``exclude`` (dbt-style selectors) keep only matching datasets besides the root;
+    edges to the others are dropped. ``policy`` adds its ``pii.columns`` globs to the PII marks.
+    """
+    if direction not in (*DIRECTIONS, "both"):
+        raise InputError("--direction must be upstream, downstream or both")
+    check_depth(depth)
+    rules = policy if isinstance(policy, Policy) else load_policy(policy)
+    directions = DIRECTIONS if direction == "both" else (direction,)
+    with open_store(db) as con:
+        root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
+        columns = root_columns(con, root, column) if column else None
+        walks: list[Any] = [walk_columns(con, [(root.id, c) for c in columns], d, depth) if columns else
+                            walk_datasets(con, [root.id], d, depth) for d in directions]
+        if select or exclude:
+            for walk in walks:
+                kept = keep_selected(con, walk, select, exclude) | {root.id}
+                walk.edges = {e for e in walk.edges if e.src in kept and e.dst in kept}
+        ids = sorted({root.id} | {i for w in walks for i in w.datasets})
+        datasets = describe_datasets(con, ids)
+        jobs = describe_jobs(con, {j for w in walks for j in w.jobs})
+        pii_tables = pii_datasets(con, rules, ids)
+        pii_fields = {k for k in pii_columns(con, rules) if k[0] in pii_tables} if columns else set()
+    nodes: dict[str, dict] = {}
+    edges: list[dict] = []
+
+    def dataset_node(i: int, col: str | None = None) -> str:
+        d = datasets[i]
+        key = f"d{i}" if col is None else f"c{i}:{col}"
+        is_pii = (i, col.lower()) in pii_fields if col else i in pii_tables
+        marks = (["model"] if d["type"] == "MODEL" else []) + (["PII"] if is_pii else [])
+        label = f"{d['namespace']}\n{d['name']}" + (f".{col}" if col else "")
+        nodes.setdefault(key, {"id": key, "label": label, "kind": "model" if d["type"] == "MODEL" and not col
+                               else ("column" if col else "dataset"), "marks": marks,
+                               "namespace": d["namespace"], "name": d["name"], "column": col, "pii": is_pii})
+        return key
+
+    for direction_walked, walk in zip(directions, walks):
+        for edge in sorted(walk.edges, key=lambda e: tuple(str(v) for v in e)):
+            if columns:
+                a, b = dataset_node(edge.src, edge.src_column), dataset_node(edge.dst, edge.dst_column)
+                label = transformation_text(edge.transformation())
+                pair = (a, b) if direction_walked == "downstream" else (b, a)
+                edges.append({"source": pair[0], "target": pair[1], "label": label})
+                continue
+            src, job, dst = edge
+            a, b = dataset_node(src), dataset_node(dst)
+            j = f"j{job}"
+            nodes.setdefault(j, {"id": j, "label": f"{jobs[job]['namespace']}\n{jobs[job]['name']}",
+                                 "kind": "job", "marks": [], "namespace": jobs[job]["namespace"],
+                                 "name": jobs[job]["name"], "column": None, "pii": False})
+            first, second = (a, b) if direction_walked == "downstream" else (b, a)
+            edges.extend([{"source": first, "target": j, "label": ""}, {"source": j, "target": second, "label": ""}])
+    dataset_node(root.id, columns[0] if columns else None)
+    unique_edges = sorted({(e["source"], e["target"], e["label"]) for e in edges})
+    graph_data = {"nodes": sorted(nodes.values(), key=lambda n: n["id"]),
+                  "edges": [{"source": s, "target": t, "label": lbl} for s, t, lbl in unique_edges]}
+    by_id = {n["id"]: n for n in graph_data["nodes"]}
+    records = [{"from_kind": by_id[e["source"]]["kind"], "from_namespace": by_id[e["source"]]["namespace"],
+                "from_name": by_id[e["source"]]["name"], "from_column": by_id[e["source"]]["column"],
+                "to_kind": by_id[e["target"]]["kind"], "to_namespace": by_id[e["target"]]["namespace"],
+                "to_name": by_id[e["target"]]["name"], "to_column": by_id[e["target"]]["column"],
+                "label": e["label"]} for e in graph_data["edges"]]
+    payload = {"root": {"namespace": root.namespace, "name": root.name,
+                        "column": columns[0] if columns else None},
+               "direction": direction, **graph_data}
+    return Result(payload=payload, records=records, columns=list(records[0]) if records else [
+        "from_kind", "from_namespace", "from_name", "from_column", "to_kind", "to_namespace", "to_name",
+        "to_column", "label"], title=f"lineage around {root.namespace} {root.name}", graph=graph_data)
