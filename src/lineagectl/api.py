@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from lineagectl.results import Result
 
 if TYPE_CHECKING:
-    from lineagectl.common.policy import Policy
     from lineagectl.sources.ingest import IngestReport
     from lineagectl.store.db import Store
 
@@ -163,7 +162,8 @@ def policy_check(policy: PolicyArg, db: Db | None = None) -> Result:
 
 def prune(db: Db, **options: Any) -> Result:
     """Apply retention (options: detailed_days, summary_days, dry_run, policy)."""
-    from lineagectl.operations.prune import as_result, prune as run
+    from lineagectl.operations.prune import as_result
+    from lineagectl.operations.prune import prune as run
 
     return as_result(run(db, **options))
 
@@ -191,10 +191,11 @@ def quality(db: Db, policy: PolicyArg = None, **options: Any) -> Result:
 
 def migrate(db: Db) -> int:
     """Open the store for writing, which upgrades an older schema; returns the schema version."""
-    from lineagectl.store.db import Store, schema_version
+    from lineagectl.store.db import open_store as opened
+    from lineagectl.store.db import schema_version
 
-    with Store(db, write=True) if not isinstance(db, Store) else db as store:
-        return schema_version(store.con)
+    with opened(db, write=True) as con:
+        return schema_version(con)
 
 
 __all__ = ["Result", "access", "changes", "erase", "graph", "impact", "ingest", "ls", "migrate", "open_store",

@@ -24,7 +24,7 @@ class Result:
     records: list[dict] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     title: str | None = None
-    sections: list["Result"] = field(default_factory=list)
+    sections: list[Result] = field(default_factory=list)
     # For graph formats (dot, mermaid): {"nodes": [{id, label, kind, marks}], "edges": [{source, target, label}]}
     graph: dict | None = None
     # For a tree view in table format: [{"id", "parent" (None for the root), "label"}], parents first.
@@ -51,7 +51,7 @@ def jsonable(value: Any) -> Any:
 
 def records_from_rows(columns: list[str], rows: list[tuple]) -> list[dict]:
     """Rows of a query as dicts with JSON-able values."""
-    return [{c: jsonable(v) for c, v in zip(columns, row)} for row in rows]
+    return [{c: jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows]
 
 
 def transformation_text(transformation: dict) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -33,17 +33,17 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-DbOption = Annotated[Optional[str], typer.Option(
+DbOption = Annotated[str | None, typer.Option(
     "--db", metavar="PATH",
     help="Store file (default: $LINEAGECTL_DB, else ./lineage.duckdb).", show_default=False)]
 FormatOption = Annotated[str, typer.Option(
     "--format", "-f", metavar="FORMAT", help="Output format: table, json, ndjson or csv.")]
-OutputOption = Annotated[Optional[str], typer.Option(
+OutputOption = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="FILE", help="Write results to FILE instead of stdout.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
-NamespaceOption = Annotated[Optional[str], typer.Option(
+NamespaceOption = Annotated[str | None, typer.Option(
     "--namespace", metavar="NS", help="Only this namespace.")]
-PolicyOption = Annotated[Optional[str], typer.Option(
+PolicyOption = Annotated[str | None, typer.Option(
     "--policy", metavar="PATH",
     help="Policy file (default: $LINEAGECTL_POLICY, else the nearest lineagectl.yaml).")]
 
@@ -68,7 +68,7 @@ def command(*names: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callab
     return register
 
 
-def emit(result: Result, fmt: Optional[str], output: Optional[str], allowed: tuple[str, ...] = TABULAR) -> None:
+def emit(result: Result, fmt: str | None, output: str | None, allowed: tuple[str, ...] = TABULAR) -> None:
     """Render a library ``Result`` to stdout or ``--output``."""
     from lineagectl.cli.render import render
 
@@ -83,7 +83,7 @@ def emit(result: Result, fmt: Optional[str], output: Optional[str], allowed: tup
         render(result, fmt, sys.stdout, color=color(sys.stdout), allowed=allowed)
 
 
-def finish(result: Result, fmt: Optional[str], output: Optional[str], allowed: tuple[str, ...] = TABULAR,
+def finish(result: Result, fmt: str | None, output: str | None, allowed: tuple[str, ...] = TABULAR,
            no_fail: bool = False) -> None:
     """Render ``result`` and exit with its status (``no_fail`` turns findings into 0)."""
     emit(result, fmt, output, allowed)
@@ -104,7 +104,7 @@ def _global(
     policy: PolicyOption = None,
     quiet: QuietOption = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
-    wait: Annotated[Optional[float], typer.Option(
+    wait: Annotated[float | None, typer.Option(
         "--wait", metavar="SECONDS",
         help="If another process holds the store, retry for up to SECONDS (default: $LINEAGECTL_WAIT, else 0).",
         show_default=False)] = None,
@@ -121,6 +121,6 @@ def main() -> None:
 
 
 # Commands register themselves on import; keep these imports light.
-from lineagectl.cli import commands, compliance, operations  # noqa: E402,F401,I001
+from lineagectl.cli import commands, compliance, operations  # noqa: E402, F401
 
 __all__ = ["app", "main"]

@@ -49,7 +49,7 @@ def handled(fn: Callable[..., Any], debug: Callable[[], bool]) -> Callable[..., 
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(ExitStatus.OK) from None
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:
             if debug():
                 raise
             stderr(f"Error: internal error: {type(exc).__name__}: {exc}")

@@ -7,13 +7,21 @@ for the ingest machinery (pyarrow, orjson) at start-up.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
 from lineagectl import api
 from lineagectl.cli import (
-    DbOption, FormatOption, NamespaceOption, OutputOption, PolicyOption, QuietOption, color, command, emit,
+    DbOption,
+    FormatOption,
+    NamespaceOption,
+    OutputOption,
+    PolicyOption,
+    QuietOption,
+    color,
+    command,
+    emit,
 )
 from lineagectl.cli.boundary import stderr as _stderr
 from lineagectl.cli.environment import policy_path, settings, store
@@ -40,8 +48,7 @@ def _progress_bar():
     if not sys.stderr.isatty():
         return None, None
     from rich.console import Console
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
-                               TransferSpeedColumn)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     bar = Progress("ingesting", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                    TimeRemainingColumn(), console=Console(stderr=True, no_color=not color(sys.stderr)),
@@ -52,7 +59,7 @@ def _progress_bar():
 
 @command("ingest")
 def ingest(
-    paths: Annotated[List[str], typer.Argument(
+    paths: Annotated[list[str], typer.Argument(
         help="NDJSON or JSON files (optionally .gz), directories (recursive), or - for stdin.",
         show_default=False)],
     strict: Annotated[bool, typer.Option(
@@ -60,16 +67,16 @@ def ingest(
     force: Annotated[bool, typer.Option(
         "--force", help="Read every file of a directory, also those ingested before and unchanged since "
                         "(same path, size and modification time), which are skipped otherwise.")] = False,
-    namespace: Annotated[Optional[str], typer.Option(
+    namespace: Annotated[str | None, typer.Option(
         "--namespace", metavar="NS",
         help="dbt manifests: dataset namespace (e.g. postgres://host:5432) to match runtime events.")] = None,
-    catalog: Annotated[Optional[str], typer.Option(
+    catalog: Annotated[str | None, typer.Option(
         "--catalog", metavar="FILE", help="dbt manifests: catalog.json with column names and types.")] = None,
-    run_results: Annotated[Optional[str], typer.Option(
+    run_results: Annotated[str | None, typer.Option(
         "--run-results", metavar="FILE",
         help="dbt manifests: run_results.json (model runs; test results as quality assertions).")] = None,
     db: DbOption = None,
-    fmt: Annotated[Optional[str], typer.Option(
+    fmt: Annotated[str | None, typer.Option(
         "--format", "-f", metavar="FORMAT",
         help="json: print the ingest report on stdout (default: a summary on stderr).")] = None,
     output: OutputOption = None,
@@ -119,18 +126,18 @@ def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption
 @command("ls", "list")
 def ls(
     kind: Annotated[str, typer.Argument(help="datasets, jobs or runs.")] = "datasets",
-    select: Annotated[Optional[str], typer.Option(
+    select: Annotated[str | None, typer.Option(
         "--select", "-s", metavar="EXPR",
         help="dbt-style selection of datasets: 'name+', '+name', '2+name', '@name', 'tag:pii', "
              "'namespace:s3://*', 'owner:team:*', 'type:model'; space = union, comma = intersection.")] = None,
-    exclude: Annotated[Optional[str], typer.Option(
+    exclude: Annotated[str | None, typer.Option(
         "--exclude", metavar="EXPR", help="Leave out datasets matching this selector.")] = None,
     namespace: NamespaceOption = None,
-    name: Annotated[Optional[str], typer.Option(
+    name: Annotated[str | None, typer.Option(
         "--name", metavar="GLOB", help="Only names matching this glob (e.g. 'analytics_prod.*').")] = None,
-    since: Annotated[Optional[str], typer.Option(
+    since: Annotated[str | None, typer.Option(
         "--since", metavar="WHEN", help="Only those seen since: 7d, 36h, 90m or a timestamp.")] = None,
-    state: Annotated[Optional[str], typer.Option(
+    state: Annotated[str | None, typer.Option(
         "--state", metavar="STATE", help="Runs in this state (COMPLETE, FAIL, ...).")] = None,
     db: DbOption = None,
     fmt: FormatOption = "table",
@@ -146,7 +153,7 @@ def show(
     name: Annotated[str, typer.Argument(
         help="A dataset or job: full name, unique suffix (user_master) or alias.", show_default=False)],
     namespace: NamespaceOption = None,
-    kind: Annotated[Optional[str], typer.Option(
+    kind: Annotated[str | None, typer.Option(
         "--kind", metavar="KIND", help="dataset, model or job, when a name is both.")] = None,
     db: DbOption = None,
     fmt: FormatOption = "table",
@@ -172,19 +179,19 @@ def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs
              kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output)
 
 
-ColumnOption = Annotated[Optional[str], typer.Option(
+ColumnOption = Annotated[str | None, typer.Option(
     "--column", metavar="COL", help="Follow this column (case-insensitive) through column lineage.")]
-DepthOption = Annotated[Optional[int], typer.Option("--depth", metavar="N", help="At most N dataset hops.")]
+DepthOption = Annotated[int | None, typer.Option("--depth", metavar="N", help="At most N dataset hops.")]
 DirectOption = Annotated[bool, typer.Option(
     "--direct-only", help="With --column: only DIRECT edges (no join/filter/group-by influence).")]
 JobsOption = Annotated[bool, typer.Option("--include-jobs", help="List the jobs on the way too.")]
-KindOption = Annotated[Optional[str], typer.Option(
+KindOption = Annotated[str | None, typer.Option(
     "--kind", metavar="KIND", help="dataset or model, when a name is both.")]
-SelectOption = Annotated[Optional[str], typer.Option(
+SelectOption = Annotated[str | None, typer.Option(
     "--select", "-s", metavar="EXPR", help="Keep only datasets matching this dbt-style selector (e.g. type:model).")]
-ExcludeOption = Annotated[Optional[str], typer.Option(
+ExcludeOption = Annotated[str | None, typer.Option(
     "--exclude", metavar="EXPR", help="Leave out datasets matching this selector.")]
-AsOfOption = Annotated[Optional[str], typer.Option(
+AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", metavar="WHEN",
     help="Lineage as it stood then (each job's latest run): a timestamp or 7d, 36h, 90m ago.")]
 NameArgument = Annotated[str, typer.Argument(
@@ -203,15 +210,15 @@ def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption =
 
 
 @command("trace", "provenance")
-def trace(name: Annotated[Optional[str], typer.Argument(
+def trace(name: Annotated[str | None, typer.Argument(
               help="A dataset or model: full name, unique suffix or alias.", show_default=False)] = None,
           column: ColumnOption = None, depth: DepthOption = None,
           direct_only: DirectOption = False, include_jobs: JobsOption = False,
           namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
           select: SelectOption = None, exclude: ExcludeOption = None,
-          run: Annotated[Optional[str], typer.Option(
+          run: Annotated[str | None, typer.Option(
               "--run", metavar="RUN_ID", help="The runs and input versions that produced this run.")] = None,
-          version: Annotated[Optional[str], typer.Option(
+          version: Annotated[str | None, typer.Option(
               "--version", metavar="V", help="The runs and input versions that produced version V of NAME.")] = None,
           db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Where NAME comes from: every upstream dataset and the jobs in between (alias: provenance).

@@ -7,7 +7,7 @@ rolled out) and offer the CI formats github, junit and sarif.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,24 +15,22 @@ from lineagectl import api
 from lineagectl.cli import DbOption, NamespaceOption, OutputOption, PolicyOption, app, command, emit, finish
 from lineagectl.cli.environment import policy_path, settings, store
 
-PolicyOption = Annotated[Optional[str], typer.Option(
-    "--policy", metavar="PATH", help="Policy file (default: $LINEAGECTL_POLICY, else ./lineagectl.yaml).")]
 PLAN_FORMATS = ("table", "json", "ndjson", "csv", "markdown")
 CHECK_FORMATS = ("table", "json", "ndjson", "csv", "github", "junit", "sarif", "markdown")
 PlanFormat = Annotated[str, typer.Option(
     "--format", "-f", metavar="FORMAT", help="table, json, ndjson, csv or markdown (a plan to paste).")]
 CheckFormat = Annotated[str, typer.Option(
     "--format", "-f", metavar="FORMAT", help="table, json, ndjson, csv, github, junit, sarif or markdown.")]
-SubjectColumn = Annotated[Optional[str], typer.Option(
+SubjectColumn = Annotated[str | None, typer.Option(
     "--column", metavar="COL",
     help="The identifier column (case-insensitive): in NAME, or every column of that name anywhere.")]
-SubjectValue = Annotated[Optional[str], typer.Option(
+SubjectValue = Annotated[str | None, typer.Option(
     "--value", metavar="V", help="The subject's value; bound as a parameter, never put into SQL text.")]
-DialectOption = Annotated[Optional[str], typer.Option(
+DialectOption = Annotated[str | None, typer.Option(
     "--dialect", metavar="D", help="SQL dialect for every statement (default: from each dataset's namespace).")]
-TagOption = Annotated[Optional[str], typer.Option(
+TagOption = Annotated[str | None, typer.Option(
     "--tag", metavar="TAG", help="Seed from every column with this field-level tag (pii: every PII column).")]
-PlanName = Annotated[Optional[str], typer.Argument(
+PlanName = Annotated[str | None, typer.Argument(
     help="Only the column in this dataset (default: every dataset).", show_default=False)]
 
 
@@ -82,7 +80,7 @@ app.add_typer(policy_app, name="policy")
 
 @policy_app.command("check")
 def policy_check(
-    path: Annotated[Optional[str], typer.Argument(
+    path: Annotated[str | None, typer.Argument(
         help="Policy file (default: --policy, $LINEAGECTL_POLICY, ./lineagectl.yaml).", show_default=False)] = None,
     db: DbOption = None,
     fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",

@@ -5,23 +5,23 @@ Like every command: options → one library call → render → exit code.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from lineagectl import api
 from lineagectl.cli import DbOption, FormatOption, NamespaceOption, OutputOption, PolicyOption, command, emit, finish
 from lineagectl.cli.boundary import stderr as _stderr
-from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.cli.commands import KindOption, NameArgument
+from lineagectl.cli.environment import policy_path, settings, store
 
 
 @command("prune")
 def prune(
-    detailed_days: Annotated[Optional[int], typer.Option(
+    detailed_days: Annotated[int | None, typer.Option(
         "--detailed-days", metavar="N", help="Keep run-level detail this many days (default: policy, else 90).",
         show_default=False)] = None,
-    summary_days: Annotated[Optional[int], typer.Option(
+    summary_days: Annotated[int | None, typer.Option(
         "--summary-days", metavar="N", help="Keep summary lineage this many days (default: policy, else 365).",
         show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option(
@@ -47,7 +47,7 @@ def prune(
 def changes(name: NameArgument,
             since: Annotated[str, typer.Option(
                 "--since", metavar="WHEN", help="Window: 7d, 36h, 90m ago, or a timestamp.")] = "7d",
-            depth: Annotated[Optional[int], typer.Option(
+            depth: Annotated[int | None, typer.Option(
                 "--depth", metavar="N", help="Look at most N dataset hops upstream (0: NAME only).")] = None,
             namespace: NamespaceOption = None, kind: KindOption = None,
             db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
@@ -58,7 +58,7 @@ def changes(name: NameArgument,
 
 @command("quality")
 def quality(
-    gate: Annotated[Optional[str], typer.Option(
+    gate: Annotated[str | None, typer.Option(
         "--gate", metavar="NAME", help="Exit 1 if NAME breaks a quality rule or is downstream of one that does.",
         show_default=False)] = None,
     namespace: NamespaceOption = None,

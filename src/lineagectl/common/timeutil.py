@@ -8,7 +8,7 @@ is normalised to a naive ``datetime`` in UTC, which is how the store keeps time.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
@@ -28,9 +28,10 @@ def parse_timestamp(value: object) -> datetime | None:
         # itself; the lenient rewriting below costs twice as much and runs per event.
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        parsed = _lenient(value)
-        if parsed is None:
+        lenient = _lenient(value)
+        if lenient is None:
             return None
+        parsed = lenient
     offset = parsed.utcoffset()
     if offset is None:
         return parsed
@@ -60,7 +61,7 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
     match = _DURATION.match(value)
     if match:
         amount, unit = int(match.group(1)), match.group(2)
-        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        now = now or datetime.now(UTC).replace(tzinfo=None)
         return now - timedelta(**{_UNITS[unit]: amount})
     parsed = parse_timestamp(value)
     if parsed is None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-
 from typing import Any
 
 from lineagectl.common.policy import Policy, load_policy
@@ -39,6 +38,7 @@ from lineagectl.graph.walk import walk_columns, walk_datasets
 from lineagectl.results import Result, transformation_text
 from lineagectl.store import open_store
 from lineagectl.store.lookups import column_spellings, describe_datasets
+
 ACTIONS = ("delete", "recompute", "review", "retrain")
 
 
@@ -179,7 +179,7 @@ def classify(con: Any, seeds: dict[ColumnKey, str]) -> tuple[dict[int, Step], li
         upstream = sorted(e.src for e in table.edges if e.dst == model)
         steps[model] = Step(model, "retrain", reason="a model trained downstream (table level) of "
                             + ", ".join(sorted(described[u]["name"] for u in upstream if u in described)))
-    depth = {}
+    depth: dict[int, int] = {}
     for key in anywhere:
         depth[key[0]] = min(depth.get(key[0], 1 << 30), len(column_path(anywhere, key)))
     for model in models:

@@ -108,7 +108,7 @@ def _residency_items(raw: list, info: dict, jobs: dict) -> list[dict]:
             "path": [{"namespace": info[d]["namespace"], "name": info[d]["name"]} for d in v["path"]],
             "jobs": sorted((jobs[j] for j in v["jobs"] if j in jobs), key=lambda j: (j["namespace"], j["name"])),
             "affected": affected[v["target"]]})
-    rank = {}
+    rank: dict[str, int] = {}
     for rule, _ in raw:
         rank.setdefault(rule, len(rank))  # rules keep the policy's order
     return sorted(items, key=lambda v: (rank[v["rule"]], v["source"]["namespace"], v["source"]["name"],

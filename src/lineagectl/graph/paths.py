@@ -8,7 +8,7 @@ these, over the typed edges of ``lineagectl.graph.walk``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from lineagectl.graph.edges import ColumnEdge, ColumnKey, DatasetEdge
 
@@ -20,7 +20,7 @@ def _default_order(edge: tuple) -> tuple:
     return tuple("" if v is None else v for v in edge)
 
 
-class EdgeIndex:
+class EdgeIndex(Generic[N, E]):
     """Edges indexed by the node they leave, for many breadth-first searches over one edge set."""
 
     def __init__(self, edges: Iterable[E], ends: Callable[[E], tuple[N, N]],
@@ -35,7 +35,7 @@ class EdgeIndex:
         """Each node reached from ``seeds`` (included) with the edge it was first reached by
         (None for a seed). Within one layer, edges are tried in ``order`` (their values by
         default), so the answer is deterministic."""
-        parents: dict[N, E | None] = {seed: None for seed in seeds}
+        parents: dict[N, E | None] = dict.fromkeys(seeds)
         frontier = list(parents)
         while frontier:
             candidates = sorted((e for node in frontier for e in self.out.get(node, ())),

@@ -30,8 +30,8 @@ class Atom:
     """One selector atom: a core and the graph operators around it."""
 
     core: str
-    up: int | None | bool  # False: no ancestors; None: all; n: up to n hops
-    down: int | None | bool
+    up: int | bool | None  # False: no ancestors; None: all; n: up to n hops
+    down: int | bool | None
     at: bool
 
 
@@ -42,7 +42,7 @@ def parse_atom(text: str) -> Atom:
         raise InputError(f"cannot read selector {text!r}",
                          hint="forms: name, +name, 2+name, name+, name+1, @name, tag:pii, namespace:s3://*")
 
-    def hops(plus: str | None, count: str | None) -> int | None | bool:
+    def hops(plus: str | None, count: str | None) -> int | bool | None:
         if not plus:
             return False
         return int(count) if count else None

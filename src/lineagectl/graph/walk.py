@@ -85,10 +85,8 @@ _COLUMN_SIDES = {
 
 def _edge_sql(con: Any, level: str, as_of: datetime | None) -> str:
     has_aliases = con.execute("SELECT EXISTS (SELECT 1 FROM dataset_aliases)").fetchall()[0][0]
-    if level == "table":
-        source = _EDGES_AS_OF if as_of else _EDGES_NOW
-    else:
-        source = _COLUMNS_AS_OF if as_of else _COLUMNS_NOW
+    sources = {"table": (_EDGES_NOW, _EDGES_AS_OF), "column": (_COLUMNS_NOW, _COLUMNS_AS_OF)}[level]
+    source = sources[as_of is not None]
     # Most stores have no aliases; the plain form saves the joins on every hop.
     return _EDGE_SETS[level]["folded" if has_aliases else "plain"].format(source=source)
 
@@ -184,7 +182,7 @@ def walk_columns(con: Any, seeds: Iterable[tuple[int, str]], direction: str, max
             seen.add(key)
             reached = (edge.dst, edge.dst_column)
             result.columns[reached] = depth
-            paths[reached] = paths.get((edge.src, edge.src_column), []) + [edge.transformation()]
+            paths[reached] = [*paths.get((edge.src, edge.src_column), []), edge.transformation()]
             result.datasets.setdefault(edge.dst, depth)
             frontier.append(reached)
     result.paths = {k: v for k, v in paths.items() if k in result.columns}

@@ -23,14 +23,16 @@ from __future__ import annotations
 import difflib
 import statistics
 from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
 
+from lineagectl.common.timeutil import format_timestamp, option_time
 from lineagectl.errors import InputError
-from lineagectl.graph.walk import walk_datasets
 from lineagectl.graph.names import resolve
+from lineagectl.graph.walk import walk_datasets
 from lineagectl.results import Result
 from lineagectl.store import open_store
 from lineagectl.store.lookups import describe_datasets, describe_jobs
-from lineagectl.common.timeutil import format_timestamp, option_time
 
 KINDS = ("schema", "sql", "failed_run", "gap", "quality")
 
@@ -59,6 +61,7 @@ def changes(name: str, db: str | None = None, *, since: str | None = "7d", names
             kind: str | None = None, depth: int | None = None, policy=None) -> Result:
     """Schema and SQL changes, failed runs, gaps and broken quality rules upstream of ``name``."""
     since_time = option_time(since or "7d", "--since")
+    assert since_time is not None  # a value was given
     if depth is not None and depth < 0:
         raise InputError("--depth must be 0 or more")
     with open_store(db) as con:
@@ -108,7 +111,7 @@ def schema_diff(old: list[dict], new: list[dict]) -> dict:
 def _schema_changes(con, datasets: dict, since: datetime) -> list[dict]:
     rows = con.execute(_SCHEMAS, {"ids": sorted(datasets)}).fetchall()
     found = []
-    for previous, current in zip(rows, rows[1:]):
+    for previous, current in pairwise(rows):
         if previous[0] != current[0] or current[2] < since:
             continue
         diff = schema_diff(previous[3] or [], current[3] or [])
@@ -154,14 +157,14 @@ def _pretty(query: str, dialect: str | None) -> list[str]:
 def _sql_changes(con, jobs: dict, since: datetime) -> list[dict]:
     rows = con.execute(_SQL, {"ids": sorted(jobs)}).fetchall() if jobs else []
     found = []
-    for previous, current in zip(rows, rows[1:]):
+    for previous, current in pairwise(rows):
         if previous[0] != current[0] or current[1] < since or previous[2] == current[2]:
             continue
         dialect = current[3]
         diff = list(difflib.unified_diff(_pretty(previous[2] or "", dialect), _pretty(current[2] or "", dialect),
                                          "before", "after", lineterm=""))
         old, new = sql_clauses(previous[2] or "", dialect), sql_clauses(current[2] or "", dialect)
-        details = {"diff": "\n".join(diff)}
+        details: dict[str, Any] = {"diff": "\n".join(diff)}
         notes = []
         if old and new:
             details |= {"added_conditions": sorted(new[0] - old[0]), "removed_conditions": sorted(old[0] - new[0]),
@@ -200,11 +203,11 @@ def _gaps(con, jobs: dict, since: datetime) -> list[dict]:
     for job, starts in con.execute(_SUCCESSES, {"ids": sorted(jobs)}).fetchall():
         if len(starts) < 3:
             continue
-        intervals = [b - a for a, b in zip(starts, starts[1:])]
+        intervals = [b - a for a, b in pairwise(starts)]
         usual = statistics.median(intervals)
         if usual <= timedelta(0):
             continue
-        ends = list(zip(starts, starts[1:])) + ([(starts[-1], newest)] if newest and newest > starts[-1] else [])
+        ends = list(pairwise(starts)) + ([(starts[-1], newest)] if newest and newest > starts[-1] else [])
         for begin, end in ends:
             if end - begin > 2 * usual and end >= since:
                 ongoing = end == newest and end != starts[-1]

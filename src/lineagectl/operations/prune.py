@@ -20,12 +20,12 @@ file so the space comes back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from lineagectl.errors import InputError
 from lineagectl.common.policy import Policy, load_policy
+from lineagectl.errors import InputError
 from lineagectl.results import Result, records_from_rows
 from lineagectl.store import Store, StoreLike, open_store, store_path
 from lineagectl.store.db import DEFAULT_MEMORY_LIMIT, write_failure
@@ -130,7 +130,7 @@ def cutoffs(detailed_days: int | None, summary_days: int | None, policy: Policy,
     if detailed > summary:
         raise InputError(f"--detailed-days ({detailed}) cannot exceed --summary-days ({summary})",
                          hint="summary lineage outlives the detail it summarises")
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     return now - timedelta(days=detailed), now - timedelta(days=summary)
 
 
@@ -162,7 +162,7 @@ def prune(db: StoreLike = None, *, detailed_days: int | None = None, summary_day
             raise write_failure(exc, "prune") from None
         if not dry_run:
             con.execute("CHECKPOINT")
-    if not dry_run and compact and sum(report.removed.values()):
+    if not dry_run and compact and any(report.removed.values()):
         from lineagectl.store.compact import compact_file
 
         if isinstance(db, Store) and db.con is not None:

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from lineagectl.common.policy import Policy, load_policy
+from lineagectl.common.timeutil import format_timestamp
 from lineagectl.errors import ExitStatus
+from lineagectl.graph.names import resolve
 from lineagectl.graph.paths import bfs_parents, dataset_ends, dataset_path
 from lineagectl.graph.walk import walk_datasets
-from lineagectl.graph.names import resolve
-from lineagectl.common.policy import Policy, load_policy
 from lineagectl.results import Result, counted
 from lineagectl.store import open_store
 from lineagectl.store.lookups import describe_datasets
-from lineagectl.common.timeutil import format_timestamp
 
 # The latest payload of a facet key per dataset, from run inputs/outputs and from dataset facets.
 _LATEST = """
@@ -141,7 +141,7 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
                  "failed_assertions": q["failed_assertions"],
                  "broken": [{k: v for k, v in b.items() if k != "time"} for b in q["broken"]]}
                 for q in reported.values()]
-    payload = {"datasets": datasets, "at_risk": at_risk}
+    payload: dict[str, Any] = {"datasets": datasets, "at_risk": at_risk}
     if target is not None:
         own = reported.get(target.id, {}).get("broken", [])
         entry = next((a for a in at_risk if (a["namespace"], a["name"]) == (target.namespace, target.name)), None)

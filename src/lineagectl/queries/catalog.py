@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lineagectl.common.timeutil import option_time
 from lineagectl.errors import InputError
 from lineagectl.graph.selectors import Catalog
 from lineagectl.results import Result, counted, records_from_rows
 from lineagectl.store import open_store, schema_version, store_path
-from lineagectl.common.timeutil import option_time
 
 _STATS = {
     "datasets": "SELECT count(*) FROM datasets",

@@ -9,7 +9,6 @@ ML models (``datasetType`` MODEL) are also listed on their own.
 from __future__ import annotations
 
 import difflib
-
 from typing import Any
 
 from lineagectl.common.timeutil import option_time
@@ -165,12 +164,12 @@ def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jo
     tree = bfs_parents([root.id], kept, dataset_ends, order=lambda e: tuple(map(str, e)))
     nodes = [{"id": str(root.id), "parent": None, "label": label(root.id)}]
     placed = {str(root.id)}
-    for dst, edge in tree.items():
-        if edge is None:
+    for dst, hop in tree.items():
+        if hop is None:
             continue
         placed.add(str(dst))
-        via = f"  via {jobs[edge.job]['name']}" if include_jobs and edge.job in jobs else ""
-        nodes.append({"id": str(dst), "parent": str(edge.src), "label": label(dst) + via})
+        via = f"  via {jobs[hop.job]['name']}" if include_jobs and hop.job in jobs else ""
+        nodes.append({"id": str(dst), "parent": str(hop.src), "label": label(dst) + via})
     # Datasets whose path runs through ones a selector left out hang from the root.
     for dst, depth in sorted(walk.datasets.items(), key=lambda kv: (kv[1], label(kv[0]))):
         if str(dst) not in placed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lineagectl.graph.names import Entity, resolve
 from lineagectl.results import Result, jsonable, records_from_rows
 from lineagectl.store import open_store
@@ -40,8 +42,8 @@ def _dataset(con, entity: Entity) -> Result:
         [entity.id],
     ).fetchall()[0]
     keys = ["type", "description", "version", "lifecycle_state", "dropped", "first_seen", "last_seen"]
-    info = {"kind": "dataset", "namespace": entity.namespace, "name": entity.name}
-    info.update({k: jsonable(v) for k, v in zip(keys, row)})
+    info: dict[str, Any] = {"kind": "dataset", "namespace": entity.namespace, "name": entity.name}
+    info.update({k: jsonable(v) for k, v in zip(keys, row, strict=True)})
     i = entity.id
     info["owners"] = _owners(con, "dataset", i)
     info["aliases"] = _query(con, ["namespace", "name", "kind"], """
@@ -89,8 +91,8 @@ def _job(con, entity: Entity) -> Result:
     ).fetchall()[0]
     keys = ["type", "processing_type", "integration", "sql", "sql_dialect", "source_language",
             "source_location", "description", "first_seen", "last_seen"]
-    info = {"kind": "job", "namespace": entity.namespace, "name": entity.name}
-    info.update({k: jsonable(v) for k, v in zip(keys, row)})
+    info: dict[str, Any] = {"kind": "job", "namespace": entity.namespace, "name": entity.name}
+    info.update({k: jsonable(v) for k, v in zip(keys, row, strict=True)})
     i = entity.id
     info["owners"] = _owners(con, "job", i)
     io_cols = ["namespace", "name", "runs", "last_seen"]

@@ -61,7 +61,7 @@ def graph(name: str, db: Any = None, *, direction: str = "both", depth: int | No
                                "namespace": d["namespace"], "name": d["name"], "column": col, "pii": is_pii})
         return key
 
-    for direction_walked, walk in zip(directions, walks):
+    for direction_walked, walk in zip(directions, walks, strict=True):
         for edge in sorted(walk.edges, key=lambda e: tuple(str(v) for v in e)):
             if columns:
                 a, b = dataset_node(edge.src, edge.src_column), dataset_node(edge.dst, edge.dst_column)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
@@ -236,5 +236,5 @@ def with_tables(con: duckdb.DuckDBPyConnection, sql: str, tables: dict, params: 
     would retain until commit (measured: memory grew with every batch).
     """
     scope = dict(tables, _con=con, _sql=sql, _params=params)
-    exec("_rel = _con.sql(_sql, params=_params)", {}, scope)  # noqa: S102 - fixed code, no user input
+    exec("_rel = _con.sql(_sql, params=_params)", {}, scope)
     return scope["_rel"]

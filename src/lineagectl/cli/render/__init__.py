@@ -9,12 +9,12 @@ spreadsheet formula, JSON is exact.
 from __future__ import annotations
 
 import csv
-import re
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
+from lineagectl.cli.render.escape import terminal_text
 from lineagectl.errors import InputError
 from lineagectl.results import Result
-from lineagectl.cli.render.escape import terminal_text
 
 Renderer = Callable[[Result, TextIO, bool], None]
 RENDERERS: dict[str, Renderer] = {}
@@ -94,7 +94,7 @@ def _tree(result: Result, console, color: bool) -> None:
         console.print(Text(safe_text(result.title), style="bold" if color else ""))
     branches = {}
     root = None
-    for node in result.tree:
+    for node in result.tree or []:
         label = Text(safe_text(node["label"]))
         if node["parent"] is None:
             root = branches[node["id"]] = Tree(label)

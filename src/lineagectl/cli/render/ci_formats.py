@@ -19,10 +19,10 @@ import os
 import re
 from typing import TextIO
 
-from lineagectl.errors import InputError
-from lineagectl.results import Result, counted
 from lineagectl.cli.render import _dumps, renderer
 from lineagectl.cli.render.escape import clean
+from lineagectl.errors import InputError
+from lineagectl.results import Result, counted
 
 _NEWLINES = re.compile(r"\r\n|[\r\n]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]<])")

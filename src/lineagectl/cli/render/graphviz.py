@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from lineagectl.cli.render import renderer, safe_text
 from lineagectl.errors import InputError
 from lineagectl.results import Result
-from lineagectl.cli.render import renderer, safe_text
 
 _DOT_SHAPES = {"dataset": "box", "model": "box3d", "job": "ellipse", "column": "note"}
 _DOT_STYLES = {"dataset": "", "model": ', style="bold"', "job": ', style="rounded,dashed"', "column": ""}
