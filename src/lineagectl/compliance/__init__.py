@@ -1,1 +1,1 @@
-"""compliance"""
+"""Governance answers: personal data, GDPR erase/access plans, residency and flow rules."""

@@ -1,1 +1,1 @@
-"""sources/dbt"""
+"""dbt artifacts (manifest, catalog, run results) as OpenLineage events, with column lineage from SQL."""
