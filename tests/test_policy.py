@@ -1,41 +1,75 @@
-"""The policy file: strict validation with file, key path and what was expected; discovery; globs."""
+"""The policy file: strict validation with file, key path and what was expected; discovery; how its globs
+are applied (the globs themselves: test_globs.py)."""
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
-from lineagectl.common.policy import Glob, PolicyError, find_policy, load_policy, parse_policy
-
 from conftest import SAMPLE
+from lineagectl.common.policy import PolicyError, find_policy, load_policy, parse_policy
+from lineagectl.compliance.residency import region_map
 
 VALID = (SAMPLE / "lineagectl.yaml").read_text()
+
+
+def regions_of(policy, *datasets: tuple[str, str]) -> list[str]:
+    """The regions ``region_map`` (the one production matcher, in SQL) gives ``(namespace, name)`` datasets."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE datasets (dataset_id INTEGER, namespace VARCHAR, name VARCHAR)")
+    con.executemany("INSERT INTO datasets VALUES (?, ?, ?)", [(i, ns, n) for i, (ns, n) in enumerate(datasets)])
+    found = region_map(con, policy)
+    return [found[i] for i in range(len(datasets))]
+
+
+def matches(regex: str, text: str) -> bool:
+    return duckdb.execute("SELECT regexp_full_match(?, ?)", [text, regex]).fetchall()[0][0]
 
 
 def test_the_sample_policy_is_valid_and_maps_regions():
     policy = parse_policy(VALID)
     assert list(policy.regions) == ["eu", "us"]
-    assert policy.region_of("bigquery", "acme-eu.staging.orders_enriched") == "eu"
-    assert policy.region_of("s3://acme-us-exports", "marketing/audience.csv") == "us"
-    assert policy.region_of("kafka://broker", "topic") == "unknown"
-    assert policy.is_pii_column("ns", "crm.customers", "EMAIL")  # columns are case-insensitive
+    assert regions_of(policy, ("bigquery", "acme-eu.staging.orders_enriched"),
+                      ("s3://acme-us-exports", "marketing/audience.csv"), ("kafka://broker", "topic"),
+                      ("S3://ACME-EU-RAW", "x")) == ["eu", "us", "unknown", "eu"]
+    assert [g.pattern for g in policy.pii_columns] == ["*.user_id", "*.email"]
+    assert any(g.match("crm.customers.EMAIL") for g in policy.pii_columns)  # columns are case-insensitive
     assert (policy.detailed_days, policy.summary_days) == (90, 365)
     (flow,) = policy.flows
     assert flow.source.tag == "pii" and flow.require == "masking"
-    assert flow.target.matches_dataset("bigquery", "acme-eu.analytics_prod.user_features")
-    assert not flow.target.matches_dataset("bigquery", "acme-eu.staging.orders_enriched")
+    assert flow.target.namespace is not None and matches(flow.target.namespace.sql_regex(), "bigquery")
+    assert flow.target.name is not None
+    assert matches(flow.target.name.sql_name_regex(), "acme-eu.analytics_prod.user_features")
+    assert not matches(flow.target.name.sql_name_regex(), "acme-eu.staging.orders_enriched")
 
 
 def test_first_matching_region_wins():
-    policy = parse_policy('regions:\n  special: ["s3://data/vip*"]\n  eu: ["s3://data"]\n')
-    assert policy.region_of("s3://data", "vip/x") == "special"
-    assert policy.region_of("s3://data", "other") == "eu"
+    policy = parse_policy('regions:\n  special: ["s3://data/vip*"]\n  eu: ["s3://data", "[]]x"]\n')
+    assert regions_of(policy, ("s3://data", "vip/x"), ("s3://data", "other"), ("]X", "y"), ("x", "y")) == [
+        "special", "eu", "eu", "unknown"]
+
+
+def test_column_null_limits_are_the_first_matching_glob_else_the_default():
+    policy = parse_policy("quality:\n  max_null_fraction: 0.1\n  columns:\n"
+                          "    'events/*.user_id': {max_null_fraction: 0.3}\n"
+                          "    '*.user_id': {max_null_fraction: 0.2}\n")
+    assert policy.max_null_fraction("kafka://k", "events/clickstream", "USER_ID") == 0.3
+    assert policy.max_null_fraction("events", "clickstream", "user_id") == 0.3  # as namespace/name.column
+    assert policy.max_null_fraction("kafka://k", "orders", "user_id") == 0.2
+    assert policy.max_null_fraction("kafka://k", "orders", "user_ids") == 0.1
+    assert parse_policy("").max_null_fraction("n", "t", "c") is None
 
 
 @pytest.mark.parametrize("text, where, expected", [
     ("regionz: {}", "regionz", "unknown key"),
     ("regions: [eu]", "regions", "a mapping"),
     ("regions:\n  eu: s3://x", "regions.eu", "a non-empty list"),
-    ("regions:\n  eu: ['s3://[x']", "regions.eu[0]", "a valid glob"),
+    ("regions:\n  eu: ['s3://[x']", "regions.eu[0]", "a valid glob (the '[' at character 6 is never closed"),
+    ("regions:\n  eu: ['s3://x]']", "regions.eu[0]", "closes no '['"),
+    ("pii:\n  columns: ['*.[z-a]']", "pii.columns[0]", "the range 'z-a' is empty"),
+    ("quality:\n  columns:\n    '*.[]': {max_null_fraction: 0.1}", "quality.columns.*.[]", "a valid glob"),
+    ("flows:\n  - {name: f, from: {column: '[!]'}, to: {name: 'a.*'}, require: masking}", "flows[0].from.column",
+     "a valid glob"),
     ("regions:\n  eu: ['']", "regions.eu[0]", "a non-empty string"),
     ("regions:\n  unknown: ['x']", "regions.unknown", "other than"),
     ("regions:\n  eu: ['x']\nresidency:\n  - {name: r, from: mars, allowed: [eu]}", "residency[0].from",
@@ -81,36 +115,6 @@ def test_discovery_order(tmp_path, monkeypatch):
     (tmp_path / "lineagectl.yaml").write_text("regions:\n  eu: ['x']\n")
     assert find_policy() == "lineagectl.yaml"
     monkeypatch.setenv("LINEAGECTL_POLICY", str(tmp_path / "other.yaml"))
-    with pytest.raises(PolicyError, match="other.yaml: policy file not found"):
+    with pytest.raises(PolicyError, match=r"other\.yaml: policy file not found"):
         load_policy()
     assert find_policy("given.yaml") == "given.yaml"
-
-
-@pytest.mark.parametrize("pattern, text, expected", [
-    ("*.user_id", "shop.public.t.USER_ID", True),
-    ("s3://acme-eu-*", "s3://acme-eu-raw", True),
-    ("a[!b]c", "abc", False),
-    ("a.b", "aXb", False),
-    ("x?z", "xyz", True),
-])
-def test_globs_agree_in_python_and_in_duckdb(pattern, text, expected):
-    import duckdb
-
-    glob = Glob(pattern)
-    assert glob.match(text) is expected
-    assert duckdb.execute("SELECT regexp_full_match(?, ?)", [text, glob.sql_regex()]).fetchall()[0][0] is expected
-
-
-@pytest.mark.parametrize("pattern, name, expected", [
-    ("analytics_prod.*", "acme-eu.analytics_prod.orders", True),
-    ("analytics_prod.*", "xanalytics_prod.orders", False),
-    ("a/b", "s3/a/b", True),
-    ("*rpt*", "db.mart.sales_rpt", True),
-    ("orders", "orders_v2", False),
-])
-def test_name_globs_match_suffixes_alike_in_python_and_in_duckdb(pattern, name, expected):
-    import duckdb
-
-    glob = Glob(pattern)
-    assert glob.match_name(name) is expected
-    assert duckdb.execute("SELECT regexp_full_match(?, ?)", [name, glob.sql_name_regex()]).fetchall()[0][0] is expected

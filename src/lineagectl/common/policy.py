@@ -5,22 +5,24 @@ It is validated strictly: an unknown key, a wrong type or an invalid glob is a
 ``PolicyError`` (exit 2) naming the file, the key path and what was expected, so a
 typo in a CI policy fails loudly instead of silently checking nothing.
 
-Globs are shell-style (``*``, ``?``, ``[abc]``) and case-insensitive. Region globs
-match a dataset's namespace alone or ``namespace/name``; PII column globs match
+Globs are shell-style (``*``, ``?``, ``[abc]``, ``[!abc]``) and case-insensitive, as
+``lineagectl.common.globs.Glob`` defines them. Region globs match a dataset's
+namespace alone or ``namespace/name``; PII and quality column globs match
 ``name.column`` or ``namespace/name.column``; dataset-name globs in flow rules match
 the whole name or a suffix of it at a ``.``/``/`` boundary (as names do on the
 command line), so ``analytics_prod.*`` matches ``acme-eu.analytics_prod.orders``.
+The checks match in SQL (``Glob.sql_regex`` and friends); only the quality limits
+of ``max_null_fraction`` are looked up in Python (``Glob.match``).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from lineagectl.common.globs import Glob, GlobError
 from lineagectl.errors import LineageError
 
 DEFAULT_FILE = "lineagectl.yaml"
@@ -32,56 +34,6 @@ class PolicyError(LineageError):
     """The policy file is missing, unreadable or invalid."""
 
 
-class Glob:
-    """A compiled shell-style glob, case-insensitive."""
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self.regex = re.compile(fnmatch.translate(pattern), re.IGNORECASE)
-
-    def match(self, text: str) -> bool:
-        """Whether the whole of ``text`` matches."""
-        return self.regex.match(text) is not None
-
-    def match_name(self, name: str) -> bool:
-        """Whether ``name`` or one of its suffixes at a ``.``/``/`` boundary matches."""
-        if self.match(name):
-            return True
-        return any(self.match(name[i + 1:]) for i, ch in enumerate(name) if ch in "./")
-
-    def sql_regex(self) -> str:
-        """The glob as an RE2 pattern for DuckDB's ``regexp_full_match`` (case-insensitive)."""
-        out, i = [], 0
-        while i < len(self.pattern):
-            ch = self.pattern[i]
-            if ch == "*":
-                out.append(".*")
-            elif ch == "?":
-                out.append(".")
-            elif ch == "[" and "]" in self.pattern[i + 2:]:
-                end = self.pattern.index("]", i + 2)
-                body = self.pattern[i + 1:end]
-                body = "^" + body[1:] if body.startswith("!") else body
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-            else:
-                out.append(ch if ch.isalnum() or ch in "_ " or ord(ch) > 127 else "\\" + ch)
-            i += 1
-        return "(?is)" + "".join(out)
-
-    def sql_name_regex(self) -> str:
-        """``sql_regex`` for ``match_name``: the whole name or a suffix after a ``.`` or ``/``."""
-        return "(?is)(?:.*[./])?" + self.sql_regex()[5:]
-
-    def sql_last_part_regex(self) -> str:
-        """A cheap pre-filter for ``name.column`` globs: what the last ``.`` part may look like."""
-        last = Glob(self.pattern.rsplit(".", 1)[-1]) if "/" not in self.pattern.rsplit(".", 1)[-1] else Glob("*")
-        return "(?is)(?:.*\\.)?" + last.sql_regex()[5:]
-
-    def __repr__(self) -> str:
-        return f"Glob({self.pattern!r})"
-
-
 @dataclass
 class Selector:
     """Which datasets or columns a flow rule's ``from``/``to`` names; every given key must match."""
@@ -91,12 +43,6 @@ class Selector:
     name: Glob | None = None
     column: Glob | None = None
     region: str | None = None
-
-    def matches_dataset(self, namespace: str, name: str, region: str | None = None) -> bool:
-        """Whether a dataset satisfies the namespace, name and region parts."""
-        return ((self.namespace is None or self.namespace.match(namespace))
-                and (self.name is None or self.name.match_name(name))
-                and (self.region is None or self.region == region))
 
 
 @dataclass
@@ -129,14 +75,6 @@ class Policy:
     # Line (1-based) of each rule's ``name:`` in the file, so CI annotations can point at the rule.
     rule_lines: dict[str, int] = field(default_factory=dict)
 
-    def region_of(self, namespace: str, name: str) -> str:
-        """The first region whose globs match the dataset, else ``unknown``."""
-        full = f"{namespace}/{name}"
-        for region, globs in self.regions.items():
-            if any(g.match(namespace) or g.match(full) for g in globs):
-                return region
-        return UNKNOWN_REGION
-
     def max_null_fraction(self, namespace: str, name: str, column: str) -> float | None:
         """The null-fraction limit for a column: the first matching ``quality.columns`` glob
         (on ``name.column`` or ``namespace/name.column``), else ``quality.max_null_fraction``."""
@@ -145,11 +83,6 @@ class Policy:
             if glob.match(short) or glob.match(full):
                 return limit
         return self.quality.get("max_null_fraction")
-
-    def is_pii_column(self, namespace: str, name: str, column: str) -> bool:
-        """Whether a policy glob marks this column as personal data."""
-        short, full = f"{name}.{column}", f"{namespace}/{name}.{column}"
-        return any(g.match(short) or g.match(full) for g in self.pii_columns)
 
 
 def find_policy(path: str | None = None) -> str | None:
@@ -215,7 +148,7 @@ class _Validator:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def fail(self, where: str, expected: str, got: Any = ...) -> None:
+    def fail(self, where: str, expected: str, got: Any = ...) -> NoReturn:
         got_text = "" if got is ... else f", got {_describe(got)}"
         raise PolicyError(f"{self.path}: {where}: expected {expected}{got_text}",
                           hint="see README: Policy file for every key")
@@ -241,9 +174,10 @@ class _Validator:
 
     def glob(self, value: Any, where: str) -> Glob:
         pattern = self.string(value, where)
-        if pattern.count("[") != pattern.count("]") or "[]" in pattern:
-            self.fail(where, "a valid glob (unbalanced or empty [...])", value)
-        return Glob(pattern)
+        try:
+            return Glob(pattern)
+        except GlobError as exc:
+            self.fail(where, f"a valid glob ({exc.reason})", value)
 
     def string_list(self, value: Any, where: str) -> list:
         if isinstance(value, str) or not isinstance(value, list) or not value:
@@ -258,8 +192,8 @@ class _Validator:
     def policy(self, data: Any) -> Policy:
         if data is None:
             return Policy(path=self.path)
-        data = self.mapping(data, "", {k: False for k in (
-            "regions", "residency", "pii", "flows", "retention", "quality")})
+        data = self.mapping(data, "", dict.fromkeys(
+            ("regions", "residency", "pii", "flows", "retention", "quality"), False))
         policy = Policy(path=self.path)
         policy.regions = self._regions(data.get("regions"))
         policy.residency = self._residency(data.get("residency"), policy.regions)
@@ -345,7 +279,7 @@ class _Validator:
         return rules
 
     def _selector(self, value: Any, where: str, keys: tuple[str, ...], regions: dict) -> Selector:
-        item = self.mapping(value, where, {k: False for k in keys})
+        item = self.mapping(value, where, dict.fromkeys(keys, False))
         if not item:
             self.fail(where, "at least one of " + ", ".join(keys))
         selector = Selector()
