@@ -20,12 +20,24 @@ def corpus_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-@pytest.fixture
-def corpus() -> Path:
+CORPUS_MISSING = "shared corpus not found: set LINEAGECTL_CORPUS or check out ../shared/corpus"
+
+
+def require_corpus() -> Path:
+    """The shared corpus, else skip the calling test saying why; in CI (``$CI`` set, as CI
+    services set it: ``CI=true``) fail instead, so a missing corpus cannot turn CI green by
+    skipping every test that reads it. Every test that needs the corpus comes through here."""
     path = corpus_dir()
     if path is None:
-        pytest.skip("shared corpus not found: set LINEAGECTL_CORPUS or check out ../shared/corpus")
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(CORPUS_MISSING, pytrace=False)
+        pytest.skip(CORPUS_MISSING)
     return path
+
+
+@pytest.fixture
+def corpus() -> Path:
+    return require_corpus()
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lineagectl.cli.render.ci_formats import escape_data, escape_property
 from lineagectl.cli.render import RENDERERS, render
+from lineagectl.cli.render.ci_formats import escape_data, escape_property
 from lineagectl.errors import InputError
 from lineagectl.results import Result
 
@@ -85,8 +85,132 @@ def rendered(result: Result, fmt: str) -> str:
     return stream.getvalue()
 
 
-def test_renderers_are_registered():
-    assert {"github", "junit", "sarif", "markdown"} <= set(RENDERERS)
+# --- every registered format, on a real check of a real store -------------------------------------
+
+EU_POLICY = """
+regions:
+  eu: ["s3://eu-*"]
+  us: ["s3://us-*"]
+residency:
+  - name: eu-data
+    from: eu
+    allowed: [eu]
+"""
+
+
+@pytest.fixture(scope="module")
+def real_store(tmp_path_factory) -> str:
+    """One job copying an EU dataset to the US: one residency violation."""
+    from conftest import run_event, write_ndjson
+    from lineagectl.api import ingest
+
+    tmp = tmp_path_factory.mktemp("real")
+    events = [run_event("r1", job="export_users", inputs=[("s3://eu-raw", "users")],
+                        outputs=[("s3://us-out", "users_copy")])]
+    db = str(tmp / "real.duckdb")
+    assert ingest([write_ndjson(tmp / "e.ndjson", events)], db).events_new == 1
+    return db
+
+
+SOURCE, TARGET, JOB = ("s3://eu-raw", "users"), ("s3://us-out", "users_copy"), ("airflow://acme", "export_users")
+
+
+def _names_the_finding(text: str) -> bool:
+    return all(f"{ns} {name}" in text for ns, name in (SOURCE, TARGET, JOB))
+
+
+def _check_json(out):
+    (v,) = json.loads(out)["violations"]
+    return (v["rule"], (v["source"]["namespace"], v["source"]["name"]), (v["target"]["namespace"], v["target"]["name"]),
+            [(j["namespace"], j["name"]) for j in v["jobs"]]) == ("eu-data", SOURCE, TARGET, [JOB])
+
+
+def _check_ndjson(out):
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    return record["rule"] == "eu-data" and _names_the_finding(" ".join(map(str, record.values())) + str(record["jobs"]))
+
+
+def _check_csv(out):
+    import csv
+
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    return row["rule"] == "eu-data" and _names_the_finding(" ".join(row.values()))
+
+
+def _check_table(out):
+    (row,) = [line for line in out.splitlines() if line.startswith("eu-data ")]
+    return _names_the_finding(re.sub(r"\s{2,}", "  ", row))
+
+
+def _check_markdown(out):
+    header, *rows = table_rows(out)
+    (row,) = rows
+    return header[0] == "rule" and row[0] == "eu-data" and _names_the_finding(" ".join(row))
+
+
+def _check_github(out):
+    ((command, title, message),) = parse_commands(out)
+    return (command, title) == ("error", "eu-data") and _names_the_finding(message)
+
+
+def _check_junit(out):
+    suite = ET.fromstring(out.encode("utf-8")).find("testsuite")
+    (failure,) = suite.findall("testcase/failure")
+    return (suite.get("tests"), suite.get("failures"), failure.get("type")) == ("1", "1", "eu-data") and \
+        _names_the_finding(failure.get("message"))
+
+
+def _check_sarif(out):
+    log = json.loads(out)
+    assert list(sarif_validator().iter_errors(log)) == []
+    (res,) = log["runs"][0]["results"]
+    target = res["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+    source = res["relatedLocations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+    return (res["ruleId"], source, target) == ("eu-data", "/".join(SOURCE), "/".join(TARGET))
+
+
+def _graph_edges(out: str, node: str, edge: str) -> set[tuple[str, str]]:
+    """The edges of a dot or mermaid drawing as (label, label), labels with newlines as spaces."""
+    labels = {m[1]: m[2].replace("\\n", " ") for m in re.finditer(node, out, re.M)}
+    return {(labels[m[1]], labels[m[2]]) for m in re.finditer(edge, out, re.M)}
+
+
+def _check_dot(out):
+    edges = _graph_edges(out, r'^  (n\d+) \[label="([^"]*)"', r"^  (n\d+) -> (n\d+)")
+    return edges == {(" ".join(SOURCE), " ".join(JOB)), (" ".join(JOB), " ".join(TARGET))}
+
+
+def _check_mermaid(out):
+    edges = _graph_edges(out, r'^  (n\d+)[\[(]+"([^"]*)"', r"^  (n\d+) --> (n\d+)")
+    return out.startswith("flowchart LR\n") and edges == {(" ".join(SOURCE), " ".join(JOB)),
+                                                          (" ".join(JOB), " ".join(TARGET))}
+
+
+CHECKS = {"json": _check_json, "ndjson": _check_ndjson, "csv": _check_csv, "table": _check_table,
+          "markdown": _check_markdown, "github": _check_github, "junit": _check_junit, "sarif": _check_sarif,
+          "dot": _check_dot, "mermaid": _check_mermaid}
+GRAPH_FORMATS = {"dot", "mermaid"}
+
+
+def test_every_registered_format_has_a_check_below():
+    # A new format must say here how its output is read back; the CI formats must stay registered.
+    assert set(RENDERERS) == set(CHECKS)
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+def test_every_registered_format_renders_a_real_violation(real_store, fmt):
+    from lineagectl.api import graph
+    from lineagectl.common.policy import parse_policy
+    from lineagectl.compliance.residency import check
+
+    result = check(real_store, parse_policy(EU_POLICY))
+    assert result.payload["ok"] is False
+    if fmt in GRAPH_FORMATS:
+        # A check draws nothing; the lineage behind the violation does.
+        with pytest.raises(InputError, match="no graph"):
+            rendered(result, fmt)
+        result = graph("users", real_store)
+    assert CHECKS[fmt](rendered(result, fmt)), rendered(result, fmt)
 
 
 @pytest.mark.parametrize("fmt", ["github", "junit", "sarif"])
@@ -110,7 +234,7 @@ def parse_commands(out: str) -> list[tuple[str, str, str]]:
     commands = []
     for line in out[:-1].split("\n"):
         assert WORKFLOW_COMMAND.match(line), line
-        match = re.match(r"^::(\w+) title=([^:]*)::(.*)$", line)
+        match = re.match(r"^::(\w+) (?:file=[^,:]*,line=\d+,)?title=([^:]*)::(.*)$", line)
         title, message = runner_unescape(match[2], prop=True), runner_unescape(match[3], prop=False)
         commands.append((match[1], title, message))
     return commands
@@ -119,7 +243,7 @@ def parse_commands(out: str) -> list[tuple[str, str, str]]:
 def test_github_prints_one_workflow_command_per_finding(hostile):
     commands = parse_commands(rendered(hostile, "github"))
     assert len(commands) == len(hostile.findings)
-    for (command, title, message), f in zip(commands, hostile.findings):
+    for (command, title, message), f in zip(commands, hostile.findings, strict=True):
         assert command == f["level"]
         assert title == visible(f["rule"])
         assert message == visible(f["message"])
@@ -166,7 +290,7 @@ def test_github_step_summary_is_appended(hostile, monkeypatch, tmp_path):
     rows = table_rows(first)
     assert rows[0] == ["rule", "source", "target", "jobs"]
     assert len(rows) == 1 + len(hostile.findings)
-    for cells, f in zip(rows[1:], hostile.findings):
+    for cells, f in zip(rows[1:], hostile.findings, strict=True):
         assert len(cells) == 4
         assert cells[0].startswith(one_line(f["rule"]))
         assert one_line(f["target"]["name"]) in cells[2]
@@ -206,7 +330,7 @@ def test_junit_counts_and_hostile_text(hostile):
     assert (root.get("tests"), root.get("failures")) == (suite.get("tests"), suite.get("failures"))
 
     failed_cases = [case for case in cases if case.find("failure") is not None]
-    for case, f in zip(failed_cases, hostile.findings):
+    for case, f in zip(failed_cases, hostile.findings, strict=True):
         failure = case.find("failure")
         assert case.get("classname") == "lineagectl." + visible(f["rule"])
         assert visible(f["target"]["name"]) in case.get("name")
@@ -255,7 +379,7 @@ def test_sarif_rules_results_and_locations(hostile):
     rules = run["tool"]["driver"]["rules"]
     assert [rule["id"] for rule in rules] == hostile.rules
     assert len(run["results"]) == len(hostile.findings)
-    for res, f in zip(run["results"], hostile.findings):
+    for res, f in zip(run["results"], hostile.findings, strict=True):
         assert res["ruleId"] == f["rule"] and rules[res["ruleIndex"]]["id"] == f["rule"]
         assert res["level"] == f["level"]
         assert res["message"]["text"] == f["message"]  # JSON keeps the exact text
@@ -288,7 +412,7 @@ def test_markdown_table_cells_stay_in_their_row():
     rows = table_rows(out)
     assert rows[0] == columns
     assert len(rows) == 1 + len(records)
-    for cells, record in zip(rows[1:], records):
+    for cells, record in zip(rows[1:], records, strict=True):
         assert len(cells) == len(columns)
         assert cells == [str(record["order"]), one_line(record["name"]),
                          one_line(", ".join(record["columns"])), ""]

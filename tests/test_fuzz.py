@@ -16,18 +16,20 @@ from __future__ import annotations
 import copy
 import json
 import os
-import random
+import re
 import string
+from datetime import datetime
 
 import duckdb
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from lineagectl.api import impact, ingest, stats
-from lineagectl.errors import LineageError
-from lineagectl.sources.ingest.validate import Reject, validate
-from lineagectl.common.policy import PolicyError, parse_policy
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import table_counts, write_ndjson, write_spool
+from lineagectl.api import impact, ingest, stats
+from lineagectl.common.policy import PolicyError, parse_policy
+from lineagectl.errors import LineageError
+from lineagectl.sources.ingest.validate import Reject, validate
 
 LONG = os.environ.get("LINEAGECTL_FUZZ") == "long"
 # CI runs a fixed, derandomised sample (a red CI means a regression, not a lucky draw); the long
@@ -79,15 +81,15 @@ def _paths(value, prefix=()):
     yield prefix
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _paths(item, prefix + (key,))
+            yield from _paths(item, (*prefix, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _paths(item, prefix + (index,))
+            yield from _paths(item, (*prefix, index))
 
 
 @st.composite
-def mutated_events(draw):
-    """A valid event with one place replaced by anything, deleted, or nested deep."""
+def mutations(draw):
+    """A valid event with one place replaced by anything, deleted, or nested deep: (event, path, how)."""
     event = copy.deepcopy(draw(run_events()))
     paths = [p for p in _paths(event) if p]
     path = draw(st.sampled_from(paths))
@@ -104,23 +106,96 @@ def mutated_events(draw):
         parent[path[-1]] = deep
     else:
         parent[path[-1]] = draw(json_values)
-    return event
+    return event, path, how
+
+
+def mutated_events():
+    return mutations().map(lambda mutation: mutation[0])
+
+
+MISSING = object()
+# Written from the README ("Rejects", "Lenient") and the spec's types, not from validate.py: a line
+# lacking what identifies an event is rejected; producers' sloppiness (no eventType or an unknown
+# one, non-UUID run ids, no producer/schemaURL, no inputs/outputs) is not.
+IDENTIFYING_STRINGS = {("run", "runId"), ("job", "namespace"), ("job", "name"), ("inputs", "#", "namespace"),
+                       ("inputs", "#", "name"), ("outputs", "#", "namespace"), ("outputs", "#", "name")}
+IDENTIFYING_OBJECTS = {("run",), ("job",), ("inputs", "#"), ("outputs", "#")}
+OPTIONAL_STRINGS = {("eventType",), ("producer",), ("schemaURL",)}
+OPTIONAL = {("inputs",), ("outputs",), ("inputs", "#", "facets"), ("outputs", "#", "facets")}
+
+
+def expected_verdict(event, path, how) -> str | None:
+    """``reject``, ``accept``, or None where the README does not decide, for a mutation of a valid event."""
+    shape = tuple("#" if isinstance(key, int) else key for key in path)
+    if how == "delete" and isinstance(path[-1], int):
+        return "accept" if shape in IDENTIFYING_OBJECTS else None  # a dataset removed: the rest is valid
+    value = event
+    for key in path:
+        value = MISSING if how == "delete" else value[key]
+    if shape == ("eventTime",):
+        return "reject" if not isinstance(value, str) else None
+    if shape in IDENTIFYING_OBJECTS:
+        return "reject" if not isinstance(value, dict) else None
+    if shape in IDENTIFYING_STRINGS:
+        if isinstance(value, str) and value.strip():
+            return "accept"  # any name, any run id (UUID or not)
+        return "reject" if shape == ("run", "runId") or not isinstance(value, str) or not value else None
+    if shape in OPTIONAL_STRINGS:
+        if value is MISSING or value is None:
+            return "accept"
+        if not isinstance(value, str):
+            return "reject"
+        # An unknown eventType is kept as OTHER; a schemaURL may name another kind of event.
+        return "accept" if shape != ("schemaURL",) else None
+    if shape in OPTIONAL:
+        if value is MISSING or value is None:
+            return "accept"
+        if shape in (("inputs",), ("outputs",)) and not isinstance(value, list):
+            return "reject"
+    return None
+
+
+def rejected_as_line(line: str) -> bool:
+    """Whether the ingest must reject this NDJSON line: not JSON as it is read (orjson), not a valid
+    event, or nested deeper than orjson can write back (docs/reliability.md)."""
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return True
+    try:
+        validate(event)
+    except Reject:
+        return True
+    try:
+        orjson.dumps(event)
+    except TypeError:
+        return True
+    return False
 
 
 @FAST
 @given(run_events())
 def test_valid_events_are_never_rejected(event):
-    kind, when, _ = validate(event)
-    assert kind == "run" and when is not None
+    kind, when, event_type = validate(event)
+    assert kind == "run"
+    # Read independently: the generator writes UTC with microseconds and a Z.
+    assert when == datetime.strptime(event["eventTime"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert event_type == event["eventType"]
 
 
 @FAST
-@given(mutated_events())
-def test_the_validator_only_ever_rejects(event):
+@given(mutations())
+def test_the_validator_only_ever_rejects(mutation):
+    event, path, how = mutation
+    expected = expected_verdict(event, path, how)
     try:
-        validate(event)
-    except Reject:
-        pass  # the one documented way to say no
+        kind, when, _ = validate(event)
+    except Reject as exc:  # the one documented way to say no; any other exception fails here
+        assert str(exc), "a reject without a reason"
+        assert expected != "accept", f"{how} {path}: rejected: {exc}"
+    else:
+        assert expected != "reject", f"{how} {path}: accepted"
+        assert kind in ("run", "job", "dataset") and isinstance(when, datetime)
 
 
 @STORE
@@ -129,18 +204,21 @@ def test_rejected_lines_never_change_the_store(tmp_path_factory, good, bad):
     tmp = tmp_path_factory.mktemp("fuzz")
     db = str(tmp / "f.duckdb")
     report = ingest([write_ndjson(tmp / "good.ndjson", good)], db)
-    assert report.events_rejected == 0
+    distinct = {json.dumps(e) for e in good}
+    assert (report.events_read, report.events_new, report.events_rejected) == (len(good), len(distinct), 0)
     before = table_counts(db)
-    rejected = []
-    for event in bad:
-        try:
-            validate(event)
-        except Reject:
-            rejected.append(event)
-    # Rejected events first (one per line), then lines that are not events at all.
-    lines = [json.dumps(e) for e in rejected] + ['"just a string"', "[1, 2", "{not json", "\u00ff\u00fe"]
-    report = ingest([write_ndjson(tmp / "bad.ndjson", lines)], db)
-    assert report.events_rejected >= 1 and report.events_new == 0
+    assert before["events"] == len(distinct)
+    # Mutated events that must be rejected (one per line), then lines that are not events at all.
+    lines = [line for line in map(json.dumps, bad) if rejected_as_line(line)]
+    lines += ['"just a string"', "[1, 2", "{not json", "\u00ff\u00fe"]
+    assert all(map(rejected_as_line, lines))
+    reasons = []
+    report = ingest([write_ndjson(tmp / "bad.ndjson", lines)], db, on_reject=reasons.append)
+    assert (report.events_read, report.events_rejected, report.events_new, report.events_duplicate) == (
+        len(lines), len(lines), 0, 0)
+    # One reason per line, naming the line.
+    assert sorted(int(r.split(":")[1]) for r in reasons if r.startswith(str(tmp / "bad.ndjson") + ":")) == list(
+        range(1, len(lines) + 1))
     assert table_counts(db) == before
 
 
@@ -160,6 +238,11 @@ def test_shuffled_and_duplicated_streams_give_the_same_store(tmp_path_factory, e
     first, second = stats(clean).payload, stats(messy).payload
     assert {k: first[k] for k in ("datasets", "jobs", "runs", "events", "columns", "dataset_edges")} == {
         k: second[k] for k in ("datasets", "jobs", "runs", "events", "columns", "dataset_edges")}
+    # And both hold what the events say, counted here without lineagectl.
+    io = [(d["namespace"], d["name"]) for e in events for d in e["inputs"] + e["outputs"]]
+    assert (first["events"], first["runs"], first["jobs"], first["datasets"]) == (
+        len({json.dumps(e) for e in events}), len({e["run"]["runId"] for e in events}),
+        len({(e["job"]["namespace"], e["job"]["name"]) for e in events}), len(set(io)))
     con = duckdb.connect(clean, read_only=True)
     roots = con.execute("SELECT namespace, name FROM datasets ORDER BY 1, 2 LIMIT 3").fetchall()
     state = con.execute("SELECT run_id, state FROM runs ORDER BY 1").fetchall()
@@ -179,10 +262,18 @@ def test_the_cli_never_shows_a_traceback(tmp_path_factory, events):
     from lineagectl.cli import app
 
     tmp = tmp_path_factory.mktemp("cli")
-    path = write_ndjson(tmp / "e.ndjson", [json.dumps(e) for e in events])
-    result = CliRunner().invoke(app, ["--db", str(tmp / "c.duckdb"), "ingest", path])
-    assert result.exit_code in (0, 1), result.stderr
+    lines = [json.dumps(e) for e in events]
+    path = write_ndjson(tmp / "e.ndjson", lines)
+    result = CliRunner().invoke(app, ["--db", str(tmp / "c.duckdb"), "ingest", path, "-f", "json"])
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    rejected = [i for i, line in enumerate(lines, 1) if rejected_as_line(line)]
+    # Exit 1 exactly when a line was rejected, each reported on stderr as file:line: reason.
+    assert result.exit_code == (1 if rejected else 0), result.stderr
+    report = json.loads(result.stdout)
+    assert (report["events_read"], report["events_rejected"]) == (len(lines), len(rejected))
+    assert report["events_new"] == len({line for i, line in enumerate(lines, 1) if i not in rejected})
+    shown = [int(m[1]) for m in re.finditer(rf"^{re.escape(path)}:(\d+): ", result.stderr, re.M)]
+    assert shown == rejected
 
 
 policy_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | plain,
@@ -213,15 +304,36 @@ def test_any_manifest_shape_is_stored_or_a_clear_error(tmp_path_factory, documen
     document["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/manifest/v12.json"
     path = tmp / "manifest.json"
     path.write_text(json.dumps(document))
+    db = str(tmp / "m.duckdb")
     try:
-        report = ingest([str(path)], str(tmp / "m.duckdb"))
-    except LineageError:
+        report = ingest([str(path)], db)
+    except LineageError as exc:
+        assert exc.message
         return
-    assert report.file_errors or report.events_rejected >= 0
+    events = stats(db).payload["events"]
+    if report.file_errors:
+        # A clear error names the file, and nothing of it was stored.
+        assert all(str(path) in problem for problem in report.file_errors), report.file_errors
+        assert (events, report.events_read, report.events_new) == (0, 0, 0)
+    else:
+        # Stored: every event the manifest became is valid and in the store (once).
+        assert report.events_rejected == 0 and report.events_new == events
+        assert report.events_read == report.events_new + report.events_duplicate
 
 
 def test_profile_in_use_is_recorded():
-    # Not a property: makes the profile visible in the test log.
+    # Not a property: makes the profile visible in the test log, and checks every property runs it.
     print(f"fuzz profile: {'long' if LONG else 'ci'}; validator examples {FAST.max_examples}, "
           f"store examples {STORE.max_examples}")
-    assert random.Random(0).random() < 1
+    properties = {name: fn for name, fn in globals().items() if name.startswith("test_") and hasattr(fn, "hypothesis")}
+    # The properties that build stores take a tmp_path_factory and run the STORE profile.
+    stores = {name for name, fn in properties.items()
+              if "tmp_path_factory" in fn.hypothesis.inner_test.__code__.co_varnames}
+    assert len(properties) == 7 and len(stores) == 4
+    for name, fn in properties.items():
+        used = fn._hypothesis_internal_use_settings
+        profile = STORE if name in stores else FAST
+        # CI draws a fixed sample; the long profile fresh inputs.
+        assert (used.max_examples, used.derandomize) == (profile.max_examples, not LONG), name
+    if LONG:  # docs/reliability.md's figures
+        assert FAST.max_examples >= 10_000 and STORE.max_examples >= 300

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, asdict
+
 import pytest
 
 from lineagectl.api import impact, ingest
@@ -58,8 +60,18 @@ def test_unreadable_sql_is_an_error_with_a_reason():
 
 
 def test_edge_objects_are_plain_data():
-    edge = Edge("a", Source("db.s.t", "b"), "DIRECT", "IDENTITY", False)
-    assert edge.source.table == "db.s.t" and edge == Edge("a", Source("db.s.t", "b"), "DIRECT", "IDENTITY", False)
+    edges = column_lineage("SELECT id AS a FROM db.s.users WHERE active", "postgres", SCHEMA)
+    # Written out by hand, as plain data: what a caller serialising the edges gets.
+    assert sorted((asdict(e) for e in edges), key=lambda e: e["type"]) == [
+        {"column": "a", "source": {"table": "db.s.users", "column": "id"},
+         "type": "DIRECT", "subtype": "IDENTITY", "masking": False},
+        {"column": None, "source": {"table": "db.s.users", "column": "active"},
+         "type": "INDIRECT", "subtype": "FILTER", "masking": False}]
+    identity = next(e for e in edges if e.column == "a")
+    assert identity == Edge("a", Source(USERS, "id"), "DIRECT", "IDENTITY", False)
+    assert len({identity, Edge("a", Source(USERS, "id"), "DIRECT", "IDENTITY", False)}) == 1  # hashable, by value
+    with pytest.raises(FrozenInstanceError):
+        identity.column = "b"
 
 
 def test_dbt_models_get_column_lineage_from_compiled_sql(corpus, tmp_path):
