@@ -7,7 +7,8 @@ import duckdb
 import pytest
 
 from conftest import SAMPLE
-from lineagectl.common.policy import PolicyError, find_policy, load_policy, parse_policy
+from lineagectl.cli.environment import db_path, policy_path
+from lineagectl.common.policy import PolicyError, load_policy, parse_policy
 from lineagectl.compliance.residency import region_map
 
 VALID = (SAMPLE / "lineagectl.yaml").read_text()
@@ -109,12 +110,21 @@ def test_yaml_syntax_errors_give_line_and_column():
 def test_discovery_order(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LINEAGECTL_POLICY", raising=False)
-    assert find_policy() is None and load_policy().regions == {}
+    monkeypatch.delenv("LINEAGECTL_DB", raising=False)
+    assert policy_path() is None and load_policy(policy_path()).regions == {}
     with pytest.raises(PolicyError, match="no policy file"):
-        load_policy(required=True)
-    (tmp_path / "lineagectl.yaml").write_text("regions:\n  eu: ['x']\n")
-    assert find_policy() == "lineagectl.yaml"
+        load_policy(None, required=True)
+    (tmp_path / "lineagectl.yaml").write_text("db: stores/lineage.duckdb\nregions:\n  eu: ['x']\n")
+    assert policy_path() == str(tmp_path / "lineagectl.yaml")
+    # The nearest lineagectl.yaml upwards, and its db: relative to its folder.
+    (tmp_path / "project" / "models").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "project" / "models")
+    assert policy_path() == str(tmp_path / "lineagectl.yaml")
+    assert db_path() == str(tmp_path / "stores" / "lineage.duckdb")
+    assert db_path("given.duckdb") == "given.duckdb"
+    monkeypatch.setenv("LINEAGECTL_DB", "env.duckdb")
+    assert db_path() == "env.duckdb"
     monkeypatch.setenv("LINEAGECTL_POLICY", str(tmp_path / "other.yaml"))
     with pytest.raises(PolicyError, match=r"other\.yaml: policy file not found"):
-        load_policy()
-    assert find_policy("given.yaml") == "given.yaml"
+        load_policy(policy_path())
+    assert policy_path("given.yaml") == "given.yaml"

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from lineagectl.results import Result
 
 if TYPE_CHECKING:
+    from lineagectl.common.policy import Policy
     from lineagectl.sources.ingest import IngestReport
     from lineagectl.store.db import Store
 
@@ -44,6 +45,13 @@ def open_store(path: Any, *, write: bool = False, wait: float = 0.0,
     from lineagectl.store.db import Store
 
     return Store(path, write=write, wait=wait, memory_limit=memory_limit)
+
+
+def load_policy(path: Any = None, *, required: bool = False) -> Policy:
+    """Read and validate a policy file once, to pass to many calls (``PolicyError`` names the key path)."""
+    from lineagectl.common.policy import load_policy as load
+
+    return load(path, required=required)
 
 
 def ingest(paths: list[str], db: Db, **options: Any) -> IngestReport:
@@ -198,6 +206,7 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "erase", "graph", "impact", "ingest", "ls", "migrate", "open_store",
+__all__ = ["Result", "access", "changes", "erase", "graph", "impact", "ingest", "load_policy", "ls", "migrate",
+           "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
            "select", "show", "stats", "trace"]

@@ -56,3 +56,7 @@ class DatabaseLockedError(LineageError):
 class NotFoundError(LineageError):
     """A named dataset or job is not in the store (or is ambiguous)."""
 
+
+
+class PolicyError(LineageError):
+    """The policy file is missing, unreadable or invalid."""

@@ -52,8 +52,17 @@ def policy_path(option: str | None = None) -> str | None:
 
 
 def db_path(option: str | None = None) -> str:
-    """The store file: ``--db``, else ``$LINEAGECTL_DB``, else ``./lineage.duckdb``."""
-    return option or settings.db or os.environ.get("LINEAGECTL_DB") or DEFAULT_DB
+    """The store file: ``--db``, else ``$LINEAGECTL_DB``, else ``db:`` of the nearest
+    ``lineagectl.yaml`` (relative to its folder), else ``./lineage.duckdb``."""
+    chosen = option or settings.db or os.environ.get("LINEAGECTL_DB")
+    if chosen:
+        return chosen
+    config = nearest_config()
+    if config is not None:
+        configured = api.load_policy(config).db
+        if configured:
+            return str(config.parent / Path(configured).expanduser())
+    return DEFAULT_DB
 
 
 def _wait() -> float:

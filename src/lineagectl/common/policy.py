@@ -1,9 +1,9 @@
 """The policy file (``lineagectl.yaml``): regions, residency and flow rules, PII globs, retention, quality.
 
-Found at ``--policy PATH``, else ``$LINEAGECTL_POLICY``, else ``./lineagectl.yaml`` if present.
-It is validated strictly: an unknown key, a wrong type or an invalid glob is a
-``PolicyError`` (exit 2) naming the file, the key path and what was expected, so a
-typo in a CI policy fails loudly instead of silently checking nothing.
+The command line finds it (``--policy PATH``, else ``$LINEAGECTL_POLICY``, else the
+nearest ``lineagectl.yaml`` upwards) and passes the path. It is validated strictly:
+an unknown key, a wrong type or an invalid glob is a ``PolicyError`` (exit 2) naming
+the file, the key path and what was expected, so a typo in a CI policy fails loudly instead of silently checking nothing.
 
 Globs are shell-style (``*``, ``?``, ``[abc]``, ``[!abc]``) and case-insensitive, as
 ``lineagectl.common.globs.Glob`` defines them. Region globs match a dataset's
@@ -23,15 +23,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lineagectl.common.globs import Glob, GlobError
-from lineagectl.errors import LineageError
+from lineagectl.errors import PolicyError
 
 DEFAULT_FILE = "lineagectl.yaml"
 UNKNOWN_REGION = "unknown"
 REQUIREMENTS = ("masking",)
 
-
-class PolicyError(LineageError):
-    """The policy file is missing, unreadable or invalid."""
 
 
 @dataclass
@@ -74,6 +71,8 @@ class Policy:
     quality: dict[str, Any] = field(default_factory=dict)
     # Line (1-based) of each rule's ``name:`` in the file, so CI annotations can point at the rule.
     rule_lines: dict[str, int] = field(default_factory=dict)
+    # ``db:``: the store file the configuration names (relative to the file's folder).
+    db: str | None = None
 
     def max_null_fraction(self, namespace: str, name: str, column: str) -> float | None:
         """The null-fraction limit for a column: the first matching ``quality.columns`` glob
@@ -85,18 +84,12 @@ class Policy:
         return self.quality.get("max_null_fraction")
 
 
-def find_policy(path: str | None = None) -> str | None:
-    """The policy file to use: ``path``, else ``$LINEAGECTL_POLICY``, else ``./lineagectl.yaml`` if present."""
-    if path:
-        return path
-    if os.environ.get("LINEAGECTL_POLICY"):
-        return os.environ["LINEAGECTL_POLICY"]
-    return DEFAULT_FILE if Path(DEFAULT_FILE).is_file() else None
-
-
-def load_policy(path: str | None = None, required: bool = False) -> Policy:
-    """Read and validate the policy file; an empty policy when there is none and it is not ``required``."""
-    found = find_policy(path)
+def load_policy(path: str | os.PathLike[str] | None = None, required: bool = False) -> Policy:
+    """Read and validate the policy file at ``path``; with no path, an empty policy, or
+    ``PolicyError`` when the caller's command needs one (``required``). Where the file is
+    looked for (``--policy``, ``$LINEAGECTL_POLICY``, the nearest ``lineagectl.yaml``) is the
+    command line's business, not the library's."""
+    found = None if path is None else str(path)
     if found is None:
         if required:
             raise PolicyError("no policy file: this command needs regions and rules",
@@ -193,8 +186,10 @@ class _Validator:
         if data is None:
             return Policy(path=self.path)
         data = self.mapping(data, "", dict.fromkeys(
-            ("regions", "residency", "pii", "flows", "retention", "quality"), False))
+            ("db", "regions", "residency", "pii", "flows", "retention", "quality"), False))
         policy = Policy(path=self.path)
+        if data.get("db") is not None:
+            policy.db = self.string(data["db"], "db")
         policy.regions = self._regions(data.get("regions"))
         policy.residency = self._residency(data.get("residency"), policy.regions)
         if data.get("pii") is not None:

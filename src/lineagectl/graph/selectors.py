@@ -11,11 +11,11 @@ hops, ``x+``/``x+1`` descendants, ``@x`` descendants and their ancestors.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from lineagectl.common.globs import Glob, GlobError
 from lineagectl.errors import InputError
 from lineagectl.graph.names import match_datasets
 from lineagectl.graph.walk import walk_datasets
@@ -57,6 +57,13 @@ def parse_atom(text: str) -> Atom:
     return atom
 
 
+def _glob(pattern: str, selector: str, case_sensitive: bool) -> Glob:
+    try:
+        return Glob(pattern, case_sensitive=case_sensitive)
+    except GlobError as exc:
+        raise InputError(f"selector {selector!r}: {exc}") from None
+
+
 class Catalog:
     """What selection needs to know about every dataset, loaded once per query."""
 
@@ -75,20 +82,20 @@ class Catalog:
             self.owners.setdefault(entity, set()).add(owner)
 
     def core(self, core: str) -> set[int]:
+        """The datasets one selector core names (before graph operators)."""
         method, _, value = core.partition(":")
         if method in METHODS and value:
-            pattern = value.lower()
+            glob = _glob(value, core, case_sensitive=False)  # method values match case-insensitively
             if method == "tag":
-                return {i for i, tags in self.tags.items() if any(fnmatch.fnmatchcase(t, pattern) for t in tags)}
+                return {i for i, tags in self.tags.items() if any(glob.match(t) for t in tags)}
             if method == "namespace":
-                return {i for i, (ns, _, _) in self.datasets.items() if fnmatch.fnmatchcase(ns.lower(), pattern)}
+                return {i for i, (ns, _, _) in self.datasets.items() if glob.match(ns)}
             if method == "owner":
-                return {i for i, owners in self.owners.items()
-                        if any(fnmatch.fnmatchcase(o.lower(), pattern) for o in owners)}
-            return {i for i, (_, _, kind) in self.datasets.items() if fnmatch.fnmatchcase(kind.lower(), pattern)}
+                return {i for i, owners in self.owners.items() if any(glob.match(o) for o in owners)}
+            return {i for i, (_, _, kind) in self.datasets.items() if glob.match(kind)}
         if any(c in core for c in "*?["):
-            return {i for i, (ns, name, _) in self.datasets.items()
-                    if fnmatch.fnmatchcase(name, core) or fnmatch.fnmatchcase(f"{ns}/{name}", core)}
+            glob = _glob(core, core, case_sensitive=True)  # names are case-sensitive, as in dbt
+            return {i for i, (ns, name, _) in self.datasets.items() if glob.match(name) or glob.match(f"{ns}/{name}")}
         # A plain name is resolved as on the command line (names.match_datasets): exact, then
         # suffix, through aliases and dbt unique ids; every dataset it names is selected.
         return {e.id for e in match_datasets(self.con, core)}
