@@ -3,7 +3,8 @@
 The command line finds it (``--policy PATH``, else ``$LINEAGECTL_POLICY``, else the
 nearest ``lineagectl.yaml`` upwards) and passes the path. It is validated strictly:
 an unknown key, a wrong type or an invalid glob is a ``PolicyError`` (exit 2) naming
-the file, the key path and what was expected, so a typo in a CI policy fails loudly instead of silently checking nothing.
+the file, the key path and what was expected, so a typo in a CI policy fails loudly
+instead of silently checking nothing.
 
 Globs are shell-style (``*``, ``?``, ``[abc]``, ``[!abc]``) and case-insensitive, as
 ``lineagectl.common.globs.Glob`` defines them. Region globs match a dataset's
