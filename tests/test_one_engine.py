@@ -158,3 +158,13 @@ def test_exit_status_follows_from_the_result(aliased, tmp_path):
     assert api.residency_check(aliased, str(policy)).exit_status == ExitStatus.FINDINGS
     policy.write_text("regions:\n  eu: ['s3://*', 'bigquery']\nresidency:\n  - {name: eu-only, from: eu, allowed: [eu]}\n")
     assert api.residency_check(aliased, str(policy)).exit_status == ExitStatus.OK
+
+
+def test_messages_on_stderr_never_carry_control_characters(cli, tmp_path, db):
+    """A reject reason quotes what the event sent (a facet key); the terminal gets it harmless."""
+    event = run_event("11111111-0000-0000-0000-000000000005", run_facets={"bad\x1b[31mkey\x07": "not an object"})
+    path = write_ndjson(tmp_path / "hostile.ndjson", [event])
+    result = cli("--db", db, "ingest", path)
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "bad\N{REPLACEMENT CHARACTER}[31mkey" in result.stderr

@@ -19,8 +19,11 @@ from lineagectl.errors import ExitStatus, LineageError
 
 
 def stderr(message: str) -> None:
-    """Print a line on stderr (errors, warnings, progress: never data)."""
-    print(message, file=sys.stderr)
+    """Print a line on stderr (errors, warnings, progress: never data). Messages quote names
+    and reject reasons from events, so control characters are shown, never sent."""
+    from lineagectl.cli.render.escape import terminal_text
+
+    print(terminal_text(message), file=sys.stderr)
 
 
 def _silence_stdout() -> None:
