@@ -185,3 +185,26 @@ def test_ingest_examples_print_what_the_readme_shows(cli, tmp_path, monkeypatch)
         result = cli(*argv(command))
         assert result.exit_code == EXIT[command], result.stderr
         assert_shows(result, command, shown)
+
+
+def test_the_library_example_runs_and_answers_as_the_cli_does(tmp_path):
+    """The README's ``As a library`` block, run as a user would (from a checkout), prints the
+    same answers as the commands above it."""
+    import json
+    import subprocess
+    import sys
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## As a library"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "sample_events").symlink_to(SAMPLE)
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "173 0 0"  # 173 new events, none rejected, ExitStatus.OK
+    assert lines[1] == "13"
+    impacted = json.loads(lines[2].replace("'", '"'))
+    assert "acme-eu.analytics_prod.daily_revenue_by_country" in impacted and len(impacted) == 7
+    assert "'column': 'amount'" in lines[3] or "'column': 'revenue'" in lines[3]
+    ok, violations, status = lines[4].split()
+    assert ok == "False" and int(violations) > 0 and status == "1"
