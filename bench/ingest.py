@@ -46,7 +46,7 @@ MIN_RUNS_PER_JOB = 4  # below this, fewer jobs are used
 MAX_JOB_LAYERS = 5
 FAIL_RATE = 0.02
 SCHEMA_CHANGE_RATE = 0.003  # per output dataset per successful run
-EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 OL_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 FACET_URL = "https://openlineage.io/spec/facets/{}.json#/$defs/{}"
@@ -167,7 +167,7 @@ def _skewed_width(rng: random.Random) -> int:
 
 
 class Dataset:
-    __slots__ = ("namespace", "name", "fields", "facets", "ref", "extra")
+    __slots__ = ("extra", "facets", "fields", "name", "namespace", "ref")
 
     def __init__(self, namespace: str, name: str, fields: list) -> None:
         self.namespace = namespace
@@ -180,8 +180,19 @@ class Dataset:
 
 class Job:
     __slots__ = (
-        "namespace", "name", "layer", "integration", "producer", "dag",
-        "inputs", "outputs", "obj", "offset_ms", "dur_ms", "input_refs", "output_refs",
+        "dag",
+        "dur_ms",
+        "input_refs",
+        "inputs",
+        "integration",
+        "layer",
+        "name",
+        "namespace",
+        "obj",
+        "offset_ms",
+        "output_refs",
+        "outputs",
+        "producer",
     )
 
 
@@ -213,7 +224,7 @@ class Topology:
             slots = [i for i in members for _ in range(n_in[i])]
             rng.shuffle(slots)
             inputs: dict[int, list[Dataset]] = {i: [] for i in members}
-            for s, ds in zip(slots, srcs):
+            for s, ds in zip(slots, srcs, strict=False):  # slots outnumber sources: each source fills one
                 inputs[s].append(ds)
             choose_from = written or srcs
             for s in slots[len(srcs):]:
@@ -879,7 +890,7 @@ def main(argv: list[str] | None = None) -> int:
         file_bytes = events_path.stat().st_size
         fig = {
             "benchmark": "lineagectl-ingest",
-            "measured_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "python": platform.python_version(),
             "orjson": orjson.__version__,
             "platform": f"{platform.system()} {platform.machine()}",

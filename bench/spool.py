@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest import generate  # noqa: E402  (the synthetic log of bench/ingest.py)
+from ingest import generate
 
 
 def _timed_ingest(db: Path, target: Path) -> float:

@@ -24,9 +24,9 @@ def _ambient_uses(path: Path, root: Path = PACKAGE) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if (node.value.id, node.attr) in _AMBIENT:
-                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value.id}.{node.attr}")
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and (node.value.id, node.attr) in _AMBIENT):
+            found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value.id}.{node.attr}")
         if isinstance(node, ast.ImportFrom) and node.module == "os":
             found += [f"{path.relative_to(root)}:{node.lineno}: from os import {a.name}"
                       for a in node.names if a.name in ("environ", "getenv", "getcwd")]

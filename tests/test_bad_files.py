@@ -7,9 +7,8 @@ import os
 
 import pytest
 
-from lineagectl.api import ingest, stats
-
 from conftest import SAMPLE
+from lineagectl.api import ingest, stats
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
-from lineagectl.api import ingest
-from lineagectl.operations.changes import changes, duration_text, schema_diff
-from lineagectl.errors import InputError
-
 from conftest import SAMPLE, run_event, write_ndjson
+from lineagectl.api import ingest
+from lineagectl.errors import InputError
+from lineagectl.operations.changes import changes, duration_text, schema_diff
 
 SINCE = "2026-11-19T00:00:00Z"
 

@@ -12,14 +12,13 @@ import duckdb
 import pytest
 import sqlglot
 
-from lineagectl.api import ingest
-from lineagectl.compliance.erase import access, erase
-from lineagectl.errors import InputError, NotFoundError
-from lineagectl.compliance.pii import pii
-from lineagectl.common.policy import parse_policy
-from lineagectl.compliance.residency import check
-
 from conftest import SAMPLE, run_event, write_ndjson
+from lineagectl.api import ingest
+from lineagectl.common.policy import parse_policy
+from lineagectl.compliance.erase import access, erase
+from lineagectl.compliance.pii import pii
+from lineagectl.compliance.residency import check
+from lineagectl.errors import InputError, NotFoundError
 
 POLICY = SAMPLE / "lineagectl.yaml"
 EU, US = "postgres://db.eu.acme.internal:5432", "postgres://db.us.acme.internal:5432"

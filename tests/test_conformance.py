@@ -114,7 +114,7 @@ def test_invalid_spec_examples_are_rejected_with_a_reason(corpus, tmp_path):
     seen = []
     report = ingest([str(p) for p in invalid], str(tmp_path / "i.duckdb"), on_reject=seen.append)
     assert report.events_rejected == 6 and report.events_new == 0
-    for path, message in zip(invalid, seen):
+    for path, message in zip(invalid, seen, strict=True):
         assert message.startswith(f"{path}:1: ")
         assert len(message) > len(f"{path}:1: ") + 10  # a real reason follows
 

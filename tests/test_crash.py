@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lineagectl.api import ingest, stats
-
 from conftest import run_event, table_counts, write_ndjson, write_spool
+from lineagectl.api import ingest, stats
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
 

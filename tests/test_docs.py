@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from lineagectl.store.schema import TABLES
-
 from conftest import ROOT
+from lineagectl.store.schema import TABLES
 
 
 def test_every_table_is_documented():

@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from lineagectl.api import graph, ingest
-
 from conftest import ROOT, SAMPLE, run_event, write_ndjson
+from lineagectl.api import graph, ingest
 
 GOLDEN = ROOT / "tests" / "golden"
 

@@ -8,10 +8,9 @@ import json
 import duckdb
 import pytest
 
+from conftest import run_event, write_ndjson, write_spool
 from lineagectl.api import ingest, stats
 from lineagectl.errors import InputError
-
-from conftest import run_event, write_ndjson, write_spool
 
 
 def count(db, table="events"):

@@ -10,10 +10,9 @@ import json
 import networkx as nx
 import pytest
 
+from conftest import SAMPLE, run_event, write_ndjson
 from lineagectl.api import impact, ingest, trace
 from lineagectl.errors import InputError, NotFoundError
-
-from conftest import SAMPLE, run_event, write_ndjson
 from test_conformance import FOLDERS, concrete_files, events_of, is_event
 
 
@@ -29,7 +28,7 @@ def independent_graph(events) -> nx.DiGraph:
     graph = nx.DiGraph()
     by_job = {}
     for e in events:
-        if "job" not in e or "dataset" in e and "run" not in e:
+        if "job" not in e or ("dataset" in e and "run" not in e):
             continue
         job = (e["job"]["namespace"], e["job"]["name"])
         ins, outs = by_job.setdefault(job, (set(), set()))

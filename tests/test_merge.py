@@ -12,9 +12,8 @@ import random
 
 import duckdb
 
-from lineagectl.api import ingest, show, stats
-
 from conftest import run_event, write_ndjson
+from lineagectl.api import ingest, show, stats
 
 SAMPLE_LOG = "sample_events/ecommerce.ndjson"
 SCHEMA = {"schema": {"fields": [{"name": "id", "type": "BIGINT"}, {"name": "email", "type": "VARCHAR"}]}}
@@ -172,7 +171,8 @@ def _snapshot(db):
 
 
 def test_order_independence_on_the_sample_log(tmp_path):
-    lines = open("sample_events/ecommerce.ndjson", encoding="utf-8").read().splitlines()
+    with open("sample_events/ecommerce.ndjson", encoding="utf-8") as log:
+        lines = log.read().splitlines()
     ordered = str(tmp_path / "ordered.duckdb")
     ingest(["sample_events/ecommerce.ndjson"], ordered)
     shuffled_lines = lines + lines[:20]  # duplicates too

@@ -129,9 +129,8 @@ def test_one_open_store_answers_many_questions(aliased):
         assert store.con is not None  # still open between calls
     assert store.con is None
     assert first["datasets"] and second["datasets"] == 2 and third["columns"]
-    with pytest.raises(NotFoundError):
-        with api.open_store(aliased) as store:
-            api.impact("no_such_table", store)
+    with pytest.raises(NotFoundError), api.open_store(aliased) as store:
+        api.impact("no_such_table", store)
 
 
 def test_a_read_only_handle_refuses_writes(aliased, tmp_path):

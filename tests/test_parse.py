@@ -6,11 +6,10 @@ from datetime import datetime
 
 import pytest
 
+from conftest import run_event
+from lineagectl.common.timeutil import parse_since, parse_timestamp
 from lineagectl.sources.ingest.facets import check_facet
 from lineagectl.sources.ingest.validate import Reject, event_kind, validate
-from lineagectl.common.timeutil import parse_since, parse_timestamp
-
-from conftest import run_event
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
+from conftest import SAMPLE
 from lineagectl.api import ingest, run_provenance
 from lineagectl.errors import InputError, NotFoundError
-
-from conftest import SAMPLE
 
 
 @pytest.fixture(scope="module")

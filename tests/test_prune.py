@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from conftest import run_event, write_ndjson
 from lineagectl.api import impact, ingest
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.operations.prune import TABLES_PRUNED, history, prune
 from lineagectl.store.schema import SCHEMA_VERSION
 
-from conftest import run_event, write_ndjson
-
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def when(days_ago: float) -> str:

@@ -6,13 +6,12 @@ import json
 
 import pytest
 
+from conftest import SAMPLE, run_event, write_ndjson
 from lineagectl.api import ingest
-from lineagectl.operations.changes import changes
 from lineagectl.common.policy import parse_policy
 from lineagectl.errors import ExitStatus
+from lineagectl.operations.changes import changes
 from lineagectl.operations.quality import quality
-
-from conftest import SAMPLE, run_event, write_ndjson
 
 POLICY = SAMPLE / "lineagectl.yaml"
 

@@ -6,11 +6,10 @@ import json
 
 import pytest
 
+from conftest import SAMPLE
 from lineagectl.api import impact, ingest, select, trace
 from lineagectl.errors import InputError
 from lineagectl.graph.selectors import parse_atom
-
-from conftest import SAMPLE
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-
 from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage
 
 KNOWN_GAPS = {
@@ -127,7 +126,7 @@ def test_sqllineage_cases(corpus):
     for key, columns in data["schemas"].items():
         parts = key.split(".")
         if len(parts) == 2:
-            schema.setdefault(parts[0], {})[parts[1]] = {c: "VARCHAR" for c in columns}
+            schema.setdefault(parts[0], {})[parts[1]] = dict.fromkeys(columns, "VARCHAR")
     exact = 0
     for case in data["cases"]:
         dialect = case.get("dialect") if isinstance(case.get("dialect"), str) else None
@@ -181,7 +180,7 @@ def test_datahub_goldens(corpus):
                 node = schema
                 for part in path:
                     node = node.setdefault(part, {})
-                node[name] = {c: "VARCHAR" for c in columns}
+                node[name] = dict.fromkeys(columns, "VARCHAR")
         try:
             edges = column_lineage(case["sql"], case.get("dialect"), schema or None)
         except SqlLineageError:

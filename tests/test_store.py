@@ -5,12 +5,11 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from conftest import run_event, write_ndjson
 from lineagectl.api import ingest, migrate, stats
 from lineagectl.errors import DatabaseError, DatabaseMissingError
 from lineagectl.store import open_store
 from lineagectl.store.schema import SCHEMA_VERSION
-
-from conftest import run_event, write_ndjson
 
 
 def _set_version(db, version):
@@ -30,9 +29,8 @@ def test_newer_schema_is_refused_by_readers_and_writers(db):
     _set_version(db, SCHEMA_VERSION + 1)
     with pytest.raises(DatabaseError, match="newer than this lineagectl"):
         stats(db)
-    with pytest.raises(DatabaseError) as info:
-        with open_store(db, write=True):
-            pass
+    with pytest.raises(DatabaseError) as info, open_store(db, write=True):
+        pass
     assert info.value.hint == "upgrade lineagectl"
 
 
@@ -77,9 +75,8 @@ def test_a_foreign_duckdb_file_is_not_touched(tmp_path):
     con = duckdb.connect(path)
     con.execute("CREATE TABLE mine (x INT)")
     con.close()
-    with pytest.raises(DatabaseError, match="not a lineagectl store"):
-        with open_store(path, write=True):
-            pass
+    with pytest.raises(DatabaseError, match="not a lineagectl store"), open_store(path, write=True):
+        pass
     con = duckdb.connect(path, read_only=True)
     assert con.execute("SELECT table_name FROM information_schema.tables").fetchall() == [("mine",)]
     con.close()
