@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import duckdb
-
-from lineagectl.api import ingest, trace
-from lineagectl.sources.ingest.sqlcll import PRODUCER
+import pytest
 
 from conftest import SAMPLE, run_event, write_ndjson
+from lineagectl.api import ingest, trace
+from lineagectl.sources.ingest.sqlcll import PRODUCER
 
 QUERY = ("INSERT INTO mart.summary SELECT o.customer_id, sum(o.amount) AS total FROM shop.orders o "
          "JOIN shop.customers c ON c.id = o.customer_id WHERE o.status = 'paid' GROUP BY o.customer_id")
@@ -78,3 +78,57 @@ def test_unreadable_sql_is_a_warning_not_an_error(tmp_path):
     report = ingest([write_ndjson(tmp_path / "e.ndjson", [sql_job("r1", "SELEC oops FROM (")])], db)
     assert report.events_new == 1 and report.events_rejected == 0
     assert any("etl.summary: no column lineage from its SQL" in w for w in report.warnings)
+
+
+def test_an_unknown_dialect_is_a_warning_and_the_generic_dialect(tmp_path):
+    db = str(tmp_path / "d.duckdb")
+    event = sql_job("r1")
+    event["job"]["facets"]["sql"]["dialect"] = "NoSuchSQL"
+    report = ingest([write_ndjson(tmp_path / "e.ndjson", [event])], db)
+    assert report.warnings == ["unknown SQL dialect 'NoSuchSQL' in the sql facet of job etl.summary: "
+                               "parsed with sqlglot's generic dialect"]
+    assert ("shop.orders", "amount", "DIRECT/AGGREGATION") in paths(db, "total")
+    # A producer's other name for a dialect sqlglot knows is no warning.
+    event = sql_job("r2", time="2026-11-21T02:00:00Z")
+    event["job"]["facets"]["sql"]["dialect"] = "postgresql"
+    report = ingest([write_ndjson(tmp_path / "f.ndjson", [event])], str(tmp_path / "p.duckdb"))
+    assert report.warnings == []
+
+
+# The namespace schemes erase planned SQL for before dialects had one home, and their dialect.
+ERASE_SCHEMES = {
+    "postgres": "postgres", "postgresql": "postgres", "redshift": "redshift", "mysql": "mysql",
+    "mariadb": "mysql", "bigquery": "bigquery", "snowflake": "snowflake", "trino": "trino",
+    "presto": "presto", "awsathena": "athena", "athena": "athena", "hive": "hive", "spark": "spark",
+    "databricks": "databricks", "sqlserver": "tsql", "mssql": "tsql", "azuresql": "tsql",
+    "oracle": "oracle", "teradata": "teradata", "duckdb": "duckdb", "sqlite": "sqlite",
+    "clickhouse": "clickhouse", "db2": "postgres", "dremio": "dremio", "doris": "doris",
+}
+# dbt adapter types the manifest reader mapped where sqlglot's name differs.
+DBT_ADAPTERS = {"sqlserver": "tsql", "fabric": "tsql", "synapse": "tsql"}
+
+
+def test_one_table_of_dialect_names():
+    import subprocess
+    import sys
+
+    from lineagectl.common.dialects import UnknownDialect, dialect_named, dialect_of_namespace
+
+    for scheme, dialect in ERASE_SCHEMES.items():
+        for namespace in (scheme, f"{scheme}://host:5432", f"{scheme.upper()}://db"):
+            assert dialect_of_namespace(namespace) == dialect, namespace
+        assert dialect_named(scheme) == dialect
+    for namespace in ("s3://bucket", "kafka://broker:9092", "file", "gs://b", "hdfs://nn", "dbt", ""):
+        assert dialect_of_namespace(namespace) is None, namespace
+    for adapter, dialect in DBT_ADAPTERS.items():
+        assert dialect_named(adapter) == dialect
+    assert dialect_named("TSQL") == "tsql" and dialect_named("materialize") == "materialize"
+    for name in ("nosuchsql", "", "  "):
+        with pytest.raises(UnknownDialect) as raised:
+            dialect_named(name)
+        assert isinstance(raised.value, ValueError) and raised.value.name == name
+    # The table costs nothing to import: sqlglot (and DuckDB) load when a name is checked.
+    loaded = subprocess.run([sys.executable, "-c", "import sys, lineagectl.common.dialects; "
+                             "print(sorted(m for m in ('sqlglot', 'duckdb') if m in sys.modules))"],
+                            capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -8,11 +8,18 @@ INDIRECT WINDOW for columns that only partition or order a window; plus
 dataset-level INDIRECT dependencies: columns used in JOIN conditions,
 WHERE/HAVING filters and GROUP BY. Usable on its own; dbt ingest uses it for
 every model's compiled SQL. Queries sqlglot cannot read raise ``SqlLineageError``.
+``column_lineage_facet(edges, locate)`` turns the edges into an OpenLineage
+``columnLineage`` facet, the one way every source of derived lineage builds it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # sqlglot is imported when lineage is computed, not with this module
+    from sqlglot.schema import Schema
 
 
 class SqlLineageError(Exception):
@@ -34,7 +41,7 @@ class Edge:
     column: str | None
     source: Source
     type: str
-    subtype: str
+    subtype: str | None  # None only on the internal marker of _conditional, never in a result
     masking: bool
 
 
@@ -99,11 +106,17 @@ def _only_in_window_spec(column: str, expressions: list) -> bool:
 
 def _paths(node, trail: list):
     """(leaf, expressions on the way) for every leaf of a sqlglot lineage node."""
-    trail = trail + [node.expression]
+    trail = [*trail, node.expression]
     if not node.downstream:
         yield node, trail
     for child in node.downstream:
         yield from _paths(child, trail)
+
+
+def _indirect_order(edge: Edge) -> tuple:
+    # Every field of the edge is in the key: ties would come out in set order, which changes from
+    # process to process (string hashing), and so would the facet and the event that carries it.
+    return (edge.subtype or "", edge.column or "", edge.source.table, edge.source.column, edge.type, edge.masking)
 
 
 def _indirect(tree) -> list[Edge]:
@@ -128,7 +141,7 @@ def _indirect(tree) -> list[Edge]:
                     edges.append(Edge(None, Source(_table_name(table), name), "INDIRECT", subtype, False))
         if select is tree or (isinstance(tree, exp.Union) and select.find_ancestor(exp.Select) is None):
             edges += _conditional(select, tables)
-    return sorted(set(edges), key=lambda e: (e.subtype or "", e.column or "", e.source.table, e.source.column))
+    return sorted(set(edges), key=_indirect_order)
 
 
 def _sources(column, select, tables: dict, subtype: str) -> list[tuple]:
@@ -194,7 +207,7 @@ def _target_columns(statement, schema, dialect) -> list[str] | None:
     if isinstance(statement, exp.Insert) and isinstance(table, exp.Table) and schema:
         try:
             names = ensure_schema(schema, dialect=dialect).column_names(table, dialect=dialect)
-        except Exception:  # noqa: BLE001 - an unknown target simply keeps the SELECT's names
+        except Exception:  # an unknown target simply keeps the SELECT's names
             return None
         return list(names) or None
     return None
@@ -205,11 +218,11 @@ def _rename_outputs(edges: set, query, columns: list[str]) -> set:
     outputs = [select.alias_or_name for select in query.selects]
     if len(outputs) != len(columns):
         return edges
-    names = dict(zip(outputs, columns))
+    names = dict(zip(outputs, columns, strict=True))
     return {replace(edge, column=names.get(edge.column, edge.column)) if edge.column else edge for edge in edges}
 
 
-def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Edge]:
+def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema | None = None) -> list[Edge]:
     """Field-level (``column`` set) and dataset-level (``column`` None) edges of ``sql``.
 
     ``schema`` is a ``{db: {schema: {table: {column: type}}}}`` mapping or a sqlglot
@@ -240,7 +253,7 @@ def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Ed
         indirect = _indirect(tree)  # before lineage, which may rewrite the tree in place (copy=False)
         # One call for every output column, sharing sqlglot's work across them; the scope of the
         # tree qualified above spares lineage() qualifying it a second time.
-        roots = lineage(None, tree, schema=schema or None, dialect=dialect, trim_selects=False, copy=False,
+        roots = lineage(None, tree, schema=schema or {}, dialect=dialect, trim_selects=False, copy=False,
                         scope=build_scope(tree))
         for name, root in roots.items():
             if not name or name == "*":
@@ -259,7 +272,7 @@ def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Ed
         raise SqlLineageError(str(exc).splitlines()[0]) from None
     except SqlLineageError:
         raise
-    except Exception as exc:  # noqa: BLE001 - sqlglot also fails with assertions and lookups
+    except Exception as exc:  # sqlglot also fails with assertions and lookups
         raise SqlLineageError(f"{type(exc).__name__}: {exc}") from None
     condition_only = {(e.column, e.source) for e in indirect if e.type == "DIRECT" and e.subtype is None}
     edges |= {e for e in indirect if e.type == "DIRECT" and e.subtype is not None}  # CASE branch identities
@@ -267,7 +280,35 @@ def column_lineage(sql: str, dialect: str | None = None, schema=None) -> list[Ed
     edges = {e for e in edges if not (e.type == "DIRECT" and (e.column, e.source) in condition_only)}
     if target_columns is not None:
         edges = _rename_outputs(edges, tree, target_columns)
-        indirect = sorted(_rename_outputs(set(indirect), tree, target_columns),
-                          key=lambda e: (e.subtype or "", e.column or "", e.source.table, e.source.column))
-    ordered = sorted(edges, key=lambda e: (e.column or "", e.source.table, e.source.column, e.subtype))
+        indirect = sorted(_rename_outputs(set(indirect), tree, target_columns), key=_indirect_order)
+    ordered = sorted(edges, key=lambda e: (e.column or "", e.source.table, e.source.column, e.subtype or "",
+                                          e.type, e.masking))
     return ordered + indirect
+
+
+def column_lineage_facet(edges: Iterable[Edge], locate: Callable[[str], tuple[str, str] | None]) -> dict | None:
+    """The OpenLineage ``columnLineage`` facet of ``edges``: its ``fields`` and ``dataset`` (1-2-0
+    dataset-level entries: joins, filters…), without ``_producer``/``_schemaURL``, which the caller adds.
+
+    ``locate`` gives the dataset (namespace, name) a SQL table reference (``Source.table``) reads;
+    edges from a table it cannot place (None) are left out. None when no edge is left.
+    """
+    fields: dict[str, dict[str, list[dict]]] = {}
+    dataset: list[dict] = []
+    located: dict[str, tuple[str, str] | None] = {}
+    for edge in edges:
+        table = edge.source.table
+        if table not in located:
+            located[table] = locate(table)
+        target = located[table]
+        if target is None:
+            continue
+        item = {"namespace": target[0], "name": target[1], "field": edge.source.column,
+                "transformations": [{"type": edge.type, "subtype": edge.subtype, "masking": edge.masking}]}
+        if edge.column is None:
+            dataset.append(item)
+        else:
+            fields.setdefault(edge.column, {"inputFields": []})["inputFields"].append(item)
+    if not fields and not dataset:
+        return None
+    return {"fields": fields, "dataset": dataset}

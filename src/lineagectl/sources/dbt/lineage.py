@@ -10,6 +10,7 @@ ephemeral model (a node of its own) rather than through it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 # Column lineage of many models is spread over processes: sqlglot is pure Python and
 # single-threaded, and a 1,000-model project takes ~17 ms a model.
@@ -17,8 +18,12 @@ PARALLEL_MIN_MODELS = 64
 _WORKER: dict = {}
 
 
-def lineage_of_models(work: list[tuple[str, str]], dialect: str, schema: dict, relations: dict, ephemerals: dict):
-    """(unique_id, columnLineage facet or None, warning or None) for each (unique_id, sql), in order."""
+def lineage_of_models(work: list[tuple[str, str]], dialect: str | None, schema: dict, relations: dict,
+                      ephemerals: dict) -> Iterator[tuple[str, dict | None, str | None]]:
+    """(unique_id, columnLineage facet or None, warning or None) for each (unique_id, sql), in order.
+
+    ``dialect`` is sqlglot's (None: its generic dialect); ``relations`` maps each relation
+    (``database.schema.table``, lower case) to its dataset (namespace, name)."""
     import multiprocessing
     import threading
 
@@ -39,7 +44,7 @@ def lineage_of_models(work: list[tuple[str, str]], dialect: str, schema: dict, r
         yield from pool.map(_model_lineage, work, chunksize=max(1, len(work) // (workers * 8)))
 
 
-def _init_worker(dialect: str, schema: dict, relations: dict, ephemerals: dict, forked: bool = False) -> None:
+def _init_worker(dialect: str | None, schema: dict, relations: dict, ephemerals: dict, forked: bool = False) -> None:
     from sqlglot.schema import MappingSchema
 
     if forked:
@@ -69,7 +74,11 @@ def _die_with_parent() -> None:
 
 
 def _model_lineage(item: tuple[str, str]) -> tuple[str, dict | None, str | None]:
-    from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage
+    from lineagectl.sources.sql_lineage import (
+        SqlLineageError,
+        column_lineage,
+        column_lineage_facet,
+    )
 
     uid, sql = item
     if "__dbt__cte__" in sql and _WORKER["ephemerals"]:
@@ -78,39 +87,28 @@ def _model_lineage(item: tuple[str, str]) -> tuple[str, dict | None, str | None]
         edges = column_lineage(sql, _WORKER["dialect"], _WORKER["schema"])
     except SqlLineageError as exc:
         return uid, None, str(exc)
-    fields: dict = {}
-    dataset: list = []
-    for edge in edges:
-        target = _WORKER["relations"].get(edge.source.table.lower())
-        if target is None:
-            continue
-        item = {"namespace": target[0], "name": target[1], "field": edge.source.column,
-                "transformations": [{"type": edge.type, "subtype": edge.subtype, "masking": edge.masking}]}
-        if edge.column is None:
-            dataset.append(item)
-        else:
-            fields.setdefault(edge.column, {"inputFields": []})["inputFields"].append(item)
-    return uid, ({"fields": fields, "dataset": dataset} if fields or dataset else None), None
+    relations = _WORKER["relations"]
+    return uid, column_lineage_facet(edges, lambda table: relations.get(table.lower())), None
 
 
-def projection(sql: str | None, dialect: str) -> dict:
+def projection(sql: str | None, dialect: str | None) -> dict[str, str]:
     """Output columns of an ephemeral model's SQL (when it names them all), typed VARCHAR."""
     import sqlglot
     from sqlglot import exp
 
     try:
         tree = sqlglot.parse_one(sql or "", dialect=dialect)
-    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+    except sqlglot.errors.SqlglotError:  # ParseError, TokenError…: the SQL is not readable
         return {}
     if not isinstance(tree, exp.Query):
         return {}
-    if any(isinstance(s, exp.Star) or isinstance(s, exp.Column) and isinstance(s.this, exp.Star)
+    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
            for s in tree.selects):
         return {}
     return {s.alias_or_name: "VARCHAR" for s in tree.selects if s.alias_or_name}
 
 
-def _attribute_ephemerals(sql: str, dialect: str, ephemerals: dict) -> str:
+def _attribute_ephemerals(sql: str, dialect: str | None, ephemerals: dict) -> str:
     """The SQL with each ``__dbt__cte__X`` CTE dropped and read as ephemeral model X's relation,
     so column lineage points at the ephemeral model (a node of its own) rather than through it.
     Unchanged when an ephemeral's columns are unknown or the SQL does not parse."""
@@ -119,7 +117,7 @@ def _attribute_ephemerals(sql: str, dialect: str, ephemerals: dict) -> str:
 
     try:
         tree = sqlglot.parse_one(sql, dialect=dialect)
-    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+    except sqlglot.errors.SqlglotError:  # ParseError, TokenError…: the SQL is not readable
         return sql
     with_ = tree.args.get("with_")
     if with_ is None:

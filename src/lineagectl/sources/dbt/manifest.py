@@ -11,33 +11,36 @@ With ``run_results.json``, each model/seed/snapshot execution becomes a run of
 its job (START and COMPLETE or FAIL, at the execute timing) and each test
 result a ``dataQualityAssertions`` facet on the dataset (and column) it tests.
 Only the fields needed are read; unknown keys never matter.
+
+Every field is read through ``_object``/``_list``/``_text``, which check that it
+has the shape dbt writes: a field of another shape is a ``_Shape`` error, which
+``manifest_events`` reports as an ``InputError`` naming the file. Nothing else is
+caught: a bug in this reader surfaces as itself.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 
-from lineagectl.sources.dbt.lineage import lineage_of_models, projection
+from lineagectl.common.dialects import dialect_or_generic
 from lineagectl.errors import InputError
+from lineagectl.sources.dbt.lineage import lineage_of_models, projection
 
 PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
 _SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
 _MANIFEST = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.json"')
 _NDJSON_START = re.compile(rb'}\s*\n\s*{')  # a second JSON document on a new line: an event log
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
-# dbt adapter -> sqlglot dialect where the names differ.
-_DIALECTS = {"sqlserver": "tsql", "databricks": "databricks", "spark": "spark", "postgres": "postgres",
-             "redshift": "redshift", "snowflake": "snowflake", "bigquery": "bigquery", "duckdb": "duckdb",
-             "trino": "trino", "athena": "athena", "clickhouse": "clickhouse", "mysql": "mysql",
-             "oracle": "oracle", "teradata": "teradata", "fabric": "tsql", "synapse": "tsql"}
 _MATERIALIZED = {"table": "TABLE", "incremental": "TABLE", "view": "VIEW", "ephemeral": "EPHEMERAL",
                  "materialized_view": "VIEW", "snapshot": "TABLE", "seed": "TABLE"}
+
+Warn = Callable[[str], None]
 
 
 def manifest_version(path: str) -> int | None:
@@ -66,35 +69,131 @@ def manifest_version(path: str) -> int | None:
     return None
 
 
-def _facet(payload: dict) -> dict:
-    return {"_producer": PRODUCER, **payload}
+# -- Reading fields with the shapes dbt writes ------------------------------------------------------
+
+class _Shape(Exception):
+    """A field of a dbt artifact does not have the shape dbt writes; ``manifest_events`` reports it
+    as an ``InputError`` naming the file (``artifact``: manifest, catalog or run_results)."""
+
+    def __init__(self, where: str, expected: str, value: object, artifact: str = "manifest") -> None:
+        super().__init__(f"{where} is {_json_type(value)}, not {expected}")
+        self.artifact = artifact
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _object(value: object, where: str, artifact: str = "manifest") -> dict:
+    """A JSON object of the artifact; absent (null, empty) reads as {}."""
+    if isinstance(value, dict):
+        return value
+    if not value:
+        return {}
+    raise _Shape(where, "an object", value, artifact)
+
+
+def _list(value: object, where: str, artifact: str = "manifest") -> list:
+    """A JSON list of the artifact; absent (null, empty) reads as []."""
+    if isinstance(value, list):
+        return value
+    if not value:
+        return []
+    raise _Shape(where, "a list", value, artifact)
+
+
+def _text(value: object, where: str, artifact: str = "manifest") -> str | None:
+    """A string of the artifact; absent (null, empty) reads as None."""
+    if isinstance(value, str):
+        return value or None
+    if not value:
+        return None
+    raise _Shape(where, "a string", value, artifact)
+
+
+def _strings(value: object, where: str) -> list[str]:
+    """A list of names (tags, parents): its strings; one string reads as a list of it."""
+    if isinstance(value, str):
+        return [value]
+    return [item for item in _list(value, where) if isinstance(item, str)]
 
 
 def _mapping(value: object) -> dict:
+    """A top-level section: only the shapes dbt writes count; anything else is skipped, not fatal."""
     return value if isinstance(value, dict) else {}
+
+
+def _facet(payload: dict) -> dict:
+    return {"_producer": PRODUCER, **payload}
 
 
 def _truthy(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "1"))
 
 
+def _compiled_sql(uid: str, node: dict) -> str | None:
+    return _text(node.get("compiled_code"), f"{uid}: compiled_code") or _text(
+        node.get("compiled_sql"), f"{uid}: compiled_sql")
+
+
+def _meta(uid: str, node: dict) -> dict:
+    return _object(node.get("meta"), f"{uid}: meta")
+
+
+def _config(uid: str, node: dict) -> dict:
+    return _object(node.get("config"), f"{uid}: config")
+
+
+def _parents(uid: str, node: dict) -> list[str]:
+    depends_on = _object(node.get("depends_on"), f"{uid}: depends_on")
+    return _strings(depends_on.get("nodes"), f"{uid}: depends_on.nodes")
+
+
+def _materialized(uid: str, node: dict) -> str | None:
+    return _text(_config(uid, node).get("materialized"), f"{uid}: config.materialized")
+
+
+class _Test:
+    """What a dbt test node says: the node it tests, its name, the column it tests (if one)."""
+
+    def __init__(self, uid: str, node: dict) -> None:
+        self.target = _text(node.get("attached_node"), f"{uid}: attached_node") or next(
+            iter(_parents(uid, node)), None)
+        metadata = _object(node.get("test_metadata"), f"{uid}: test_metadata")
+        self.name = metadata.get("name") or node.get("name") or uid
+        self.column = node.get("column_name") or _object(
+            metadata.get("kwargs"), f"{uid}: test_metadata.kwargs").get("column_name")
+
+
 class _Manifest:
-    def __init__(self, data: dict, namespace: str | None, catalog: dict | None, on_warning=None) -> None:
-        self.on_warning = on_warning or (lambda message: None)
+    def __init__(self, data: dict, namespace: str | None, catalog: dict | None, on_warning: Warn | None = None,
+                 path: str = "manifest.json") -> None:
+        self.on_warning: Warn = on_warning or (lambda message: None)
+        self.path = path
         meta = _mapping(data.get("metadata"))
-        self.adapter = meta.get("adapter_type") or "dbt"
+        self.adapter_type = _text(meta.get("adapter_type"), "metadata.adapter_type")
+        self.adapter = self.adapter_type or "dbt"
         self.project = meta.get("project_name")
         self.time = meta.get("generated_at") or "1970-01-01T00:00:00Z"
         self.namespace = namespace
         # Only the shapes dbt writes count; anything else in a section is skipped, not fatal.
         sections = {**_mapping(data.get("nodes")), **_mapping(data.get("sources"))}
-        self.nodes = {uid: node for uid, node in sections.items() if isinstance(node, dict)}
+        self.nodes: dict[str, dict] = {uid: node for uid, node in sections.items() if isinstance(node, dict)}
         self.exposures = _mapping(data.get("exposures"))
         self.groups = _mapping(data.get("groups"))
         catalog = _mapping(catalog)
         self.catalog = {uid: entry for uid, entry in {**_mapping(catalog.get("nodes")),
                                                        **_mapping(catalog.get("sources"))}.items()
                         if isinstance(entry, dict)}
+
+    def unique_id(self, node: dict) -> str | None:
+        return _text(node.get("unique_id"), f"{node.get('name') or 'a node'}: unique_id")
+
+    def catalog_columns(self, uid: str | None) -> dict:
+        entry = self.catalog.get(uid) if uid is not None else None
+        return _object((entry or {}).get("columns"), f"{uid}: columns", "catalog")
 
     @cached_property
     def tests(self) -> dict[str, list[dict]]:
@@ -103,56 +202,67 @@ class _Manifest:
         results come from ``--run-results``."""
         found: dict[str, list[dict]] = {}
         for uid, node in sorted(self.nodes.items()):
-            if not isinstance(node, dict) or node.get("resource_type") != "test":
+            if node.get("resource_type") != "test":
                 continue
-            target = node.get("attached_node") or next(iter((node.get("depends_on") or {}).get("nodes") or []), None)
-            if target not in self.nodes:
+            test = _Test(uid, node)
+            if test.target not in self.nodes:
                 continue
-            test = (node.get("test_metadata") or {}).get("name") or node.get("name") or uid
-            tag = {"key": "dbt_test", "value": str(test), "source": "dbt"}
-            column = node.get("column_name") or ((node.get("test_metadata") or {}).get("kwargs") or {}).get(
-                "column_name")
-            if isinstance(column, str) and column:
-                tag["field"] = column
-            if tag not in found.setdefault(target, []):
-                found[target].append(tag)
+            tag = {"key": "dbt_test", "value": str(test.name), "source": "dbt"}
+            if isinstance(test.column, str) and test.column:
+                tag["field"] = test.column
+            if tag not in found.setdefault(test.target, []):
+                found[test.target].append(tag)
         return found
 
     def job_namespace(self, node: dict) -> str:
         return f"dbt://{self.project or node.get('package_name') or 'project'}"
 
+    def relation(self, node: dict) -> list[str | None]:
+        """The node's relation as [database, schema, table] (parts may be missing)."""
+        where = node.get("unique_id") or node.get("name")
+        table_key = "identifier" if node.get("resource_type") == "source" else "alias"
+        return [_text(node.get("database"), f"{where}: database"), _text(node.get("schema"), f"{where}: schema"),
+                _text(node.get(table_key), f"{where}: {table_key}") or _text(node.get("name"), f"{where}: name")]
+
     def dataset_id(self, node: dict) -> tuple[str, str]:
-        database, schema = node.get("database"), node.get("schema")
-        table = node.get("identifier") if node.get("resource_type") == "source" else node.get("alias")
-        name = ".".join(part for part in (database, schema, table or node.get("name")) if part)
+        database, schema, table = self.relation(node)
+        name = ".".join(part for part in (database, schema, table) if part)
         if self.namespace:
             return self.namespace, name
         if self.adapter == "bigquery":
             return "bigquery", name
         return f"{self.adapter}://{database or 'default'}", name
 
-    def owners(self, node: dict) -> list[str]:
-        owners = (node.get("meta") or {}).get("owner") or (node.get("config") or {}).get("meta", {}).get("owner")
-        found = [owners] if isinstance(owners, str) else [o for o in owners or [] if isinstance(o, str)]
-        group = self.groups.get(f"group.{node.get('package_name')}.{node.get('group')}") if node.get("group") else None
-        if group:
-            owner = group.get("owner") or {}
-            found += [v for v in (owner.get("email"), owner.get("name")) if isinstance(v, str)]
+    def owners(self, uid: str, node: dict) -> list[str]:
+        # ``meta`` is the project's own: an owner that is not a name (or names) is not read.
+        owner = _meta(uid, node).get("owner") or _object(_config(uid, node).get("meta"), f"{uid}: config.meta").get(
+            "owner")
+        found = [owner] if isinstance(owner, str) else [o for o in owner if isinstance(o, str)] if isinstance(
+            owner, list) else []
+        if node.get("group"):
+            group = _object(self.groups.get(f"group.{node.get('package_name')}.{node.get('group')}"),
+                            f"group of {uid}")
+            contact = _object(group.get("owner"), f"group of {uid}: owner")
+            found += [v for v in (contact.get("email"), contact.get("name")) if isinstance(v, str)]
         return found
 
-    def dataset(self, node: dict) -> dict:
+    def dataset(self, uid: str, node: dict) -> dict:
+        """The dataset of a model, seed, snapshot or source (``uid``: its key in the manifest)."""
         namespace, name = self.dataset_id(node)
+        node_id = self.unique_id(node)  # its unique_id field: the same as its key, as dbt writes it
         kind = node.get("resource_type")
-        materialized = (node.get("config") or {}).get("materialized") or kind
-        columns = node.get("columns") or {}
-        catalog_columns = (self.catalog.get(node.get("unique_id")) or {}).get("columns") or {}
-        fields, tags = [], [{"key": t, "value": "true", "source": "dbt"} for t in node.get("tags") or []
-                            if isinstance(t, str)]
-        if _truthy((node.get("meta") or {}).get("pii")):
+        materialized = _materialized(uid, node) or str(kind)
+        columns = _object(node.get("columns"), f"{uid}: columns")
+        catalog_columns = self.catalog_columns(node_id)
+        fields: list[dict] = []
+        tags = [{"key": t, "value": "true", "source": "dbt"} for t in _strings(node.get("tags"), f"{uid}: tags")]
+        if _truthy(_meta(uid, node).get("pii")):
             tags.append({"key": "pii", "value": "true", "source": "dbt"})
-        catalog_types = {str(c.get("name", "")).lower(): c.get("type") for c in catalog_columns.values()}
+        specs = [_object(spec, f"{uid}: columns.{key}") for key, spec in columns.items()]
+        catalog_specs = [_object(spec, f"{uid}: columns.{key}", "catalog") for key, spec in catalog_columns.items()]
+        catalog_types = {str(c.get("name", "")).lower(): c.get("type") for c in catalog_specs}
         seen = set()
-        for spec in [*columns.values(), *catalog_columns.values()]:
+        for spec in [*specs, *catalog_specs]:
             column = spec.get("name")
             if not isinstance(column, str) or column.lower() in seen:
                 continue
@@ -164,30 +274,35 @@ class _Manifest:
             if spec.get("description"):
                 field["description"] = spec["description"]
             fields.append(field)
-            for tag in spec.get("tags") or []:
-                if isinstance(tag, str):
-                    tags.append({"key": tag, "value": "true", "source": "dbt", "field": column})
-            if _truthy((spec.get("meta") or {}).get("pii")):
+            for tag in _strings(spec.get("tags"), f"{uid}: columns.{column}.tags"):
+                tags.append({"key": tag, "value": "true", "source": "dbt", "field": column})
+            if _truthy(_object(spec.get("meta"), f"{uid}: columns.{column}.meta").get("pii")):
                 tags.append({"key": "pii", "value": "true", "source": "dbt", "field": column})
         facets = {
             "datasetType": _facet({"datasetType": _MATERIALIZED.get(materialized, "TABLE")}),
-            "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": node["unique_id"], "type": "DBT"}]}),
+            "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": node_id, "type": "DBT"}]}),
         }
         if fields:
             facets["schema"] = _facet({"fields": fields})
         if node.get("description"):
             facets["documentation"] = _facet({"description": node["description"]})
-        tags += self.tests.get(node.get("unique_id"), [])
+        tags += self.tests.get(node_id, []) if node_id else []
         if tags:
             facets["tags"] = _facet({"tags": tags})
-        owners = self.owners(node)
+        owners = self.owners(uid, node)
         if owners:
             facets["ownership"] = _facet({"owners": [{"name": o} for o in owners]})
         if kind in ("model", "snapshot"):
-            lineage = self.column_lineage(node)
+            lineage = self.lineage.get(node_id) if node_id else None
             if lineage:
                 facets["columnLineage"] = _facet(lineage)
         return {"namespace": namespace, "name": name, "facets": facets}
+
+    @cached_property
+    def sql_dialect(self) -> str | None:
+        """sqlglot's dialect for the adapter's SQL (None: the generic one, with a warning if unknown)."""
+        return dialect_or_generic(self.adapter_type, f"dbt manifest {self.path} (metadata.adapter_type)",
+                                  self.on_warning)
 
     @cached_property
     def sql_schema(self) -> tuple[dict, dict, dict]:
@@ -197,28 +312,30 @@ class _Manifest:
         relations: dict = {}
         ephemerals: dict = {}
         for uid, node in self.nodes.items():
-            if not isinstance(node, dict) or node.get("resource_type") not in DATASET_TYPES:
+            if node.get("resource_type") not in DATASET_TYPES:
                 continue
             namespace, name = self.dataset_id(node)
-            table = node.get("identifier") if node.get("resource_type") == "source" else node.get("alias")
-            parts = [node.get("database"), node.get("schema"), table or node.get("name")]
+            parts = self.relation(node)
             relations[".".join(p for p in parts if p).lower()] = (namespace, name)
-            columns = {c.get("name"): c.get("data_type") or "VARCHAR"
-                       for c in (node.get("columns") or {}).values() if isinstance(c.get("name"), str)}
-            catalog_columns = ((self.catalog.get(uid) or {}).get("columns") or {}).values()
+            columns: dict[str, str] = {}
+            for key, spec in _object(node.get("columns"), f"{uid}: columns").items():
+                spec = _object(spec, f"{uid}: columns.{key}")
+                if isinstance(spec.get("name"), str):
+                    columns[spec["name"]] = _text(spec.get("data_type"), f"{uid}: columns.{key}.data_type") or "VARCHAR"
+            catalog_columns = [_object(c, f"{uid}: columns.{key}", "catalog")
+                               for key, c in self.catalog_columns(uid).items()]
             if catalog_columns:  # the warehouse's own names win over the documented ones
-                columns = {self._stored_name(c["name"]): c.get("type") or "VARCHAR"
+                columns = {self._stored_name(c["name"]): _text(c.get("type"), f"{uid}: columns.{c['name']}.type",
+                                                                "catalog") or "VARCHAR"
                            for c in catalog_columns if isinstance(c.get("name"), str)}
             elif node.get("resource_type") in ("model", "snapshot"):
                 # No catalog: a model's SQL names its columns (documentation often lists a few).
-                projected = projection(node.get("compiled_code") or node.get("compiled_sql"),
-                                        _DIALECTS.get(self.adapter, self.adapter))
+                projected = projection(_compiled_sql(uid, node), self.sql_dialect)
                 if projected:
                     columns = {name: columns.get(name, "VARCHAR") for name in projected}
-            if (node.get("config") or {}).get("materialized") == "ephemeral" and all(parts):
+            if _materialized(uid, node) == "ephemeral" and all(parts):
                 # Documented columns of an ephemeral are often a subset: only its SQL says them all.
-                columns = projection(node.get("compiled_code") or node.get("compiled_sql"),
-                                      _DIALECTS.get(self.adapter, self.adapter))
+                columns = projection(_compiled_sql(uid, node), self.sql_dialect)
                 if columns:  # read as a table only when its columns are known; else through its CTE
                     ephemerals[f"__dbt__cte__{node.get('name')}".lower()] = parts
             if columns and all(parts):
@@ -226,13 +343,10 @@ class _Manifest:
         return schema, relations, ephemerals
 
     @cached_property
-    def _dialect(self):
+    def _sqlglot_dialect(self):  # -> sqlglot Dialect | None; sqlglot is imported only when SQL is read
         from sqlglot.dialects import Dialect
 
-        try:
-            return Dialect.get_or_raise(_DIALECTS.get(self.adapter, self.adapter))
-        except ValueError:
-            return None
+        return None if self.sql_dialect is None else Dialect.get_or_raise(self.sql_dialect)
 
     def _stored_name(self, name: str) -> str:
         """A catalog column name as sqlglot's schema must see it: quoted when the warehouse stores
@@ -240,7 +354,7 @@ class _Manifest:
         its case; case-insensitive dialects fold quoted names too, so nothing changes there."""
         from sqlglot import exp
 
-        dialect = self._dialect
+        dialect = self._sqlglot_dialect
         if dialect is None:
             return name
         identifier = exp.to_identifier(name)
@@ -251,47 +365,44 @@ class _Manifest:
     @cached_property
     def lineage(self) -> dict[str, dict | None]:
         """The columnLineage facet of every model and snapshot with compiled SQL, by unique_id."""
-        work = [(uid, node.get("compiled_code") or node.get("compiled_sql")) for uid, node in sorted(self.nodes.items())
-                if isinstance(node, dict) and node.get("resource_type") in ("model", "snapshot")
-                and (node.get("compiled_code") or node.get("compiled_sql"))]
+        work = []
+        for uid, node in sorted(self.nodes.items()):
+            if node.get("resource_type") in ("model", "snapshot"):
+                sql = _compiled_sql(uid, node)
+                if sql:
+                    work.append((uid, sql))
         schema, relations, ephemerals = self.sql_schema
-        dialect = _DIALECTS.get(self.adapter, self.adapter)
         found = {}
-        for uid, facet, warning in lineage_of_models(work, dialect, schema, relations, ephemerals):
+        for uid, facet, warning in lineage_of_models(work, self.sql_dialect, schema, relations, ephemerals):
             if warning:
                 self.on_warning(f"{uid}: no column lineage (table lineage kept): {warning}")
             found[uid] = facet
         return found
 
-    def column_lineage(self, node: dict) -> dict | None:
-        """The columnLineage facet of a model, from its compiled SQL; None when there is none."""
-        return self.lineage.get(node.get("unique_id"))
-
     def events(self) -> Iterator[dict]:
-        datasets = {uid: self.dataset(n) for uid, n in self.nodes.items()
-                    if isinstance(n, dict) and n.get("resource_type") in DATASET_TYPES and n.get("unique_id")}
-        for uid, dataset in sorted(datasets.items()):
+        datasets = {uid: self.dataset(uid, n) for uid, n in self.nodes.items()
+                    if n.get("resource_type") in DATASET_TYPES and self.unique_id(n)}
+        for _, dataset in sorted(datasets.items()):
             yield {"eventTime": self.time, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("DatasetEvent"),
                    "dataset": dataset}
         for uid, node in sorted(self.nodes.items()):
             if uid not in datasets or node.get("resource_type") not in ("model", "snapshot"):
                 continue
-            parents = sorted({p for p in (node.get("depends_on") or {}).get("nodes") or [] if p in datasets})
-            sql = node.get("compiled_code") or node.get("compiled_sql") or node.get("raw_code") or node.get("raw_sql")
+            parents = sorted({p for p in _parents(uid, node) if p in datasets})
+            sql = _compiled_sql(uid, node) or node.get("raw_code") or node.get("raw_sql")
             facets = {"jobType": _facet({"processingType": "BATCH", "integration": "DBT",
                                          "jobType": node["resource_type"].upper()})}
             if sql:
                 facets["sql"] = _facet({"query": sql, "dialect": self.adapter})
-            owners = self.owners(node)
+            owners = self.owners(uid, node)
             if owners:
                 facets["ownership"] = _facet({"owners": [{"name": o} for o in owners]})
             yield self._job(node, uid, facets, [_ref(datasets[p]) for p in parents], [_ref(datasets[uid])])
         for uid, exposure in sorted(self.exposures.items()):
             if not isinstance(exposure, dict):
                 continue
-            parents = [_ref(datasets[p]) for p in sorted(set((exposure.get("depends_on") or {}).get("nodes") or []))
-                       if p in datasets]
-            owner = exposure.get("owner") or {}
+            consumed = [_ref(datasets[p]) for p in sorted(set(_parents(uid, exposure))) if p in datasets]
+            owner = _object(exposure.get("owner"), f"{uid}: owner")
             names = [v for v in (owner.get("email"), owner.get("name")) if isinstance(v, str)]
             outputs = []
             if exposure.get("type") == "ml":
@@ -305,32 +416,28 @@ class _Manifest:
             facets = {"jobType": _facet({"processingType": "BATCH", "integration": "DBT", "jobType": "EXPOSURE"})}
             if names:
                 facets["ownership"] = _facet({"owners": [{"name": n} for n in names]})
-            yield self._job(exposure, uid, facets, parents, outputs)
+            yield self._job(exposure, uid, facets, consumed, outputs)
 
     def run_events(self, results: dict) -> Iterator[dict]:
         """Runs of models, seeds and snapshots, and test results as assertions, from ``run_results.json``."""
-        meta = results.get("metadata") or {}
+        meta = _object(results.get("metadata"), "metadata", "run_results")
         invocation = str(meta.get("invocation_id") or meta.get("generated_at") or "dbt")
         when = meta.get("generated_at") or self.time
         assertions: dict[str, list[dict]] = {}
-        for result in results.get("results") or []:
+        for result in _list(results.get("results"), "results", "run_results"):
             if not isinstance(result, dict) or not isinstance(result.get("unique_id"), str):
                 continue
             uid, status = result["unique_id"], str(result.get("status") or "").lower()
             node = self.nodes.get(uid)
-            if not isinstance(node, dict):
+            if node is None:
                 continue
             if node.get("resource_type") == "test":
-                target = node.get("attached_node") or next(iter((node.get("depends_on") or {}).get("nodes") or []),
-                                                            None)
-                if target in self.nodes:
-                    test = (node.get("test_metadata") or {}).get("name") or node.get("name") or uid
-                    column = node.get("column_name") or ((node.get("test_metadata") or {}).get("kwargs") or {}).get(
-                        "column_name")
-                    assertion = {"assertion": test, "success": status in ("pass", "success")}
-                    if isinstance(column, str):
-                        assertion["column"] = column
-                    assertions.setdefault(target, []).append(assertion)
+                test = _Test(uid, node)
+                if test.target in self.nodes:
+                    assertion = {"assertion": test.name, "success": status in ("pass", "success")}
+                    if isinstance(test.column, str):
+                        assertion["column"] = test.column
+                    assertions.setdefault(test.target, []).append(assertion)
             elif node.get("resource_type") in ("model", "seed", "snapshot"):
                 yield from self._run(node, uid, result, status, invocation, when)
         for target, found in sorted(assertions.items()):
@@ -340,7 +447,8 @@ class _Manifest:
                                "facets": {"dataQualityAssertions": _facet({"assertions": found})}}}
 
     def _run(self, node: dict, uid: str, result: dict, status: str, invocation: str, when: str) -> Iterator[dict]:
-        timing = {t.get("name"): t for t in result.get("timing") or [] if isinstance(t, dict)}
+        timing = {t.get("name"): t for t in _list(result.get("timing"), f"{uid}: timing", "run_results")
+                  if isinstance(t, dict) and isinstance(t.get("name"), str)}
         execute = timing.get("execute") or {}
         started, ended = execute.get("started_at") or when, execute.get("completed_at") or when
         if status == "skipped":
@@ -380,8 +488,12 @@ def _read(path: str) -> dict:
 
 
 def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None,
-                    on_warning=None, run_results: str | None = None) -> Iterator[dict]:
-    """The OpenLineage events that describe the dbt project of manifest ``path`` (and its last run)."""
+                    on_warning: Warn | None = None, run_results: str | None = None) -> Iterator[dict]:
+    """The OpenLineage events that describe the dbt project of manifest ``path`` (and its last run).
+
+    A file that is not shaped as dbt writes it is an ``InputError`` naming it, raised here or
+    while the events are read.
+    """
     data = _read(path)
     if not isinstance(data.get("nodes"), dict):
         raise InputError(f"{path}: not a dbt manifest (no nodes)")
@@ -389,18 +501,28 @@ def manifest_events(path: str, namespace: str | None = None, catalog: str | None
     results = _read(run_results) if run_results else None
     if results is not None and not isinstance(results.get("results"), list):
         raise InputError(f"{run_results}: not a dbt run_results.json (no results)")
-    manifest = _Manifest(data, namespace, catalog_data, on_warning)
+    paths = {"manifest": path, "catalog": catalog or "", "run_results": run_results or ""}
+    try:
+        manifest = _Manifest(data, namespace, catalog_data, on_warning, path)
+    except _Shape as exc:
+        raise _input_error(paths, exc) from None
     if results is None:
-        return _guarded(path, manifest.events())
-    return _guarded(path, _chain(manifest.events(), manifest.run_events(results)))
+        return _guarded(paths, manifest.events())
+    return _guarded(paths, _chain(manifest.events(), manifest.run_events(results)))
 
 
-def _guarded(path: str, events: Iterator[dict]) -> Iterator[dict]:
-    """The events, or one clear error naming the file when its content is not shaped as dbt writes it."""
+def _input_error(paths: dict[str, str], exc: _Shape) -> InputError:
+    kind = {"run_results": "run_results.json"}.get(exc.artifact, exc.artifact)
+    return InputError(f"{paths[exc.artifact]}: not a usable dbt {kind} ({exc})")
+
+
+def _guarded(paths: dict[str, str], events: Iterator[dict]) -> Iterator[dict]:
+    """The events, or one clear error naming the file when a field is not shaped as dbt writes it.
+    Only ``_Shape`` is caught: any other exception is a bug, and surfaces as itself."""
     try:
         yield from events
-    except (TypeError, AttributeError, KeyError, ValueError) as exc:
-        raise InputError(f"{path}: not a usable dbt manifest ({type(exc).__name__}: {exc})") from None
+    except _Shape as exc:
+        raise _input_error(paths, exc) from None
 
 
 def _chain(*parts: Iterator[dict]) -> Iterator[dict]:

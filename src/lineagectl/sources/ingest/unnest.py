@@ -16,26 +16,71 @@ from __future__ import annotations
 from lineagectl.common.ids import ID_MACRO
 
 _FACETS = "MAP(VARCHAR, JSON)"
-_DATASET = '{"namespace": "VARCHAR", "name": "VARCHAR", "facets": "%s", "%%s": "%s"}' % (_FACETS, _FACETS)
+
+
+def _dataset(extra: str) -> str:
+    return f'{{"namespace": "VARCHAR", "name": "VARCHAR", "facets": "{_FACETS}", "{extra}": "{_FACETS}"}}'
+
+
 _EVENT = (
     '{"producer": "VARCHAR", "schemaURL": "VARCHAR",'
-    ' "run": {"runId": "VARCHAR", "facets": "%s"},'
-    ' "job": {"namespace": "VARCHAR", "name": "VARCHAR", "facets": "%s"},'
-    ' "dataset": {"namespace": "VARCHAR", "name": "VARCHAR", "facets": "%s"},'
-    ' "inputs": [%s], "outputs": [%s]}'
-) % (_FACETS, _FACETS, _FACETS, _DATASET % "inputFacets", _DATASET % "outputFacets")
+    f' "run": {{"runId": "VARCHAR", "facets": "{_FACETS}"}},'
+    f' "job": {{"namespace": "VARCHAR", "name": "VARCHAR", "facets": "{_FACETS}"}},'
+    f' "dataset": {{"namespace": "VARCHAR", "name": "VARCHAR", "facets": "{_FACETS}"}},'
+    f' "inputs": [{_dataset("inputFacets")}], "outputs": [{_dataset("outputFacets")}]}}'
+)
 
 _TRANSFORMS = '[{"type": "VARCHAR", "subtype": "VARCHAR", "description": "VARCHAR", "masking": "BOOLEAN"}]'
-_INPUT_FIELD = '{"namespace": "VARCHAR", "name": "VARCHAR", "field": "VARCHAR", "transformations": %s}' % _TRANSFORMS
-_CLL_FIELD = ('{"inputFields": [%s], "transformationType": "VARCHAR", "transformationDescription": "VARCHAR"}'
-              % _INPUT_FIELD)
-_CLL = '{"fields": "%s", "dataset": [%s]}' % (_FACETS, _INPUT_FIELD)
+_INPUT_FIELD = f'{{"namespace": "VARCHAR", "name": "VARCHAR", "field": "VARCHAR", "transformations": {_TRANSFORMS}}}'
+_CLL_FIELD = (f'{{"inputFields": [{_INPUT_FIELD}], "transformationType": "VARCHAR",'
+              ' "transformationDescription": "VARCHAR"}')
+_CLL = f'{{"fields": "{_FACETS}", "dataset": [{_INPUT_FIELD}]}}'
 _SCHEMA = '{"fields": [{"name": "VARCHAR", "type": "VARCHAR", "description": "VARCHAR", "fields": "JSON"}]}'
 _SCHEMA_NESTED = '[{"name": "VARCHAR", "type": "VARCHAR", "description": "VARCHAR"}]'
+_INPUT_NAMES = '{"inputFields": [{"namespace": "VARCHAR", "name": "VARCHAR"}]}'
 _SYMLINKS = '{"identifiers": [{"namespace": "VARCHAR", "name": "VARCHAR", "type": "VARCHAR"}]}'
 
 # The facet hash of a `_deleted: true` facet (see store/schema.py).
 _HASH = "CASE WHEN (f.value->>'_deleted') = 'true' THEN 'deleted' ELSE md5(f.value) END"
+
+# Column lineage facets -> cll_fields rows, from ``cll_parsed`` (dataset_id, facet_hash, v: the facet
+# as _CLL, schema_columns: the columns of the schema sent beside it). The one expansion of a
+# columnLineage facet: events' (UNNEST) and lineagectl's own derived ones (DERIVED_CLL) alike.
+STG_CLL_FIELDS = f"""CREATE OR REPLACE TEMP TABLE stg_cll_fields AS
+    WITH fields AS (
+        SELECT dataset_id, facet_hash, fe.key AS column_name, json_transform(fe.value, '{_CLL_FIELD}') AS s
+        FROM (SELECT *, unnest(map_entries(v.fields)) AS fe FROM cll_parsed)),
+    inputs AS (
+        SELECT dataset_id, facet_hash, column_name, s.transformationType AS legacy_type,
+               s.transformationDescription AS legacy_desc, unnest(s.inputFields) AS i FROM fields),
+    field_edges AS (
+        SELECT dataset_id, facet_hash, column_name, i, legacy_type, legacy_desc,
+               unnest(CASE WHEN len(i.transformations) > 0 THEN i.transformations ELSE [NULL] END) AS t
+        FROM inputs),
+    deps AS (
+        SELECT dataset_id, facet_hash,
+               list_distinct(coalesce(map_keys(v.fields), []) || schema_columns) AS columns,
+               unnest(v.dataset) AS i
+        FROM cll_parsed),
+    dep_columns AS (SELECT dataset_id, facet_hash, unnest(columns) AS column_name, i FROM deps),
+    dep_edges AS (
+        SELECT dataset_id, facet_hash, column_name, i,
+               unnest(CASE WHEN len(i.transformations) > 0 THEN i.transformations ELSE [NULL] END) AS t
+        FROM dep_columns)
+    SELECT dataset_id, facet_hash, column_name, lineagectl_id(i.namespace, i.name) AS src_dataset_id,
+           i.field AS src_column, coalesce(upper(t.type), 'DIRECT') AS type,
+           CASE WHEN t IS NOT NULL THEN upper(t.subtype)
+                WHEN upper(legacy_type) = 'IDENTITY' THEN 'IDENTITY'
+                WHEN legacy_type IS NOT NULL THEN 'TRANSFORMATION' END AS subtype,
+           coalesce(t.masking, false) AS masking,
+           CASE WHEN t IS NOT NULL THEN t.description ELSE legacy_desc END AS description,
+           legacy_type
+    FROM field_edges WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL AND i.field IS NOT NULL
+    UNION ALL
+    SELECT dataset_id, facet_hash, column_name, lineagectl_id(i.namespace, i.name), i.field,
+           coalesce(upper(t.type), 'DIRECT'), upper(t.subtype), coalesce(t.masking, false),
+           t.description, NULL
+    FROM dep_edges WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL AND i.field IS NOT NULL"""
 
 SETUP = [
     ID_MACRO,
@@ -167,41 +212,7 @@ UNNEST = [
                coalesce(list_transform(json_transform(s.value, '{_SCHEMA}').fields, lambda x: x.name), [])
                    AS schema_columns
         FROM c LEFT JOIN s USING (event_hash, dataset_id)""",
-    f"""CREATE OR REPLACE TEMP TABLE stg_cll_fields AS
-        WITH fields AS (
-            SELECT dataset_id, facet_hash, fe.key AS column_name, json_transform(fe.value, '{_CLL_FIELD}') AS s
-            FROM (SELECT *, unnest(map_entries(v.fields)) AS fe FROM cll_parsed)),
-        inputs AS (
-            SELECT dataset_id, facet_hash, column_name, s.transformationType AS legacy_type,
-                   s.transformationDescription AS legacy_desc, unnest(s.inputFields) AS i FROM fields),
-        field_edges AS (
-            SELECT dataset_id, facet_hash, column_name, i, legacy_type, legacy_desc,
-                   unnest(CASE WHEN len(i.transformations) > 0 THEN i.transformations ELSE [NULL] END) AS t
-            FROM inputs),
-        deps AS (
-            SELECT dataset_id, facet_hash,
-                   list_distinct(coalesce(map_keys(v.fields), []) || schema_columns) AS columns,
-                   unnest(v.dataset) AS i
-            FROM cll_parsed),
-        dep_columns AS (SELECT dataset_id, facet_hash, unnest(columns) AS column_name, i FROM deps),
-        dep_edges AS (
-            SELECT dataset_id, facet_hash, column_name, i,
-                   unnest(CASE WHEN len(i.transformations) > 0 THEN i.transformations ELSE [NULL] END) AS t
-            FROM dep_columns)
-        SELECT dataset_id, facet_hash, column_name, lineagectl_id(i.namespace, i.name) AS src_dataset_id,
-               i.field AS src_column, coalesce(upper(t.type), 'DIRECT') AS type,
-               CASE WHEN t IS NOT NULL THEN upper(t.subtype)
-                    WHEN upper(legacy_type) = 'IDENTITY' THEN 'IDENTITY'
-                    WHEN legacy_type IS NOT NULL THEN 'TRANSFORMATION' END AS subtype,
-               coalesce(t.masking, false) AS masking,
-               CASE WHEN t IS NOT NULL THEN t.description ELSE legacy_desc END AS description,
-               legacy_type
-        FROM field_edges WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL AND i.field IS NOT NULL
-        UNION ALL
-        SELECT dataset_id, facet_hash, column_name, lineagectl_id(i.namespace, i.name), i.field,
-               coalesce(upper(t.type), 'DIRECT'), upper(t.subtype), coalesce(t.masking, false),
-               t.description, NULL
-        FROM dep_edges WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL AND i.field IS NOT NULL""",
+    STG_CLL_FIELDS,
     f"""CREATE OR REPLACE TEMP TABLE stg_aliases AS
         WITH links AS (
             SELECT dataset_id, event_time, event_hash,
@@ -222,15 +233,47 @@ UNNEST = [
             FROM renames WHERE ns IS NOT NULL AND name IS NOT NULL)
         WHERE alias_id <> dataset_id""",
     # Names: datasets an event names, and sources named only by new column lineage.
-    """CREATE OR REPLACE TEMP TABLE stg_dataset_names AS
+    f"""CREATE OR REPLACE TEMP TABLE stg_dataset_names AS
         SELECT dataset_id, namespace, name, event_time, event_hash FROM io_ids
         UNION ALL
         SELECT DISTINCT lineagectl_id(i.namespace, i.name), i.namespace, i.name, event_time, event_hash
         FROM (SELECT event_time, event_hash,
                      unnest(flatten(list_transform(map_values(v.fields),
-                            lambda x: json_transform(x, '{"inputFields": [{"namespace": "VARCHAR", "name": "VARCHAR"}]}')
-                                 .inputFields)) || coalesce(list_transform(v.dataset,
-                            lambda x: {'namespace': x.namespace, 'name': x.name}), [])) AS i
+                            lambda x: json_transform(x, '{_INPUT_NAMES}').inputFields))
+                     || coalesce(list_transform(v.dataset,
+                            lambda x: {{'namespace': x.namespace, 'name': x.name}}), [])) AS i
               FROM cll_parsed)
         WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL""",
+]
+
+# Column lineage lineagectl derived itself (``sqlcll``), staged as the rows an event carrying the
+# same facet gives: ``derived_cll`` (dataset_id, job_id, event_time, facets) has one row per
+# output, ``facets`` being a JSON object as an event's dataset ``facets`` ({"columnLineage": …}).
+# Facets are hashed by _HASH and expanded by STG_CLL_FIELDS, as an event's are. The schema beside
+# derived lineage is the output's current one (an event's is the schema facet sent with it).
+DERIVED_CLL = [
+    f"""CREATE OR REPLACE TEMP TABLE derived_facets AS
+        SELECT dataset_id, job_id, event_time, f.key AS facet_key, {_HASH} AS facet_hash, f.value
+        FROM (SELECT *, unnest(map_entries(json_transform(facets, '"{_FACETS}"'))) AS f FROM derived_cll)""",
+    """CREATE OR REPLACE TEMP TABLE stg_facet_blobs AS
+        SELECT facet_hash, any_value(value) AS payload FROM derived_facets
+        WHERE facet_hash <> 'deleted' GROUP BY facet_hash""",
+    """CREATE OR REPLACE TEMP TABLE stg_cll_sets AS
+        SELECT dataset_id, job_id, facet_hash, event_time FROM derived_facets WHERE facet_key = 'columnLineage'""",
+    f"""CREATE OR REPLACE TEMP TABLE cll_parsed AS
+        WITH c AS (
+            SELECT dataset_id, facet_hash, any_value(value) AS value FROM derived_facets
+            WHERE facet_key = 'columnLineage' AND facet_hash <> 'deleted'
+              AND (dataset_id, facet_hash) NOT IN (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields)
+            GROUP BY dataset_id, facet_hash),
+        -- Top-level fields only, as an event's schema facet gives them (nested ones are 1000*i + j).
+        s AS (
+            SELECT d.dataset_id, list(f.name ORDER BY f.ordinal) AS schema_columns
+            FROM datasets d SEMI JOIN c USING (dataset_id)
+            JOIN schema_fields f ON f.schema_hash = d.schema_hash
+            WHERE f.ordinal % 1000 = 0 GROUP BY d.dataset_id)
+        SELECT c.dataset_id, c.facet_hash, json_transform(c.value, '{_CLL}') AS v,
+               coalesce(s.schema_columns, []) AS schema_columns
+        FROM c LEFT JOIN s USING (dataset_id)""",
+    STG_CLL_FIELDS,
 ]

@@ -10,12 +10,14 @@ up, so the result does not depend on the order events arrive in.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import duckdb
+import orjson
 import pyarrow as pa
 
+from lineagectl.sources.ingest.unnest import DERIVED_CLL, SETUP, UNNEST
 from lineagectl.store import with_tables
-from lineagectl.sources.ingest.unnest import SETUP, UNNEST
 
 STAGE_SCHEMA = pa.schema([
     ("event_hash", pa.string()), ("source", pa.string()), ("kind", pa.string()),
@@ -26,17 +28,23 @@ STAGE_SCHEMA = pa.schema([
 class Batch:
     """Validated raw events waiting to be written, column by column."""
 
-    __slots__ = ("event_hash", "source", "kind", "event_type", "event_time", "payload", "seen")
+    __slots__ = ("event_hash", "event_time", "event_type", "kind", "payload", "seen", "source")
 
     def __init__(self) -> None:
-        for name in self.__slots__[:-1]:
-            setattr(self, name, [])
+        # One list per column of STAGE_SCHEMA, and the hashes already added.
+        self.event_hash: list[str] = []
+        self.source: list[str] = []
+        self.kind: list[str] = []
+        self.event_type: list[str | None] = []
+        self.event_time: list[datetime] = []
+        self.payload: list[str] = []
         self.seen: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.event_hash)
 
-    def add(self, event_hash: str, source: str, kind: str, event_type, event_time, payload: str) -> bool:
+    def add(self, event_hash: str, source: str, kind: str, event_type: str | None, event_time: datetime,
+            payload: str) -> bool:
         """Add an event; ``False`` if the batch holds the same event already."""
         if event_hash in self.seen:
             return False
@@ -73,14 +81,21 @@ _NEW_EVENTS = """CREATE OR REPLACE TEMP TABLE new_events AS
         SELECT event_hash FROM events
         WHERE event_time BETWEEN (SELECT min(event_time) FROM stg_lines) AND (SELECT max(event_time) FROM stg_lines))"""
 
+# Facets and column lineage, from events (``_MERGE``) and derived by lineagectl (``write_derived_cll``).
+_MERGE_FACET_BLOBS = """INSERT INTO facet_blobs SELECT s.facet_hash, s.payload FROM stg_facet_blobs s
+       ANTI JOIN facet_blobs b USING (facet_hash)"""
+_MERGE_CLL_SETS = _widen("cll_sets", "stg_cll_sets", "dataset_id, job_id, facet_hash", counted=True)
+_MERGE_CLL_FIELDS = """INSERT INTO cll_fields SELECT s.* FROM stg_cll_fields s
+       ANTI JOIN (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields) f
+       USING (dataset_id, facet_hash)"""
+
 # Statements run per batch, in order. ``stg_*`` are the staged Arrow tables.
 _MERGE = [
     """INSERT INTO events
        SELECT n.event_hash, n.kind, n.event_type, n.event_time, i.run_id, i.job_id, i.dataset_id,
               i.producer, i.schema_url, n.payload, n.source, now()::TIMESTAMP
        FROM new_events n JOIN ev_ids i USING (event_hash)""",
-    """INSERT INTO facet_blobs SELECT s.facet_hash, s.payload FROM stg_facet_blobs s
-       ANTI JOIN facet_blobs b USING (facet_hash)""",
+    _MERGE_FACET_BLOBS,
     """INSERT INTO run_states SELECT s.run_id, s.job_id, s.event_type, s.event_time, s.event_hash
        FROM stg_run_states s""",
     # Detailed lineage: one row per (run, dataset, direction); earliest time, any version.
@@ -138,10 +153,8 @@ _MERGE = [
        FROM batch_versions b ANTI JOIN dataset_versions v USING (dataset_id, version)""",
     """INSERT INTO schema_fields SELECT s.* FROM stg_schema_fields s
        ANTI JOIN (SELECT DISTINCT schema_hash FROM schema_fields) f USING (schema_hash)""",
-    _widen("cll_sets", "stg_cll_sets", "dataset_id, job_id, facet_hash", counted=True),
-    """INSERT INTO cll_fields SELECT s.* FROM stg_cll_fields s
-       ANTI JOIN (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields) f
-       USING (dataset_id, facet_hash)""",
+    _MERGE_CLL_SETS,
+    _MERGE_CLL_FIELDS,
     # An alias is also a name: keep it in dataset_names so lookups find it.
     _widen("dataset_names", "stg_aliases", "alias_id", "any_value(alias_namespace), any_value(alias_name)"),
     """INSERT INTO dataset_aliases
@@ -168,13 +181,11 @@ def begin_touch_tracking(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE touched_runs (run_id VARCHAR)")
 
 
-_STAGE = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE (\w+) AS\s+(.*)", re.S)
+_STAGE = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE (\w+) AS\s+(.*)", re.DOTALL)
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
-    """Unnest and merge one batch of validated events; returns the count of new events."""
-    stages: dict[str, pa.Table] = {"stg_lines": lines}
-    statements = [_NEW_EVENTS, *UNNEST, *_MERGE]
+def _run(con: duckdb.DuckDBPyConnection, statements: list[str], stages: dict[str, pa.Table]) -> None:
+    """Run ``statements`` in order; each ``CREATE OR REPLACE TEMP TABLE x AS …`` adds stage ``x``."""
     for statement in statements:
         staged = _STAGE.match(statement)
         if staged:
@@ -184,4 +195,28 @@ def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
             relation = with_tables(con, statement, stages)
             if relation is not None:
                 relation.fetchall()
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
+    """Unnest and merge one batch of validated events; returns the count of new events."""
+    stages: dict[str, pa.Table] = {"stg_lines": lines}
+    _run(con, [_NEW_EVENTS, *UNNEST, *_MERGE], stages)
     return stages["new_events"].num_rows
+
+
+_DERIVED_SCHEMA = pa.schema([("dataset_id", pa.int64()), ("job_id", pa.int64()),
+                             ("event_time", pa.timestamp("us")), ("facets", pa.string())])
+
+
+def write_derived_cll(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, int, datetime, dict]]) -> None:
+    """Store columnLineage facets lineagectl derived, as (output dataset, job, time seen, facet):
+    serialised, hashed, and expanded into ``cll_fields`` by the statements that store an event's,
+    so a facet gets the hash and the rows the same facet sent in an event gets."""
+    if not rows:
+        return
+    columns = list(zip(*((dataset_id, job_id, seen, orjson.dumps({"columnLineage": facet}).decode())
+                         for dataset_id, job_id, seen, facet in rows), strict=True))
+    table = pa.Table.from_arrays(
+        [pa.array(values, type=f.type) for values, f in zip(columns, _DERIVED_SCHEMA, strict=True)],
+        schema=_DERIVED_SCHEMA)
+    _run(con, [*DERIVED_CLL, _MERGE_FACET_BLOBS, _MERGE_CLL_SETS, _MERGE_CLL_FIELDS], {"derived_cll": table})
