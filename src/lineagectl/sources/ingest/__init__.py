@@ -10,24 +10,24 @@ any event was rejected.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from typing import Callable, Iterator
 
 import duckdb
 import orjson
 
 from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.dbt.manifest import manifest_events, manifest_version
-from lineagectl.store import open_store
-from lineagectl.store.db import write_failure
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
-from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.reader import BadDocument, Parsed, Source, expand_sources, read_records
+from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.validate import Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
+from lineagectl.store import open_store
+from lineagectl.store.db import write_failure
 
 BATCH_SIZE = 10_000
 # Files up to SMALL_FILE bytes are read whole and committed together, GROUP_BYTES at a time.
@@ -132,7 +132,8 @@ class _Ingest:
                     events = self.manifests[source.path]
                     if isinstance(events, InputError):
                         raise events
-                    records = ((1, Parsed(event, index)) for index, event in enumerate(events))
+                    records: Iterable[tuple[int, bytes | Parsed]] = (
+                        (1, Parsed(event, index)) for index, event in enumerate(events))
                 elif len(sources) == 1:
                     records = read_records(source, progress)
                 else:
@@ -299,8 +300,8 @@ def ingest(
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
             report.files_skipped = len(skipped)
             sources = [s for s in sources if s not in skipped]
-        sizes = [s.size for s in sources]
-        total = None if None in sizes else sum(sizes)
+        sizes = [s.size for s in sources if s.size is not None]
+        total = sum(sizes) if len(sizes) == len(sources) else None  # None: a size is unknown (stdin)
         before = _counts(con)
         since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
         run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests, strict)
@@ -359,6 +360,7 @@ def ingest(
     report.events_duplicate = report.events_read - report.events_new - report.events_rejected
     if report.rolled_back:
         report.events_duplicate = 0
-    report.datasets_added, report.jobs_added, report.runs_added = (a - b for a, b in zip(after, before))
+    added = (a - b for a, b in zip(after, before, strict=True))
+    report.datasets_added, report.jobs_added, report.runs_added = added
     report.seconds = time.perf_counter() - started
     return report

@@ -8,8 +8,8 @@ the spec's optional ``_producer`` / ``_schemaURL``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from hashlib import blake2b
-from typing import Callable
 
 import orjson
 
@@ -189,9 +189,10 @@ def check_facet(key: str, facet: dict) -> str | None:
         digest = (key, blake2b(orjson.dumps(facet), digest_size=16).digest())
     except TypeError:  # nested too deep to serialise: check it directly
         return check(facet)
-    found = _verdicts.get(digest, _verdicts)
-    if found is not _verdicts:
-        return found
+    try:
+        return _verdicts[digest]
+    except KeyError:
+        pass
     verdict = check(facet)
     if len(_verdicts) >= _REMEMBERED:
         _verdicts.clear()

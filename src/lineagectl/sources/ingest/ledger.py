@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from lineagectl.store import with_tables
 from lineagectl.sources.ingest.reader import STDIN, Source
+from lineagectl.store import with_tables
 
 _FILES = pa.schema([("path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64()),
                     ("events", pa.int64())])

@@ -13,14 +13,18 @@ import io
 import os
 import sys
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 import orjson
 
 from lineagectl.errors import InputError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 EVENT_SUFFIXES = (".ndjson", ".jsonl", ".json")
 STDIN = "-"
@@ -70,7 +74,7 @@ class Source:
 class Parsed:
     """An event already decoded from a JSON document (no second parse needed)."""
 
-    __slots__ = ("value", "index")
+    __slots__ = ("index", "value")
 
     def __init__(self, value: object, index: int | None) -> None:
         self.value = value
@@ -79,8 +83,7 @@ class Parsed:
 
 def _is_event_file(path: Path) -> bool:
     name = path.name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
+    name = name.removesuffix(".gz")
     return name.endswith(EVENT_SUFFIXES) and not path.name.startswith(".")
 
 
@@ -119,24 +122,23 @@ class _Counting(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
+        data = self._raw.read(len(view))
         n = len(data)
-        buffer[:n] = data
+        view[:n] = data
         self.count += n
         return n
 
 
 def _open(source: Source) -> tuple[BinaryIO, _Counting, BinaryIO]:
-    raw_stream: BinaryIO = sys.stdin.buffer if source.path == STDIN else open(source.path, "rb")
+    # Not a with-block: the stream outlives this function; read_records closes it.
+    raw_stream: BinaryIO = sys.stdin.buffer if source.path == STDIN else open(source.path, "rb")  # noqa: SIM115
     counter = _Counting(raw_stream)
     buffered = io.BufferedReader(counter, buffer_size=1 << 20)
     if buffered.peek(2)[:2] == GZIP_MAGIC:
-        stream: BinaryIO = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
-        stream = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
-    else:
-        stream = buffered
-    return stream, counter, raw_stream
+        return io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"), buffer_size=1 << 20), counter, raw_stream
+    return buffered, counter, raw_stream
 
 
 def _starts_document(first_line: bytes) -> bool:

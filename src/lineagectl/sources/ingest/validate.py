@@ -21,7 +21,8 @@ class Reject(Exception):
     """An event that cannot be stored; ``str(exc)`` is the reason shown to the user."""
 
 
-def _name_pair(obj: object, where: str) -> None:
+def _name_pair(obj: object, where: str) -> dict:
+    """``obj``, checked to be an object with a namespace and a name."""
     if not isinstance(obj, dict):
         raise Reject(f"{where} must be an object")
     namespace, name = obj.get("namespace"), obj.get("name")
@@ -29,6 +30,7 @@ def _name_pair(obj: object, where: str) -> None:
         raise Reject(f"{where}.namespace is missing or not a string")
     if not isinstance(name, str) or not name:
         raise Reject(f"{where}.name is missing or not a string")
+    return obj
 
 
 def event_kind(event: dict) -> str:
@@ -80,8 +82,7 @@ def _datasets(event: dict, field: str, extra: str) -> None:
 
 
 def _job(event: dict) -> None:
-    job = event.get("job")
-    _name_pair(job, "job")
+    job = _name_pair(event.get("job"), "job")
     _facets(job.get("facets"), "job.facets")
 
 
