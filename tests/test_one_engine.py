@@ -167,3 +167,16 @@ def test_messages_on_stderr_never_carry_control_characters(cli, tmp_path, db):
     assert result.exit_code == 1
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "bad\N{REPLACEMENT CHARACTER}[31mkey" in result.stderr
+
+
+def test_erase_takes_any_dialect_alias_of_the_one_table(aliased):
+    """``--dialect sqlserver`` (a dbt adapter / namespace name) is the tsql dialect, as in ingest."""
+    def sql(dialect: str) -> str:
+        steps = api.erase("order_id", aliased, name="mart.report", dialect=dialect).payload["steps"]
+        return next(s["sql"] for s in steps if s["name"] == "mart.report")
+
+    assert sql("sqlserver") == sql("tsql") == "DELETE FROM [mart].[report] WHERE [order_id] = ?"
+    from lineagectl.errors import InputError
+
+    with pytest.raises(InputError, match="unknown SQL dialect 'klingon'"):
+        api.erase("order_id", aliased, name="mart.report", dialect="klingon")

@@ -7,34 +7,18 @@ bound by whoever runs the statement: it never enters the SQL text.
 
 from __future__ import annotations
 
+from lineagectl.common.dialects import UnknownDialect, dialect_named, dialect_of_namespace
 from lineagectl.errors import InputError
 
-# Namespace schemes (OpenLineage naming) whose datasets are SQL tables, and their sqlglot dialect.
-_DIALECTS = {
-    "postgres": "postgres", "postgresql": "postgres", "redshift": "redshift", "mysql": "mysql",
-    "mariadb": "mysql", "bigquery": "bigquery", "snowflake": "snowflake", "trino": "trino",
-    "presto": "presto", "awsathena": "athena", "athena": "athena", "hive": "hive", "spark": "spark",
-    "databricks": "databricks", "sqlserver": "tsql", "mssql": "tsql", "azuresql": "tsql",
-    "oracle": "oracle", "teradata": "teradata", "duckdb": "duckdb", "sqlite": "sqlite",
-    "clickhouse": "clickhouse", "db2": "postgres", "dremio": "dremio", "doris": "doris",
-}
 
-
-def dialect_of(namespace: str) -> str | None:
-    """The SQL dialect of a dataset namespace, None when its datasets are not SQL tables (s3, kafka…)."""
-    scheme = namespace.split("://", 1)[0].lower() if "://" in namespace else namespace.lower()
-    return _DIALECTS.get(scheme)
-
-
-def check_dialect(dialect: str | None) -> None:
-    """Fail with an InputError naming ``dialect`` when sqlglot does not know it."""
+def check_dialect(dialect: str | None) -> str | None:
+    """The sqlglot dialect a ``--dialect`` option names (any alias of ``common.dialects``);
+    an ``InputError`` naming it when sqlglot does not know it."""
     if dialect is None:
-        return
-    from sqlglot.dialects import Dialect
-
+        return None
     try:
-        Dialect.get_or_raise(dialect)
-    except ValueError:
+        return dialect_named(dialect)
+    except UnknownDialect:
         raise InputError(f"unknown SQL dialect {dialect!r}",
                          hint="e.g. postgres, bigquery, snowflake, mysql, tsql, trino, databricks, duckdb") from None
 
@@ -44,7 +28,7 @@ def statement(verb: str, namespace: str, name: str, columns: list[str], dialect:
     placeholders in the dialect; None when the dataset is not a SQL table."""
     from sqlglot import exp
 
-    dialect = dialect or dialect_of(namespace)
+    dialect = check_dialect(dialect) if dialect else dialect_of_namespace(namespace)
     if dialect is None or not columns or "/" in name or not name.strip("."):
         return None
     parts = [p for p in name.split(".") if p][-3:]
