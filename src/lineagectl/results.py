@@ -1,9 +1,12 @@
-"""The result type every library query returns, ready for any output format.
+"""The result type every library query returns: data, never words for a user.
 
-A ``Result`` carries the JSON payload (the contract's shape), the same data as
-flat records for table/csv/ndjson, and optional named sections for views such
-as ``show`` that are several tables at once. Renderers (``lineagectl.cli.render``)
-only ever look at these fields, never at a command.
+A ``Result`` names the command that produced it (``kind``) and carries the JSON
+payload (CONTRACT.md's shape), plus what some output formats need beyond it,
+as data: ``graph`` (nodes and edges for dot/mermaid), ``tree`` (which node of an
+impact/trace answer hangs under which), ``rules``/``findings`` (the checks of
+the CI formats) and ``context`` (the options that shaped the answer). Titles,
+table rows and messages are the command line's: its views
+(``lineagectl.cli.render.views``), one per kind, turn a ``Result`` into them.
 """
 
 from __future__ import annotations
@@ -18,19 +21,25 @@ from lineagectl.errors import ExitStatus
 
 @dataclass
 class Result:
-    """A query answer: ``payload`` for JSON, ``records``/``columns`` for tabular formats."""
+    """A query answer: ``kind`` (the command, e.g. ``impact``) and ``payload`` (its JSON)."""
 
+    kind: str
     payload: Any
-    records: list[dict] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)
-    title: str | None = None
-    sections: list[Result] = field(default_factory=list)
-    # For graph formats (dot, mermaid): {"nodes": [{id, label, kind, marks}], "edges": [{source, target, label}]}
+    # The options that shaped the answer and that the payload does not show, e.g. {"list": "runs"}
+    # for `ls runs`, {"include_jobs": True} for impact/trace, {"expression": …} for a selection.
+    context: dict[str, Any] = field(default_factory=dict)
+    # For graph formats (dot, mermaid): {"nodes": [{id, label, kind, marks, …}], "edges": [{source, target, label}]}
     graph: dict | None = None
-    # For a tree view in table format: [{"id", "parent" (None for the root), "label"}], parents first.
+    # impact/trace: the reached nodes as a breadth-first tree, parents first. Each node:
+    # {"id", "parent" (None for the root), "namespace", "name", "column", "type", "owners",
+    #  "depth" (dataset hops, None for columns), "job" (of the hop from the parent, {namespace, name} or None),
+    #  "transformation" (of the column hop from the parent, or None),
+    #  "detached" (True: its path runs through datasets a selector left out, so it hangs from the root)}.
     tree: list[dict] | None = None
     # For check formats (github, junit, sarif): the rules checked and one finding per violation:
-    # {"rule", "level" ("error"|"warning"), "message", "source", "target", "path", "jobs"}.
+    # {"rule", "level" ("error"|"warning"), "source", "target", "path", "jobs", "affected" (datasets
+    #  further downstream), "require" (what a flow rule requires, e.g. "masking"; None for residency),
+    #  "location" ({"file", "line"} of the rule in the policy file; absent when unknown)}.
     rules: list[str] | None = None
     findings: list[dict] | None = None
     # How the command ends when it prints this result: FINDINGS for violations or a failed gate.

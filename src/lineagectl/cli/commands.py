@@ -101,17 +101,13 @@ def ingest(
             _stderr(f"Warning: {warning}")
     for problem in report.file_errors:
         _stderr(f"Error: {problem} (nothing from that file was stored)")
+    result = Result("ingest", report.as_dict())
     if fmt:
-        data = report.as_dict()
-        emit(Result(payload=data, records=[data], columns=list(data)), fmt, output)
+        emit(result, fmt, output)
     if not quiet:
-        skipped = f" read, {report.files_skipped} unchanged skipped" if report.files_skipped else ""
-        _stderr(
-            f"{report.files} file(s){skipped}: {report.events_read} events read, {report.events_new} new, "
-            f"{report.events_duplicate} duplicate, {report.events_rejected} rejected; "
-            f"+{report.datasets_added} datasets, +{report.jobs_added} jobs, +{report.runs_added} runs "
-            f"in {report.seconds:.2f}s"
-        )
+        from lineagectl.cli.render.views import view_of
+
+        _stderr(view_of(result).summary or "")
     if report.rolled_back:
         _stderr("Error: events were rejected and --strict is set: nothing was stored")
     raise typer.Exit(report.exit_status)

@@ -39,8 +39,6 @@ from lineagectl.results import Result, transformation_text
 from lineagectl.store import open_store
 from lineagectl.store.lookups import column_spellings, describe_datasets
 
-ACTIONS = ("delete", "recompute", "review", "retrain")
-
 
 @dataclass
 class Step:
@@ -225,15 +223,8 @@ def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -
     seeds_out = sorted(({"namespace": info[d][0], "name": info[d][1], "column": seed_names[(d, c)]}
                         for d, c in seeds if d in info),
                        key=lambda s: (s["namespace"], s["name"], s["column"].lower()))
-    payload = {"subject": subject, "seeds": seeds_out, "steps": items}
-    counts = {a: sum(1 for i in items if i["action"] == a) for a in (*ACTIONS, "select")}
-    summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
-    what = f"column {column}" if tag is None else f"tag {tag}"
-    title = (f"{'erasure' if verb == 'delete' else 'access'} plan for {what}"
-             + (f" = {value}" if value is not None else "") + f": {len(items)} steps ({summary or 'none'})")
-    header = ["order", "action", "namespace", "name", "columns", "masked", "owners", "reason", "sql"]
-    return Result(payload=payload, records=[{k: i[k] for k in header} for i in items], columns=header,
-                  title=title)
+    return Result("erase" if verb == "delete" else "access",
+                  {"subject": subject, "seeds": seeds_out, "steps": items})
 
 
 def erase(column: str | None = None, name: str | None = None, db: str | None = None, *,

@@ -14,7 +14,7 @@ from lineagectl.graph.edges import ColumnKey
 from lineagectl.graph.paths import column_path, reach
 from lineagectl.graph.pii import pii_columns
 from lineagectl.graph.walk import walk_columns
-from lineagectl.results import Result, counted, transformation_text
+from lineagectl.results import Result
 from lineagectl.store import open_store
 from lineagectl.store.lookups import column_spellings, describe_datasets
 
@@ -47,13 +47,4 @@ def pii(db: str | None = None, policy: str | Policy | None = None) -> Result:
                            "origin": where(origin),
                            "transformations": [e.transformation() for e in path]})
     propagated.sort(key=lambda r: (r["depth"], r["namespace"], r["name"], r["column"].lower()))
-    payload = {"columns": tagged, "propagated": propagated}
-    records = [{"depth": 0, "namespace": r["namespace"], "name": r["name"], "column": r["column"],
-                "masked": False, "why": ", ".join(r["sources"]), "path": ""} for r in tagged]
-    records += [{"depth": r["depth"], "namespace": r["namespace"], "name": r["name"], "column": r["column"],
-                 "masked": r["masked"], "why": f"from {r['origin']['name']}.{r['origin']['column']}",
-                 "path": " > ".join(transformation_text(t) for t in r["transformations"])} for r in propagated]
-    return Result(payload=payload, records=records,
-                  columns=["depth", "namespace", "name", "column", "masked", "why", "path"],
-                  title=f"{counted(len(tagged), 'personal-data column')}; {len(propagated)} more reached through "
-                        f"DIRECT lineage ({sum(not r['masked'] for r in propagated)} unmasked)")
+    return Result("pii", {"columns": tagged, "propagated": propagated})

@@ -24,7 +24,7 @@ from lineagectl.compliance.flows import flow_items, flow_violations
 from lineagectl.errors import DatabaseMissingError, ExitStatus
 from lineagectl.graph.paths import EdgeIndex, bfs_parents, dataset_ends, dataset_path
 from lineagectl.graph.walk import walk_datasets
-from lineagectl.results import Result, counted
+from lineagectl.results import Result
 from lineagectl.store import open_store
 from lineagectl.store.lookups import column_spellings, describe_datasets, describe_jobs
 
@@ -56,27 +56,26 @@ def residency_violations(con: Any, rule: ResidencyRule, regions: dict[int, str])
     to one outside them is a crossing.
     """
     allowed = set(rule.allowed)
-
-    def inside(dataset: int) -> bool:
-        return regions.get(dataset) in allowed
-
+    inside = {d for d, region in regions.items() if region in allowed}.__contains__
     origins = sorted(d for d, region in regions.items() if region == rule.origin)
     if not origins:
         return []
     walk = walk_datasets(con, origins, "downstream", through=inside)
-    edges = [e for e in walk.edges if e.src != e.dst and e.dst in regions]
-    parents = bfs_parents(origins, [e for e in edges if inside(e.dst)], dataset_ends)
     crossings: dict[tuple[int, int], set[int]] = {}
-    for edge in edges:
-        if edge.src in parents and not inside(edge.dst):
-            crossings.setdefault((edge.src, edge.dst), set()).add(edge.job)
+    # Every edge leaves a dataset the walk went through (an origin or an allowed one), so an
+    # edge into a dataset outside the allowed regions is a crossing. Untyped rows: the walk is large.
+    for src, job, dst in walk.rows:
+        if dst in regions and not inside(dst):
+            crossings.setdefault((src, dst), set()).add(job)
     if not crossings:
         return []
+    # One shortest path from an origin to each crossing, through allowed datasets only.
+    parents = bfs_parents(origins, [e for e in walk.edges if e.src != e.dst and inside(e.dst)], dataset_ends)
     # What lies downstream of each crossing: one walk from all targets, then a reach per target.
     targets = sorted({target for _, target in crossings})
     beyond = walk_datasets(con, targets, "downstream")
     index = EdgeIndex((e for e in beyond.edges if e.dst in regions), dataset_ends)
-    affected = {t: set(index.parents([t])) - {t} for t in targets}
+    affected = {t: index.reachable([t]) - {t} for t in targets}
     return [{"source": source, "target": target, "jobs": jobs,
              "path": [*dataset_path(parents, source), target], "affected": affected[target]}
             for (source, target), jobs in sorted(crossings.items())]
@@ -115,11 +114,6 @@ def _residency_items(raw: list, info: dict, jobs: dict) -> list[dict]:
                                         v["target"]["namespace"], v["target"]["name"]))
 
 
-def _where(item: dict) -> str:
-    text = f"{item['namespace']} {item['name']}" + (f".{item['column']}" if item.get("column") else "")
-    return text + f" ({item['region']})"
-
-
 def _relative(path: str) -> str:
     import os
 
@@ -129,31 +123,20 @@ def _relative(path: str) -> str:
 
 def _result(rules: Policy, datasets: int, violations: list[dict]) -> Result:
     names = [r.name for r in rules.residency] + [r.name for r in rules.flows]
+    requires = {r.name: r.require for r in rules.flows}
     payload = {"ok": not violations, "rules": len(names), "datasets": datasets, "violations": violations}
-    findings, records = [], []
+    findings = []
     policy_file = _relative(rules.path) if rules.path else None
     for v in violations:
-        via = ", ".join(f"{j['namespace']} {j['name']}" for j in v["jobs"]) or "no recorded job"
-        is_flow = "column" in v["source"]
-        message = (f"{_where(v['source'])} -> {_where(v['target'])} via {via}"
-                   + (" without masking" if is_flow else "")
-                   + (f"; affected downstream: {len(v['affected'])}" if v.get("affected") else ""))
-        finding = {"rule": v["rule"], "level": "error", "message": message, "source": v["source"],
-                   "target": v["target"], "path": v["path"], "jobs": v["jobs"]}
+        finding = {"rule": v["rule"], "level": "error", "source": v["source"], "target": v["target"],
+                   "path": v["path"], "jobs": v["jobs"], "affected": v.get("affected", []),
+                   "require": requires.get(v["rule"]) if "column" in v["source"] else None}
         if policy_file and v["rule"] in rules.rule_lines:
             # Datasets are not files; the rule in the policy file is what CI annotates.
             finding["location"] = {"file": policy_file, "line": rules.rule_lines[v["rule"]]}
         findings.append(finding)
-        records.append({"rule": v["rule"], "source": _where(v["source"]), "target": _where(v["target"]),
-                        "jobs": [f"{j['namespace']} {j['name']}" for j in v["jobs"]],
-                        "path": " > ".join(p["name"] + (f".{p['column']}" if p.get("column") else "")
-                                           for p in v["path"]),
-                        "affected": len(v.get("affected", []))})
-    verdict = "ok" if not violations else counted(len(violations), "violation")
-    return Result(payload=payload, records=records,
-                  columns=["rule", "source", "target", "jobs", "path", "affected"],
-                  title=f"{counted(len(names), 'rule')} over {counted(datasets, 'dataset')}: {verdict}",
-                  rules=names, findings=findings, exit_status=ExitStatus.FINDINGS if findings else ExitStatus.OK)
+    return Result("residency-check", payload, rules=names, findings=findings,
+                  exit_status=ExitStatus.FINDINGS if findings else ExitStatus.OK)
 
 
 def policy_report(path: str | None = None, db: str | None = None) -> Result:
@@ -167,16 +150,10 @@ def policy_report(path: str | None = None, db: str | None = None) -> Result:
         regions, info = {}, {}
     counts = {region: sum(1 for r in regions.values() if r == region) for region in [*rules.regions, UNKNOWN_REGION]}
     unmapped = sorted((d["namespace"], d["name"]) for d in info.values())
-    records = [{"region": r, "globs": [g.pattern for g in rules.regions.get(r, [])], "datasets": n}
-               for r, n in counts.items()]
-    payload = {"policy": rules.path, "valid": True, "regions": records,
+    payload = {"policy": rules.path, "valid": True,
+               "regions": [{"region": r, "globs": [g.pattern for g in rules.regions.get(r, [])], "datasets": n}
+                           for r, n in counts.items()],
                "residency": [{"name": r.name, "from": r.origin, "allowed": r.allowed} for r in rules.residency],
                "flows": [r.name for r in rules.flows], "pii_columns": [g.pattern for g in rules.pii_columns],
                "unmapped": [{"namespace": ns, "name": n} for ns, n in unmapped]}
-    section = Result(payload=None, title="datasets that match no region (unknown)",
-                     columns=["namespace", "name"],
-                     records=[{"namespace": ns, "name": n} for ns, n in unmapped])
-    title = (f"{rules.path}: valid: {len(rules.regions)} regions, {len(rules.residency)} residency rules, "
-             f"{len(rules.flows)} flow rules" + ("" if regions else "; no store to map"))
-    return Result(payload=payload, records=records, columns=["region", "globs", "datasets"], title=title,
-                  sections=[section] if regions else [])
+    return Result("policy-check", payload, context={"mapped": bool(regions)})

@@ -84,13 +84,9 @@ def changes(name: str, db: str | None = None, *, since: str | None = "7d", names
     items.sort(key=lambda c: (c["time"], -KINDS.index(c["kind"]), c["namespace"], c["name"]), reverse=True)
     for item in items:
         item["time"] = format_timestamp(item["time"])
-    payload = {"root": {"namespace": root.namespace, "name": root.name}, "since": format_timestamp(since_time),
-               "datasets": len(datasets), "jobs": len(jobs), "changes": items}
-    columns = ["time", "kind", "distance", "entity", "namespace", "name", "summary"]
-    title = (f"{len(items)} changes upstream of {root.namespace} {root.name} since {format_timestamp(since_time)} "
-             f"({len(datasets)} datasets, {len(jobs)} jobs looked at)")
-    return Result(payload=payload, records=[{c: i[c] for c in columns} for i in items], columns=columns,
-                  title=title)
+    return Result("changes", {"root": {"namespace": root.namespace, "name": root.name},
+                              "since": format_timestamp(since_time), "datasets": len(datasets), "jobs": len(jobs),
+                              "changes": items})
 
 
 def _change(kind: str, entity: str, id_: int, time: datetime, distance: int, summary: str, **details) -> dict:

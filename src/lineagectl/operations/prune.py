@@ -193,20 +193,15 @@ def history(db: str | None = None) -> Result:
         rows = con.execute("""SELECT pruned_at, detailed_cutoff, summary_cutoff, table_name, rows
                               FROM prune_log ORDER BY pruned_at, table_name""").fetchall()
     columns = ["pruned_at", "detailed_cutoff", "summary_cutoff", "table", "rows"]
-    records = records_from_rows(columns, rows)
-    return Result(payload=records, records=records, columns=columns, title="prune history")
+    return Result("prune-history", records_from_rows(columns, rows))
 
 
 def as_result(report: PruneReport) -> Result:
-    """A prune report in the shape every renderer takes."""
+    """A prune report as a ``Result`` (its payload is CONTRACT.md's ``prune`` JSON)."""
     from lineagectl.common.timeutil import format_timestamp
 
-    payload = {"dry_run": report.dry_run, "detailed_cutoff": format_timestamp(report.detailed_cutoff),
-               "summary_cutoff": format_timestamp(report.summary_cutoff), "removed": report.removed,
-               "bytes_before": report.bytes_before, "bytes_after": report.bytes_after,
-               "compact_error": report.compact_error}
-    records = [{"table": t, "rows": n} for t, n in report.removed.items()]
-    verb = "would remove" if report.dry_run else "removed"
-    title = (f"{verb} {sum(report.removed.values())} rows: detail before "
-             f"{format_timestamp(report.detailed_cutoff)}, summary before {format_timestamp(report.summary_cutoff)}")
-    return Result(payload=payload, records=records, columns=["table", "rows"], title=title)
+    return Result("prune", {
+        "dry_run": report.dry_run, "detailed_cutoff": format_timestamp(report.detailed_cutoff),
+        "summary_cutoff": format_timestamp(report.summary_cutoff), "removed": report.removed,
+        "bytes_before": report.bytes_before, "bytes_after": report.bytes_after,
+        "compact_error": report.compact_error})

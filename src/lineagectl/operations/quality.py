@@ -24,7 +24,7 @@ from lineagectl.errors import ExitStatus
 from lineagectl.graph.names import resolve
 from lineagectl.graph.paths import bfs_parents, dataset_ends, dataset_path
 from lineagectl.graph.walk import walk_datasets
-from lineagectl.results import Result, counted
+from lineagectl.results import Result
 from lineagectl.store import open_store
 from lineagectl.store.lookups import describe_datasets
 
@@ -148,31 +148,5 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
         payload["gate"] = {"namespace": target.namespace, "name": target.name, "ok": not own and entry is None,
                            "broken": [{k: v for k, v in b.items() if k != "time"} for b in own],
                            "at_risk": entry}
-    records = [{"depth": a["depth"], "namespace": a["namespace"], "name": a["name"],
-                "cause": f"{a['cause']['name']}.{a['cause']['column']} {a['cause']['rule']}"
-                         + (f" {a['cause']['value']:.1%} > {a['cause']['limit']:.0%}"
-                            if a["cause"]["rule"] == "max_null_fraction" else f" {a['cause']['value']}"),
-                "path": " > ".join(p["name"] for p in a["path"])} for a in at_risk]
-    metrics = Result(payload=None, title="latest metrics and assertions",
-                     columns=["namespace", "name", "time", "rows", "column", "null_fraction", "assertions", "broken"],
-                     records=[row for d in datasets for row in _metric_rows(d)])
-    broken = sum(bool(d["broken"]) for d in datasets)
-    title = f"{counted(len(at_risk), 'dataset')} at risk downstream of {broken} broken"
-    if target is not None:
-        verdict = "ok" if payload["gate"]["ok"] else "AT RISK"
-        title = f"gate {target.namespace} {target.name}: {verdict}; " + title
     failed = target is not None and not payload["gate"]["ok"]
-    return Result(payload=payload, records=records, columns=["depth", "namespace", "name", "cause", "path"],
-                  title=title, sections=[metrics], exit_status=ExitStatus.FINDINGS if failed else ExitStatus.OK)
-
-
-def _metric_rows(d: dict) -> list[dict]:
-    """One row per measured column (or one for the dataset), with its assertions on the first."""
-    checks = f"{d['assertions'] - len(d['failed_assertions'])} passed, {len(d['failed_assertions'])} failed" if (
-        d["assertions"]) else ""
-    rows = [{"column": c["column"],
-             "null_fraction": None if c["null_fraction"] is None else round(c["null_fraction"], 4),
-             "broken": any(b["column"] == c["column"] for b in d["broken"])} for c in d["columns"]]
-    rows = rows or [{"column": None, "null_fraction": None, "broken": bool(d["broken"])}]
-    return [{"namespace": d["namespace"], "name": d["name"], "time": d["time"], "rows": d["row_count"],
-             "assertions": checks if i == 0 else "", **row} for i, row in enumerate(rows)]
+    return Result("quality", payload, exit_status=ExitStatus.FINDINGS if failed else ExitStatus.OK)

@@ -8,7 +8,7 @@ from typing import Any
 from lineagectl.common.timeutil import option_time
 from lineagectl.errors import InputError
 from lineagectl.graph.selectors import Catalog
-from lineagectl.results import Result, counted, records_from_rows
+from lineagectl.results import Result, records_from_rows
 from lineagectl.store import open_store, schema_version, store_path
 
 _STATS = {
@@ -35,9 +35,7 @@ def stats(db: str | None = None) -> Result:
         values = {key: con.execute(sql).fetchall()[0][0] for key, sql in _STATS.items()}
         values["schema_version"] = schema_version(con)
     values["db_bytes"] = os.path.getsize(store_path(db))
-    record = records_from_rows(list(values), [tuple(values.values())])[0]
-    rows = [{"metric": key, "value": value} for key, value in record.items()]
-    return Result(payload=record, records=rows, columns=["metric", "value"], title="lineage store")
+    return Result("stats", records_from_rows(list(values), [tuple(values.values())])[0])
 
 
 _LISTS = {
@@ -101,8 +99,7 @@ def list_entities(
         params.append(state.upper() if state else None)
     with open_store(db) as con:
         rows = con.execute(sql, params).fetchall()
-    records = records_from_rows(columns, rows)
-    return Result(payload=records, records=records, columns=columns, title=kind)
+    return Result("ls", records_from_rows(columns, rows), context={"list": kind})
 
 
 def select_datasets(expression: str, db: Any = None, *, exclude: str | None = None) -> Result:
@@ -121,8 +118,7 @@ def select_datasets(expression: str, db: Any = None, *, exclude: str | None = No
     records = records_from_rows(columns, rows)
     payload = [{**r, "resource_type": "model" if r["type"] == "MODEL" else "dataset",
                 "unique_id": f"{r['namespace']}/{r['name']}"} for r in records]
-    return Result(payload=payload, records=records, columns=columns,
-                  title=f"{counted(len(records), 'dataset')} selected by {expression!r}")
+    return Result("select", payload, context={"expression": expression})
 
 
 def ls(kind: str, db: Any = None, *, select: str | None = None, exclude: str | None = None,

@@ -18,7 +18,7 @@ from lineagectl.graph.names import Entity, resolve
 from lineagectl.graph.paths import bfs_parents, column_ends, dataset_ends
 from lineagectl.graph.selectors import Catalog
 from lineagectl.graph.walk import DIRECTIONS, ColumnWalk, Walk, walk_columns, walk_datasets
-from lineagectl.results import Result, counted, transformation_text
+from lineagectl.results import Result
 from lineagectl.store import open_store
 from lineagectl.store.lookups import dataset_columns, describe_datasets, describe_jobs
 
@@ -45,10 +45,6 @@ def keep_selected(con: Any, walk: Walk | ColumnWalk, select: str | None, exclude
     if isinstance(walk, ColumnWalk):
         walk.columns = {k: d for k, d in walk.columns.items() if k[0] in keep}
     return keep
-
-
-def _path_text(steps: list[dict]) -> str:
-    return " > ".join(transformation_text(s) for s in steps)
 
 
 def check_depth(depth: int | None) -> None:
@@ -98,7 +94,7 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
                       "type": r["type"], "owners": r["owners"]} for r in reached]
     job_items = sorted(({**jobs[j], "depth": d} for j, d in walk.jobs.items() if j in jobs),
                        key=lambda r: (r["depth"], r["namespace"], r["name"]))
-    payload = {
+    payload: dict[str, Any] = {
         "root": {"namespace": root.namespace, "name": root.name, "column": columns[0] if columns else None},
         "direction": direction,
         "datasets": dataset_items,
@@ -107,45 +103,21 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
         "owners": sorted({o for d in dataset_items for o in d["owners"]}),
     }
     if columns is not None:
-        column_items = sorted(
+        payload["columns"] = sorted(
             ({"namespace": datasets[i]["namespace"], "name": datasets[i]["name"], "column": c,
               "depth": d, "transformations": walk.paths.get((i, c), [])}
              for (i, c), d in walk.columns.items() if i in datasets),
             key=lambda r: (r["depth"], r["namespace"], r["name"], r["column"]))
-        payload["columns"] = column_items
-        records = [{"depth": c["depth"], "namespace": c["namespace"], "name": c["name"],
-                    "column": c["column"], "path": _path_text(c["transformations"]),
-                    "owners": next((d["owners"] for d in dataset_items
-                                    if (d["namespace"], d["name"]) == (c["namespace"], c["name"])), [])}
-                   for c in column_items]
-        header = ["depth", "namespace", "name", "column", "path", "owners"]
-    else:
-        records = [{"depth": d["depth"], "kind": "model" if d["type"] == "MODEL" else "dataset",
-                    "namespace": d["namespace"], "name": d["name"], "owners": d["owners"]}
-                   for d in dataset_items]
-        if include_jobs:
-            records += [{"depth": j["depth"], "kind": "job", "namespace": j["namespace"],
-                         "name": j["name"], "owners": []} for j in job_items]
-            records.sort(key=lambda r: (r["depth"], r["kind"] == "job", r["namespace"], r["name"]))
-        header = ["depth", "kind", "namespace", "name", "owners"]
-    what = f"{root.namespace} {root.name}" + (f" column {columns[0]}" if columns else "")
-    found = f"{counted(len(dataset_items), 'dataset')} ({counted(len(payload['models']), 'model')})"
-    title = f"{direction} of {what}: {found}"
-    tree = _tree(root, columns, walk, datasets, jobs, include_jobs)
-    return Result(payload=payload, records=records, columns=header, title=title, tree=tree)
+    return Result("impact" if direction == "downstream" else "trace", payload,
+                  context={"include_jobs": include_jobs}, tree=_tree(root, columns, walk, datasets, jobs))
 
 
-def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jobs: dict,
-          include_jobs: bool) -> list[dict]:
-    """Each reached node under the first node it was reached from (a breadth-first tree)."""
-    def label(i: int, col: str | None = None) -> str:
-        d = datasets.get(i, {"namespace": root.namespace, "name": root.name, "type": "", "owners": []})
-        text = f"{d['namespace']} {d['name']}" + (f" .{col}" if col else "")
-        if d.get("type") == "MODEL":
-            text += " [model]"
-        if d.get("owners"):
-            text += "  owners: " + ", ".join(d["owners"])
-        return text
+def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jobs: dict) -> list[dict]:
+    """Each reached node under the first node it was reached from (a breadth-first tree), as data."""
+    def node(i: int, col: str | None = None) -> dict:
+        d = datasets.get(i, {"namespace": root.namespace, "name": root.name, "type": None, "owners": []})
+        return {"namespace": d["namespace"], "name": d["name"], "column": col, "type": d["type"],
+                "owners": d["owners"], "depth": None, "job": None, "transformation": None, "detached": False}
 
     if columns:
         # Every spelling of the root column (matched case-insensitively) is one root node.
@@ -153,27 +125,26 @@ def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jo
         edges: list[ColumnEdge] = [e for e in walk.edges if e.dst_key in reached]
         parents = bfs_parents([(root.id, columns[0].lower())], edges, column_ends,
                               order=lambda e: tuple(map(str, e)))
-        nodes = [{"id": f"{root.id}:{columns[0].lower()}", "parent": None, "label": label(root.id, columns[0])}]
+        nodes = [{"id": f"{root.id}:{columns[0].lower()}", "parent": None, **node(root.id, columns[0])}]
         for key, edge in parents.items():
             if edge is not None:
-                how = transformation_text(edge.transformation())
                 nodes.append({"id": f"{key[0]}:{key[1]}", "parent": f"{edge.src}:{edge.src_column.lower()}",
-                              "label": f"{label(edge.dst, edge.dst_column)}  ({how})"})
+                              **node(edge.dst, edge.dst_column), "transformation": edge.transformation()})
         return nodes
     kept: list[DatasetEdge] = [e for e in walk.edges if e.dst in walk.datasets]
     tree = bfs_parents([root.id], kept, dataset_ends, order=lambda e: tuple(map(str, e)))
-    nodes = [{"id": str(root.id), "parent": None, "label": label(root.id)}]
+    nodes = [{"id": str(root.id), "parent": None, **node(root.id), "depth": 0}]
     placed = {str(root.id)}
     for dst, hop in tree.items():
         if hop is None:
             continue
         placed.add(str(dst))
-        via = f"  via {jobs[hop.job]['name']}" if include_jobs and hop.job in jobs else ""
-        nodes.append({"id": str(dst), "parent": str(hop.src), "label": label(dst) + via})
+        nodes.append({"id": str(dst), "parent": str(hop.src), **node(dst), "depth": walk.datasets.get(dst),
+                      "job": jobs.get(hop.job)})
     # Datasets whose path runs through ones a selector left out hang from the root.
-    for dst, depth in sorted(walk.datasets.items(), key=lambda kv: (kv[1], label(kv[0]))):
+    for dst, depth in sorted(walk.datasets.items(), key=lambda kv: (kv[1], kv[0])):
         if str(dst) not in placed:
-            nodes.append({"id": str(dst), "parent": str(root.id), "label": f"{label(dst)}  (depth {depth})"})
+            nodes.append({"id": str(dst), "parent": str(root.id), **node(dst), "depth": depth, "detached": True})
     return nodes
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.graph.names import resolve
-from lineagectl.results import Result, counted, jsonable
+from lineagectl.results import Result, jsonable
 from lineagectl.store import open_store
 
 # Each query reads one whole level of the walk (a list of runs): no query per run or input.
@@ -95,11 +95,4 @@ def run_provenance(db: str | None = None, *, run_id: str | None = None, name: st
                               "sql": sql, "outputs": outputs.get(current, []), "inputs": inputs.get(current, [])})
             frontier = sorted(next_frontier)
             level += 1
-    records = [{"depth": s["depth"], "run_id": s["run_id"], "job": s["job"]["name"], "state": s["state"],
-                "started_at": s["started_at"], "input": f"{i['namespace']} {i['name']}",
-                "input_version": i["version"], "produced_by_run": i["produced_by_run"]}
-               for s in steps for i in (s["inputs"] or [{"namespace": "", "name": "", "version": None,
-                                                          "produced_by_run": None}])]
-    columns = ["depth", "run_id", "job", "state", "started_at", "input", "input_version", "produced_by_run"]
-    return Result(payload={"run": start, "steps": steps}, records=records, columns=columns,
-                  title=f"provenance of run {start}: {counted(len(steps), 'run')}")
+    return Result("provenance", {"run": start, "steps": steps})

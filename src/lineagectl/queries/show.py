@@ -1,4 +1,4 @@
-"""``show NAME``: everything the store knows about one dataset or job."""
+"""``show NAME``: everything the store knows about one dataset or job, as one JSON object."""
 
 from __future__ import annotations
 
@@ -19,10 +19,6 @@ def _owners(con, kind: str, entity_id: int) -> list[str]:
     rows = con.execute("SELECT owner FROM owners WHERE entity_kind = ? AND entity_id = ? ORDER BY owner",
                        [kind, entity_id]).fetchall()
     return [row[0] for row in rows]
-
-
-def _section(title: str, columns: list[str], records: list[dict]) -> Result:
-    return Result(payload=records, records=records, columns=columns, title=title)
 
 
 _NEIGHBOURS = """
@@ -70,17 +66,7 @@ def _dataset(con, entity: Entity) -> Result:
         FROM run_io io JOIN runs r USING (run_id) JOIN jobs j ON j.job_id = r.job_id
         WHERE io.dataset_id = ? AND io.direction = 'out'
         ORDER BY r.started_at DESC NULLS LAST LIMIT {RECENT_RUNS}""", [i])
-    sections = [
-        _section("columns", ["column", "type", "description", "in_schema"], info["columns"]),
-        _section("versions", ["version", "created_at", "run_id", "columns"], info["versions"]),
-        _section("tags", ["field", "key", "value", "source"], info["tags"]),
-        _section("written by (upstream jobs and their inputs)", neighbour_cols, info["upstream"]),
-        _section("read by (downstream jobs and their outputs)", neighbour_cols, info["downstream"]),
-        _section("last writing runs", ["run_id", "job", "state", "started_at", "ended_at"],
-                 info["last_writes"]),
-    ]
-    return _summary(info, ["type", "version", "owners", "aliases", "description",
-                           "lifecycle_state", "first_seen", "last_seen"], sections)
+    return Result("show", info)
 
 
 def _job(con, entity: Entity) -> Result:
@@ -106,26 +92,7 @@ def _job(con, entity: Entity) -> Result:
         SELECT run_id, state, started_at, ended_at, round(epoch(ended_at) - epoch(started_at), 3),
                error_message FROM runs WHERE job_id = ?
         ORDER BY started_at DESC NULLS LAST LIMIT {RECENT_RUNS}""", [i])
-    sections = [
-        _section("inputs", io_cols, info["inputs"]),
-        _section("outputs", io_cols, info["outputs"]),
-        _section("last runs", run_cols, info["runs"]),
-    ]
-    return _summary(info, ["type", "processing_type", "integration", "owners", "description",
-                           "source_location", "sql_dialect", "sql", "first_seen", "last_seen"], sections)
-
-
-def _summary(info: dict, keys: list[str], sections: list[Result]) -> Result:
-    def text(value) -> str:
-        if isinstance(value, list):
-            return ", ".join(v if isinstance(v, str) else f"{v['namespace']} {v['name']}" for v in value)
-        return "" if value is None else str(value)
-
-    head = [{"field": k, "value": text(info.get(k))} for k in ["namespace", "name", *keys]
-            if info.get(k) not in (None, [], "")]
-    title = f"{info['kind']} {info['namespace']} {info['name']}"
-    return Result(payload=info, records=head, columns=["field", "value"], title=title,
-                  sections=[s for s in sections if s.records])
+    return Result("show", info)
 
 
 def show(name: str, db: str | None = None, *, namespace: str | None = None,

@@ -81,15 +81,7 @@ def graph(name: str, db: Any = None, *, direction: str = "both", depth: int | No
     unique_edges = sorted({(e["source"], e["target"], e["label"]) for e in edges})
     graph_data = {"nodes": sorted(nodes.values(), key=lambda n: n["id"]),
                   "edges": [{"source": s, "target": t, "label": lbl} for s, t, lbl in unique_edges]}
-    by_id = {n["id"]: n for n in graph_data["nodes"]}
-    records = [{"from_kind": by_id[e["source"]]["kind"], "from_namespace": by_id[e["source"]]["namespace"],
-                "from_name": by_id[e["source"]]["name"], "from_column": by_id[e["source"]]["column"],
-                "to_kind": by_id[e["target"]]["kind"], "to_namespace": by_id[e["target"]]["namespace"],
-                "to_name": by_id[e["target"]]["name"], "to_column": by_id[e["target"]]["column"],
-                "label": e["label"]} for e in graph_data["edges"]]
     payload = {"root": {"namespace": root.namespace, "name": root.name,
                         "column": columns[0] if columns else None},
                "direction": direction, **graph_data}
-    return Result(payload=payload, records=records, columns=list(records[0]) if records else [
-        "from_kind", "from_namespace", "from_name", "from_column", "to_kind", "to_namespace", "to_name",
-        "to_column", "label"], title=f"lineage around {root.namespace} {root.name}", graph=graph_data)
+    return Result("graph", payload, graph=graph_data)

@@ -1,8 +1,10 @@
 """The renderer registry: one function per output format, shared by every command.
 
 A renderer takes a ``Result`` and a text stream. Commands never branch on the
-format; they call ``render(result, fmt, stream)``. Output is made safe here,
-once: control characters cannot reach a terminal, CSV cells cannot start a
+format; they call ``render(result, fmt, stream)``. ``json`` writes the payload;
+the tabular formats (table, csv, ndjson, markdown) draw the result's ``View``,
+which ``views`` makes for its ``kind``. Output is made safe here, once:
+control characters cannot reach a terminal, CSV cells cannot start a
 spreadsheet formula, JSON is exact.
 """
 
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from lineagectl.cli.render.escape import terminal_text
+from lineagectl.cli.render.views import View, view_of
 from lineagectl.errors import InputError
 from lineagectl.results import Result
 
@@ -55,7 +58,7 @@ def _json(result: Result, stream: TextIO, color: bool) -> None:
 
 @renderer("ndjson")
 def _ndjson(result: Result, stream: TextIO, color: bool) -> None:
-    for record in result.records:
+    for record in view_of(result).records:
         stream.write(_dumps(record, indent=False) + "\n")
 
 
@@ -69,10 +72,11 @@ def _csv_cell(value: object) -> object:
 
 @renderer("csv")
 def _csv(result: Result, stream: TextIO, color: bool) -> None:
+    view = view_of(result)
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(result.columns)
-    for record in result.records:
-        writer.writerow([_csv_cell(record.get(c)) for c in result.columns])
+    writer.writerow(view.columns)
+    for record in view.records:
+        writer.writerow([_csv_cell(record.get(c)) for c in view.columns])
 
 
 def safe_text(value: object) -> str:
@@ -86,15 +90,15 @@ def safe_text(value: object) -> str:
     return terminal_text(value)
 
 
-def _tree(result: Result, console, color: bool) -> None:
+def _tree(view: View, console, color: bool) -> None:
     from rich.text import Text
     from rich.tree import Tree
 
-    if result.title:
-        console.print(Text(safe_text(result.title), style="bold" if color else ""))
+    if view.title:
+        console.print(Text(safe_text(view.title), style="bold" if color else ""))
     branches = {}
     root = None
-    for node in result.tree or []:
+    for node in view.tree or []:
         label = Text(safe_text(node["label"]))
         if node["parent"] is None:
             root = branches[node["id"]] = Tree(label)
@@ -113,10 +117,11 @@ def _table(result: Result, stream: TextIO, color: bool) -> None:
     interactive = color and stream.isatty()
     console = Console(file=stream, no_color=not color, highlight=False, soft_wrap=False,
                       width=None if interactive else 100_000, force_terminal=interactive or None)
-    if result.tree:
-        _tree(result, console, color)
+    view = view_of(result)
+    if view.tree:
+        _tree(view, console, color)
         return
-    for index, part in enumerate([result, *result.sections]):
+    for index, part in enumerate([view, *view.sections]):
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for column in part.columns:
             table.add_column(Text(column), overflow="fold" if interactive else "ignore")

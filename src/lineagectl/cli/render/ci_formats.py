@@ -2,11 +2,12 @@
 
 The CI formats read ``Result.rules`` (the rules checked; a rule without a
 finding passed) and ``Result.findings`` (one dict per violation: ``rule``,
-``level``, ``message``, ``source``, ``target``, ``path``, ``jobs``). Each is
-escaped for the program that reads it: GitHub workflow commands with the
-Actions toolkit's percent-encoding, JUnit through ElementTree, SARIF as exact
-JSON. ``markdown`` renders the tables of any result, e.g. an ``erase`` plan to
-paste into a ticket.
+``level``, ``source``, ``target``, ``path``, ``jobs``, ``affected``,
+``require``), and say each finding in one message composed here
+(``finding_message``). Each is escaped for the program that reads it: GitHub
+workflow commands with the Actions toolkit's percent-encoding, JUnit through
+ElementTree, SARIF as exact JSON. ``markdown`` renders the tables of any
+result's view, e.g. an ``erase`` plan to paste into a ticket.
 
 Names come from lineage events and are untrusted. Every text format here drops
 control characters (escape sequences, NUL, and what XML 1.0 forbids); JSON
@@ -21,6 +22,8 @@ from typing import TextIO
 
 from lineagectl.cli.render import _dumps, renderer
 from lineagectl.cli.render.escape import clean
+from lineagectl.cli.render.views import View, view_of
+from lineagectl.cli.render.views.compliance import located
 from lineagectl.errors import InputError
 from lineagectl.results import Result, counted
 
@@ -46,18 +49,25 @@ def _short(ref: dict) -> str:
     return f"{ref['name']}.{ref['column']}" if ref.get("column") else ref["name"]
 
 
-def _dataset(ref: dict) -> str:
-    """``namespace name[.column] (region)``, as check messages name a dataset."""
-    region = f" ({ref['region']})" if ref.get("region") else ""
-    return f"{ref['namespace']} {_short(ref)}{region}"
-
-
 def _jobs(finding: dict) -> str:
     return ", ".join(f"{job['namespace']} {job['name']}" for job in finding.get("jobs") or [])
 
 
 def _path(finding: dict) -> str:
     return " -> ".join(f"{step['namespace']} {_short(step)}" for step in finding.get("path") or [])
+
+
+def finding_message(finding: dict) -> str:
+    """One line saying what a finding found: the edge, the jobs on it, what it lacked, what lies beyond.
+
+    ``eu-ns a (eu) -> us-ns b (us) via airflow://acme export; affected downstream: 1``
+    """
+    message = f"{located(finding['source'])} -> {located(finding['target'])} via {_jobs(finding) or 'no recorded job'}"
+    if finding.get("require"):
+        message += f" without {finding['require']}"
+    if finding.get("affected"):
+        message += f"; affected downstream: {len(finding['affected'])}"
+    return message
 
 
 # --- github -------------------------------------------------------------------------------------
@@ -81,7 +91,7 @@ def _github(result: Result, stream: TextIO, color: bool) -> None:
         place = (f"file={escape_property(clean(where['file']))},line={int(where['line'])},"
                  if where else "")
         stream.write(f"::{command} {place}title={escape_property(clean(finding['rule']))}"
-                     f"::{escape_data(clean(finding['message']))}\n")
+                     f"::{escape_data(clean(finding_message(finding)))}\n")
     if not findings:
         stream.write(f"::notice title=lineagectl::{counted(len(rules), 'rule')} passed\n")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -99,12 +109,12 @@ def _append_step_summary(path: str, result: Result, rules: list[str], findings: 
         mark, verdict = ("❌", "Failed") if errors else ("⚠️", "Passed with warnings")
         status = (f"{mark} {verdict}: {len(failed)} of {counted(len(rules), 'rule')} found "
                   f"{counted(len(findings), 'violation')}.")
-    lines = ["", f"## {markdown_cell(result.title or 'lineagectl check')}", "", status]
+    lines = ["", f"## {markdown_cell(view_of(result).title or 'lineagectl check')}", "", status]
     if findings:
         lines += ["", "| rule | source | target | jobs |", "| --- | --- | --- | --- |"]
         for f in findings:
             rule = f["rule"] + (" (warning)" if f.get("level") == "warning" else "")
-            cells = (rule, _dataset(f["source"]), _dataset(f["target"]), _jobs(f))
+            cells = (rule, located(f["source"]), located(f["target"]), _jobs(f))
             lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
     try:
         with open(path, "a", encoding="utf-8") as summary:
@@ -119,7 +129,7 @@ def _append_step_summary(path: str, result: Result, rules: list[str], findings: 
 
 def _failure_text(finding: dict) -> str:
     lines = [f"rule: {finding['rule']}", f"level: {finding.get('level', 'error')}",
-             f"source: {_dataset(finding['source'])}", f"target: {_dataset(finding['target'])}"]
+             f"source: {located(finding['source'])}", f"target: {located(finding['target'])}"]
     if finding.get("path"):
         lines.append(f"path: {_path(finding)}")
     if finding.get("jobs"):
@@ -146,7 +156,7 @@ def _junit(result: Result, stream: TextIO, color: bool) -> None:
         for finding in (f for f in findings if f["rule"] == rule):
             name = clean(f"{_short(finding['source'])} -> {_short(finding['target'])}")
             case = ET.SubElement(suite, "testcase", {"classname": classname, "name": name})
-            failure = ET.SubElement(case, "failure", {"message": clean(finding["message"]),
+            failure = ET.SubElement(case, "failure", {"message": clean(finding_message(finding)),
                                                       "type": clean(rule)})
             # XML parsers turn CR and CRLF in text (not in attributes) into LF; write what they read.
             failure.text = _NEWLINES.sub("\n", clean(_failure_text(finding)))
@@ -212,7 +222,7 @@ def _sarif(result: Result, stream: TextIO, color: bool) -> None:
         results.append({
             "ruleId": finding["rule"], "ruleIndex": index[finding["rule"]],
             "level": "warning" if finding.get("level") == "warning" else "error",
-            "message": {"text": finding["message"]},
+            "message": {"text": finding_message(finding)},
             # Datasets are not files: the target as a logical location, and the policy rule broken
             # as the physical one (GitHub code scanning rejects results without one).
             "locations": [{"logicalLocations": [_logical(target)]} | _physical(finding)],
@@ -246,7 +256,7 @@ def markdown_cell(value: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def _markdown_table(part: Result) -> list[str]:
+def _markdown_table(part: View) -> list[str]:
     if not part.records or not part.columns:
         return ["(no results)"]
     lines = ["| " + " | ".join(markdown_cell(c) for c in part.columns) + " |",
@@ -256,15 +266,20 @@ def _markdown_table(part: Result) -> list[str]:
     return lines
 
 
-@renderer("markdown")
-def _markdown(result: Result, stream: TextIO, color: bool) -> None:
+def markdown_text(view: View) -> str:
+    """A view as markdown: its title as a heading, its table, then each section's heading and table."""
     blocks = []
-    if result.title:
-        blocks.append([f"## {markdown_cell(result.title)}"])
-    if result.records or not result.sections:
-        blocks.append(_markdown_table(result))
-    for section in result.sections:
+    if view.title:
+        blocks.append([f"## {markdown_cell(view.title)}"])
+    if view.records or not view.sections:
+        blocks.append(_markdown_table(view))
+    for section in view.sections:
         if section.title:
             blocks.append([f"### {markdown_cell(section.title)}"])
         blocks.append(_markdown_table(section))
-    stream.write("\n\n".join("\n".join(block) for block in blocks) + "\n")
+    return "\n\n".join("\n".join(block) for block in blocks) + "\n"
+
+
+@renderer("markdown")
+def _markdown(result: Result, stream: TextIO, color: bool) -> None:
+    stream.write(markdown_text(view_of(result)))

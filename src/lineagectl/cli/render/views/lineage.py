@@ -1,0 +1,101 @@
+"""Views of lineage answers: ``impact``/``trace`` (a table, or a tree in the table format),
+run-level ``provenance`` and ``graph`` (one row per edge)."""
+
+from __future__ import annotations
+
+from lineagectl.cli.render.views import View, entity, path_text, view
+from lineagectl.results import Result, counted, transformation_text
+
+DATASET_COLUMNS = ["depth", "kind", "namespace", "name", "owners"]
+COLUMN_COLUMNS = ["depth", "namespace", "name", "column", "path", "owners"]
+
+
+@view("impact", "trace")
+def lineage(result: Result) -> View:
+    """The datasets (or columns) reached, nearest first; the same as a tree for the table format."""
+    payload = result.payload
+    datasets = payload["datasets"]
+    if "columns" in payload:
+        owners = {(d["namespace"], d["name"]): d["owners"] for d in reversed(datasets)}
+        records = [{"depth": c["depth"], "namespace": c["namespace"], "name": c["name"], "column": c["column"],
+                    "path": path_text(c["transformations"]), "owners": owners.get((c["namespace"], c["name"]), [])}
+                   for c in payload["columns"]]
+        columns = COLUMN_COLUMNS
+    else:
+        records = [{"depth": d["depth"], "kind": "model" if d["type"] == "MODEL" else "dataset",
+                    "namespace": d["namespace"], "name": d["name"], "owners": d["owners"]} for d in datasets]
+        if result.context.get("include_jobs"):
+            records += [{"depth": j["depth"], "kind": "job", "namespace": j["namespace"], "name": j["name"],
+                         "owners": []} for j in payload["jobs"]]
+            records.sort(key=lambda r: (r["depth"], r["kind"] == "job", r["namespace"], r["name"]))
+        columns = DATASET_COLUMNS
+    root = payload["root"]
+    what = entity(root) + (f" column {root['column']}" if root["column"] is not None else "")
+    found = f"{counted(len(datasets), 'dataset')} ({counted(len(payload['models']), 'model')})"
+    return View(title=f"{payload['direction']} of {what}: {found}", columns=columns, records=records,
+                tree=_tree(result))
+
+
+def _label(node: dict) -> str:
+    text = entity(node) + (f" .{node['column']}" if node.get("column") else "")
+    if node.get("type") == "MODEL":
+        text += " [model]"
+    if node.get("owners"):
+        text += "  owners: " + ", ".join(node["owners"])
+    return text
+
+
+def _tree(result: Result) -> list[dict] | None:
+    """Labelled tree nodes: how each was reached (transformation, or job with --include-jobs); datasets a
+    selector cut off from their parent hang from the root with their depth, nearest first."""
+    if result.tree is None:
+        return None
+    include_jobs = result.context.get("include_jobs")
+    placed, detached = [], []
+    for node in result.tree:
+        label = _label(node)
+        if node.get("detached"):
+            detached.append((node["depth"], label, {"id": node["id"], "parent": node["parent"],
+                                                     "label": f"{label}  (depth {node['depth']})"}))
+            continue
+        if node.get("transformation"):
+            label += f"  ({transformation_text(node['transformation'])})"
+        elif include_jobs and node.get("job"):
+            label += f"  via {node['job']['name']}"
+        placed.append({"id": node["id"], "parent": node["parent"], "label": label})
+    return placed + [item for _, _, item in sorted(detached, key=lambda d: (d[0], d[1]))]
+
+
+PROVENANCE_COLUMNS = ["depth", "run_id", "job", "state", "started_at", "input", "input_version", "produced_by_run"]
+_NO_INPUT = {"namespace": "", "name": "", "version": None, "produced_by_run": None}
+
+
+@view("provenance")
+def provenance(result: Result) -> View:
+    """One row per run and input (a run without inputs has one row)."""
+    steps = result.payload["steps"]
+    records = [{"depth": s["depth"], "run_id": s["run_id"], "job": s["job"]["name"], "state": s["state"],
+                "started_at": s["started_at"], "input": entity(i), "input_version": i["version"],
+                "produced_by_run": i["produced_by_run"]}
+               for s in steps for i in (s["inputs"] or [_NO_INPUT])]
+    return View(title=f"provenance of run {result.payload['run']}: {counted(len(steps), 'run')}",
+                columns=PROVENANCE_COLUMNS, records=records)
+
+
+GRAPH_COLUMNS = ["from_kind", "from_namespace", "from_name", "from_column", "to_kind", "to_namespace", "to_name",
+                 "to_column", "label"]
+
+
+@view("graph")
+def graph(result: Result) -> View:
+    """One row per edge, each end by kind, namespace, name and column."""
+    graph_data = result.graph or {"nodes": [], "edges": []}
+    by_id = {n["id"]: n for n in graph_data["nodes"]}
+    records = []
+    for edge in graph_data["edges"]:
+        source, target = by_id[edge["source"]], by_id[edge["target"]]
+        records.append({"from_kind": source["kind"], "from_namespace": source["namespace"],
+                        "from_name": source["name"], "from_column": source["column"],
+                        "to_kind": target["kind"], "to_namespace": target["namespace"], "to_name": target["name"],
+                        "to_column": target["column"], "label": edge["label"]})
+    return View(title=f"lineage around {entity(result.payload['root'])}", columns=GRAPH_COLUMNS, records=records)
