@@ -212,11 +212,32 @@ def _normal(ranges: Iterable[tuple[int, int]]) -> Ranges:
     return tuple(out)
 
 
+@functools.cache
+def _uppers() -> dict[int, tuple[int, ...]]:
+    """Lower case -> the characters that lower-case to it (the inverse of ``_lower_cases``)."""
+    found: dict[int, list[int]] = {}
+    for code, lower in _lower_cases():
+        found.setdefault(lower, []).append(code)
+    return {lower: tuple(codes) for lower, codes in found.items()}
+
+
+# A set this small is folded member by member; larger ones (ranges such as [a-z]) by scanning.
+_FOLD_BY_MEMBER = 256
+
+
 def _case_fold(members: list[tuple[int, int]], case_sensitive: bool) -> Ranges:
     """The characters of the text whose lower case is in ``members`` (the members themselves if case-sensitive)."""
     ranges = _normal(members)
     if case_sensitive:
         return ranges
+    if sum(high - low + 1 for low, high in ranges) <= _FOLD_BY_MEMBER:
+        # The same set as the scan below, found from the members: a character is kept when its
+        # lower case is a member, and every character whose lower case is a member is added.
+        codes = {c for low, high in ranges for c in range(low, high + 1)}
+        uppers = _uppers()
+        chosen = {c for c in codes if ord(_lower(chr(c))) in codes}
+        chosen.update(u for c in codes for u in uppers.get(c, ()))
+        return _normal((c, c) for c in chosen)
     probe = _Chars(ranges)
     kept: list[tuple[int, int]] = []
     removed = sorted(c for c, _ in _lower_cases() if probe.accepts(chr(c)))  # members that are upper case

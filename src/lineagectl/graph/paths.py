@@ -16,10 +16,6 @@ N = TypeVar("N", bound=Hashable)
 E = TypeVar("E", bound=tuple)
 
 
-def _default_order(edge: tuple) -> tuple:
-    return tuple("" if v is None else v for v in edge)
-
-
 class EdgeIndex(Generic[N, E]):
     """Edges indexed by the node they leave, for many breadth-first searches over one edge set."""
 
@@ -33,13 +29,14 @@ class EdgeIndex(Generic[N, E]):
 
     def parents(self, seeds: Iterable[N], order: Callable[[E], Any] | None = None) -> dict[N, E | None]:
         """Each node reached from ``seeds`` (included) with the edge it was first reached by
-        (None for a seed). Within one layer, edges are tried in ``order`` (their values by
-        default), so the answer is deterministic."""
+        (None for a seed). Within one layer, edges are tried in ``order`` (the edges' own
+        order by default, which suits ``DatasetEdge``; ``ColumnEdge.sort_key`` for column
+        edges, whose optional fields may be None), so the answer is deterministic."""
         parents: dict[N, E | None] = dict.fromkeys(seeds)
         frontier = list(parents)
         while frontier:
-            candidates = sorted((e for node in frontier for e in self.out.get(node, ())),
-                                key=order or _default_order)
+            layer = [e for node in frontier for e in self.out.get(node, ())]
+            candidates = sorted(layer, key=order) if order else sorted(layer)
             frontier = []
             for edge in candidates:
                 target = self.ends(edge)[1]
@@ -47,6 +44,19 @@ class EdgeIndex(Generic[N, E]):
                     parents[target] = edge
                     frontier.append(target)
         return parents
+
+
+    def reachable(self, seeds: Iterable[N]) -> set[N]:
+        """Every node reached from ``seeds`` (included), when the paths do not matter."""
+        seen = set(seeds)
+        stack = list(seen)
+        while stack:
+            for edge in self.out.get(stack.pop(), ()):
+                target = self.ends(edge)[1]
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+        return seen
 
 
 def bfs_parents(seeds: Iterable[N], edges: Iterable[E], ends: Callable[[E], tuple[N, N]],
@@ -79,7 +89,7 @@ def dataset_ends(edge: DatasetEdge) -> tuple[int, int]:
 def reach(seeds: Iterable[ColumnKey], edges: Iterable[ColumnEdge],
           keep: Callable[[ColumnEdge], bool] | None = None) -> dict[ColumnKey, ColumnEdge | None]:
     """``bfs_parents`` over column edges: every column reached from ``seeds``, with its first edge."""
-    return bfs_parents(seeds, edges, column_ends, keep)
+    return bfs_parents(seeds, edges, column_ends, keep, order=ColumnEdge.sort_key)
 
 
 def column_path(parents: dict[ColumnKey, ColumnEdge | None], node: ColumnKey) -> list[ColumnEdge]:
