@@ -11,7 +11,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from lineagectl.cli.render import RENDERERS, render
-from lineagectl.cli.render.ci_formats import escape_data, escape_property
+from lineagectl.cli.render.ci_formats import escape_data, escape_property, finding_message, markdown_text
+from lineagectl.cli.render.views import View
 from lineagectl.errors import InputError
 from lineagectl.results import Result
 
@@ -48,18 +49,15 @@ def ref(namespace: str, name: str, region: str | None = None, column: str | None
 
 def finding(rule: str, source: dict, target: dict, level: str = "error") -> dict:
     job = {"namespace": "airflow://acme", "name": f"export {target['name']}"}
-    message = (f"{source['namespace']} {source['name']} ({source.get('region')}) -> "
-               f"{target['namespace']} {target['name']} ({target.get('region')}) "
-               f"via {job['namespace']} {job['name']}")
-    return {"rule": rule, "level": level, "message": message, "source": source, "target": target,
+    return {"rule": rule, "level": level, "source": source, "target": target,
             "path": [{"namespace": source["namespace"], "name": source["name"]},
                      {"namespace": target["namespace"], "name": target["name"]}],
             "jobs": [job]}
 
 
 def check_result(findings: list[dict], rules: list[str]) -> Result:
-    return Result(payload={}, title=f"residency-check: {len(rules)} rules: {len(findings)} violations",
-                  rules=rules, findings=findings)
+    payload = {"ok": not findings, "rules": len(rules), "datasets": 0, "violations": findings}
+    return Result("residency-check", payload, rules=rules, findings=findings)
 
 
 @pytest.fixture
@@ -216,7 +214,7 @@ def test_every_registered_format_renders_a_real_violation(real_store, fmt):
 @pytest.mark.parametrize("fmt", ["github", "junit", "sarif"])
 def test_ci_formats_need_a_check_result(fmt):
     with pytest.raises(InputError, match="residency-check"):
-        rendered(Result(payload={}, records=[{"a": 1}], columns=["a"]), fmt)
+        rendered(Result("stats", {"a": 1}), fmt)
 
 
 # --- github -------------------------------------------------------------------------------------
@@ -246,7 +244,7 @@ def test_github_prints_one_workflow_command_per_finding(hostile):
     for (command, title, message), f in zip(commands, hostile.findings, strict=True):
         assert command == f["level"]
         assert title == visible(f["rule"])
-        assert message == visible(f["message"])
+        assert message == visible(finding_message(f))
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -334,7 +332,7 @@ def test_junit_counts_and_hostile_text(hostile):
         failure = case.find("failure")
         assert case.get("classname") == "lineagectl." + visible(f["rule"])
         assert visible(f["target"]["name"]) in case.get("name")
-        assert failure.get("message") == visible(f["message"])
+        assert failure.get("message") == visible(finding_message(f))
         assert failure.get("type") == visible(f["rule"])
         body = re.sub(r"\r\n?", "\n", visible(f["target"]["name"]))  # XML reads CR in text as LF
         assert body in failure.text and f["jobs"][0]["namespace"] in failure.text
@@ -382,7 +380,7 @@ def test_sarif_rules_results_and_locations(hostile):
     for res, f in zip(run["results"], hostile.findings, strict=True):
         assert res["ruleId"] == f["rule"] and rules[res["ruleIndex"]]["id"] == f["rule"]
         assert res["level"] == f["level"]
-        assert res["message"]["text"] == f["message"]  # JSON keeps the exact text
+        assert res["message"]["text"] == finding_message(f)  # JSON keeps the exact text
         assert all("physicalLocation" not in loc for loc in res["locations"])
         target = res["locations"][0]["logicalLocations"][0]
         source = res["relatedLocations"][0]["logicalLocations"][0]
@@ -397,7 +395,7 @@ def test_sarif_fingerprints_are_stable_and_distinct(hostile):
     first = fingerprints(hostile)
     assert len({json.dumps(fp, sort_keys=True) for fp in first}) == len(first)
     # Another run: other messages, paths and jobs, same violations.
-    reworded = [dict(f, message=f["message"] + " (again)", path=[], jobs=[]) for f in hostile.findings]
+    reworded = [dict(f, affected=[f["target"]], path=[], jobs=[]) for f in hostile.findings]
     assert fingerprints(check_result(reworded, hostile.rules)) == first
 
 
@@ -406,7 +404,7 @@ def test_sarif_fingerprints_are_stable_and_distinct(hostile):
 def test_markdown_table_cells_stay_in_their_row():
     columns = ["order", "name", "columns", "sql"]
     records = [{"order": 1, "name": name, "columns": ["user_id", name], "sql": None} for name in HOSTILE]
-    out = rendered(Result(payload={}, title="erase: user_id", columns=columns, records=records), "markdown")
+    out = markdown_text(View(title="erase: user_id", columns=columns, records=records))
     lines = out.splitlines()
     assert lines[0] == "## erase: user_id"
     rows = table_rows(out)
@@ -419,12 +417,12 @@ def test_markdown_table_cells_stay_in_their_row():
 
 
 def test_markdown_sections_and_empty_tables():
-    section = Result(payload=None, title="owners | teams", columns=["team"], records=[{"team": "data|eng"}])
-    empty = Result(payload=None, title="seeds", columns=["name"], records=[])
-    out = rendered(Result(payload={}, title="plan", sections=[section, empty]), "markdown")
+    section = View(title="owners | teams", columns=["team"], records=[{"team": "data|eng"}])
+    empty = View(title="seeds", columns=["name"], records=[])
+    out = markdown_text(View(title="plan", sections=[section, empty]))
     blocks = out.strip().split("\n\n")
     assert blocks[0] == "## plan"
     assert blocks[1] == "### owners \\| teams"
     assert table_rows(blocks[2]) == [["team"], ["data|eng"]]
     assert blocks[3:] == ["### seeds", "(no results)"]
-    assert rendered(Result(payload={}, columns=["a"]), "markdown") == "(no results)\n"
+    assert markdown_text(View(columns=["a"])) == "(no results)\n"

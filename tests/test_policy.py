@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from conftest import SAMPLE
-from lineagectl.cli.environment import db_path, policy_path
+from lineagectl.cli.environment import db_path, policy_path, settings
 from lineagectl.common.policy import PolicyError, load_policy, parse_policy
 from lineagectl.compliance.residency import region_map
 
@@ -108,6 +108,9 @@ def test_yaml_syntax_errors_give_line_and_column():
 
 
 def test_discovery_order(tmp_path, monkeypatch):
+    # The global options of an earlier in-process CLI call must not decide this one.
+    monkeypatch.setattr(settings, "db", None)
+    monkeypatch.setattr(settings, "policy", None)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LINEAGECTL_POLICY", raising=False)
     monkeypatch.delenv("LINEAGECTL_DB", raising=False)
