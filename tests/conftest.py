@@ -107,3 +107,42 @@ def cli():
         return runner.invoke(app, [str(a) for a in args], input=input, env=env)
 
     return invoke
+
+
+def json_paths(value, prefix=()):
+    """Every path into a JSON value (keys and list indexes), the root ``()`` first."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from json_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from json_paths(item, (*prefix, index))
+
+
+def edges_into(db: str, name: str, column: str) -> set:
+    """(source dataset name, column, TYPE/SUBTYPE) of every current column edge into ``name.column``."""
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    try:
+        return set(con.execute("""
+            SELECT s.name, e.src_column, e.type || coalesce('/' || e.subtype, '')
+            FROM column_edges e JOIN dataset_names s ON s.dataset_id = e.src_dataset_id
+            JOIN dataset_names d ON d.dataset_id = e.dataset_id
+            WHERE d.name = ? AND e.column_name = ?""", [name, column]).fetchall())
+    finally:
+        con.close()
+
+
+HEAVY_MODULES = ("duckdb", "networkx", "sqlglot", "yaml", "orjson", "pyarrow")
+
+
+def modules_loaded_by(module: str, candidates=HEAVY_MODULES) -> list[str]:
+    """Which of ``candidates`` a fresh interpreter has loaded after importing ``module``."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print(','.join(m for m in {tuple(candidates)!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [m for m in out.stdout.strip().split(",") if m]

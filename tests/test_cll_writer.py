@@ -7,7 +7,7 @@ import json
 
 import duckdb
 
-from conftest import run_event, table_counts, write_ndjson
+from conftest import edges_into, run_event, table_counts, write_ndjson
 from lineagectl.api import ingest
 from lineagectl.sources.ingest.sqlcll import PRODUCER
 from lineagectl.sources.sql_lineage import Edge, Source, column_lineage_facet
@@ -61,18 +61,6 @@ def stored_fields(db):
         con.close()
 
 
-def current_edges(db, column):
-    con = duckdb.connect(db, read_only=True)
-    try:
-        return set(con.execute("""
-            SELECT s.name, e.src_column, e.type || coalesce('/' || e.subtype, '')
-            FROM column_edges e JOIN dataset_names s ON s.dataset_id = e.src_dataset_id
-            JOIN dataset_names d ON d.dataset_id = e.dataset_id
-            WHERE d.name = 'mart.summary' AND e.column_name = ?""", [column]).fetchall())
-    finally:
-        con.close()
-
-
 def test_derived_lineage_is_stored_as_the_same_facet_in_an_event_would_be(tmp_path):
     derived_db = str(tmp_path / "derived.duckdb")
     report = ingest([write_ndjson(tmp_path / "sql.ndjson", [sql_job("r1")])], derived_db)
@@ -95,10 +83,10 @@ def test_derived_lineage_is_stored_as_the_same_facet_in_an_event_would_be(tmp_pa
     dataset_level = {("shop.customers", "id", "INDIRECT/JOIN"), ("shop.orders", "customer_id", "INDIRECT/JOIN"),
                      ("shop.orders", "status", "INDIRECT/FILTER"), ("shop.orders", "customer_id", "INDIRECT/GROUP_BY")}
     for column in OUTPUT_COLUMNS:
-        assert dataset_level <= current_edges(derived_db, column), column
-        assert current_edges(derived_db, column) == current_edges(event_db, column), column
-    assert current_edges(derived_db, "loaded_at") == dataset_level
-    assert ("shop.orders", "amount", "DIRECT/AGGREGATION") in current_edges(derived_db, "umsatz_€")
+        assert dataset_level <= edges_into(derived_db, "mart.summary", column), column
+        assert edges_into(derived_db, "mart.summary", column) == edges_into(event_db, "mart.summary", column), column
+    assert edges_into(derived_db, "mart.summary", "loaded_at") == dataset_level
+    assert ("shop.orders", "amount", "DIRECT/AGGREGATION") in edges_into(derived_db, "mart.summary", "umsatz_€")
 
 
 def test_derived_lineage_is_idempotent(tmp_path):
@@ -106,13 +94,13 @@ def test_derived_lineage_is_idempotent(tmp_path):
     path = write_ndjson(tmp_path / "e.ndjson", [sql_job("r1")])
     ingest([path], db)
     before, sets, fields = table_counts(db), lineage_sets(db), stored_fields(db)
-    edges = {c: current_edges(db, c) for c in OUTPUT_COLUMNS}
+    edges = {c: edges_into(db, "mart.summary", c) for c in OUTPUT_COLUMNS}
     # The same file again, then a later run of the same SQL: nothing new is derived or stored.
     ingest([path], db)
     assert table_counts(db) == before and lineage_sets(db) == sets and stored_fields(db) == fields
     ingest([write_ndjson(tmp_path / "f.ndjson", [sql_job("r2", time="2026-11-21T02:00:00Z")])], db)
     assert [h for _, h, _ in lineage_sets(db)] == [h for _, h, _ in sets] and stored_fields(db) == fields
-    assert {c: current_edges(db, c) for c in OUTPUT_COLUMNS} == edges
+    assert {c: edges_into(db, "mart.summary", c) for c in OUTPUT_COLUMNS} == edges
 
 
 def test_writing_a_derived_facet_twice_adds_no_rows(tmp_path):

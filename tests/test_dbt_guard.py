@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lineagectl.sources.dbt.manifest as dbt
-from conftest import corpus_dir
+from conftest import corpus_dir, json_paths
 from lineagectl.api import ingest
 from lineagectl.errors import InputError
 
@@ -160,21 +160,10 @@ READ = {"metadata", "adapter_type", "project_name", "generated_at", "nodes", "so
         "invocation_id"}
 
 
-def _paths(value, prefix=()):
-    if prefix:
-        yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 def _read_paths(kind: str) -> list[tuple]:
     if ARTIFACTS is None:
         return [()]
-    return [p for p in _paths(ARTIFACTS[kind]) if isinstance(p[-1], int) or p[-1] in READ
+    return [p for p in (p for p in json_paths(ARTIFACTS[kind]) if p) if isinstance(p[-1], int) or p[-1] in READ
             or (len(p) > 1 and p[-2] in ("columns", "nodes", "sources", "exposures", "groups", "results"))]
 
 

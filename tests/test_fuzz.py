@@ -25,7 +25,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import table_counts, write_ndjson, write_spool
+from conftest import json_paths, table_counts, write_ndjson, write_spool
 from lineagectl.api import impact, ingest, stats
 from lineagectl.common.policy import PolicyError, parse_policy
 from lineagectl.errors import LineageError
@@ -77,21 +77,11 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
                            max_leaves=10)
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 @st.composite
 def mutations(draw):
     """A valid event with one place replaced by anything, deleted, or nested deep: (event, path, how)."""
     event = copy.deepcopy(draw(run_events()))
-    paths = [p for p in _paths(event) if p]
+    paths = [p for p in json_paths(event) if p]
     path = draw(st.sampled_from(paths))
     parent = event
     for key in path[:-1]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from conftest import SAMPLE, run_event, write_ndjson
+from conftest import SAMPLE, edges_into, run_event, write_ndjson
 from lineagectl.api import ingest, trace
 from lineagectl.sources.ingest.sqlcll import PRODUCER
 
@@ -25,35 +25,22 @@ def sql_job(run_id, query=QUERY, time="2026-11-20T02:00:00Z", output_facets=None
                      outputs=[("pg", "mart.summary", {**schema("customer_id", "total"), **(output_facets or {})})])
 
 
-def paths(db, column):
-    """(source dataset, column, TYPE/SUBTYPE) of every edge into ``column`` of mart.summary."""
-    con = duckdb.connect(db, read_only=True)
-    try:
-        return set(con.execute("""
-            SELECT s.name, e.src_column, e.type || coalesce('/' || e.subtype, '')
-            FROM column_edges e JOIN datasets s ON s.dataset_id = e.src_dataset_id
-            JOIN datasets d ON d.dataset_id = e.dataset_id
-            WHERE d.name = 'mart.summary' AND e.column_name = ?""", [column]).fetchall())
-    finally:
-        con.close()
-
-
 def test_lineage_is_derived_from_sql(tmp_path):
     db = str(tmp_path / "s.duckdb")
     report = ingest([write_ndjson(tmp_path / "e.ndjson", [sql_job("r1")])], db)
     assert report.warnings == []
-    assert paths(db, "total") == {("shop.orders", "amount", "DIRECT/AGGREGATION"),
+    assert edges_into(db, "mart.summary", "total") == {("shop.orders", "amount", "DIRECT/AGGREGATION"),
                                   ("shop.orders", "customer_id", "INDIRECT/GROUP_BY"),
                                   ("shop.orders", "status", "INDIRECT/FILTER"),
                                   ("shop.customers", "id", "INDIRECT/JOIN"),
                                   ("shop.orders", "customer_id", "INDIRECT/JOIN")}
-    assert ("shop.orders", "customer_id", "DIRECT/IDENTITY") in paths(db, "customer_id")
+    assert ("shop.orders", "customer_id", "DIRECT/IDENTITY") in edges_into(db, "mart.summary", "customer_id")
     assert {c["name"] for c in trace("mart.summary", db, column="total").payload["columns"]} == {
         "shop.orders", "shop.customers"}
     # A new SQL (the filter dropped) replaces the derived lineage; the same SQL again changes nothing.
     ingest([write_ndjson(tmp_path / "f.ndjson", [sql_job("r2", QUERY.replace(" WHERE o.status = 'paid'", ""),
                                                          time="2026-11-21T02:00:00Z")])], db)
-    assert ("shop.orders", "status", "INDIRECT/FILTER") not in paths(db, "total")
+    assert ("shop.orders", "status", "INDIRECT/FILTER") not in edges_into(db, "mart.summary", "total")
 
 
 def test_a_producers_own_column_lineage_wins(tmp_path):
@@ -62,7 +49,7 @@ def test_a_producers_own_column_lineage_wins(tmp_path):
         "total": {"inputFields": [{"namespace": "pg", "name": "shop.orders", "field": "amount",
                                    "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION"}]}]}}}}
     ingest([write_ndjson(tmp_path / "e.ndjson", [sql_job("r1", output_facets=own)])], db)
-    assert paths(db, "total") == {("shop.orders", "amount", "DIRECT/TRANSFORMATION")}
+    assert edges_into(db, "mart.summary", "total") == {("shop.orders", "amount", "DIRECT/TRANSFORMATION")}
     # The sample's jobs all send their own column lineage: nothing is derived there.
     sample = str(tmp_path / "sample.duckdb")
     ingest([str(SAMPLE / "ecommerce.ndjson")], sample)
@@ -87,7 +74,7 @@ def test_an_unknown_dialect_is_a_warning_and_the_generic_dialect(tmp_path):
     report = ingest([write_ndjson(tmp_path / "e.ndjson", [event])], db)
     assert report.warnings == ["unknown SQL dialect 'NoSuchSQL' in the sql facet of job etl.summary: "
                                "parsed with sqlglot's generic dialect"]
-    assert ("shop.orders", "amount", "DIRECT/AGGREGATION") in paths(db, "total")
+    assert ("shop.orders", "amount", "DIRECT/AGGREGATION") in edges_into(db, "mart.summary", "total")
     # A producer's other name for a dialect sqlglot knows is no warning.
     event = sql_job("r2", time="2026-11-21T02:00:00Z")
     event["job"]["facets"]["sql"]["dialect"] = "postgresql"
