@@ -45,7 +45,7 @@ def region_map(con: Any, policy: Policy) -> dict[int, str]:
 def _describe(con: Any, ids: Any, regions: dict[int, str]) -> dict[int, dict]:
     """namespace, name and region of the datasets an answer names."""
     return {i: {"namespace": d["namespace"], "name": d["name"], "region": regions[i]}
-            for i, d in describe_datasets(con, ids).items() if i in regions}
+            for i, d in describe_datasets(con, ids, owners=False).items() if i in regions}
 
 
 def residency_violations(con: Any, rule: ResidencyRule, regions: dict[int, str]) -> list[dict]:
