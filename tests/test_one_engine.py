@@ -180,3 +180,13 @@ def test_erase_takes_any_dialect_alias_of_the_one_table(aliased):
 
     with pytest.raises(InputError, match="unknown SQL dialect 'klingon'"):
         api.erase("order_id", aliased, name="mart.report", dialect="klingon")
+
+
+@pytest.mark.parametrize("pattern", ["*.orders", "db.*", "*[!s]", "*[^s]", "mart.re?ort", "[dm]*", "*o*"])
+def test_ls_name_globs_are_the_one_glob(aliased, pattern):
+    """``ls --name`` matches as ``fnmatch.fnmatchcase`` does (names are case-sensitive), like every glob."""
+    import fnmatch
+
+    everything = api.ls("datasets", aliased).payload
+    listed = {d["name"] for d in api.ls("datasets", aliased, name=pattern).payload}
+    assert listed == {d["name"] for d in everything if fnmatch.fnmatchcase(d["name"], pattern)}

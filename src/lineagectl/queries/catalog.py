@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lineagectl.common.globs import Glob, GlobError
 from lineagectl.common.timeutil import option_time
 from lineagectl.errors import InputError
 from lineagectl.graph.selectors import Catalog
@@ -48,7 +49,7 @@ _LISTS = {
                    WHERE o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id),
                   d.dropped, d.last_seen
            FROM datasets d
-           WHERE (?1 IS NULL OR d.namespace = ?1) AND (?2 IS NULL OR d.name GLOB ?2)
+           WHERE (?1 IS NULL OR d.namespace = ?1) AND (?2 IS NULL OR regexp_full_match(d.name, ?2))
              AND (?3 IS NULL OR d.last_seen >= ?3)
            ORDER BY d.namespace, d.name""",
     ),
@@ -61,7 +62,7 @@ _LISTS = {
                   (SELECT count(*) FROM edges e WHERE e.job_id = j.job_id AND e.direction = 'out'),
                   j.last_seen
            FROM jobs j
-           WHERE (?1 IS NULL OR j.namespace = ?1) AND (?2 IS NULL OR j.name GLOB ?2)
+           WHERE (?1 IS NULL OR j.namespace = ?1) AND (?2 IS NULL OR regexp_full_match(j.name, ?2))
              AND (?3 IS NULL OR j.last_seen >= ?3)
            ORDER BY j.namespace, j.name""",
     ),
@@ -70,13 +71,23 @@ _LISTS = {
         """SELECT r.run_id, j.namespace, j.name, r.state, r.started_at, r.ended_at,
                   round(epoch(r.ended_at) - epoch(r.started_at), 3), r.error_message
            FROM runs r JOIN jobs j USING (job_id)
-           WHERE (?1 IS NULL OR j.namespace = ?1) AND (?2 IS NULL OR j.name GLOB ?2)
+           WHERE (?1 IS NULL OR j.namespace = ?1) AND (?2 IS NULL OR regexp_full_match(j.name, ?2))
              AND (?3 IS NULL OR r.last_event_time >= ?3) AND (?4 IS NULL OR r.state = ?4)
            ORDER BY r.started_at DESC NULLS LAST, r.run_id""",
     ),
 }
 
 LIST_KINDS = tuple(_LISTS)
+
+
+def _name_regex(pattern: str | None) -> str | None:
+    """``--name GLOB`` as the one glob implementation writes it for DuckDB (case-sensitive, as names are)."""
+    if pattern is None:
+        return None
+    try:
+        return Glob(pattern, case_sensitive=True).sql_regex()
+    except GlobError as exc:
+        raise InputError(f"--name: {exc}") from None
 
 
 def list_entities(
@@ -94,7 +105,7 @@ def list_entities(
     if state is not None and kind != "runs":
         raise InputError("--state applies to `ls runs` only")
     columns, sql = _LISTS[kind]
-    params = [namespace, name, option_time(since, "--since")]
+    params = [namespace, _name_regex(name), option_time(since, "--since")]
     if kind == "runs":
         params.append(state.upper() if state else None)
     with open_store(db) as con:
