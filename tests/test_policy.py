@@ -131,3 +131,14 @@ def test_discovery_order(tmp_path, monkeypatch):
     with pytest.raises(PolicyError, match=r"other\.yaml: policy file not found"):
         load_policy(policy_path())
     assert policy_path("given.yaml") == "given.yaml"
+
+
+def test_the_readme_policy_example_is_valid():
+    import re
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", readme[readme.index("## Policy file"):], re.S).group(1)
+    policy = parse_policy(block, "README.md")
+    assert policy.db == "lineage.duckdb" and set(policy.regions) >= {"eu", "us"} and policy.flows
