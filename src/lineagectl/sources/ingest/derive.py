@@ -91,19 +91,23 @@ _REFRESH = [
              FROM cll_sets SEMI JOIN touched_datasets USING (dataset_id) GROUP BY dataset_id, job_id) l
        JOIN cll_fields c USING (dataset_id, facet_hash)
        WHERE l.facet_hash <> '{DELETED}'""",
-    """INSERT INTO touched_datasets
-       SELECT DISTINCT src_dataset_id FROM column_edges SEMI JOIN touched_datasets USING (dataset_id)
-       EXCEPT SELECT dataset_id FROM touched_datasets""",
-    "DELETE FROM columns WHERE dataset_id IN (SELECT dataset_id FROM touched_datasets)",
+    # Columns known only from lineage live on the sources of the touched datasets' column edges:
+    # their columns are recomputed too. Only their columns: the sources' tags and owners are
+    # rewritten from cur_dataset_facets, which holds the touched datasets alone, so the
+    # widened set is a table of its own and touched_datasets stays what it was.
+    """CREATE OR REPLACE TEMP TABLE column_datasets AS
+       SELECT dataset_id FROM touched_datasets
+       UNION SELECT src_dataset_id FROM column_edges SEMI JOIN touched_datasets USING (dataset_id)""",
+    "DELETE FROM columns WHERE dataset_id IN (SELECT dataset_id FROM column_datasets)",
     """INSERT INTO columns
        WITH schema_cols AS (
            SELECT d.dataset_id, f.name AS column_name, f.type, f.description, f.ordinal
-           FROM datasets d SEMI JOIN touched_datasets USING (dataset_id)
+           FROM datasets d SEMI JOIN column_datasets USING (dataset_id)
            JOIN schema_fields f ON f.schema_hash = d.schema_hash),
        lineage_cols AS (
-           SELECT dataset_id, column_name FROM column_edges SEMI JOIN touched_datasets USING (dataset_id)
+           SELECT dataset_id, column_name FROM column_edges SEMI JOIN column_datasets USING (dataset_id)
            UNION SELECT src_dataset_id, src_column FROM column_edges
-           WHERE src_dataset_id IN (SELECT dataset_id FROM touched_datasets))
+           WHERE src_dataset_id IN (SELECT dataset_id FROM column_datasets))
        SELECT dataset_id, column_name, type, description, true FROM schema_cols
        UNION ALL
        SELECT l.dataset_id, l.column_name, NULL, NULL, false FROM lineage_cols l
