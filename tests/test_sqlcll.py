@@ -119,3 +119,19 @@ def test_one_table_of_dialect_names():
                              "print(sorted(m for m in ('sqlglot', 'duckdb') if m in sys.modules))"],
                             capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_insert_without_a_column_list_matches_the_target_schema_by_position(tmp_path):
+    """``INSERT INTO t SELECT …`` writes the select list into t's columns in t's schema order
+    (here not alphabetical: user_id before mrr_total)."""
+    event = run_event("r-insert", job="etl.mrr", time="2026-11-20T02:00:00Z",
+                      job_facets={"sql": {"_producer": "t", "_schemaURL": "t", "dialect": "postgres",
+                                          "query": "INSERT INTO mart.mrr SELECT user_id, sum(amount) "
+                                                   "FROM shop.payments GROUP BY user_id"}},
+                      inputs=[("pg", "shop.payments", schema("user_id", "amount"))],
+                      outputs=[("pg", "mart.mrr", schema("user_id", "mrr_total"))])
+    db = str(tmp_path / "i.duckdb")
+    assert ingest([write_ndjson(tmp_path / "i.ndjson", [event])], db).warnings == []
+    assert ("shop.payments", "amount", "DIRECT/AGGREGATION") in edges_into(db, "mart.mrr", "mrr_total")
+    assert ("shop.payments", "user_id", "DIRECT/IDENTITY") in edges_into(db, "mart.mrr", "user_id")
+    assert ("shop.payments", "user_id", "DIRECT/IDENTITY") not in edges_into(db, "mart.mrr", "mrr_total")

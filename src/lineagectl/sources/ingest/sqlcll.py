@@ -47,10 +47,15 @@ _CANDIDATES = f"""
                       WHERE c.dataset_id = o.dataset_id AND c.job_id IN (s.job_id, 0)
                         AND (coalesce(p.payload->>'_producer', '') <> '{PRODUCER}' OR c.last_seen >= s.since))
     ORDER BY s.job_id"""
+# Columns in the order of the dataset's current schema (an INSERT without a column list writes
+# by position), then those known only from lineage, by name.
 _INPUTS = """
-    SELECT e.dataset_id, d.name, list(c.column_name ORDER BY c.column_name) FILTER (WHERE c.column_name IS NOT NULL),
-           list(c.type ORDER BY c.column_name) FILTER (WHERE c.column_name IS NOT NULL)
+    SELECT e.dataset_id, d.name,
+           list(c.column_name ORDER BY f.ordinal NULLS LAST, c.column_name) FILTER (WHERE c.column_name IS NOT NULL),
+           list(c.type ORDER BY f.ordinal NULLS LAST, c.column_name) FILTER (WHERE c.column_name IS NOT NULL)
     FROM edges e JOIN dataset_names d USING (dataset_id) LEFT JOIN columns c USING (dataset_id)
+    LEFT JOIN datasets s ON s.dataset_id = e.dataset_id
+    LEFT JOIN schema_fields f ON f.schema_hash = s.schema_hash AND f.name = c.column_name
     WHERE e.job_id = ? AND e.direction = '{direction}' GROUP BY ALL"""
 
 # (dataset id, name, column names, column types) of a job's input or output
