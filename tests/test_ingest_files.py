@@ -253,3 +253,23 @@ def test_a_spool_file_being_written_is_not_read_until_renamed(tmp_path, db):
     (spool / ".e1.json").rename(spool / "e1.json")  # …and rename it when complete
     report = ingest([str(spool)], db)
     assert (report.files, report.files_skipped, report.events_new) == (1, 1, 1)
+
+
+def test_a_facet_sent_as_null_is_absent_not_a_reject(tmp_path, db):
+    """openlineage-python writes unset facets as null: the event is stored, the facet is absent."""
+    from lineagectl.api import show
+
+    event = run_event("11111111-1111-1111-1111-111111111119", job="nulls",
+                      run_facets={"nominalTime": None, "parent": None},
+                      job_facets={"sql": None, "ownership": None},
+                      inputs=[("s3://x", "in", {"schema": None})],
+                      outputs=[("s3://x", "out", {"schema": {"_producer": "p", "_schemaURL": "s",
+                                                             "fields": [{"name": "a", "type": "int"}]},
+                                                  "columnLineage": None, "ownership": None})])
+    event["outputs"][0]["outputFacets"] = None
+    event["inputs"][0]["inputFacets"] = {"dataQualityMetrics": None}
+    report = ingest([write_ndjson(tmp_path / "nulls.ndjson", [event])], db)
+    assert (report.events_new, report.events_rejected) == (1, 0)
+    out = show("out", db).payload
+    assert [c["column"] for c in out["columns"]] == ["a"] and out["owners"] == []
+    assert show("nulls", db).payload["sql"] is None

@@ -135,22 +135,26 @@ UNNEST = [
                          AND (facets['schema']->>'_deleted') IS DISTINCT FROM 'true'
                     THEN md5(facets['schema']) END AS schema_hash
         FROM io""",
+    # A facet sent as null is absent (openlineage-python writes unset facets so): no row for it.
     f"""CREATE OR REPLACE TEMP TABLE dsfac AS
         SELECT event_hash, event_time, job_id, dataset_id, f.key AS facet_key,
                -- io_ids hashed the schema already
                CASE WHEN f.key = 'schema' AND f.value IS NOT NULL THEN coalesce(schema_hash, 'deleted')
                     ELSE {_HASH} END AS facet_hash, f.value
-        FROM (SELECT *, unnest(map_entries(facets)) AS f FROM io_ids)""",
+        FROM (SELECT *, unnest(map_entries(facets)) AS f FROM io_ids) WHERE f.value IS NOT NULL""",
     f"""CREATE OR REPLACE TEMP TABLE otherfac AS
         SELECT 'job' AS owner, event_hash, event_time, job_id, NULL::VARCHAR AS run_id, NULL::BIGINT AS dataset_id,
                NULL::VARCHAR AS direction, f.key AS facet_key, {_HASH} AS facet_hash, f.value
         FROM (SELECT *, unnest(map_entries(job_facets)) AS f FROM ev_ids WHERE kind <> 'dataset')
+        WHERE f.value IS NOT NULL
         UNION ALL
         SELECT 'run', event_hash, event_time, job_id, run_id, NULL, NULL, f.key, {_HASH}, f.value
         FROM (SELECT *, unnest(map_entries(run_facets)) AS f FROM ev_ids WHERE kind = 'run')
+        WHERE f.value IS NOT NULL
         UNION ALL
         SELECT 'io', event_hash, event_time, job_id, run_id, dataset_id, direction, f.key, {_HASH}, f.value
-        FROM (SELECT *, unnest(map_entries(io_facets)) AS f FROM io_ids WHERE kind = 'run')""",
+        FROM (SELECT *, unnest(map_entries(io_facets)) AS f FROM io_ids WHERE kind = 'run')
+        WHERE f.value IS NOT NULL""",
     """CREATE OR REPLACE TEMP TABLE stg_facet_blobs AS
         SELECT facet_hash, any_value(value) AS payload FROM (
             SELECT facet_hash, value FROM dsfac UNION ALL SELECT facet_hash, value FROM otherfac)

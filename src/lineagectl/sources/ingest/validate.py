@@ -59,6 +59,8 @@ def _facets(facets: object, where: str) -> None:
     if not isinstance(facets, dict):
         raise Reject(f"{where} must be an object")
     for key, facet in facets.items():
+        if facet is None:
+            continue  # openlineage-python writes unset facets as null: absent, as the spec allows
         if not isinstance(facet, dict):
             raise Reject(f"{where}.{key} must be an object")
         if facet.get("_deleted") is True:
