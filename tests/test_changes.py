@@ -102,3 +102,24 @@ def test_cli(cli, sample):
     assert bad.exit_code == 2 and "--since" in bad.stderr
     with pytest.raises(InputError):
         changes("user_features", sample, depth=-1)
+
+
+@pytest.mark.parametrize("before, after, added", [
+    ("SELECT a FROM t", "SELECT a FROM t WHERE b > 1", {"b > 1"}),
+    ("SELECT a, count(*) AS n FROM t GROUP BY a", "SELECT a, count(*) AS n FROM t GROUP BY a HAVING count(*) > 5",
+     {"COUNT(*) > 5"}),
+    ("SELECT a FROM t", "SELECT a FROM t QUALIFY row_number() OVER (PARTITION BY a ORDER BY b) = 1 AND a > 0",
+     {"ROW_NUMBER() OVER (PARTITION BY a ORDER BY b) = 1", "a > 0"}),
+])
+def test_having_and_qualify_conditions_are_filters(before, after, added):
+    from lineagectl.operations.changes import sql_clauses
+
+    old, new = sql_clauses(before, "snowflake"), sql_clauses(after, "snowflake")
+    assert new[0] - old[0] == added and old[0] - new[0] == set()
+
+
+def test_a_dialect_alias_reads_the_sql_as_its_engine():
+    from lineagectl.operations.changes import sql_clauses
+
+    # "sqlserver" is a producer's name for T-SQL; [brackets] only parse as T-SQL identifiers.
+    assert sql_clauses("SELECT [a] FROM [t] WHERE [b] = 1", "sqlserver") == ({"[b] = 1"}, set())

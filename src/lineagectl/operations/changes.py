@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+from lineagectl.common.dialects import UnknownDialect, dialect_named
 from lineagectl.common.timeutil import format_timestamp, option_time
 from lineagectl.errors import InputError
 from lineagectl.graph.names import resolve
@@ -124,28 +125,39 @@ def _schema_changes(con, datasets: dict, since: datetime) -> list[dict]:
     return found
 
 
+def _sqlglot_dialect(name: str | None) -> str | None:
+    """The sqlglot dialect of a sql facet's dialect name (any alias of the one table); generic when unknown."""
+    try:
+        return dialect_named(name) if name else None
+    except UnknownDialect:
+        return None
+
+
 def sql_clauses(query: str, dialect: str | None) -> tuple[set[str], set[str]] | None:
-    """The WHERE conditions (AND-ed parts) and JOINed tables of a query; None if it does not parse."""
+    """The filter conditions (the AND-ed parts of WHERE, HAVING and QUALIFY) and the JOINed tables
+    of a query; None if it does not parse."""
     import sqlglot
     from sqlglot import exp
 
+    dialect = _sqlglot_dialect(dialect)
     try:
-        tree = sqlglot.parse_one(query, dialect=dialect or None)
+        tree = sqlglot.parse_one(query, dialect=dialect)
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, ValueError):
         return None
-    conditions = {part.sql(dialect=dialect or None) for where in tree.find_all(exp.Where)
-                  for part in where.this.flatten() if isinstance(where.this, exp.And)} | {
-        where.this.sql(dialect=dialect or None) for where in tree.find_all(exp.Where)
-        if not isinstance(where.this, exp.And)}
-    joins = {join.this.sql(dialect=dialect or None) for join in tree.find_all(exp.Join)}
+    conditions = set()
+    for clause in tree.find_all(exp.Where, exp.Having, exp.Qualify):
+        parts = clause.this.flatten() if isinstance(clause.this, exp.And) else [clause.this]
+        conditions |= {part.sql(dialect=dialect) for part in parts}
+    joins = {join.this.sql(dialect=dialect) for join in tree.find_all(exp.Join)}
     return conditions, joins
 
 
 def _pretty(query: str, dialect: str | None) -> list[str]:
     import sqlglot
 
+    dialect = _sqlglot_dialect(dialect)
     try:
-        return sqlglot.transpile(query, read=dialect or None, write=dialect or None, pretty=True)[0].splitlines()
+        return sqlglot.transpile(query, read=dialect, write=dialect, pretty=True)[0].splitlines()
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, ValueError):
         return query.splitlines()
 
