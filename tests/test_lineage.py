@@ -207,3 +207,19 @@ def test_table_format_is_a_tree_and_csv_stays_flat(cli, tmp_path):
     assert flat[0] == "depth,kind,namespace,name,owners" and len(flat) == 8
     columns = cli("--db", db, "impact", "user_master", "--column", "email").stdout
     assert "(DIRECT/TRANSFORMATION masked)" in columns
+
+
+def test_jobs_with_nothing_on_the_far_side_are_on_the_way(tmp_path, db):
+    """A writer that reads nothing (an ingest from an API) is upstream of what it writes; a reader
+    that writes nothing (an export) is downstream of what it reads."""
+    events = [run_event("10000000-0000-0000-0000-000000000001", job="ingest.api", outputs=[("kafka", "raw.events")]),
+              run_event("10000000-0000-0000-0000-000000000002", job="etl.clean", inputs=[("kafka", "raw.events")],
+                        outputs=[("pg", "mart.clean")]),
+              run_event("10000000-0000-0000-0000-000000000003", job="export.csv", inputs=[("pg", "mart.clean")])]
+    ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    upstream = trace("mart.clean", db, include_jobs=True).payload
+    assert [(j["name"], j["depth"]) for j in upstream["jobs"]] == [("etl.clean", 1), ("ingest.api", 2)]
+    assert [d["name"] for d in upstream["datasets"]] == ["raw.events"]
+    downstream = impact("raw.events", db).payload
+    assert [(j["name"], j["depth"]) for j in downstream["jobs"]] == [("etl.clean", 1), ("export.csv", 2)]
+    assert [d["name"] for d in downstream["datasets"]] == ["mart.clean"]
