@@ -323,3 +323,26 @@ def test_tests_in_the_manifest_attach_to_their_datasets_and_columns(corpus, tmp_
     for name in tested:
         tags = {(t["field"], t["value"]) for t in show(name, db).payload["tags"] if t["key"] == "dbt_test"}
         assert tags == {(column, test) for n, column, test in expected if n == name}, name
+
+
+def test_a_target_directory_reads_the_manifest_with_the_catalog_and_run_results_beside_it(corpus, tmp_path):
+    import shutil
+
+    from lineagectl.errors import InputError
+
+    target = tmp_path / "target"
+    target.mkdir()
+    for kind, name in (("manifest", "manifest.json"), ("catalog", "catalog.json"),
+                       ("run_results", "run_results.json")):
+        shutil.copy(corpus / "dbt" / f"jaffle_shop.v12.dbt1.12.{kind}.json", target / name)
+    whole, named = str(tmp_path / "whole.duckdb"), str(tmp_path / "named.duckdb")
+    report = ingest([str(target)], whole)
+    assert report.events_rejected == 0 and report.file_errors == []
+    ingest([str(target / "manifest.json")], named, catalog=str(target / "catalog.json"),
+           run_results=str(target / "run_results.json"))
+    counts = {k: v for k, v in stats(whole).payload.items() if k not in ("db_bytes", "first_event", "last_event")}
+    assert counts == {k: v for k, v in stats(named).payload.items() if k in counts}
+    assert counts["runs"] > 0 and counts["columns"] > 100  # the run results and the catalog were read
+    with pytest.raises(InputError, match="a dbt catalog file") as err:
+        ingest([str(target / "catalog.json")], str(tmp_path / "alone.duckdb"))
+    assert "--catalog" in err.value.hint

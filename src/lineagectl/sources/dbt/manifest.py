@@ -35,6 +35,8 @@ from lineagectl.sources.dbt.lineage import lineage_of_models, projection
 PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
 _SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
 _MANIFEST = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.json"')
+# Other dbt artifacts (catalog.json, run_results.json, sources.json): their kind from the schema URL.
+_ARTIFACT = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/dbt/([a-z-]+)/v\d+\.json"')
 _NDJSON_START = re.compile(rb'}\s*\n\s*{')  # a second JSON document on a new line: an event log
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
 _MATERIALIZED = {"table": "TABLE", "incremental": "TABLE", "view": "VIEW", "ephemeral": "EPHEMERAL",
@@ -67,6 +69,17 @@ def manifest_version(path: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def artifact_kind(path: str) -> str | None:
+    """``catalog``, ``run-results``, ``sources``… when ``path`` is a dbt artifact other than a manifest
+    (dbt writes ``metadata.dbt_schema_version`` first), else ``None``."""
+    try:
+        with open(path, "rb") as f:
+            match = _ARTIFACT.search(f.read(4096))
+    except OSError:
+        return None
+    return match.group(1).decode() if match and match.group(1) != b"manifest" else None
 
 
 # -- Reading fields with the shapes dbt writes ------------------------------------------------------

@@ -9,6 +9,7 @@ any event was rejected.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,10 +20,10 @@ import duckdb
 import orjson
 
 from lineagectl.errors import DatabaseError, ExitStatus, InputError
-from lineagectl.sources.dbt.manifest import manifest_events, manifest_version
+from lineagectl.sources.dbt.manifest import artifact_kind, manifest_events, manifest_version
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
-from lineagectl.sources.ingest.reader import BadDocument, Parsed, Source, expand_sources, read_records
+from lineagectl.sources.ingest.reader import STDIN, BadDocument, Parsed, Source, expand_sources, read_records
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.validate import Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
@@ -204,19 +205,54 @@ class _Ingest:
         self.pool.shutdown(wait=True)
 
 
-def _read_manifests(sources, report: IngestReport, namespace, catalog, run_results) -> dict:
-    """The events of every dbt manifest among the inputs (or the error reading it), by path.
+def _dbt_companions(sources: list[Source], report: IngestReport) -> tuple[list[Source], dict[str, dict]]:
+    """Take dbt's other artifacts out of the inputs: by the folder of the manifest beside them
+    (``lineagectl ingest target/`` reads the manifest with its catalog and run results).
+
+    A catalog or run_results.json with no manifest beside it is a usage error: it describes
+    a manifest and must be passed with ``--catalog``/``--run-results``.
+    """
+    kinds = {s.path: artifact_kind(s.path) for s in sources if s.path != STDIN}
+    manifest_dirs = {os.path.dirname(s.path) for s in sources if s.path != STDIN and kinds[s.path] is None
+                     and manifest_version(s.path) is not None}
+    beside: dict[str, dict] = {}
+    kept = []
+    for source in sources:
+        kind = kinds.get(source.path)
+        if kind is None:
+            kept.append(source)
+            continue
+        folder = os.path.dirname(source.path)
+        if folder not in manifest_dirs:
+            option = {"catalog": "--catalog", "run-results": "--run-results"}.get(kind)
+            raise InputError(f"{source.path}: a dbt {kind} file, not OpenLineage events or a manifest",
+                             hint=(f"pass it with {option} beside its manifest: "
+                                   f"lineagectl ingest manifest.json {option} {source.path}") if option else
+                             "lineagectl reads dbt's manifest.json (with --catalog and --run-results)")
+        if kind in ("catalog", "run-results"):
+            beside.setdefault(folder, {})[kind] = source.path
+        else:
+            report.warnings.append(f"{source.path}: dbt {kind} file beside the manifest, not read")
+    return kept, beside
+
+
+def _read_manifests(sources, report: IngestReport, namespace, catalog, run_results,
+                    beside: dict[str, dict]) -> dict:
+    """The events of every dbt manifest among the inputs (or the error reading it), by path;
+    ``catalog``/``run_results`` given as options win over the artifacts found beside a manifest.
 
     Read before the store is opened: column lineage of a large project runs in forked
     worker processes, which is safe only while no DuckDB or writer thread exists.
     """
     found: dict = {}
     for source in sources:
-        if source.path == "-" or manifest_version(source.path) is None:
+        if source.path == STDIN or manifest_version(source.path) is None:
             continue
+        companions = beside.get(os.path.dirname(source.path), {})
         try:
-            found[source.path] = list(manifest_events(source.path, namespace, catalog, report.warnings.append,
-                                                      run_results=run_results))
+            found[source.path] = list(manifest_events(
+                source.path, namespace, catalog or companions.get("catalog"), report.warnings.append,
+                run_results=run_results or companions.get("run-results")))
         except InputError as exc:
             found[source.path] = exc
     return found
@@ -291,10 +327,10 @@ def ingest(
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
-    sources = expand_sources(paths)
     report = IngestReport()
+    sources, beside = _dbt_companions(expand_sources(paths), report)
     started = time.perf_counter()
-    manifests = _read_manifests(sources, report, namespace, catalog, run_results)
+    manifests = _read_manifests(sources, report, namespace, catalog, run_results, beside)
     with open_store(db, write=True) as con:
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
