@@ -346,3 +346,13 @@ def test_a_target_directory_reads_the_manifest_with_the_catalog_and_run_results_
     with pytest.raises(InputError, match="a dbt catalog file") as err:
         ingest([str(target / "catalog.json")], str(tmp_path / "alone.duckdb"))
     assert "--catalog" in err.value.hint
+
+
+def test_a_manifest_of_an_unknown_schema_version_is_read_with_a_warning(corpus, tmp_path):
+    text = (corpus / "dbt" / "jaffle_shop.v12.dbt1.12.manifest.json").read_text(encoding="utf-8")
+    newer = tmp_path / "manifest.json"
+    newer.write_text(text.replace("/manifest/v12.json", "/manifest/v13.json", 1), encoding="utf-8")
+    known = ingest([str(corpus / "dbt" / "jaffle_shop.v12.dbt1.12.manifest.json")], str(tmp_path / "a.duckdb"))
+    report = ingest([str(newer)], str(tmp_path / "b.duckdb"))
+    assert report.events_new == known.events_new > 0
+    assert [w for w in report.warnings if "schema v13" in w] and not [w for w in known.warnings if "schema v" in w]

@@ -35,6 +35,8 @@ from lineagectl.sources.dbt.lineage import lineage_of_models, projection
 PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
 _SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
 _MANIFEST = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.json"')
+# The manifest schema versions this reader was written against (dbt 1.0 to 1.12).
+KNOWN_VERSIONS = (4, 12)
 # Other dbt artifacts (catalog.json, run_results.json, sources.json): their kind from the schema URL.
 _ARTIFACT = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/dbt/([a-z-]+)/v\d+\.json"')
 _NDJSON_START = re.compile(rb'}\s*\n\s*{')  # a second JSON document on a new line: an event log
@@ -510,6 +512,10 @@ def manifest_events(path: str, namespace: str | None = None, catalog: str | None
     data = _read(path)
     if not isinstance(data.get("nodes"), dict):
         raise InputError(f"{path}: not a dbt manifest (no nodes)")
+    version = manifest_version(path)
+    if version is not None and not KNOWN_VERSIONS[0] <= version <= KNOWN_VERSIONS[1] and on_warning:
+        on_warning(f"{path}: manifest schema v{version} is not one lineagectl knows "
+                   f"(v{KNOWN_VERSIONS[0]}-v{KNOWN_VERSIONS[1]}): read as far as it is shaped like those")
     catalog_data = _read(catalog) if catalog else None
     results = _read(run_results) if run_results else None
     if results is not None and not isinstance(results.get("results"), list):
