@@ -190,3 +190,28 @@ def test_ls_name_globs_are_the_one_glob(aliased, pattern):
     everything = api.ls("datasets", aliased).payload
     listed = {d["name"] for d in api.ls("datasets", aliased, name=pattern).payload}
     assert listed == {d["name"] for d in everything if fnmatch.fnmatchcase(d["name"], pattern)}
+
+
+def _field(name, field, kind, subtype):
+    return {"namespace": "pg", "name": name, "field": field,
+            "transformations": [{"type": kind, "subtype": subtype, "masking": False}]}
+
+
+def test_a_column_reached_both_ways_at_once_shows_its_direct_path(tmp_path, db):
+    """``c.out`` is reached in the same hop from ``b.k`` (a filter) and ``b.m`` (a copy): its path
+    shows the copy (DIRECT first on ties), in the payload and in the tree alike."""
+    to_b = {**FACET, "fields": {"k": {"inputFields": [_field("a", "id", "DIRECT", "IDENTITY")]},
+                                "m": {"inputFields": [_field("a", "id", "DIRECT", "IDENTITY")]}}}
+    to_c = {**FACET, "fields": {"out": {"inputFields": [_field("b", "k", "INDIRECT", "FILTER"),
+                                                        _field("b", "m", "DIRECT", "IDENTITY")]}}}
+    events = [run_event("11111111-0000-0000-0000-000000000010", job="ab", inputs=[("pg", "a", {"schema": _schema("id")})],
+                        outputs=[("pg", "b", {"schema": _schema("k", "m"), "columnLineage": to_b})]),
+              run_event("11111111-0000-0000-0000-000000000011", job="bc", inputs=[("pg", "b")],
+                        outputs=[("pg", "c", {"schema": _schema("out"), "columnLineage": to_c})])]
+    api.ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    answer = api.impact("a", db, column="id")
+    direct = {"type": "DIRECT", "subtype": "IDENTITY", "masking": False}
+    assert [(c["name"], c["column"], c["transformations"]) for c in answer.payload["columns"]] == [
+        ("b", "k", [direct]), ("b", "m", [direct]), ("c", "out", [direct, direct])]
+    out = next(n for n in answer.tree if n["column"] == "out")
+    assert out["transformation"] == direct and out["parent"].endswith(":m")

@@ -55,3 +55,8 @@ class ColumnEdge(NamedTuple):
     def sort_key(self) -> tuple:
         """A total order over edges (None sorts as empty), for deterministic answers."""
         return tuple("" if v is None else v for v in self)
+
+    def walk_order(self) -> tuple:
+        """The order in which a walk tries edges: DIRECT before INDIRECT, then ``sort_key``, so
+        that where a column is reached both ways at once its path shows the copy, not the filter."""
+        return (self.type != "DIRECT", self.sort_key())

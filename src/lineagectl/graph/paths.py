@@ -30,7 +30,7 @@ class EdgeIndex(Generic[N, E]):
     def parents(self, seeds: Iterable[N], order: Callable[[E], Any] | None = None) -> dict[N, E | None]:
         """Each node reached from ``seeds`` (included) with the edge it was first reached by
         (None for a seed). Within one layer, edges are tried in ``order`` (the edges' own
-        order by default, which suits ``DatasetEdge``; ``ColumnEdge.sort_key`` for column
+        order by default, which suits ``DatasetEdge``; ``ColumnEdge.walk_order`` for column
         edges, whose optional fields may be None), so the answer is deterministic."""
         parents: dict[N, E | None] = dict.fromkeys(seeds)
         frontier = list(parents)
@@ -89,7 +89,7 @@ def dataset_ends(edge: DatasetEdge) -> tuple[int, int]:
 def reach(seeds: Iterable[ColumnKey], edges: Iterable[ColumnEdge],
           keep: Callable[[ColumnEdge], bool] | None = None) -> dict[ColumnKey, ColumnEdge | None]:
     """``bfs_parents`` over column edges: every column reached from ``seeds``, with its first edge."""
-    return bfs_parents(seeds, edges, column_ends, keep, order=ColumnEdge.sort_key)
+    return bfs_parents(seeds, edges, column_ends, keep, order=ColumnEdge.walk_order)
 
 
 def column_path(parents: dict[ColumnKey, ColumnEdge | None], node: ColumnKey) -> list[ColumnEdge]:

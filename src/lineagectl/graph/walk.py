@@ -211,7 +211,7 @@ def walk_columns(con: Any, seeds: Iterable[tuple[int, str]], direction: str, max
         rows = con.execute(sql, {**params, "nodes": [n for n, _ in frontier],
                                  "cols": [c for _, c in frontier]}).fetchall()
         frontier = []
-        for edge in sorted((ColumnEdge(*row) for row in rows), key=ColumnEdge.sort_key):
+        for edge in sorted((ColumnEdge(*row) for row in rows), key=ColumnEdge.walk_order):
             result.edges.add(edge)
             if edge.job:
                 result.jobs.setdefault(edge.job, depth)

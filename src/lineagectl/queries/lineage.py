@@ -124,7 +124,7 @@ def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jo
         reached = {(i, c.lower()) for i, c in walk.columns}
         edges: list[ColumnEdge] = [e for e in walk.edges if e.dst_key in reached]
         parents = bfs_parents([(root.id, columns[0].lower())], edges, column_ends,
-                              order=lambda e: tuple(map(str, e)))
+                              order=ColumnEdge.walk_order)
         nodes = [{"id": f"{root.id}:{columns[0].lower()}", "parent": None, **node(root.id, columns[0])}]
         for key, edge in parents.items():
             if edge is not None:
