@@ -215,3 +215,22 @@ def test_a_column_reached_both_ways_at_once_shows_its_direct_path(tmp_path, db):
         ("b", "k", [direct]), ("b", "m", [direct]), ("c", "out", [direct, direct])]
     out = next(n for n in answer.tree if n["column"] == "out")
     assert out["transformation"] == direct and out["parent"].endswith(":m")
+
+
+def test_erase_and_access_give_a_dropped_table_no_statement(tmp_path, db):
+    """A table dropped since it was written holds nothing to delete: its step says when it was
+    dropped; what it fed still gets its DELETE."""
+    cll = {**FACET, "fields": {"user_id": {"inputFields": [_field("a", "user_id", "DIRECT", "IDENTITY")]}}}
+    events = [run_event("11111111-0000-0000-0000-000000000020", job="ab", time="2026-11-20T02:00:00Z",
+                        inputs=[("pg", "a", {"schema": _schema("user_id")})],
+                        outputs=[("pg", "b", {"schema": _schema("user_id"), "columnLineage": cll})]),
+              run_event("11111111-0000-0000-0000-000000000021", job="drop_a", time="2026-11-22T09:30:00Z",
+                        outputs=[("pg", "a", {"lifecycleStateChange": {**FACET, "lifecycleStateChange": "DROP"}})])]
+    api.ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    for plan in (api.erase("user_id", db, value="42", dialect="postgres"),
+                 api.access("user_id", db, value="42", dialect="postgres")):
+        steps = {s["name"]: s for s in plan.payload["steps"]}
+        assert steps["a"]["sql"] is None and "params" not in steps["a"]
+        assert steps["a"]["dropped"] is True and steps["a"]["dropped_at"] == "2026-11-22T09:30:00Z"
+        assert "dropped on 2026-11-22T09:30:00Z" in steps["a"]["reason"]
+        assert steps["b"]["sql"] is not None and steps["b"]["params"] == ["42"] and "dropped" not in steps["b"]

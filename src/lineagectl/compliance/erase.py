@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lineagectl.common.policy import Policy, load_policy
+from lineagectl.common.timeutil import format_timestamp
 from lineagectl.compliance.sqlgen import check_dialect, statement
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.graph.edges import ColumnEdge, ColumnKey
@@ -37,7 +38,7 @@ from lineagectl.graph.pii import tagged_columns
 from lineagectl.graph.walk import walk_columns, walk_datasets
 from lineagectl.results import Result, transformation_text
 from lineagectl.store import open_store
-from lineagectl.store.lookups import column_spellings, describe_datasets
+from lineagectl.store.lookups import column_spellings, describe_datasets, dropped_at
 
 
 @dataclass
@@ -193,6 +194,7 @@ def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -
         steps, edges, depth = classify(con, seeds)
         info = {i: (d["namespace"], d["name"], d["type"], d["owners"])
                 for i, d in describe_datasets(con, steps).items()}
+        dropped = dropped_at(con, steps)
         seed_names = column_spellings(con, seeds)
     steps = {i: s for i, s in steps.items() if i in info}
     if verb == "select":
@@ -205,12 +207,20 @@ def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -
         action = "select" if verb == "select" and step.action == "delete" else step.action
         sql = statement(verb, namespace_, name_, step.columns, dialect) if step.action == "delete" else None
         reason = step.reason
-        if step.action == "delete" and sql is None:
+        if dataset_id in dropped:
+            # The table is gone: nothing to delete or read there; what it fed is in the plan too.
+            sql = None
+            reason += (f"; dropped on {format_timestamp(dropped[dataset_id])}: nothing to "
+                       f"{'delete' if verb == 'delete' else 'read'} there (its data may live on downstream, "
+                       "which this plan covers)")
+        elif step.action == "delete" and sql is None:
             reason += (f" (not a SQL table: {'delete' if verb == 'delete' else 'find'} the records whose "
                        f"{' or '.join(step.columns)} is the subject's in its files)")
         item = {"order": number, "namespace": namespace_, "name": name_, "columns": step.columns,
                 "action": action, "reason": reason, "masked": step.masked, "owners": owners or [],
                 "sql": sql}
+        if dataset_id in dropped:
+            item["dropped"], item["dropped_at"] = True, format_timestamp(dropped[dataset_id])
         if step.aggregates:
             item["recompute_columns"] = step.aggregates
         if sql is not None:

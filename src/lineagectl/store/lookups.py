@@ -58,6 +58,21 @@ def column_spellings(con: Any, keys: Iterable[tuple[int, str]]) -> dict[tuple[in
     return {k: spelled.get(k, k[1]) for k in keys}
 
 
+_DROPPED = """
+    SELECT f.dataset_id, max(f.first_seen)
+    FROM dataset_facets f JOIN facet_blobs b USING (facet_hash) JOIN datasets d USING (dataset_id)
+    WHERE d.dropped AND f.facet_key = 'lifecycleStateChange'
+      AND upper(b.payload->>'lifecycleStateChange') = 'DROP'
+      AND f.dataset_id IN (SELECT unnest($ids::BIGINT[]))
+    GROUP BY f.dataset_id"""
+
+
+def dropped_at(con: Any, ids: Iterable[int]) -> dict[int, Any]:
+    """When each of the datasets ``ids`` that is dropped now was dropped (its latest DROP)."""
+    wanted = _ids(ids)
+    return dict(con.execute(_DROPPED, {"ids": wanted}).fetchall()) if wanted else {}
+
+
 def dataset_columns(con: Any, dataset_id: int) -> list[str]:
     """The column names known for a dataset, sorted."""
     rows = con.execute("SELECT column_name FROM columns WHERE dataset_id = ? ORDER BY column_name",
