@@ -219,7 +219,7 @@ def test_a_newer_manifest_replaces_design_time_lineage_but_not_runs(corpus, tmp_
 
 
 def test_every_corpus_manifest_version_is_recognised(corpus):
-    from lineagectl.sources.dbt.manifest import manifest_version
+    from lineagectl.sources.dbt.artifacts import manifest_version
 
     found = {}
     for path in manifests(corpus):

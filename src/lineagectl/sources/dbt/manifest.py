@@ -12,15 +12,14 @@ its job (START and COMPLETE or FAIL, at the execute timing) and each test
 result a ``dataQualityAssertions`` facet on the dataset (and column) it tests.
 Only the fields needed are read; unknown keys never matter.
 
-Every field is read through ``_object``/``_list``/``_text``, which check that it
-has the shape dbt writes: a field of another shape is a ``_Shape`` error, which
+Every field is read through ``an_object``/``a_list``/``a_text``, which check that it
+has the shape dbt writes: a field of another shape is a ``Shape`` error, which
 ``manifest_events`` reports as an ``InputError`` naming the file. Nothing else is
 caught: a bug in this reader surfaces as itself.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from functools import cached_property
@@ -30,114 +29,29 @@ import orjson
 
 from lineagectl.common.dialects import dialect_or_generic
 from lineagectl.errors import InputError
+from lineagectl.sources.dbt.artifacts import KNOWN_VERSIONS, manifest_version
 from lineagectl.sources.dbt.lineage import lineage_of_models, projection
+from lineagectl.sources.dbt.shapes import (
+    Shape,
+    a_list,
+    a_text,
+    an_object,
+    compiled_sql,
+    mapping,
+    materialization,
+    node_config,
+    node_meta,
+    node_parents,
+    strings,
+)
 
 PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
 _SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
-_MANIFEST = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.json"')
-# The manifest schema versions this reader was written against (dbt 1.0 to 1.12).
-KNOWN_VERSIONS = (4, 12)
-# Other dbt artifacts (catalog.json, run_results.json, sources.json): their kind from the schema URL.
-_ARTIFACT = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/dbt/([a-z-]+)/v\d+\.json"')
-_NDJSON_START = re.compile(rb'}\s*\n\s*{')  # a second JSON document on a new line: an event log
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
 _MATERIALIZED = {"table": "TABLE", "incremental": "TABLE", "view": "VIEW", "ephemeral": "EPHEMERAL",
                  "materialized_view": "VIEW", "snapshot": "TABLE", "seed": "TABLE"}
 
 Warn = Callable[[str], None]
-
-
-def manifest_version(path: str) -> int | None:
-    """The manifest schema version if ``path`` is a dbt manifest, else ``None``.
-
-    dbt writes ``metadata`` first, so 4 KB usually tell; some tools write keys sorted
-    (``metadata`` after ``child_map`` and ``disabled``). A file that starts as one JSON
-    object and is not an NDJSON log is then scanned on, in 1 MB steps.
-    """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-            match = _MANIFEST.search(head)
-            if match:
-                return int(match.group(1))
-            if not head.lstrip().startswith(b"{") or _NDJSON_START.search(head):
-                return None
-            tail = head[-256:]
-            while chunk := f.read(1 << 20):
-                match = _MANIFEST.search(tail + chunk)
-                if match:
-                    return int(match.group(1))
-                tail = chunk[-256:]
-    except OSError:
-        return None
-    return None
-
-
-def artifact_kind(path: str) -> str | None:
-    """``catalog``, ``run-results``, ``sources``… when ``path`` is a dbt artifact other than a manifest
-    (dbt writes ``metadata.dbt_schema_version`` first), else ``None``."""
-    try:
-        with open(path, "rb") as f:
-            match = _ARTIFACT.search(f.read(4096))
-    except OSError:
-        return None
-    return match.group(1).decode() if match and match.group(1) != b"manifest" else None
-
-
-# -- Reading fields with the shapes dbt writes ------------------------------------------------------
-
-class _Shape(Exception):
-    """A field of a dbt artifact does not have the shape dbt writes; ``manifest_events`` reports it
-    as an ``InputError`` naming the file (``artifact``: manifest, catalog or run_results)."""
-
-    def __init__(self, where: str, expected: str, value: object, artifact: str = "manifest") -> None:
-        super().__init__(f"{where} is {_json_type(value)}, not {expected}")
-        self.artifact = artifact
-
-
-def _json_type(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-             float: "a number"}
-    return names.get(type(value), type(value).__name__)
-
-
-def _object(value: object, where: str, artifact: str = "manifest") -> dict:
-    """A JSON object of the artifact; absent (null, empty) reads as {}."""
-    if isinstance(value, dict):
-        return value
-    if not value:
-        return {}
-    raise _Shape(where, "an object", value, artifact)
-
-
-def _list(value: object, where: str, artifact: str = "manifest") -> list:
-    """A JSON list of the artifact; absent (null, empty) reads as []."""
-    if isinstance(value, list):
-        return value
-    if not value:
-        return []
-    raise _Shape(where, "a list", value, artifact)
-
-
-def _text(value: object, where: str, artifact: str = "manifest") -> str | None:
-    """A string of the artifact; absent (null, empty) reads as None."""
-    if isinstance(value, str):
-        return value or None
-    if not value:
-        return None
-    raise _Shape(where, "a string", value, artifact)
-
-
-def _strings(value: object, where: str) -> list[str]:
-    """A list of names (tags, parents): its strings; one string reads as a list of it."""
-    if isinstance(value, str):
-        return [value]
-    return [item for item in _list(value, where) if isinstance(item, str)]
-
-
-def _mapping(value: object) -> dict:
-    """A top-level section: only the shapes dbt writes count; anything else is skipped, not fatal."""
-    return value if isinstance(value, dict) else {}
 
 
 def _facet(payload: dict) -> dict:
@@ -148,37 +62,15 @@ def _truthy(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "1"))
 
 
-def _compiled_sql(uid: str, node: dict) -> str | None:
-    return _text(node.get("compiled_code"), f"{uid}: compiled_code") or _text(
-        node.get("compiled_sql"), f"{uid}: compiled_sql")
-
-
-def _meta(uid: str, node: dict) -> dict:
-    return _object(node.get("meta"), f"{uid}: meta")
-
-
-def _config(uid: str, node: dict) -> dict:
-    return _object(node.get("config"), f"{uid}: config")
-
-
-def _parents(uid: str, node: dict) -> list[str]:
-    depends_on = _object(node.get("depends_on"), f"{uid}: depends_on")
-    return _strings(depends_on.get("nodes"), f"{uid}: depends_on.nodes")
-
-
-def _materialized(uid: str, node: dict) -> str | None:
-    return _text(_config(uid, node).get("materialized"), f"{uid}: config.materialized")
-
-
 class _Test:
     """What a dbt test node says: the node it tests, its name, the column it tests (if one)."""
 
     def __init__(self, uid: str, node: dict) -> None:
-        self.target = _text(node.get("attached_node"), f"{uid}: attached_node") or next(
-            iter(_parents(uid, node)), None)
-        metadata = _object(node.get("test_metadata"), f"{uid}: test_metadata")
+        self.target = a_text(node.get("attached_node"), f"{uid}: attached_node") or next(
+            iter(node_parents(uid, node)), None)
+        metadata = an_object(node.get("test_metadata"), f"{uid}: test_metadata")
         self.name = metadata.get("name") or node.get("name") or uid
-        self.column = node.get("column_name") or _object(
+        self.column = node.get("column_name") or an_object(
             metadata.get("kwargs"), f"{uid}: test_metadata.kwargs").get("column_name")
 
 
@@ -187,28 +79,28 @@ class _Manifest:
                  path: str = "manifest.json") -> None:
         self.on_warning: Warn = on_warning or (lambda message: None)
         self.path = path
-        meta = _mapping(data.get("metadata"))
-        self.adapter_type = _text(meta.get("adapter_type"), "metadata.adapter_type")
+        meta = mapping(data.get("metadata"))
+        self.adapter_type = a_text(meta.get("adapter_type"), "metadata.adapter_type")
         self.adapter = self.adapter_type or "dbt"
         self.project = meta.get("project_name")
         self.time = meta.get("generated_at") or "1970-01-01T00:00:00Z"
         self.namespace = namespace
         # Only the shapes dbt writes count; anything else in a section is skipped, not fatal.
-        sections = {**_mapping(data.get("nodes")), **_mapping(data.get("sources"))}
+        sections = {**mapping(data.get("nodes")), **mapping(data.get("sources"))}
         self.nodes: dict[str, dict] = {uid: node for uid, node in sections.items() if isinstance(node, dict)}
-        self.exposures = _mapping(data.get("exposures"))
-        self.groups = _mapping(data.get("groups"))
-        catalog = _mapping(catalog)
-        self.catalog = {uid: entry for uid, entry in {**_mapping(catalog.get("nodes")),
-                                                       **_mapping(catalog.get("sources"))}.items()
+        self.exposures = mapping(data.get("exposures"))
+        self.groups = mapping(data.get("groups"))
+        catalog = mapping(catalog)
+        self.catalog = {uid: entry for uid, entry in {**mapping(catalog.get("nodes")),
+                                                       **mapping(catalog.get("sources"))}.items()
                         if isinstance(entry, dict)}
 
     def unique_id(self, node: dict) -> str | None:
-        return _text(node.get("unique_id"), f"{node.get('name') or 'a node'}: unique_id")
+        return a_text(node.get("unique_id"), f"{node.get('name') or 'a node'}: unique_id")
 
     def catalog_columns(self, uid: str | None) -> dict:
         entry = self.catalog.get(uid) if uid is not None else None
-        return _object((entry or {}).get("columns"), f"{uid}: columns", "catalog")
+        return an_object((entry or {}).get("columns"), f"{uid}: columns", "catalog")
 
     @cached_property
     def tests(self) -> dict[str, list[dict]]:
@@ -236,8 +128,8 @@ class _Manifest:
         """The node's relation as [database, schema, table] (parts may be missing)."""
         where = node.get("unique_id") or node.get("name")
         table_key = "identifier" if node.get("resource_type") == "source" else "alias"
-        return [_text(node.get("database"), f"{where}: database"), _text(node.get("schema"), f"{where}: schema"),
-                _text(node.get(table_key), f"{where}: {table_key}") or _text(node.get("name"), f"{where}: name")]
+        return [a_text(node.get("database"), f"{where}: database"), a_text(node.get("schema"), f"{where}: schema"),
+                a_text(node.get(table_key), f"{where}: {table_key}") or a_text(node.get("name"), f"{where}: name")]
 
     def dataset_id(self, node: dict) -> tuple[str, str]:
         database, schema, table = self.relation(node)
@@ -250,14 +142,14 @@ class _Manifest:
 
     def owners(self, uid: str, node: dict) -> list[str]:
         # ``meta`` is the project's own: an owner that is not a name (or names) is not read.
-        owner = _meta(uid, node).get("owner") or _object(_config(uid, node).get("meta"), f"{uid}: config.meta").get(
-            "owner")
+        config_meta = an_object(node_config(uid, node).get("meta"), f"{uid}: config.meta")
+        owner = node_meta(uid, node).get("owner") or config_meta.get("owner")
         found = [owner] if isinstance(owner, str) else [o for o in owner if isinstance(o, str)] if isinstance(
             owner, list) else []
         if node.get("group"):
-            group = _object(self.groups.get(f"group.{node.get('package_name')}.{node.get('group')}"),
+            group = an_object(self.groups.get(f"group.{node.get('package_name')}.{node.get('group')}"),
                             f"group of {uid}")
-            contact = _object(group.get("owner"), f"group of {uid}: owner")
+            contact = an_object(group.get("owner"), f"group of {uid}: owner")
             found += [v for v in (contact.get("email"), contact.get("name")) if isinstance(v, str)]
         return found
 
@@ -266,15 +158,15 @@ class _Manifest:
         namespace, name = self.dataset_id(node)
         node_id = self.unique_id(node)  # its unique_id field: the same as its key, as dbt writes it
         kind = node.get("resource_type")
-        materialized = _materialized(uid, node) or str(kind)
-        columns = _object(node.get("columns"), f"{uid}: columns")
+        materialized = materialization(uid, node) or str(kind)
+        columns = an_object(node.get("columns"), f"{uid}: columns")
         catalog_columns = self.catalog_columns(node_id)
         fields: list[dict] = []
-        tags = [{"key": t, "value": "true", "source": "dbt"} for t in _strings(node.get("tags"), f"{uid}: tags")]
-        if _truthy(_meta(uid, node).get("pii")):
+        tags = [{"key": t, "value": "true", "source": "dbt"} for t in strings(node.get("tags"), f"{uid}: tags")]
+        if _truthy(node_meta(uid, node).get("pii")):
             tags.append({"key": "pii", "value": "true", "source": "dbt"})
-        specs = [_object(spec, f"{uid}: columns.{key}") for key, spec in columns.items()]
-        catalog_specs = [_object(spec, f"{uid}: columns.{key}", "catalog") for key, spec in catalog_columns.items()]
+        specs = [an_object(spec, f"{uid}: columns.{key}") for key, spec in columns.items()]
+        catalog_specs = [an_object(spec, f"{uid}: columns.{key}", "catalog") for key, spec in catalog_columns.items()]
         catalog_types = {str(c.get("name", "")).lower(): c.get("type") for c in catalog_specs}
         seen = set()
         for spec in [*specs, *catalog_specs]:
@@ -289,9 +181,9 @@ class _Manifest:
             if spec.get("description"):
                 field["description"] = spec["description"]
             fields.append(field)
-            for tag in _strings(spec.get("tags"), f"{uid}: columns.{column}.tags"):
+            for tag in strings(spec.get("tags"), f"{uid}: columns.{column}.tags"):
                 tags.append({"key": tag, "value": "true", "source": "dbt", "field": column})
-            if _truthy(_object(spec.get("meta"), f"{uid}: columns.{column}.meta").get("pii")):
+            if _truthy(an_object(spec.get("meta"), f"{uid}: columns.{column}.meta").get("pii")):
                 tags.append({"key": "pii", "value": "true", "source": "dbt", "field": column})
         facets = {
             "datasetType": _facet({"datasetType": _MATERIALIZED.get(materialized, "TABLE")}),
@@ -333,24 +225,25 @@ class _Manifest:
             parts = self.relation(node)
             relations[".".join(p for p in parts if p).lower()] = (namespace, name)
             columns: dict[str, str] = {}
-            for key, spec in _object(node.get("columns"), f"{uid}: columns").items():
-                spec = _object(spec, f"{uid}: columns.{key}")
+            for key, spec in an_object(node.get("columns"), f"{uid}: columns").items():
+                spec = an_object(spec, f"{uid}: columns.{key}")
                 if isinstance(spec.get("name"), str):
-                    columns[spec["name"]] = _text(spec.get("data_type"), f"{uid}: columns.{key}.data_type") or "VARCHAR"
-            catalog_columns = [_object(c, f"{uid}: columns.{key}", "catalog")
+                    data_type = a_text(spec.get("data_type"), f"{uid}: columns.{key}.data_type")
+                    columns[spec["name"]] = data_type or "VARCHAR"
+            catalog_columns = [an_object(c, f"{uid}: columns.{key}", "catalog")
                                for key, c in self.catalog_columns(uid).items()]
             if catalog_columns:  # the warehouse's own names win over the documented ones
-                columns = {self._stored_name(c["name"]): _text(c.get("type"), f"{uid}: columns.{c['name']}.type",
+                columns = {self._stored_name(c["name"]): a_text(c.get("type"), f"{uid}: columns.{c['name']}.type",
                                                                 "catalog") or "VARCHAR"
                            for c in catalog_columns if isinstance(c.get("name"), str)}
             elif node.get("resource_type") in ("model", "snapshot"):
                 # No catalog: a model's SQL names its columns (documentation often lists a few).
-                projected = projection(_compiled_sql(uid, node), self.sql_dialect)
+                projected = projection(compiled_sql(uid, node), self.sql_dialect)
                 if projected:
                     columns = {name: columns.get(name, "VARCHAR") for name in projected}
-            if _materialized(uid, node) == "ephemeral" and all(parts):
+            if materialization(uid, node) == "ephemeral" and all(parts):
                 # Documented columns of an ephemeral are often a subset: only its SQL says them all.
-                columns = projection(_compiled_sql(uid, node), self.sql_dialect)
+                columns = projection(compiled_sql(uid, node), self.sql_dialect)
                 if columns:  # read as a table only when its columns are known; else through its CTE
                     ephemerals[f"__dbt__cte__{node.get('name')}".lower()] = parts
             if columns and all(parts):
@@ -383,7 +276,7 @@ class _Manifest:
         work = []
         for uid, node in sorted(self.nodes.items()):
             if node.get("resource_type") in ("model", "snapshot"):
-                sql = _compiled_sql(uid, node)
+                sql = compiled_sql(uid, node)
                 if sql:
                     work.append((uid, sql))
         schema, relations, ephemerals = self.sql_schema
@@ -403,8 +296,8 @@ class _Manifest:
         for uid, node in sorted(self.nodes.items()):
             if uid not in datasets or node.get("resource_type") not in ("model", "snapshot"):
                 continue
-            parents = sorted({p for p in _parents(uid, node) if p in datasets})
-            sql = _compiled_sql(uid, node) or node.get("raw_code") or node.get("raw_sql")
+            parents = sorted({p for p in node_parents(uid, node) if p in datasets})
+            sql = compiled_sql(uid, node) or node.get("raw_code") or node.get("raw_sql")
             facets = {"jobType": _facet({"processingType": "BATCH", "integration": "DBT",
                                          "jobType": node["resource_type"].upper()})}
             if sql:
@@ -416,8 +309,8 @@ class _Manifest:
         for uid, exposure in sorted(self.exposures.items()):
             if not isinstance(exposure, dict):
                 continue
-            consumed = [_ref(datasets[p]) for p in sorted(set(_parents(uid, exposure))) if p in datasets]
-            owner = _object(exposure.get("owner"), f"{uid}: owner")
+            consumed = [_ref(datasets[p]) for p in sorted(set(node_parents(uid, exposure))) if p in datasets]
+            owner = an_object(exposure.get("owner"), f"{uid}: owner")
             names = [v for v in (owner.get("email"), owner.get("name")) if isinstance(v, str)]
             outputs = []
             if exposure.get("type") == "ml":
@@ -435,11 +328,11 @@ class _Manifest:
 
     def run_events(self, results: dict) -> Iterator[dict]:
         """Runs of models, seeds and snapshots, and test results as assertions, from ``run_results.json``."""
-        meta = _object(results.get("metadata"), "metadata", "run_results")
+        meta = an_object(results.get("metadata"), "metadata", "run_results")
         invocation = str(meta.get("invocation_id") or meta.get("generated_at") or "dbt")
         when = meta.get("generated_at") or self.time
         assertions: dict[str, list[dict]] = {}
-        for result in _list(results.get("results"), "results", "run_results"):
+        for result in a_list(results.get("results"), "results", "run_results"):
             if not isinstance(result, dict) or not isinstance(result.get("unique_id"), str):
                 continue
             uid, status = result["unique_id"], str(result.get("status") or "").lower()
@@ -462,7 +355,7 @@ class _Manifest:
                                "facets": {"dataQualityAssertions": _facet({"assertions": found})}}}
 
     def _run(self, node: dict, uid: str, result: dict, status: str, invocation: str, when: str) -> Iterator[dict]:
-        timing = {t.get("name"): t for t in _list(result.get("timing"), f"{uid}: timing", "run_results")
+        timing = {t.get("name"): t for t in a_list(result.get("timing"), f"{uid}: timing", "run_results")
                   if isinstance(t, dict) and isinstance(t.get("name"), str)}
         execute = timing.get("execute") or {}
         started, ended = execute.get("started_at") or when, execute.get("completed_at") or when
@@ -523,24 +416,24 @@ def manifest_events(path: str, namespace: str | None = None, catalog: str | None
     paths = {"manifest": path, "catalog": catalog or "", "run_results": run_results or ""}
     try:
         manifest = _Manifest(data, namespace, catalog_data, on_warning, path)
-    except _Shape as exc:
+    except Shape as exc:
         raise _input_error(paths, exc) from None
     if results is None:
         return _guarded(paths, manifest.events())
     return _guarded(paths, _chain(manifest.events(), manifest.run_events(results)))
 
 
-def _input_error(paths: dict[str, str], exc: _Shape) -> InputError:
+def _input_error(paths: dict[str, str], exc: Shape) -> InputError:
     kind = {"run_results": "run_results.json"}.get(exc.artifact, exc.artifact)
     return InputError(f"{paths[exc.artifact]}: not a usable dbt {kind} ({exc})")
 
 
 def _guarded(paths: dict[str, str], events: Iterator[dict]) -> Iterator[dict]:
     """The events, or one clear error naming the file when a field is not shaped as dbt writes it.
-    Only ``_Shape`` is caught: any other exception is a bug, and surfaces as itself."""
+    Only ``Shape`` is caught: any other exception is a bug, and surfaces as itself."""
     try:
         yield from events
-    except _Shape as exc:
+    except Shape as exc:
         raise _input_error(paths, exc) from None
 
 

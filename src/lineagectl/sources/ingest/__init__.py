@@ -20,7 +20,8 @@ import duckdb
 import orjson
 
 from lineagectl.errors import DatabaseError, ExitStatus, InputError
-from lineagectl.sources.dbt.manifest import artifact_kind, manifest_events, manifest_version
+from lineagectl.sources.dbt.artifacts import artifact
+from lineagectl.sources.dbt.manifest import manifest_events
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
 from lineagectl.sources.ingest.reader import STDIN, BadDocument, Parsed, Source, expand_sources, read_records
@@ -205,21 +206,24 @@ class _Ingest:
         self.pool.shutdown(wait=True)
 
 
-def _dbt_companions(sources: list[Source], report: IngestReport) -> tuple[list[Source], dict[str, dict]]:
-    """Take dbt's other artifacts out of the inputs: by the folder of the manifest beside them
-    (``lineagectl ingest target/`` reads the manifest with its catalog and run results).
+def _dbt_companions(sources: list[Source],
+                    report: IngestReport) -> tuple[list[Source], list[str], dict[str, dict]]:
+    """Sort dbt's artifacts out of the inputs (one look at each file's head): the manifests, and
+    the other artifacts by the folder of the manifest beside them (``lineagectl ingest target/``
+    reads the manifest with its catalog and run results). Returns the inputs without those
+    others, the manifests' paths (in input order), and the others by folder.
 
     A catalog or run_results.json with no manifest beside it is a usage error: it describes
     a manifest and must be passed with ``--catalog``/``--run-results``.
     """
-    kinds = {s.path: artifact_kind(s.path) for s in sources if s.path != STDIN}
-    manifest_dirs = {os.path.dirname(s.path) for s in sources if s.path != STDIN and kinds[s.path] is None
-                     and manifest_version(s.path) is not None}
+    kinds = {s.path: found[0] for s in sources if s.path != STDIN and (found := artifact(s.path))}
+    manifests = list(dict.fromkeys(s.path for s in sources if kinds.get(s.path) == "manifest"))
+    manifest_dirs = {os.path.dirname(path) for path in manifests}
     beside: dict[str, dict] = {}
     kept = []
     for source in sources:
         kind = kinds.get(source.path)
-        if kind is None:
+        if kind is None or kind == "manifest":
             kept.append(source)
             continue
         folder = os.path.dirname(source.path)
@@ -233,10 +237,10 @@ def _dbt_companions(sources: list[Source], report: IngestReport) -> tuple[list[S
             beside.setdefault(folder, {})[kind] = source.path
         else:
             report.warnings.append(f"{source.path}: dbt {kind} file beside the manifest, not read")
-    return kept, beside
+    return kept, manifests, beside
 
 
-def _read_manifests(sources, report: IngestReport, namespace, catalog, run_results,
+def _read_manifests(manifests: list[str], report: IngestReport, namespace, catalog, run_results,
                     beside: dict[str, dict]) -> dict:
     """The events of every dbt manifest among the inputs (or the error reading it), by path;
     ``catalog``/``run_results`` given as options win over the artifacts found beside a manifest.
@@ -245,16 +249,14 @@ def _read_manifests(sources, report: IngestReport, namespace, catalog, run_resul
     worker processes, which is safe only while no DuckDB or writer thread exists.
     """
     found: dict = {}
-    for source in sources:
-        if source.path == STDIN or manifest_version(source.path) is None:
-            continue
-        companions = beside.get(os.path.dirname(source.path), {})
+    for path in manifests:
+        companions = beside.get(os.path.dirname(path), {})
         try:
-            found[source.path] = list(manifest_events(
-                source.path, namespace, catalog or companions.get("catalog"), report.warnings.append,
+            found[path] = list(manifest_events(
+                path, namespace, catalog or companions.get("catalog"), report.warnings.append,
                 run_results=run_results or companions.get("run-results")))
         except InputError as exc:
-            found[source.path] = exc
+            found[path] = exc
     return found
 
 
@@ -328,9 +330,9 @@ def ingest(
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
     report = IngestReport()
-    sources, beside = _dbt_companions(expand_sources(paths), report)
+    sources, manifest_paths, beside = _dbt_companions(expand_sources(paths), report)
     started = time.perf_counter()
-    manifests = _read_manifests(sources, report, namespace, catalog, run_results, beside)
+    manifests = _read_manifests(manifest_paths, report, namespace, catalog, run_results, beside)
     with open_store(db, write=True) as con:
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
