@@ -25,6 +25,7 @@ _PII_TAGS = f"""
                                      || ' ' || t.key || '=' || coalesce(t.value, 'true'))
     FROM tags t JOIN datasets d ON d.dataset_id = t.entity_id
     WHERE t.entity_kind = 'dataset' AND t.field IS NOT NULL AND {_IS_PII_TAG}
+      AND ($ids IS NULL OR t.entity_id IN (SELECT unnest($ids::BIGINT[])))
     GROUP BY ALL"""
 _PII_DATASET_TAGS = f"""
     SELECT DISTINCT t.entity_id FROM tags t
@@ -39,18 +40,21 @@ _TAGGED = """
 # The column pre-filter lets DuckDB skip most rows before building the long strings.
 _GLOBBED = """
     SELECT c.dataset_id, c.column_name
-    FROM (SELECT * FROM columns WHERE regexp_full_match(column_name, $last)) c JOIN datasets d USING (dataset_id)
+    FROM (SELECT * FROM columns WHERE regexp_full_match(column_name, $last)
+            AND ($ids IS NULL OR dataset_id IN (SELECT unnest($ids::BIGINT[])))) c JOIN datasets d USING (dataset_id)
     WHERE regexp_full_match(d.name || '.' || c.column_name, $regex)
        OR regexp_full_match(d.namespace || '/' || d.name || '.' || c.column_name, $regex)"""
 
 
-def pii_columns(con: Any, policy: Policy) -> dict[ColumnKey, list[str]]:
-    """Personal-data columns, as (dataset id, lower-cased column) → why (tags, dbt, policy globs)."""
+def pii_columns(con: Any, policy: Policy, ids: Iterable[int] | None = None) -> dict[ColumnKey, list[str]]:
+    """Personal-data columns, as (dataset id, lower-cased column) → why (tags, dbt, policy globs);
+    of the datasets ``ids`` only, when given (a graph of a neighbourhood, not the whole store)."""
+    wanted = None if ids is None else sorted(set(ids))
     found: dict[ColumnKey, list[str]] = {}
-    for dataset_id, column, why in con.execute(_PII_TAGS).fetchall():
+    for dataset_id, column, why in con.execute(_PII_TAGS, {"ids": wanted}).fetchall():
         found.setdefault((dataset_id, column.lower()), []).append(why)
     for glob in policy.pii_columns:
-        params = {"regex": glob.sql_regex(), "last": glob.sql_last_part_regex()}
+        params = {"regex": glob.sql_regex(), "last": glob.sql_last_part_regex(), "ids": wanted}
         for dataset_id, column in con.execute(_GLOBBED, params).fetchall():
             found.setdefault((dataset_id, column.lower()), []).append(f"policy {glob.pattern}")
     return found
@@ -71,6 +75,6 @@ def pii_datasets(con: Any, policy: Policy, ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(ids))
     if not wanted:
         return set()
-    by_column = {d for d, _ in pii_columns(con, policy)}
+    by_column = {d for d, _ in pii_columns(con, policy, wanted)}
     by_tag = {r[0] for r in con.execute(_PII_DATASET_TAGS, {"ids": wanted}).fetchall()}
     return (by_column | by_tag) & set(wanted)

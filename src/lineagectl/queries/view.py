@@ -46,7 +46,7 @@ def graph(name: str, db: Any = None, *, direction: str = "both", depth: int | No
         datasets = describe_datasets(con, ids)
         jobs = describe_jobs(con, {j for w in walks for j in w.jobs})
         pii_tables = pii_datasets(con, rules, ids)
-        pii_fields = {k for k in pii_columns(con, rules) if k[0] in pii_tables} if columns else set()
+        pii_fields = set(pii_columns(con, rules, pii_tables)) if columns else set()
     nodes: dict[str, dict] = {}
     edges: list[dict] = []
 
