@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from lineagectl.common.policy import Policy, load_policy
-from lineagectl.errors import InputError
+from lineagectl.errors import DatabaseLockedError, InputError
 from lineagectl.results import Result, records_from_rows
 from lineagectl.store import Store, StoreLike, open_store, store_path
-from lineagectl.store.db import DEFAULT_MEMORY_LIMIT, write_failure
+from lineagectl.store.db import write_failure
 
 DEFAULT_DETAILED_DAYS = 90
 DEFAULT_SUMMARY_DAYS = 365
@@ -163,14 +163,18 @@ def prune(db: StoreLike = None, *, detailed_days: int | None = None, summary_day
         if not dry_run:
             con.execute("CHECKPOINT")
     if not dry_run and compact and any(report.removed.values()):
-        from lineagectl.store.compact import compact_file
+        from lineagectl.store.compact import NotCompacted, compact_file
 
         if isinstance(db, Store) and db.con is not None:
             report.compact_error = "the store is held open by the caller, so its file was not compacted"
         else:
+            handle = db if isinstance(db, Store) else Store(db)
             try:
-                compact_file(path, db.memory_limit if isinstance(db, Store) else DEFAULT_MEMORY_LIMIT)
-            except (duckdb.Error, OSError) as exc:  # e.g. no room for the copy: the prune is committed
+                compact_file(path, handle.memory_limit, wait=handle.wait)
+            except DatabaseLockedError as exc:
+                report.compact_error = (f"{exc.message}; the prune is committed, and the next prune gives "
+                                        "the space back")
+            except (duckdb.Error, OSError, NotCompacted) as exc:  # e.g. no room for the copy: the prune stands
                 report.compact_error = str(exc).split("\n")[0]
     report.bytes_after = path.stat().st_size
     return report

@@ -13,6 +13,7 @@ import duckdb
 
 from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError
 from lineagectl.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
+from lineagectl.store.writelock import WriterLock, acquire
 
 DEFAULT_DB = "lineage.duckdb"
 # DuckDB otherwise caches up to 80 % of RAM.
@@ -122,6 +123,7 @@ class Store:
         self.wait = max(0.0, wait)
         self.memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
         self.con: duckdb.DuckDBPyConnection | None = None
+        self._lock: WriterLock | None = None
 
     def __repr__(self) -> str:
         state = "open" if self.con is not None else "closed"
@@ -138,13 +140,20 @@ class Store:
             )
         if self.write and self.path.parent and not self.path.parent.exists():
             raise DatabaseError(f"directory {self.path.parent} does not exist (for --db {self.path})")
-        con = _connect_waiting(self.path, not self.write, self.wait, self.memory_limit)
+        started = time.monotonic()
+        lock = acquire(self.path, self.wait) if self.write else None
         try:
-            _check_version(con, self.path, read_only=not self.write)
+            con = _connect_waiting(self.path, not self.write, self.wait, self.memory_limit, started)
+            try:
+                _check_version(con, self.path, read_only=not self.write)
+            except BaseException:
+                con.close()
+                raise
         except BaseException:
-            con.close()
+            if lock is not None:
+                lock.release()
             raise
-        self.con = con
+        self.con, self._lock = con, lock
         return self
 
     def close(self) -> None:
@@ -152,6 +161,11 @@ class Store:
         if self.con is not None:
             self.con.close()
             self.con = None
+        if self._lock is not None:
+            # After the connection: DuckDB has checkpointed by now, so a compaction
+            # waiting for this lock copies everything this writer committed.
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Store:
         return self.open()
@@ -206,9 +220,10 @@ def write_failure(exc: Exception, what: str) -> DatabaseError:
     return DatabaseError(f"{what} could not write the store: {text}", hint=hint)
 
 
-def _connect_waiting(path: Path, read_only: bool, wait: float, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    """``_connect``, retried while the file is locked, for up to ``wait`` seconds."""
-    deadline = time.monotonic() + wait
+def _connect_waiting(path: Path, read_only: bool, wait: float, memory_limit: str,
+                     started: float) -> duckdb.DuckDBPyConnection:
+    """``_connect``, retried while the file is locked, until ``wait`` seconds after ``started``."""
+    deadline = started + wait
     delay = 0.05
     while True:
         try:
