@@ -61,7 +61,7 @@ def test_a_writer_racing_a_compaction_loses_nothing(tmp_path, attempt):
         assert writer[0].poll() is None, "the writer must wait for the swap, not finish before it"
 
     compact_file(db, "200MB", before_swap=slow_swap)
-    out, err = writer[0].communicate(timeout=60)
+    _out, err = writer[0].communicate(timeout=60)
     assert writer[0].returncode == 0, err
     names = dataset_names(db)
     assert {f"late.t{i}" for i in range(100)} <= names
@@ -113,8 +113,7 @@ def test_a_compaction_waits_for_a_writer_or_reports_the_lock(tmp_path):
     from lineagectl.store import Store
 
     db = store_with(tmp_path, "w.duckdb", 10)
-    with Store(db, write=True):
-        with pytest.raises(DatabaseLockedError, match="locked"):
-            compact_file(db, "200MB", wait=0.2)
+    with Store(db, write=True), pytest.raises(DatabaseLockedError, match="locked"):
+        compact_file(db, "200MB", wait=0.2)
     compact_file(db, "200MB", wait=0.2)
     assert leftovers(db) == []
