@@ -24,7 +24,15 @@ from lineagectl.sources.dbt.artifacts import artifact
 from lineagectl.sources.dbt.manifest import manifest_events
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
-from lineagectl.sources.ingest.reader import STDIN, BadDocument, Parsed, Source, expand_sources, read_records
+from lineagectl.sources.ingest.reader import (
+    MAX_RECORD_BYTES,
+    STDIN,
+    BadDocument,
+    Parsed,
+    Source,
+    expand_sources,
+    read_records,
+)
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.validate import Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
@@ -91,8 +99,10 @@ class _Ingest:
     """
 
     def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int,
-                 manifests: dict | None = None, strict: bool = False) -> None:
+                 manifests: dict | None = None, strict: bool = False,
+                 max_record_bytes: int = MAX_RECORD_BYTES) -> None:
         self.con = con
+        self.max_record_bytes = max_record_bytes
         self.strict = strict
         self.manifests = manifests or {}
         self.report = report
@@ -134,13 +144,13 @@ class _Ingest:
                     events = self.manifests[source.path]
                     if isinstance(events, InputError):
                         raise events
-                    records: Iterable[tuple[int, bytes | Parsed]] = (
+                    records: Iterable[tuple[int, bytes | Parsed | BadDocument]] = (
                         (1, Parsed(event, index)) for index, event in enumerate(events))
                 elif len(sources) == 1:
-                    records = read_records(source, progress)
+                    records = read_records(source, progress, self.max_record_bytes)
                 else:
                     try:
-                        records = list(read_records(source))
+                        records = list(read_records(source, limit=self.max_record_bytes))
                     except InputError as exc:
                         if self.strict:
                             raise
@@ -313,6 +323,7 @@ def ingest(
     catalog: str | None = None,
     run_results: str | None = None,
     force: bool = False,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
@@ -326,6 +337,8 @@ def ingest(
     An event file found in a directory, read before and unchanged since (same
     path, size and modification time) is skipped and counted in
     ``files_skipped``, unless ``force``; files named in ``paths`` are always read.
+    A line, or an element of a JSON array, longer than ``max_record_bytes`` is
+    rejected with its place without being held in memory.
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
@@ -342,7 +355,7 @@ def ingest(
         total = sum(sizes) if len(sizes) == len(sources) else None  # None: a size is unknown (stdin)
         before = _counts(con)
         since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
-        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests, strict)
+        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests, strict, max_record_bytes)
         done = 0
         if strict:
             con.execute("BEGIN")

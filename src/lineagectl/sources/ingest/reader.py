@@ -1,9 +1,12 @@
 """Reading event records from files, directories, gzip and stdin, streaming.
 
 A file is read as NDJSON (one event per line) unless its first line is not a
-JSON value on its own, in which case it is one JSON document: an event or an
-array of events (pretty-printed ``.json`` files). Only such documents are held
-in memory whole; NDJSON logs of any size stream line by line.
+JSON value on its own and the next is not a record either, in which case it is
+one JSON document: an event or an array of events (pretty-printed ``.json``
+files, read element by element by ``documents.py``). A broken first line
+followed by records (a torn write, a file cut mid-line, a header) is one bad
+line of a log. A byte-order mark is skipped; a line over the record size cap is
+reported and skipped without being held in memory.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import orjson
 
 from lineagectl.errors import InputError
+from lineagectl.sources.ingest.documents import BadDocument, Parsed, read_array, read_object, size_text
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -29,6 +33,12 @@ if TYPE_CHECKING:
 EVENT_SUFFIXES = (".ndjson", ".jsonl", ".json")
 STDIN = "-"
 GZIP_MAGIC = b"\x1f\x8b"
+BOM = b"\xef\xbb\xbf"
+# The largest line or document read: well above the largest real events (a few MiB for
+# dbt or Spark events with wide schemas), small enough that one hostile line cannot
+# exhaust memory. ``ingest(max_record_bytes=…)`` changes it.
+MAX_RECORD_BYTES = 64 << 20
+CHUNK_SKIP = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -69,16 +79,6 @@ class Source:
                 return file.read(2) == GZIP_MAGIC
         except OSError:
             return False  # reading it reports why
-
-
-class Parsed:
-    """An event already decoded from a JSON document (no second parse needed)."""
-
-    __slots__ = ("index", "value")
-
-    def __init__(self, value: object, index: int | None) -> None:
-        self.value = value
-        self.index = index
 
 
 def _is_event_file(path: Path) -> bool:
@@ -141,8 +141,19 @@ def _open(source: Source) -> tuple[BinaryIO, _Counting, BinaryIO]:
     return buffered, counter, raw_stream
 
 
+def _is_record(line: bytes) -> bool:
+    """Whether ``line`` is a complete JSON object or array on its own (an NDJSON record)."""
+    if (line[:1], line[-1:]) not in ((b"{", b"}"), (b"[", b"]")):
+        return False
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _starts_document(first_line: bytes) -> bool:
-    """Whether a file whose first non-blank line is ``first_line`` is one JSON document.
+    """Whether a file whose first non-blank line is ``first_line`` may be one JSON document.
 
     An array, or an object spread over several lines. A one-line object, even
     a broken one, starts an NDJSON log (so its errors are reported per line).
@@ -159,12 +170,14 @@ def _starts_document(first_line: bytes) -> bool:
 
 
 def read_records(
-    source: Source, progress: Callable[[int], None] | None = None
-) -> Iterator[tuple[int, bytes | Parsed]]:
+    source: Source, progress: Callable[[int], None] | None = None, limit: int = MAX_RECORD_BYTES,
+) -> Iterator[tuple[int, bytes | Parsed | BadDocument]]:
     """Yield ``(line_number, record)`` for every non-blank record of ``source``.
 
     ``record`` is the raw bytes of an NDJSON line, or a ``Parsed`` value taken
-    from a whole JSON document. ``progress`` is called with the count of
+    from a whole JSON document, or a ``BadDocument`` saying why a record could
+    not be read (a line or document over ``limit`` bytes, broken JSON spread
+    over lines). ``progress`` is called with the count of
     (compressed) bytes read so far. Unreadable input raises ``InputError``.
     """
     label = source.label
@@ -174,7 +187,7 @@ def read_records(
         raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     try:
         try:
-            yield from _records(stream, counter, label, progress)
+            yield from _records(stream, counter, label, progress, limit)
         except (EOFError, OSError, zlib.error) as exc:
             reason = "gzip stream is truncated" if isinstance(exc, EOFError) else str(exc)
             raise InputError(f"{label}: cannot read: {reason}") from None
@@ -183,21 +196,66 @@ def read_records(
             raw_stream.close()
 
 
+def _lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """Every line of ``stream``; None for a line longer than ``limit``, skipped up to its newline
+    without holding it in memory."""
+    readline = stream.readline
+    while True:
+        line = readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line[-1:] == b"\n":
+            yield line
+            continue
+        while True:
+            rest = readline(CHUNK_SKIP)
+            if not rest or rest[-1:] == b"\n":
+                break
+        yield None
+
+
 def _records(
-    stream: BinaryIO, counter: _Counting, label: str, progress: Callable[[int], None] | None
-) -> Iterator[tuple[int, bytes | Parsed]]:
+    stream: BinaryIO, counter: _Counting, label: str, progress: Callable[[int], None] | None, limit: int,
+) -> Iterator[tuple[int, bytes | Parsed | BadDocument]]:
+    lines = _lines(stream, limit)
+    too_long = BadDocument(f"line longer than {size_text(limit)} (the record size cap); skipped")
     line_no = 0
     first = True
-    for line in stream:
+    for line in lines:
         line_no += 1
+        if line is None:
+            yield line_no, too_long
+            continue
+        if line[:3] == BOM:  # also where files with a byte-order mark were concatenated
+            line = line[3:]
         if first:
             stripped = line.strip()
             if not stripped:
                 continue
             first = False
             if _starts_document(stripped):
-                yield from _document(line + stream.read(), line_no)
-                return
+                # A broken first line (a torn write, a file cut mid-line, a header) followed by
+                # NDJSON records is a log: only that line is rejected.
+                head = [line]
+                for following in lines:
+                    if following is None or following.strip():
+                        break_line = following
+                        break
+                    head.append(following)
+                else:
+                    break_line = b""
+                if break_line is not None and not _is_record(break_line.strip()):
+                    data = b"".join(head) + (break_line or b"")
+                    reader = read_array if stripped[:1] == b"[" else read_object
+                    yield from reader(data, stream, line_no, limit)
+                    return
+                yield line_no, line
+                line_no += len(head)
+                if break_line is None:
+                    yield line_no, too_long
+                else:
+                    yield line_no, break_line
+                continue
         if not line.strip():
             continue
         yield line_no, line
@@ -205,33 +263,3 @@ def _records(
             progress(counter.count)
     if progress is not None:
         progress(counter.count)
-
-
-def _document(data: bytes, first_line_no: int) -> Iterator[tuple[int, bytes | Parsed]]:
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        lines = data.splitlines()
-        try:
-            orjson.loads(lines[0])
-        except orjson.JSONDecodeError:
-            lineno = first_line_no + exc.lineno - 1
-            yield lineno, BadDocument(f"invalid JSON: {exc.msg} (column {exc.colno})")
-            return
-        # Not one document but a log whose lines are arrays or values: read it line by line.
-        for offset, line in enumerate(lines):
-            if line.strip():
-                yield first_line_no + offset, line
-        return
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield first_line_no, Parsed(item, index)
-    else:
-        yield first_line_no, Parsed(value, None)
-
-
-class BadDocument(Parsed):
-    """A whole document that failed to parse; ``value`` is the reason."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, None)
