@@ -32,6 +32,12 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def _interrupted_query(exc: Exception) -> bool:
+    # Ctrl-C while DuckDB runs a query surfaces as its InterruptException, not KeyboardInterrupt
+    # (named, not imported: the boundary stays free of duckdb's import time).
+    return type(exc).__name__ == "InterruptException" and type(exc).__module__.split(".")[0].lstrip("_") == "duckdb"
+
+
 def handled(fn: Callable[..., Any], debug: Callable[[], bool]) -> Callable[..., Any]:
     """``fn`` behind the boundary; ``debug()`` says whether internal errors show their traceback."""
 
@@ -53,6 +59,9 @@ def handled(fn: Callable[..., Any], debug: Callable[[], bool]) -> Callable[..., 
             _silence_stdout()
             raise typer.Exit(ExitStatus.OK) from None
         except Exception as exc:
+            if _interrupted_query(exc):
+                stderr("Interrupted.")
+                raise typer.Exit(ExitStatus.INTERRUPTED) from None
             if debug():
                 raise
             stderr(f"Error: internal error: {type(exc).__name__}: {exc}")

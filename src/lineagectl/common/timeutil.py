@@ -62,7 +62,10 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         now = now or datetime.now(UTC).replace(tzinfo=None)
-        return now - timedelta(**{_UNITS[unit]: amount})
+        try:
+            return now - timedelta(**{_UNITS[unit]: amount})
+        except OverflowError:
+            raise ValueError(f"{value!r} reaches back before the year 1: use a shorter duration") from None
     parsed = parse_timestamp(value)
     if parsed is None:
         raise ValueError(

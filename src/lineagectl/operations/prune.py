@@ -131,7 +131,11 @@ def cutoffs(detailed_days: int | None, summary_days: int | None, policy: Policy,
         raise InputError(f"--detailed-days ({detailed}) cannot exceed --summary-days ({summary})",
                          hint="summary lineage outlives the detail it summarises")
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-    return now - timedelta(days=detailed), now - timedelta(days=summary)
+    try:
+        return now - timedelta(days=detailed), now - timedelta(days=summary)
+    except OverflowError:
+        raise InputError(f"a retention of {summary} days reaches back before the year 1",
+                         hint="to keep everything, do not prune; retention windows are counted in days") from None
 
 
 def prune(db: StoreLike = None, *, detailed_days: int | None = None, summary_days: int | None = None,

@@ -33,7 +33,8 @@ def _connect(path: Path, read_only: bool, memory_limit: str) -> duckdb.DuckDBPyC
     except duckdb.IOException as exc:
         text = str(exc)
         holder = _LOCK_HOLDER.search(text)
-        if holder or "lock" in text.lower():
+        # Only DuckDB's own lock conflict: a path that merely contains "lock" is another error.
+        if holder or "Could not set lock on file" in text:
             who = f" by {holder.group(1)} (PID {holder.group(2)})" if holder else ""
             raise DatabaseLockedError(
                 f"database {path} is locked{who}",
