@@ -46,6 +46,20 @@ def concrete_files(corpus: Path, folder: str) -> list[Path]:
                   if dest.startswith(folder + "/") and kind in CONCRETE)
 
 
+def column_lineage_inputs(event) -> set:
+    """Datasets the outputs' column lineage reads that the event does not name: inputs too."""
+    named = {(d["namespace"], d["name"]) for d in (event.get("inputs") or []) + (event.get("outputs") or [])}
+    found = set()
+    for d in event.get("outputs") or []:
+        facet = (d.get("facets") or {}).get("columnLineage") or {}
+        if facet.get("_deleted"):
+            continue
+        fields = [i for f in (facet.get("fields") or {}).values() for i in (f or {}).get("inputFields") or []]
+        found.update((i["namespace"], i["name"]) for i in fields + (facet.get("dataset") or [])
+                     if i.get("namespace") is not None and i.get("name") is not None)
+    return found - named
+
+
 def expected_counts(events: list[dict]) -> dict:
     """What the events imply, computed independently of lineagectl's code."""
     runs, jobs, datasets, aliases, edges, distinct = set(), set(), set(), set(), set(), set()
@@ -71,6 +85,9 @@ def expected_counts(events: list[dict]) -> dict:
                 datasets.update((f["namespace"], f["name"]) for f in spec.get("inputFields") or [])
             datasets.update((f["namespace"], f["name"])
                             for f in (facets.get("columnLineage") or {}).get("dataset") or [])
+        if "job" in e and isinstance(e["job"], dict):
+            # What the outputs' column lineage reads is an input of the job too.
+            edges.update((key, (e["job"]["namespace"], e["job"]["name"]), "in") for key in column_lineage_inputs(e))
     return {"runs": len(runs), "jobs": len(jobs), "datasets": len(datasets - aliases),
             "events": len(distinct), "dataset_edges": len(edges)}
 

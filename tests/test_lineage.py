@@ -13,7 +13,7 @@ import pytest
 from conftest import SAMPLE, run_event, write_ndjson
 from lineagectl.api import impact, ingest, trace
 from lineagectl.errors import InputError, NotFoundError
-from test_conformance import FOLDERS, concrete_files, events_of, is_event
+from test_conformance import FOLDERS, column_lineage_inputs, concrete_files, events_of, is_event
 
 
 def independent_graph(events) -> nx.DiGraph:
@@ -33,6 +33,7 @@ def independent_graph(events) -> nx.DiGraph:
         job = (e["job"]["namespace"], e["job"]["name"])
         ins, outs = by_job.setdefault(job, (set(), set()))
         ins.update(alias.get((d["namespace"], d["name"]), (d["namespace"], d["name"])) for d in e.get("inputs") or [])
+        ins.update(alias.get(d, d) for d in column_lineage_inputs(e))
         outs.update(alias.get((d["namespace"], d["name"]), (d["namespace"], d["name"])) for d in e.get("outputs") or [])
     for ins, outs in by_job.values():
         graph.add_nodes_from(ins | outs)

@@ -38,6 +38,7 @@ _CLL = f'{{"fields": "{_FACETS}", "dataset": [{_INPUT_FIELD}]}}'
 _SCHEMA = '{"fields": [{"name": "VARCHAR", "type": "VARCHAR", "description": "VARCHAR", "fields": "JSON"}]}'
 _SCHEMA_NESTED = '[{"name": "VARCHAR", "type": "VARCHAR", "description": "VARCHAR"}]'
 _INPUT_NAMES = '{"inputFields": [{"namespace": "VARCHAR", "name": "VARCHAR"}]}'
+_CLL_NAMES = f'{{"fields": "{_FACETS}", "dataset": [{{"namespace": "VARCHAR", "name": "VARCHAR"}}]}}'
 _SYMLINKS = '{"identifiers": [{"namespace": "VARCHAR", "name": "VARCHAR", "type": "VARCHAR"}]}'
 
 # The facet hash of a `_deleted: true` facet (see store/schema.py).
@@ -137,7 +138,7 @@ UNNEST = [
         FROM io""",
     # A facet sent as null is absent (openlineage-python writes unset facets so): no row for it.
     f"""CREATE OR REPLACE TEMP TABLE dsfac AS
-        SELECT event_hash, event_time, job_id, dataset_id, f.key AS facet_key,
+        SELECT event_hash, event_time, kind, run_id, job_id, dataset_id, direction, f.key AS facet_key,
                -- io_ids hashed the schema already
                CASE WHEN f.key = 'schema' AND f.value IS NOT NULL THEN coalesce(schema_hash, 'deleted')
                     ELSE {_HASH} END AS facet_hash, f.value
@@ -168,11 +169,35 @@ UNNEST = [
     """CREATE OR REPLACE TEMP TABLE stg_io_facets AS
         SELECT run_id, dataset_id, direction, facet_key, facet_hash, event_time, event_hash
         FROM otherfac WHERE owner = 'io'""",
+    # Table lineage is never narrower than column lineage: a dataset an output's column lineage
+    # reads is an input of the run (or JobEvent) too, unless the event names it itself (a MERGE
+    # target reading its own rows is an output, not a loop). Sources are read once per distinct
+    # facet in the batch, then joined to every event that carried it.
+    f"""CREATE OR REPLACE TEMP TABLE cll_inputs AS
+        WITH c AS (SELECT dataset_id, facet_hash, any_value(value) AS value FROM dsfac
+                   WHERE facet_key = 'columnLineage' AND facet_hash <> 'deleted' AND direction = 'out'
+                   GROUP BY dataset_id, facet_hash),
+             v AS (SELECT dataset_id, facet_hash, json_transform(value, '{_CLL_NAMES}') AS v FROM c),
+             i AS (SELECT dataset_id, facet_hash,
+                          unnest(flatten(list_transform(map_values(v.fields),
+                                 lambda x: json_transform(x, '{_INPUT_NAMES}').inputFields))
+                                 || coalesce(v.dataset, [])) AS i FROM v),
+             sources AS (SELECT DISTINCT dataset_id, facet_hash, lineagectl_id(i.namespace, i.name) AS source_id
+                         FROM i WHERE i.namespace IS NOT NULL AND i.name IS NOT NULL),
+             read AS (SELECT DISTINCT d.event_hash, d.event_time, d.kind, d.run_id, d.job_id,
+                                      s.source_id AS dataset_id
+                      FROM dsfac d JOIN sources s USING (dataset_id, facet_hash)
+                      WHERE d.facet_key = 'columnLineage' AND d.direction = 'out')
+        SELECT * FROM read ANTI JOIN io_ids USING (event_hash, dataset_id)""",
     """CREATE OR REPLACE TEMP TABLE stg_run_io AS
         SELECT run_id, job_id, dataset_id, direction, version, event_time, event_hash
-        FROM io_ids WHERE kind = 'run'""",
+        FROM io_ids WHERE kind = 'run'
+        UNION ALL
+        SELECT run_id, job_id, dataset_id, 'in', NULL, event_time, event_hash FROM cll_inputs WHERE kind = 'run'""",
     """CREATE OR REPLACE TEMP TABLE stg_static_edges AS
-        SELECT dataset_id, job_id, direction, event_time, event_hash FROM io_ids WHERE kind = 'job'""",
+        SELECT dataset_id, job_id, direction, event_time, event_hash FROM io_ids WHERE kind = 'job'
+        UNION ALL
+        SELECT dataset_id, job_id, 'in', event_time, event_hash FROM cll_inputs WHERE kind = 'job'""",
     """CREATE OR REPLACE TEMP TABLE stg_dataset_versions AS
         SELECT dataset_id, coalesce(version, run_id) AS version, run_id, schema_hash, event_time, event_hash
         FROM io_ids WHERE kind = 'run' AND direction = 'out'""",
