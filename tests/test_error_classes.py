@@ -55,3 +55,29 @@ def test_overflowing_durations_are_usage_errors(cli, tmp_path, args):
     result = cli("--db", db, *args)
     assert result.exit_code == ExitStatus.USAGE, result.stderr
     assert "before the year 1" in result.stderr and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_names_the_terminal_cannot_encode_are_escaped_not_a_crash(tmp_path, encoding, fmt):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import run_event, write_ndjson
+
+    db = tmp_path / "u.duckdb"
+    log = write_ndjson(tmp_path / "u.ndjson", [run_event("u1", job="ジョブ", outputs=[("ns", "tåble_ジ")])])
+    env = dict(os.environ, PYTHONIOENCODING=encoding)
+    for args in (["-q", "ingest", log], ["ls", "datasets", "-f", fmt], ["show", "nope_ジ"]):
+        done = subprocess.run([sys.executable, "-m", "lineagectl", "--db", str(db), *args], env=env,
+                              capture_output=True, timeout=60)
+        assert done.returncode in (0, 2), done.stderr
+        assert b"internal error" not in done.stderr and b"Traceback" not in done.stderr
+        if args[0] == "ls" and fmt == "table":
+            assert b"\\u30b8" in done.stdout  # escaped for the terminal
+        elif args[0] == "ls":
+            assert "tåble_ジ" in done.stdout.decode("utf-8")  # machine formats are UTF-8 whatever the console
+            if fmt == "json":
+                assert json.loads(done.stdout)[0]["name"] == "tåble_ジ"

@@ -74,6 +74,12 @@ def handled(fn: Callable[..., Any], debug: Callable[[], bool]) -> Callable[..., 
 def run(app: Callable[[], Any]) -> None:
     """Run the typer ``app`` and end the process with its exit status."""
     code = int(ExitStatus.OK)
+    for stream in (sys.stdout, sys.stderr):
+        # A name the terminal's encoding cannot show (cp1252, ascii) is written escaped
+        # (\u30b8, also valid inside JSON strings) rather than failing the command.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         app()
     except KeyboardInterrupt:

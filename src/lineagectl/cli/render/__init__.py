@@ -10,8 +10,11 @@ spreadsheet formula, JSON is exact.
 
 from __future__ import annotations
 
+import codecs
 import csv
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from lineagectl.cli.render.escape import terminal_text
@@ -51,15 +54,35 @@ def _dumps(value: object, indent: bool) -> str:
     return orjson.dumps(value, option=option, default=str).decode()
 
 
+@contextmanager
+def _utf8(stream: TextIO) -> Iterator[TextIO]:
+    """``stream`` writing UTF-8: machine formats are exchanged in UTF-8 whatever the terminal's
+    encoding (RFC 8259), so a cp1252 or ascii console cannot corrupt or break them."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None or codecs.lookup(encoding).name == "utf-8":
+        yield stream
+        return
+    stream.flush()
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
+    try:
+        yield wrapper
+    finally:
+        wrapper.flush()
+        wrapper.detach()
+
+
 @renderer("json")
 def _json(result: Result, stream: TextIO, color: bool) -> None:
-    stream.write(_dumps(result.payload, indent=True) + "\n")
+    with _utf8(stream) as out:
+        out.write(_dumps(result.payload, indent=True) + "\n")
 
 
 @renderer("ndjson")
 def _ndjson(result: Result, stream: TextIO, color: bool) -> None:
-    for record in view_of(result).records:
-        stream.write(_dumps(record, indent=False) + "\n")
+    with _utf8(stream) as out:
+        for record in view_of(result).records:
+            out.write(_dumps(record, indent=False) + "\n")
 
 
 def _csv_cell(value: object) -> object:
@@ -73,10 +96,11 @@ def _csv_cell(value: object) -> object:
 @renderer("csv")
 def _csv(result: Result, stream: TextIO, color: bool) -> None:
     view = view_of(result)
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(view.columns)
-    for record in view.records:
-        writer.writerow([_csv_cell(record.get(c)) for c in view.columns])
+    with _utf8(stream) as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(view.columns)
+        for record in view.records:
+            writer.writerow([_csv_cell(record.get(c)) for c in view.columns])
 
 
 def safe_text(value: object) -> str:
