@@ -81,3 +81,20 @@ def test_names_the_terminal_cannot_encode_are_escaped_not_a_crash(tmp_path, enco
             assert "tåble_ジ" in done.stdout.decode("utf-8")  # machine formats are UTF-8 whatever the console
             if fmt == "json":
                 assert json.loads(done.stdout)[0]["name"] == "tåble_ジ"
+
+
+def test_a_sqlite_file_is_refused_without_loading_any_extension(cli, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "lineage.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (a)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    for args in (["stats"], ["-q", "ingest", SAMPLE / "ecommerce.ndjson"]):
+        result = cli("--db", path, *args)
+        assert result.exit_code == ExitStatus.USAGE
+        assert "is a SQLite database, not a lineagectl store" in result.stderr
+        assert "extension" not in result.stderr.lower()
+    assert path.read_bytes() == before

@@ -43,7 +43,10 @@ def _copy(source: Path, target: Path, memory_limit: str, spill: Path) -> None:
 
     # The copy runs in an in-memory session: cap it like every store session, and give it
     # somewhere to spill (in-memory sessions have no temp directory of their own).
-    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "temp_directory": str(spill)})
+    from lineagectl.store.db import connection_config
+
+    config = connection_config(memory_limit) | {"temp_directory": str(spill)}
+    con = duckdb.connect(":memory:", config=config)
     try:
         con.execute("SET preserve_insertion_order = false")
         # Attached writable so that a WAL left by a crashed writer is replayed into the copy.

@@ -19,12 +19,30 @@ DEFAULT_DB = "lineage.duckdb"
 # DuckDB otherwise caches up to 80 % of RAM.
 DEFAULT_MEMORY_LIMIT = "400MB"
 
+def connection_config(memory_limit: str) -> dict[str, object]:
+    """DuckDB settings for every connection lineagectl opens.
+
+    Extensions are never installed or loaded behind the user's back: a SQLite
+    file passed as ``--db`` would otherwise make DuckDB download its scanner.
+    """
+    return {"memory_limit": memory_limit, "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False}
+
+
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as head:
+            return head.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def _connect(path: Path, read_only: bool, memory_limit: str) -> duckdb.DuckDBPyConnection:
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit})
+        con = duckdb.connect(str(path), read_only=read_only, config=connection_config(memory_limit))
         con.execute("SET enable_progress_bar = false")
         con.execute("SET TimeZone = 'UTC'")
         # Row order of INSERT … SELECT never matters here, and keeping it costs memory.
@@ -41,6 +59,10 @@ def _connect(path: Path, read_only: bool, memory_limit: str) -> duckdb.DuckDBPyC
                 hint="DuckDB allows one writer at a time: retry when it is done, or pass --wait SECONDS "
                      "(LINEAGECTL_WAIT) to wait for it",
             ) from None
+        if _is_sqlite(path):
+            raise DatabaseError(f"{path} is a SQLite database, not a lineagectl store",
+                                hint="pass a lineagectl store (a DuckDB file) with --db, or a new path to create one",
+                                ) from None
         if "not a valid DuckDB database" in text:
             raise DatabaseError(
                 f"{path} is not a DuckDB database",
