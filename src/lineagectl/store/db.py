@@ -19,7 +19,7 @@ DEFAULT_DB = "lineage.duckdb"
 # DuckDB otherwise caches up to 80 % of RAM.
 DEFAULT_MEMORY_LIMIT = "400MB"
 
-def connection_config(memory_limit: str) -> dict[str, object]:
+def connection_config(memory_limit: str) -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB settings for every connection lineagectl opens.
 
     Extensions are never installed or loaded behind the user's back: a SQLite
