@@ -222,15 +222,52 @@ def _rename_outputs(edges: set, query, columns: list[str]) -> set:
     return {replace(edge, column=names.get(edge.column, edge.column)) if edge.column else edge for edge in edges}
 
 
+# Statements that read no column into another: DDL, grants, maintenance and session commands
+# (sqlglot parses what it does not know, VACUUM say, as a Command). Names absent from an older
+# sqlglot are skipped.
+_NO_LINEAGE = ("Drop", "Alter", "TruncateTable", "Comment", "Grant", "Revoke", "Undrop", "Command", "Use",
+               "Set", "Analyze", "Refresh", "Cache", "Uncache", "Describe", "Show", "Pragma", "Transaction",
+               "Commit", "Rollback")
+
+
+def moves_no_data(statement) -> bool:
+    """True for a parsed statement (sqlglot) that has no column lineage, whatever it names:
+    DDL (``DROP``, ``ALTER … RENAME``, ``TRUNCATE``, ``CREATE VIEW``/``TABLE`` without a query),
+    grants and commands, and writes of literal rows (``INSERT … VALUES``)."""
+    from sqlglot import exp
+
+    if isinstance(statement, (exp.Create, exp.Insert)):
+        return not isinstance(statement.expression, exp.Query)
+    return isinstance(statement, tuple(getattr(exp, name) for name in _NO_LINEAGE if hasattr(exp, name)))
+
+
+def _statement(sql: str, dialect: str | None):
+    """The one statement of ``sql`` that moves data, or None when none does (DDL alone).
+
+    A script is read statement by statement: ``DROP TABLE IF EXISTS t; CREATE TABLE t AS
+    SELECT …`` is the lineage of its CREATE. Two statements that move data are an error:
+    which of them an output's lineage is, the SQL does not say.
+    """
+    import sqlglot
+
+    statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
+    if not statements:
+        raise SqlLineageError("no SQL statement")
+    moving = [s for s in statements if not moves_no_data(s)]
+    if len(moving) > 1:
+        raise SqlLineageError(f"{len(moving)} statements that move data; column lineage is read from one")
+    return moving[0] if moving else None
+
+
 def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema | None = None) -> list[Edge]:
     """Field-level (``column`` set) and dataset-level (``column`` None) edges of ``sql``.
 
     ``schema`` is a ``{db: {schema: {table: {column: type}}}}`` mapping or a sqlglot
-    ``MappingSchema`` (build one once when lineage of many queries shares it).
+    ``MappingSchema`` (build one once when lineage of many queries shares it). DDL and other
+    statements that move no data (``moves_no_data``) have no edges.
     """
     import logging
 
-    import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
     from sqlglot.lineage import lineage
@@ -240,7 +277,9 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema |
     # sqlglot logs what it cannot resolve; the caller reports failures once, as it sees fit.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
-        tree = sqlglot.parse_one(sql, dialect=dialect)
+        tree = _statement(sql, dialect)
+        if tree is None:
+            return []
         target_columns = None
         if isinstance(tree, (exp.Create, exp.Insert)) and isinstance(tree.expression, exp.Query):
             target_columns = _target_columns(tree, schema, dialect)
