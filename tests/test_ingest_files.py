@@ -218,6 +218,28 @@ def test_a_directorys_unchanged_files_are_skipped_and_a_grown_one_read_again(tmp
     con.close()
 
 
+@pytest.mark.parametrize("how", ["in place", "replaced"])
+def test_a_file_rewritten_with_its_size_and_mtime_kept_is_read_again(tmp_path, db, how):
+    import os
+    import shutil
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    path = write_ndjson(spool / "hour.ndjson", [run_event("aaaa1")])
+    assert ingest([str(spool)], db).events_new == 1
+    before = os.stat(path)
+    other = write_ndjson(tmp_path / "other.ndjson", [run_event("bbbb2")])  # same length, other event
+    assert os.path.getsize(other) == before.st_size
+    if how == "in place":
+        shutil.copyfile(other, path)  # cp over the file: same inode, new contents
+    else:
+        os.replace(other, path)  # rsync's temp file renamed over it: a new inode
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # cp -p / rsync -t keep the mtime
+    again = ingest([str(spool)], db)
+    assert (again.files, again.files_skipped, again.events_new) == (1, 0, 1)
+    assert count(db, "runs") == 2
+
+
 def test_a_file_with_rejected_lines_is_read_again_so_its_rejects_are_reported_again(tmp_path, db):
     (tmp_path / "spool").mkdir()
     path = write_ndjson(tmp_path / "spool" / "sloppy.ndjson", [run_event("r1"), "not json"])

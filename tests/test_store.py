@@ -94,3 +94,18 @@ def test_a_version_3_store_gains_the_file_ledger_when_migrated(tmp_path, db):
     assert migrate(db) == SCHEMA_VERSION
     assert ingest([path], db).events_duplicate == 1  # no record from before: read again
     assert ingest([path], db).files_skipped == 1
+
+
+def test_a_version_4_store_gains_the_ledgers_inode_and_ctime(tmp_path, db):
+    (tmp_path / "spool").mkdir()
+    write_ndjson(tmp_path / "spool" / "e.ndjson", [run_event("r1")])
+    path = str(tmp_path / "spool")
+    ingest([path], db)
+    con = duckdb.connect(db)
+    con.execute("ALTER TABLE ingested_files DROP COLUMN inode")  # as version 4 had it
+    con.execute("ALTER TABLE ingested_files DROP COLUMN ctime_ns")
+    con.close()
+    _set_version(db, 4)
+    assert migrate(db) == SCHEMA_VERSION
+    assert ingest([path], db).events_duplicate == 1  # recorded without an inode: read once more
+    assert ingest([path], db).files_skipped == 1

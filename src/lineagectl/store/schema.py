@@ -19,7 +19,7 @@ Design, in short:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _PRUNE_LOG = """
         CREATE TABLE IF NOT EXISTS prune_log (
@@ -30,7 +30,19 @@ _PRUNE_LOG = """
             rows            BIGINT NOT NULL)"""
 
 # What ``ingest`` read, so that a directory's unchanged file is not read again (``--force`` does).
+# Inode and status-change time catch a file rewritten with its size and mtime kept
+# (``cp -p``, ``rsync -t``): both change whenever the file is written or replaced.
 _INGESTED_FILES = """
+        CREATE TABLE IF NOT EXISTS ingested_files (
+            path        VARCHAR NOT NULL,
+            size        BIGINT NOT NULL,
+            mtime_ns    BIGINT NOT NULL,
+            events      BIGINT NOT NULL,
+            ingested_at TIMESTAMP NOT NULL,
+            inode       BIGINT,
+            ctime_ns    BIGINT)"""
+# Version 4's table, frozen: migration 4 creates it, migration 5 widens it.
+_INGESTED_FILES_V4 = """
         CREATE TABLE IF NOT EXISTS ingested_files (
             path        VARCHAR NOT NULL,
             size        BIGINT NOT NULL,
@@ -272,5 +284,9 @@ MIGRATIONS: dict[int, list[str]] = {
     # in place. (If events changes shape later, freeze this version's DDL here.)
     3: [_EVENTS.format(table="events_v3"), "INSERT INTO events_v3 SELECT * FROM events",
         "DROP TABLE events", "ALTER TABLE events_v3 RENAME TO events"],
-    4: [_INGESTED_FILES],  # unchanged files are skipped by ingest
+    4: [_INGESTED_FILES_V4],  # unchanged files are skipped by ingest
+    # Files rewritten with size and mtime preserved are read again; rows of version 4 have
+    # no inode, so their files are read once more (deduplication makes that harmless).
+    5: ["ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS inode BIGINT",
+        "ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS ctime_ns BIGINT"],
 }

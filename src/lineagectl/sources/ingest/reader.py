@@ -65,6 +65,14 @@ class Source:
     def mtime_ns(self) -> int | None:
         return None if self._stat is None else self._stat.st_mtime_ns
 
+    @property
+    def inode(self) -> int | None:
+        return None if self._stat is None else self._stat.st_ino
+
+    @property
+    def ctime_ns(self) -> int | None:
+        return None if self._stat is None else self._stat.st_ctime_ns
+
     @cached_property
     def absolute(self) -> str:
         return os.path.abspath(self.path)
