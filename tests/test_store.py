@@ -109,3 +109,18 @@ def test_a_version_4_store_gains_the_ledgers_inode_and_ctime(tmp_path, db):
     assert migrate(db) == SCHEMA_VERSION
     assert ingest([path], db).events_duplicate == 1  # recorded without an inode: read once more
     assert ingest([path], db).files_skipped == 1
+
+
+def test_names_holding_the_id_separator_never_share_an_id(tmp_path, db):
+    pairs = [("a\x1fb", "c"), ("a", "b\x1fc"), ("a\x1fb\x1fc", ""), ("x", "y")]
+    events = [run_event(f"r{i}", job=f"j\x1f{i}", job_ns=ns, outputs=[(ns, name)]) for i, (ns, name) in enumerate(pairs)]
+    ingest([write_ndjson(tmp_path / "sep.ndjson", events)], db)
+    con = duckdb.connect(db, read_only=True)
+    stored = con.execute("SELECT namespace, name, dataset_id FROM datasets").fetchall()
+    con.close()
+    assert sorted((ns, name) for ns, name, _ in stored) == sorted(p for p in pairs if p[1])
+    assert len({i for _, _, i in stored}) == len(stored)
+    # A dataset without the separator keeps the id every earlier version gave it.
+    plain = duckdb.connect()
+    expected = plain.execute("SELECT (md5_number_lower('x' || chr(31) || 'y') >> 1)::BIGINT").fetchall()[0][0]
+    assert ("x", "y", expected) in stored
