@@ -142,3 +142,30 @@ def test_the_readme_policy_example_is_valid():
     block = re.search(r"```yaml\n(.*?)```", readme[readme.index("## Policy file"):], re.S).group(1)
     policy = parse_policy(block, "README.md")
     assert policy.db == "lineage.duckdb" and set(policy.regions) >= {"eu", "us"} and policy.flows
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a: " + "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("regions:\n  eu: [" + ", ".join(f'"bq{i}*"' for i in range(10_001)) + "]\n", "more than 10,000 globs"),
+    ("# " + "x" * (1 << 20) + "\nregions: {}\n", "larger than 1 MiB"),
+])
+def test_a_policy_too_deep_or_too_large_is_a_clear_policy_error(text, message):
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(text, "big.yaml")
+
+
+@pytest.mark.parametrize("pattern", ["[!]x*", "[z-a]*", "[[:alpha:]]*", "[]", "a]"])
+def test_globs_duckdb_could_not_run_are_refused_when_the_policy_is_read(pattern):
+    with pytest.raises(PolicyError, match="a valid glob"):
+        parse_policy(f'regions:\n  eu: ["{pattern}"]\n', "p.yaml")
+
+
+@pytest.mark.parametrize("pattern, text", [("[^a]*", "abc"), ("[^a]*", "^x"), ("[!a]*", "bcd"), ("[a-c]x", "bx")])
+def test_every_valid_glob_runs_in_duckdb_as_fnmatch_reads_it(pattern, text):
+    import fnmatch
+
+    policy = parse_policy(f'regions:\n  eu: ["{pattern}"]\n', "p.yaml")
+    glob = policy.regions["eu"][0]
+    con = duckdb.connect()
+    in_sql = con.execute("SELECT regexp_full_match(?, ?)", [text, glob.sql_regex()]).fetchall()[0][0]
+    assert in_sql == glob.match(text) == fnmatch.fnmatchcase(text, pattern)

@@ -76,7 +76,11 @@ class Glob:
         self.pattern = pattern
         self.case_sensitive = case_sensitive
         self._parts = _parse(pattern, case_sensitive)
-        self._python = re.compile(_regex(self._parts, _PYTHON))
+
+    @functools.cached_property
+    def _python(self) -> re.Pattern[str]:
+        # Compiled when first matched in Python: most globs of a policy only ever run in SQL.
+        return re.compile(_regex(self._parts, _PYTHON))
 
     def match(self, text: str) -> bool:
         """Whether the whole of ``text`` matches (as ``fnmatch.fnmatchcase`` on lower-cased text)."""
@@ -165,9 +169,15 @@ def _parse(pattern: str, case_sensitive: bool) -> list[_Part]:
         elif char == "]":
             raise GlobError(pattern, f"the ']' at character {i + 1} closes no '['; write []] to match a ']'")
         else:
-            parts.append(_Chars(_case_fold([(ord(char), ord(char))], case_sensitive)))
+            parts.append(_literal(char, case_sensitive))
         i += 1
     return parts
+
+
+@functools.lru_cache(maxsize=4096)
+def _literal(char: str, case_sensitive: bool) -> _Chars:
+    """The set one literal (already lower-cased) character of a pattern accepts."""
+    return _Chars(_case_fold([(ord(char), ord(char))], case_sensitive))
 
 
 def _members(body: str, written: str, pattern: str) -> list[tuple[int, int]]:

@@ -105,12 +105,25 @@ def load_policy(path: str | os.PathLike[str] | None = None, required: bool = Fal
     return parse_policy(text, found)
 
 
+# Real policies are a few KiB with tens of globs; these bounds keep a hostile or generated
+# file from tying up the (pure Python) YAML reader for minutes. Each glob becomes part of
+# a regular expression DuckDB runs per row, so thousands of them also make every check slow.
+MAX_POLICY_BYTES = 1 << 20
+MAX_GLOBS = 10_000
+
+
 def parse_policy(text: str, path: str = DEFAULT_FILE) -> Policy:
     """Validate policy YAML ``text`` (``path`` only names it in messages)."""
     import yaml
 
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyError(f"{path}: policy file larger than {MAX_POLICY_BYTES >> 20} MiB ({len(text):,} characters)",
+                          hint="a policy names regions and rules with globs; list tables by pattern, not one by one")
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise PolicyError(f"{path}: nested too deeply to be a policy",
+                          hint="see README: Policy file for its shape") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -141,6 +154,7 @@ class _Validator:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.globs = 0
 
     def fail(self, where: str, expected: str, got: Any = ...) -> NoReturn:
         got_text = "" if got is ... else f", got {_describe(got)}"
@@ -168,6 +182,10 @@ class _Validator:
 
     def glob(self, value: Any, where: str) -> Glob:
         pattern = self.string(value, where)
+        self.globs += 1
+        if self.globs > MAX_GLOBS:
+            raise PolicyError(f"{self.path}: {where}: more than {MAX_GLOBS:,} globs in one policy",
+                              hint="match tables by pattern (`bq.sales_*`) rather than listing each")
         try:
             return Glob(pattern)
         except GlobError as exc:
