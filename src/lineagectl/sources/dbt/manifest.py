@@ -58,6 +58,10 @@ def _facet(payload: dict) -> dict:
     return {"_producer": PRODUCER, **payload}
 
 
+def _is_index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _truthy(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "1"))
 
@@ -98,9 +102,13 @@ class _Manifest:
     def unique_id(self, node: dict) -> str | None:
         return a_text(node.get("unique_id"), f"{node.get('name') or 'a node'}: unique_id")
 
-    def catalog_columns(self, uid: str | None) -> dict:
+    def catalog_columns(self, uid: str | None) -> list[dict]:
+        """The catalog's columns of ``uid`` in the warehouse's order (their ``index``; a column
+        without one after those with, in the order written)."""
         entry = self.catalog.get(uid) if uid is not None else None
-        return an_object((entry or {}).get("columns"), f"{uid}: columns", "catalog")
+        columns = [an_object(spec, f"{uid}: columns.{key}", "catalog")
+                   for key, spec in an_object((entry or {}).get("columns"), f"{uid}: columns", "catalog").items()]
+        return sorted(columns, key=lambda c: (0, c["index"]) if _is_index(c.get("index")) else (1, 0))
 
     @cached_property
     def tests(self) -> dict[str, list[dict]]:
@@ -166,14 +174,18 @@ class _Manifest:
         if _truthy(node_meta(uid, node).get("pii")):
             tags.append({"key": "pii", "value": "true", "source": "dbt"})
         specs = [an_object(spec, f"{uid}: columns.{key}") for key, spec in columns.items()]
-        catalog_specs = [an_object(spec, f"{uid}: columns.{key}", "catalog") for key, spec in catalog_columns.items()]
-        catalog_types = {str(c.get("name", "")).lower(): c.get("type") for c in catalog_specs}
+        catalog_types = {str(c.get("name", "")).lower(): c.get("type") for c in catalog_columns}
+        documented = {spec["name"].lower(): spec for spec in specs if isinstance(spec.get("name"), str)}
         seen = set()
-        for spec in [*specs, *catalog_specs]:
+        # The warehouse's columns in its order, then documented ones it does not have; a documented
+        # column keeps its documentation's spelling, description and tags.
+        for spec in [*catalog_columns, *specs]:
             column = spec.get("name")
             if not isinstance(column, str) or column.lower() in seen:
                 continue
             seen.add(column.lower())
+            spec = documented.get(column.lower(), spec)
+            column = spec["name"]
             typed = catalog_types.get(column.lower()) or spec.get("data_type")
             field = {"name": column}
             if typed:
@@ -230,8 +242,7 @@ class _Manifest:
                 if isinstance(spec.get("name"), str):
                     data_type = a_text(spec.get("data_type"), f"{uid}: columns.{key}.data_type")
                     columns[spec["name"]] = data_type or "VARCHAR"
-            catalog_columns = [an_object(c, f"{uid}: columns.{key}", "catalog")
-                               for key, c in self.catalog_columns(uid).items()]
+            catalog_columns = self.catalog_columns(uid)
             if catalog_columns:  # the warehouse's own names win over the documented ones
                 columns = {self._stored_name(c["name"]): a_text(c.get("type"), f"{uid}: columns.{c['name']}.type",
                                                                 "catalog") or "VARCHAR"
