@@ -70,6 +70,8 @@ def test_erase_user_id_on_the_sample(sample):
     assert steps["events/clickstream"]["sql"] is None  # files, not a SQL table
     assert steps["acme-eu.staging.orders_enriched"]["sql"].startswith("DELETE FROM `acme-eu`.`staging`")
     assert "DIRECT/AGGREGATION" in steps["acme-eu.analytics_prod.daily_revenue_by_country"]["reason"]
+    # user_features is grouped by user_id: one row per user, so deleting it is all (no re-run).
+    assert "recompute_columns" not in steps["acme-eu.analytics_prod.user_features"]
     assert "INDIRECT/JOIN" in steps["acme-eu.analytics_prod.eu_order_amounts"]["reason"]
     assert all(s["sql"] is None for s in plan.payload["steps"] if s["action"] != "delete")
     assert {s["name"] for s in plan.payload["seeds"]} >= {"shop.public.user_master", "events/clickstream"}
@@ -86,7 +88,14 @@ def test_erase_by_tag_deletes_masked_carries_by_the_hashed_key(sample):
     assert got[("mlflow://acme-eu", "models/churn_model")] == "retrain"
     enriched = next(s for s in plan.payload["steps"] if s["name"] == "acme-eu.staging.orders_enriched")
     assert enriched["masked"] and enriched["columns"] == ["email_hash"]
-    assert enriched["params"] == [None]  # bind the hashed value, not the raw one
+    # The hashed key is a named placeholder the operator binds to SHA256 of the subject's email; the
+    # parameters leave it out, so running the statement unbound fails instead of matching nothing.
+    assert enriched["sql"].endswith("WHERE `email_hash` = @email_hash") and enriched["params"] == {}
+    assert enriched["compute"] == [{
+        "param": "email_hash", "column": "email_hash",
+        "from": {"namespace": EU, "name": "shop.public.user_master", "column": "email"},
+        "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION", "masking": True,
+                             "description": "SHA256(email)"}]}]
     assert (US, "shop.public.orders") not in got
 
 
