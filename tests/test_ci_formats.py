@@ -34,8 +34,16 @@ HOSTILE = [
 ]
 
 
+_NEWLINES = re.compile(r"\r\n|[\r\n]")
+
+
 def visible(text: str) -> str:
     return CONTROL.sub("", text)
+
+
+def attribute(text: str) -> str:
+    """An XML attribute as JUnit writes it: visible text on one line."""
+    return _NEWLINES.sub(" ", visible(text))
 
 
 def ref(namespace: str, name: str, region: str | None = None, column: str | None = None) -> dict:
@@ -330,14 +338,18 @@ def test_junit_counts_and_hostile_text(hostile):
     failed_cases = [case for case in cases if case.find("failure") is not None]
     for case, f in zip(failed_cases, hostile.findings, strict=True):
         failure = case.find("failure")
-        assert case.get("classname") == "lineagectl." + visible(f["rule"])
-        assert visible(f["target"]["name"]) in case.get("name")
-        assert failure.get("message") == visible(finding_message(f))
-        assert failure.get("type") == visible(f["rule"])
-        body = re.sub(r"\r\n?", "\n", visible(f["target"]["name"]))  # XML reads CR in text as LF
+        # Attributes are shown as one line: a newline in a name must not start another.
+        assert case.get("classname") == "lineagectl." + attribute(f["rule"])
+        assert attribute(f["target"]["name"]) in case.get("name")
+        assert failure.get("message") == attribute(finding_message(f))
+        assert failure.get("type") == attribute(f["rule"])
+        # One line per field of the body: a newline in a name cannot start a line of the log.
+        body = _NEWLINES.sub(" ", visible(f["target"]["name"]))
         assert body in failure.text and f["jobs"][0]["namespace"] in failure.text
+        assert [line.split(":")[0] for line in failure.text.splitlines()] == \
+            ["rule", "level", "source", "target", "path", "jobs"][:len(failure.text.splitlines())]
     passing = [case.get("classname") for case in cases if case.find("failure") is None]
-    assert passing == ["lineagectl." + visible(rule) for rule in passed]
+    assert passing == ["lineagectl." + attribute(rule) for rule in passed]
 
 
 def test_junit_all_passed():

@@ -19,11 +19,12 @@ from lineagectl.errors import ExitStatus, LineageError
 
 
 def stderr(message: str) -> None:
-    """Print a line on stderr (errors, warnings, progress: never data). Messages quote names
-    and reject reasons from events, so control characters are shown, never sent."""
-    from lineagectl.cli.render.escape import terminal_text
+    """Print a line on stderr (errors, warnings, progress: never data). Messages quote names,
+    file names and reject reasons from events, so control characters are shown, never sent,
+    and a newline in them cannot start a line of its own (``escape.one_line``)."""
+    from lineagectl.cli.render.escape import one_line
 
-    print(terminal_text(message), file=sys.stderr)
+    print(one_line(message), file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from lineagectl.cli.render.escape import terminal_text
+from lineagectl.cli.render.escape import one_line
 from lineagectl.cli.render.views import View, view_of
 from lineagectl.errors import InputError
 from lineagectl.results import Result
@@ -26,6 +27,9 @@ Renderer = Callable[[Result, TextIO, bool], None]
 RENDERERS: dict[str, Renderer] = {}
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet that splits a cell at ";" or a tab (European locales, pasted text) would start
+# a new cell there: a formula character after one is neutralised too.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([;\t]\s*)(?=[=+\-@])")
 
 
 def renderer(name: str) -> Callable[[Renderer], Renderer]:
@@ -86,8 +90,11 @@ def _ndjson(result: Result, stream: TextIO, color: bool) -> None:
 
 
 def _csv_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value  # neutralise spreadsheet formulas (CSV injection)
+    if isinstance(value, str):
+        # CSV is read by people too (cat, CI logs): one line per row, nothing a terminal acts on.
+        value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", one_line(value))
+        # neutralise spreadsheet formulas (CSV injection)
+        return "'" + value if value.startswith(_FORMULA_START) else value
     if isinstance(value, (list, tuple)):
         return _csv_cell("; ".join(map(str, value)))
     return "" if value is None else value
@@ -104,14 +111,15 @@ def _csv(result: Result, stream: TextIO, color: bool) -> None:
 
 
 def safe_text(value: object) -> str:
-    """Text for a terminal: no control characters (and so no escape sequences)."""
+    """One line of text for a terminal: no control characters (and so no escape sequences), no
+    invisible formatting, no line breaks (``escape.one_line``)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         value = ", ".join(map(str, value))
-    return terminal_text(value)
+    return one_line(value)
 
 
 def _tree(view: View, console, color: bool) -> None:

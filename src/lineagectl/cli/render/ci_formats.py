@@ -28,7 +28,12 @@ from lineagectl.errors import InputError
 from lineagectl.results import Result, counted
 
 _NEWLINES = re.compile(r"\r\n|[\r\n]")
-_MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]<])")
+# Cell ends, code, emphasis (* always; _ and ~ where they touch no letter or digit: user_id
+# stays as written), links and images ([ ] !), HTML and entities (< > &), and @mentions,
+# which would notify whoever the name spells.
+_MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]<>&!@#]|(?<![^\W_])[_~]|[_~](?![^\W_]))")
+# GitHub turns bare URLs and www. names into links: an escaped "/" or "." keeps them text.
+_AUTOLINK = re.compile(r"(?i)(://|\bwww\.)")
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
@@ -127,6 +132,12 @@ def _append_step_summary(path: str, result: Result, rules: list[str], findings: 
 
 # --- junit --------------------------------------------------------------------------------------
 
+def _one_line(value: object) -> str:
+    """``clean`` text on one line: JUnit viewers show attributes as text, where a newline
+    inside a name would start a line of its own."""
+    return _NEWLINES.sub(" ", clean(value))
+
+
 def _failure_text(finding: dict) -> str:
     lines = [f"rule: {finding['rule']}", f"level: {finding.get('level', 'error')}",
              f"source: {located(finding['source'])}", f"target: {located(finding['target'])}"]
@@ -134,7 +145,8 @@ def _failure_text(finding: dict) -> str:
         lines.append(f"path: {_path(finding)}")
     if finding.get("jobs"):
         lines.append(f"jobs: {_jobs(finding)}")
-    return "\n".join(lines)
+    # One line per field: a newline inside a name must not start a line (CI logs print bodies).
+    return "\n".join(_NEWLINES.sub(" ", line) for line in lines)
 
 
 @renderer("junit")
@@ -149,15 +161,15 @@ def _junit(result: Result, stream: TextIO, color: bool) -> None:
     root = ET.Element("testsuites", {"name": "lineagectl", **counts})
     suite = ET.SubElement(root, "testsuite", {"name": "lineagectl", **counts})
     for rule in rules:
-        classname = clean(f"lineagectl.{rule}")
+        classname = _one_line(f"lineagectl.{rule}")
         if rule not in failed:
-            ET.SubElement(suite, "testcase", {"classname": classname, "name": clean(rule)})
+            ET.SubElement(suite, "testcase", {"classname": classname, "name": _one_line(rule)})
             continue
         for finding in (f for f in findings if f["rule"] == rule):
-            name = clean(f"{_short(finding['source'])} -> {_short(finding['target'])}")
+            name = _one_line(f"{_short(finding['source'])} -> {_short(finding['target'])}")
             case = ET.SubElement(suite, "testcase", {"classname": classname, "name": name})
-            failure = ET.SubElement(case, "failure", {"message": clean(finding_message(finding)),
-                                                      "type": clean(rule)})
+            failure = ET.SubElement(case, "failure", {"message": _one_line(finding_message(finding)),
+                                                      "type": _one_line(rule)})
             # XML parsers turn CR and CRLF in text (not in attributes) into LF; write what they read.
             failure.text = _NEWLINES.sub("\n", clean(_failure_text(finding)))
     ET.indent(root)
@@ -252,8 +264,8 @@ def markdown_cell(value: object) -> str:
         value = "yes" if value else "no"
     elif isinstance(value, (list, tuple)):
         value = ", ".join("" if v is None else str(v) for v in value)
-    text = _NEWLINES.sub(" ", clean(value))
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _NEWLINES.sub(" ", clean(value)))
+    return _AUTOLINK.sub(lambda m: ":\\/\\/" if m.group(1) == "://" else m.group(1)[:3] + "\\.", text)
 
 
 def _markdown_table(part: View) -> list[str]:
