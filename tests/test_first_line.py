@@ -120,3 +120,15 @@ def test_a_gigantic_line_is_rejected_in_bounded_memory(tmp_path, db):
     counts, peak_mb = done.stdout.splitlines()
     assert counts.startswith("2 1 ") and f"{path}:2: line longer than 64 MiB" in counts
     assert int(peak_mb) < 300, f"peak RSS {peak_mb} MB"
+
+
+@pytest.mark.parametrize("layout", ["ndjson", "pretty"])
+def test_an_event_log_that_mentions_a_dbt_schema_is_not_taken_for_a_manifest(tmp_path, db, layout):
+    facet = {"dbt": {"_producer": "p", "_schemaURL": "s", "metadata": {
+        "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"}}}
+    events = [run_event(f"m{i}", outputs=[("pg", f"t{i}")], run_facets=facet) for i in range(2)]
+    body = ("\n".join(json.dumps(e) for e in events) + "\n" if layout == "ndjson"
+            else json.dumps(events[0], indent=2))
+    _, report, seen = ingest_text(tmp_path, db, body.encode(), "log.json")
+    assert seen == [] and report.events_new == (2 if layout == "ndjson" else 1)
+    assert stats(db).payload["runs"] == report.events_new
