@@ -9,6 +9,10 @@ Aliases (symlinks, renames) are folded into the dataset they name, at both
 levels and by the same SQL (``_FOLD``): an edge recorded on ``hive://meta
 db.orders`` is an edge of ``s3://lake warehouse/orders`` when the one is a
 symlink of the other.
+
+With ``as_of``, edges are each job's latest run at that time, and a dataset
+dropped by then (a ``lifecycleStateChange`` DROP not followed by a write or a
+CREATE; ``store.lookups.dropped_at``) is gone with its edges.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from functools import cached_property
 from typing import Any
 
 from lineagectl.graph.edges import ColumnEdge, ColumnKey, DatasetEdge, column_key
+from lineagectl.store.lookups import dropped_at
 
 DIRECTIONS = ("downstream", "upstream")
 
@@ -51,14 +56,20 @@ _DS, _DS_JOIN = _fold("dataset_id", "a")
 _SRC, _SRC_JOIN = _fold("src_dataset_id", "s")
 _EDGE_SETS = {
     # Dataset-level edges: (dataset_id, job_id, direction).
-    "table": {"plain": "e AS ({source})",
-              "folded": f"raw AS ({{source}}), e AS (SELECT {_DS} AS dataset_id, raw.job_id, raw.direction "
-                        f"FROM raw {_DS_JOIN})"},
+    "table": {"plain": "{name} AS ({source})",
+              "folded": f"raw AS ({{source}}), {{name}} AS (SELECT {_DS} AS dataset_id, raw.job_id, "
+                        f"raw.direction FROM raw {_DS_JOIN})"},
     # Column-level edges: (src_dataset_id, src_column, dataset_id, column_name, job_id, type, subtype, masking).
-    "column": {"plain": "e AS ({source})",
-               "folded": f"raw AS ({{source}}), e AS (SELECT {_SRC} AS src_dataset_id, raw.src_column, "
+    "column": {"plain": "{name} AS ({source})",
+               "folded": f"raw AS ({{source}}), {{name}} AS (SELECT {_SRC} AS src_dataset_id, raw.src_column, "
                          f"{_DS} AS dataset_id, raw.column_name, raw.job_id, raw.type, raw.subtype, raw.masking "
                          f"FROM raw {_SRC_JOIN} {_DS_JOIN})"},
+}
+# With --as-of, datasets dropped by then (``store.lookups.dropped_at``) are gone with their edges.
+_LIVE = {
+    "table": "e AS (SELECT * FROM every WHERE dataset_id NOT IN (SELECT unnest($gone::BIGINT[])))",
+    "column": "e AS (SELECT * FROM every WHERE dataset_id NOT IN (SELECT unnest($gone::BIGINT[])) "
+              "AND src_dataset_id NOT IN (SELECT unnest($gone::BIGINT[])))",
 }
 # The frontier of a hop: the walk's list of datasets, or every dataset (see WHOLE_GRAPH_ROOTS).
 _FRONTIER_LIST = "frontier AS (SELECT unnest($nodes::BIGINT[]) AS node)"
@@ -93,12 +104,19 @@ _COLUMN_SIDES = {
 }
 
 
-def _edge_sql(con: Any, level: str, as_of: datetime | None) -> str:
+def _edge_sql(con: Any, level: str, as_of: datetime | None) -> tuple[str, dict[str, Any]]:
+    """The ``e`` CTE of a walk's edges and its parameters."""
     has_aliases = con.execute("SELECT EXISTS (SELECT 1 FROM dataset_aliases)").fetchall()[0][0]
     sources = {"table": (_EDGES_NOW, _EDGES_AS_OF), "column": (_COLUMNS_NOW, _COLUMNS_AS_OF)}[level]
-    source = sources[as_of is not None]
     # Most stores have no aliases; the plain form saves the joins on every hop.
-    return _EDGE_SETS[level]["folded" if has_aliases else "plain"].format(source=source)
+    template = _EDGE_SETS[level]["folded" if has_aliases else "plain"]
+    if as_of is None:
+        return template.format(name="e", source=sources[0]), {}
+    gone = sorted(dropped_at(con, None, as_of=as_of))
+    if not gone:
+        return template.format(name="e", source=sources[1]), {"as_of": as_of}
+    sql = template.format(name="every", source=sources[1]) + ", " + _LIVE[level]
+    return sql, {"as_of": as_of, "gone": gone}
 
 
 def _check_direction(direction: str) -> None:
@@ -151,9 +169,8 @@ def walk_datasets(con: Any, roots: Iterable[int], direction: str, max_depth: int
     recorded but not walked beyond (residency walks only through allowed regions).
     """
     _check_direction(direction)
-    params: dict[str, Any] = {"as_of": as_of} if as_of else {}
     frontier = list(set(roots))
-    edges = _edge_sql(con, "table", as_of)
+    edges, params = _edge_sql(con, "table", as_of)
     if len(frontier) < WHOLE_GRAPH_ROOTS:
         sql = f"WITH {edges}, {_FRONTIER_LIST} {_TABLE_HOP[direction]}"
 
@@ -198,10 +215,11 @@ def walk_columns(con: Any, seeds: Iterable[tuple[int, str]], direction: str, max
     A seed's dataset is left out of ``datasets`` unless another of its columns is reached.
     """
     _check_direction(direction)
-    sql = (f"WITH {_edge_sql(con, 'column', as_of)}, "
+    edges, params = _edge_sql(con, "column", as_of)
+    sql = (f"WITH {edges}, "
            "frontier AS (SELECT unnest($nodes::BIGINT[]) AS node, unnest($cols::VARCHAR[]) AS col) "
            + _COLUMN_HOP.format(**_COLUMN_SIDES[direction]))
-    params: dict[str, Any] = {"direct_only": direct_only} | ({"as_of": as_of} if as_of else {})
+    params["direct_only"] = direct_only
     result = ColumnWalk()
     frontier = sorted(set(seeds))
     seen = {column_key(n, c) for n, c in frontier}

@@ -13,6 +13,9 @@ For NAME and everything upstream of it, within ``--since``:
   between successful runs (needs three successful runs to know the cadence);
   measured up to the newest event in the store, so a store that stopped
   receiving events does not flag every job;
+- ``retired``: every dataset a job wrote has been dropped since (a
+  ``lifecycleStateChange`` DROP, see ``store.lookups.dropped_at``): it is not
+  expected to run again, so its silence since is no gap;
 
 Newest first; each names the dataset or job it touched and its distance from
 NAME (dataset hops; a job counts as the dataset it writes).
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import statistics
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -33,9 +37,9 @@ from lineagectl.graph.names import resolve
 from lineagectl.graph.walk import walk_datasets
 from lineagectl.results import Result
 from lineagectl.store import open_store
-from lineagectl.store.lookups import describe_datasets, describe_jobs
+from lineagectl.store.lookups import describe_datasets, describe_jobs, dropped_at
 
-KINDS = ("schema", "sql", "failed_run", "gap", "quality")
+KINDS = ("schema", "sql", "failed_run", "gap", "quality", "retired")
 
 # Each distinct facet payload of an entity, oldest first, with its fields (schema) or text (sql).
 _SCHEMAS = """
@@ -53,6 +57,12 @@ _FAILED = """
     SELECT job_id, run_id, state, coalesce(ended_at, last_event_time), error_message FROM runs
     WHERE state IN ('FAIL', 'ABORT') AND job_id IN (SELECT unnest($ids::BIGINT[]))
       AND coalesce(ended_at, last_event_time) >= $since"""
+# What each job writes (aliases folded) and when it first did.
+_WRITES = """
+    SELECT e.job_id, coalesce(a.dataset_id, e.dataset_id), min(e.first_seen)
+    FROM edges e LEFT JOIN dataset_aliases a ON a.alias_id = e.dataset_id
+    WHERE e.direction = 'out' AND e.job_id IN (SELECT unnest($ids::BIGINT[]))
+    GROUP BY ALL"""
 _SUCCESSES = """
     SELECT job_id, list(coalesce(started_at, first_event_time) ORDER BY coalesce(started_at, first_event_time))
     FROM runs WHERE state = 'COMPLETE' AND job_id IN (SELECT unnest($ids::BIGINT[])) GROUP BY job_id"""
@@ -74,9 +84,10 @@ def changes(name: str, db: str | None = None, *, since: str | None = "7d", names
         described = describe_datasets(con, datasets)
         names = {"dataset": {i: {"namespace": d["namespace"], "name": d["name"]} for i, d in described.items()},
                  "job": describe_jobs(con, jobs)}
+        retired = retired_jobs(con, jobs)
         found = (_schema_changes(con, datasets, since_time) + _sql_changes(con, jobs, since_time)
-                 + _failed_runs(con, jobs, since_time) + _gaps(con, jobs, since_time)
-                 + _quality(con, datasets, since_time, policy))
+                 + _failed_runs(con, jobs, since_time) + _gaps(con, jobs, since_time, set(retired))
+                 + _retirements(retired, jobs, since_time) + _quality(con, datasets, since_time, policy))
     items = []
     for item in found:
         entity_names = names["dataset" if item["entity"] == "dataset" else "job"][item.pop("id")]
@@ -203,7 +214,38 @@ def duration_text(delta: timedelta) -> str:
     return " ".join(parts) or "0 min"
 
 
-def _gaps(con, jobs: dict, since: datetime) -> list[dict]:
+def retired_jobs(con, jobs: Iterable[int]) -> dict[int, list[dict]]:
+    """The jobs whose outputs are all dropped now, each with its outputs ({namespace, name,
+    dropped_at}, oldest drop first). A job that only ever wrote a dataset as it dropped it (a
+    DROP TABLE task) is no producer of it, so it does not retire."""
+    wanted = sorted(jobs)
+    writes: dict[int, list[tuple[int, datetime]]] = {}
+    for job, dataset, first in con.execute(_WRITES, {"ids": wanted}).fetchall() if wanted else []:
+        writes.setdefault(job, []).append((dataset, first))
+    gone = dropped_at(con, {d for outputs in writes.values() for d, _ in outputs})
+    names = describe_datasets(con, gone, owners=False)
+    retired = {}
+    for job, outputs in writes.items():
+        if all(d in gone for d, _ in outputs) and any(first < gone[d] for d, first in outputs):
+            retired[job] = sorted(({"namespace": names[d]["namespace"], "name": names[d]["name"],
+                                    "dropped_at": gone[d]} for d, _ in outputs if d in names),
+                                  key=lambda o: (o["dropped_at"], o["namespace"], o["name"]))
+    return retired
+
+
+def _retirements(retired: dict[int, list[dict]], jobs: dict, since: datetime) -> list[dict]:
+    found = []
+    for job, outputs in retired.items():
+        when = max((o["dropped_at"] for o in outputs), default=None)
+        if when is None or when < since:
+            continue
+        what = "; ".join(f"{o['namespace']} {o['name']} on {format_timestamp(o['dropped_at'])}" for o in outputs)
+        found.append(_change("retired", "job", job, when, jobs[job], f"retired: every output dropped ({what})",
+                             outputs=[{**o, "dropped_at": format_timestamp(o["dropped_at"])} for o in outputs]))
+    return found
+
+
+def _gaps(con, jobs: dict, since: datetime, retired: set[int]) -> list[dict]:
     if not jobs:
         return []
     newest = con.execute("SELECT max(event_time) FROM events").fetchall()[0][0]
@@ -217,8 +259,10 @@ def _gaps(con, jobs: dict, since: datetime) -> list[dict]:
             continue
         ends = list(pairwise(starts)) + ([(starts[-1], newest)] if newest and newest > starts[-1] else [])
         for begin, end in ends:
+            ongoing = end == newest and end != starts[-1]
+            if ongoing and job in retired:
+                continue  # its outputs are gone: it is not expected to run
             if end - begin > 2 * usual and end >= since:
-                ongoing = end == newest and end != starts[-1]
                 found.append(_change(
                     "gap", "job", job, end, jobs[job],
                     f"no successful run for {duration_text(end - begin)}"

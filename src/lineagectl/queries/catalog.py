@@ -11,6 +11,7 @@ from lineagectl.errors import InputError
 from lineagectl.graph.selectors import Catalog
 from lineagectl.results import Result, records_from_rows
 from lineagectl.store import open_store, schema_version, store_path
+from lineagectl.store.lookups import DROPPED_NOW
 
 _STATS = {
     "datasets": "SELECT count(*) FROM datasets",
@@ -47,7 +48,7 @@ _LISTS = {
                   d.current_version,
                   (SELECT string_agg(DISTINCT o.owner, ', ' ORDER BY o.owner) FROM owners o
                    WHERE o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id),
-                  d.dropped, d.last_seen
+                  d.dataset_id IN (SELECT dataset_id FROM (""" + DROPPED_NOW + """)), d.last_seen
            FROM datasets d
            WHERE (?1 IS NULL OR d.namespace = ?1) AND (?2 IS NULL OR regexp_full_match(d.name, ?2))
              AND (?3 IS NULL OR d.last_seen >= ?3)

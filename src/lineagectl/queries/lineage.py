@@ -9,9 +9,10 @@ ML models (``datasetType`` MODEL) are also listed on their own.
 from __future__ import annotations
 
 import difflib
+from datetime import datetime
 from typing import Any
 
-from lineagectl.common.timeutil import option_time
+from lineagectl.common.timeutil import format_timestamp, option_time
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.graph.edges import ColumnEdge, DatasetEdge
 from lineagectl.graph.names import Entity, resolve
@@ -20,7 +21,7 @@ from lineagectl.graph.selectors import Catalog
 from lineagectl.graph.walk import DIRECTIONS, ColumnWalk, Walk, walk_columns, walk_datasets
 from lineagectl.results import Result
 from lineagectl.store import open_store
-from lineagectl.store.lookups import dataset_columns, describe_datasets, describe_jobs
+from lineagectl.store.lookups import dataset_columns, describe_datasets, describe_jobs, dropped_at
 
 
 def root_columns(con: Any, entity: Entity, column: str) -> list[str]:
@@ -70,6 +71,7 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
         raise InputError("--direct-only applies to column lineage: add --column")
     with open_store(db) as con:
         root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
+        check_present(con, root, when)
         walk: Walk | ColumnWalk
         if column is None:
             walk = walk_datasets(con, [root.id], direction, depth, when)
@@ -80,9 +82,28 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
             walk.datasets.pop(root.id, None)
         if select or exclude:
             keep_selected(con, walk, select, exclude)
-        datasets = describe_datasets(con, walk.datasets)
+        datasets = describe_datasets(con, [*walk.datasets, root.id])
         jobs = describe_jobs(con, walk.jobs)
     return _result(root, columns, direction, walk, datasets, jobs, include_jobs)
+
+
+def check_present(con: Any, root: Entity, when: datetime | None) -> None:
+    """An ``--as-of`` answer about a dataset dropped by then is a NotFoundError saying when it went."""
+    if when is None:
+        return
+    gone = dropped_at(con, [root.id], as_of=when)
+    if root.id in gone:
+        raise NotFoundError(
+            f"{root.namespace} {root.name} was dropped at {format_timestamp(gone[root.id])}, "
+            f"before --as-of {format_timestamp(when)}",
+            hint="ask without --as-of, or as of a time before it was dropped")
+
+
+def lifecycle(described: dict) -> dict:
+    """The ``dropped``/``dropped_at`` keys of a described dataset, JSON-ready (empty unless dropped)."""
+    if not described.get("dropped"):
+        return {}
+    return {"dropped": True, "dropped_at": format_timestamp(described["dropped_at"])}
 
 
 def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, datasets: dict, jobs: dict,
@@ -91,11 +112,12 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
         ({**datasets[i], "depth": d} for i, d in walk.datasets.items() if i in datasets),
         key=lambda r: (r["depth"], r["namespace"], r["name"]))
     dataset_items = [{"namespace": r["namespace"], "name": r["name"], "depth": r["depth"],
-                      "type": r["type"], "owners": r["owners"]} for r in reached]
+                      "type": r["type"], "owners": r["owners"], **lifecycle(r)} for r in reached]
     job_items = sorted(({**jobs[j], "depth": d} for j, d in walk.jobs.items() if j in jobs),
                        key=lambda r: (r["depth"], r["namespace"], r["name"]))
     payload: dict[str, Any] = {
-        "root": {"namespace": root.namespace, "name": root.name, "column": columns[0] if columns else None},
+        "root": {"namespace": root.namespace, "name": root.name, "column": columns[0] if columns else None,
+                 **lifecycle(datasets.get(root.id, {}))},
         "direction": direction,
         "datasets": dataset_items,
         "jobs": job_items,
@@ -105,8 +127,8 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
     if columns is not None:
         payload["columns"] = sorted(
             ({"namespace": datasets[i]["namespace"], "name": datasets[i]["name"], "column": c,
-              "depth": d, "transformations": walk.paths.get((i, c), [])}
-             for (i, c), d in walk.columns.items() if i in datasets),
+              "depth": d, "transformations": walk.paths.get((i, c), []), **lifecycle(datasets[i])}
+             for (i, c), d in walk.columns.items() if i in datasets and i in walk.datasets),
             key=lambda r: (r["depth"], r["namespace"], r["name"], r["column"]))
     return Result("impact" if direction == "downstream" else "trace", payload,
                   context={"include_jobs": include_jobs}, tree=_tree(root, columns, walk, datasets, jobs))
@@ -114,10 +136,14 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
 
 def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jobs: dict) -> list[dict]:
     """Each reached node under the first node it was reached from (a breadth-first tree), as data."""
+    # The root's node names what was asked, without type or owners.
+    asked = {"namespace": root.namespace, "name": root.name, **datasets.get(root.id, {}), "type": None, "owners": []}
+
     def node(i: int, col: str | None = None) -> dict:
-        d = datasets.get(i, {"namespace": root.namespace, "name": root.name, "type": None, "owners": []})
+        d = datasets[i] if i != root.id and i in datasets else asked
         return {"namespace": d["namespace"], "name": d["name"], "column": col, "type": d["type"],
-                "owners": d["owners"], "depth": None, "job": None, "transformation": None, "detached": False}
+                "owners": d["owners"], "depth": None, "job": None, "transformation": None, "detached": False,
+                "dropped_at": lifecycle(d).get("dropped_at")}
 
     if columns:
         # Every spelling of the root column (matched case-insensitively) is one root node.

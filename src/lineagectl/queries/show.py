@@ -7,6 +7,7 @@ from typing import Any
 from lineagectl.graph.names import Entity, resolve
 from lineagectl.results import Result, jsonable, records_from_rows
 from lineagectl.store import open_store
+from lineagectl.store.lookups import dropped_at
 
 RECENT_RUNS = 10
 
@@ -41,6 +42,9 @@ def _dataset(con, entity: Entity) -> Result:
     info: dict[str, Any] = {"kind": "dataset", "namespace": entity.namespace, "name": entity.name}
     info.update({k: jsonable(v) for k, v in zip(keys, row, strict=True)})
     i = entity.id
+    # Dropped as every answer says it (a write or CREATE after the DROP brings it back).
+    gone = dropped_at(con, [i]).get(i)
+    info["dropped"], info["dropped_at"] = gone is not None, jsonable(gone)
     info["owners"] = _owners(con, "dataset", i)
     info["aliases"] = _query(con, ["namespace", "name", "kind"], """
         SELECT n.namespace, n.name, a.kind FROM dataset_aliases a

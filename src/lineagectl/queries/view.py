@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from lineagectl.common.policy import Policy, load_policy
+from lineagectl.common.timeutil import option_time
 from lineagectl.errors import InputError
 from lineagectl.graph.names import resolve
 from lineagectl.graph.pii import pii_columns, pii_datasets
 from lineagectl.graph.walk import DIRECTIONS, walk_columns, walk_datasets
-from lineagectl.queries.lineage import check_depth, keep_selected, root_columns
+from lineagectl.queries.lineage import check_depth, check_present, keep_selected, lifecycle, root_columns
 from lineagectl.results import Result, transformation_text
 from lineagectl.store import open_store
 from lineagectl.store.lookups import describe_datasets, describe_jobs
@@ -22,22 +23,27 @@ from lineagectl.store.lookups import describe_datasets, describe_jobs
 
 def graph(name: str, db: Any = None, *, direction: str = "both", depth: int | None = 2,
           column: str | None = None, namespace: str | None = None, kind: str | None = None,
-          select: str | None = None, exclude: str | None = None, policy: str | Policy | None = None) -> Result:
+          select: str | None = None, exclude: str | None = None, policy: str | Policy | None = None,
+          as_of: str | None = None) -> Result:
     """The lineage neighbourhood of ``name`` as nodes and edges (for dot / mermaid / json).
 
     ``select``/``exclude`` (dbt-style selectors) keep only matching datasets besides the root;
-    edges to the others are dropped. ``policy`` adds its ``pii.columns`` globs to the PII marks.
+    edges to the others are left out. ``policy`` adds its ``pii.columns`` globs to the PII marks.
+    ``as_of`` draws lineage as it stood then, as ``impact``/``trace`` answer it. A dataset dropped
+    now carries ``dropped``/``dropped_at`` and the mark ``dropped``.
     """
     if direction not in (*DIRECTIONS, "both"):
         raise InputError("--direction must be upstream, downstream or both")
     check_depth(depth)
+    when = option_time(as_of, "--as-of")
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     directions = DIRECTIONS if direction == "both" else (direction,)
     with open_store(db) as con:
         root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
+        check_present(con, root, when)
         columns = root_columns(con, root, column) if column else None
-        walks: list[Any] = [walk_columns(con, [(root.id, c) for c in columns], d, depth) if columns else
-                            walk_datasets(con, [root.id], d, depth) for d in directions]
+        walks: list[Any] = [walk_columns(con, [(root.id, c) for c in columns], d, depth, as_of=when) if columns
+                            else walk_datasets(con, [root.id], d, depth, when) for d in directions]
         if select or exclude:
             for walk in walks:
                 kept = keep_selected(con, walk, select, exclude) | {root.id}
@@ -54,11 +60,13 @@ def graph(name: str, db: Any = None, *, direction: str = "both", depth: int | No
         d = datasets[i]
         key = f"d{i}" if col is None else f"c{i}:{col}"
         is_pii = (i, col.lower()) in pii_fields if col else i in pii_tables
-        marks = (["model"] if d["type"] == "MODEL" else []) + (["PII"] if is_pii else [])
+        marks = ((["model"] if d["type"] == "MODEL" else []) + (["PII"] if is_pii else [])
+                 + (["dropped"] if d.get("dropped") else []))
         label = f"{d['namespace']}\n{d['name']}" + (f".{col}" if col else "")
         nodes.setdefault(key, {"id": key, "label": label, "kind": "model" if d["type"] == "MODEL" and not col
                                else ("column" if col else "dataset"), "marks": marks,
-                               "namespace": d["namespace"], "name": d["name"], "column": col, "pii": is_pii})
+                               "namespace": d["namespace"], "name": d["name"], "column": col, "pii": is_pii,
+                               **lifecycle(d)})
         return key
 
     for direction_walked, walk in zip(directions, walks, strict=True):

@@ -53,7 +53,8 @@ _SECTIONS = {
 }
 # The fields of the summary table, after namespace and name; empty ones are left out.
 _FIELDS = {
-    "dataset": ["type", "version", "owners", "aliases", "description", "lifecycle_state", "first_seen", "last_seen"],
+    "dataset": ["type", "version", "owners", "aliases", "description", "lifecycle_state", "dropped_at",
+                "first_seen", "last_seen"],
     "job": ["type", "processing_type", "integration", "owners", "description", "source_location", "sql_dialect",
             "sql", "first_seen", "last_seen"],
 }

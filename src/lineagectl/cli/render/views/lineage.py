@@ -18,17 +18,20 @@ def lineage(result: Result) -> View:
     if "columns" in payload:
         owners = {(d["namespace"], d["name"]): d["owners"] for d in reversed(datasets)}
         records = [{"depth": c["depth"], "namespace": c["namespace"], "name": c["name"], "column": c["column"],
-                    "path": path_text(c["transformations"]), "owners": owners.get((c["namespace"], c["name"]), [])}
-                   for c in payload["columns"]]
+                    "path": path_text(c["transformations"]), "owners": owners.get((c["namespace"], c["name"]), []),
+                    **_dropped(c)} for c in payload["columns"]]
         columns = COLUMN_COLUMNS
     else:
         records = [{"depth": d["depth"], "kind": "model" if d["type"] == "MODEL" else "dataset",
-                    "namespace": d["namespace"], "name": d["name"], "owners": d["owners"]} for d in datasets]
+                    "namespace": d["namespace"], "name": d["name"], "owners": d["owners"], **_dropped(d)}
+                   for d in datasets]
         if result.context.get("include_jobs"):
             records += [{"depth": j["depth"], "kind": "job", "namespace": j["namespace"], "name": j["name"],
                          "owners": []} for j in payload["jobs"]]
             records.sort(key=lambda r: (r["depth"], r["kind"] == "job", r["namespace"], r["name"]))
         columns = DATASET_COLUMNS
+    if any("dropped_at" in r for r in records):
+        columns = [*columns, "dropped_at"]  # only then, so a CSV without drops keeps its columns
     root = payload["root"]
     what = entity(root) + (f" column {root['column']}" if root["column"] is not None else "")
     found = f"{counted(len(datasets), 'dataset')} ({counted(len(payload['models']), 'model')})"
@@ -36,10 +39,17 @@ def lineage(result: Result) -> View:
                 tree=_tree(result))
 
 
+def _dropped(item: dict) -> dict:
+    """A record's ``dropped``/``dropped_at`` as the JSON item has them (nothing unless dropped)."""
+    return {"dropped": True, "dropped_at": item["dropped_at"]} if item.get("dropped") else {}
+
+
 def _label(node: dict) -> str:
     text = entity(node) + (f" .{node['column']}" if node.get("column") else "")
     if node.get("type") == "MODEL":
         text += " [model]"
+    if node.get("dropped_at"):
+        text += f" (dropped {node['dropped_at']})"
     if node.get("owners"):
         text += "  owners: " + ", ".join(node["owners"])
     return text
@@ -72,14 +82,18 @@ _NO_INPUT = {"namespace": "", "name": "", "version": None, "produced_by_run": No
 
 @view("provenance")
 def provenance(result: Result) -> View:
-    """One row per run and input (a run without inputs has one row)."""
+    """One row per run and input (a run without inputs has one row); an input read under a name
+    since renamed says which (``read_as``), one dropped since says when (``dropped_at``)."""
     steps = result.payload["steps"]
     records = [{"depth": s["depth"], "run_id": s["run_id"], "job": s["job"]["name"], "state": s["state"],
                 "started_at": s["started_at"], "input": entity(i), "input_version": i["version"],
-                "produced_by_run": i["produced_by_run"]}
+                "produced_by_run": i["produced_by_run"],
+                **({"read_as": entity(i["read_as"])} if i.get("read_as") else {}), **_dropped(i)}
                for s in steps for i in (s["inputs"] or [_NO_INPUT])]
+    # These columns only when some input has them, so other CSVs keep their columns.
+    extra = [c for c in ("read_as", "dropped_at") if any(c in r for r in records)]
     return View(title=f"provenance of run {result.payload['run']}: {counted(len(steps), 'run')}",
-                columns=PROVENANCE_COLUMNS, records=records)
+                columns=PROVENANCE_COLUMNS + extra, records=records)
 
 
 GRAPH_COLUMNS = ["from_kind", "from_namespace", "from_name", "from_column", "to_kind", "to_namespace", "to_name",
@@ -91,11 +105,16 @@ def graph(result: Result) -> View:
     """One row per edge, each end by kind, namespace, name and column."""
     graph_data = result.graph or {"nodes": [], "edges": []}
     by_id = {n["id"]: n for n in graph_data["nodes"]}
+    # The dropped columns only when a dataset drawn is dropped, so other answers keep their columns.
+    dropped = any(n.get("dropped") for n in graph_data["nodes"])
     records = []
     for edge in graph_data["edges"]:
         source, target = by_id[edge["source"]], by_id[edge["target"]]
         records.append({"from_kind": source["kind"], "from_namespace": source["namespace"],
                         "from_name": source["name"], "from_column": source["column"],
                         "to_kind": target["kind"], "to_namespace": target["namespace"], "to_name": target["name"],
-                        "to_column": target["column"], "label": edge["label"]})
-    return View(title=f"lineage around {entity(result.payload['root'])}", columns=GRAPH_COLUMNS, records=records)
+                        "to_column": target["column"], "label": edge["label"],
+                        **({"from_dropped": bool(source.get("dropped")), "to_dropped": bool(target.get("dropped"))}
+                           if dropped else {})})
+    columns = [*GRAPH_COLUMNS, "from_dropped", "to_dropped"] if dropped else GRAPH_COLUMNS
+    return View(title=f"lineage around {entity(result.payload['root'])}", columns=columns, records=records)
