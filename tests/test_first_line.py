@@ -132,3 +132,25 @@ def test_an_event_log_that_mentions_a_dbt_schema_is_not_taken_for_a_manifest(tmp
     _, report, seen = ingest_text(tmp_path, db, body.encode(), "log.json")
     assert seen == [] and report.events_new == (2 if layout == "ndjson" else 1)
     assert stats(db).payload["runs"] == report.events_new
+
+
+def test_an_event_from_the_far_future_is_rejected_and_cannot_pin_current_state(cli, tmp_path):
+    db = tmp_path / "f.duckdb"
+    schema = {"schema": {"_producer": "t", "_schemaURL": "t", "fields": [{"name": "id", "type": "INT"}]}}
+    future = run_event("f1", time="9999-01-01T00:00:00Z", outputs=[("pg", "orders", schema)])
+    today = run_event("t1", time="2026-11-20T00:00:00Z", outputs=[("pg", "orders")])
+    path = write_ndjson_text(tmp_path / "f.ndjson", [future, today])
+    result = cli("--db", db, "ingest", path)
+    assert result.exit_code == 1
+    assert f"{path}:1: eventTime 9999-01-01T00:00:00Z is beyond the accepted future" in result.stderr
+    shown = json.loads(cli("--db", db, "show", "orders", "-f", "json").stdout)
+    assert not str(shown.get("last_seen", "")).startswith("9999")
+    accepted = cli("--db", tmp_path / "g.duckdb", "ingest", "--max-future", "none", path)
+    assert accepted.exit_code == 0, accepted.stderr
+    bad = cli("--db", tmp_path / "h.duckdb", "ingest", "--max-future", "soon", path)
+    assert bad.exit_code == 2 and "--max-future" in bad.stderr
+
+
+def write_ndjson_text(path, events) -> str:
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    return str(path)

@@ -19,8 +19,10 @@ light: each function loads its part of the library on first call.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from lineagectl.errors import InputError
 from lineagectl.results import Result
 
 if TYPE_CHECKING:
@@ -58,11 +60,26 @@ def ingest(paths: list[str], db: Db, **options: Any) -> IngestReport:
     """Ingest OpenLineage event files (NDJSON/JSON, .gz, directories, ``-``) or dbt manifests.
 
     Options: ``strict``, ``force``, ``namespace``/``catalog``/``run_results`` (dbt),
-    ``on_reject(message)``, ``progress(done, total)``.
+    ``on_reject(message)``, ``progress(done, total)``, ``max_record_bytes``, ``max_future``
+    (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``).
     """
     from lineagectl.sources.ingest import ingest as run
 
+    if isinstance(options.get("max_future"), str):
+        options["max_future"] = _duration(options["max_future"], "--max-future")
     return run(paths, db, **options)
+
+
+def _duration(value: str, option: str) -> timedelta | None:
+    """A duration as a user writes it (``1d``, ``36h``), or ``none`` for no limit."""
+    from lineagectl.common.timeutil import parse_duration
+
+    if value.strip().lower() == "none":
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}") from None
 
 
 def stats(db: Db) -> Result:

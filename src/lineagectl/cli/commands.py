@@ -75,6 +75,12 @@ def ingest(
     run_results: Annotated[str | None, typer.Option(
         "--run-results", metavar="FILE",
         help="dbt manifests: run_results.json (model runs; test results as quality assertions).")] = None,
+    max_future: Annotated[str, typer.Option(
+        "--max-future", metavar="DURATION",
+        help="Reject events dated further ahead than this (a producer's wrong clock); 'none' accepts any.")] = "1d",
+    max_record_size: Annotated[int, typer.Option(
+        "--max-record-size", metavar="MIB", min=1,
+        help="Reject a line or JSON array element larger than this many MiB (skipped in bounded memory).")] = 64,
     db: DbOption = None,
     fmt: Annotated[str | None, typer.Option(
         "--format", "-f", metavar="FORMAT",
@@ -90,7 +96,9 @@ def ingest(
         bar.start()
     try:
         report = api.ingest(paths, store(db), strict=strict, on_reject=rejects, progress=progress,
-                            namespace=namespace, catalog=catalog, run_results=run_results, force=force)
+                            namespace=namespace, catalog=catalog, run_results=run_results, force=force,
+                            max_future=max_future,
+                            max_record_bytes=max_record_size << 20)
     finally:
         if bar:
             bar.stop()

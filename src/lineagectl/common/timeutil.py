@@ -75,6 +75,17 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
     return parsed
 
 
+def parse_duration(value: str) -> timedelta:
+    """A duration as users write it (``90m``, ``36h``, ``7d``, ``2w``); ``ValueError`` otherwise."""
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"cannot read {value!r} as a duration: use one like 90m, 36h, 7d or 2w")
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise ValueError(f"{value!r} is longer than any date can be apart") from None
+
+
 def option_time(value: str | None, option: str) -> datetime | None:
     """``parse_since`` for a command-line option: ``None`` passes, errors name the option."""
     if value is None:

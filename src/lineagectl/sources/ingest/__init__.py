@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from hashlib import blake2b
 
 import duckdb
 import orjson
 
+from lineagectl.common.timeutil import format_timestamp
 from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.dbt.artifacts import artifact
 from lineagectl.sources.dbt.manifest import manifest_events
@@ -40,6 +42,12 @@ from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
 
 BATCH_SIZE = 10_000
+# Producers' clocks drift by seconds to minutes; a day covers any time zone mistake too.
+DEFAULT_MAX_FUTURE = timedelta(days=1)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 # Files up to SMALL_FILE bytes are read whole and committed together, GROUP_BYTES at a time.
 SMALL_FILE = 1 << 20
 GROUP_BYTES = 32 << 20
@@ -100,9 +108,10 @@ class _Ingest:
 
     def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int,
                  manifests: dict | None = None, strict: bool = False,
-                 max_record_bytes: int = MAX_RECORD_BYTES) -> None:
+                 max_record_bytes: int = MAX_RECORD_BYTES, horizon: datetime | None = None) -> None:
         self.con = con
         self.max_record_bytes = max_record_bytes
+        self.horizon = horizon
         self.strict = strict
         self.manifests = manifests or {}
         self.report = report
@@ -196,6 +205,13 @@ class _Ingest:
                 kind, when, event_type = validate(event)
             except Reject as exc:
                 self.reject(where, str(exc))
+                continue
+            if self.horizon is not None and when > self.horizon:
+                # Stored, the latest facets would be this event's until that date: its schema,
+                # owners and last_seen would be "current" for years. A producer's clock is wrong.
+                self.reject(where, f"eventTime {format_timestamp(when)} is beyond the accepted future "
+                                   f"({format_timestamp(self.horizon)}): a producer's clock? "
+                                   "(--max-future widens the window)")
                 continue
             # Compact re-serialisation makes a pretty-printed copy of an event equal to
             # its NDJSON line, so the hash deduplicates across files.
@@ -324,6 +340,7 @@ def ingest(
     run_results: str | None = None,
     force: bool = False,
     max_record_bytes: int = MAX_RECORD_BYTES,
+    max_future: timedelta | None = DEFAULT_MAX_FUTURE,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
@@ -338,7 +355,8 @@ def ingest(
     path, size and modification time) is skipped and counted in
     ``files_skipped``, unless ``force``; files named in ``paths`` are always read.
     A line, or an element of a JSON array, longer than ``max_record_bytes`` is
-    rejected with its place without being held in memory.
+    rejected with its place without being held in memory; so is an event dated
+    more than ``max_future`` after now (None accepts any date).
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
@@ -355,7 +373,9 @@ def ingest(
         total = sum(sizes) if len(sizes) == len(sources) else None  # None: a size is unknown (stdin)
         before = _counts(con)
         since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
-        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests, strict, max_record_bytes)
+        horizon = None if max_future is None else _now() + max_future
+        run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests, strict, max_record_bytes,
+                      horizon)
         done = 0
         if strict:
             con.execute("BEGIN")

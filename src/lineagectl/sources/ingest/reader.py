@@ -205,20 +205,37 @@ def read_records(
 
 
 def _lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
-    """Every line of ``stream``; None for a line longer than ``limit``, skipped up to its newline
-    without holding it in memory."""
+    """Every line of ``stream``; None for a line longer than ``limit``, skipped up to its newline.
+
+    Lines are read in pieces of at most ``CHUNK_SKIP`` bytes (one piece for any real event),
+    so an oversized line costs at most ``limit`` bytes of memory before it is dropped.
+    """
     readline = stream.readline
+    piece = min(CHUNK_SKIP, limit + 2)  # a piece that holds a whole line holds it within the limit
     while True:
-        line = readline(limit + 1)
+        line = readline(piece)
         if not line:
             return
-        if len(line) <= limit or line[-1:] == b"\n":
+        if line[-1:] == b"\n" or len(line) < piece:
             yield line
             continue
-        while True:
-            rest = readline(CHUNK_SKIP)
-            if not rest or rest[-1:] == b"\n":
+        pieces, size, ended = [line], len(line), False
+        while size <= limit + 1:
+            more = readline(piece)
+            if not more:
                 break
+            pieces.append(more)
+            size += len(more)
+            if more[-1:] == b"\n":
+                ended = True
+                break
+        if size - ended <= limit:
+            yield b"".join(pieces)
+            continue
+        del pieces
+        while not ended:
+            rest = readline(CHUNK_SKIP)
+            ended = not rest or rest[-1:] == b"\n"
         yield None
 
 
