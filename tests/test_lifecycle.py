@@ -248,3 +248,13 @@ def test_the_lifecycle_doc_examples_print_what_it_shows(cli, tmp_path):
         for line in shown:
             if line.strip() not in ("", "…"):
                 assert DURATION.sub("…s", line.strip()) in real, f"{command}: {line!r}\n{result.stdout}"
+
+
+def test_graph_as_of_on_the_command_line_leaves_out_what_was_dropped_by_then(store, cli):
+    def nodes(when: str) -> set:
+        result = cli("--db", store, "graph", "b", "--direction", "upstream", "--as-of", when, "-f", "json")
+        assert result.exit_code == 0, result.stderr
+        return {n["name"] for n in json.loads(result.stdout)["nodes"]}
+
+    assert "a" in nodes("2026-11-21T00:00:00Z")
+    assert "a" not in nodes("2026-11-22T00:00:00Z")

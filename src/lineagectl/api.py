@@ -143,7 +143,7 @@ def run_provenance(db: Db, **options: Any) -> Result:
 
 def graph(name: str, db: Db, **options: Any) -> Result:
     """The lineage around ``name`` as nodes and edges (options: direction, depth, column, namespace,
-    kind, select, exclude, policy)."""
+    kind, select, exclude, policy, as_of)."""
     from lineagectl.queries.view import graph as run
 
     return run(name, db, **options)

@@ -246,13 +246,13 @@ def graph(name: NameArgument,
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
           column: ColumnOption = None, namespace: NamespaceOption = None, kind: KindOption = None,
           select: SelectOption = None, exclude: ExcludeOption = None, policy: PolicyOption = None,
-          db: DbOption = None,
+          as_of: AsOfOption = None, db: DbOption = None,
           fmt: Annotated[str, typer.Option(
               "--format", "-f", metavar="FORMAT",
               help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
           output: OutputOption = None) -> None:
     """Draw the lineage around NAME (Graphviz dot or Mermaid); datasets, jobs and models styled apart."""
     emit(api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
-                   kind=kind, select=select, exclude=exclude, policy=policy_path(policy)), fmt, output,
+                   kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of), fmt, output,
          allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
 
