@@ -23,12 +23,14 @@ edges, and every dataset reached gets the first action that holds (CONTRACT.md,
 Views and ephemeral models hold no rows: their steps get no statement and say
 where the rows are. Steps come upstream first, so no re-run re-creates rows
 already deleted. Generated SQL quotes every identifier (sqlglot, in the
-dataset's dialect) and binds values as parameters; they never enter the SQL text.
+dataset's dialect) and binds values as parameters in the placeholders of the
+dialect's driver; they never enter the SQL text. A dataset whose name no
+statement can address (``sqlgen.Unaddressable``) keeps its step, without SQL,
+and its reason says why.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,14 +46,12 @@ from lineagectl.compliance.keys import (
     is_per_row,
     recorded,
     root_container,
+    seeds_of,
     upstream,
 )
-from lineagectl.compliance.sqlgen import check_dialect, placeholder_names, statement
-from lineagectl.errors import InputError, NotFoundError
+from lineagectl.compliance.sqlgen import Unaddressable, bound_statement, check_dialect
 from lineagectl.graph.edges import ColumnEdge, ColumnKey
-from lineagectl.graph.names import resolve
 from lineagectl.graph.paths import column_path, reach, upstream_first
-from lineagectl.graph.pii import tagged_columns
 from lineagectl.graph.walk import walk_columns, walk_datasets
 from lineagectl.results import Result, transformation_text
 from lineagectl.store import open_store
@@ -71,38 +71,6 @@ class Step:
     compute: list[dict] = field(default_factory=list)  # of a delete step: masked keys and how to compute them
     expressions: list[dict] = field(default_factory=list)  # the identifier inside a larger value, by what
     masked_keys: set[str] = field(default_factory=set)
-
-
-def _seeds(con: Any, column: str | None, name: str | None, namespace: str | None, tag: str | None,
-           policy: Policy) -> dict[ColumnKey, str]:
-    """The subject's identifier columns, (dataset id, lower column) → why it is a seed."""
-    if tag is not None:
-        if column is not None or name is not None:
-            raise InputError("--tag seeds from tagged columns: do not combine it with --column or a NAME")
-        found = tagged_columns(con, tag, policy)
-        if not found:
-            raise NotFoundError(f"no column is tagged {tag!r}",
-                                hint="tags come from field-level tags facets, dbt meta/tags and policy pii globs")
-        return {k: "tagged " + ", ".join(sorted(v)) for k, v in found.items()}
-    if column is None:
-        raise InputError("say which identifier to follow: --column COL (or --tag TAG)")
-    if name is not None:
-        entity = resolve(con, name, namespace=namespace, kind="dataset")
-        rows = con.execute("SELECT column_name FROM columns WHERE dataset_id = ? AND lower(column_name) = lower(?)",
-                           [entity.id, column]).fetchall()
-        if not rows:
-            raise NotFoundError(f"{entity.namespace} {entity.name} has no column {column!r}")
-        return {(entity.id, column.lower()): f"holds {rows[0][0]}"}
-    rows = con.execute(
-        "SELECT c.dataset_id, c.column_name FROM columns c JOIN datasets d USING (dataset_id) "
-        "WHERE lower(c.column_name) = lower($col) AND ($ns IS NULL OR d.namespace = $ns)",
-        {"col": column, "ns": namespace}).fetchall()
-    if not rows:
-        known = [r[0] for r in con.execute("SELECT DISTINCT column_name FROM columns").fetchall()]
-        close = difflib.get_close_matches(column, known, n=5, cutoff=0.6)
-        raise NotFoundError(f"no dataset has a column {column!r}",
-                            hint=("did you mean: " + ", ".join(close)) if close else None)
-    return {(d, c.lower()): f"holds {c}" for d, c in rows}
 
 
 def _is_aggregation(edge: ColumnEdge) -> bool:
@@ -317,24 +285,21 @@ def _no_rows_note(kind: str, action: str, verb: str, feeders: list[str]) -> str:
 
 def _statement(step: Step, verb: str, namespace: str, name: str, dialect: str | None,
                value: str | None) -> tuple[str | None, list | dict | None]:
-    """The step's statement and its parameters: positional (a list, one value per placeholder) when
-    every key holds the value as given, else named after the key columns (an object without the
-    masked keys, which the operator computes: see the step's ``compute``)."""
-    named = placeholder_names(step.columns) if step.masked else None
-    sql = statement(verb, namespace, name, step.columns, dialect, named)
-    if sql is None:
+    """The step's statement and its parameters (``sqlgen.bound_statement``); the masked keys' entries
+    of ``compute`` name their placeholders."""
+    bound = bound_statement(verb, namespace, name, step.columns, step.masked_keys, dialect, value)
+    if bound is None:
         return None, None
-    if named is None:
-        return sql, [value] * len(step.columns)
-    step.compute[:] = [{"param": named[entry["column"]], **entry} for entry in step.compute]
-    return sql, {named[c]: value for c in step.columns if c not in step.masked_keys}
+    if bound.names:
+        step.compute[:] = [{"param": bound.names[entry["column"]], **entry} for entry in step.compute]
+    return bound.sql, bound.params
 
 
 def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -> Result:
     check_dialect(dialect)
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     with open_store(db) as con:
-        seeds = _seeds(con, column, name, namespace, tag, rules)
+        seeds = seeds_of(con, column, name, namespace, tag, rules)
         up = upstream(con, seeds)
         steps, edges, depth = classify(con, up)
         info = {i: (d["namespace"], d["name"], d["type"], d["owners"])
@@ -350,9 +315,12 @@ def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -
         step = steps[dataset_id]
         namespace_, name_, kind, owners = info[dataset_id]
         action = "select" if verb == "select" and step.action == "delete" else step.action
-        sql, params = _statement(step, verb, namespace_, name_, dialect, value) if step.action == "delete" else (
-            None, None)
-        reason = step.reason
+        reason, unaddressable = step.reason, None
+        has_rows = step.action == "delete" and dataset_id not in dropped and kind not in NO_ROWS
+        try:
+            sql, params = _statement(step, verb, namespace_, name_, dialect, value) if has_rows else (None, None)
+        except Unaddressable as err:
+            sql, params, unaddressable = None, None, str(err)
         if dataset_id in dropped:
             # The table is gone: nothing to delete or read there; what it fed is in the plan too.
             sql = params = None
@@ -363,6 +331,10 @@ def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -
             sql = params = None
             feeders = sorted(info[a][1] for a, b in edges if b == dataset_id and a in steps and a != dataset_id)
             reason += _no_rows_note(kind, step.action, verb, feeders)
+        elif unaddressable is not None:
+            reason += (f"; no statement: {unaddressable}: find the table it stands for and "
+                       f"{'delete' if verb == 'delete' else 'read'} the rows whose {' or '.join(step.columns)} "
+                       "is the subject's by hand")
         elif step.action == "delete" and sql is None:
             reason += (f" (not a SQL table: {'delete' if verb == 'delete' else 'find'} the records whose "
                        f"{' or '.join(step.columns)} is the subject's in its files)")

@@ -1,5 +1,8 @@
 """Which columns hold the subject's identifier, and in what form: the keys a GDPR plan may use.
 
+The **seeds** are the columns named as the subject's identifier (``seeds_of``:
+``--column`` everywhere or in one dataset, or every column with a ``--tag``).
+
 Only a copy holds the same value. A column reached from a seed through
 DIRECT/IDENTITY edges without masking is a **plain key**: upstream, where the
 seed was copied from (left in place, the next run re-creates the deleted rows);
@@ -22,12 +25,17 @@ identifier and is not followed.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lineagectl.common.policy import Policy
+from lineagectl.errors import InputError, NotFoundError
 from lineagectl.graph.edges import ColumnEdge, ColumnKey
+from lineagectl.graph.names import resolve
 from lineagectl.graph.paths import column_path, reach
+from lineagectl.graph.pii import tagged_columns
 from lineagectl.graph.walk import walk_columns
 from lineagectl.results import transformation_text
 from lineagectl.store.lookups import column_spellings
@@ -209,3 +217,35 @@ def downstream(con: Any, roots: Iterable[ColumnKey], edges: set[ColumnEdge]) -> 
         masked_from[key] = path[first].src_key
         masked[key] = [recorded(inputs, e, e.src_key, e.dst_key) for e in path[first:] if not is_identity(e)]
     return Downstream(plain, masked, masked_from, keyish)
+
+
+def seeds_of(con: Any, column: str | None, name: str | None, namespace: str | None, tag: str | None,
+           policy: Policy) -> dict[ColumnKey, str]:
+    """The subject's identifier columns, (dataset id, lower column) → why it is a seed."""
+    if tag is not None:
+        if column is not None or name is not None:
+            raise InputError("--tag seeds from tagged columns: do not combine it with --column or a NAME")
+        found = tagged_columns(con, tag, policy)
+        if not found:
+            raise NotFoundError(f"no column is tagged {tag!r}",
+                                hint="tags come from field-level tags facets, dbt meta/tags and policy pii globs")
+        return {k: "tagged " + ", ".join(sorted(v)) for k, v in found.items()}
+    if column is None:
+        raise InputError("say which identifier to follow: --column COL (or --tag TAG)")
+    if name is not None:
+        entity = resolve(con, name, namespace=namespace, kind="dataset")
+        rows = con.execute("SELECT column_name FROM columns WHERE dataset_id = ? AND lower(column_name) = lower(?)",
+                           [entity.id, column]).fetchall()
+        if not rows:
+            raise NotFoundError(f"{entity.namespace} {entity.name} has no column {column!r}")
+        return {(entity.id, column.lower()): f"holds {rows[0][0]}"}
+    rows = con.execute(
+        "SELECT c.dataset_id, c.column_name FROM columns c JOIN datasets d USING (dataset_id) "
+        "WHERE lower(c.column_name) = lower($col) AND ($ns IS NULL OR d.namespace = $ns)",
+        {"col": column, "ns": namespace}).fetchall()
+    if not rows:
+        known = [r[0] for r in con.execute("SELECT DISTINCT column_name FROM columns").fetchall()]
+        close = difflib.get_close_matches(column, known, n=5, cutoff=0.6)
+        raise NotFoundError(f"no dataset has a column {column!r}",
+                            hint=("did you mean: " + ", ".join(close)) if close else None)
+    return {(d, c.lower()): f"holds {c}" for d, c in rows}
