@@ -72,6 +72,9 @@ _LIVE = {
               "AND src_dataset_id NOT IN (SELECT unnest($gone::BIGINT[])))",
 }
 # The frontier of a hop: the walk's list of datasets, or every dataset (see WHOLE_GRAPH_ROOTS).
+# A walk still going after this many hops reads every edge once and goes on in memory: on a
+# 20,000-hop chain each hop's query took ~7 ms, the read of all 20,000 edges ~50 ms.
+DEEP_WALK_HOPS = 8
 _FRONTIER_LIST = "frontier AS (SELECT unnest($nodes::BIGINT[]) AS node)"
 _FRONTIER_ALL = "frontier AS (SELECT DISTINCT dataset_id AS node FROM e)"
 # From this many roots on (residency walks from every dataset of a region), reading all edges once
@@ -98,6 +101,11 @@ _COLUMN_HOP = """
            e.type, e.subtype, e.masking
     FROM frontier f JOIN e ON e.{near}dataset_id = f.node AND lower(e.{near_col}) = lower(f.col)
     WHERE NOT $direct_only OR e.type = 'DIRECT'"""
+# Every column edge at once, near end first (the deep-walk form of ``_COLUMN_HOP``).
+_COLUMN_EVERY = """
+    SELECT e.{near}dataset_id AS src, e.{near_col} AS src_col, e.job_id, e.{far}dataset_id AS dst,
+           e.{far_col} AS dst_col, e.type, e.subtype, e.masking
+    FROM e WHERE NOT $direct_only OR e.type = 'DIRECT'"""
 _COLUMN_SIDES = {
     "downstream": {"near": "src_", "near_col": "src_column", "far": "", "far_col": "column_name"},
     "upstream": {"near": "", "near_col": "column_name", "far": "src_", "far_col": "src_column"},
@@ -150,15 +158,76 @@ class ColumnWalk:
 
     ``edges`` holds every edge leaving a seed or a reached column, not only the
     first path to each, so callers can classify how a column was reached.
-    ``paths`` gives, for each reached column, the transformations along the
-    first (shortest) path found to it.
+    ``parents`` keeps one predecessor per reached column (the first, shortest path
+    found to it): ``path`` rebuilds that path on demand, so a walk costs memory in
+    proportion to what it reached, not to the sum of its paths' lengths.
     """
 
     datasets: dict[int, int] = field(default_factory=dict)
     jobs: dict[int, int] = field(default_factory=dict)
     columns: dict[tuple[int, str], int] = field(default_factory=dict)
-    paths: dict[tuple[int, str], list[dict]] = field(default_factory=dict)
+    parents: dict[tuple[int, str], tuple[tuple[int, str], ColumnEdge]] = field(default_factory=dict)
     edges: set[ColumnEdge] = field(default_factory=set)
+
+    def path(self, column: tuple[int, str]) -> list[dict]:
+        """The transformations along the first path found to ``column``, from the seed on."""
+        steps: list[dict] = []
+        column = column_key(*column)
+        while column in self.parents:
+            column, edge = self.parents[column]
+            steps.append(edge.transformation())
+        steps.reverse()
+        return steps
+
+    def shown_paths(self, limit: int) -> dict[tuple[int, str], tuple[list[dict], int]]:
+        """For every reached column: its path's transformations with at most ``limit`` shown (the
+        first and last halves of a longer one) and how many were left out between them.
+
+        Costs O(columns x limit), not O(columns x depth): the first half of a path is its
+        parent's when that is long enough (shared, not copied), the last half a short walk back.
+        """
+        half = max(1, limit // 2)
+        heads: dict[tuple[int, str], list[dict]] = {}
+        shown: dict[tuple[int, str], tuple[list[dict], int]] = {}
+        for column, depth in sorted(self.columns.items(), key=lambda item: item[1]):
+            key = column_key(*column)
+            parent, edge = self.parents[key]
+            head = heads.get(parent, [])
+            heads[key] = head if len(head) >= half else [*head, edge.transformation()]
+            if depth <= limit:
+                shown[column] = (self.path(column), 0)
+                continue
+            tail: list[dict] = []
+            at = key
+            while len(tail) < half:
+                at, step = self.parents[at]
+                tail.append(step.transformation())
+            tail.reverse()
+            shown[column] = (heads[key] + tail, depth - len(heads[key]) - len(tail))
+        return shown
+
+
+def _per_hop_or_whole(query: Callable[[list], list], whole: Callable[[], list],
+                      start_whole: bool) -> Callable[[list, int], list]:
+    """A hop function: one query per hop while the walk is shallow, then one read of every edge.
+
+    A walk that goes on past ``DEEP_WALK_HOPS`` is a long chain (or covers much of the
+    store): reading all edges once, grouped by their near end, costs as much as a few
+    hops, and the rest of the walk runs in memory however deep it goes.
+    """
+    adjacency: dict[Any, list] | None = None
+
+    def hop(nodes: list, depth: int) -> list:
+        nonlocal adjacency
+        if adjacency is None and (start_whole or depth > DEEP_WALK_HOPS):
+            adjacency = {}
+            for row in whole():
+                adjacency.setdefault(row[0], []).append(row)
+        if adjacency is None:
+            return query(nodes)
+        return [row for node in nodes for row in adjacency.get(node, ())]
+
+    return hop
 
 
 def walk_datasets(con: Any, roots: Iterable[int], direction: str, max_depth: int | None = None,
@@ -171,27 +240,19 @@ def walk_datasets(con: Any, roots: Iterable[int], direction: str, max_depth: int
     _check_direction(direction)
     frontier = list(set(roots))
     edges, params = _edge_sql(con, "table", as_of)
-    if len(frontier) < WHOLE_GRAPH_ROOTS:
-        sql = f"WITH {edges}, {_FRONTIER_LIST} {_TABLE_HOP[direction]}"
-
-        def hop(nodes: list[int]) -> list[tuple[int, int, int]]:
-            return con.execute(sql, {**params, "nodes": nodes}).fetchall()
-    else:
-        # So many roots that the walk covers much of the store: one query reads the hops of
-        # every dataset (the same SQL, every dataset as the frontier), and the walk goes on in memory.
-        rows = con.execute(f"WITH {edges}, {_FRONTIER_ALL} {_TABLE_HOP[direction]}", params).fetchall()
-        adjacency: dict[int, list[tuple[int, int, int]]] = {}
-        for row in rows:
-            adjacency.setdefault(row[0], []).append(row)
-
-        def hop(nodes: list[int]) -> list[tuple[int, int, int]]:
-            return [row for node in nodes for row in adjacency.get(node, ())]
+    sql = f"WITH {edges}, {_FRONTIER_LIST} {_TABLE_HOP[direction]}"
+    every = f"WITH {edges}, {_FRONTIER_ALL} {_TABLE_HOP[direction]}"
+    # So many roots that the walk covers much of the store: one query reads the hops of
+    # every dataset (the same SQL, every dataset as the frontier) from the start.
+    hop = _per_hop_or_whole(lambda nodes: con.execute(sql, {**params, "nodes": nodes}).fetchall(),
+                            lambda: con.execute(every, params).fetchall(),
+                            start_whole=len(frontier) >= WHOLE_GRAPH_ROOTS)
     result = Walk()
     seen = set(frontier)
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
-        rows = hop(frontier)
+        rows = hop(frontier, depth)
         frontier = []
         # Row order cannot change the answer (depths are per hop, edges a set): no sort needed.
         for job in {row[1] for row in rows}:
@@ -216,21 +277,31 @@ def walk_columns(con: Any, seeds: Iterable[tuple[int, str]], direction: str, max
     """
     _check_direction(direction)
     edges, params = _edge_sql(con, "column", as_of)
+    sides = _COLUMN_SIDES[direction]
     sql = (f"WITH {edges}, "
            "frontier AS (SELECT unnest($nodes::BIGINT[]) AS node, unnest($cols::VARCHAR[]) AS col) "
-           + _COLUMN_HOP.format(**_COLUMN_SIDES[direction]))
+           + _COLUMN_HOP.format(**sides))
+    every = f"WITH {edges} " + _COLUMN_EVERY.format(**sides)
     params["direct_only"] = direct_only
+
+    def query(frontier: list[ColumnKey]) -> list:
+        rows = con.execute(sql, {**params, "nodes": [n for n, _ in frontier],
+                                 "cols": [c for _, c in frontier]}).fetchall()
+        return [((row[0], row[1].lower()), *row) for row in rows]
+
+    def whole() -> list:
+        return [((row[0], row[1].lower()), *row) for row in con.execute(every, params).fetchall()]
+
+    hop = _per_hop_or_whole(query, whole, start_whole=False)
     result = ColumnWalk()
-    frontier = sorted(set(seeds))
-    seen = {column_key(n, c) for n, c in frontier}
-    paths: dict[tuple[int, str], list[dict]] = {seed: [] for seed in frontier}
+    frontier = sorted({column_key(n, c) for n, c in seeds})
+    seen = set(frontier)
     depth = 0
     while frontier and (max_depth is None or depth < max_depth):
         depth += 1
-        rows = con.execute(sql, {**params, "nodes": [n for n, _ in frontier],
-                                 "cols": [c for _, c in frontier]}).fetchall()
+        rows = hop(frontier, depth)
         frontier = []
-        for edge in sorted((ColumnEdge(*row) for row in rows), key=ColumnEdge.walk_order):
+        for edge in sorted((ColumnEdge(*row[1:]) for row in rows), key=ColumnEdge.walk_order):
             result.edges.add(edge)
             if edge.job:
                 result.jobs.setdefault(edge.job, depth)
@@ -240,8 +311,7 @@ def walk_columns(con: Any, seeds: Iterable[tuple[int, str]], direction: str, max
             seen.add(key)
             reached = (edge.dst, edge.dst_column)
             result.columns[reached] = depth
-            paths[reached] = [*paths.get((edge.src, edge.src_column), []), edge.transformation()]
+            result.parents[key] = (edge.src_key, edge)
             result.datasets.setdefault(edge.dst, depth)
-            frontier.append(reached)
-    result.paths = {k: v for k, v in paths.items() if k in result.columns}
+            frontier.append(key)
     return result

@@ -125,13 +125,25 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
         "owners": sorted({o for d in dataset_items for o in d["owners"]}),
     }
     if columns is not None:
+        shown = walk.shown_paths(MAX_PATH_SHOWN)
         payload["columns"] = sorted(
             ({"namespace": datasets[i]["namespace"], "name": datasets[i]["name"], "column": c,
-              "depth": d, "transformations": walk.paths.get((i, c), []), **lifecycle(datasets[i])}
+              "depth": d, **_transformations(*shown[(i, c)]), **lifecycle(datasets[i])}
              for (i, c), d in walk.columns.items() if i in datasets and i in walk.datasets),
             key=lambda r: (r["depth"], r["namespace"], r["name"], r["column"]))
     return Result("impact" if direction == "downstream" else "trace", payload,
                   context={"include_jobs": include_jobs}, tree=_tree(root, columns, walk, datasets, jobs))
+
+
+# A column at the end of a long chain would carry its whole path: thousands of columns times
+# thousands of hops. Past this many, the first and last half are kept and the rest counted.
+MAX_PATH_SHOWN = 50
+
+
+def _transformations(path: list[dict], omitted: int) -> dict:
+    """The ``transformations`` of a column item; ``transformations_omitted`` counts the middle
+    of a very long path left out."""
+    return {"transformations": path, "transformations_omitted": omitted} if omitted else {"transformations": path}
 
 
 def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jobs: dict) -> list[dict]:

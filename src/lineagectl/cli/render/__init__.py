@@ -122,21 +122,45 @@ def safe_text(value: object) -> str:
     return one_line(value)
 
 
+# Deeper nodes are drawn at this indentation with their depth said, so a long chain prints in
+# lines proportional to its length (indenting every hop made a 20,000-hop chain quadratic).
+MAX_TREE_INDENT = 24
+
+
+def tree_lines(nodes: list[dict]) -> Iterator[str]:
+    """The lines of a tree given as ``{"id", "parent", "label"}`` nodes, parents first, drawn with
+    ``├──``/``└──`` guides; nodes deeper than ``MAX_TREE_INDENT`` hang at that level, marked."""
+    children: dict[object, list[dict]] = {}
+    roots = []
+    for node in nodes:
+        if node["parent"] is None:
+            roots.append(node)
+        else:
+            children.setdefault(node["parent"], []).append(node)
+    for root in roots:
+        yield safe_text(root["label"])
+        # (node, guide prefix of its line, is it the last child, its depth); iterative: chains are deep.
+        stack = [(child, "", index == len(kids) - 1, 1)
+                 for kids in [children.get(root["id"], [])] for index, child in enumerate(kids)][::-1]
+        while stack:
+            node, prefix, last, depth = stack.pop()
+            mark = f"(depth {depth}) " if depth > MAX_TREE_INDENT else ""
+            yield f"{prefix}{'└── ' if last else '├── '}{mark}{safe_text(node['label'])}"
+            below = prefix if depth >= MAX_TREE_INDENT else prefix + ("    " if last else "│   ")
+            kids = children.get(node["id"], [])
+            # Past the indentation cap a node's children are drawn as its siblings would be.
+            stack.extend((kid, below, i == len(kids) - 1 and (last or depth < MAX_TREE_INDENT), depth + 1)
+                         for i, kid in reversed(list(enumerate(kids))))
+
+
 def _tree(view: View, console, color: bool) -> None:
     from rich.text import Text
-    from rich.tree import Tree
 
     if view.title:
         console.print(Text(safe_text(view.title), style="bold" if color else ""))
-    branches = {}
-    root = None
-    for node in view.tree or []:
-        label = Text(safe_text(node["label"]))
-        if node["parent"] is None:
-            root = branches[node["id"]] = Tree(label)
-        else:
-            branches[node["id"]] = branches[node["parent"]].add(label)
-    console.print(root)
+    write = console.file.write
+    for line in tree_lines(view.tree or []):
+        write(line + "\n")
 
 
 @renderer("table")
