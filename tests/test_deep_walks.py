@@ -86,3 +86,20 @@ def test_the_in_memory_phase_answers_as_the_per_hop_queries_do(tmp_path, monkeyp
 
 def _has(db: str, name: str) -> bool:
     return any(d["name"] == name for d in api.ls("datasets", db).payload)
+
+
+def test_erase_and_pii_on_a_long_chain_say_each_path_in_bounded_text(chain, tmp_path):
+    steps = api.erase("id", chain, name="t0", value="1").payload["steps"]
+    assert len(steps) == HOPS + 1
+    last = next(s for s in steps if s["name"] == f"t{HOPS}")
+    assert f"… {HOPS - 10:,} more hops …" in last["reason"] and len(last["reason"]) < 1500
+    assert last["reason"].startswith("carries t0.id -DIRECT/IDENTITY-> t1.id")
+    assert f"-> t{HOPS}.id" in last["reason"]
+    policy = tmp_path / "pii.yaml"
+    policy.write_text('pii:\n  columns: ["t0.id"]\n', encoding="utf-8")
+    propagated = api.pii(chain, str(policy)).payload["propagated"]
+    assert [p["depth"] for p in propagated] == list(range(1, HOPS + 1))
+    for item in propagated:
+        assert item["origin"]["name"] == "t0"
+        assert len(item["transformations"]) + item.get("transformations_omitted", 0) == item["depth"]
+        assert len(item["transformations"]) <= 50

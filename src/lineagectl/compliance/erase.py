@@ -51,7 +51,7 @@ from lineagectl.compliance.keys import (
 )
 from lineagectl.compliance.sqlgen import Unaddressable, bound_statement, check_dialect
 from lineagectl.graph.edges import ColumnEdge, ColumnKey
-from lineagectl.graph.paths import column_path, reach, upstream_first
+from lineagectl.graph.paths import PathIndex, column_ends, reach, upstream_first
 from lineagectl.graph.walk import walk_columns, walk_datasets
 from lineagectl.results import Result, transformation_text
 from lineagectl.store import open_store
@@ -96,6 +96,7 @@ class _Namer:
         # Lineage recorded as a dataset facet (dbt) names no job: its dataset's one writer computes it.
         self.writers = dict(con.execute(_WRITERS, {"ids": sorted(self.datasets)}).fetchall())
         self.jobs = describe_jobs(con, set(jobs) | set(self.writers.values()))
+        self._paths: dict[int, PathIndex] = {}
 
     def column(self, key: ColumnKey) -> str:
         return self.columns.get(key, key[1])
@@ -108,10 +109,18 @@ class _Namer:
         return {"namespace": info["namespace"], "name": info["name"], "column": self.column(key)}
 
     def path(self, parents: dict, key: ColumnKey) -> str:
-        path = column_path(parents, key)
-        if not path:
+        """How ``key`` was reached, as text; the middle of a very long path is counted, not spelled."""
+        index = self._paths.get(id(parents))
+        if index is None or index.parents is not parents:
+            index = self._paths[id(parents)] = PathIndex(parents, column_ends, keep=5)
+        head, omitted, tail = index.shown(key)
+        if not head:
             return self.short(key)
-        return self.short(path[0].src_key) + "".join(f" -{_edge_text(e)}-> {self.short(e.dst_key)}" for e in path)
+        text = self.short(head[0].src_key) + "".join(f" -{_edge_text(e)}-> {self.short(e.dst_key)}" for e in head)
+        if omitted:
+            text += f" … {omitted:,} more hops …" + "".join(
+                f" -{_edge_text(e)}-> {self.short(e.dst_key)}" for e in tail)
+        return text
 
     def job(self, derivation: Derivation) -> dict | None:
         """The job computing a derivation: the edge's, else the one job writing its target."""
@@ -259,8 +268,9 @@ def classify(con: Any, up: Upstream) -> tuple[dict[int, Step], list[tuple[int, i
         steps[model] = Step(model, "retrain", reason="a model trained downstream (table level) of "
                             + ", ".join(sorted(described[u]["name"] for u in upstream_ids if u in described)))
     depth: dict[int, int] = dict.fromkeys((k[0] for k in up.containers), 0)
+    lengths = PathIndex(anywhere, column_ends)
     for key in anywhere:
-        depth[key[0]] = min(depth.get(key[0], 1 << 30), len(column_path(anywhere, key)))
+        depth[key[0]] = min(depth.get(key[0], 1 << 30), lengths.length(key))
     for model in models:
         depth.setdefault(model, table.datasets[model] + max(depth.values(), default=0))
     return steps, sorted(edges), depth

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from lineagectl.common.policy import Policy, load_policy
 from lineagectl.graph.edges import ColumnKey
-from lineagectl.graph.paths import column_path, reach
+from lineagectl.graph.paths import PathIndex, column_ends, reach
 from lineagectl.graph.pii import pii_columns
 from lineagectl.graph.walk import walk_columns
 from lineagectl.results import Result
@@ -38,13 +38,17 @@ def pii(db: str | None = None, policy: str | Policy | None = None) -> Result:
     tagged = sorted(({**where(k), "sources": sorted(v)} for k, v in seeds.items() if k[0] in datasets),
                     key=lambda r: (r["namespace"], r["name"], r["column"].lower()))
     propagated = []
+    # At most 50 transformations per column (the first and last 25; the middle counted), as impact.
+    plain_paths, any_paths = PathIndex(unmasked, column_ends), PathIndex(any_path, column_ends)
     for key in reached:
         if key[0] not in datasets:
             continue
-        path = column_path(unmasked if key in unmasked else any_path, key)
-        origin = path[0].src_key
-        propagated.append({**where(key), "depth": len(path), "masked": key not in unmasked,
-                           "origin": where(origin),
-                           "transformations": [e.transformation() for e in path]})
+        paths = plain_paths if key in unmasked else any_paths
+        head, omitted, tail = paths.shown(key)
+        item = {**where(key), "depth": paths.length(key), "masked": key not in unmasked,
+                "origin": where(head[0].src_key), "transformations": [e.transformation() for e in head + tail]}
+        if omitted:
+            item["transformations_omitted"] = omitted
+        propagated.append(item)
     propagated.sort(key=lambda r: (r["depth"], r["namespace"], r["name"], r["column"].lower()))
     return Result("pii", {"columns": tagged, "propagated": propagated})
