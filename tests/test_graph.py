@@ -81,3 +81,18 @@ def test_select_and_exclude_keep_matching_datasets_and_their_edges(cli, sample_d
     result = cli("--db", sample_db, "graph", "user_master", "-s", "type:model", "--depth", "4", "-f", "json")
     assert result.exit_code == 0 and {n["name"] for n in json.loads(result.stdout)["nodes"]} == {
         "shop.public.user_master"}  # the model is 3 hops away: nothing in between is kept
+
+
+def test_mermaid_entities_in_names_are_shown_as_written(cli, db, tmp_path):
+    import html
+
+    evil = 'a#quot;]; click x "https://evil"#35;'
+    ingest([write_ndjson(tmp_path / "e.ndjson", [run_event("r1", inputs=[("ns", "src")], outputs=[("ns", evil)])])],
+           db)
+    mermaid = cli("--db", db, "graph", "src", "-f", "mermaid").stdout
+    node_line = next(line for line in mermaid.splitlines() if "click" in line)
+    inner = node_line.split('["', 1)[1].rsplit('"]', 1)[0]
+    # Mermaid reads #name; / #code; entities: decoding them once gives back the name as written.
+    decoded = re.sub(r"#(\w+);", lambda m: chr(int(m.group(1))) if m.group(1).isdigit()
+                     else html.unescape(f"&{m.group(1)};"), inner)
+    assert evil in decoded and '"' not in inner

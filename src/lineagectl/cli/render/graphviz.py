@@ -58,7 +58,8 @@ def _dot(result: Result, stream: TextIO, color: bool) -> None:
 
 def _mermaid_text(text: str) -> str:
     text = " ".join(safe_text(line) for line in text.split("\n"))
-    for char, entity in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"),
+    # "#" first: a name holding "#quot;" would otherwise be drawn as the character it names.
+    for char, entity in (("#", "#35;"), ("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"),
                          ("[", "#91;"), ("]", "#93;"), ("|", "#124;"), ("`", "#96;")):
         text = text.replace(char, entity)
     return text
