@@ -154,3 +154,49 @@ def test_an_event_from_the_far_future_is_rejected_and_cannot_pin_current_state(c
 def write_ndjson_text(path, events) -> str:
     path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
     return str(path)
+
+
+# -- the property, in both profiles (LINEAGECTL_FUZZ=long: 300 files) -----------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DAMAGE = settings(max_examples=300 if LONG else 8, deadline=None, derandomize=not LONG,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@st.composite
+def damaged_logs(draw):
+    """A log of good events whose first line is damaged (torn, cut, a header, garbage), maybe after
+    a BOM and blank lines: (bytes, number of good events, line number of the damage)."""
+    good = [json.dumps(run_event(f"g{i}-{draw(st.integers(0, 10**6))}", outputs=[("pg", f"t{i}")]))
+            for i in range(draw(st.integers(1, 5)))]
+    torn = draw(st.sampled_from(["torn", "cut", "header", "garbage"]))
+    sample = good[0]
+    cut = draw(st.integers(1, len(sample) - 2))
+    first = {"torn": sample[:cut], "cut": sample[cut:], "header": "# " + draw(st.text(max_size=30)),
+             "garbage": draw(st.text(min_size=1, max_size=40))}[torn]
+    first = first.replace("\n", " ").replace("\r", " ")
+    blank = draw(st.integers(0, 2))
+    bom = draw(st.booleans())
+    text = ("\ufeff" if bom else "") + "\n" * blank + first + "\n" + "\n".join(good) + "\n"
+    return text.encode("utf-8", "surrogatepass"), len(good), blank + 1, first
+
+
+@DAMAGE
+@given(damaged_logs())
+def test_a_damaged_first_line_never_costs_the_good_lines(tmp_path_factory, log):
+    data, good, line, first = log
+    tmp = tmp_path_factory.mktemp("damage")
+    path = tmp / "log.ndjson"
+    path.write_bytes(data)
+    seen: list[str] = []
+    report = ingest([str(path)], str(tmp / "d.duckdb"), on_reject=seen.append)
+    stripped = first.encode("utf-8", "surrogatepass").strip()  # blank as a byte reader sees it
+    if stripped.startswith(b"{") and stripped.endswith(b"}"):
+        return  # the "damage" happens to be a whole JSON object: a line like any other
+    if not stripped:
+        assert (report.events_new, seen) == (good, [])
+        return
+    assert report.events_new == good
+    assert [s.split(": ")[0] for s in seen] == [f"{path}:{line}"]
