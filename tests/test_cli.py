@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -175,3 +176,38 @@ def test_titles_count_in_the_singular_for_one(cli, sample_db):
     assert "7 datasets (1 model)" in impact.stdout  # not "(1 models)"
     model = cli("--db", sample_db, "ls", "--select", "type:model")
     assert "1 dataset selected" in model.stdout
+
+
+@pytest.mark.parametrize("args", [["ls", "datasets"], ["ls", "runs"], ["show", "user_master"], ["stats"],
+                                  ["erase", "--column", "user_id", "--value", "42"], ["quality"],
+                                  ["impact", "user_master"], ["graph", "user_master", "-f", "table"]])
+def test_tables_off_a_terminal_are_aligned_without_trailing_padding(cli, tmp_path, args):
+    db = tmp_path / "t.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    result = cli("--db", db, *args)
+    assert result.exit_code in (0, 1), result.stderr
+    lines = result.stdout.splitlines()
+    assert lines and all(line == line.rstrip() for line in lines)
+    rules = [i for i, line in enumerate(lines) if line and set(line) == {"\u2500"}]
+    for i in rules:  # the header above each rule, and every row under it, start their columns in one place
+        header = lines[i - 1]
+        starts = [m.start() for m in re.finditer(r"(?:^|(?<=   ))\S", header)]
+        assert len(lines[i]) >= len(header)
+        for row in lines[i + 1:]:
+            if not row.strip():
+                break
+            assert all(p == 0 or row[p - 1] == " " for p in starts if p < len(row)), (header, row)
+
+
+def test_wide_characters_keep_columns_aligned(cli, tmp_path):
+    from conftest import run_event, write_ndjson
+
+    db = tmp_path / "w.duckdb"
+    events = [run_event("w1", job="j", outputs=[("ns", "東京_orders")]), run_event("w2", job="j", outputs=[("ns", "b")])]
+    assert cli("--db", db, "-q", "ingest", write_ndjson(tmp_path / "w.ndjson", events)).exit_code == 0
+    lines = cli("--db", db, "ls", "datasets").stdout.splitlines()
+    from rich.cells import cell_len
+
+    rows = [line for line in lines if line.startswith("ns ")]
+    type_columns = {cell_len(line[:line.index("DATASET")]) for line in rows}
+    assert len(rows) == 2 and len(type_columns) == 1

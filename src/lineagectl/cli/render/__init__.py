@@ -163,16 +163,68 @@ def _tree(view: View, console, color: bool) -> None:
         write(line + "\n")
 
 
+def _width(text: str) -> int:
+    """Terminal cells ``text`` takes (wide East Asian characters take two)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def plain_table(part: View, write: Callable[[str], object]) -> None:
+    """A table laid out as the terminal one (columns three spaces apart, a rule under the
+    header) at its natural width, without trailing padding: for pipes, files and CI logs.
+    Written directly, it takes time in proportion to the cells (rich took 37 s for 30,000 rows)."""
+    rows = [[safe_text(record.get(c)) for c in part.columns] for record in part.records]
+    widths = [_width(c) for c in part.columns]
+    for row in rows:
+        for i, cell in enumerate(row):
+            width = _width(cell)
+            if width > widths[i]:
+                widths[i] = width
+
+    def line(cells: list[str]) -> str:
+        return "   ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)).rstrip() + "\n"
+
+    write(line(list(part.columns)))
+    write("\u2500" * (sum(widths) + 3 * (len(widths) - 1)) + "\n")
+    for row in rows:
+        write(line(row))
+
+
+def _plain(view: View, stream: TextIO) -> None:
+    write = stream.write
+    if view.tree:
+        if view.title:
+            write(safe_text(view.title) + "\n")
+        for text in tree_lines(view.tree):
+            write(text + "\n")
+        return
+    for index, part in enumerate([view, *view.sections]):
+        if index:
+            write("\n")
+        if part.title:
+            write(safe_text(part.title) + "\n")
+        if not part.records and not part.sections:
+            write(f"(no {safe_text(part.title) or 'results'})\n")
+        else:
+            plain_table(part, write)
+
+
 @renderer("table")
 def _table(result: Result, stream: TextIO, color: bool) -> None:
+    interactive = color and stream.isatty()
+    if not interactive:
+        _plain(view_of(result), stream)
+        return
     from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    interactive = color and stream.isatty()
     console = Console(file=stream, no_color=not color, highlight=False, soft_wrap=False,
-                      width=None if interactive else 100_000, force_terminal=interactive or None)
+                      force_terminal=True)
     view = view_of(result)
     if view.tree:
         _tree(view, console, color)
@@ -180,7 +232,7 @@ def _table(result: Result, stream: TextIO, color: bool) -> None:
     for index, part in enumerate([view, *view.sections]):
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for column in part.columns:
-            table.add_column(Text(column), overflow="fold" if interactive else "ignore")
+            table.add_column(Text(column), overflow="fold")
         for record in part.records:
             table.add_row(*(Text(safe_text(record.get(c))) for c in part.columns))
         if index:
