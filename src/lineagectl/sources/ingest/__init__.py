@@ -26,6 +26,8 @@ from lineagectl.sources.dbt.artifacts import artifact
 from lineagectl.sources.dbt.manifest import manifest_events
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
+from lineagectl.sources.ingest.manual import ManualLogError, is_manual
+from lineagectl.sources.ingest.manual import to_event as manual_event
 from lineagectl.sources.ingest.reader import (
     MAX_RECORD_BYTES,
     STDIN,
@@ -200,6 +202,12 @@ class _Ingest:
                     event = loads(record)
                 except orjson.JSONDecodeError as exc:
                     self.reject(where, f"invalid JSON: {exc}")
+                    continue
+            if is_manual(event):
+                try:
+                    event = manual_event(event)
+                except ManualLogError as exc:
+                    self.reject(where, str(exc))
                     continue
             try:
                 kind, when, event_type = validate(event)
