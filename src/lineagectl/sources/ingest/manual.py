@@ -20,7 +20,7 @@ one run.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -35,7 +35,7 @@ class ManualLogError(ValueError):
     """A manual lineage line that says too little or says it in the wrong shape."""
 
 
-def is_manual(record: object) -> bool:
+def is_manual(record: object) -> TypeGuard[dict[str, Any]]:
     """Whether ``record`` is a hand-written lineage line rather than an OpenLineage event."""
     return (isinstance(record, dict) and "destination" in record
             and ("source" in record or "sources" in record)
