@@ -1,0 +1,262 @@
+"""Score lineagectl's SQL lineage on every case of ``../shared/corpus/sql-goldens/``.
+
+Three suites, one scoring rule:
+
+- ``hive``: OpenLineage's Hive hook goldens (``openlineage-hive-cll/*.json``), one COMPLETE
+  event per statement; expected tables are its inputs and outputs, expected columns its
+  ``columnLineage`` fields.
+- ``sqllineage``: reata/sqllineage's column cases (``sqllineage/cases.json``); expected
+  columns are the (source column, target column) pairs, expected tables the tables those
+  pairs name (sqllineage's cases state no table-level answer of their own).
+- ``datahub``: DataHub's parser goldens (``datahub/goldens/*.json`` with inputs from
+  ``datahub/cases.json``); expected tables are ``in_tables``/``out_tables``, expected columns
+  ``column_lineage`` (cases whose golden has none are not scored at column level).
+
+The rule, the same for every suite: a case is **table-exact** when the set of target tables
+and the set of source tables both equal the golden's, and **column-exact** when the set of
+``(source table, source column, target column)`` DIRECT edges equals the golden's. Names are
+compared lower case, tables by their last part (``db.schema.orders`` is ``orders``: the suites
+disagree on default databases, not on tables). A case whose SQL raises scores nothing.
+
+Run: ``python bench/sql_goldens.py [--corpus DIR] [--failures]``; exits 0, or 2 when the
+corpus is absent (nothing scored). ``score(corpus)`` returns the figures for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Case:
+    """One golden: its SQL and inputs, and what it expects (None where it states nothing)."""
+
+    suite: str
+    name: str
+    sql: str
+    dialect: str | None
+    schema: dict | None
+    tables: tuple[set, set] | None  # (targets, sources)
+    columns: set | None  # {(source table, source column, target column)}
+
+
+@dataclass
+class Outcome:
+    """How lineagectl did on one case."""
+
+    case: Case
+    table_exact: bool | None = None
+    column_exact: bool | None = None
+    why: list[str] = field(default_factory=list)
+
+
+def _short(table: str | None) -> str:
+    return (table or "").replace('"', "").replace("`", "").lower().rsplit(".", 1)[-1]
+
+
+def _nest(tables: dict[str, dict]) -> dict | None:
+    """``{"db.table": {col: type}}`` as sqlglot's nested schema (all keys of one depth, else None)."""
+    if not tables or len({len(t.split(".")) for t in tables}) != 1:
+        return None
+    schema: dict = {}
+    for name, columns in tables.items():
+        *path, last = name.split(".")
+        node = schema
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = columns
+    return schema
+
+
+def _hive(corpus: Path) -> list[Case]:
+    cases = []
+    for path in sorted((corpus / "sql-goldens" / "openlineage-hive-cll").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        event = data if isinstance(data, dict) else data[0]
+        columns = set()
+        for output in event["outputs"]:
+            for column, spec in ((output.get("facets") or {}).get("columnLineage") or {}).get("fields", {}).items():
+                for item in spec["inputFields"]:
+                    if any(t["type"] == "DIRECT" for t in item["transformations"]):
+                        columns.add((_short(item["name"]), item["field"].lower(), column.lower()))
+        tables = {item["name"]: {f["name"]: f.get("type") or "string" for f in item["facets"]["schema"]["fields"]}
+                  for item in event["inputs"] + event["outputs"]}
+        cases.append(Case("hive", path.stem, event["job"]["facets"]["sql"]["query"], "hive", _nest(tables),
+                          ({_short(o["name"]) for o in event["outputs"]}, {_short(i["name"]) for i in event["inputs"]}),
+                          columns))
+    return cases
+
+
+def _sqllineage(corpus: Path) -> list[Case]:
+    data = json.loads((corpus / "sql-goldens" / "sqllineage" / "cases.json").read_text(encoding="utf-8"))
+    metadata = _nest({name: dict.fromkeys(columns, "VARCHAR") for name, columns in data["schemas"].items()})
+    cases = []
+    for case in data["cases"]:
+        dialect = case.get("dialect")
+        if isinstance(dialect, dict):  # parametrized: the first dialect the test runs with
+            dialect = ((case.get("parametrize") or {}).get("dialect") or [None])[0]
+        dialect = None if dialect in (None, "ansi", "non-validating") else dialect
+        pairs = [(e["source"], e["target"]) for e in case["expected"]]
+        columns = {(_short(s.get("table")), (s.get("column") or "").lower(), (t.get("column") or "").lower())
+                   for s, t in pairs}
+        tables = ({_short(t.get("table")) for _, t in pairs if t.get("table")},
+                  {_short(s.get("table")) for s, _ in pairs if s.get("table")})
+        cases.append(Case("sqllineage", case["test"], case["sql"], dialect,
+                          metadata if case.get("uses_metadata") else None, tables, columns))
+    return cases
+
+
+def _urn(urn: str) -> str:
+    match = re.match(r"urn:li:dataset:\(urn:li:dataPlatform:[^,]+,([^,]+),", urn)
+    return match.group(1) if match else urn
+
+
+def _datahub(corpus: Path) -> list[Case]:
+    from lineagectl.common.dialects import ALIASES
+
+    base = corpus / "sql-goldens" / "datahub"
+    cases = []
+    for case in json.loads((base / "cases.json").read_text(encoding="utf-8"))["cases"]:
+        golden_path = base / case["golden"] if case.get("golden") else None
+        if golden_path is None or not golden_path.is_file():
+            continue  # skipped upstream, no golden
+        golden = json.loads(golden_path.read_text(encoding="utf-8"))
+        lineage = golden.get("column_lineage") or []
+        columns = {(_short(_urn(u["table"])), u["column"].lower(), item["downstream"]["column"].lower())
+                   for item in lineage for u in item.get("upstreams") or []} if lineage else None
+        if lineage and not columns:  # downstream columns from no table (literals): still a lineage
+            columns = set()
+        schema = _nest({_urn(urn).lower(): dict.fromkeys(cols, "VARCHAR")
+                        for urn, cols in (case.get("schemas") or {}).items()})
+        dialect = ALIASES.get(case.get("dialect") or "", case.get("dialect"))
+        cases.append(Case("datahub", case["test"], case["sql"], dialect, schema,
+                          ({_short(_urn(u)) for u in golden.get("out_tables") or []},
+                           {_short(_urn(u)) for u in golden.get("in_tables") or []}), columns))
+    return cases
+
+
+def cases(corpus: Path) -> list[Case]:
+    """Every case of the three suites."""
+    return _hive(corpus) + _sqllineage(corpus) + _datahub(corpus)
+
+
+def _answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, set, set, list[str]]:
+    """(targets, sources, DIRECT column edges, errors) lineagectl gives for ``sql``, all statements together."""
+    try:
+        from lineagectl.api import sql_lineage
+    except ImportError:  # before the API existed: column lineage only, no table-level answer
+        from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage
+
+        try:
+            edges = column_lineage(sql, dialect, schema)
+        except SqlLineageError as exc:
+            return set(), set(), set(), [str(exc)]
+        return (set(), {_short(e.source.table) for e in edges},
+                {(_short(e.source.table), e.source.column.lower(), e.column.lower())
+                 for e in edges if e.column and e.type == "DIRECT"}, [])
+    answer = sql_lineage(sql, dialect=dialect, schema=schema)
+    targets, sources, columns, errors = set(), set(), set(), []
+    for statement in answer["statements"]:
+        targets |= {_short(t) for t in statement["targets"]}
+        sources |= {_short(s) for s in statement["sources"]}
+        columns |= {(_short(c["source"]), c["source_column"].lower(), c["column"].lower())
+                    for c in statement["columns"] if c["type"] == "DIRECT"}
+        errors += [str(e) for e in statement["errors"]]
+    return targets, sources, columns, errors
+
+
+def _diff(expected: set, ours: set) -> str:
+    parts = []
+    if expected - ours:
+        parts.append(f"missing {sorted(expected - ours)[:3]}")
+    if ours - expected:
+        parts.append(f"extra {sorted(ours - expected)[:3]}")
+    return ", ".join(parts)
+
+
+def run(corpus: Path) -> list[Outcome]:
+    """Every case scored."""
+    import logging
+
+    logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
+    outcomes = []
+    for case in cases(corpus):
+        outcome = Outcome(case)
+        try:
+            targets, sources, columns, errors = _answer(case.sql, case.dialect, case.schema)
+        except Exception as exc:  # a crash scores nothing, and is listed
+            targets, sources, columns, errors = set(), set(), set(), [f"{type(exc).__name__}: {exc}"]
+        outcome.why += [f"error: {e}"[:160] for e in errors]
+        if case.tables is not None:
+            outcome.table_exact = (targets, sources) == case.tables
+            if not outcome.table_exact:
+                for label, expected, ours in (("targets", case.tables[0], targets),
+                                              ("sources", case.tables[1], sources)):
+                    if expected != ours:
+                        outcome.why.append(f"{label}: {_diff(expected, ours)}")
+        if case.columns is not None:
+            outcome.column_exact = columns == case.columns
+            if not outcome.column_exact:
+                outcome.why.append(f"columns: {_diff(case.columns, columns)}")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def score(corpus: Path) -> dict[str, dict[str, tuple[int, int]]]:
+    """``{suite: {"table": (exact, scored), "column": (exact, scored)}}``."""
+    figures: dict[str, dict[str, tuple[int, int]]] = {}
+    for outcome in run(corpus):
+        suite = figures.setdefault(outcome.case.suite, {"table": (0, 0), "column": (0, 0)})
+        for level, exact in (("table", outcome.table_exact), ("column", outcome.column_exact)):
+            if exact is not None:
+                done, total = suite[level]
+                suite[level] = (done + exact, total + 1)
+    return figures
+
+
+def report(outcomes: list[Outcome], failures: bool) -> str:
+    """The score table (markdown), and with ``failures`` every case not exact and why."""
+    figures: dict[str, dict[str, list[int]]] = {}
+    for outcome in outcomes:
+        suite = figures.setdefault(outcome.case.suite, {"table": [0, 0], "column": [0, 0]})
+        for level, exact in (("table", outcome.table_exact), ("column", outcome.column_exact)):
+            if exact is not None:
+                suite[level][0] += exact
+                suite[level][1] += 1
+    lines = ["| suite | cases | table-level exact | column-level exact |", "|---|---:|---:|---:|"]
+    for suite, levels in figures.items():
+        count = sum(1 for o in outcomes if o.case.suite == suite)
+        lines.append(f"| {suite} | {count} | {levels['table'][0]}/{levels['table'][1]} | "
+                     f"{levels['column'][0]}/{levels['column'][1]} |")
+    if failures:
+        lines += ["", "| suite | case | table | column | why |", "|---|---|---|---|---|"]
+        for o in outcomes:
+            if o.table_exact is False or o.column_exact is False:
+                mark = {True: "ok", False: "**no**", None: "–"}
+                why = "; ".join(o.why).replace("|", "\\|").replace("\n", " ")
+                lines.append(f"| {o.case.suite} | {o.case.name} | {mark[o.table_exact]} | "
+                             f"{mark[o.column_exact]} | {why[:300]} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--failures", action="store_true", help="list every case that is not exact, and why")
+    args = parser.parse_args(argv)
+    if not (args.corpus / "sql-goldens").is_dir():
+        print(f"no SQL goldens under {args.corpus}: nothing scored", file=sys.stderr)
+        return 2
+    print(report(run(args.corpus), args.failures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""bench/sql_goldens.py scores SQL lineage on every golden of ../shared/corpus/sql-goldens;
+the scores measured when each change landed are floors here: they may rise, never fall."""
+
+from __future__ import annotations
+
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+from sql_goldens import main, score  # bench/sql_goldens.py: the scorer itself
+
+# (table-level exact, column-level exact) per suite, as measured; the totals are the corpus's.
+FLOORS = {
+    "hive": {"table": (0, 22), "column": (20, 22)},
+    "sqllineage": {"table": (0, 150), "column": (73, 150)},
+    "datahub": {"table": (27, 63), "column": (26, 54)},
+}
+
+
+def test_scores_never_regress(corpus):
+    figures = score(corpus)
+    for suite, levels in FLOORS.items():
+        for level, (floor, total) in levels.items():
+            exact, scored = figures[suite][level]
+            assert scored == total, (suite, level, scored)
+            assert exact >= floor, f"{suite} {level}-level: {exact}/{scored}, was {floor}/{total}"
+
+
+def test_scorer_prints_the_table(corpus, capsys):
+    assert main(["--corpus", str(corpus)]) == 0
+    out = capsys.readouterr().out
+    assert "| suite | cases | table-level exact | column-level exact |" in out
+    assert "| hive | 22 |" in out
+
+
+def test_scorer_without_corpus_scores_nothing(tmp_path, capsys):
+    assert main(["--corpus", str(tmp_path)]) == 2
+    assert "nothing scored" in capsys.readouterr().err
