@@ -20,10 +20,12 @@ import typer
 from lineagectl import __version__
 from lineagectl.cli import boundary
 from lineagectl.cli.environment import settings
+from lineagectl.cli.globals import GlobalOptionsGroup
 from lineagectl.errors import InputError
 from lineagectl.results import Result
 
 app = typer.Typer(
+    cls=GlobalOptionsGroup,
     name="lineagectl",
     help="Data lineage from the terminal: OpenLineage events and dbt manifests in one DuckDB file.",
     no_args_is_help=True,
@@ -51,8 +53,15 @@ TABULAR = ("table", "json", "ndjson", "csv")
 
 
 def color(stream: Any) -> bool:
-    """Whether to colour ``stream``: a terminal, ``NO_COLOR`` unset, ``TERM`` not dumb."""
-    return bool(stream.isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    """Whether to colour ``stream``: ``--color always|never``, else ``NO_COLOR`` (off),
+    ``FORCE_COLOR`` (on), else a terminal whose ``TERM`` is not dumb."""
+    if settings.color in ("always", "never"):
+        return settings.color == "always"
+    if "NO_COLOR" in os.environ:
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
 
 
 def command(*names: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -108,11 +117,18 @@ def _global(
         "--wait", metavar="SECONDS",
         help="If another process holds the store, retry for up to SECONDS (default: $LINEAGECTL_WAIT, else 0).",
         show_default=False)] = None,
+    color_when: Annotated[str, typer.Option(
+        "--color", metavar="WHEN", help="Colour output: auto (a terminal, unless NO_COLOR), always or never.")
+    ] = "auto",
     version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+        "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
+    """Global options go before or after the command (one definition: ``cli/globals.py``)."""
+    when = color_when.lower()
+    if when not in ("auto", "always", "never"):
+        raise typer.BadParameter(f"{color_when!r}: choose auto, always or never", param_hint="--color")
     settings.db, settings.policy, settings.quiet, settings.debug = db, policy, quiet, debug
-    settings.wait = wait
+    settings.wait, settings.color = wait, when
 
 
 def main() -> None:

@@ -173,7 +173,8 @@ def show(
 def migrate(db: DbOption = None) -> None:
     """Upgrade a store written by an older lineagectl to the current schema."""
     version = api.migrate(store(db))
-    _stderr(f"store schema is at version {version}")
+    if not settings.quiet:
+        _stderr(f"store schema is at version {version}")
 
 
 def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs, namespace, kind,

@@ -27,6 +27,7 @@ class Settings:
     quiet: bool = False
     debug: bool = False
     wait: float | None = None
+    color: str = "auto"
 
 
 settings = Settings()

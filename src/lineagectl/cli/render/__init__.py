@@ -214,7 +214,8 @@ def _plain(view: View, stream: TextIO) -> None:
 
 @renderer("table")
 def _table(result: Result, stream: TextIO, color: bool) -> None:
-    interactive = color and stream.isatty()
+    # ``color`` already says terminal or not (and --color always / FORCE_COLOR force it).
+    interactive = color
     if not interactive:
         _plain(view_of(result), stream)
         return
