@@ -133,7 +133,8 @@ def _datahub(corpus: Path) -> list[Case]:
                    for item in lineage for u in item.get("upstreams") or []} if lineage else None
         if lineage and not columns:  # downstream columns from no table (literals): still a lineage
             columns = set()
-        schema = _nest({_urn(urn).lower(): dict.fromkeys(cols, "VARCHAR")
+        # One golden names a table with its database twice (my_db.my_schema.my_db.my_schema.t): three parts.
+        schema = _nest({".".join(_urn(urn).lower().split(".")[-3:]): dict.fromkeys(cols, "VARCHAR")
                         for urn, cols in (case.get("schemas") or {}).items()})
         dialect = ALIASES.get(case.get("dialect") or "", case.get("dialect"))
         cases.append(Case("datahub", case["test"], case["sql"], dialect, schema,
@@ -161,11 +162,14 @@ def _answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, se
         return (set(), {_short(e.source.table) for e in edges},
                 {(_short(e.source.table), e.source.column.lower(), e.column.lower())
                  for e in edges if e.column and e.type == "DIRECT"}, [])
-    answer = sql_lineage(sql, dialect=dialect, schema=schema)
+    answer = sql_lineage(sql, dialect=dialect, schema=schema).payload
     targets, sources, columns, errors = set(), set(), set(), []
+    through = {name.lower() for statement in answer["statements"] for name in statement.get("through", [])}
     for statement in answer["statements"]:
-        targets |= {_short(t) for t in statement["targets"]}
-        sources |= {_short(s) for s in statement["sources"]}
+        # A temporary table a later statement is read through is the script's inside, not its answer.
+        if not (statement.get("temporary") and {t.lower() for t in statement["targets"]} <= through):
+            targets |= {_short(t) for t in statement["targets"]}
+            sources |= {_short(s) for s in statement["sources"]}
         columns |= {(_short(c["source"]), c["source_column"].lower(), c["column"].lower())
                     for c in statement["columns"] if c["type"] == "DIRECT"}
         errors += [str(e) for e in statement["errors"]]

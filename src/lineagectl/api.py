@@ -214,6 +214,15 @@ def quality(db: Db, policy: PolicyArg = None, **options: Any) -> Result:
     return run(db, policy, **options)
 
 
+def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None) -> Result:
+    """Lineage of a SQL script, no store: payload ``{"statements": [{index, kind, targets, sources,
+    columns, dataset, errors}]}``. ``schema``: ``{"db.schema.table": {"column": "type"}}`` (any depth),
+    or the path of a JSON/YAML file of it or of a dbt ``catalog.json``."""
+    from lineagectl.sources.sql_answer import answer
+
+    return Result(kind="sql", payload=answer(sql, dialect, schema), context={"dialect": dialect})
+
+
 def migrate(db: Db) -> int:
     """Open the store for writing, which upgrades an older schema; returns the schema version."""
     from lineagectl.store.db import open_store as opened
@@ -226,4 +235,4 @@ def migrate(db: Db) -> int:
 __all__ = ["Result", "access", "changes", "erase", "graph", "impact", "ingest", "load_policy", "ls", "migrate",
            "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
-           "select", "show", "stats", "trace"]
+           "select", "show", "sql_lineage", "stats", "trace"]

@@ -1,0 +1,154 @@
+"""Lineage of a SQL script without a store: each statement's tables and typed column edges.
+
+``answer(sql, dialect, schema)`` is ``lineagectl sql`` and ``api.sql_lineage``: for every
+statement (``sql_statements``) its kind, targets and sources, and — where the statement
+moves data and its columns resolve — the column edges of ``sql_lineage.column_lineage``:
+``columns`` (one per output column and input field) and ``dataset`` (the dataset-wide
+INDIRECT influence: joins, filters, group by …). A statement whose columns do not resolve
+keeps its table-level answer and says why in ``errors``.
+
+``schema`` is ``{"db.schema.table": {"column": "type"}}`` (names at any depth, all tables at
+the same depth), sqlglot's nested form, or the path of a file holding either (JSON or YAML)
+or a dbt ``catalog.json``; ``load_schema`` reads such a file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lineagectl.common.dialects import UnknownDialect, dialect_named
+from lineagectl.errors import InputError
+from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage, moves_no_data
+from lineagectl.sources.sql_statements import Statement, statements
+
+# Statements whose columns sqlglot's lineage cannot read today: their tables still answer.
+_NO_COLUMNS = ("DROP", "ALTER", "ALTER_RENAME", "TRUNCATE", "CREATE_TABLE", "OTHER", "COPY")
+
+
+def _is_columns(value: Any) -> bool:
+    """True for ``{"column": "type"}``: the leaf of a schema."""
+    return isinstance(value, dict) and all(not isinstance(v, dict) for v in value.values())
+
+
+def nested_schema(schema: dict) -> dict:
+    """``schema`` in sqlglot's nested form: dotted table names (``"db.t"``) split into levels.
+
+    Raises ``InputError`` when it is not a mapping of tables to ``{column: type}`` or when its
+    tables are named at different depths (sqlglot needs one depth).
+    """
+    if not isinstance(schema, dict):
+        raise InputError("a schema maps table names to {column: type}")
+    tables: dict[tuple[str, ...], dict] = {}
+
+    def collect(node: dict, path: tuple[str, ...]) -> None:
+        for key, value in node.items():
+            if not isinstance(value, dict):
+                raise InputError(f"schema entry {'.'.join((*path, str(key)))!r} is not a table or a level",
+                                 hint='write {"db.schema.table": {"column": "type"}}')
+            name = (*path, *str(key).split("."))
+            if _is_columns(value):
+                tables[name] = {str(c): str(t) if t is not None else "VARCHAR" for c, t in value.items()}
+            else:
+                collect(value, name)
+
+    collect(schema, ())
+    if len({len(name) for name in tables}) > 1:
+        raise InputError("the schema names its tables at different depths",
+                         hint="name every table the same way, e.g. all as db.schema.table")
+    nested: dict = {}
+    for name, columns in tables.items():
+        node = nested
+        for part in name[:-1]:
+            node = node.setdefault(part, {})
+        node[name[-1]] = columns
+    return nested
+
+
+def _catalog_schema(catalog: dict) -> dict:
+    """A dbt ``catalog.json``'s tables (nodes and sources) as ``{"db.schema.table": {column: type}}``."""
+    tables = {}
+    for node in [*(catalog.get("nodes") or {}).values(), *(catalog.get("sources") or {}).values()]:
+        metadata = node.get("metadata") or {}
+        name = ".".join(p for p in (metadata.get("database"), metadata.get("schema"), metadata.get("name")) if p)
+        if name:
+            tables[name] = {c.get("name") or key: c.get("type") or "VARCHAR"
+                            for key, c in (node.get("columns") or {}).items()}
+    return tables
+
+
+def load_schema(path: str | Path) -> dict:
+    """The schema in ``path`` (JSON or YAML mapping, or a dbt ``catalog.json``), nested for sqlglot.
+
+    Raises ``InputError`` when the file cannot be read or is not a schema.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read schema file {str(path)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"schema file {str(path)!r} is not UTF-8 text") from None
+    is_yaml = path.suffix.lower() in (".yaml", ".yml")
+    try:
+        if is_yaml:
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # json's and yaml's own errors
+        raise InputError(f"schema file {str(path)!r} is not {'YAML' if is_yaml else 'JSON'}: "
+                         f"{str(exc).splitlines()[0]}") from None
+    if isinstance(data, dict) and isinstance(data.get("metadata"), dict) and "nodes" in data:
+        data = _catalog_schema(data)
+    return nested_schema(data or {})
+
+
+def _edge(edge: Any, target: str | None) -> dict:
+    item = {"target": target, "source": edge.source.table, "source_column": edge.source.column,
+            "type": edge.type, "subtype": edge.subtype, "masking": edge.masking}
+    if edge.column is not None:
+        return {"target": target, "column": edge.column, **{k: v for k, v in item.items() if k != "target"}}
+    return item
+
+
+def _statement(statement: Statement, dialect: str | None, schema: dict | None) -> dict:
+    errors = [statement.error] if statement.error else []
+    columns: list[dict] = []
+    dataset: list[dict] = []
+    if statement.tree is not None and statement.kind not in _NO_COLUMNS and not moves_no_data(statement.tree):
+        target = statement.targets[0] if len(statement.targets) == 1 else None
+        try:
+            edges = column_lineage(statement.sql, dialect, schema)
+        except SqlLineageError as exc:
+            errors.append(f"column lineage: {exc}")
+        else:
+            for edge in edges:
+                (columns if edge.column is not None else dataset).append(_edge(edge, target))
+    return {"index": statement.index, "kind": statement.kind, "targets": statement.targets,
+            "sources": statement.sources, "columns": columns, "dataset": dataset, "errors": errors,
+            **({"temporary": True} if statement.temporary else {}),
+            **({"through": statement.through} if statement.through else {})}
+
+
+def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | None = None) -> dict:
+    """``{"statements": [{index, kind, targets, sources, columns, dataset, errors}]}`` of ``sql``.
+
+    ``dialect`` is any name ``common.dialects`` knows (``InputError`` otherwise); see the
+    module's docstring for ``schema``. ``temporary`` (only when true) marks a statement that
+    fills a temporary table; ``through`` lists the temporary tables a statement was read
+    through, when it read any.
+    """
+    if dialect is not None:
+        try:
+            dialect = dialect_named(dialect)
+        except UnknownDialect:
+            raise InputError(f"unknown SQL dialect {dialect!r}",
+                             hint="e.g. postgres, bigquery, snowflake, mysql, tsql, trino, hive, duckdb") from None
+    if isinstance(schema, (str, Path)):
+        schema = load_schema(schema)
+    elif schema is not None:
+        schema = nested_schema(schema)
+    return {"statements": [_statement(s, dialect, schema or None) for s in statements(sql, dialect)]}
