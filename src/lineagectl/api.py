@@ -223,6 +223,9 @@ def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None) -> Res
     return Result(kind="sql", payload=answer(sql, dialect, schema), context={"dialect": dialect})
 
 
+sql = sql_lineage  # the `lineagectl sql` command's function, by the command's name
+
+
 def migrate(db: Db) -> int:
     """Open the store for writing, which upgrades an older schema; returns the schema version."""
     from lineagectl.store.db import open_store as opened
@@ -235,4 +238,4 @@ def migrate(db: Db) -> int:
 __all__ = ["Result", "access", "changes", "erase", "graph", "impact", "ingest", "load_policy", "ls", "migrate",
            "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
-           "select", "show", "sql_lineage", "stats", "trace"]
+           "select", "show", "sql", "sql_lineage", "stats", "trace"]

@@ -257,3 +257,26 @@ def graph(name: NameArgument,
                    kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of), fmt, output,
          allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
 
+
+
+@command("sql")
+def sql(file: Annotated[str, typer.Argument(
+            metavar="FILE", help="A SQL script, or - for stdin.", show_default=False)],
+        dialect: Annotated[str | None, typer.Option(
+            "--dialect", metavar="D", help="SQL dialect: postgres, snowflake, bigquery, hive, tsql, …")] = None,
+        schema: Annotated[str | None, typer.Option(
+            "--schema", metavar="PATH",
+            help="Table columns: a dbt catalog.json, or JSON/YAML {db.schema.table: {column: type}}.")] = None,
+        fmt: FormatOption = "table", output: OutputOption = None) -> None:
+    """Lineage of each statement of a SQL script, without a store: targets, sources, typed column edges."""
+    if file == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(file, encoding="utf-8") as stream:
+                text = stream.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{file} is not UTF-8 text") from None
+    emit(api.sql_lineage(text, dialect=dialect, schema=schema), fmt, output)

@@ -24,7 +24,7 @@ from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage, move
 from lineagectl.sources.sql_statements import Statement, statements
 
 # Statements whose columns sqlglot's lineage cannot read today: their tables still answer.
-_NO_COLUMNS = ("DROP", "ALTER", "ALTER_RENAME", "TRUNCATE", "CREATE_TABLE", "OTHER", "COPY")
+_NO_COLUMNS = ("DROP", "ALTER", "ALTER_RENAME", "TRUNCATE", "CREATE_TABLE", "OTHER", "COPY", "DELETE")
 
 
 def _is_columns(value: Any) -> bool:
@@ -123,7 +123,8 @@ def _statement(statement: Statement, dialect: str | None, schema: dict | None) -
         try:
             edges = column_lineage(statement.sql, dialect, schema)
         except SqlLineageError as exc:
-            errors.append(f"column lineage: {exc}")
+            reason = f"not read yet for {statement.kind}" if str(exc) == "not a SELECT query" else str(exc)
+            errors.append(f"column lineage: {reason}")
         else:
             for edge in edges:
                 (columns if edge.column is not None else dataset).append(_edge(edge, target))

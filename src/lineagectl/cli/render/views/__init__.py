@@ -8,7 +8,7 @@ labelled tree of ``impact``/``trace``. The renderers (``lineagectl.cli.render``)
 draw a ``View`` and never look at a command.
 
 One module per command group: ``catalog`` (stats, ls, select, show),
-``lineage`` (impact, trace, provenance, graph), ``compliance`` (pii, erase,
+``lineage`` (impact, trace, provenance, graph), ``sql`` (sql), ``compliance`` (pii, erase,
 access, residency-check, policy-check) and ``operations`` (ingest, prune,
 prune-history, changes, quality).
 """
@@ -69,4 +69,4 @@ def entity(ref: dict) -> str:
     return f"{ref['namespace']} {ref['name']}"
 
 
-from . import catalog, compliance, lineage, operations  # noqa: E402, F401 - each registers its views
+from . import catalog, compliance, lineage, operations, sql  # noqa: E402, F401 - each registers its views
