@@ -70,3 +70,22 @@ def test_bad_inputs_are_input_errors(tmp_path):
         api.sql_lineage("SELECT 1", schema=str(tmp_path / "missing.json"))
     with pytest.raises(InputError, match="different depths"):
         api.sql_lineage("SELECT 1", schema={"a.b": {"x": "int"}, "c": {"y": "int"}})
+
+
+def test_hive_multi_insert_has_the_goldens_column_lineage(corpus):
+    """OpenLineage's Hive golden cllMultiInserts: FROM a CTE, two INSERTs, each output's typed edges."""
+    data = json.loads((corpus / "sql-goldens" / "openlineage-hive-cll" / "cllMultiInsertsComplete.json")
+                      .read_text(encoding="utf-8"))
+    event = data if isinstance(data, dict) else data[0]
+    schema = {item["name"]: {f["name"]: f.get("type") or "string" for f in item["facets"]["schema"]["fields"]}
+              for item in event["inputs"] + event["outputs"]}
+    (statement,) = api.sql_lineage(event["job"]["facets"]["sql"]["query"], "hive", schema).payload["statements"]
+    assert statement["errors"] == []
+    expected = {(output["name"].rsplit(".", 1)[-1], column, field["name"].rsplit(".", 1)[-1], field["field"],
+                 t["type"], t["subtype"])
+                for output in event["outputs"]
+                for column, spec in output["facets"]["columnLineage"]["fields"].items()
+                for field in spec["inputFields"] for t in field["transformations"]}
+    ours = {(c["target"], c["column"], c["source"], c["source_column"], c["type"], c["subtype"])
+            for c in statement["columns"]}
+    assert ours == expected

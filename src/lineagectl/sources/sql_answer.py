@@ -114,18 +114,42 @@ def _edge(edge: Any, target: str | None) -> dict:
     return item
 
 
+def _parts(statement: Statement, dialect: str | None) -> list[tuple[str | None, str]]:
+    """(target, SQL) of each query whose columns are read: the statement itself, or each INSERT of a
+    Hive multi-insert (``FROM src INSERT … SELECT … INSERT … SELECT …``) as ``INSERT … SELECT … FROM src``."""
+    from sqlglot import exp
+
+    tree = statement.tree
+    if not isinstance(tree, exp.MultitableInserts):
+        return [(statement.targets[0] if len(statement.targets) == 1 else None, statement.sql)]
+    source, with_ = tree.args.get("source"), tree.args.get("with_")
+    ctes = {cte.alias_or_name.lower(): cte for cte in (with_.expressions if with_ is not None else [])}
+    if isinstance(source, exp.Table) and not source.db and source.name.lower() in ctes:
+        # FROM a CTE: read from its query as a subquery, as `WITH … INSERT` would lose the CTE's lineage.
+        cte = ctes[source.name.lower()]
+        source = exp.Subquery(this=cte.this.copy(), alias=exp.TableAlias(this=exp.to_identifier(source.alias_or_name)))
+    parts: list[tuple[str | None, str]] = []
+    for insert, target in zip(tree.expressions, statement.targets, strict=False):
+        insert = insert.copy()
+        query = insert.expression
+        if isinstance(query, exp.Select) and source is not None:
+            query.from_(source.copy(), copy=False)
+        parts.append((target, insert.sql(dialect=dialect)))
+    return parts
+
+
 def _statement(statement: Statement, dialect: str | None, schema: dict | None) -> dict:
     errors = [statement.error] if statement.error else []
     columns: list[dict] = []
     dataset: list[dict] = []
     if statement.tree is not None and statement.kind not in _NO_COLUMNS and not moves_no_data(statement.tree):
-        target = statement.targets[0] if len(statement.targets) == 1 else None
-        try:
-            edges = column_lineage(statement.sql, dialect, schema)
-        except SqlLineageError as exc:
-            reason = f"not read yet for {statement.kind}" if str(exc) == "not a SELECT query" else str(exc)
-            errors.append(f"column lineage: {reason}")
-        else:
+        for target, sql in _parts(statement, dialect):
+            try:
+                edges = column_lineage(sql, dialect, schema)
+            except SqlLineageError as exc:
+                reason = f"not read yet for {statement.kind}" if str(exc) == "not a SELECT query" else str(exc)
+                errors.append(f"column lineage{f' of {target}' if target else ''}: {reason}")
+                continue
             for edge in edges:
                 (columns if edge.column is not None else dataset).append(_edge(edge, target))
     return {"index": statement.index, "kind": statement.kind, "targets": statement.targets,
