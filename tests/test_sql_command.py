@@ -57,3 +57,12 @@ def test_importing_the_command_line_loads_no_sqlglot():
     from conftest import modules_loaded_by
 
     assert modules_loaded_by("lineagectl.cli", ("sqlglot",)) == []
+
+
+def test_mermaid_draws_the_tables_an_edge_per_statement(cli):
+    result = cli("sql", "-", "--dialect", "postgres", "-f", "mermaid", input=SCRIPT + "DROP TABLE shop.old_orders;")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("flowchart LR")
+    assert '"mart.revenue_old"' in out and '"mart.revenue_2025"' in out and "(dropped)" in out
+    assert '|"INSERT"|' in out and '|"ALTER_RENAME"|' in out and '|"UPDATE"|' in out

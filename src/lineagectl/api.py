@@ -218,9 +218,10 @@ def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None) -> Res
     """Lineage of a SQL script, no store: payload ``{"statements": [{index, kind, targets, sources,
     columns, dataset, errors}]}``. ``schema``: ``{"db.schema.table": {"column": "type"}}`` (any depth),
     or the path of a JSON/YAML file of it or of a dbt ``catalog.json``."""
-    from lineagectl.sources.sql_answer import answer
+    from lineagectl.sources.sql_answer import answer, table_graph
 
-    return Result(kind="sql", payload=answer(sql, dialect, schema), context={"dialect": dialect})
+    payload = answer(sql, dialect, schema)
+    return Result(kind="sql", payload=payload, context={"dialect": dialect}, graph=table_graph(payload))
 
 
 sql = sql_lineage  # the `lineagectl sql` command's function, by the command's name

@@ -267,7 +267,10 @@ def sql(file: Annotated[str, typer.Argument(
         schema: Annotated[str | None, typer.Option(
             "--schema", metavar="PATH",
             help="Table columns: a dbt catalog.json, or JSON/YAML {db.schema.table: {column: type}}.")] = None,
-        fmt: FormatOption = "table", output: OutputOption = None) -> None:
+        fmt: Annotated[str, typer.Option(
+            "--format", "-f", metavar="FORMAT",
+            help="table, json, ndjson, csv, or mermaid/dot (the tables, an edge per statement).")] = "table",
+        output: OutputOption = None) -> None:
     """Lineage of each statement of a SQL script, without a store: targets, sources, typed column edges."""
     if file == "-":
         text = sys.stdin.read()
@@ -279,4 +282,5 @@ def sql(file: Annotated[str, typer.Argument(
             raise InputError(f"cannot read {file}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
             raise InputError(f"{file} is not UTF-8 text") from None
-    emit(api.sql_lineage(text, dialect=dialect, schema=schema), fmt, output)
+    emit(api.sql_lineage(text, dialect=dialect, schema=schema), fmt, output,
+         allowed=("table", "json", "ndjson", "csv", "mermaid", "dot"))

@@ -158,6 +158,29 @@ def _statement(statement: Statement, dialect: str | None, schema: dict | None) -
             **({"through": statement.through} if statement.through else {})}
 
 
+def table_graph(payload: dict) -> dict:
+    """The tables of an answer as a graph for dot/mermaid: a node per table, an edge per
+    (source, target) of a statement labelled with its kind; a dropped table is marked ``dropped``."""
+    nodes: dict[str, dict] = {}
+    edges: list[dict] = []
+
+    def node(name: str) -> None:
+        nodes.setdefault(name, {"id": name, "label": name, "kind": "dataset", "marks": []})
+
+    for statement in payload["statements"]:
+        for name in statement["sources"] + statement["targets"]:
+            node(name)
+        if statement["kind"] == "DROP":
+            for name in statement["targets"]:
+                nodes[name]["marks"] = ["dropped"]
+        for target in statement["targets"]:
+            for source in statement["sources"]:
+                edge = {"source": source, "target": target, "label": statement["kind"]}
+                if edge not in edges:
+                    edges.append(edge)
+    return {"nodes": list(nodes.values()), "edges": edges}
+
+
 def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | None = None) -> dict:
     """``{"statements": [{index, kind, targets, sources, columns, dataset, errors}]}`` of ``sql``.
 
