@@ -111,8 +111,8 @@ def test_hive_goldens_typed_transformations(corpus):
     print(f"Hive goldens: {matched}/{total} typed field transformations match")
     # The 3 misses are the multi-insert golden (FROM … INSERT … INSERT is not one query).
     assert matched >= total - 3
-    assert set(dataset_misses) <= {"cllMultiInsertsComplete.json", "cllComplexQueryCTEJoinsComplete.json"}, (
-        dataset_misses)
+    # JOIN/FILTER through CTEs resolve to base columns (issue 15): only the multi-insert misses.
+    assert set(dataset_misses) <= {"cllMultiInsertsComplete.json"}, dataset_misses
 
 
 def test_sqllineage_cases(corpus):
@@ -146,7 +146,9 @@ def test_sqllineage_cases(corpus):
                 for e in edges if e.column and e.type == "DIRECT"}
         exact += ours == expected
     print(f"sqllineage cases: {exact}/{len(data['cases'])} exact")
-    assert len(data["cases"]) == 150 and exact >= 71
+    # sqllineage counts CASE/IF conditions as value flows; OpenLineage types them INDIRECT CONDITIONAL,
+    # as we do (issue 15): its 2 cases of a column computed from conditions alone differ on purpose.
+    assert len(data["cases"]) == 150 and exact >= 69
 
 
 def _urn_table(urn: str) -> str:
@@ -196,4 +198,6 @@ def test_datahub_goldens(corpus):
             total += 1
             exact += ours.get(item["downstream"]["column"].lower(), set()) == expected
     print(f"DataHub goldens: {exact}/{total} downstream columns exact")
-    assert total == 156 and exact >= 99
+    # DataHub counts window PARTITION BY / ORDER BY keys as upstreams; OpenLineage types them INDIRECT
+    # WINDOW, as we do (issue 15), also over a CTE: its window-over-CTE column differs on purpose.
+    assert total == 156 and exact >= 98

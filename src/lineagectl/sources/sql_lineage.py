@@ -41,7 +41,7 @@ class Edge:
     column: str | None
     source: Source
     type: str
-    subtype: str | None  # None only on the internal marker of _conditional, never in a result
+    subtype: str | None
     masking: bool
 
 
@@ -58,59 +58,107 @@ _NAVIGATION: tuple = ()  # window navigation functions, set on first use (sqlglo
 
 
 def _classify(expressions: list) -> tuple[str, bool]:
+    """Subtype and masking of a whole expression (when the column it reads cannot be found in it)."""
     from sqlglot import exp
 
-    global _NAVIGATION
-    _NAVIGATION = _NAVIGATION or (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
     subtype, masking = "IDENTITY", False
     for expression in expressions:
         inner = expression.this if isinstance(expression, exp.Alias) else expression
         if isinstance(inner, (exp.Column, exp.Star)) or inner is None:
             continue
         for node in inner.walk():
-            if isinstance(node, exp.Func):
-                names = (str(node.name) if isinstance(node, exp.Anonymous) else node.sql_name(),
-                         type(node).__name__)
-                if any(n.lower().startswith(_MASKING_PREFIXES) for n in names):
-                    masking = True
-            # LAG/LEAD/FIRST_VALUE… pick one row's value: a transformation, not an aggregation.
-            if isinstance(node, exp.AggFunc) and not isinstance(node, _NAVIGATION):
+            masking = masking or _masks(node)
+            if _aggregates(node):
                 subtype = "AGGREGATION"
         if subtype != "AGGREGATION":
             subtype = "TRANSFORMATION"
     return subtype, masking
 
 
-def _only_in_window_spec(column: str, expressions: list) -> bool:
-    """True if ``column`` shapes the result only through PARTITION BY / ORDER BY of a window."""
+def _masks(node) -> bool:
     from sqlglot import exp
 
-    expressions = [e for e in expressions if e is not None]
-    if not any(expression.find(exp.Window) for expression in expressions):
-        return False  # the common case: no window, nothing to copy
-    in_spec = in_value = False
-    for expression in expressions:
-        for window in expression.find_all(exp.Window):
-            spec = [*(window.args.get("partition_by") or []), window.args.get("order")]
-            if any(c.name.lower() == column.lower() for part in spec if part is not None
-                   for c in part.find_all(exp.Column)):
-                in_spec = True
-        outside = expression.copy()
-        for window in list(outside.find_all(exp.Window)):
-            window.set("partition_by", None)
-            window.set("order", None)
-        if any(c.name.lower() == column.lower() for c in outside.find_all(exp.Column)):
-            in_value = True
-    return in_spec and not in_value
+    if not isinstance(node, exp.Func):
+        return False
+    names = (str(node.name) if isinstance(node, exp.Anonymous) else node.sql_name(), type(node).__name__)
+    return any(n.lower().startswith(_MASKING_PREFIXES) for n in names)
+
+
+def _aggregates(node) -> bool:
+    from sqlglot import exp
+
+    global _NAVIGATION
+    _NAVIGATION = _NAVIGATION or (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
+    # LAG/LEAD/FIRST_VALUE… pick one row's value: a transformation, not an aggregation.
+    return isinstance(node, exp.AggFunc) and not isinstance(node, _NAVIGATION)
+
+
+_RANK = {"IDENTITY": 0, "TRANSFORMATION": 1, "AGGREGATION": 2}
+
+
+def _use(ref, root) -> tuple[str, str | None, bool]:
+    """How ``root`` (a projection) uses column ``ref`` in it: ("WINDOW"|"CONDITIONAL", None, False)
+    when it only partitions/orders a window or decides a CASE/IF, else ("DIRECT", subtype, masking)."""
+    from sqlglot import exp
+
+    node, subtype, masking = ref, "IDENTITY", False
+    while node is not root and node.parent is not None:
+        parent, key = node.parent, node.arg_key
+        if isinstance(parent, exp.Window) and key in ("partition_by", "order"):
+            return "WINDOW", None, False
+        if isinstance(parent, (exp.If, exp.Case)) and key == "this":
+            return "CONDITIONAL", None, False
+        bare = (isinstance(parent, (exp.Alias, exp.Paren)) or (isinstance(parent, exp.If) and key in ("true", "false"))
+                or (isinstance(parent, exp.Case) and key in ("ifs", "default")))
+        if not bare and subtype == "IDENTITY":
+            subtype = "TRANSFORMATION"
+        if _aggregates(parent):
+            subtype = "AGGREGATION"
+        masking = masking or _masks(parent)
+        node = parent
+    return "DIRECT", subtype, masking
+
+
+def _step_uses(expression, name: str) -> set[tuple[str, str | None, bool]]:
+    """The uses (``_use``) of the column a lineage node ``name`` (``alias.column``) names in ``expression``."""
+    from sqlglot import exp
+
+    table, _, column = name.rpartition(".")
+    table, column = table.rsplit(".", 1)[-1].strip('"').lower(), column.strip('"').lower()
+    refs = [c for c in expression.find_all(exp.Column)
+            if c.name.lower() == column and (not table or not c.table or c.table.lower() == table)]
+    if not refs:
+        return {("DIRECT", *_classify([expression]))}
+    return {_use(ref, expression) for ref in refs}
+
+
+def _path_edges(name: str, source: Source, steps: list) -> set[Edge]:
+    """Edges of output ``name`` from one lineage path: ``steps`` is [(expression, child name)], outermost first.
+
+    The value flows (DIRECT) only if every step uses it as a value; a step using it as a window
+    key or a CASE condition adds that INDIRECT edge."""
+    edges: set[Edge] = set()
+    direct: list[set] = []
+    for expression, child in steps:
+        uses = _step_uses(expression, child)
+        edges |= {Edge(name, source, "INDIRECT", kind, False) for kind, _, _ in uses if kind != "DIRECT"}
+        direct.append({(subtype, masking) for kind, subtype, masking in uses if kind == "DIRECT"})
+    if direct and all(direct):
+        inner = [max(uses, key=lambda u: (_RANK[u[0]], u[1])) for uses in direct[1:]]
+        for subtype, masking in direct[0]:
+            for inner_subtype, inner_masking in inner:
+                subtype = max(subtype, inner_subtype, key=_RANK.__getitem__)
+                masking = masking or inner_masking
+            edges.add(Edge(name, source, "DIRECT", subtype, masking))
+    return edges
 
 
 def _paths(node, trail: list):
-    """(leaf, expressions on the way) for every leaf of a sqlglot lineage node."""
-    trail = [*trail, node.expression]
+    """(leaf, [(expression, child name)] on the way) for every leaf of a sqlglot lineage node."""
     if not node.downstream:
         yield node, trail
     for child in node.downstream:
-        yield from _paths(child, trail)
+        yield from _paths(child, [*trail, (node.expression, child.name)])
 
 
 def _indirect_order(edge: Edge) -> tuple:
@@ -119,80 +167,80 @@ def _indirect_order(edge: Edge) -> tuple:
     return (edge.subtype or "", edge.column or "", edge.source.table, edge.source.column, edge.type, edge.masking)
 
 
-def _indirect(tree) -> list[Edge]:
+def _indirect(root_scope) -> list[Edge]:
+    """Dataset-level INDIRECT edges (JOIN, FILTER incl. HAVING/QUALIFY, GROUP_BY, SORT) of every
+    SELECT of the query, its CTEs and subqueries included, resolved to base-table columns."""
     from sqlglot import exp
 
-    edges = []
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    for select in tree.find_all(exp.Select):
-        tables = {}
-        for table in select.find_all(exp.Table):
-            # A CTE or subquery is not a source; its own SELECT is visited in turn.
-            if table.find_ancestor(exp.Select) is select and not (not table.db and table.name.lower() in ctes):
-                tables[table.alias_or_name] = table
+    edges = set()
+    memo: dict = {}
+    for scope in root_scope.traverse():
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
         clauses = [("FILTER", select.args.get("where")), ("FILTER", select.args.get("having")),
-                   ("GROUP_BY", select.args.get("group")), ("SORT", select.args.get("order"))]
+                   ("FILTER", select.args.get("qualify")), ("GROUP_BY", select.args.get("group")),
+                   ("SORT", select.args.get("order"))]
         clauses += [("JOIN", join.args.get("on")) for join in select.args.get("joins") or []]
         for subtype, clause in clauses:
             if clause is None:
                 continue
             for column in clause.find_all(exp.Column):
-                for table, name in _sources(column, select, tables, subtype):
-                    edges.append(Edge(None, Source(_table_name(table), name), "INDIRECT", subtype, False))
-        if select is tree or (isinstance(tree, exp.Union) and select.find_ancestor(exp.Select) is None):
-            edges += _conditional(select, tables)
-    return sorted(set(edges), key=_indirect_order)
-
-
-def _sources(column, select, tables: dict, subtype: str) -> list[tuple]:
-    """(table, column) a clause's column reads; ORDER BY may name an output alias instead."""
-    from sqlglot import exp
-
-    table = tables.get(column.table)
-    if table is not None and column.name:
-        return [(table, column.name)]
-    if subtype == "SORT" and not column.table:
-        for projection in select.selects:
-            if projection.alias_or_name == column.name and isinstance(projection, exp.Alias):
-                return [(tables[inner.table], inner.name) for inner in projection.find_all(exp.Column)
-                        if inner.table in tables and inner.name]
-    return []
-
-
-def _conditional(select, tables: dict) -> list[Edge]:
-    """INDIRECT CONDITIONAL edges: columns in the condition of a CASE/IF that computes an output.
-
-    A column read only in such conditions (not in a value) is returned with subtype
-    None too: the caller drops the DIRECT edge lineage() reported for it.
-    """
-    from sqlglot import exp
-
-    edges = []
-    for projection in select.selects:
-        name = projection.alias_or_name
-        if not name or isinstance(projection, exp.Star):
-            continue
-        # sqlglot parses IF(c, x, y) and each CASE WHEN c THEN x as exp.If, the condition in ``this``.
-        conditions = [node.this for node in projection.find_all(exp.If)]
-        in_conditions = {id(c) for condition in conditions for c in condition.find_all(exp.Column)}
-        values = {(c.table, c.name) for c in projection.find_all(exp.Column) if id(c) not in in_conditions}
-        # A branch that is a bare column passes that column's value as it is: IDENTITY for it.
-        branches = [node.args.get("true") for node in projection.find_all(exp.If)]
-        branches += [case.args.get("default") for case in projection.find_all(exp.Case)]
-        for branch in branches:
-            table = tables.get(branch.table) if isinstance(branch, exp.Column) else None
-            if table is not None and branch.name:
-                edges.append(Edge(name, Source(_table_name(table), branch.name), "DIRECT", "IDENTITY", False))
-        for condition in conditions:
-            for column in condition.find_all(exp.Column):
-                table = tables.get(column.table)
-                if table is None or not column.name:
+                if isinstance(column.this, exp.Star):
                     continue
-                source = Source(_table_name(table), column.name)
-                edges.append(Edge(name, source, "INDIRECT", "CONDITIONAL", False))
-                if (column.table, column.name) not in values:
-                    edges.append(Edge(name, source, "DIRECT", None, False))  # marker: not a value
-    return edges
+                found = _resolve(scope, column.table, column.name, memo, set())
+                if not found and subtype == "SORT" and not column.table:  # ORDER BY an output alias
+                    for projection in select.selects:
+                        if isinstance(projection, exp.Alias) and projection.alias_or_name == column.name:
+                            for inner in projection.find_all(exp.Column):
+                                found |= _resolve(scope, inner.table, inner.name, memo, set())
+                for table, name in found:
+                    edges.add(Edge(None, Source(table, name), "INDIRECT", subtype, False))
+    return sorted(edges, key=_indirect_order)
+
+
+def _resolve(scope, alias: str, name: str, memo: dict, seen: set) -> set[tuple[str, str]]:
+    """Base (table, column) that column ``alias.name`` of ``scope`` reads, through CTEs and subqueries."""
+    from sqlglot import exp
+
+    source = scope.sources.get(alias) if alias else None  # qualify() qualified every column it could
+    if isinstance(source, exp.Table):
+        return {(_table_name(source), name)} if name else set()
+    if source is None or not hasattr(source, "expression"):
+        return set()
+    return _resolve_output(source, name, memo, seen)
+
+
+def _resolve_output(scope, name: str, memo: dict, seen: set) -> set[tuple[str, str]]:
+    """Base (table, column) that output ``name`` of a CTE/subquery scope reads."""
+    from sqlglot import exp
+
+    key = (id(scope), name.lower())
+    if key in memo:
+        return memo[key]
+    if key in seen:  # a recursive CTE
+        return set()
+    seen.add(key)
+    found: set[tuple[str, str]] = set()
+    if isinstance(scope.expression, exp.SetOperation):
+        for branch in getattr(scope, "set_operation_scopes", None) or getattr(scope, "union_scopes", []):
+            found |= _resolve_output(branch, name, memo, seen)
+    elif isinstance(scope.expression, exp.Select):
+        selects = scope.expression.selects
+        named = [s for s in selects if s.alias_or_name.lower() == name.lower()]
+        for projection in named:
+            for column in projection.find_all(exp.Column):
+                if not isinstance(column.this, exp.Star):
+                    found |= _resolve(scope, column.table, column.name, memo, seen)
+        if not named:  # through a star: the column passes on under its name
+            for star in selects:
+                if isinstance(star, exp.Star):
+                    for alias in scope.sources:
+                        found |= _resolve(scope, alias, name, memo, seen)
+                elif isinstance(star, exp.Column) and isinstance(star.this, exp.Star):
+                    found |= _resolve(scope, star.table, name, memo, seen)
+    memo[key] = found
+    return found
 
 
 def _target_columns(statement, schema, dialect) -> list[str] | None:
@@ -289,34 +337,28 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema |
         if not isinstance(tree, exp.Query):
             raise SqlLineageError("not a SELECT query")
         edges: set[Edge] = set()
-        indirect = _indirect(tree)  # before lineage, which may rewrite the tree in place (copy=False)
+        scope = build_scope(tree)
+        if scope is None:
+            raise SqlLineageError("no query scope")
+        indirect = _indirect(scope)  # before lineage, which may rewrite the tree in place (copy=False)
         # One call for every output column, sharing sqlglot's work across them; the scope of the
         # tree qualified above spares lineage() qualifying it a second time.
         roots = lineage(None, tree, schema=schema or {}, dialect=dialect, trim_selects=False, copy=False,
-                        scope=build_scope(tree))
+                        scope=scope)
         for name, root in roots.items():
             if not name or name == "*":
                 continue
-            for leaf, trail in _paths(root, []):
+            for leaf, steps in _paths(root, []):
                 if not isinstance(leaf.source, exp.Table):
                     continue
                 column = leaf.name.rsplit(".", 1)[-1].strip('"')
-                source = Source(_table_name(leaf.source), column)
-                if _only_in_window_spec(column, trail[:-1]):
-                    edges.add(Edge(name, source, "INDIRECT", "WINDOW", False))
-                    continue
-                subtype, masking = _classify(trail[:-1])
-                edges.add(Edge(name, source, "DIRECT", subtype, masking))
+                edges |= _path_edges(name, Source(_table_name(leaf.source), column), steps)
     except SqlglotError as exc:
         raise SqlLineageError(str(exc).splitlines()[0]) from None
     except SqlLineageError:
         raise
     except Exception as exc:  # sqlglot also fails with assertions and lookups
         raise SqlLineageError(f"{type(exc).__name__}: {exc}") from None
-    condition_only = {(e.column, e.source) for e in indirect if e.type == "DIRECT" and e.subtype is None}
-    edges |= {e for e in indirect if e.type == "DIRECT" and e.subtype is not None}  # CASE branch identities
-    indirect = [e for e in indirect if e.type != "DIRECT"]
-    edges = {e for e in edges if not (e.type == "DIRECT" and (e.column, e.source) in condition_only)}
     if target_columns is not None:
         edges = _rename_outputs(edges, tree, target_columns)
         indirect = sorted(_rename_outputs(set(indirect), tree, target_columns), key=_indirect_order)
