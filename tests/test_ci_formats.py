@@ -132,15 +132,18 @@ def _check_json(out):
 
 
 def _check_ndjson(out):
-    (record,) = [json.loads(line) for line in out.splitlines()]
-    return record["rule"] == "eu-data" and _names_the_finding(" ".join(map(str, record.values())) + str(record["jobs"]))
+    # The items of -f json's main list, exactly (docs/formats.md).
+    (v,) = [json.loads(line) for line in out.splitlines()]
+    return _check_json(json.dumps({"violations": [v]}))
 
 
 def _check_csv(out):
     import csv
 
     (row,) = list(csv.DictReader(io.StringIO(out)))
-    return row["rule"] == "eu-data" and _names_the_finding(" ".join(row.values()))
+    jobs = json.loads(row["jobs"])
+    return (row["rule"], (row["source.namespace"], row["source.name"]), (row["target.namespace"], row["target.name"]),
+            [(j["namespace"], j["name"]) for j in jobs]) == ("eu-data", SOURCE, TARGET, [JOB])
 
 
 def _check_table(out):

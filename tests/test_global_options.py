@@ -84,6 +84,9 @@ def test_hoisting_stops_at_a_double_dash_and_keeps_values():
         "-q", "--db", "x", "impact", "a", "--", "--db", "y"]
     assert hoist(["--db", "impact", "ls", "--wait=3"], commands) == ["--db", "impact", "--wait=3", "ls"]
     assert hoist(["ls"], commands) == ["ls"]
+    # An option the command declares itself stays with it: `trace --version V` is the model version.
+    assert hoist(["impact", "--version", "2", "-V"], commands, lambda _: {"--version"}) == [
+        "-V", "impact", "--version", "2"]
     assert set(GLOBAL_OPTIONS) >= {"--db", "--policy", "-q", "--quiet", "--wait", "--debug", "--color", "-V"}
 
 

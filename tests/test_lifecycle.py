@@ -137,7 +137,7 @@ def test_table_tree_csv_and_ndjson_show_the_mark(cli, store):
     assert {r["name"]: r.get("dropped_at") for r in records} == {"a": DROPPED_AT, "src": None}
     # Without a dropped dataset the columns are what they always were.
     plain = cli("--db", store, "trace", "c", "-f", "csv").stdout.splitlines()[0]
-    assert plain == "depth,kind,namespace,name,owners"
+    assert plain == "namespace,name,depth,type,owners"
 
 
 def test_graph_draws_a_dropped_dataset_dashed_and_labelled(cli, store):
@@ -154,8 +154,8 @@ def test_graph_draws_a_dropped_dataset_dashed_and_labelled(cli, store):
     assert "classDef dropped" in mermaid
     assert any(x.strip().startswith("class ") and x.strip().endswith(" dropped") and node in x
                for x in mermaid.splitlines())
-    edges = list(csv.DictReader(io.StringIO(cli("--db", store, "graph", "b", "-f", "csv").stdout)))
-    assert {r["to_dropped"] for r in edges if r["to_name"] == "a"} == {"True"}
+    drawn = list(csv.DictReader(io.StringIO(cli("--db", store, "graph", "b", "-f", "csv").stdout)))
+    assert {r["dropped"] for r in drawn if r["name"] == "a"} == {"true"}
 
 
 def test_a_job_whose_outputs_were_all_dropped_is_retired(store):

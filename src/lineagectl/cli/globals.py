@@ -9,6 +9,7 @@ group callback's — and works in every position for every command. Options afte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from typer.core import TyperGroup
@@ -18,8 +19,9 @@ GLOBAL_OPTIONS = {"--db": True, "--policy": True, "--wait": True, "--color": Tru
                   "-q": False, "--quiet": False, "--debug": False, "-V": False, "--version": False}
 
 
-def hoist(args: list[str], commands: set[str]) -> list[str]:
-    """``args`` with the global options that follow the subcommand moved before it."""
+def hoist(args: list[str], commands: set[str], own: Callable[[str], set[str]] = lambda _: set()) -> list[str]:
+    """``args`` with the global options that follow the subcommand moved before it; ``own(command)``
+    names the options a command declares itself, which stay with it (``trace --version V``)."""
     before: list[str] = []
     i = 0
     while i < len(args):  # up to the subcommand: global options and their values
@@ -36,6 +38,7 @@ def hoist(args: list[str], commands: set[str]) -> list[str]:
     moved: list[str] = []
     rest: list[str] = []
     tail = args[i:]
+    kept = own(tail[0])
     j = 0
     while j < len(tail):
         token = tail[j]
@@ -43,7 +46,7 @@ def hoist(args: list[str], commands: set[str]) -> list[str]:
             rest.extend(tail[j:])
             break
         name = token.split("=", 1)[0] if token.startswith("--") else token
-        if j and name in GLOBAL_OPTIONS:
+        if j and name in GLOBAL_OPTIONS and name not in kept:
             moved.append(token)
             if GLOBAL_OPTIONS[name] and "=" not in token and j + 1 < len(tail):
                 moved.append(tail[j + 1])
@@ -58,4 +61,9 @@ class GlobalOptionsGroup(TyperGroup):
     """The app's group: global options are accepted after the subcommand too."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> Any:
-        return super().parse_args(ctx, hoist(list(args), set(self.commands)))
+        return super().parse_args(ctx, hoist(list(args), set(self.commands), self._declared))
+
+    def _declared(self, name: str) -> set[str]:
+        """The option names command ``name`` declares (its own ``--db``, ``-q``, ``trace --version``)."""
+        command = self.commands.get(name)
+        return {opt for param in getattr(command, "params", []) for opt in getattr(param, "opts", [])}

@@ -46,8 +46,8 @@ _LISTS = {
         """SELECT d.namespace, d.name, d.dataset_type,
                   (SELECT count(*) FROM columns c WHERE c.dataset_id = d.dataset_id),
                   d.current_version,
-                  (SELECT string_agg(DISTINCT o.owner, ', ' ORDER BY o.owner) FROM owners o
-                   WHERE o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id),
+                  coalesce((SELECT list(DISTINCT o.owner ORDER BY o.owner) FROM owners o
+                            WHERE o.entity_kind = 'dataset' AND o.entity_id = d.dataset_id), []),
                   d.dataset_id IN (SELECT dataset_id FROM (""" + DROPPED_NOW + """)), d.last_seen
            FROM datasets d
            WHERE (?1 IS NULL OR d.namespace = ?1) AND (?2 IS NULL OR regexp_full_match(d.name, ?2))

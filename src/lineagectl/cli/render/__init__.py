@@ -11,7 +11,6 @@ spreadsheet formula, JSON is exact.
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -84,12 +83,16 @@ def _json(result: Result, stream: TextIO, color: bool) -> None:
 
 @renderer("ndjson")
 def _ndjson(result: Result, stream: TextIO, color: bool) -> None:
+    from lineagectl.cli.render.machine import main_items
+
     with _utf8(stream) as out:
-        for record in view_of(result).records:
-            out.write(_dumps(record, indent=False) + "\n")
+        for item in main_items(result):
+            out.write(_dumps(item, indent=False) + "\n")
 
 
 def _csv_cell(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON writes them
     if isinstance(value, str):
         # CSV is read by people too (cat, CI logs): one line per row, nothing a terminal acts on.
         value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", one_line(value))
@@ -102,12 +105,12 @@ def _csv_cell(value: object) -> object:
 
 @renderer("csv")
 def _csv(result: Result, stream: TextIO, color: bool) -> None:
-    view = view_of(result)
+    from lineagectl.cli.render.machine import main_items, write_csv
+
+    items = main_items(result)
     with _utf8(stream) as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(view.columns)
-        for record in view.records:
-            writer.writerow([_csv_cell(record.get(c)) for c in view.columns])
+        # No items say no keys: the header is then the table's, so an empty answer is still a CSV.
+        write_csv(items, out, _csv_cell, header=None if items else view_of(result).columns)
 
 
 def safe_text(value: object) -> str:
