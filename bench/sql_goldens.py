@@ -18,8 +18,11 @@ and the set of source tables both equal the golden's, and **column-exact** when 
 compared lower case, tables by their last part (``db.schema.orders`` is ``orders``: the suites
 disagree on default databases, not on tables). A case whose SQL raises scores nothing.
 
-Run: ``python bench/sql_goldens.py [--corpus DIR] [--failures]``; exits 0, or 2 when the
-corpus is absent (nothing scored). ``score(corpus)`` returns the figures for tests.
+Run: ``python bench/sql_goldens.py [--corpus DIR] [--failures] [--peer sqllineage]``; exits 0,
+or 2 when the corpus is absent (nothing scored). ``score(corpus)`` returns the figures for tests.
+``--peer sqllineage`` scores reata/sqllineage's answers by the same rule (install it apart:
+``python -m venv /tmp/peer && /tmp/peer/bin/pip install sqllineage``, then run this file with
+that Python and ``PYTHONPATH=src``).
 """
 
 from __future__ import annotations
@@ -176,6 +179,40 @@ def _answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, se
     return targets, sources, columns, errors
 
 
+def _flat(schema: dict | None, path: tuple = ()) -> dict[str, list[str]]:
+    """A nested schema as ``{"db.table": [columns]}`` (sqllineage's metadata form)."""
+    tables: dict[str, list[str]] = {}
+    for key, value in (schema or {}).items():
+        if isinstance(value, dict) and value and all(not isinstance(v, dict) for v in value.values()):
+            tables[".".join((*path, key))] = list(value)
+        elif isinstance(value, dict):
+            tables.update(_flat(value, (*path, key)))
+    return tables
+
+
+def _sqllineage_answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, set, set, list[str]]:
+    """The same answer from reata/sqllineage (a peer; ``pip install sqllineage`` in another venv)."""
+    import warnings
+
+    from sqllineage.core.metadata.dummy import DummyMetaDataProvider
+    from sqllineage.runner import LineageRunner
+
+    warnings.simplefilter("ignore")  # sqllineage warns about every statement it does not analyse
+    runner = LineageRunner(sql, dialect=dialect or "ansi",
+                           metadata_provider=DummyMetaDataProvider(_flat(schema)), silent_mode=True)
+    targets = {_short(str(t)) for t in runner.target_tables}
+    sources = {_short(str(t)) for t in runner.source_tables}
+    columns = set()
+    for path in runner.get_column_lineage(exclude_path_ending_in_subquery=True):
+        first, last = path[0], path[-1]
+        table = getattr(first.parent, "raw_name", None) or str(first.parent or "")
+        columns.add((_short(str(table)), first.raw_name.lower(), last.raw_name.lower()))
+    return targets, sources, columns, []
+
+
+PEERS = {"lineagectl": _answer, "sqllineage": _sqllineage_answer}
+
+
 def _diff(expected: set, ours: set) -> str:
     parts = []
     if expected - ours:
@@ -185,8 +222,8 @@ def _diff(expected: set, ours: set) -> str:
     return ", ".join(parts)
 
 
-def run(corpus: Path) -> list[Outcome]:
-    """Every case scored."""
+def run(corpus: Path, peer: str = "lineagectl") -> list[Outcome]:
+    """Every case scored, with lineagectl's answers or a peer's (``PEERS``)."""
     import logging
 
     logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
@@ -194,7 +231,7 @@ def run(corpus: Path) -> list[Outcome]:
     for case in cases(corpus):
         outcome = Outcome(case)
         try:
-            targets, sources, columns, errors = _answer(case.sql, case.dialect, case.schema)
+            targets, sources, columns, errors = PEERS[peer](case.sql, case.dialect, case.schema)
         except Exception as exc:  # a crash scores nothing, and is listed
             targets, sources, columns, errors = set(), set(), set(), [f"{type(exc).__name__}: {exc}"]
         outcome.why += [f"error: {e}"[:160] for e in errors]
@@ -254,11 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--failures", action="store_true", help="list every case that is not exact, and why")
+    parser.add_argument("--peer", choices=sorted(PEERS), default="lineagectl",
+                        help="whose answers to score (sqllineage: installed beside, e.g. in another venv)")
     args = parser.parse_args(argv)
     if not (args.corpus / "sql-goldens").is_dir():
         print(f"no SQL goldens under {args.corpus}: nothing scored", file=sys.stderr)
         return 2
-    print(report(run(args.corpus), args.failures))
+    print(report(run(args.corpus, args.peer), args.failures))
     return 0
 
 
