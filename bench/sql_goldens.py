@@ -20,9 +20,9 @@ disagree on default databases, not on tables). A case whose SQL raises scores no
 
 Run: ``python bench/sql_goldens.py [--corpus DIR] [--failures] [--peer sqllineage]``; exits 0,
 or 2 when the corpus is absent (nothing scored). ``score(corpus)`` returns the figures for tests.
-``--peer sqllineage`` scores reata/sqllineage's answers by the same rule (install it apart:
-``python -m venv /tmp/peer && /tmp/peer/bin/pip install sqllineage``, then run this file with
-that Python and ``PYTHONPATH=src``).
+``--peer sqllineage`` / ``--peer openlineage-sql`` score those parsers by the same rule (install
+them apart: ``python -m venv /tmp/peer && /tmp/peer/bin/pip install sqllineage openlineage-sql``,
+then run this file with that Python and ``PYTHONPATH=src``).
 """
 
 from __future__ import annotations
@@ -210,7 +210,21 @@ def _sqllineage_answer(sql: str, dialect: str | None, schema: dict | None) -> tu
     return targets, sources, columns, []
 
 
-PEERS = {"lineagectl": _answer, "sqllineage": _sqllineage_answer}
+_OPENLINEAGE_DIALECTS = {"tsql": "mssql", "postgres": "postgres", "spark": "hive", "databricks": "databricks"}
+
+
+def _openlineage_sql_answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, set, set, list[str]]:
+    """The same answer from openlineage-sql (OpenLineage's Rust parser; takes no schema)."""
+    import openlineage_sql
+
+    meta = openlineage_sql.parse([sql], dialect=_OPENLINEAGE_DIALECTS.get(dialect or "", dialect or "generic"))
+    columns = {(_short(item.origin.name if item.origin else ""), item.name.lower(), column.descendant.name.lower())
+               for column in meta.column_lineage for item in column.lineage}
+    return ({_short(t.name) for t in meta.out_tables}, {_short(t.name) for t in meta.in_tables}, columns,
+            [str(e) for e in getattr(meta, "errors", [])])
+
+
+PEERS = {"lineagectl": _answer, "sqllineage": _sqllineage_answer, "openlineage-sql": _openlineage_sql_answer}
 
 
 def _diff(expected: set, ours: set) -> str:
