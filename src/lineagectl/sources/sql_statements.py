@@ -112,8 +112,10 @@ def _targets(tree: Any) -> tuple[str, list]:
         return "UPDATE", _aliased(tree, written(tree.this))
     if isinstance(tree, (exp.Merge, exp.Delete)):
         return type(tree).__name__.upper(), written(tree.this)
-    if isinstance(tree, exp.Copy):
-        return "COPY", written(tree.this)
+    if isinstance(tree, exp.Copy):  # COPY [INTO] t FROM files (a load), or COPY t|(query) TO files (an unload)
+        if tree.args.get("kind"):
+            return "COPY", written(tree.this)
+        return "COPY", [f for f in tree.args.get("files") or [] if isinstance(f, exp.Table)]
     if isinstance(tree, exp.Drop):
         if str(tree.args.get("kind") or "").upper() not in ("TABLE", "VIEW"):
             return "DROP", []  # a schema, a function, an index: no dataset
@@ -151,8 +153,11 @@ def _sources(tree: Any, kind: str, targets: list) -> list[str]:
     nodes, CTE references and table functions."""
     from sqlglot import exp
 
-    if kind in ("DROP", "TRUNCATE", "OTHER", "CREATE_TABLE"):
+    if kind in ("DROP", "TRUNCATE", "OTHER"):
         return []
+    if kind == "CREATE_TABLE":  # CREATE TABLE a LIKE b, … CLONE b: b; a column list reads nothing
+        return [table_name(t) for node in tree.find_all(exp.LikeProperty, exp.Clone)
+                for t in node.find_all(exp.Table)]
     if kind == "ALTER_RENAME":
         return [table_name(tree.this)] if isinstance(tree.this, exp.Table) else []
     if kind == "ALTER":
@@ -177,6 +182,8 @@ def _sources(tree: Any, kind: str, targets: list) -> list[str]:
 
 
 def _describe(statement: Statement, dialect: str | None) -> None:
+    from sqlglot import exp
+
     tree = statement.tree
     kind, nodes = _targets(tree)
     statement.kind = kind
@@ -185,6 +192,12 @@ def _describe(statement: Statement, dialect: str | None) -> None:
         if name and name not in statement.targets:
             statement.targets.append(name)
     statement.sources = _sources(tree, kind, nodes)
+    if kind == "COPY":  # files named by a string: '/data/x.csv', 's3://bucket/key'
+        files = [f.name for f in tree.args.get("files") or [] if isinstance(f, exp.Literal) and f.is_string]
+        if tree.args.get("kind"):
+            statement.sources += [f for f in files if f not in statement.sources]
+        else:
+            statement.targets += [f for f in files if f not in statement.targets]
     statement.temporary = kind in ("CREATE_TABLE_AS_SELECT", "CREATE_VIEW", "SELECT_INTO")
     statement.temporary = statement.temporary and _is_temporary(tree)
 
