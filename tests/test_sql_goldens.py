@@ -147,8 +147,9 @@ def test_sqllineage_cases(corpus):
         exact += ours == expected
     print(f"sqllineage cases: {exact}/{len(data['cases'])} exact")
     # sqllineage counts CASE/IF conditions as value flows; OpenLineage types them INDIRECT CONDITIONAL,
-    # as we do (issue 15): its 2 cases of a column computed from conditions alone differ on purpose.
-    assert len(data["cases"]) == 150 and exact >= 69
+    # as we do (issue 15): its 2 cases of a column computed from conditions alone differ on purpose
+    # (a column missing from the schema no longer fails its statement: +1).
+    assert len(data["cases"]) == 150 and exact >= 70
 
 
 def _urn_table(urn: str) -> str:
@@ -199,5 +200,6 @@ def test_datahub_goldens(corpus):
             exact += ours.get(item["downstream"]["column"].lower(), set()) == expected
     print(f"DataHub goldens: {exact}/{total} downstream columns exact")
     # DataHub counts window PARTITION BY / ORDER BY keys as upstreams; OpenLineage types them INDIRECT
-    # WINDOW, as we do (issue 15), also over a CTE: its window-over-CTE column differs on purpose.
-    assert total == 156 and exact >= 98
+    # WINDOW, as we do (issue 15), also over a CTE: its window-over-CTE column differs on purpose
+    # (a column missing from the schema no longer fails its statement: +11).
+    assert total == 156 and exact >= 109

@@ -118,3 +118,12 @@ def test_hubspot_models_get_join_and_filter_edges_and_no_window_key_flows(corpus
     assert len(windowed) > 100
     text = json.dumps(lineage)
     assert '"subtype": null' not in text
+
+
+def test_a_column_the_schema_does_not_list_costs_no_other_column():
+    # The catalog is older than the model: users.nickname is not in it.
+    got = edges_of("WITH u AS (SELECT id, nickname, email FROM db.s.users WHERE active) "
+                   "SELECT id, upper(nickname) AS nick, email FROM u")
+    assert {("id", USERS, "id", "DIRECT", "IDENTITY"), ("email", USERS, "email", "DIRECT", "IDENTITY"),
+            ("nick", USERS, "nickname", "DIRECT", "TRANSFORMATION"),
+            (None, USERS, "active", "INDIRECT", "FILTER")} <= got

@@ -307,6 +307,33 @@ def _statement(sql: str, dialect: str | None):
     return moving[0] if moving else None
 
 
+def _query(sql: str, dialect: str | None, schema) -> tuple:
+    """(qualified query or None, target columns or None) of the one statement of ``sql`` that moves data.
+
+    A column the schema does not list for its table (a catalog older than the model, documented
+    columns only) fails sqlglot's qualify as a whole; the statement is then read again with that
+    column taken as its table's, so it costs no other column its lineage."""
+    from sqlglot import exp
+    from sqlglot.errors import OptimizeError
+    from sqlglot.optimizer.qualify import qualify
+
+    for partial in (False, True):
+        tree = _statement(sql, dialect)
+        if tree is None:
+            return None, None
+        target_columns = None
+        if isinstance(tree, (exp.Create, exp.Insert)) and isinstance(tree.expression, exp.Query):
+            target_columns = _target_columns(tree, schema, dialect)
+            tree = tree.expression  # CREATE TABLE … AS SELECT / INSERT … SELECT: the query decides
+        try:
+            return qualify(tree, schema=schema or None, dialect=dialect, validate_qualify_columns=False,
+                           identify=False, allow_partial_qualification=partial), target_columns
+        except OptimizeError as exc:
+            if partial or not str(exc).startswith("Unknown column"):
+                raise
+    raise AssertionError("unreachable")
+
+
 def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema | None = None) -> list[Edge]:
     """Field-level (``column`` set) and dataset-level (``column`` None) edges of ``sql``.
 
@@ -319,21 +346,14 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema |
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
     from sqlglot.lineage import lineage
-    from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import build_scope
 
     # sqlglot logs what it cannot resolve; the caller reports failures once, as it sees fit.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
-        tree = _statement(sql, dialect)
+        tree, target_columns = _query(sql, dialect, schema)
         if tree is None:
             return []
-        target_columns = None
-        if isinstance(tree, (exp.Create, exp.Insert)) and isinstance(tree.expression, exp.Query):
-            target_columns = _target_columns(tree, schema, dialect)
-            tree = tree.expression  # CREATE TABLE … AS SELECT / INSERT … SELECT: the query decides
-        tree = qualify(tree, schema=schema or None, dialect=dialect, validate_qualify_columns=False,
-                       identify=False)
         if not isinstance(tree, exp.Query):
             raise SqlLineageError("not a SELECT query")
         edges: set[Edge] = set()
