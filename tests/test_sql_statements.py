@@ -46,6 +46,13 @@ def _one(sql: str, dialect: str | None = None) -> tuple[str, list[str], list[str
      ("CREATE_TABLE", ["shop.items"], [])),
     ("ALTER TABLE stg.orders RENAME TO stg.orders_old", None, ("ALTER_RENAME", ["stg.orders_old"], ["stg.orders"])),
     ("DROP TABLE IF EXISTS tmp.scratch", None, ("DROP", ["tmp.scratch"], [])),
+    ("REPLACE INTO shop.prices SELECT sku, price FROM stg.prices", "mysql", ("INSERT", ["shop.prices"], ["stg.prices"])),
+    ("RENAME TABLE shop.orders TO shop.orders_2025", "mysql", ("ALTER_RENAME", ["shop.orders_2025"], ["shop.orders"])),
+    ("EXEC sp_rename 'dbo.orders', 'orders_old'", "tsql", ("ALTER_RENAME", ["dbo.orders_old"], ["dbo.orders"])),
+    ("ALTER VIEW rpt.v RENAME TO rpt.v_old", None, ("ALTER_RENAME", ["rpt.v_old"], ["rpt.v"])),
+    ("INSERT OVERWRITE DIRECTORY '/exports/orders' SELECT * FROM dw.orders", "hive",
+     ("INSERT", ["/exports/orders"], ["dw.orders"])),
+    ("EXEC dbo.load_everything", "tsql", ("OTHER", [], [])),
     ("DROP SCHEMA old_stuff", None, ("DROP", [], [])),
     ('SELECT * FROM "Sales"."Orders"', "postgres", ("SELECT", [], ["Sales.Orders"])),
     ("SELECT * FROM `proj.ds.events$20260101`", "bigquery", ("SELECT", [], ["proj.ds.events"])),
@@ -80,6 +87,12 @@ def test_temporary_tables_are_read_through_across_statements():
     assert found[0].temporary and found[0].targets == ["recent"]
     assert found[1].sources == ["raw.orders", "raw.customers"] and found[1].through == ["recent"]
     assert found[2].kind == "DROP"
+
+
+def test_spark_cached_tables_are_temporary():
+    found = statements("CACHE TABLE recent AS SELECT * FROM raw.events; INSERT INTO mart.e SELECT * FROM recent",
+                       "spark")
+    assert found[0].temporary and found[1].sources == ["raw.events"] and found[1].through == ["recent"]
 
 
 def test_tsql_hash_tables_are_temporary():

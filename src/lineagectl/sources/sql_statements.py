@@ -8,10 +8,12 @@ quotes). A statement sqlglot cannot read keeps its text and an ``error``; the ot
 answer. CTE names are not sources. A temporary table that an earlier statement of the
 script filled is read through: its sources stand in for it (``through`` names it).
 
-Kinds: SELECT, SELECT_INTO, CREATE_TABLE_AS_SELECT, CREATE_TABLE, CREATE_VIEW, INSERT
-(also ``VALUES``, ``OVERWRITE`` and Hive's multi-insert), MERGE, UPDATE, DELETE, COPY,
-DROP, ALTER_RENAME (source the old name, target the new), ALTER, TRUNCATE, OTHER, UNKNOWN
-(unparsed).
+Kinds: SELECT, SELECT_INTO, CREATE_TABLE_AS_SELECT (also Spark's ``CACHE TABLE … AS``),
+CREATE_TABLE (sources: ``LIKE``/``CLONE``), CREATE_VIEW, INSERT (also ``VALUES``,
+``OVERWRITE [DIRECTORY]``, Hive's multi-insert, MySQL's ``REPLACE INTO``), MERGE, UPDATE
+(its target is a source too), DELETE, COPY (loads and unloads, files and stages),
+DROP (tables and views), ALTER_RENAME (source the old name, target the new; also MySQL's
+``RENAME TABLE`` and T-SQL's ``sp_rename``), ALTER, TRUNCATE, OTHER, UNKNOWN (unparsed).
 
 sqlglot is imported when a script is read, not with this module.
 """
@@ -100,6 +102,8 @@ def _targets(tree: Any) -> tuple[str, list]:
         return "INSERT", [t for insert in tree.expressions for t in written(insert.this)]
     if isinstance(tree, exp.Insert):
         return "INSERT", written(tree.this)
+    if isinstance(tree, exp.Cache) and isinstance(tree.expression, exp.Query):  # Spark: CACHE TABLE t AS SELECT
+        return "CREATE_TABLE_AS_SELECT", written(tree.this)
     if isinstance(tree, exp.Create):
         kind = str(tree.args.get("kind") or "").upper()
         if kind == "VIEW":
@@ -181,6 +185,36 @@ def _sources(tree: Any, kind: str, targets: list) -> list[str]:
     return found
 
 
+def _understood(tree: Any, dialect: str | None) -> Any:
+    """What sqlglot leaves a ``Command`` or an ``EXECUTE``, read as the statement it is: MySQL's
+    ``REPLACE INTO`` an INSERT, its ``RENAME TABLE a TO b`` and T-SQL's ``sp_rename 'a', 'b'``
+    an ``ALTER TABLE … RENAME``. Anything else is returned as it is."""
+    import re
+
+    import sqlglot
+    from sqlglot import exp
+
+    text = None
+    if isinstance(tree, exp.Command) and isinstance(tree.expression, exp.Literal):
+        verb, rest = str(tree.this).upper(), tree.expression.name
+        if verb == "REPLACE" and rest.upper().startswith("INTO"):
+            text = f"INSERT {rest}"
+        match = re.fullmatch(r"TABLE\s+(\S+)\s+TO\s+(\S+)", rest.strip(), re.I) if verb == "RENAME" else None
+        if match:
+            text = f"ALTER TABLE {match[1]} RENAME TO {match[2]}"
+    elif isinstance(tree, exp.Execute) and isinstance(tree.this, exp.Table) and tree.this.name.lower() == "sp_rename":
+        names = [e.name for e in tree.expressions if isinstance(e, exp.Literal)]
+        if len(names) >= 2 and len(names[1].split(".")) == 1:  # 'schema.old', 'new': the new name keeps the schema
+            schema = names[0].rsplit(".", 1)[0] + "." if "." in names[0] else ""
+            text = f"ALTER TABLE {names[0]} RENAME TO {schema}{names[1]}"
+    if text is None:
+        return tree
+    try:
+        return sqlglot.parse_one(text, read=dialect)
+    except Exception:  # not what it looked like: keep sqlglot's own reading
+        return tree
+
+
 def _describe(statement: Statement, dialect: str | None) -> None:
     from sqlglot import exp
 
@@ -192,6 +226,8 @@ def _describe(statement: Statement, dialect: str | None) -> None:
         if name and name not in statement.targets:
             statement.targets.append(name)
     statement.sources = _sources(tree, kind, nodes)
+    if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Directory):  # INSERT OVERWRITE DIRECTORY '/x'
+        statement.targets.append(tree.this.name)
     if kind == "COPY":  # files named by a string: '/data/x.csv', 's3://bucket/key'
         files = [f.name for f in tree.args.get("files") or [] if isinstance(f, exp.Literal) and f.is_string]
         if tree.args.get("kind"):
@@ -199,7 +235,8 @@ def _describe(statement: Statement, dialect: str | None) -> None:
         else:
             statement.targets += [f for f in files if f not in statement.targets]
     statement.temporary = kind in ("CREATE_TABLE_AS_SELECT", "CREATE_VIEW", "SELECT_INTO")
-    statement.temporary = statement.temporary and _is_temporary(tree)
+    # A cached table (Spark's CACHE TABLE t AS SELECT) lives as long as the session.
+    statement.temporary = statement.temporary and (isinstance(tree, exp.Cache) or _is_temporary(tree))
 
 
 def _read_through(statements: list[Statement]) -> None:
@@ -240,7 +277,7 @@ def statements(sql: str, dialect: str | None = None) -> list[Statement]:
             continue
         if not trees:
             continue
-        statement.tree = trees[0]
+        statement.tree = _understood(trees[0], dialect)
         try:
             _describe(statement, dialect)
         except Exception as exc:  # a shape sqlglot builds that this module does not know
