@@ -211,3 +211,43 @@ def test_wide_characters_keep_columns_aligned(cli, tmp_path):
     rows = [line for line in lines if line.startswith("ns ")]
     type_columns = {cell_len(line[:line.index("DATASET")]) for line in rows}
     assert len(rows) == 2 and len(type_columns) == 1
+
+
+@pytest.mark.parametrize("check", [["residency-check"], ["quality"], ["pii"]])
+def test_a_check_over_an_empty_store_says_so_and_exits_2(cli, tmp_path, check):
+    db = tmp_path / "empty.duckdb"
+    assert cli("--db", db, "migrate").exit_code == 0  # a store with nothing in it
+    result = cli("--db", db, "--policy", SAMPLE / "lineagectl.yaml", *check)
+    assert result.exit_code == 2 and "holds no datasets" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("word, state", [("failed", "FAIL"), ("FAIL", "FAIL"), ("Complete", "COMPLETE"),
+                                         ("success", "COMPLETE")])
+def test_run_states_in_any_case_and_the_words_people_use(cli, tmp_path, word, state):
+    db = tmp_path / "s.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    rows = json.loads(cli("--db", db, "ls", "runs", "--state", word, "-f", "json").stdout)
+    assert rows and {r["state"] for r in rows} == {state}
+
+
+def test_an_unknown_run_state_lists_the_states(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    result = cli("--db", db, "ls", "runs", "--state", "exploded")
+    assert result.exit_code == 2 and "COMPLETE, FAIL" in result.stderr
+
+
+def test_formats_in_any_case_and_output_named_like_a_format_warns(cli, tmp_path, monkeypatch):
+    db = tmp_path / "s.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    assert json.loads(cli("--db", db, "stats", "-f", "JSON").stdout)["events"] == 173
+    monkeypatch.chdir(tmp_path)
+    result = cli("--db", db, "stats", "-o", "json")
+    assert result.exit_code == 0 and "use -f json" in result.stderr and (tmp_path / "json").exists()
+
+
+def test_an_empty_answer_says_its_title_once(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    lines = cli("--db", db, "ls", "runs", "--state", "abort").stdout.splitlines()
+    assert lines == ["runs", "(none)"]

@@ -81,7 +81,11 @@ def emit(result: Result, fmt: str | None, output: str | None, allowed: tuple[str
     """Render a library ``Result`` to stdout or ``--output``."""
     from lineagectl.cli.render import render
 
-    fmt = fmt or "table"
+    fmt = (fmt or "table").lower()
+    if output and output.lower() in _format_names() and not settings.quiet:
+        # dbt's -o is its output format; here it is a file: say so rather than write a file named "json".
+        boundary.stderr(f"Warning: writing the {fmt} output to a file named {output!r}; "
+                        f"for the {output} format use -f {output}")
     if output:
         try:
             with open(output, "w", encoding="utf-8", newline="") as stream:
@@ -90,6 +94,12 @@ def emit(result: Result, fmt: str | None, output: str | None, allowed: tuple[str
             raise InputError(f"cannot write {output}: {exc.strerror}") from None
     else:
         render(result, fmt, sys.stdout, color=color(sys.stdout), allowed=allowed)
+
+
+def _format_names() -> set[str]:
+    from lineagectl.cli.render import RENDERERS
+
+    return set(RENDERERS)
 
 
 def finish(result: Result, fmt: str | None, output: str | None, allowed: tuple[str, ...] = TABULAR,

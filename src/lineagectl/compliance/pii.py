@@ -16,13 +16,14 @@ from lineagectl.graph.pii import pii_columns
 from lineagectl.graph.walk import walk_columns
 from lineagectl.results import Result
 from lineagectl.store import open_store
-from lineagectl.store.lookups import column_spellings, describe_datasets
+from lineagectl.store.lookups import column_spellings, describe_datasets, require_datasets
 
 
 def pii(db: str | None = None, policy: str | Policy | None = None) -> Result:
     """Personal-data columns and every column their values reach through DIRECT column lineage."""
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     with open_store(db) as con:
+        require_datasets(con, "pii")
         seeds = pii_columns(con, rules)
         walk = walk_columns(con, list(seeds), "downstream", direct_only=True)
         reached = {(d, c.lower()) for d, c in walk.columns} - set(seeds)

@@ -26,7 +26,7 @@ from lineagectl.graph.paths import EdgeIndex, bfs_parents, dataset_ends, dataset
 from lineagectl.graph.walk import walk_datasets
 from lineagectl.results import Result
 from lineagectl.store import open_store
-from lineagectl.store.lookups import column_spellings, describe_datasets, describe_jobs
+from lineagectl.store.lookups import column_spellings, describe_datasets, describe_jobs, require_datasets
 
 
 def region_map(con: Any, policy: Policy) -> dict[int, str]:
@@ -85,6 +85,7 @@ def check(db: str | None = None, policy: str | Policy | None = None) -> Result:
     """Run every residency and flow rule of the policy over the store (contract: ``residency-check``)."""
     rules = policy if isinstance(policy, Policy) else load_policy(policy, required=True)
     with open_store(db) as con:
+        require_datasets(con, "residency-check")
         regions = region_map(con, rules)
         raw = [(r.name, v) for r in rules.residency for v in residency_violations(con, r, regions)]
         flows = [(r.name, v) for r in rules.flows for v in flow_violations(con, r, rules, regions)]

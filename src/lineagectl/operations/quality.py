@@ -26,7 +26,7 @@ from lineagectl.graph.paths import bfs_parents, dataset_ends, dataset_path
 from lineagectl.graph.walk import walk_datasets
 from lineagectl.results import Result
 from lineagectl.store import open_store
-from lineagectl.store.lookups import describe_datasets
+from lineagectl.store.lookups import describe_datasets, require_datasets
 
 # The latest payload of a facet key per dataset, from run inputs/outputs and from dataset facets.
 _LATEST = """
@@ -120,6 +120,7 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
     """Latest quality per dataset, broken rules, and what is at risk downstream (``gate``: only NAME)."""
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     with open_store(db) as con:
+        require_datasets(con, "quality")
         target = resolve(con, gate, namespace=namespace, kind="dataset") if gate else None
         reported = dataset_quality(con, rules)
         risk = _at_risk(con, reported)

@@ -108,10 +108,27 @@ def list_entities(
     columns, sql = _LISTS[kind]
     params = [namespace, _name_regex(name), option_time(since, "--since")]
     if kind == "runs":
-        params.append(state.upper() if state else None)
+        params.append(run_state(state))
     with open_store(db) as con:
         rows = con.execute(sql, params).fetchall()
     return Result("ls", records_from_rows(columns, rows), context={"list": kind})
+
+
+RUN_STATES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
+# What people type for OpenLineage's states (Airflow and dbt say "failed", "success").
+_STATE_WORDS = {"FAILED": "FAIL", "FAILURE": "FAIL", "ERROR": "FAIL", "ABORTED": "ABORT", "COMPLETED": "COMPLETE",
+                "SUCCESS": "COMPLETE", "SUCCEEDED": "COMPLETE", "STARTED": "START"}
+
+
+def run_state(state: str | None) -> str | None:
+    """``--state`` as a stored run state, any case, common words accepted (``failed`` is FAIL)."""
+    if state is None:
+        return None
+    word = state.strip().upper()
+    found = _STATE_WORDS.get(word, word)
+    if found not in RUN_STATES:
+        raise InputError(f"--state {state!r} is not a run state; choose one of: {', '.join(RUN_STATES)}")
+    return found
 
 
 def select_datasets(expression: str, db: Any = None, *, exclude: str | None = None) -> Result:

@@ -125,3 +125,14 @@ def dataset_columns(con: Any, dataset_id: int) -> list[str]:
     rows = con.execute("SELECT column_name FROM columns WHERE dataset_id = ? ORDER BY column_name",
                        [dataset_id]).fetchall()
     return [r[0] for r in rows]
+
+
+def require_datasets(con: Any, check: str) -> None:
+    """``InputError`` when the store holds no dataset: a ``check`` over nothing is no answer, and
+    saying "ok" would pass a CI gate that checked nothing (CONTRACT.md: exit 2)."""
+    from lineagectl.errors import InputError
+
+    if not con.execute("SELECT EXISTS (SELECT 1 FROM datasets)").fetchall()[0][0]:
+        raise InputError(f"the store holds no datasets: {check} would check nothing",
+                         hint="ingest events or a dbt manifest first (lineagectl ingest PATH), "
+                              "or point --db / LINEAGECTL_DB at the store that has them")

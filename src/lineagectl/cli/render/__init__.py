@@ -210,7 +210,8 @@ def _plain(view: View, stream: TextIO) -> None:
         if part.title:
             write(safe_text(part.title) + "\n")
         if not part.records and not part.sections:
-            write(f"(no {safe_text(part.title) or 'results'})\n")
+            # The title already says what is empty ("0 changes upstream of …"): say it once.
+            write("(none)\n" if part.title else "(no results)\n")
         else:
             plain_table(part, write)
 
@@ -244,7 +245,7 @@ def _table(result: Result, stream: TextIO, color: bool) -> None:
         if part.title:
             console.print(Text(safe_text(part.title), style="bold" if color else ""))
         if not part.records and not part.sections:
-            console.print(Text(f"(no {part.title or 'results'})"))
+            console.print(Text("(none)" if part.title else "(no results)"))
         else:
             console.print(table)
 

@@ -75,8 +75,9 @@ def policy_check(result: Result) -> View:
     payload = result.payload
     mapped = result.context.get("mapped", False)
     regions = sum(1 for r in payload["regions"] if r["region"] != UNKNOWN_REGION)
-    title = (f"{payload['policy']}: valid: {regions} regions, {len(payload['residency'])} residency rules, "
-             f"{len(payload['flows'])} flow rules" + ("" if mapped else "; no store to map"))
+    title = (f"{payload['policy']}: valid: {counted(regions, 'region')}, "
+             f"{counted(len(payload['residency']), 'residency rule')}, {counted(len(payload['flows']), 'flow rule')}"
+             + ("" if mapped else "; no store to map"))
     unmapped = View(title="datasets that match no region (unknown)", columns=["namespace", "name"],
                     records=[{"namespace": d["namespace"], "name": d["name"]} for d in payload["unmapped"]])
     return View(title=title, columns=["region", "globs", "datasets"], records=payload["regions"],

@@ -45,7 +45,7 @@ def changes(result: Result) -> View:
     payload = result.payload
     items = payload["changes"]
     title = (f"{len(items)} changes upstream of {entity(payload['root'])} since {payload['since']} "
-             f"({payload['datasets']} datasets, {payload['jobs']} jobs looked at)")
+             f"({counted(payload['datasets'], 'dataset')}, {counted(payload['jobs'], 'job')} looked at)")
     return View(title=title, columns=CHANGE_COLUMNS, records=[{c: item[c] for c in CHANGE_COLUMNS} for item in items])
 
 
