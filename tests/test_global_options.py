@@ -30,6 +30,7 @@ COMMANDS = {
     "changes": ["changes", "daily_revenue_by_country", "--since", "3650d"],
     "quality": ["quality"],
     "policy": ["policy", "check"],
+    "sql": ["sql", "-"],  # an empty script from stdin: no statements, no store
 }
 
 
