@@ -75,6 +75,11 @@ def ingest(
     run_results: Annotated[str | None, typer.Option(
         "--run-results", metavar="FILE",
         help="dbt manifests: run_results.json (model runs; test results as quality assertions).")] = None,
+    dialect: Annotated[str | None, typer.Option(
+        "--dialect", metavar="DIALECT",
+        help="SQL scripts (*.sql): their dialect (postgres, snowflake, bigquery, ...).")] = None,
+    job_namespace: Annotated[str | None, typer.Option(
+        "--job-namespace", metavar="NS", help="SQL scripts: the namespace of their jobs (default: sql).")] = None,
     max_future: Annotated[str, typer.Option(
         "--max-future", metavar="DURATION",
         help="Reject events dated further ahead than this (a producer's wrong clock); 'none' accepts any.")] = "1d",
@@ -97,7 +102,7 @@ def ingest(
     try:
         report = api.ingest(paths, store(db), strict=strict, on_reject=rejects, progress=progress,
                             namespace=namespace, catalog=catalog, run_results=run_results, force=force,
-                            max_future=max_future,
+                            max_future=max_future, dialect=dialect, job_namespace=job_namespace,
                             max_record_bytes=max_record_size << 20)
     finally:
         if bar:

@@ -37,6 +37,7 @@ from lineagectl.sources.ingest.reader import (
     expand_sources,
     read_records,
 )
+from lineagectl.sources.ingest.sql_scripts import check_dialect, is_sql_script, read_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.validate import Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
@@ -294,6 +295,20 @@ def _read_manifests(manifests: list[str], report: IngestReport, namespace, catal
     return found
 
 
+def _read_scripts(paths: list[str], report: IngestReport, dialect: str | None, namespace: str | None,
+                  job_namespace: str | None) -> dict:
+    """The JobEvent of every SQL script among the inputs (or the error reading it), by path."""
+    if paths:
+        check_dialect(dialect)
+    found: dict = {}
+    for path in paths:
+        try:
+            found[path] = read_script(path, dialect, namespace, job_namespace, report.warnings.append)
+        except InputError as exc:
+            found[path] = exc
+    return found
+
+
 def _units(sources: list[Source], manifests: dict) -> Iterator[list[Source]]:
     """Split ``sources`` into the lists committed together: runs of small files, else one file.
 
@@ -349,6 +364,8 @@ def ingest(
     force: bool = False,
     max_record_bytes: int = MAX_RECORD_BYTES,
     max_future: timedelta | None = DEFAULT_MAX_FUTURE,
+    dialect: str | None = None,
+    job_namespace: str | None = None,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
@@ -364,7 +381,10 @@ def ingest(
     ``files_skipped``, unless ``force``; files named in ``paths`` are always read.
     A line, or an element of a JSON array, longer than ``max_record_bytes`` is
     rejected with its place without being held in memory; so is an event dated
-    more than ``max_future`` after now (None accepts any date).
+    more than ``max_future`` after now (None accepts any date). A ``.sql`` file is a
+    SQL script read in ``dialect``: a job (in ``job_namespace``) with the table and
+    column lineage of its statements over tables in ``namespace``
+    (``sources/ingest/sql_scripts.py``).
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
@@ -372,6 +392,8 @@ def ingest(
     sources, manifest_paths, beside = _dbt_companions(expand_sources(paths), report)
     started = time.perf_counter()
     manifests = _read_manifests(manifest_paths, report, namespace, catalog, run_results, beside)
+    manifests.update(_read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
+                                   report, dialect, namespace, job_namespace))
     with open_store(db, write=True) as con:
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
