@@ -251,3 +251,16 @@ def test_an_empty_answer_says_its_title_once(cli, tmp_path):
     assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
     lines = cli("--db", db, "ls", "runs", "--state", "abort").stdout.splitlines()
     assert lines == ["runs", "(none)"]
+
+
+def test_limit_shows_the_first_page_and_says_how_many_more(cli, tmp_path):
+    db = tmp_path / "s.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    every = json.loads(cli("--db", db, "ls", "runs", "-f", "json").stdout)
+    page = cli("--db", db, "ls", "runs", "--limit", "3", "-f", "json")
+    assert json.loads(page.stdout) == every[:3]
+    assert f"… {len(every) - 3} more (of {len(every)})" in page.stderr
+    assert json.loads(cli("--db", db, "ls", "runs", "--limit", "0", "-f", "json").stdout) == every
+    assert cli("--db", db, "ls", "runs", "--limit", "-1").exit_code == 2
+    quiet = cli("--db", db, "-q", "ls", "runs", "-n", "3")
+    assert quiet.stderr == "" and len(quiet.stdout.splitlines()) == 3 + 3  # title, header, rule, rows

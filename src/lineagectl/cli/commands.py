@@ -57,6 +57,10 @@ def _progress_bar():
     return bar, lambda done, total: bar.update(task, completed=done, total=total)
 
 
+# As gh: a terminal shows a page, a pipe or file gets everything.
+DEFAULT_PAGE = 50
+
+
 @command("ingest")
 def ingest(
     paths: Annotated[list[str], typer.Argument(
@@ -148,13 +152,23 @@ def ls(
         "--since", metavar="WHEN", help="Only those seen since: 7d, 36h, 90m or a timestamp.")] = None,
     state: Annotated[str | None, typer.Option(
         "--state", metavar="STATE", help="Runs in this state (COMPLETE, FAIL, ...).")] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", "-n", metavar="N",
+        help="Show the first N (0: all). Default: 50 in a terminal's table, all otherwise.")] = None,
     db: DbOption = None,
     fmt: FormatOption = "table",
     output: OutputOption = None,
 ) -> None:
     """List datasets, jobs or runs; select datasets like dbt with --select/--exclude."""
-    emit(api.ls(kind, store(db), select=select, exclude=exclude, namespace=namespace, name=name, since=since,
-                state=state), fmt, output)
+    if limit is None and fmt.lower() == "table" and not output and sys.stdout.isatty():
+        limit = DEFAULT_PAGE
+    filters = {"limit": limit} if limit and select is None and exclude is None else {}
+    result = api.ls(kind, store(db), select=select, exclude=exclude, namespace=namespace, name=name, since=since,
+                    state=state, **filters)
+    emit(result, fmt, output)
+    total = result.context.get("total")
+    if total is not None and total > len(result.payload) and not settings.quiet:
+        _stderr(f"… {total - len(result.payload):,} more (of {total:,}): --limit 0 shows all")
 
 
 @command("show")
