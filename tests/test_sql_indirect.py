@@ -110,7 +110,7 @@ def test_hubspot_models_get_join_and_filter_edges_and_no_window_key_flows(corpus
     lineage = _hubspot_lineage(corpus)
     joined = [uid for uid, facet in lineage.items() if facet and any(
         t["subtype"] in ("JOIN", "FILTER") for d in facet["dataset"] for t in d["transformations"])]
-    assert len(joined) >= 37, len(joined)  # 4 before; dbt-colibri 34, dbt-col-lineage 38
+    assert len(joined) >= 38, len(joined)  # 4 before; dbt-colibri 34, dbt-col-lineage 38
     # No output column computed by a window or CASE over a column reads it DIRECTly only through that.
     windowed = {(uid, column, f["name"], f["field"]) for uid, facet in lineage.items() if facet
                 for column, spec in facet["fields"].items() for f in spec["inputFields"]
@@ -127,3 +127,38 @@ def test_a_column_the_schema_does_not_list_costs_no_other_column():
     assert {("id", USERS, "id", "DIRECT", "IDENTITY"), ("email", USERS, "email", "DIRECT", "IDENTITY"),
             ("nick", USERS, "nickname", "DIRECT", "TRANSFORMATION"),
             (None, USERS, "active", "INDIRECT", "FILTER")} <= got
+
+
+def test_select_star_from_the_final_cte_names_the_real_columns():
+    from lineagectl.sources.dbt.lineage import projection
+
+    sql = ("with a as (select id, name as n from t), b as (select * from (select k, v from u) s), "
+           "final as (select a.*, b.v, 1 as x from a join b on a.id = b.k) select * from final")
+    assert list(projection(sql, "postgres")) == ["id", "n", "v", "x"]
+    assert projection("with a as (select * from t) select * from a", "postgres") == {}  # a table's star
+
+
+def test_hubspot_ephemerals_ending_in_select_star_stay_nodes_with_lineage(corpus):
+    from lineagectl.sources.dbt.manifest import _Manifest, _read
+
+    folder = corpus / "dbt"
+    manifest = _Manifest(_read(str(folder / f"{HUBSPOT}.manifest.json")), None,
+                         _read(str(folder / f"{HUBSPOT}.catalog.json")))
+    _, relations, ephemerals = manifest.sql_schema
+    assert len(ephemerals) == 4  # every ephemeral of the project, `select *` ones included
+    names = {relations[".".join(parts).lower()][1] for parts in ephemerals.values()}
+    reading = {(uid, column) for uid, facet in manifest.lineage.items() if facet
+               for column, spec in facet["fields"].items() if any(i["name"] in names for i in spec["inputFields"])}
+    assert len(reading) >= 36, len(reading)
+
+
+def test_hubspot_without_catalog_every_model_has_column_lineage(corpus):
+    from lineagectl.sources.dbt.manifest import _Manifest, _read
+
+    warnings: list[str] = []
+    manifest = _Manifest(_read(str(corpus / "dbt" / f"{HUBSPOT}.manifest.json")), None, None, warnings.append)
+    lineage = manifest.lineage
+    assert warnings == [] and all(lineage.values())
+    joined = [uid for uid, facet in lineage.items() if facet and any(
+        t["subtype"] in ("JOIN", "FILTER") for d in facet["dataset"] for t in d["transformations"])]
+    assert len(joined) >= 34, len(joined)

@@ -92,7 +92,8 @@ def _model_lineage(item: tuple[str, str]) -> tuple[str, dict | None, str | None]
 
 
 def projection(sql: str | None, dialect: str | None) -> dict[str, str]:
-    """Output columns of an ephemeral model's SQL (when it names them all), typed VARCHAR."""
+    """Output columns of a model's SQL, typed VARCHAR, when it names them all: a ``select *`` from a
+    CTE or subquery (dbt's ``… select * from final``) is expanded from the columns that one lists."""
     import sqlglot
     from sqlglot import exp
 
@@ -102,10 +103,52 @@ def projection(sql: str | None, dialect: str | None) -> dict[str, str]:
         return {}
     if not isinstance(tree, exp.Query):
         return {}
-    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
-           for s in tree.selects):
-        return {}
-    return {s.alias_or_name: "VARCHAR" for s in tree.selects if s.alias_or_name}
+    ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE)}
+    names = _outputs(tree, ctes, set())
+    return dict.fromkeys(names, "VARCHAR") if names else {}
+
+
+def _outputs(query, ctes: dict, seen: set) -> list[str] | None:
+    """The output names of ``query``, stars expanded from the CTEs/subqueries they read; None when a
+    star reads a table (its columns are not in the SQL) or a name is missing."""
+    from sqlglot import exp
+
+    names: list[str] = []
+    for item in query.selects:
+        star = isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star))
+        if not star:
+            if not item.alias_or_name:
+                return None
+            names.append(item.alias_or_name)
+            continue
+        star_node = item if isinstance(item, exp.Star) else item.this
+        if not isinstance(query, exp.Select) or any(star_node.args.get(k) for k in ("except", "replace", "rename")):
+            return None
+        wanted = item.table.lower() if isinstance(item, exp.Column) else None
+        found = False
+        for source in _from_sources(query):
+            if wanted is not None and source.alias_or_name.lower() != wanted:
+                continue
+            found = True
+            if isinstance(source, exp.Subquery):
+                inner = _outputs(source.this, ctes, seen)
+            elif isinstance(source, exp.Table) and not source.db and source.name.lower() in ctes \
+                    and source.name.lower() not in seen:
+                inner = _outputs(ctes[source.name.lower()], ctes, seen | {source.name.lower()})
+            else:
+                return None
+            if inner is None:
+                return None
+            names += inner
+        if not found:
+            return None
+    return names
+
+
+def _from_sources(select) -> list:
+    from_ = select.args.get("from_") or select.args.get("from")
+    sources = [from_.this] if from_ is not None else []
+    return sources + [join.this for join in select.args.get("joins") or []]
 
 
 def _attribute_ephemerals(sql: str, dialect: str | None, ephemerals: dict) -> str:
