@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from lineagectl.common.versions import check as check_versions
 from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError
 from lineagectl.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 from lineagectl.store.writelock import WriterLock, acquire
@@ -156,6 +157,7 @@ class Store:
         """Connect (see the class); ``DatabaseMissingError`` for a reader of a missing file."""
         if self.con is not None:
             return self
+        check_versions()
         if not (self.write and self.create) and not self.path.exists():
             raise DatabaseMissingError(
                 f"database {self.path} does not exist",
