@@ -31,6 +31,7 @@ COMMANDS = {
     "quality": ["quality"],
     "policy": ["policy", "check"],
     "sql": ["sql", "-"],  # an empty script from stdin: no statements, no store
+    "doctor": ["doctor"],
 }
 
 

@@ -82,3 +82,25 @@ def store(option: str | None = None) -> Any:
     """An unopened store handle with every setting resolved; the library opens it as each call needs."""
     return api.open_store(db_path(option), wait=_wait(),
                           memory_limit=os.environ.get("LINEAGECTL_MEMORY_LIMIT") or None)
+
+
+def explain(option_db: str | None = None) -> dict[str, Any]:
+    """Where each setting comes from, for ``lineagectl doctor``: ``{"db": (path, source),
+    "policy": (path or None, source), "variables": {name: value}}``."""
+    if option_db or settings.db:
+        db_source = "--db"
+    elif os.environ.get("LINEAGECTL_DB"):
+        db_source = "$LINEAGECTL_DB"
+    else:
+        config = nearest_config()
+        configured = config is not None and api.load_policy(config).db
+        db_source = f"db: in {config}" if configured else "the default"
+    if settings.policy:
+        policy_source = "--policy"
+    elif os.environ.get("LINEAGECTL_POLICY"):
+        policy_source = "$LINEAGECTL_POLICY"
+    else:
+        found = nearest_config()
+        policy_source = f"the nearest {CONFIG_FILE}" if found else "none found"
+    return {"db": (db_path(option_db), db_source), "policy": (policy_path(), policy_source),
+            "variables": {k: v for k, v in sorted(os.environ.items()) if k.startswith("LINEAGECTL_")}}

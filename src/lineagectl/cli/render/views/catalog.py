@@ -6,6 +6,12 @@ from lineagectl.cli.render.views import View, entity, view
 from lineagectl.results import Result, counted
 
 
+@view("doctor")
+def doctor(result: Result) -> View:
+    """One row per check: the store, the policy, LINEAGECTL_* variables, versions."""
+    return View(title="lineagectl doctor", columns=["check", "value", "source", "detail"], records=result.payload)
+
+
 @view("stats")
 def stats(result: Result) -> View:
     """One row per count."""
