@@ -32,6 +32,7 @@ COMMANDS = {
     "policy": ["policy", "check"],
     "sql": ["sql", "-"],  # an empty script from stdin: no statements, no store
     "doctor": ["doctor"],
+    "help": ["help", "formats"],
 }
 
 

@@ -1,0 +1,61 @@
+"""``lineagectl help TOPIC``: the reference that applies to every command, as gh's help topics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lineagectl.cli import command
+from lineagectl.cli.globals import GLOBAL_OPTIONS
+from lineagectl.errors import InputError
+
+TOPICS = {
+    "exit-codes": """Exit codes (the same for every command):
+  0    ok
+  1    findings: a check found violations, a quality gate failed, an ingest rejected lines
+  2    usage, configuration or input error: unknown dataset, bad policy, missing store,
+       a check over an empty store, an unreadable file
+  3    the store is locked by another process (see --wait)
+  70   internal error: a bug in lineagectl (--debug shows the traceback)
+  130  interrupted (Ctrl-C)""",
+    "environment": """Settings, each from the first place that has it:
+  store    --db PATH, $LINEAGECTL_DB, db: in the nearest lineagectl.yaml (searched from the
+           working directory upwards; relative to that file), ./lineage.duckdb
+  policy   --policy PATH, $LINEAGECTL_POLICY, the nearest lineagectl.yaml
+  waiting  --wait SECONDS, $LINEAGECTL_WAIT, 0 (exit 3 at once when the store is locked)
+  memory   $LINEAGECTL_MEMORY_LIMIT (DuckDB's limit, default 400MB; larger work spills to disk)
+  colour   --color auto|always|never, NO_COLOR (off), FORCE_COLOR (on), TERM=dumb (off)
+Global options go before or after the command: {options}.
+`lineagectl doctor` shows what is in use and where it came from.""",
+    "formats": """--format/-f (and -o FILE to write it to a file):
+  table     for reading: a terminal gets rich tables, a pipe aligned plain text
+  json      the whole answer (CONTRACT.md's shapes), UTF-8
+  ndjson    the items of the answer's main list, one JSON object per line
+  csv       the same items, one row each (nested keys dotted, lists joined by ;)
+  markdown  tables for tickets and job summaries
+  github, junit, sarif   residency-check findings for CI
+  dot, mermaid           graph pictures
+docs/formats.md lists each command's main list.""",
+    "selectors": """dbt's selector syntax, for ls --select/--exclude, impact/trace/graph -s:
+  orders              a dataset by name, unique suffix, dbt unique_id or node name
+  orders+  +orders    it and everything downstream / upstream;  2+orders  two hops up
+  @orders             it, its descendants and their ancestors
+  tag:pii  owner:team:*  namespace:s3://*  type:model   by tag, owner, namespace, type
+  a b                 union;   a,b   intersection;   --exclude EXPR   taken out
+Globs (*, ?, [abc], [!abc]) match case-insensitively, as fnmatch does.""",
+}
+
+
+@command("help")
+def help_topic(topic: Annotated[str | None, typer.Argument(
+        help=f"One of: {', '.join(TOPICS)}.", show_default=False)] = None) -> None:
+    """Reference topics: exit-codes, environment, formats, selectors."""
+    if topic is None:
+        print("Help topics (lineagectl help TOPIC):\n" + "\n".join(f"  {name}" for name in TOPICS)
+              + "\nCommands: lineagectl --help, lineagectl COMMAND --help")
+        return
+    text = TOPICS.get(topic.lower())
+    if text is None:
+        raise InputError(f"no help topic {topic!r}; choose one of: {', '.join(TOPICS)}")
+    print(text.format(options=", ".join(GLOBAL_OPTIONS)))
