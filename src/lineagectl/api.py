@@ -227,6 +227,47 @@ def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None) -> Res
 sql = sql_lineage  # the `lineagectl sql` command's function, by the command's name
 
 
+def doctor(db: Db, policy: Any = None) -> Result:
+    """Checks of a setup: the store (schema, counts) and the policy (valid?) given, and the versions
+    of lineagectl, Python and the libraries; ``exit_status`` USAGE when something is unusable.
+    Payload: ``[{"check", "value", "detail"}]``."""
+    import sys
+    from importlib import metadata
+
+    from lineagectl import __version__
+    from lineagectl.errors import ExitStatus, LineageError
+
+    checks: list[dict] = []
+    status = ExitStatus.OK
+    try:
+        counts = stats(db).payload
+        checks.append({"check": "store", "value": str(getattr(db, "path", db)),
+                       "detail": f"schema {counts['schema_version']}: {counts['datasets']} datasets, "
+                                 f"{counts['jobs']} jobs, {counts['runs']} runs, {counts['events']} events"})
+    except LineageError as exc:
+        status = ExitStatus.USAGE
+        checks.append({"check": "store", "value": str(getattr(db, "path", db)), "detail": f"unusable: {exc.message}"})
+    if policy is None:
+        checks.append({"check": "policy", "value": None, "detail": "none"})
+    else:
+        try:
+            rules = load_policy(policy)
+            checks.append({"check": "policy", "value": str(policy),
+                           "detail": f"valid: {len(rules.regions)} regions, {len(rules.residency)} residency, "
+                                     f"{len(rules.flows)} flow rules"})
+        except LineageError as exc:
+            status = ExitStatus.USAGE
+            checks.append({"check": "policy", "value": str(policy), "detail": f"unusable: {exc.message}"})
+    checks.append({"check": "lineagectl", "value": __version__, "detail": f"Python {sys.version.split()[0]}"})
+    for package in ("duckdb", "sqlglot", "pyarrow", "orjson", "networkx", "pyyaml", "typer", "rich"):
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            version, status = "missing", ExitStatus.USAGE
+        checks.append({"check": "package", "value": f"{package} {version}", "detail": ""})
+    return Result("doctor", checks, exit_status=status)
+
+
 def migrate(db: Db) -> int:
     """Open the store for writing, which upgrades an older schema; returns the schema version."""
     from lineagectl.store.db import open_store as opened
@@ -236,7 +277,7 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "erase", "graph", "impact", "ingest", "load_policy", "ls", "migrate",
-           "open_store",
+__all__ = ["Result", "access", "changes", "doctor", "erase", "graph", "impact", "ingest", "load_policy", "ls",
+           "migrate", "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
            "select", "show", "sql", "sql_lineage", "stats", "trace"]
