@@ -3,10 +3,14 @@
 ``column_lineage(sql, dialect, schema)`` returns, for each output column, the
 source table columns it is computed from, each classified as OpenLineage
 does: DIRECT IDENTITY (copied), DIRECT TRANSFORMATION (computed per row),
-DIRECT AGGREGATION (sum, count, …), with ``masking`` for hashes and counts;
-INDIRECT WINDOW for columns that only partition or order a window; plus
-dataset-level INDIRECT dependencies: columns used in JOIN conditions,
-WHERE/HAVING filters and GROUP BY. Usable on its own; dbt ingest uses it for
+DIRECT AGGREGATION (sum, count, …), with ``masking`` for hashes and counts,
+one edge per way a column is used; INDIRECT WINDOW for a column that only
+partitions or orders a window and INDIRECT CONDITIONAL for one that only decides
+a CASE/IF, at whatever CTE or subquery level; plus dataset-level INDIRECT
+dependencies: columns used in JOIN conditions, WHERE/HAVING/QUALIFY filters,
+GROUP BY and ORDER BY of every SELECT, resolved through CTEs and subqueries to
+base-table columns. A column the schema does not list is read as its table's
+(it costs no other column its lineage). Usable on its own; dbt ingest uses it for
 every model's compiled SQL. Queries sqlglot cannot read raise ``SqlLineageError``.
 ``column_lineage_facet(edges, locate)`` turns the edges into an OpenLineage
 ``columnLineage`` facet, the one way every source of derived lineage builds it.
