@@ -205,7 +205,7 @@ def test_table_format_is_a_tree_and_csv_stays_flat(cli, tmp_path):
     assert model.index("mlflow://") > features.index("bigquery")  # nested one level deeper
     assert "via ml.train_churn_model" in model and "[model]" in model
     flat = cli("--db", db, "impact", "user_master", "-f", "csv").stdout.splitlines()
-    assert flat[0] == "depth,kind,namespace,name,owners" and len(flat) == 8
+    assert flat[0] == "namespace,name,depth,type,owners" and len(flat) == 8  # the JSON items (docs/formats.md)
     columns = cli("--db", db, "impact", "user_master", "--column", "email").stdout
     assert "(DIRECT/TRANSFORMATION masked)" in columns
 
