@@ -4,11 +4,21 @@ Runs once at the end of each ingested file, for the entities it touched. The
 "latest" facet of an entity and key is the one seen last by eventTime (ties
 broken by hash, so every order of arrival gives the same answer); a latest
 ``_deleted`` facet means the entity has none.
+
+Aliases are current state too: renames are kept as facts in time (the
+``lifecycleStateChange`` RENAME facets in ``dataset_facets``) and ``dataset_aliases``
+is recomputed from them as flat rows, every old name straight to the current one
+(``flatten_aliases``); a run that only dropped or renamed a dataset keeps no version
+of it (``reconcile_unwritten``); ``datasets.dropped`` follows the rule every answer
+applies (``mark_dropped``, through ``store.lookups.dropped_at``).
 """
 
 from __future__ import annotations
 
 import duckdb
+
+from lineagectl.sources.ingest.unnest import SYMLINKS, UNWRITTEN_STATES
+from lineagectl.store.lookups import dropped_at
 
 DELETED = "deleted"  # the facet hash recorded for a `_deleted: true` facet
 
@@ -35,6 +45,9 @@ def _current_facets(entity: str) -> str:
 
 
 _REFRESH = [
+    # A touched alias (a version written under an old name, say) touches the dataset it names.
+    """INSERT INTO touched_datasets
+       SELECT a.dataset_id FROM dataset_aliases a SEMI JOIN touched_datasets t ON t.dataset_id = a.alias_id""",
     "CREATE OR REPLACE TEMP TABLE touched_datasets AS SELECT DISTINCT dataset_id FROM touched_datasets",
     "CREATE OR REPLACE TEMP TABLE touched_jobs AS SELECT DISTINCT job_id FROM touched_jobs",
     "CREATE OR REPLACE TEMP TABLE touched_runs AS SELECT DISTINCT run_id FROM touched_runs",
@@ -55,15 +68,20 @@ _REFRESH = [
                   max(upper(payload->>'lifecycleStateChange'))
                       FILTER (WHERE facet_key = 'lifecycleStateChange') AS lifecycle
            FROM cur_dataset_facets GROUP BY dataset_id),
+       -- Versions written under any of a dataset's names (an old name, a symlink) are its versions.
+       spellings AS (
+           SELECT dataset_id AS raw_id, dataset_id FROM touched_datasets
+           UNION ALL SELECT alias_id, dataset_id FROM dataset_aliases SEMI JOIN touched_datasets USING (dataset_id)),
        v AS (
-           SELECT dataset_id, arg_max(version, row(created_at, version)) AS version
-           FROM dataset_versions SEMI JOIN touched_datasets USING (dataset_id) GROUP BY dataset_id)
+           SELECT s.dataset_id, arg_max(w.version, row(w.created_at, w.version)) AS version
+           FROM dataset_versions w JOIN spellings s ON s.raw_id = w.dataset_id GROUP BY s.dataset_id)
        SELECT n.dataset_id, n.namespace, n.name, coalesce(f.dataset_type, 'DATASET'), f.description,
               coalesce(f.version, v.version), f.schema_hash, f.lifecycle,
-              coalesce(f.lifecycle = 'DROP', false), n.first_seen, n.last_seen
+              false, n.first_seen, n.last_seen
        FROM dataset_names n SEMI JOIN touched_datasets USING (dataset_id)
        LEFT JOIN f USING (dataset_id) LEFT JOIN v USING (dataset_id)
        WHERE n.dataset_id NOT IN (SELECT alias_id FROM dataset_aliases)""",
+    # ``dropped`` is set after, by the rule every answer applies (``mark_dropped``).
     # A name that became an alias (symlink, rename) is no longer a dataset of its own.
     "DELETE FROM datasets WHERE dataset_id IN (SELECT alias_id FROM dataset_aliases)",
     """INSERT OR REPLACE INTO jobs
@@ -173,6 +191,196 @@ for _kind, _table, _id in (("dataset", "cur_dataset_facets", "dataset_id"), ("jo
         WHERE o.name IS NOT NULL""")
 
 
+# --- aliases: flat, from renames as facts in time ---------------------------------------------------
+#
+# A rename is a fact (old name -> new name, time): each RENAME payload a dataset carried, at its
+# first and last sighting. Facts are put in one total order ``k`` (time, then ids: every arrival
+# order gives the same). Replaying them in that order, a rename points its old name, and every name
+# that pointed there, at the new name; the new name is current again, whatever it pointed at before.
+# So the latest rename of a name wins: a name last renamed to is current; a name last renamed away
+# (old -> new at k) is an alias of where the table went: new, then new's first rename after k, then
+# that name's first rename after that one, and so on. A chain ends at a current name, so aliases
+# are flat and never name themselves. A symlink of a renamed name follows the chain from when the
+# symlink was last seen.
+# Payloads are read from lifecycle_payloads, a table of its own (elsewhere a MATERIALIZED CTE) so
+# that the filter on a payload is not pushed below the join into a scan of every facet blob.
+_FLATTEN = [
+    """CREATE OR REPLACE TEMP TABLE lifecycle_payloads AS
+       SELECT f.dataset_id, f.first_seen, f.last_seen, b.payload
+       FROM (SELECT dataset_id, facet_hash, first_seen, last_seen FROM dataset_facets
+             WHERE facet_key = 'lifecycleStateChange') f
+       JOIN facet_blobs b USING (facet_hash)""",
+    """CREATE OR REPLACE TEMP TABLE rename_facts AS
+       WITH r AS (
+           SELECT dataset_id AS new_id, first_seen, last_seen, payload->'previousIdentifier'->>'namespace' AS ns,
+                  payload->'previousIdentifier'->>'name' AS name
+           FROM lifecycle_payloads WHERE upper(payload->>'lifecycleStateChange') = 'RENAME'),
+       facts AS (
+           SELECT DISTINCT old_id, new_id, t FROM (
+               SELECT lineagectl_id(ns, name) AS old_id, new_id, unnest([first_seen, last_seen]) AS t
+               FROM r WHERE ns IS NOT NULL AND name IS NOT NULL))
+       SELECT old_id, new_id, t, row_number() OVER (ORDER BY t, new_id, old_id) AS k
+       FROM facts WHERE old_id <> new_id""",
+    """CREATE OR REPLACE TEMP TABLE rename_names AS
+       SELECT old_id AS name FROM rename_facts UNION SELECT new_id FROM rename_facts""",
+    # Where each alias's chain starts (k NULL: no rename after, it names its carrier as it is).
+    f"""CREATE OR REPLACE TEMP TABLE alias_starts AS
+       WITH latest AS (
+           SELECT name, max(k) AS k FROM (SELECT old_id AS name, k FROM rename_facts
+                                          UNION ALL SELECT new_id, k FROM rename_facts) GROUP BY name),
+       links AS (
+           SELECT f.dataset_id AS carrier, f.first_seen, f.last_seen,
+                  unnest(json_transform(b.payload, '{SYMLINKS}').identifiers) AS a
+           FROM (SELECT dataset_id, facet_hash, first_seen, last_seen FROM dataset_facets
+                 WHERE facet_key = 'symlinks' AND dataset_id IN (SELECT name FROM rename_names)) f
+           JOIN facet_blobs b USING (facet_hash)),
+       link_facts AS (
+           SELECT lineagectl_id(a.namespace, a.name) AS alias_id, carrier, any_value(a.type) AS alias_type,
+                  min(first_seen) AS first_seen, max(last_seen) AS last_seen
+           FROM links WHERE a.namespace IS NOT NULL AND a.name IS NOT NULL GROUP BY 1, 2)
+       SELECT l.name AS alias_id, l.name AS carrier, 'rename' AS kind, NULL::VARCHAR AS alias_type,
+              l.k, NULL::TIMESTAMP AS first_seen
+       FROM latest l JOIN rename_facts f ON f.k = l.k AND f.old_id = l.name
+       UNION ALL
+       SELECT l.alias_id, l.carrier, 'symlink', l.alias_type,
+              (SELECT min(f.k) FROM rename_facts f WHERE f.old_id = l.carrier AND f.t >= l.last_seen), l.first_seen
+       FROM link_facts l""",
+    # Each fact's next: the first rename of the name it gave, after it. Chains follow these links.
+    # A symlink seen on a name after its last rename names what that name names now.
+    """CREATE OR REPLACE TEMP TABLE flat_aliases AS
+       WITH RECURSIVE hop AS (
+           SELECT a.k, min(b.k) AS next_k
+           FROM rename_facts a LEFT JOIN rename_facts b ON b.old_id = a.new_id AND b.k > a.k GROUP BY a.k),
+       chain(start_k, k) AS (
+           SELECT DISTINCT k, k FROM alias_starts WHERE k IS NOT NULL
+           UNION ALL
+           SELECT c.start_k, h.next_k FROM chain c JOIN hop h ON h.k = c.k WHERE h.next_k IS NOT NULL),
+       ends AS (
+           SELECT c.start_k, e.new_id FROM (SELECT start_k, max(k) AS k FROM chain GROUP BY start_k) c
+           JOIN rename_facts e USING (k)),
+       resolved AS (
+           SELECT s.alias_id, s.carrier, s.k, coalesce(e.new_id, s.carrier) AS dataset_id, s.kind, s.alias_type,
+                  coalesce(s.first_seen, f.t) AS first_seen
+           FROM alias_starts s LEFT JOIN ends e ON e.start_k = s.k LEFT JOIN rename_facts f ON f.k = s.k),
+       flat AS (
+           SELECT r.alias_id, CASE WHEN r.kind = 'symlink' AND r.k IS NULL THEN coalesce(n.dataset_id, r.dataset_id)
+                                   ELSE r.dataset_id END AS dataset_id, r.kind, r.alias_type, r.first_seen
+           FROM resolved r LEFT JOIN resolved n ON n.kind = 'rename' AND n.alias_id = r.carrier)
+       SELECT alias_id, dataset_id, kind, any_value(alias_type) AS alias_type, min(first_seen) AS first_seen
+       FROM flat WHERE alias_id <> dataset_id GROUP BY alias_id, dataset_id, kind""",
+    # The rows recomputed: every rename, and the symlinks of names a rename involves.
+    """CREATE OR REPLACE TEMP TABLE replaced_aliases AS
+       SELECT * FROM dataset_aliases
+       WHERE kind = 'rename' OR kind = 'symlink' AND dataset_id IN (SELECT name FROM rename_names)""",
+    """DELETE FROM dataset_aliases
+       WHERE kind = 'rename' OR kind = 'symlink' AND dataset_id IN (SELECT name FROM rename_names)""",
+    "INSERT INTO dataset_aliases SELECT * FROM flat_aliases",
+    # Names that became, or stopped being, aliases, and what they name: their current state changes.
+    """INSERT INTO touched_datasets
+       WITH changed AS (
+           (SELECT alias_id, dataset_id, kind FROM replaced_aliases
+            EXCEPT SELECT alias_id, dataset_id, kind FROM flat_aliases)
+           UNION ALL
+           (SELECT alias_id, dataset_id, kind FROM flat_aliases
+            EXCEPT SELECT alias_id, dataset_id, kind FROM replaced_aliases))
+       SELECT alias_id FROM changed UNION SELECT dataset_id FROM changed""",
+]
+
+
+# Whether a file's symlinks (``touched_aliases``: kind, the dataset that carried it) are on a name
+# some rename involves: only then do they need flattening (renames always do).
+_ON_RENAMED = """
+    WITH l AS MATERIALIZED (
+        SELECT f.dataset_id, b.payload
+        FROM (SELECT dataset_id, facet_hash FROM dataset_facets WHERE facet_key = 'lifecycleStateChange') f
+        JOIN facet_blobs b USING (facet_hash)),
+    r AS (SELECT dataset_id AS new_id, lineagectl_id(payload->'previousIdentifier'->>'namespace',
+                                                     payload->'previousIdentifier'->>'name') AS old_id
+          FROM l WHERE upper(payload->>'lifecycleStateChange') = 'RENAME')
+    SELECT EXISTS (SELECT 1 FROM touched_aliases
+                   WHERE dataset_id IN (SELECT new_id FROM r UNION SELECT old_id FROM r))"""
+
+
+def flatten_aliases(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the rename aliases (and the symlinks of renamed names) as flat rows, and touch
+    the datasets whose alias state changed; when the file brought a rename, or a symlink of a
+    renamed name (a symlink of any other name is stored as sent, and flat already)."""
+    kinds = {r[0] for r in con.execute("SELECT DISTINCT kind FROM touched_aliases").fetchall()}
+    if not kinds or ("rename" not in kinds and not con.execute(_ON_RENAMED).fetchall()[0][0]):
+        return
+    for statement in _FLATTEN:
+        con.execute(statement)
+
+
+# The RENAME and DROP marks of touched datasets, by any of their names: (the name that carried it,
+# the dataset it is now, state). Payloads are joined in a MATERIALIZED CTE so that the filter on
+# them is not pushed into a scan of every facet blob.
+_MARKS = f"""
+    WITH spellings AS (
+        SELECT dataset_id AS raw_id, dataset_id FROM touched_datasets
+        UNION SELECT a.alias_id, a.dataset_id FROM dataset_aliases a
+              WHERE a.dataset_id IN (SELECT dataset_id FROM touched_datasets)
+                 OR a.alias_id IN (SELECT dataset_id FROM touched_datasets)),
+    l AS MATERIALIZED (
+        SELECT f.dataset_id AS raw_id, b.payload
+        FROM (SELECT dataset_id, facet_hash FROM dataset_facets
+              WHERE facet_key = 'lifecycleStateChange' AND dataset_id IN (SELECT raw_id FROM spellings)) f
+        JOIN facet_blobs b USING (facet_hash))
+    SELECT DISTINCT l.raw_id, s.dataset_id, upper(l.payload->>'lifecycleStateChange')
+    FROM l JOIN spellings s USING (raw_id)
+    WHERE upper(l.payload->>'lifecycleStateChange') IN {UNWRITTEN_STATES}"""
+
+
+# A run whose output carried a RENAME or a DROP wrote no version of it. An event's batch leaves
+# such versions out (unnest.py, stg_lifecycle_marks); this drops the ones another event of the
+# same run made (a START without the facet, in another file or batch): versions of touched runs
+# on touched datasets that ever had such a state, checked against the runs' stored events.
+_UNWRITTEN_CANDIDATES = """CREATE OR REPLACE TEMP TABLE unwritten_candidates AS
+    SELECT dataset_id, run_id FROM dataset_versions
+    WHERE version = run_id AND dataset_id IN (SELECT unnest($ids::BIGINT[]))
+      AND run_id IN (SELECT run_id FROM touched_runs)"""
+_OUTPUT_STATES = ('{"outputs": [{"namespace": "VARCHAR", "name": "VARCHAR",'
+                  ' "facets": {"lifecycleStateChange": "JSON"}}]}')
+_UNWRITTEN = f"""
+    DELETE FROM dataset_versions v USING (
+        SELECT DISTINCT run_id, lineagectl_id(o.namespace, o.name) AS dataset_id FROM (
+            SELECT run_id, unnest(json_transform(payload, '{_OUTPUT_STATES}').outputs) AS o FROM events
+            WHERE kind = 'run' AND event_time BETWEEN $lo AND $hi
+              AND event_hash IN (SELECT unnest($hashes::VARCHAR[])))
+        WHERE upper(o.facets.lifecycleStateChange->>'lifecycleStateChange') IN {UNWRITTEN_STATES}
+          AND (o.facets.lifecycleStateChange->>'_deleted') IS DISTINCT FROM 'true') m
+    WHERE v.dataset_id = m.dataset_id AND v.run_id = m.run_id AND v.version = v.run_id"""
+
+
+def reconcile_unwritten(con: duckdb.DuckDBPyConnection, marked: list[int]) -> None:
+    """Drop the versions that touched runs made of the ``marked`` names (touched names that had a
+    RENAME or DROP) if they dropped or renamed them."""
+    if not marked:
+        return
+    con.execute(_UNWRITTEN_CANDIDATES, {"ids": marked})
+    runs = [r[0] for r in con.execute("SELECT DISTINCT run_id FROM unwritten_candidates").fetchall()]
+    if not runs:
+        return
+    # The runs' events by hash within their time range (zone maps skip the rest of the events).
+    hashes = con.execute("""SELECT event_hash, event_time FROM run_states
+                            WHERE run_id IN (SELECT unnest($runs::VARCHAR[]))""", {"runs": runs}).fetchall()
+    if not hashes:
+        return
+    con.execute(_UNWRITTEN, {"hashes": [h for h, _ in hashes], "lo": min(t for _, t in hashes),
+                             "hi": max(t for _, t in hashes)})
+
+
+def mark_dropped(con: duckdb.DuckDBPyConnection, candidates: list[int]) -> None:
+    """Set ``datasets.dropped`` of the ``candidates`` (touched datasets a DROP was seen on, by any
+    name) by the rule every answer applies: the one lookup, ``store.lookups.dropped_at``."""
+    if not candidates:
+        return
+    gone = sorted(dropped_at(con, candidates))
+    if gone:
+        con.execute("UPDATE datasets SET dropped = true WHERE dataset_id IN (SELECT unnest($ids::BIGINT[]))",
+                    {"ids": gone})
+
+
 def _define_macros(con: duckdb.DuckDBPyConnection) -> None:
     # Producers send nanoseconds; DuckDB reads at most microseconds.
     con.execute(r"""CREATE OR REPLACE TEMP MACRO lineagectl_ts(s) AS
@@ -188,8 +396,14 @@ def refresh_current_state(con: duckdb.DuckDBPyConnection, datasets: list[int] | 
         con.execute("CREATE OR REPLACE TEMP TABLE touched_jobs (job_id BIGINT)")
         con.execute("CREATE OR REPLACE TEMP TABLE touched_runs (run_id VARCHAR)")
     _define_macros(con)
+    if datasets is None:
+        flatten_aliases(con)
+    marks = con.execute(_MARKS).fetchall()
+    if datasets is None:
+        reconcile_unwritten(con, sorted({raw for raw, _, _ in marks}))
     for statement in _REFRESH:
         con.execute(statement)
+    mark_dropped(con, sorted({dataset for _, dataset, state in marks if state == "DROP"}))
     runs = con.execute("SELECT count(*) FROM touched_runs").fetchall()[0][0]
     parts = max(1, -(-runs // RUN_SLICE))
     for part in range(parts):

@@ -39,7 +39,9 @@ _SCHEMA = '{"fields": [{"name": "VARCHAR", "type": "VARCHAR", "description": "VA
 _SCHEMA_NESTED = '[{"name": "VARCHAR", "type": "VARCHAR", "description": "VARCHAR"}]'
 _INPUT_NAMES = '{"inputFields": [{"namespace": "VARCHAR", "name": "VARCHAR"}]}'
 _CLL_NAMES = f'{{"fields": "{_FACETS}", "dataset": [{{"namespace": "VARCHAR", "name": "VARCHAR"}}]}}'
-_SYMLINKS = '{"identifiers": [{"namespace": "VARCHAR", "name": "VARCHAR", "type": "VARCHAR"}]}'
+SYMLINKS = '{"identifiers": [{"namespace": "VARCHAR", "name": "VARCHAR", "type": "VARCHAR"}]}'
+# The lifecycle states that are no write of the dataset (no version; see stg_lifecycle_marks).
+UNWRITTEN_STATES = "('RENAME', 'DROP')"
 
 # The facet hash of a `_deleted: true` facet (see store/schema.py).
 _HASH = "CASE WHEN (f.value->>'_deleted') = 'true' THEN 'deleted' ELSE md5(f.value) END"
@@ -198,9 +200,17 @@ UNNEST = [
         SELECT dataset_id, job_id, direction, event_time, event_hash FROM io_ids WHERE kind = 'job'
         UNION ALL
         SELECT dataset_id, job_id, 'in', event_time, event_hash FROM cll_inputs WHERE kind = 'job'""",
+    # A RENAME or a DROP is no write: a run whose output carries one (in any of its events of the
+    # batch) makes no version of it. Its other events, stored before or after, are reconciled at
+    # the end of the file (derive.py, UNWRITTEN).
+    f"""CREATE OR REPLACE TEMP TABLE stg_lifecycle_marks AS
+        SELECT DISTINCT run_id, dataset_id FROM dsfac
+        WHERE facet_key = 'lifecycleStateChange' AND kind = 'run' AND direction = 'out'
+          AND facet_hash <> 'deleted' AND upper(value->>'lifecycleStateChange') IN {UNWRITTEN_STATES}""",
     """CREATE OR REPLACE TEMP TABLE stg_dataset_versions AS
         SELECT dataset_id, coalesce(version, run_id) AS version, run_id, schema_hash, event_time, event_hash
-        FROM io_ids WHERE kind = 'run' AND direction = 'out'""",
+        FROM io_ids ANTI JOIN stg_lifecycle_marks USING (run_id, dataset_id)
+        WHERE kind = 'run' AND direction = 'out'""",
     """CREATE OR REPLACE TEMP TABLE stg_cll_sets AS
         SELECT dataset_id, coalesce(job_id, 0) AS job_id, facet_hash, event_time, event_hash
         FROM dsfac WHERE facet_key = 'columnLineage'""",
@@ -245,7 +255,7 @@ UNNEST = [
     f"""CREATE OR REPLACE TEMP TABLE stg_aliases AS
         WITH links AS (
             SELECT dataset_id, event_time, event_hash,
-                   unnest(json_transform(value, '{_SYMLINKS}').identifiers) AS a
+                   unnest(json_transform(value, '{SYMLINKS}').identifiers) AS a
             FROM new_content WHERE facet_key = 'symlinks'),
         renames AS (
             SELECT dataset_id, event_time, event_hash, value->'previousIdentifier'->>'namespace' AS ns,

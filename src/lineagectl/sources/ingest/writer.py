@@ -157,9 +157,11 @@ _MERGE = [
     _MERGE_CLL_FIELDS,
     # An alias is also a name: keep it in dataset_names so lookups find it.
     _widen("dataset_names", "stg_aliases", "alias_id", "any_value(alias_namespace), any_value(alias_name)"),
+    # Symlinks as sent; renames are facts in time (dataset_facets), made aliases at the end of the
+    # file, where chains are flattened (derive.py, flatten_aliases).
     """INSERT INTO dataset_aliases
        SELECT alias_id, dataset_id, kind, any_value(alias_type), min(event_time)
-       FROM stg_aliases
+       FROM stg_aliases WHERE kind = 'symlink'
        GROUP BY alias_id, dataset_id, kind
        ON CONFLICT DO UPDATE SET first_seen = least(dataset_aliases.first_seen, excluded.first_seen)""",
     # Remember what this file touched, for the refresh of current state at its end.
@@ -169,6 +171,7 @@ _MERGE = [
        UNION SELECT alias_id FROM stg_aliases""",
     """INSERT INTO touched_jobs SELECT job_id FROM stg_job_names""",
     """INSERT INTO touched_runs SELECT run_id FROM stg_run_states""",
+    "INSERT INTO touched_aliases SELECT DISTINCT kind, dataset_id FROM stg_aliases",
 ]
 
 
@@ -179,6 +182,7 @@ def begin_touch_tracking(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE touched_datasets (dataset_id BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE touched_jobs (job_id BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE touched_runs (run_id VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE touched_aliases (kind VARCHAR, dataset_id BIGINT)")
 
 
 _STAGE = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE (\w+) AS\s+(.*)", re.DOTALL)
