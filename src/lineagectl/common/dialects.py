@@ -88,3 +88,17 @@ def dialect_or_generic(name: str | None, where: str, warn: Callable[[str], None]
     except UnknownDialect:
         warn(f"unknown SQL dialect {name!r} in {where}: parsed with sqlglot's generic dialect")
         return None
+
+
+def option_dialect(name: str | None) -> str | None:
+    """The sqlglot dialect a ``--dialect`` option names (any alias here), None for none;
+    an ``InputError`` naming it when it is unknown (a user's typo, not data to warn about)."""
+    if name is None:
+        return None
+    from lineagectl.errors import InputError
+
+    try:
+        return dialect_named(name)
+    except UnknownDialect:
+        raise InputError(f"unknown SQL dialect {name!r}",
+                         hint="e.g. postgres, bigquery, snowflake, mysql, tsql, trino, databricks, duckdb") from None

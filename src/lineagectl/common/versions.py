@@ -9,6 +9,7 @@ before any answer. The floors here and in pyproject.toml are the same numbers.
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib import metadata
 
@@ -28,8 +29,10 @@ def _parts(version: str) -> tuple[int, ...]:
     return tuple(int(part or 0) for part in found.groups()) if found else (0,)
 
 
+@functools.cache
 def check(packages: tuple[str, ...] = tuple(FLOORS)) -> None:
-    """``DependencyError`` naming the first of ``packages`` installed below its floor."""
+    """``DependencyError`` naming the first of ``packages`` installed below its floor (once per
+    process: every store open asks, and the installed versions do not change under it)."""
     for package in packages:
         try:
             found = metadata.version(package)

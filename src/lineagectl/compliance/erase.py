@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lineagectl.common.dialects import option_dialect
 from lineagectl.common.policy import Policy, load_policy
 from lineagectl.common.timeutil import format_timestamp
 from lineagectl.compliance.keys import (
@@ -49,7 +50,7 @@ from lineagectl.compliance.keys import (
     seeds_of,
     upstream,
 )
-from lineagectl.compliance.sqlgen import Unaddressable, bound_statement, check_dialect
+from lineagectl.compliance.sqlgen import Unaddressable, bound_statement
 from lineagectl.graph.edges import ColumnEdge, ColumnKey
 from lineagectl.graph.paths import PathIndex, column_ends, reach, upstream_first
 from lineagectl.graph.walk import walk_columns, walk_datasets
@@ -306,7 +307,7 @@ def _statement(step: Step, verb: str, namespace: str, name: str, dialect: str | 
 
 
 def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -> Result:
-    check_dialect(dialect)
+    option_dialect(dialect)
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     with open_store(db) as con:
         seeds = seeds_of(con, column, name, namespace, tag, rules)

@@ -23,8 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lineagectl.common.dialects import UnknownDialect, dialect_named, dialect_of_namespace
-from lineagectl.errors import InputError
+from lineagectl.common.dialects import dialect_of_namespace, option_dialect
 
 # Oracle's reserved words (SQL Language Reference, "Oracle SQL Reserved Words"): no bind variable may be
 # named so (ORA-01745).
@@ -65,18 +64,6 @@ class Unaddressable(ValueError):
     """A dataset name no statement can address as a table; the message says why."""
 
 
-def check_dialect(dialect: str | None) -> str | None:
-    """The sqlglot dialect a ``--dialect`` option names (any alias of ``common.dialects``);
-    an ``InputError`` naming it when sqlglot does not know it."""
-    if dialect is None:
-        return None
-    try:
-        return dialect_named(dialect)
-    except UnknownDialect:
-        raise InputError(f"unknown SQL dialect {dialect!r}",
-                         hint="e.g. postgres, bigquery, snowflake, mysql, tsql, trino, databricks, duckdb") from None
-
-
 def placeholder_names(columns: Iterable[str], style: Paramstyle | None = None) -> dict[str, str]:
     """A parameter name for each column: its name in lower case with every character outside
     ``[a-z0-9_]`` made ``_`` (so no column name can put text into the SQL), unique within the statement,
@@ -110,7 +97,7 @@ def table_parts(name: str) -> list[str]:
 
 
 def _dialect(namespace: str, dialect: str | None) -> str | None:
-    return check_dialect(dialect) if dialect else dialect_of_namespace(namespace)
+    return option_dialect(dialect) if dialect else dialect_of_namespace(namespace)
 
 
 def statement(verb: str, namespace: str, name: str, columns: list[str], dialect: str | None,

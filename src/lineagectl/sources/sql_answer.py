@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lineagectl.common.dialects import UnknownDialect, dialect_named
+from lineagectl.common.dialects import option_dialect
 from lineagectl.errors import InputError
 from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage, moves_no_data
 from lineagectl.sources.sql_statements import Statement, statements
@@ -189,12 +189,7 @@ def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | Non
     fills a temporary table; ``through`` lists the temporary tables a statement was read
     through, when it read any.
     """
-    if dialect is not None:
-        try:
-            dialect = dialect_named(dialect)
-        except UnknownDialect:
-            raise InputError(f"unknown SQL dialect {dialect!r}",
-                             hint="e.g. postgres, bigquery, snowflake, mysql, tsql, trino, hive, duckdb") from None
+    dialect = option_dialect(dialect)
     if isinstance(schema, (str, Path)):
         schema = load_schema(schema)
     elif schema is not None:

@@ -20,6 +20,7 @@ from hashlib import blake2b
 import duckdb
 import orjson
 
+from lineagectl.common.dialects import option_dialect
 from lineagectl.common.timeutil import format_timestamp
 from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.dbt.artifacts import artifact
@@ -37,7 +38,7 @@ from lineagectl.sources.ingest.reader import (
     expand_sources,
     read_records,
 )
-from lineagectl.sources.ingest.sql_scripts import check_dialect, is_sql_script, read_script
+from lineagectl.sources.ingest.sql_scripts import is_sql_script, read_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.validate import Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
@@ -299,7 +300,7 @@ def _read_scripts(paths: list[str], report: IngestReport, dialect: str | None, n
                   job_namespace: str | None) -> dict:
     """The JobEvent of every SQL script among the inputs (or the error reading it), by path."""
     if paths:
-        check_dialect(dialect)
+        option_dialect(dialect)  # said once, not per script
     found: dict = {}
     for path in paths:
         try:

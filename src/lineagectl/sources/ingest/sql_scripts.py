@@ -94,18 +94,6 @@ def script_event(path: str, text: str, answer: dict, namespace: str, job_namespa
     }
 
 
-def check_dialect(dialect: str | None) -> None:
-    """``InputError`` for a dialect name no SQL reader knows (said once, not per script)."""
-    from lineagectl.common.dialects import UnknownDialect, dialect_named
-
-    if dialect is not None:
-        try:
-            dialect_named(dialect)
-        except UnknownDialect:
-            raise InputError(f"unknown SQL dialect {dialect!r}",
-                             hint="e.g. postgres, bigquery, snowflake, mysql, tsql, trino, hive, duckdb") from None
-
-
 def read_script(path: str, dialect: str | None, namespace: str | None, job_namespace: str | None,
                 warn: Any) -> list[dict]:
     """The events of the SQL script at ``path`` (one JobEvent); ``InputError`` if it cannot be read
