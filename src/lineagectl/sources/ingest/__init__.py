@@ -9,7 +9,6 @@ any event was rejected.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,13 +19,11 @@ from hashlib import blake2b
 import duckdb
 import orjson
 
-from lineagectl.common.dialects import option_dialect
 from lineagectl.common.timeutil import format_timestamp
 from lineagectl.errors import DatabaseError, ExitStatus, InputError
-from lineagectl.sources.dbt.artifacts import artifact
-from lineagectl.sources.dbt.manifest import manifest_events
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
+from lineagectl.sources.ingest.inputs import dbt_companions, read_manifests, read_scripts
 from lineagectl.sources.ingest.manual import ManualLogError, is_manual
 from lineagectl.sources.ingest.manual import to_event as manual_event
 from lineagectl.sources.ingest.reader import (
@@ -38,7 +35,7 @@ from lineagectl.sources.ingest.reader import (
     expand_sources,
     read_records,
 )
-from lineagectl.sources.ingest.sql_scripts import is_sql_script, read_script
+from lineagectl.sources.ingest.sql_scripts import is_sql_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.validate import Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
@@ -242,74 +239,6 @@ class _Ingest:
         self.pool.shutdown(wait=True)
 
 
-def _dbt_companions(sources: list[Source],
-                    report: IngestReport) -> tuple[list[Source], list[str], dict[str, dict]]:
-    """Sort dbt's artifacts out of the inputs (one look at each file's head): the manifests, and
-    the other artifacts by the folder of the manifest beside them (``lineagectl ingest target/``
-    reads the manifest with its catalog and run results). Returns the inputs without those
-    others, the manifests' paths (in input order), and the others by folder.
-
-    A catalog or run_results.json with no manifest beside it is a usage error: it describes
-    a manifest and must be passed with ``--catalog``/``--run-results``.
-    """
-    kinds = {s.path: found[0] for s in sources if s.path != STDIN and (found := artifact(s.path))}
-    manifests = list(dict.fromkeys(s.path for s in sources if kinds.get(s.path) == "manifest"))
-    manifest_dirs = {os.path.dirname(path) for path in manifests}
-    beside: dict[str, dict] = {}
-    kept = []
-    for source in sources:
-        kind = kinds.get(source.path)
-        if kind is None or kind == "manifest":
-            kept.append(source)
-            continue
-        folder = os.path.dirname(source.path)
-        if folder not in manifest_dirs:
-            option = {"catalog": "--catalog", "run-results": "--run-results"}.get(kind)
-            raise InputError(f"{source.path}: a dbt {kind} file, not OpenLineage events or a manifest",
-                             hint=(f"pass it with {option} beside its manifest: "
-                                   f"lineagectl ingest manifest.json {option} {source.path}") if option else
-                             "lineagectl reads dbt's manifest.json (with --catalog and --run-results)")
-        if kind in ("catalog", "run-results"):
-            beside.setdefault(folder, {})[kind] = source.path
-        else:
-            report.warnings.append(f"{source.path}: dbt {kind} file beside the manifest, not read")
-    return kept, manifests, beside
-
-
-def _read_manifests(manifests: list[str], report: IngestReport, namespace, catalog, run_results,
-                    beside: dict[str, dict]) -> dict:
-    """The events of every dbt manifest among the inputs (or the error reading it), by path;
-    ``catalog``/``run_results`` given as options win over the artifacts found beside a manifest.
-
-    Read before the store is opened: column lineage of a large project runs in forked
-    worker processes, which is safe only while no DuckDB or writer thread exists.
-    """
-    found: dict = {}
-    for path in manifests:
-        companions = beside.get(os.path.dirname(path), {})
-        try:
-            found[path] = list(manifest_events(
-                path, namespace, catalog or companions.get("catalog"), report.warnings.append,
-                run_results=run_results or companions.get("run-results")))
-        except InputError as exc:
-            found[path] = exc
-    return found
-
-
-def _read_scripts(paths: list[str], report: IngestReport, dialect: str | None, namespace: str | None,
-                  job_namespace: str | None) -> dict:
-    """The JobEvent of every SQL script among the inputs (or the error reading it), by path."""
-    if paths:
-        option_dialect(dialect)  # said once, not per script
-    found: dict = {}
-    for path in paths:
-        try:
-            found[path] = read_script(path, dialect, namespace, job_namespace, report.warnings.append)
-        except InputError as exc:
-            found[path] = exc
-    return found
-
-
 def _units(sources: list[Source], manifests: dict) -> Iterator[list[Source]]:
     """Split ``sources`` into the lists committed together: runs of small files, else one file.
 
@@ -390,11 +319,11 @@ def ingest(
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
     report = IngestReport()
-    sources, manifest_paths, beside = _dbt_companions(expand_sources(paths), report)
+    sources, manifest_paths, beside = dbt_companions(expand_sources(paths), report.warnings.append)
     started = time.perf_counter()
-    manifests = _read_manifests(manifest_paths, report, namespace, catalog, run_results, beside)
-    manifests.update(_read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
-                                   report, dialect, namespace, job_namespace))
+    manifests = read_manifests(manifest_paths, report.warnings.append, namespace, catalog, run_results, beside)
+    manifests.update(read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
+                                  report.warnings.append, dialect, namespace, job_namespace))
     with open_store(db, write=True) as con:
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
