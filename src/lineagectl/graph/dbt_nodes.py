@@ -101,12 +101,13 @@ class DbtNodes:
     def config_keys(self) -> set[str]:
         return {key for record in self.records for key in (record.get("config") or {})}
 
-    def select(self, test: Test) -> tuple[set[int], set[int], int]:
+    def select(self, test: Test) -> tuple[set[int], set[int], list[str]]:
         """Datasets whose node passes ``test``; the datasets read by the other nodes that pass
-        (what ``+`` starts from); how many of those other nodes passed."""
+        (what ``+`` starts from); the resource types of those other nodes."""
         readers = [uid for uid, record in self.readers.items() if test(record)]
         return ({i for i, records in self.datasets.items() if any(test(r) for r in records)},
-                set().union(*(self.parents[uid] for uid in readers)), len(readers))
+                set().union(*(self.parents[uid] for uid in readers)),
+                [self.readers[uid]["resource_type"] for uid in readers])
 
 
 def glob(pattern: str, selector: str, *, case_sensitive: bool = True) -> Glob:

@@ -18,7 +18,8 @@ every ancestor, ``2+x`` ancestors up to two hops, ``x+``/``x+1`` descendants,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -57,7 +58,7 @@ class Found:
 
     datasets: set[int]
     parents: set[int]
-    readers: int = 0
+    readers: list[str] = field(default_factory=list)  # resource types of the matching non-datasets
 
 
 def split_method(core: str) -> tuple[str, list[str], str] | None:
@@ -136,7 +137,8 @@ class Catalog:
         if method == "tag":
             readers = [uid for uid, r in self.dbt.readers.items() if any(match(t) for t in r.get("tags") or [])]
             return Found({i for i, tags in self.tags.items() if any(match(t) for t in tags)},
-                         set().union(*(self.dbt.parents[uid] for uid in readers)), len(readers))
+                         set().union(*(self.dbt.parents[uid] for uid in readers)),
+                         [self.dbt.readers[uid]["resource_type"] for uid in readers])
         if method == "namespace":
             return Found({i for i, (ns, _, _) in self.datasets.items() if match(ns)}, set())
         if method == "owner":
@@ -192,8 +194,8 @@ class Catalog:
         if atom.down is not False:
             chosen |= self.closure(base, "downstream", atom.down)
         if not chosen and found.readers:
-            raise InputError(f"selector {atom.core!r} matches {found.readers} dbt test(s) or exposure(s), "
-                             "which are not datasets",
+            kinds = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(Counter(found.readers).items()))
+            raise InputError(f"selector {atom.core!r} matches only dbt nodes that are not datasets ({kinds})",
                              hint=f"the datasets they read: 1+{atom.core}; and all upstream: +{atom.core}")
         if not chosen:
             raise InputError(f"selector {atom.core!r} matches no dataset",
