@@ -199,6 +199,10 @@ def test_fqn_and_bare_names(jaffle, hubspot, colibri):
     assert jaffle.selected(relation) == {relation}
     # a bare glob covers the last part of names (dbt's fqn glob would need *stg_*)
     assert jaffle.selected("stg_*") == jaffle.where(lambda n: n.get("alias", "").startswith("stg_")) != set()
+    # a node name whose relation is another (alias STG_CUSTOMERS -> stg_customer_alias), as impact takes it
+    aliased = colibri.relation("model.jaffle_shop.STG_CUSTOMERS")
+    assert aliased.endswith("stg_customer_alias") and colibri.selected("STG_CUSTOMERS") == {aliased}
+    assert {d["name"] for d in impact("STG_CUSTOMERS", colibri.db).payload["datasets"]}
     # versioned models: by name, name.vN or name_vN
     versions = colibri.where(lambda n: n["name"] == "versioned_model")
     assert colibri.selected("versioned_model") == versions and len(versions) == 2
@@ -270,3 +274,10 @@ def test_the_cli_names_the_methods_and_keys(jaffle):
     assert "resource_type" in run("ls", "-s", "bogus:x").stderr  # the methods are listed
     listed = json.loads(run("ls", "-s", "config.materialized:view", "-f", "json").stdout)
     assert {d["name"] for d in listed} == jaffle.where(lambda n: n["config"].get("materialized") == "view")
+
+
+def test_the_help_topic_names_every_method():
+    from lineagectl.cli.help_topics import TOPICS
+    from lineagectl.graph.selectors import METHODS
+
+    assert [m for m in METHODS if f"{m}:" not in TOPICS["selectors"] and f"{m}." not in TOPICS["selectors"]] == []
