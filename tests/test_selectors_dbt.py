@@ -281,3 +281,18 @@ def test_the_help_topic_names_every_method():
     from lineagectl.graph.selectors import METHODS
 
     assert [m for m in METHODS if f"{m}:" not in TOPICS["selectors"] and f"{m}." not in TOPICS["selectors"]] == []
+
+
+def test_a_tests_tags_and_kind_select_its_parents_not_the_model(tmp_path):
+    state = Project("dbt_core_state_fixture.v12.manifest.json", str(tmp_path / "s.duckdb"))
+    tagged = lambda n: "data_test_tag" in n.get("tags", []) and n["resource_type"] == "test"  # noqa: E731
+    assert state.selected("1+tag:data_test_tag") == state.parents(tagged) != set()
+    with pytest.raises(InputError, match=r"not datasets \(1 test\)"):
+        select("tag:data_test_tag", state.db)  # the model is not tagged: its test is
+    assert state.selected("1+test_type:singular") == state.parents(
+        lambda n: n["resource_type"] == "test" and not n.get("test_metadata"))
+    exposure = lambda n: n["resource_type"] == "exposure"  # noqa: E731
+    assert state.selected("+exposure:simple_exposure") == state.ancestors(exposure)
+    assert state.relation("source.test.my_source.my_table") in state.ancestors(exposure)  # a source read directly
+    with pytest.raises(InputError, match="matches no dataset"):
+        select("resource_type:analysis", state.db)  # dbt nodes lineagectl keeps no dataset of

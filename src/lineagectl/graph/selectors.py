@@ -195,6 +195,9 @@ class Catalog:
             chosen |= self.closure(base, "downstream", atom.down)
         if not chosen and found.readers:
             kinds = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(Counter(found.readers).items()))
+            if atom.up is not False or atom.at:
+                raise InputError(f"selector {atom.core!r} matches only dbt nodes that are not datasets ({kinds}), "
+                                 "and they read no dataset")
             raise InputError(f"selector {atom.core!r} matches only dbt nodes that are not datasets ({kinds})",
                              hint=f"the datasets they read: 1+{atom.core}; and all upstream: +{atom.core}")
         if not chosen:
