@@ -45,7 +45,8 @@ docs/formats.md lists each command's main list.""",
   @orders             it, its descendants and their ancestors
   a b                 union;   a,b   intersection;   --exclude EXPR   taken out
 lineagectl's methods (case-insensitive globs over what any producer said):
-  tag:pii  owner:team:*  namespace:s3://*  type:model     dbt tests are not tags
+  tag:pii  owner:team:*  namespace:s3://*  type:model
+                      (tags of a dataset or of its columns; dbt tests are not tags)
 dbt's methods, as dbt means them, over what a dbt manifest's ingest kept:
   fqn:staging.*  path:models/staging  file:orders.sql  package:hubspot
   source:ecom  source:ecom.raw_*  resource_type:seed  group:finance  access:public
