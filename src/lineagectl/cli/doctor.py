@@ -12,7 +12,7 @@ from lineagectl.results import Result
 
 @command("doctor", "config", panel="Operations", examples=(
     "lineagectl doctor",
-    "LINEAGECTL_DB=other.duckdb lineagectl doctor -f json"))
+    "lineagectl doctor -f json"))
 def doctor(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
     """Show the store and policy in use, and from where.
 

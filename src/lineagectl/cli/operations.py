@@ -72,7 +72,7 @@ def changes(name: NameArgument,
 
 
 @command("quality", panel="Operations", examples=(
-    "# Exit 1: a broken rule on the sample",
+    "# Latest metrics, broken rules, what is at risk downstream",
     "lineagectl quality",
     "# Exit 1 if churn_model is at risk: run it before training",
     "lineagectl quality --gate churn_model"))
