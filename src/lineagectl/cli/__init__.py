@@ -35,7 +35,7 @@ app = typer.Typer(
                            "# Which store and policy are used, and where they came from",
                            "lineagectl doctor"),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion; names complete from the store (completion.py)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -153,8 +153,9 @@ def _global(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    boundary.run(app)
+    """Console-script entry point (also ``python -m lineagectl``: one name in usage lines and one
+    completion variable, ``_LINEAGECTL_COMPLETE``, however it was started)."""
+    boundary.run(lambda: app(prog_name="lineagectl"))
 
 
 # Commands register themselves on import; keep these imports light.

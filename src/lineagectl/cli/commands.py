@@ -24,6 +24,7 @@ from lineagectl.cli import (
     emit,
 )
 from lineagectl.cli.boundary import stderr as _stderr
+from lineagectl.cli.completion import dataset_names, dataset_or_job_names
 from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.errors import InputError
 from lineagectl.results import Result
@@ -203,7 +204,7 @@ def ls(
 def show(
     name: Annotated[str, typer.Argument(
         metavar="NAME", help="A dataset or job: full name, unique suffix (user_master) or alias.",
-        show_default=False)],
+        show_default=False, autocompletion=dataset_or_job_names)],
     namespace: NamespaceOption = None,
     kind: Annotated[str | None, typer.Option(
         "--kind", metavar="KIND", help="dataset, model or job, when a name is both.")] = None,
@@ -259,7 +260,7 @@ AsOfOption = Annotated[str | None, typer.Option(
     help="Lineage as it stood then (each job's latest run): a timestamp or 7d, 36h, 90m ago.")]
 NameArgument = Annotated[str, typer.Argument(
     metavar="NAME", help="A dataset or model: full name, unique suffix (user_master) or alias.",
-    show_default=False)]
+    show_default=False, autocompletion=dataset_names)]
 
 
 @command("impact", panel="Query", examples=(
@@ -291,7 +292,7 @@ def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption =
     "lineagectl trace churn_model --version 2"))
 def trace(name: Annotated[str | None, typer.Argument(
               metavar="NAME", help="A dataset or model: full name, unique suffix or alias.",
-              show_default=False)] = None,
+              show_default=False, autocompletion=dataset_names)] = None,
           column: ColumnOption = None, depth: DepthOption = None,
           direct_only: DirectOption = False, include_jobs: JobsOption = False,
           namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
