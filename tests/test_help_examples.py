@@ -10,8 +10,8 @@ import pytest
 
 from example_runner import after_quick_start, copy_of, expected_exit, run, shim
 from test_help_format import COMMANDS
-
-QUICK_START_STEPS = ["cp sample_events/lineagectl.yaml .", "lineagectl ingest sample_events/"]
+from test_readme import quick_start as readme_quick_start
+from test_readme import steps_after_install
 
 
 def help_examples(cli_args: list[str]) -> list[tuple[str, str]]:
@@ -47,7 +47,8 @@ def test_every_help_ends_with_two_to_four_examples(args):
 
 @pytest.fixture(scope="module")
 def quick_start(tmp_path_factory):
-    return after_quick_start(tmp_path_factory.mktemp("quickstart"), QUICK_START_STEPS)
+    """A checkout as the README's Quick start leaves it (its steps read from the README)."""
+    return after_quick_start(tmp_path_factory.mktemp("quickstart"), steps_after_install(readme_quick_start()[0]))
 
 
 @pytest.mark.parametrize("example, comment", EXAMPLES)
