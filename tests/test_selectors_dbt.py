@@ -9,6 +9,7 @@ through ``+``, as their parents.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import PurePosixPath
@@ -16,7 +17,7 @@ from pathlib import PurePosixPath
 import duckdb
 import pytest
 
-from conftest import SAMPLE, require_corpus
+from conftest import ROOT, SAMPLE, require_corpus
 from lineagectl.api import impact, ingest, select
 from lineagectl.errors import InputError
 
@@ -263,9 +264,11 @@ def test_a_store_ingested_before_says_to_re_ingest(tmp_path, monkeypatch):
 
 
 def test_the_cli_names_the_methods_and_keys(jaffle):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}  # this checkout's lineagectl, from any folder
+
     def run(*args):
         return subprocess.run([sys.executable, "-m", "lineagectl", "--db", jaffle.db, *args],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=env)
 
     for selector, says in (("bogus:x", "unknown method 'bogus'"), ("state:modified", "dbt's method 'state'"),
                            ("config.materialised:table", "no dbt node has a config key")):
