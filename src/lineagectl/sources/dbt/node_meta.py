@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from lineagectl.sources.dbt.shapes import a_text, an_object, node_config, node_parents, strings
 
-FACET = "dbtNode"
+FACET = "dbtNode"  # the key graph/dbt_nodes.py reads (answers never import sources)
 DEPENDENT_TYPES = ("test", "unit_test", "exposure")
 
 
