@@ -1,6 +1,6 @@
 """The time budget of one statement's column lineage (sources/sql_budget.py), on SQL that really
 takes long: a CTE chain whose every column reads both columns of the level before costs time
-exponential in its depth (18 levels: tens of seconds without a budget)."""
+exponential in its depth (18 levels: tens of seconds of CPU without a budget)."""
 
 from __future__ import annotations
 
@@ -44,13 +44,13 @@ RELATIONS = {"db.s.src": ("warehouse", "db.s.src")}
 
 
 def test_a_statement_past_its_budget_is_stopped_and_reported():
-    handler = signal.getsignal(signal.SIGALRM)
+    handler = signal.getsignal(signal.SIGPROF)
     with pytest.raises(StatementTimeout) as raised:
         call_within(TINY, column_lineage, slow_sql())
     assert isinstance(raised.value, SqlLineageError)  # reported like any statement whose columns fail
     assert str(raised.value) == "took longer than 0.2 s (--sql-timeout): skipped"
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no timer left behind
-    assert signal.getsignal(signal.SIGALRM) == handler  # nor a handler
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)  # no timer left behind
+    assert signal.getsignal(signal.SIGPROF) == handler  # nor a handler
 
 
 def test_a_statement_within_its_budget_answers_as_without_one():
@@ -59,15 +59,15 @@ def test_a_statement_within_its_budget_answers_as_without_one():
 
 
 def test_a_timer_the_caller_armed_is_left_alone():
-    signal.setitimer(signal.ITIMER_REAL, 100)
+    signal.setitimer(signal.ITIMER_PROF, 100)
     try:
         assert not can_interrupt()
         with time_budget(TINY):
-            edges = column_lineage(QUICK)
-        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+            edges = column_lineage(slow_sql(12))  # about a second of CPU: several budgets
+        remaining, _ = signal.getitimer(signal.ITIMER_PROF)
         assert edges and 90 < remaining <= 100
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 def test_off_the_main_thread_the_budget_cannot_apply_and_the_block_runs():
@@ -108,9 +108,10 @@ def test_one_pathological_model_costs_its_own_column_lineage_only(workers):
 
 
 def _stubborn(item: str) -> str:
-    """Ignores its budget as code stuck outside the interpreter would: SIGALRM blocked."""
+    """Ignores its budget as code stuck outside the interpreter would: the timer's signal blocked,
+    and waiting (no CPU time spent) rather than working."""
     if item == "stuck":
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPROF})
         time.sleep(120)
     return item.upper()
 
