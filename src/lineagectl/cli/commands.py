@@ -87,7 +87,7 @@ def ingest(
     sql_timeout: Annotated[float, typer.Option(
         "--sql-timeout", metavar="SECONDS", min=0,
         help="dbt manifests: skip a model's column lineage (with a warning, table lineage kept) past this "
-             "many seconds; 0: no limit.")] = 10.0,
+             "many seconds of CPU; 0: no limit.")] = 10.0,
     max_future: Annotated[str, typer.Option(
         "--max-future", metavar="DURATION",
         help="Reject events dated further ahead than this (a producer's wrong clock); 'none' accepts any.")] = "1d",
