@@ -19,7 +19,9 @@ do not resolve, and keep its table-level lineage.
   worker that does not stop (stuck where Python cannot interrupt it, or waiting without
   using CPU) is killed by the parent once its item has taken ``HARD_FACTOR`` times the
   budget plus ``GRACE_SECONDS`` of wall time; that item is reported as timed out and the
-  remaining items go to fresh workers.
+  remaining items go to fresh workers. Without a budget nothing is killed: a worker that dies
+  (a crash in native code) is replaced by the pool, but its chunk is never answered and
+  the map waits.
 
 Budgets are values passed by the caller (``DEFAULT_SECONDS`` unless said otherwise;
 0 or None: no limit), never read from the environment.
