@@ -61,7 +61,9 @@ def ingest(paths: list[str], db: Db, **options: Any) -> IngestReport:
 
     Options: ``strict``, ``force``, ``namespace``/``catalog``/``run_results`` (dbt),
     ``on_reject(message)``, ``progress(done, total)``, ``max_record_bytes``, ``max_future``
-    (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``).
+    (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``), ``sql_timeout``
+    (CPU seconds one dbt model's column lineage may take before it is skipped with a warning;
+    None: 10, 0: no limit).
     """
     from lineagectl.sources.ingest import ingest as run
 

@@ -92,6 +92,10 @@ def ingest(
         help="SQL scripts (*.sql): their dialect (postgres, snowflake, bigquery, ...).")] = None,
     job_namespace: Annotated[str | None, typer.Option(
         "--job-namespace", metavar="NS", help="SQL scripts: the namespace of their jobs (default: sql).")] = None,
+    sql_timeout: Annotated[float, typer.Option(
+        "--sql-timeout", metavar="SECONDS", min=0,
+        help="dbt manifests: skip a model's column lineage (with a warning, table lineage kept) past this "
+             "many seconds of CPU; 0: no limit.")] = 10.0,
     max_future: Annotated[str, typer.Option(
         "--max-future", metavar="DURATION",
         help="Reject events dated further ahead than this (a producer's wrong clock); 'none' accepts any.")] = "1d",
@@ -118,7 +122,7 @@ def ingest(
         report = api.ingest(paths, store(db), strict=strict, on_reject=rejects, progress=progress,
                             namespace=namespace, catalog=catalog, run_results=run_results, force=force,
                             max_future=max_future, dialect=dialect, job_namespace=job_namespace,
-                            max_record_bytes=max_record_size << 20)
+                            max_record_bytes=max_record_size << 20, sql_timeout=sql_timeout)
     finally:
         if bar:
             bar.stop()

@@ -39,6 +39,7 @@ from lineagectl.sources.ingest.sql_scripts import is_sql_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.validate import Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
+from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
 
@@ -296,6 +297,7 @@ def ingest(
     max_future: timedelta | None = DEFAULT_MAX_FUTURE,
     dialect: str | None = None,
     job_namespace: str | None = None,
+    sql_timeout: float | None = None,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
@@ -314,14 +316,18 @@ def ingest(
     more than ``max_future`` after now (None accepts any date). A ``.sql`` file is a
     SQL script read in ``dialect``: a job (in ``job_namespace``) with the table and
     column lineage of its statements over tables in ``namespace``
-    (``sources/ingest/sql_scripts.py``).
+    (``sources/ingest/sql_scripts.py``). The column lineage of a dbt model taking longer than
+    ``sql_timeout`` seconds is skipped with a warning, its table lineage kept (None: the
+    default of ``sources/sql_budget.py``, 0: no limit).
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
+    budget = budget_seconds(sql_timeout)
     report = IngestReport()
     sources, manifest_paths, beside = dbt_companions(expand_sources(paths), report.warnings.append)
     started = time.perf_counter()
-    manifests = read_manifests(manifest_paths, report.warnings.append, namespace, catalog, run_results, beside)
+    manifests = read_manifests(manifest_paths, report.warnings.append, namespace, catalog, run_results, beside,
+                               budget)
     manifests.update(read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
                                   report.warnings.append, dialect, namespace, job_namespace))
     with open_store(db, write=True) as con:
