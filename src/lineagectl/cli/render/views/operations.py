@@ -15,7 +15,13 @@ def ingest(result: Result) -> View:
                f"{report['events_new']} new, {report['events_duplicate']} duplicate, "
                f"{report['events_rejected']} rejected; +{report['datasets_added']} datasets, "
                f"+{report['jobs_added']} jobs, +{report['runs_added']} runs in {report['seconds']:.2f}s")
-    return View(columns=list(report), records=[report], summary=summary)
+    # The counts in one row; the lists (the JSON's ``rejects``, ``warnings``, ``file_errors``) as tables after it.
+    counts = [key for key, value in report.items() if not isinstance(value, list)]
+    sections = [View(title="rejected", columns=["file", "line", "reason"], records=report.get("rejects", [])),
+                View(title="warnings", columns=["warning"], records=[{"warning": w} for w in report["warnings"]]),
+                View(title="files left out", columns=["error"], records=[{"error": e} for e in report["file_errors"]])]
+    return View(columns=counts, records=[{k: report[k] for k in counts}], summary=summary,
+                sections=[s for s in sections if s.records])
 
 
 @view("prune")
