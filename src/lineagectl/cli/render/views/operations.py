@@ -52,7 +52,8 @@ def changes(result: Result) -> View:
     items = payload["changes"]
     title = (f"{len(items)} changes upstream of {entity(payload['root'])} since {payload['since']} "
              f"({counted(payload['datasets'], 'dataset')}, {counted(payload['jobs'], 'job')} looked at)")
-    return View(title=title, columns=CHANGE_COLUMNS, records=[{c: item[c] for c in CHANGE_COLUMNS} for item in items])
+    return View(title=title, columns=CHANGE_COLUMNS, records=[{c: item[c] for c in CHANGE_COLUMNS} for item in items],
+                drop=("distance", "entity", "namespace"))
 
 
 def _cause(cause: dict) -> str:
@@ -85,11 +86,13 @@ def quality(result: Result) -> View:
     records = [{"depth": a["depth"], "namespace": a["namespace"], "name": a["name"], "cause": _cause(a["cause"]),
                 "path": " > ".join(p["name"] for p in a["path"])} for a in at_risk]
     metrics = View(title="latest metrics and assertions", columns=METRIC_COLUMNS,
-                   records=[row for d in datasets for row in _metric_rows(d)])
+                   records=[row for d in datasets for row in _metric_rows(d)],
+                   drop=("namespace", "assertions", "time", "rows"))
     broken = sum(bool(d["broken"]) for d in datasets)
     title = f"{counted(len(at_risk), 'dataset')} at risk downstream of {broken} broken"
     gate = payload.get("gate")
     if gate is not None:
         title = f"gate {entity(gate)}: {'ok' if gate['ok'] else 'AT RISK'}; " + title
     return View(title=title, columns=["depth", "namespace", "name", "cause", "path"], records=records,
-                sections=[metrics])
+                sections=[metrics], drop=("path", "depth", "namespace"),
+                tone="bad" if gate is not None and not gate["ok"] else None)
