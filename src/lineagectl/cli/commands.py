@@ -7,18 +7,21 @@ for the ingest machinery (pyarrow, orjson) at start-up.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
 
 from lineagectl import api
 from lineagectl.cli import (
+    LISTING,
     DbOption,
     FormatOption,
+    ListFormatOption,
     NamespaceOption,
     OutputOption,
     PolicyOption,
     QuietOption,
+    Tabular,
     color,
     command,
     emit,
@@ -91,8 +94,8 @@ def ingest(
         "--max-record-size", metavar="MIB", min=1,
         help="Reject a line or JSON array element larger than this many MiB (skipped in bounded memory).")] = 64,
     db: DbOption = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", "-f", metavar="FORMAT",
+    fmt: Annotated[Tabular | None, typer.Option(
+        "--format", "-f", metavar="FORMAT", case_sensitive=False,
         help="json: print the ingest report on stdout (default: a summary on stderr).")] = None,
     output: OutputOption = None,
     quiet: QuietOption = False,
@@ -138,7 +141,8 @@ def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption
 
 @command("ls", "list")
 def ls(
-    kind: Annotated[str, typer.Argument(help="datasets, jobs or runs.")] = "datasets",
+    kind: Annotated[Literal["datasets", "jobs", "runs"], typer.Argument(
+        metavar="KIND", help="datasets, jobs or runs.", case_sensitive=False)] = "datasets",
     select: Annotated[str | None, typer.Option(
         "--select", "-s", metavar="EXPR",
         help="dbt-style selection of datasets: 'name+', '+name', '2+name', '@name', 'tag:pii', "
@@ -156,7 +160,7 @@ def ls(
         "--limit", "-n", metavar="N",
         help="Show the first N (0: all). Default: 50 in a terminal's table, all otherwise.")] = None,
     db: DbOption = None,
-    fmt: FormatOption = "table",
+    fmt: ListFormatOption = "table",
     output: OutputOption = None,
 ) -> None:
     """List datasets, jobs or runs; select datasets like dbt with --select/--exclude."""
@@ -165,7 +169,7 @@ def ls(
     filters = {"limit": limit} if limit and select is None and exclude is None else {}
     result = api.ls(kind, store(db), select=select, exclude=exclude, namespace=namespace, name=name, since=since,
                     state=state, **filters)
-    emit(result, fmt, output)
+    emit(result, fmt, output, allowed=LISTING)
     total = result.context.get("total")
     if total is not None and total > len(result.payload) and not settings.quiet:
         _stderr(f"… {total - len(result.payload):,} more (of {total:,}): --limit 0 shows all")
@@ -176,15 +180,13 @@ def show(
     name: Annotated[str, typer.Argument(
         help="A dataset or job: full name, unique suffix (user_master) or alias.", show_default=False)],
     namespace: NamespaceOption = None,
-    kind: Annotated[str | None, typer.Option(
-        "--kind", metavar="KIND", help="dataset, model or job, when a name is both.")] = None,
+    kind: Annotated[Literal["dataset", "model", "job"] | None, typer.Option(
+        "--kind", metavar="KIND", case_sensitive=False, help="dataset, model or job, when a name is both.")] = None,
     db: DbOption = None,
     fmt: FormatOption = "table",
     output: OutputOption = None,
 ) -> None:
     """Show a dataset (schema, versions, owners, tags, neighbours, writes) or a job (SQL, IO, runs)."""
-    if kind is not None and kind not in ("dataset", "model", "job"):
-        raise InputError(f"--kind must be dataset, model or job, not {kind!r}")
     emit(api.show(name, store(db), namespace=namespace, kind=kind), fmt, output)
 
 
@@ -200,7 +202,8 @@ def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs
              as_of, select, exclude, db, fmt, output) -> None:
     run = api.impact if direction == "downstream" else api.trace
     emit(run(name, store(db), column=column, depth=depth, direct_only=direct_only, namespace=namespace,
-             kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output)
+             kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output,
+         allowed=LISTING)
 
 
 ColumnOption = Annotated[str | None, typer.Option(
@@ -209,8 +212,8 @@ DepthOption = Annotated[int | None, typer.Option("--depth", metavar="N", help="A
 DirectOption = Annotated[bool, typer.Option(
     "--direct-only", help="With --column: only DIRECT edges (no join/filter/group-by influence).")]
 JobsOption = Annotated[bool, typer.Option("--include-jobs", help="List the jobs on the way too.")]
-KindOption = Annotated[str | None, typer.Option(
-    "--kind", metavar="KIND", help="dataset or model, when a name is both.")]
+KindOption = Annotated[Literal["dataset", "model"] | None, typer.Option(
+    "--kind", metavar="KIND", case_sensitive=False, help="dataset or model, when a name is both.")]
 SelectOption = Annotated[str | None, typer.Option(
     "--select", "-s", metavar="EXPR", help="Keep only datasets matching this dbt-style selector (e.g. type:model).")]
 ExcludeOption = Annotated[str | None, typer.Option(
@@ -227,7 +230,7 @@ def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption =
            direct_only: DirectOption = False, include_jobs: JobsOption = False,
            namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
            select: SelectOption = None, exclude: ExcludeOption = None,
-           db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
+           db: DbOption = None, fmt: ListFormatOption = "table", output: OutputOption = None) -> None:
     """What is downstream of NAME: what breaks if it changes, and whose owners to warn."""
     _lineage("downstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of,
              select, exclude, db, fmt, output)
@@ -244,14 +247,14 @@ def trace(name: Annotated[str | None, typer.Argument(
               "--run", metavar="RUN_ID", help="The runs and input versions that produced this run.")] = None,
           version: Annotated[str | None, typer.Option(
               "--version", metavar="V", help="The runs and input versions that produced version V of NAME.")] = None,
-          db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
+          db: DbOption = None, fmt: ListFormatOption = "table", output: OutputOption = None) -> None:
     """Where NAME comes from: every upstream dataset and the jobs in between (alias: provenance).
 
     With --run or --version: the exact runs, jobs, SQL and input dataset versions behind it.
     """
     if run is not None or version is not None:
         emit(api.trace(name, store(db), run_id=run, version=version, namespace=namespace, depth=depth),
-             fmt, output)
+             fmt, output, allowed=LISTING)
         return
     if name is None:
         raise InputError("trace needs a NAME (or --run RUN_ID)")
@@ -259,22 +262,26 @@ def trace(name: Annotated[str | None, typer.Argument(
              select, exclude, db, fmt, output)
 
 
+GraphFormat = Literal["dot", "mermaid", "json", "ndjson", "csv", "table"]
+SqlFormat = Literal["table", "json", "ndjson", "csv", "mermaid", "dot"]
+
+
 @command("graph")
 def graph(name: NameArgument,
-          direction: Annotated[str, typer.Option(
-              "--direction", metavar="DIR", help="upstream, downstream or both.")] = "both",
+          direction: Annotated[Literal["upstream", "downstream", "both"], typer.Option(
+              "--direction", metavar="DIR", case_sensitive=False, help="upstream, downstream or both.")] = "both",
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
           column: ColumnOption = None, namespace: NamespaceOption = None, kind: KindOption = None,
           select: SelectOption = None, exclude: ExcludeOption = None, policy: PolicyOption = None,
           as_of: AsOfOption = None, db: DbOption = None,
-          fmt: Annotated[str, typer.Option(
-              "--format", "-f", metavar="FORMAT",
+          fmt: Annotated[GraphFormat, typer.Option(
+              "--format", "-f", metavar="FORMAT", case_sensitive=False,
               help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
           output: OutputOption = None) -> None:
     """Draw the lineage around NAME (Graphviz dot or Mermaid); datasets, jobs and models styled apart."""
     emit(api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
                    kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of), fmt, output,
-         allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
+         allowed=get_args(GraphFormat))
 
 
 
@@ -286,8 +293,8 @@ def sql(file: Annotated[str, typer.Argument(
         schema: Annotated[str | None, typer.Option(
             "--schema", metavar="PATH",
             help="Table columns: a dbt catalog.json, or JSON/YAML {db.schema.table: {column: type}}.")] = None,
-        fmt: Annotated[str, typer.Option(
-            "--format", "-f", metavar="FORMAT",
+        fmt: Annotated[SqlFormat, typer.Option(
+            "--format", "-f", metavar="FORMAT", case_sensitive=False,
             help="table, json, ndjson, csv, or mermaid/dot (the tables, an edge per statement).")] = "table",
         output: OutputOption = None) -> None:
     """Lineage of each statement of a SQL script, without a store: targets, sources, typed column edges."""
@@ -302,4 +309,4 @@ def sql(file: Annotated[str, typer.Argument(
         except UnicodeDecodeError:
             raise InputError(f"{file} is not UTF-8 text") from None
     emit(api.sql_lineage(text, dialect=dialect, schema=schema), fmt, output,
-         allowed=("table", "json", "ndjson", "csv", "mermaid", "dot"))
+         allowed=get_args(SqlFormat))

@@ -7,20 +7,34 @@ rolled out) and offer the CI formats github, junit and sarif.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
 
 from lineagectl import api
-from lineagectl.cli import DbOption, NamespaceOption, OutputOption, PolicyOption, app, command, emit, finish
+from lineagectl.cli import (
+    DbOption,
+    FormatOption,
+    NamespaceOption,
+    OutputOption,
+    PolicyOption,
+    app,
+    command,
+    emit,
+    finish,
+)
 from lineagectl.cli.environment import policy_path, settings, store
 
-PLAN_FORMATS = ("table", "json", "ndjson", "csv", "markdown")
-CHECK_FORMATS = ("table", "json", "ndjson", "csv", "github", "junit", "sarif", "markdown")
-PlanFormat = Annotated[str, typer.Option(
-    "--format", "-f", metavar="FORMAT", help="table, json, ndjson, csv or markdown (a plan to paste).")]
-CheckFormat = Annotated[str, typer.Option(
-    "--format", "-f", metavar="FORMAT", help="table, json, ndjson, csv, github, junit, sarif or markdown.")]
+PlanFormats = Literal["table", "json", "ndjson", "csv", "markdown", "name"]
+CheckFormats = Literal["table", "json", "ndjson", "csv", "github", "junit", "sarif", "markdown"]
+PLAN_FORMATS: tuple[str, ...] = get_args(PlanFormats)
+CHECK_FORMATS: tuple[str, ...] = get_args(CheckFormats)
+PlanFormat = Annotated[PlanFormats, typer.Option(
+    "--format", "-f", metavar="FORMAT", case_sensitive=False,
+    help="table, json, ndjson, csv, markdown (a plan to paste) or name (one namespace/name per line).")]
+CheckFormat = Annotated[CheckFormats, typer.Option(
+    "--format", "-f", metavar="FORMAT", case_sensitive=False,
+    help="table, json, ndjson, csv, github, junit, sarif or markdown.")]
 SubjectColumn = Annotated[str | None, typer.Option(
     "--column", metavar="COL",
     help="The identifier column (case-insensitive): in NAME, or every column of that name anywhere.")]
@@ -36,8 +50,9 @@ PlanName = Annotated[str | None, typer.Argument(
 
 @command("pii")
 def pii(policy: PolicyOption = None, db: DbOption = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
-                                         help="table, json, ndjson, csv or markdown.")] = "table",
+        fmt: Annotated[PlanFormats, typer.Option(
+            "--format", "-f", metavar="FORMAT", case_sensitive=False,
+            help="table, json, ndjson, csv, markdown or name (namespace/name.column per line).")] = "table",
         output: OutputOption = None) -> None:
     """Personal-data columns (tags, dbt meta/tags, policy globs) and every column they reach via DIRECT lineage."""
     emit(api.pii(store(db), policy_path(policy)), fmt, output, allowed=PLAN_FORMATS)
@@ -83,8 +98,7 @@ def policy_check(
     path: Annotated[str | None, typer.Argument(
         help="Policy file (default: --policy, $LINEAGECTL_POLICY, ./lineagectl.yaml).", show_default=False)] = None,
     db: DbOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
-                                     help="table, json, ndjson or csv.")] = "table",
+    fmt: FormatOption = "table",
     output: OutputOption = None) -> None:
     """Validate a policy file and show how its regions map the datasets in the store."""
     from lineagectl.cli.boundary import handled

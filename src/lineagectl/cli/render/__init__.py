@@ -90,6 +90,17 @@ def _ndjson(result: Result, stream: TextIO, color: bool) -> None:
             out.write(_dumps(item, indent=False) + "\n")
 
 
+@renderer("name")
+def _names(result: Result, stream: TextIO, color: bool) -> None:
+    # One name per line for scripts; a name holding a newline or control character cannot split
+    # or forge a line (``escape.one_line``).
+    from lineagectl.cli.render.machine import names
+
+    with _utf8(stream) as out:
+        for name in names(result):
+            out.write(one_line(name) + "\n")
+
+
 def _csv_cell(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"  # as JSON writes them

@@ -33,6 +33,38 @@ MAIN_LIST: dict[str, Callable[[dict], list]] = {
 }
 
 
+def qualified(ref: dict) -> str:
+    """``namespace/name[.column]``: a dataset's (or column's) fully qualified name, as policy globs
+    and SARIF spell it."""
+    return f"{ref['namespace']}/{ref['name']}" + (f".{ref['column']}" if ref.get("column") else "")
+
+
+def _run(item: dict) -> str:
+    return str(item["run_id"])
+
+
+# ``-f name``: the one name each item of a kind's main list goes by. Kinds not named here have
+# no natural name per item; their commands do not offer the format.
+NAMES: dict[str, Callable[[Result], Callable[[dict], str]]] = {
+    "ls": lambda r: _run if r.context.get("list") == "runs" else qualified,
+    "select": lambda r: qualified,
+    "impact": lambda r: qualified,
+    "trace": lambda r: qualified,
+    "provenance": lambda r: _run,
+    "erase": lambda r: qualified,
+    "access": lambda r: qualified,
+    "pii": lambda r: qualified,
+}
+
+
+def names(result: Result) -> list[str]:
+    """The lines of ``-f name``: each item of the main list by its qualified name (a run by its id)."""
+    name_of = NAMES.get(result.kind)
+    if name_of is None:
+        raise LookupError(f"results of kind {result.kind!r} have no names")  # a bug: the command offers no -f name
+    return [name_of(result)(item) for item in main_items(result)]
+
+
 def main_items(result: Result) -> list[Any]:
     """The items ``ndjson`` and ``csv`` write: the main list of ``-f json``'s payload."""
     payload = result.payload
