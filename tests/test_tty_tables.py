@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import pytest
 
 from conftest import ROOT, SAMPLE, run_event, write_ndjson
-from lineagectl.cli.render.terminal import fit, middle, relative
+from lineagectl.cli.render.terminal import cell_lines, fit, middle, relative
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 EU_ORDERS = ("shop.public.orders", "--namespace", "postgres://db.eu.acme.internal:5432")
@@ -261,3 +261,30 @@ def test_fit_drops_low_value_columns_before_narrowing_names():
 ])
 def test_relative_times(value, expected):
     assert relative(value, now=datetime(2026, 12, 2, 12, 0, tzinfo=UTC)) == expected
+
+
+def test_cells_wrap_text_between_words_and_keep_names_on_one_line():
+    assert cell_lines("reason", "seed: holds user_id (not a SQL table)", 12) == [
+        "seed: holds", "user_id (not", "a SQL table)"]
+    assert cell_lines("path", "shop.public.user_master > x", 12) == ["shop.p…aster", "> x"]
+    assert cell_lines("name", "shop.public.user_master", 12) == [middle("shop.public.user_master", 12)]
+    assert cell_lines("seconds", "1800.230", 5) == ["1800…"]
+    assert cell_lines("reason", "", 10) == [""]
+
+
+def test_show_gives_its_times_relative_on_a_terminal(cli, sample):
+    _, out = on_terminal(cli, "show", "user_master", "--db", sample)
+    assert re.search(r"^first_seen\s+\d+ d ago$", out, re.M)
+    plain = cli("show", "user_master", "--db", sample).stdout
+    assert re.search(r"^first_seen\s+\d{4}-\d\d-\d\dT", plain, re.M)
+
+
+def test_a_long_listing_is_drawn_line_by_line(cli, db, tmp_path):
+    events = [run_event(f"r{i}", job=f"j{i % 7}", event_type="FAIL" if i % 3 else "COMPLETE")
+              for i in range(3000)]
+    assert cli("--db", db, "-q", "ingest", write_ndjson(tmp_path / "e.ndjson", events)).exit_code == 0
+    result, out = on_terminal(cli, "ls", "runs", "-n", "0", "--db", db)
+    lines = out.splitlines()
+    assert len(lines) == 1 + 2 + 3000 + 2  # title, header and rule, a line per run, the note (wrapped)
+    assert_fits(lines)
+    assert result.stdout.count("\x1b[31mFAIL") == 2000

@@ -270,7 +270,7 @@ def _table(result: Result, stream: TextIO, color: bool) -> None:
         if not part.records and not part.sections:
             console.print(Text("(none)" if part.title else "(no results)"))
         else:
-            draw(part, console, safe_text)
+            draw(part, console, safe_text, color)
 
 
 def _isatty(stream: TextIO) -> bool:
