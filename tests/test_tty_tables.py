@@ -288,3 +288,15 @@ def test_a_long_listing_is_drawn_line_by_line(cli, db, tmp_path):
     assert len(lines) == 1 + 2 + 3000 + 2  # title, header and rule, a line per run, the note (wrapped)
     assert_fits(lines)
     assert result.stdout.count("\x1b[31mFAIL") == 2000
+
+
+def test_a_title_naming_a_name_longer_than_the_terminal_is_not_folded(cli, db, tmp_path):
+    long_name = "warehouse.analytics_prod." + "_".join(["segment"] * 12)
+    events = [run_event("r1", inputs=[("pg", "src.t")], outputs=[("pg", long_name)])]
+    assert cli("--db", db, "ingest", write_ndjson(tmp_path / "e.ndjson", events)).exit_code == 0
+    _, out = on_terminal(cli, "trace", long_name, "--db", db, width=60)
+    lines = out.splitlines()
+    assert_fits(lines, 60)
+    assert shown_whole_or_ellipsised(f"pg {long_name}", lines)
+    assert lines[0] == "upstream of pg"  # the title wraps between words; the name goes on a line of its own
+    assert lines[1].startswith("warehouse.analytics_prod.") and "…" in lines[1] and lines[1].endswith("segment:")

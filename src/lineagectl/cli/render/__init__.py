@@ -187,7 +187,7 @@ def _tree(view: View, console, color: bool) -> None:
     from rich.text import Text
 
     if view.title:
-        console.print(Text(safe_text(view.title), style="bold" if color else ""))
+        console.print(Text(_title(view.title, console.width), style="bold" if color else ""))
     write = console.file.write
     for line in tree_lines(view.tree or [], width=console.width):
         write(line + "\n")
@@ -266,11 +266,18 @@ def _table(result: Result, stream: TextIO, color: bool) -> None:
         if index:
             console.print()
         if part.title:
-            console.print(Text(safe_text(part.title), style=TONES.get(part.tone or "", "bold")))
+            console.print(Text(_title(part.title, console.width), style=TONES.get(part.tone or "", "bold")))
         if not part.records and not part.sections:
             console.print(Text("(none)" if part.title else "(no results)"))
         else:
             draw(part, console, safe_text, color)
+
+
+def _title(title: str, width: int) -> str:
+    """A title wrapped between words for a terminal, a name longer than a line ellipsised in the middle."""
+    from lineagectl.cli.render.terminal import cell_lines
+
+    return "\n".join(cell_lines("summary", safe_text(title), width))
 
 
 def _isatty(stream: TextIO) -> bool:
