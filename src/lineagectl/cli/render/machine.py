@@ -13,6 +13,7 @@ import csv
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from lineagectl.errors import InputError
 from lineagectl.results import Result
 
 # The key of each kind's main list in its JSON payload; a kind not named here answers with one
@@ -60,8 +61,9 @@ NAMES: dict[str, Callable[[Result], Callable[[dict], str]]] = {
 def names(result: Result) -> list[str]:
     """The lines of ``-f name``: each item of the main list by its qualified name (a run by its id)."""
     name_of = NAMES.get(result.kind)
-    if name_of is None:
-        raise LookupError(f"results of kind {result.kind!r} have no names")  # a bug: the command offers no -f name
+    if name_of is None:  # the commands offer -f name only where their answers have names
+        raise InputError(f"a {result.kind} answer has no names to list; -f name is for lists of datasets, "
+                         "columns or runs")
     return [name_of(result)(item) for item in main_items(result)]
 
 
