@@ -44,6 +44,9 @@ from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
 
 BATCH_SIZE = 10_000
+# An ingest report lists this many rejected events with their place and reason (a log of
+# a million bad lines would otherwise make a report of hundreds of megabytes).
+REPORTED_REJECTS = 10_000
 # Producers' clocks drift by seconds to minutes; a day covers any time zone mistake too.
 DEFAULT_MAX_FUTURE = timedelta(days=1)
 
@@ -72,6 +75,8 @@ class IngestReport:
     rolled_back: bool = False
     file_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The first REPORTED_REJECTS rejected events: {"file", "line", "reason"} (events_rejected counts all).
+    rejects: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The report as plain JSON-able data."""
@@ -132,9 +137,13 @@ class _Ingest:
         if len(batch):
             self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow())
 
-    def reject(self, where: str, reason: str) -> None:
+    def reject(self, label: str, line: int, element: int | None, reason: str) -> None:
+        """Count a rejected event at ``label:line`` (``element``: its number in a JSON array)."""
         self.report.events_rejected += 1
-        self.on_reject(f"{where}: {reason}")
+        reason = reason if element is None else f"event #{element}: {reason}"
+        if len(self.report.rejects) < REPORTED_REJECTS:
+            self.report.rejects.append({"file": label, "line": line, "reason": reason})
+        self.on_reject(f"{label}:{line}: {reason}")
 
     def unit(self, sources: list, progress: Callable[[int], None] | None) -> list[tuple[Source, int]]:
         """Write ``sources`` in the current transaction, then refresh what they touched.
@@ -189,37 +198,39 @@ class _Ingest:
         loads, dumps = orjson.loads, orjson.dumps
         for line, record in records:
             self.report.events_read += 1
-            where = f"{label}:{line}"
+            where, element = f"{label}:{line}", None
             if isinstance(record, BadDocument):
-                self.reject(where, str(record.value))
+                self.reject(label, line, element, str(record.value))
                 continue
             if isinstance(record, Parsed):
                 event = record.value
                 if record.index is not None:
-                    where = f"{label}:{line}: event #{record.index + 1}"
+                    element = record.index + 1
+                    where = f"{label}:{line}: event #{element}"
             else:
                 try:
                     event = loads(record)
                 except orjson.JSONDecodeError as exc:
-                    self.reject(where, f"invalid JSON: {exc}")
+                    self.reject(label, line, element, f"invalid JSON: {exc}")
                     continue
             if is_manual(event):
                 try:
                     event = manual_event(event)
                 except ManualLogError as exc:
-                    self.reject(where, str(exc))
+                    self.reject(label, line, element, str(exc))
                     continue
             try:
                 kind, when, event_type = validate(event)
             except Reject as exc:
-                self.reject(where, str(exc))
+                self.reject(label, line, element, str(exc))
                 continue
             if self.horizon is not None and when > self.horizon:
                 # Stored, the latest facets would be this event's until that date: its schema,
                 # owners and last_seen would be "current" for years. A producer's clock is wrong.
-                self.reject(where, f"eventTime {format_timestamp(when)} is beyond the accepted future "
-                                   f"({format_timestamp(self.horizon)}): a producer's clock? "
-                                   "(--max-future widens the window)")
+                self.reject(label, line, element,
+                            f"eventTime {format_timestamp(when)} is beyond the accepted future "
+                            f"({format_timestamp(self.horizon)}): a producer's clock? "
+                            "(--max-future widens the window)")
                 continue
             # Compact re-serialisation makes a pretty-printed copy of an event equal to
             # its NDJSON line, so the hash deduplicates across files.
@@ -227,7 +238,7 @@ class _Ingest:
                 payload = dumps(event)
             except TypeError:
                 # orjson reads 1024 levels of nesting but writes only 255.
-                self.reject(where, "nested more than 255 levels deep")
+                self.reject(label, line, element, "nested more than 255 levels deep")
                 continue
             batch.add(blake2b(payload, digest_size=16).hexdigest(), where, kind, event_type, when,
                       payload.decode())
@@ -301,7 +312,8 @@ def ingest(
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
-    ``on_reject`` receives ``"file:line: reason"`` for every rejected event;
+    ``on_reject`` receives ``"file:line: reason"`` for every rejected event (the report lists
+    the first ``REPORTED_REJECTS`` as ``{"file", "line", "reason"}`` in ``rejects``);
     ``progress`` receives (bytes read so far, total bytes or None).
     Files that cannot be read are listed in ``report.file_errors`` (and left out
     whole); the caller decides the exit status from the report. A dbt
@@ -355,6 +367,7 @@ def ingest(
                 if not strict:
                     con.execute("BEGIN")
                 counted = (report.events_read, report.events_new, report.events_rejected)
+                listed = len(report.rejects)
                 try:
                     ledger.record(con, run.unit(unit, unit_progress))
                 except InputError as exc:
@@ -364,6 +377,7 @@ def ingest(
                     con.execute("ROLLBACK")
                     # The file is left out whole: it counts as neither read nor stored.
                     report.events_read, report.events_new, report.events_rejected = counted
+                    del report.rejects[listed:]
                     continue
                 if not strict:
                     con.execute("COMMIT")
