@@ -161,3 +161,23 @@ def test_a_name_holding_a_newline_stays_on_its_line(cli, db, tmp_path):
     assert cli("--db", db, "ingest", write_ndjson(tmp_path / "e.ndjson", [event])).exit_code == 0
     out = cli("ls", "--db", db, "-f", "name").stdout
     assert out.splitlines() == ["pg/evil\N{RETURN SYMBOL}forged/line"]
+
+
+def test_every_printed_dataset_name_resolves_back_to_its_dataset(cli, sample):
+    """``-f name`` lines are arguments: each ``namespace/name`` names exactly that dataset, also
+    where its bare name is ambiguous or shared by a job."""
+    names = cli("ls", "--db", sample, "-f", "name").stdout.splitlines()
+    datasets = [json.loads(line) for line in cli("ls", "--db", sample, "-f", "ndjson").stdout.splitlines()]
+    assert len(names) == len(datasets) > 5
+    for qualified, dataset in zip(names, datasets, strict=True):
+        shown = cli("show", qualified, "--db", sample, "-f", "json")
+        assert shown.exit_code == 0, (qualified, shown.stderr)
+        answer = json.loads(shown.stdout)
+        assert (answer["namespace"], answer["name"]) == (dataset["namespace"], dataset["name"])
+
+
+def test_a_qualified_name_of_a_job_resolves_to_the_job(cli, sample):
+    job = json.loads(cli("ls", "jobs", "--db", sample, "-f", "ndjson").stdout.splitlines()[0])
+    shown = cli("show", f"{job['namespace']}/{job['name']}", "--kind", "job", "--db", sample, "-f", "json")
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["name"] == job["name"]
