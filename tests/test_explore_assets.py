@@ -50,11 +50,12 @@ def test_the_library_loads_the_scripts_the_manifest_pins():
     assert [len(s.encode()) for s in vendor.scripts()] == [(ASSETS / name).stat().st_size for name in vendor.SCRIPTS]
 
 
-def test_a_built_wheel_carries_the_assets(tmp_path):
+def test_a_built_wheel_carries_the_assets_and_the_page_files(tmp_path):
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
                            capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("lineagectl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     wanted = {f"lineagectl/explore/assets/{e['file']}" for e in MANIFEST} | {"lineagectl/explore/assets/manifest.json"}
+    wanted |= {f"lineagectl/explore/web/{p.name}" for p in (ASSETS.parent / "web").iterdir()}
     assert wanted <= names, sorted(wanted - names)

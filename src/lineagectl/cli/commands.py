@@ -260,7 +260,8 @@ def trace(name: Annotated[str | None, typer.Argument(
 
 
 @command("graph")
-def graph(name: NameArgument,
+def graph(name: Annotated[str | None, typer.Argument(
+              help="A dataset or model: full name, unique suffix (user_master) or alias.", show_default=False)] = None,
           direction: Annotated[str, typer.Option(
               "--direction", metavar="DIR", help="upstream, downstream or both.")] = "both",
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
@@ -269,13 +270,25 @@ def graph(name: NameArgument,
           as_of: AsOfOption = None, db: DbOption = None,
           fmt: Annotated[str, typer.Option(
               "--format", "-f", metavar="FORMAT",
-              help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
+              help="dot, mermaid, html (an offline page to explore), json, ndjson, csv or table.")] = "mermaid",
+          whole: Annotated[bool, typer.Option(
+              "--all", help="With -f html: every dataset and job of the store, laid out in layers.")] = False,
+          max_nodes: Annotated[int, typer.Option(
+              "--max-nodes", metavar="N",
+              help="With -f html: draw at most N nodes; the rest wait in \"+N more\" nodes.")] = 300,
           output: OutputOption = None) -> None:
-    """Draw the lineage around NAME (Graphviz dot or Mermaid); datasets, jobs and models styled apart."""
+    """Draw the lineage around NAME (Graphviz dot, Mermaid or an offline HTML page); datasets, jobs and models
+    styled apart."""
+    if fmt.lower() == "html":
+        emit(api.graph_page(name, store(db), whole=whole, depth=depth, max_nodes=max_nodes, namespace=namespace,
+                            kind=kind, policy=policy_path(policy), as_of=as_of), "html", output, allowed=("html",))
+        return
+    if whole or name is None:
+        raise InputError("--all draws the whole store as an HTML page: add -f html" if whole
+                         else "graph needs a NAME (or --all -f html for the whole store)")
     emit(api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
                    kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of), fmt, output,
          allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
-
 
 
 @command("sql")

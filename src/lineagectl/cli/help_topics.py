@@ -36,6 +36,7 @@ Global options go before or after the command: {options}.
   markdown  tables for tickets and job summaries
   github, junit, sarif   residency-check findings for CI
   dot, mermaid           graph pictures
+  html                   graph's offline explorer page (one file; docs/explorer.md)
 docs/formats.md lists each command's main list.""",
     "selectors": """dbt's selector syntax, for ls --select/--exclude, impact/trace/graph -s:
   orders              a dataset by name, unique suffix, dbt unique_id or node name

@@ -315,3 +315,10 @@ def walk_columns(con: Any, seeds: Iterable[tuple[int, str]], direction: str, max
             result.datasets.setdefault(edge.dst, depth)
             frontier.append(key)
     return result
+
+
+def every_edge(con: Any, as_of: datetime | None = None) -> list[tuple[int, int, str]]:
+    """Every dataset-job edge of the store as (dataset id, job id, ``in``/``out``), aliases folded
+    and, with ``as_of``, as it stood then (the whole-store picture of ``graph --all``)."""
+    edges, params = _edge_sql(con, "table", as_of)
+    return con.execute(f"WITH {edges} SELECT DISTINCT dataset_id, job_id, direction FROM e", params).fetchall()

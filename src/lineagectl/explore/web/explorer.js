@@ -1,0 +1,329 @@
+/* The lineage explorer: draws the page's data (a JSON element) with cytoscape.
+   Every string of the data came from a store: it reaches the page through textContent
+   or a canvas label only, never as markup. */
+(function () {
+  'use strict';
+  var body = document.body;
+  document.addEventListener('securitypolicyviolation', function () {
+    body.setAttribute('data-csp-violations', String(Number(body.getAttribute('data-csp-violations') || 0) + 1));
+  });
+  var data = JSON.parse(document.getElementById('lineage-data').textContent);
+  var nodes = {}, groups = {}, groupOf = {}, groupsOf = {}, edgesOf = {};
+  data.nodes.forEach(function (n) { nodes[n.id] = n; });
+  data.groups.forEach(function (g) {
+    groups[g.id] = g;
+    g.members.forEach(function (m) { groupOf[m] = g.id; });
+    (groupsOf[g.parent] = groupsOf[g.parent] || []).push(g.id);
+  });
+  data.edges.forEach(function (e) {
+    (edgesOf[e.source] = edgesOf[e.source] || []).push(e);
+    (edgesOf[e.target] = edgesOf[e.target] || []).push(e);
+  });
+  var focus = data.mode === 'focus';
+  var expanded = [];
+
+  // Control, invisible and bidirectional-override characters are shown as \uXXXX, not obeyed.
+  var HIDDEN = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+  function clean(value) {
+    return String(value === null || value === undefined ? '' : value).replace(HIDDEN, function (c) {
+      return '\\u' + ('000' + c.charCodeAt(0).toString(16)).slice(-4);
+    });
+  }
+  function shorten(text, most) { return text.length > most ? text.slice(0, most - 1) + '\u2026' : text; }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = clean(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+
+  function marks(n) {
+    var out = [];
+    if (n.region) { out.push(n.region); }
+    if (n.pii && n.pii.length) { out.push('PII ' + n.pii.length); } else if (n.pii) { out.push('PII'); }
+    if (n.state === 'FAIL' || n.state === 'FAILED' || n.state === 'ABORT') { out.push(n.state.toLowerCase()); }
+    if (n.broken) { out.push('quality'); } else if (n.at_risk) { out.push('at risk'); }
+    if (n.dropped) { out.push('dropped'); }
+    if (n.owners && n.owners.length) { out.push(shorten(n.owners[0], 24) + (n.owners.length > 1 ? ' +' + (n.owners.length - 1) : '')); }
+    return out;
+  }
+  function failed(n) { return n.state === 'FAIL' || n.state === 'FAILED' || n.state === 'ABORT'; }
+
+  function nodeElement(n) {
+    var label = shorten(clean(n.name), 42);
+    var badges = marks(n);
+    if (badges.length) { label += '\n' + badges.join(' \u00b7 '); }
+    var classes = [n.kind];
+    if (n.root) { classes.push('root'); }
+    if (n.pii) { classes.push('pii'); }
+    if (n.dropped) { classes.push('dropped'); }
+    if (failed(n)) { classes.push('failed'); }
+    if (n.broken || n.at_risk) { classes.push('risk'); }
+    var element = {group: 'nodes', data: {id: n.id, label: label}, classes: classes.join(' ')};
+    if (!focus) { element.position = {x: n.x, y: n.y}; }
+    return element;
+  }
+  function groupElements(g) {
+    var node = {group: 'nodes', data: {id: g.id, label: '+' + g.members.length + ' more'}, classes: 'more'};
+    var edge = {group: 'edges', data: {id: 'x' + g.id, source: g.side === 'down' ? g.parent : g.id,
+                                       target: g.side === 'down' ? g.id : g.parent}, classes: 'to-more'};
+    return [node, edge];
+  }
+  function edgeElement(e) {
+    var element = {group: 'edges', data: {id: e.id, source: e.source, target: e.target,
+                                          label: e.rules.length ? clean(e.rules.join(', ')) : ''}};
+    if (e.rules.length) { element.classes = 'violation'; }
+    return element;
+  }
+
+  var visible = {};
+  function initialElements() {
+    var out = [];
+    data.nodes.forEach(function (n) { if (!n.hidden) { visible[n.id] = true; out.push(nodeElement(n)); } });
+    data.edges.forEach(function (e) { if (visible[e.source] && visible[e.target]) { out.push(edgeElement(e)); } });
+    data.groups.forEach(function (g) { if (visible[g.parent]) { out = out.concat(groupElements(g)); } });
+    return out;
+  }
+
+  var style = [
+    {selector: 'node', style: {
+      'label': 'data(label)', 'text-wrap': 'wrap', 'text-max-width': 166, 'font-size': 11, 'color': '#1f2933',
+      'text-valign': 'center', 'text-halign': 'center', 'width': 176, 'height': 42, 'shape': 'round-rectangle',
+      'background-color': '#e8f0fe', 'border-width': 1.5, 'border-color': '#4a6fa5', 'min-zoomed-font-size': 6}},
+    {selector: 'node.model', style: {'background-color': '#e6f4ea', 'border-color': '#2e7d32', 'shape': 'cut-rectangle'}},
+    {selector: 'node.job', style: {'shape': 'round-tag', 'width': 136, 'height': 28, 'background-color': '#f3e8fd',
+                                   'border-color': '#7b1fa2', 'font-size': 10, 'color': '#4a148c'}},
+    {selector: 'node.more', style: {'shape': 'round-rectangle', 'width': 96, 'height': 26, 'background-color': '#fff',
+                                    'border-style': 'dashed', 'border-color': '#7a8794', 'color': '#33404f',
+                                    'font-weight': 'bold'}},
+    {selector: 'node.pii', style: {'border-color': '#c62828', 'border-width': 2.5}},
+    {selector: 'node.risk', style: {'background-color': '#fff6dc'}},
+    {selector: 'node.failed', style: {'background-color': '#fdd9d7', 'border-color': '#b71c1c', 'border-width': 2.5}},
+    {selector: 'node.dropped', style: {'border-style': 'dashed', 'background-color': '#eceff1', 'color': '#607080'}},
+    {selector: 'node.root', style: {'border-width': 4, 'border-color': '#f9a825', 'font-weight': 'bold',
+                                    'underlay-color': '#f9a825', 'underlay-opacity': 0.25, 'underlay-padding': 6}},
+    {selector: 'edge', style: {
+      'width': 1.5, 'line-color': '#9aa5b1', 'target-arrow-color': '#9aa5b1', 'target-arrow-shape': 'triangle',
+      'curve-style': focus ? 'bezier' : 'haystack', 'arrow-scale': 0.9}},
+    {selector: 'edge.to-more', style: {'line-style': 'dashed', 'line-color': '#b8c0c8', 'target-arrow-color': '#b8c0c8'}},
+    {selector: 'edge.violation', style: {
+      'width': 3.5, 'line-color': '#d32f2f', 'target-arrow-color': '#d32f2f', 'label': 'data(label)',
+      'font-size': 9, 'font-weight': 'bold', 'color': '#b71c1c', 'text-background-color': '#fff',
+      'text-background-opacity': 0.9, 'text-background-padding': 2, 'text-rotation': 'autorotate',
+      'text-margin-y': -8, 'z-index': 10, 'curve-style': 'bezier'}},
+    {selector: '.dim', style: {'opacity': 0.15}},
+    {selector: 'node.match', style: {'overlay-color': '#1a73e8', 'overlay-opacity': 0.25, 'overlay-padding': 5}},
+    {selector: 'node:selected', style: {'overlay-color': '#1a73e8', 'overlay-opacity': 0.18, 'overlay-padding': 7}}
+  ];
+
+  if (focus && window.cytoscapeDagre) { cytoscape.use(window.cytoscapeDagre); }
+  var cy = cytoscape({
+    container: document.getElementById('graph'), elements: initialElements(), style: style,
+    layout: {name: 'null'}, wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 3,
+    textureOnViewport: !focus, hideEdgesOnViewport: !focus, boxSelectionEnabled: false
+  });
+
+  function layoutOptions() {
+    return focus ? {name: 'dagre', rankDir: 'LR', nodeSep: 16, rankSep: 96, edgeSep: 8, fit: true, padding: 24,
+                    animate: false}
+                 : {name: 'preset', fit: true, padding: 24,
+                    positions: function (node) { var n = nodes[node.id()]; return {x: n.x, y: n.y}; }};
+  }
+  function ready() {
+    body.setAttribute('data-nodes', String(cy.nodes().length));
+    body.setAttribute('data-edges', String(cy.edges().length));
+    body.setAttribute('data-expanded', expanded.join(' '));
+    body.setAttribute('data-violations', String(cy.edges('.violation').length));
+    body.setAttribute('data-ready', '1');
+  }
+  function layout() {
+    body.setAttribute('data-ready', '0');
+    var run = cy.layout(layoutOptions());
+    run.one('layoutstop', function () { window.requestAnimationFrame(ready); });
+    run.run();
+  }
+
+  function summary() {
+    var all = data.nodes.length, drawn = cy.nodes().not('.more').length;
+    var bad = data.edges.filter(function (e) { return e.rules.length; }).length;
+    var root = data.root ? nodes[data.root] : null;
+    document.getElementById('title').textContent = root
+      ? clean('Lineage of ' + root.namespace + ' ' + root.name) : 'Lineage of the whole store';
+    document.getElementById('summary').textContent = drawn + ' of ' + all + ' nodes drawn' +
+      (bad ? ' \u00b7 ' + bad + ' edges violate a rule' : '') +
+      (data.as_of ? ' \u00b7 as of ' + clean(data.as_of) : '') + (data.policy ? ' \u00b7 policy ' + clean(String(data.policy).split('/').pop()) : '');
+  }
+
+  function expand(groupId) {
+    var g = groups[groupId];
+    if (!g || expanded.indexOf(groupId) >= 0) { return; }
+    if (!visible[g.parent]) { reveal(g.parent, true); }
+    expanded.push(groupId);
+    cy.remove(cy.getElementById(groupId));
+    var add = [];
+    g.members.forEach(function (m) { visible[m] = true; add.push(nodeElement(nodes[m])); });
+    g.members.forEach(function (m) {
+      (edgesOf[m] || []).forEach(function (e) {
+        if (visible[e.source] && visible[e.target] && !cy.getElementById(e.id).length &&
+            !add.some(function (a) { return a.data.id === e.id; })) { add.push(edgeElement(e)); }
+      });
+      (groupsOf[m] || []).forEach(function (child) { add = add.concat(groupElements(groups[child])); });
+    });
+    cy.add(add);
+    summary();
+    layout();
+  }
+  // Opens the "+N more" nodes that hold a node, outermost first.
+  function reveal(id, quiet) {
+    if (visible[id] || !groupOf[id]) { return; }
+    expand(groupOf[id]);
+    if (!quiet) { select(id); }
+  }
+
+  function highlight(id) {
+    var node = cy.getElementById(id);
+    var lit = node.union(node.predecessors()).union(node.successors());
+    cy.elements().addClass('dim');
+    lit.removeClass('dim');
+    var ids = lit.nodes().map(function (n) { return n.id(); }).sort();
+    body.setAttribute('data-selected', id);
+    body.setAttribute('data-highlighted', ids.join(' '));
+  }
+  function clearHighlight() {
+    cy.elements().removeClass('dim');
+    body.removeAttribute('data-selected');
+    body.setAttribute('data-highlighted', '');
+  }
+
+  function section(parent, title) { parent.appendChild(el('h3', title)); }
+  function list(parent, items) {
+    var ul = el('ul');
+    items.forEach(function (item) { ul.appendChild(el('li', item)); });
+    parent.appendChild(ul);
+  }
+  function details(n) {
+    var box = document.getElementById('details');
+    box.textContent = '';
+    box.appendChild(el('h2', n.name));
+    box.appendChild(el('p', n.namespace, 'ns'));
+    var badges = el('div', null, 'badges');
+    badges.appendChild(el('span', n.kind + (n.type ? ' \u00b7 ' + n.type : ''), 'badge'));
+    if (n.root) { badges.appendChild(el('span', 'root', 'badge')); }
+    if (n.region) { badges.appendChild(el('span', 'region ' + n.region, 'badge region')); }
+    if (n.pii) { badges.appendChild(el('span', 'PII', 'badge pii')); }
+    if (n.state) { badges.appendChild(el('span', 'last run ' + n.state, failed(n) ? 'badge failed' : 'badge')); }
+    if (n.dropped) { badges.appendChild(el('span', 'dropped ' + n.dropped, 'badge dropped')); }
+    if (n.broken) { badges.appendChild(el('span', 'breaks a quality rule', 'badge risk')); }
+    if (n.at_risk) { badges.appendChild(el('span', 'at risk', 'badge risk')); }
+    box.appendChild(badges);
+    section(box, 'Owners');
+    box.appendChild(el('p', n.owners && n.owners.length ? n.owners.join(', ') : 'none recorded', n.owners && n.owners.length ? '' : 'hint'));
+    if (n.columns) {
+      section(box, 'Columns (' + n.columns.length + ')');
+      var pii = {}, masked = {};
+      (n.pii || []).forEach(function (c) { pii[c] = true; });
+      (n.masked || []).forEach(function (c) { masked[c] = true; });
+      var ul = el('ul');
+      n.columns.forEach(function (c) {
+        var li = el('li', c);
+        li.setAttribute('data-column', c);
+        if (pii[c]) { li.appendChild(document.createTextNode(' ')); li.appendChild(el('span', masked[c] ? 'PII masked' : 'PII', masked[c] ? 'badge masked' : 'badge pii')); }
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+    }
+    if (n.violations) {
+      section(box, 'Violations');
+      list(box, n.violations.map(function (v) {
+        return v.rule + ': ' + v.source + ' \u2192 ' + v.target + (v.columns ? ' (' + v.columns.join(' \u2192 ') + ')' : '');
+      }));
+      box.lastChild.className = 'violation';
+    }
+    if (n.broken) {
+      section(box, 'Quality');
+      list(box, n.broken.map(function (b) {
+        return b.rule + (b.column ? ' on ' + b.column : '') + (b.value !== null && b.value !== undefined ? ': ' + b.value : '') +
+          (b.limit !== null && b.limit !== undefined ? ' (limit ' + b.limit + ')' : '');
+      }));
+    }
+    if (n.at_risk) {
+      section(box, 'At risk');
+      box.appendChild(el('p', n.at_risk.rule + (n.at_risk.column ? ' on ' + n.at_risk.column : '') + ' broken upstream in ' +
+                          n.at_risk.source + ', ' + n.at_risk.depth + ' hop(s) away'));
+    }
+    if (n.runs && n.runs.length) {
+      section(box, n.kind === 'job' ? 'Last runs' : 'Last writes');
+      var table = el('table', null, 'runs');
+      n.runs.forEach(function (r) {
+        var tr = el('tr');
+        tr.appendChild(el('td', r.state));
+        tr.appendChild(el('td', r.started_at || ''));
+        tr.appendChild(el('td', r.job || r.error || ''));
+        table.appendChild(tr);
+      });
+      box.appendChild(table);
+    }
+    if (n.sql) { section(box, 'SQL' + (n.sql_dialect ? ' (' + n.sql_dialect + ')' : '')); box.appendChild(el('pre', n.sql)); }
+    section(box, 'From the command line');
+    box.appendChild(el('pre', n.cli));
+  }
+
+  function select(id) {
+    var n = nodes[id];
+    if (!n) { return; }
+    if (!visible[id]) { reveal(id, true); }
+    var node = cy.getElementById(id);
+    cy.elements().unselect();
+    node.select();
+    highlight(id);
+    details(n);
+  }
+
+  cy.on('tap', 'node', function (event) {
+    var id = event.target.id();
+    if (groups[id]) { expand(id); } else { select(id); }
+  });
+  cy.on('tap', function (event) {
+    if (event.target === cy) { cy.elements().unselect(); clearHighlight(); }
+  });
+
+  var results = document.getElementById('results');
+  function search(text) {
+    var query = text.trim().toLowerCase();
+    cy.nodes().removeClass('match');
+    results.textContent = '';
+    if (!query) { results.hidden = true; body.setAttribute('data-search', ''); return []; }
+    var found = data.nodes.filter(function (n) {
+      if (String(n.name).toLowerCase().indexOf(query) >= 0) { return true; }
+      return (n.columns || []).some(function (c) { return String(c).toLowerCase().indexOf(query) >= 0; });
+    }).map(function (n) { return n.id; }).sort();
+    found.forEach(function (id) { cy.getElementById(id).addClass('match'); });
+    found.slice(0, 200).forEach(function (id) {
+      var n = nodes[id], li = el('li'), button = el('button', n.name + (visible[id] ? '' : ' (collapsed)'));
+      button.type = 'button';
+      button.setAttribute('data-id', id);
+      button.addEventListener('click', function () { select(id); });
+      li.appendChild(button);
+      results.appendChild(li);
+    });
+    results.hidden = false;
+    body.setAttribute('data-search', found.join(' '));
+    return found;
+  }
+  document.getElementById('search').addEventListener('input', function (event) { search(event.target.value); });
+
+  // For tests and scripts: where a node is drawn (page coordinates), and the page's actions.
+  window.lineageExplorer = Object.freeze({
+    position: function (id) {
+      var node = cy.getElementById(id), box = cy.container().getBoundingClientRect();
+      if (!node.length) { return null; }
+      var p = node.renderedPosition();
+      return {x: box.left + p.x, y: box.top + p.y};
+    },
+    select: select, expand: expand, search: search
+  });
+
+  summary();
+  layout();
+  if (data.root) { details(nodes[data.root]); }
+}());
