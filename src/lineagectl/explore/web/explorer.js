@@ -70,8 +70,10 @@
     return [node, edge];
   }
   function edgeElement(e) {
+    // A crossing is two edges (dataset -> job -> dataset): the rule is named once, on the way in.
+    var named = e.rules.length && nodes[e.source] && nodes[e.source].kind === 'job';
     var element = {group: 'edges', data: {id: e.id, source: e.source, target: e.target,
-                                          label: e.rules.length ? clean(e.rules.join(', ')) : ''}};
+                                          label: named ? clean(e.rules.join(', ')) : ''}};
     if (e.rules.length) { element.classes = 'violation'; }
     return element;
   }
@@ -87,11 +89,11 @@
 
   var style = [
     {selector: 'node', style: {
-      'label': 'data(label)', 'text-wrap': 'wrap', 'text-max-width': 166, 'font-size': 11, 'color': '#1f2933',
+      'label': 'data(label)', 'text-wrap': 'wrap', 'text-max-width': 166, 'text-overflow-wrap': 'anywhere', 'font-size': 11, 'color': '#1f2933',
       'text-valign': 'center', 'text-halign': 'center', 'width': 176, 'height': 42, 'shape': 'round-rectangle',
       'background-color': '#e8f0fe', 'border-width': 1.5, 'border-color': '#4a6fa5', 'min-zoomed-font-size': 6}},
     {selector: 'node.model', style: {'background-color': '#e6f4ea', 'border-color': '#2e7d32', 'shape': 'cut-rectangle'}},
-    {selector: 'node.job', style: {'shape': 'round-tag', 'width': 136, 'height': 28, 'background-color': '#f3e8fd',
+    {selector: 'node.job', style: {'shape': 'round-tag', 'width': 150, 'height': 30, 'text-max-width': 132, 'background-color': '#f3e8fd',
                                    'border-color': '#7b1fa2', 'font-size': 10, 'color': '#4a148c'}},
     {selector: 'node.more', style: {'shape': 'round-rectangle', 'width': 96, 'height': 26, 'background-color': '#fff',
                                     'border-style': 'dashed', 'border-color': '#7a8794', 'color': '#33404f',
@@ -124,7 +126,7 @@
   });
 
   function layoutOptions() {
-    return focus ? {name: 'dagre', rankDir: 'LR', nodeSep: 16, rankSep: 96, edgeSep: 8, fit: true, padding: 24,
+    return focus ? {name: 'dagre', rankDir: 'LR', nodeSep: 18, rankSep: 110, edgeSep: 8, fit: true, padding: 24,
                     animate: false}
                  : {name: 'preset', fit: true, padding: 24,
                     positions: function (node) { var n = nodes[node.id()]; return {x: n.x, y: n.y}; }};
@@ -134,6 +136,7 @@
     body.setAttribute('data-edges', String(cy.edges().length));
     body.setAttribute('data-expanded', expanded.join(' '));
     body.setAttribute('data-violations', String(cy.edges('.violation').length));
+    if (!body.hasAttribute('data-ready-ms')) { body.setAttribute('data-ready-ms', String(Math.round(performance.now()))); }
     body.setAttribute('data-ready', '1');
   }
   function layout() {
@@ -265,7 +268,7 @@
     }
     if (n.sql) { section(box, 'SQL' + (n.sql_dialect ? ' (' + n.sql_dialect + ')' : '')); box.appendChild(el('pre', n.sql)); }
     section(box, 'From the command line');
-    box.appendChild(el('pre', n.cli));
+    box.appendChild(el('pre', n.cli, 'cli'));
   }
 
   function select(id) {
