@@ -16,6 +16,7 @@ from lineagectl import api
 from lineagectl.explore.page import script_json
 
 POLICY = str(SAMPLE / "lineagectl.yaml")
+ROOT_NAME = ("postgres://db.eu.acme.internal:5432", "shop.public.user_master")
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +131,15 @@ def test_bad_options_are_user_errors(sample_db, cli):
     assert cli("--db", sample_db, "graph", "user_master", "--all", "-f", "html").exit_code == 2
     assert cli("--db", sample_db, "graph", "user_master", "-f", "html", "--max-nodes", "0").exit_code == 2
     assert cli("--db", sample_db, "impact", "user_master", "-f", "html").exit_code == 2
+    assert cli("--db", sample_db, "graph", "user_master", "-f", "html", "--column", "email").exit_code == 2
+    assert cli("--db", sample_db, "graph", "user_master", "-f", "html", "--direction", "sideways").exit_code == 2
+
+
+def test_direction_keeps_one_side(sample_db):
+    page = api.graph_page("user_master", sample_db, direction="downstream", depth=None).payload
+    downstream = api.impact("user_master", sample_db, include_jobs=True).payload
+    expected = {(d["namespace"], d["name"]) for d in downstream["datasets"]} | {ROOT_NAME}
+    assert {(n["namespace"], n["name"]) for n in page["nodes"] if n["kind"] != "job"} == expected
 
 
 HOSTILE = ["</script><script>window.pwned=1</script>", "<!--", "a\u2028b\u2029c", '"quoted" & \'single\'',

@@ -28,10 +28,11 @@ from lineagectl.store.lookups import describe_datasets
 DEFAULT_MAX_NODES = 300
 
 
-def graph_page(name: str | None, db: Any = None, *, whole: bool = False, depth: int | None = 2,
-               max_nodes: int = DEFAULT_MAX_NODES, namespace: str | None = None, kind: str | None = None,
-               policy: str | Policy | None = None, as_of: str | None = None) -> Result:
-    """The explorer page's data around dataset ``name`` (or of the whole store with ``whole``).
+def graph_page(name: str | None, db: Any = None, *, whole: bool = False, direction: str = "both",
+               depth: int | None = 2, max_nodes: int = DEFAULT_MAX_NODES, namespace: str | None = None,
+               kind: str | None = None, policy: str | Policy | None = None, as_of: str | None = None) -> Result:
+    """The explorer page's data around dataset ``name`` (``direction``: upstream, downstream or both),
+    or of the whole store with ``whole``.
 
     Payload: ``{"mode", "root", "nodes", "edges", "groups", "policy"}``; each node ``{"id", "kind",
     "namespace", "name", …marks}``, each edge ``{"source", "target", "rules"}``, each group (a
@@ -40,6 +41,8 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, depth: 
     if whole == (name is not None):
         raise InputError("give a NAME or --all (the whole store), not both" if whole else "graph needs a NAME or --all")
     check_depth(depth)
+    if direction not in (*DIRECTIONS, "both"):
+        raise InputError("--direction must be upstream, downstream or both")
     if max_nodes < 1:
         raise InputError("--max-nodes must be 1 or more")
     when = option_time(as_of, "--as-of")
@@ -52,7 +55,7 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, depth: 
             assert name is not None
             root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
             check_present(con, root, when)
-            walks = {d: walk_datasets(con, [root.id], d, depth, when) for d in DIRECTIONS}
+            walks = {d: walk_datasets(con, [root.id], d, depth, when) for d in DIRECTIONS if direction in (d, "both")}
             ids = {root.id} | {i for w in walks.values() for i in w.datasets}
             names = {dataset_key(i): d for i, d in describe_datasets(con, ids, owners=False).items()}
             names |= {job_key(j): {"namespace": "", "name": ""} for w in walks.values() for j in w.jobs}
