@@ -131,7 +131,8 @@ def test_bad_options_are_user_errors(sample_db, cli):
     assert cli("--db", sample_db, "graph", "user_master", "--all", "-f", "html").exit_code == 2
     assert cli("--db", sample_db, "graph", "user_master", "-f", "html", "--max-nodes", "0").exit_code == 2
     assert cli("--db", sample_db, "impact", "user_master", "-f", "html").exit_code == 2
-    assert cli("--db", sample_db, "graph", "user_master", "-f", "html", "--column", "email").exit_code == 2
+    assert cli("--db", sample_db, "graph", "user_master", "-f", "html", "-s", "tag:pii").exit_code == 2
+    assert cli("--db", sample_db, "graph", "--all", "-f", "html", "--column", "email").exit_code == 2
     assert cli("--db", sample_db, "graph", "user_master", "-f", "html", "--direction", "sideways").exit_code == 2
 
 
@@ -164,3 +165,20 @@ def test_the_cli_writes_one_self_contained_file_with_a_strict_policy(sample_db, 
     assert not re.search(r"<(script|link|img|iframe)[^>]*\s(src|href)=", html, re.I)  # nothing loaded from anywhere
     assert html.count("<script") == 4  # the data and three inlined scripts
     assert page_data(html)["root"]
+
+
+def test_column_names_the_datasets_impact_and_trace_reach_by_that_column(sample_db):
+    page = api.graph_page("user_master", sample_db, column="EMAIL", policy=POLICY).payload
+    names = named(page)
+    reached = {ROOT_NAME}
+    for answer in (api.impact("user_master", sample_db, column="email", depth=2),
+                   api.trace("user_master", sample_db, column="email", depth=2)):
+        reached |= {(c["namespace"], c["name"]) for c in answer.payload["columns"]}
+    assert {names[i] for i in page["column"]["nodes"] if i.startswith("d")} == reached
+    assert page["column"]["name"] == "email"
+    assert page["column"]["columns"][page["root"]] == ["email"]
+
+
+def test_column_must_exist(sample_db, cli):
+    result = cli("--db", sample_db, "graph", "user_master", "-f", "html", "--column", "no_such")
+    assert result.exit_code != 0 and "no column" in result.stderr

@@ -157,3 +157,15 @@ def test_a_hostile_store_renders_inertly_and_requests_nothing(browser, tmp_path)
         page.type_into("#search", "gnp")
         page.wait_for("(document.getElementById('results').textContent || '').indexOf('gnp') >= 0")
         assert "\\u202egnp.exe" in page.evaluate("document.getElementById('results').textContent")
+
+
+def test_column_opens_with_its_path_lit_even_inside_more_nodes(browser, sample_db, tmp_path):
+    page = browser.page()
+    page.goto(html_page(sample_db, tmp_path / "column.html", "user_master", "--column", "email", "--max-nodes", "2"))
+    body = page.wait_ready()
+    payload = api.graph_page("user_master", sample_db, policy=POLICY, column="email", max_nodes=2).payload
+    assert body["column"] == "email"
+    assert set(body["highlighted"].split()) == set(payload["column"]["nodes"])  # all drawn, hidden ones opened
+    assert body["expanded"]
+    dimmed = page.evaluate("lineageExplorer.dimmed()")
+    assert set(dimmed).isdisjoint(payload["column"]["nodes"]) and dimmed

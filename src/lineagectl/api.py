@@ -152,7 +152,7 @@ def graph(name: str, db: Db, **options: Any) -> Result:
 def graph_page(name: str | None, db: Db, **options: Any) -> Result:
     """The data of an offline HTML explorer page: ``name`` ± depth capped at ``max_nodes`` ("+N more"
     nodes hold the rest), or the whole store with ``whole=True`` (options: whole, direction, depth, max_nodes,
-    namespace, kind, policy, as_of). ``graph_html`` writes the page."""
+    namespace, kind, column, policy, as_of). ``graph_html`` writes the page."""
     from lineagectl.explore.build import graph_page as run
 
     return run(name, db, **options)

@@ -280,10 +280,10 @@ def graph(name: Annotated[str | None, typer.Argument(
     """Draw the lineage around NAME (Graphviz dot, Mermaid or an offline HTML page); datasets, jobs and models
     styled apart."""
     if fmt.lower() == "html":
-        if column or select or exclude:
-            raise InputError("-f html does not take --column, --select or --exclude yet; use dot or mermaid for those")
+        if select or exclude:
+            raise InputError("-f html does not take --select or --exclude yet; use dot or mermaid for those")
         emit(api.graph_page(name, store(db), whole=whole, direction=direction, depth=depth, max_nodes=max_nodes,
-                            namespace=namespace, kind=kind, policy=policy_path(policy), as_of=as_of),
+                            namespace=namespace, kind=kind, column=column, policy=policy_path(policy), as_of=as_of),
              "html", output, allowed=("html",))
         return
     if whole or name is None:

@@ -16,11 +16,11 @@ from lineagectl.common.timeutil import format_timestamp, option_time
 from lineagectl.errors import InputError
 from lineagectl.explore.facts import dataset_columns, dataset_writes, describe_jobs_fully
 from lineagectl.explore.focus import Shape, dataset_key, focus_shape, job_key
-from lineagectl.explore.governance import Marks, governance_marks
+from lineagectl.explore.governance import Marks, Violation, governance_marks
 from lineagectl.explore.layout import layered_positions
 from lineagectl.graph.names import resolve
-from lineagectl.graph.walk import DIRECTIONS, every_edge, walk_datasets
-from lineagectl.queries.lineage import check_depth, check_present
+from lineagectl.graph.walk import DIRECTIONS, every_edge, walk_columns, walk_datasets
+from lineagectl.queries.lineage import check_depth, check_present, root_columns
 from lineagectl.results import Result
 from lineagectl.store import open_store
 from lineagectl.store.lookups import describe_datasets
@@ -30,14 +30,18 @@ DEFAULT_MAX_NODES = 300
 
 def graph_page(name: str | None, db: Any = None, *, whole: bool = False, direction: str = "both",
                depth: int | None = 2, max_nodes: int = DEFAULT_MAX_NODES, namespace: str | None = None,
-               kind: str | None = None, policy: str | Policy | None = None, as_of: str | None = None) -> Result:
+               kind: str | None = None, column: str | None = None, policy: str | Policy | None = None,
+               as_of: str | None = None) -> Result:
     """The explorer page's data around dataset ``name`` (``direction``: upstream, downstream or both),
     or of the whole store with ``whole``.
 
     Payload: ``{"mode", "root", "nodes", "edges", "groups", "policy"}``; each node ``{"id", "kind",
     "namespace", "name", …marks}``, each edge ``{"source", "target", "rules"}``, each group (a
-    "+N more" node) ``{"id", "parent", "side", "members"}``.
+    "+N more" node) ``{"id", "parent", "side", "members"}``. With ``column``, ``"column"`` names the
+    nodes and columns on that column's lineage (the page opens with that path lit).
     """
+    if column is not None and whole:
+        raise InputError("--column follows one dataset's column: give a NAME, not --all")
     if whole == (name is not None):
         raise InputError("give a NAME or --all (the whole store), not both" if whole else "graph needs a NAME or --all")
     check_depth(depth)
@@ -48,7 +52,7 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
     when = option_time(as_of, "--as-of")
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     with open_store(db) as con:
-        root = None
+        root, path = None, None
         if whole:
             shape = _whole_shape(every_edge(con, when), con)
         else:
@@ -61,6 +65,7 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
             names |= {job_key(j): {"namespace": "", "name": ""} for w in walks.values() for j in w.jobs}
             shape = focus_shape(root.id, walks, max_nodes,
                                 lambda key: (key[0], names[key]["namespace"], names[key]["name"]))
+            path = _column_path(con, root, column, list(walks), depth, when) if column else None
         dataset_ids = sorted(int(k[1:]) for k in shape.order if k[0] == "d")
         job_ids = sorted(int(k[1:]) for k in shape.order if k[0] == "j")
         datasets = describe_datasets(con, dataset_ids)
@@ -70,7 +75,11 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
         marks = governance_marks(con, rules, dataset_ids)
         named = describe_datasets(con, {r["source"] for r in marks.at_risk.values()}
                                   | {i for v in marks.violations for i in (v.source, v.target)}, owners=False)
-    nodes = [_dataset_node(i, datasets[i], columns.get(i, []), writes.get(i, []), marks, named)
+    touching: dict[int, list[Violation]] = {}
+    for v in marks.violations:
+        for end in {v.source, v.target}:
+            touching.setdefault(end, []).append(v)
+    nodes = [_dataset_node(i, datasets[i], columns.get(i, []), writes.get(i, []), marks, named, touching.get(i, []))
              for i in dataset_ids if i in datasets]
     nodes += [_job_node(j, jobs[j]) for j in job_ids if j in jobs]
     edges = _edges(shape, marks)
@@ -89,8 +98,23 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
     payload = {"mode": "all" if whole else "focus", "depth": depth, "max_nodes": max_nodes,
                "as_of": format_timestamp(when), "policy": rules.path,
                "root": dataset_key(root.id) if root else None,
-               "nodes": nodes, "edges": edges, "groups": groups}
+               "nodes": nodes, "edges": edges, "groups": groups, "column": path}
     return Result("graph-page", payload)
+
+
+def _column_path(con: Any, root: Any, column: str, directions: list[str], depth: int | None,
+                 when: Any) -> dict:
+    """The nodes (datasets, jobs) and columns on ``column``'s lineage from ``root``, both walks of the page."""
+    spellings = root_columns(con, root, column)
+    columns: dict[str, set[str]] = {dataset_key(root.id): set(spellings)}
+    jobs: set[int] = set()
+    for direction in directions:
+        walk = walk_columns(con, [(root.id, c) for c in spellings], direction, depth, as_of=when)
+        for dataset_id, name in walk.columns:
+            columns.setdefault(dataset_key(dataset_id), set()).add(name)
+        jobs |= set(walk.jobs)
+    return {"name": spellings[0], "nodes": sorted([*columns, *(job_key(j) for j in jobs)]),
+            "columns": {key: sorted(names) for key, names in sorted(columns.items())}}
 
 
 def _whole_shape(rows: list[tuple[int, int, str]], con: Any) -> Shape:
@@ -119,7 +143,7 @@ def _name(datasets: dict[int, dict], i: int) -> str:
 
 
 def _dataset_node(i: int, d: dict, columns: list[str], writes: list[dict], marks: Marks,
-                  named: dict[int, dict]) -> dict:
+                  named: dict[int, dict], violations: list[Violation]) -> dict:
     node: dict[str, Any] = {"id": dataset_key(i), "kind": "model" if d["type"] == "MODEL" else "dataset",
                             "namespace": d["namespace"], "name": d["name"], "type": d["type"],
                             "owners": d["owners"], "columns": columns, "runs": writes,
@@ -142,11 +166,9 @@ def _dataset_node(i: int, d: dict, columns: list[str], writes: list[dict], marks
         risk = marks.at_risk[i]
         node["at_risk"] = {"source": _name(named, risk["source"]), "depth": risk["depth"],
                            "rule": risk["broken"][0]["rule"], "column": risk["broken"][0]["column"]}
-    violations = [{"rule": v.rule, "source": _name(named, v.source), "target": _name(named, v.target),
-                   **({"columns": list(v.columns)} if v.columns else {})}
-                  for v in marks.violations if i in (v.source, v.target)]
     if violations:
-        node["violations"] = violations
+        node["violations"] = [{"rule": v.rule, "source": _name(named, v.source), "target": _name(named, v.target),
+                               **({"columns": list(v.columns)} if v.columns else {})} for v in violations]
     return node
 
 

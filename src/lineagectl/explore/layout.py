@@ -71,7 +71,7 @@ def layered_positions(nodes: list[str], edges: list[tuple[str, str]]) -> dict[st
     if not nodes:
         return {}
     rows = _order(_layers(nodes, edges), edges)
-    max_rows = max(30, int(math.sqrt(len(nodes)) * 1.5))
+    max_rows = max(40, int(math.sqrt(len(nodes)) * 2.5))
     positions: dict[str, tuple[float, float]] = {}
     x = 0.0
     for row in rows:

@@ -79,11 +79,20 @@
   }
 
   var visible = {};
+  // With --column, the "+N more" nodes holding the column's path start open.
+  var opened = {};
+  (data.column ? data.column.nodes : []).forEach(function (id) {
+    for (var g = groupOf[id]; g && !opened[g]; g = groupOf[groups[g].parent]) { opened[g] = true; }
+  });
   function initialElements() {
     var out = [];
-    data.nodes.forEach(function (n) { if (!n.hidden) { visible[n.id] = true; out.push(nodeElement(n)); } });
+    data.nodes.forEach(function (n) {
+      if (!n.hidden || opened[groupOf[n.id]]) { visible[n.id] = true; out.push(nodeElement(n)); }
+    });
     data.edges.forEach(function (e) { if (visible[e.source] && visible[e.target]) { out.push(edgeElement(e)); } });
-    data.groups.forEach(function (g) { if (visible[g.parent]) { out = out.concat(groupElements(g)); } });
+    data.groups.forEach(function (g) {
+      if (opened[g.id]) { expanded.push(g.id); } else if (visible[g.parent]) { out = out.concat(groupElements(g)); }
+    });
     return out;
   }
 
@@ -139,11 +148,26 @@
     if (!body.hasAttribute('data-ready-ms')) { body.setAttribute('data-ready-ms', String(Math.round(performance.now()))); }
     body.setAttribute('data-ready', '1');
   }
+  var first = true;
   function layout() {
     body.setAttribute('data-ready', '0');
     var run = cy.layout(layoutOptions());
-    run.one('layoutstop', function () { window.requestAnimationFrame(ready); });
+    run.one('layoutstop', function () {
+      if (first && data.column) { columnPath(); }
+      first = false;
+      window.requestAnimationFrame(ready);
+    });
     run.run();
+  }
+  // --column: the column's lineage lit, the rest dimmed.
+  function columnPath() {
+    var lit = cy.collection();
+    data.column.nodes.forEach(function (id) { lit = lit.union(cy.getElementById(id)); });
+    cy.elements().addClass('dim');
+    lit.removeClass('dim');
+    lit.edgesWith(lit).removeClass('dim');
+    body.setAttribute('data-column', clean(data.column.name));
+    body.setAttribute('data-highlighted', lit.map(function (n) { return n.id(); }).sort().join(' '));
   }
 
   function summary() {
@@ -154,6 +178,7 @@
       ? clean('Lineage of ' + root.namespace + ' ' + root.name) : 'Lineage of the whole store';
     document.getElementById('summary').textContent = drawn + ' of ' + all + ' nodes drawn' +
       (bad ? ' \u00b7 ' + bad + ' edges violate a rule' : '') +
+      (data.column ? ' \u00b7 column ' + clean(data.column.name) : '') +
       (data.as_of ? ' \u00b7 as of ' + clean(data.as_of) : '') + (data.policy ? ' \u00b7 policy ' + clean(String(data.policy).split('/').pop()) : '');
   }
 
@@ -223,7 +248,8 @@
     box.appendChild(el('p', n.owners && n.owners.length ? n.owners.join(', ') : 'none recorded', n.owners && n.owners.length ? '' : 'hint'));
     if (n.columns) {
       section(box, 'Columns (' + n.columns.length + ')');
-      var pii = {}, masked = {};
+      var pii = {}, masked = {}, onPath = {};
+      ((data.column && data.column.columns[n.id]) || []).forEach(function (c) { onPath[c] = true; });
       (n.pii || []).forEach(function (c) { pii[c] = true; });
       (n.masked || []).forEach(function (c) { masked[c] = true; });
       var ul = el('ul');
@@ -231,6 +257,7 @@
         var li = el('li', c);
         li.setAttribute('data-column', c);
         if (pii[c]) { li.appendChild(document.createTextNode(' ')); li.appendChild(el('span', masked[c] ? 'PII masked' : 'PII', masked[c] ? 'badge masked' : 'badge pii')); }
+        if (onPath[c]) { li.appendChild(document.createTextNode(' ')); li.appendChild(el('span', 'on the path of ' + data.column.name, 'badge path')); }
         ul.appendChild(li);
       });
       box.appendChild(ul);
@@ -323,6 +350,7 @@
       var p = node.renderedPosition();
       return {x: box.left + p.x, y: box.top + p.y};
     },
+    dimmed: function () { return cy.nodes('.dim').map(function (n) { return n.id(); }).sort(); },
     select: select, expand: expand, search: search
   });
 
