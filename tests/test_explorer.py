@@ -182,3 +182,22 @@ def test_column_names_the_datasets_impact_and_trace_reach_by_that_column(sample_
 def test_column_must_exist(sample_db, cli):
     result = cli("--db", sample_db, "graph", "user_master", "-f", "html", "--column", "no_such")
     assert result.exit_code != 0 and "no column" in result.stderr
+
+
+def test_column_edges_are_the_stores_between_the_pages_datasets(sample_db):
+    page = api.graph_page("user_master", sample_db, policy=POLICY, depth=None).payload
+    columns = {n["id"]: n["columns"] for n in page["nodes"] if n["kind"] != "job"}
+    names = named(page)
+    drawn = {(names[s], columns[s][si].lower(), names[t], columns[t][ti].lower(), kind, masking)
+             for s, si, t, ti, _job, kind, _sub, masking in page["column_edges"]}
+    # The same edges as impact --column from each of the root's columns, one hop (transformations included).
+    root_columns = columns[page["root"]]
+    expected = set()
+    for column in root_columns:
+        answer = api.impact("user_master", sample_db, column=column, depth=1).payload
+        for reached in answer["columns"]:
+            for step in reached.get("transformations", [])[:1]:
+                expected.add((ROOT_NAME, column.lower(), (reached["namespace"], reached["name"]),
+                              reached["column"].lower(), step["type"], step["masking"]))
+    assert expected and expected <= drawn
+    assert any(masking for *_, masking in drawn)  # email -> email_hash is masked

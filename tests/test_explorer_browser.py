@@ -169,3 +169,28 @@ def test_column_opens_with_its_path_lit_even_inside_more_nodes(browser, sample_d
     assert body["expanded"]
     dimmed = page.evaluate("lineageExplorer.dimmed()")
     assert set(dimmed).isdisjoint(payload["column"]["nodes"]) and dimmed
+
+
+def test_a_dataset_opens_into_its_columns_and_a_column_lights_its_lineage(browser, sample_db, tmp_path):
+    page = browser.page()
+    page.goto(html_page(sample_db, tmp_path / "columns.html", "user_master", "--depth", "9"))
+    page.wait_ready()
+    payload = api.graph_page("user_master", sample_db, policy=POLICY, depth=9).payload
+    root = payload["root"]
+    before = int(page.body()["nodes"])
+    # The panel opens on the root; its button draws the columns inside it.
+    page.evaluate("document.querySelector('#details button.columns').click()")
+    body = page.wait_ready()
+    columns = next(n for n in payload["nodes"] if n["id"] == root)["columns"]
+    assert body["columnsOpen"] == root and int(body["nodes"]) == before + len(columns)
+    email = f"c{columns.index('email')}:{root}"
+    at = page.evaluate(f"lineageExplorer.position({json.dumps(email)})")
+    page.click(at["x"], at["y"])
+    page.wait_for(f"document.body.getAttribute('data-selected') === {json.dumps(email)}")
+    lit = {i for i in page.body()["highlighted"].split() if i.startswith("d")}
+    names = {n["id"]: (n["namespace"], n["name"]) for n in payload["nodes"]}
+    expected = {ROOT_NAME}
+    for answer in (api.impact("user_master", sample_db, column="email"), api.trace("user_master", sample_db, column="email")):
+        expected |= {(c["namespace"], c["name"]) for c in answer.payload["columns"]}
+    assert {names[i] for i in lit} == expected
+    assert page.exceptions() == []

@@ -14,6 +14,7 @@ from typing import Any
 from lineagectl.common.policy import Policy, load_policy
 from lineagectl.common.timeutil import format_timestamp, option_time
 from lineagectl.errors import InputError
+from lineagectl.explore.columns import column_lineage
 from lineagectl.explore.facts import dataset_columns, dataset_writes, describe_jobs_fully
 from lineagectl.explore.focus import Shape, dataset_key, focus_shape, job_key
 from lineagectl.explore.governance import Marks, Violation, governance_marks
@@ -37,7 +38,8 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
 
     Payload: ``{"mode", "root", "nodes", "edges", "groups", "policy"}``; each node ``{"id", "kind",
     "namespace", "name", …marks}``, each edge ``{"source", "target", "rules"}``, each group (a
-    "+N more" node) ``{"id", "parent", "side", "members"}``. With ``column``, ``"column"`` names the
+    "+N more" node) ``{"id", "parent", "side", "members"}``; ``"column_edges"`` the column lineage
+    among the page's datasets (``columns.column_lineage``). With ``column``, ``"column"`` names the
     nodes and columns on that column's lineage (the page opens with that path lit).
     """
     if column is not None and whole:
@@ -71,6 +73,8 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
         datasets = describe_datasets(con, dataset_ids)
         jobs = describe_jobs_fully(con, job_ids)
         columns = dataset_columns(con, dataset_ids)
+        columns |= {i: [] for i in dataset_ids if i not in columns}
+        column_edges = column_lineage(con, columns, when)
         writes = dataset_writes(con, dataset_ids)
         marks = governance_marks(con, rules, dataset_ids)
         named = describe_datasets(con, {r["source"] for r in marks.at_risk.values()}
@@ -98,7 +102,7 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
     payload = {"mode": "all" if whole else "focus", "depth": depth, "max_nodes": max_nodes,
                "as_of": format_timestamp(when), "policy": rules.path,
                "root": dataset_key(root.id) if root else None,
-               "nodes": nodes, "edges": edges, "groups": groups, "column": path}
+               "nodes": nodes, "edges": edges, "groups": groups, "column": path, "column_edges": column_edges}
     return Result("graph-page", payload)
 
 

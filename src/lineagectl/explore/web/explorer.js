@@ -122,6 +122,18 @@
       'font-size': 9, 'font-weight': 'bold', 'color': '#b71c1c', 'text-background-color': '#fff',
       'text-background-opacity': 0.9, 'text-background-padding': 2, 'text-rotation': 'autorotate',
       'text-margin-y': -8, 'z-index': 10, 'curve-style': 'bezier'}},
+    {selector: 'node:parent', style: {'text-valign': 'top', 'text-halign': 'center', 'padding': 8,
+                                      'text-margin-y': -4, 'background-opacity': 0.6}},
+    {selector: 'node.column', style: {'shape': 'round-rectangle', 'width': 150, 'height': 20, 'font-size': 10,
+                                      'background-color': '#fff', 'border-width': 1, 'border-color': '#9aa5b1'}},
+    {selector: 'node.column.pii', style: {'border-color': '#c62828', 'color': '#a31515'}},
+    {selector: 'node.column.masked', style: {'border-color': '#00695c', 'border-style': 'dotted'}},
+    {selector: 'edge.column-edge', style: {'width': 1.2, 'line-color': '#5c6bc0', 'target-arrow-color': '#5c6bc0',
+                                           'curve-style': 'bezier', 'arrow-scale': 0.7}},
+    {selector: 'edge.column-edge.indirect', style: {'line-style': 'dashed', 'line-color': '#9fa8da',
+                                                    'target-arrow-color': '#9fa8da'}},
+    {selector: 'edge.column-edge.masking', style: {'line-style': 'dotted', 'width': 2, 'line-color': '#00897b',
+                                                   'target-arrow-color': '#00897b'}},
     {selector: '.dim', style: {'opacity': 0.15}},
     {selector: 'node.match', style: {'overlay-color': '#1a73e8', 'overlay-opacity': 0.25, 'overlay-padding': 5}},
     {selector: 'node:selected', style: {'overlay-color': '#1a73e8', 'overlay-opacity': 0.18, 'overlay-padding': 7}}
@@ -198,6 +210,7 @@
       (groupsOf[m] || []).forEach(function (child) { add = add.concat(groupElements(groups[child])); });
     });
     cy.add(add);
+    drawColumnEdges();
     summary();
     layout();
   }
@@ -206,6 +219,84 @@
     if (visible[id] || !groupOf[id]) { return; }
     expand(groupOf[id]);
     if (!quiet) { select(id); }
+  }
+
+  // A dataset opened into its columns: column nodes inside it, column edges between open datasets'
+  // columns (or the dataset itself while it is closed). Ids are generated: c<index>:<node id>.
+  var columnEdges = data.column_edges || [], columnsOpen = {};
+  function columnId(node, index) { return 'c' + index + ':' + node; }
+  function columnEnd(node, index) { return columnsOpen[node] ? columnId(node, index) : node; }
+  function drawColumnEdges() {
+    cy.remove(cy.edges('.column-edge'));
+    var seen = {}, add = [];
+    columnEdges.forEach(function (e, k) {
+      if (!(columnsOpen[e[0]] || columnsOpen[e[2]]) || !visible[e[0]] || !visible[e[2]]) { return; }
+      var source = columnEnd(e[0], e[1]), target = columnEnd(e[2], e[3]), key = source + ' ' + target;
+      if (seen[key] || source === target) { return; }
+      seen[key] = true;
+      add.push({group: 'edges', data: {id: 'ce' + k, source: source, target: target},
+                classes: 'column-edge ' + (e[5] === 'DIRECT' ? 'direct' : 'indirect') + (e[7] ? ' masking' : '')});
+    });
+    cy.add(add);
+  }
+  function toggleColumns(id) {
+    var n = nodes[id];
+    if (!n || !n.columns || !n.columns.length || !visible[id]) { return; }
+    if (columnsOpen[id]) {
+      delete columnsOpen[id];
+      cy.remove(cy.getElementById(id).children());
+    } else {
+      columnsOpen[id] = true;
+      var pii = {}, masked = {};
+      (n.pii || []).forEach(function (c) { pii[c] = true; });
+      (n.masked || []).forEach(function (c) { masked[c] = true; });
+      cy.add(n.columns.map(function (c, i) {
+        return {group: 'nodes', data: {id: columnId(id, i), parent: id, label: shorten(clean(c), 30)},
+                classes: 'column' + (pii[c] ? (masked[c] ? ' masked' : ' pii') : '')};
+      }));
+    }
+    drawColumnEdges();
+    body.setAttribute('data-columns-open', Object.keys(columnsOpen).sort().join(' '));
+    layout();
+  }
+  // Column lineage from one column both ways, over the page's column edges only.
+  function columnReach(node, index) {
+    var lit = {}, columns = {}, start = node + ' ' + index;
+    lit[node] = true;
+    columns[start] = true;
+    [[0, 2], [2, 0]].forEach(function (ends) {
+      var frontier = [start], seen = {};
+      seen[start] = true;
+      while (frontier.length) {
+        var next = [];
+        columnEdges.forEach(function (e) {
+          var near = e[ends[0]] + ' ' + e[ends[0] + 1], far = e[ends[1]] + ' ' + e[ends[1] + 1];
+          if (frontier.indexOf(near) >= 0 && !seen[far]) {
+            seen[far] = true; columns[far] = true; lit[e[ends[1]]] = true;
+            if (e[4]) { lit[e[4]] = true; }
+            next.push(far);
+          }
+        });
+        frontier = next;
+      }
+    });
+    return {nodes: lit, columns: columns};
+  }
+  function highlightColumn(columnNodeId) {
+    var parts = /^c(\d+):(.*)$/.exec(columnNodeId);
+    var reach = columnReach(parts[2], Number(parts[1]));
+    cy.elements().addClass('dim');
+    var lit = cy.collection();
+    Object.keys(reach.nodes).forEach(function (id) { lit = lit.union(cy.getElementById(id)); });
+    Object.keys(reach.columns).forEach(function (key) {
+      var at = key.lastIndexOf(' ');
+      lit = lit.union(cy.getElementById(columnId(key.slice(0, at), Number(key.slice(at + 1)))));
+    });
+    lit.removeClass('dim');
+    lit.edgesWith(lit).removeClass('dim');
+    body.setAttribute('data-selected', columnNodeId);
+    body.setAttribute('data-highlighted', Object.keys(reach.nodes).sort().join(' '));
+    body.setAttribute('data-highlighted-columns', Object.keys(reach.columns).sort().join(','));
   }
 
   function highlight(id) {
@@ -244,6 +335,12 @@
     if (n.broken) { badges.appendChild(el('span', 'breaks a quality rule', 'badge risk')); }
     if (n.at_risk) { badges.appendChild(el('span', 'at risk', 'badge risk')); }
     box.appendChild(badges);
+    if (n.columns && n.columns.length && visible[n.id]) {
+      var toggle = el('button', columnsOpen[n.id] ? 'Hide columns on the graph' : 'Show columns on the graph', 'columns');
+      toggle.type = 'button';
+      toggle.addEventListener('click', function () { toggleColumns(n.id); details(n); });
+      box.appendChild(toggle);
+    }
     section(box, 'Owners');
     box.appendChild(el('p', n.owners && n.owners.length ? n.owners.join(', ') : 'none recorded', n.owners && n.owners.length ? '' : 'hint'));
     if (n.columns) {
@@ -311,7 +408,7 @@
 
   cy.on('tap', 'node', function (event) {
     var id = event.target.id();
-    if (groups[id]) { expand(id); } else { select(id); }
+    if (groups[id]) { expand(id); } else if (event.target.hasClass('column')) { highlightColumn(id); } else { select(id); }
   });
   cy.on('tap', function (event) {
     if (event.target === cy) { cy.elements().unselect(); clearHighlight(); }
@@ -351,7 +448,7 @@
       return {x: box.left + p.x, y: box.top + p.y};
     },
     dimmed: function () { return cy.nodes('.dim').map(function (n) { return n.id(); }).sort(); },
-    select: select, expand: expand, search: search
+    select: select, expand: expand, search: search, toggleColumns: toggleColumns
   });
 
   summary();
