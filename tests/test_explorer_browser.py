@@ -194,3 +194,26 @@ def test_a_dataset_opens_into_its_columns_and_a_column_lights_its_lineage(browse
         expected |= {(c["namespace"], c["name"]) for c in answer.payload["columns"]}
     assert {names[i] for i in lit} == expected
     assert page.exceptions() == []
+
+
+def test_failed_runs_dropped_datasets_and_models_are_drawn_apart(browser, tmp_path):
+    lifecycle = {"lifecycleStateChange": {"_producer": "https://example.test/producer",
+                                          "_schemaURL": "https://example.test/schema", "lifecycleStateChange": "DROP"}}
+    events = [run_event("30000000-0000-0000-0000-000000000001", job="load", time="2026-11-20T01:00:00Z",
+                        inputs=[("pg", "src")], outputs=[("pg", "a")]),
+              run_event("30000000-0000-0000-0000-000000000002", job="fails", event_type="FAIL",
+                        time="2026-11-20T02:00:00Z", inputs=[("pg", "a")], outputs=[("pg", "b")]),
+              run_event("30000000-0000-0000-0000-000000000003", job="drop_a", time="2026-11-21T09:30:00Z",
+                        outputs=[("pg", "a", lifecycle)])]
+    db = str(tmp_path / "states.duckdb")
+    api.ingest([write_ndjson(tmp_path / "states.ndjson", events)], db)
+    payload = api.graph_page("a", db).payload
+    by_name = {n["name"]: n for n in payload["nodes"]}
+    assert by_name["a"]["dropped"] == "2026-11-21T09:30:00Z" and by_name["fails"]["state"] == "FAIL"
+    assert by_name["b"]["state"] == "FAIL" and by_name["load"]["state"] == "COMPLETE"
+    page = browser.page()
+    page.goto(html_page(db, tmp_path / "states.html", "a"))
+    page.wait_ready()
+    classes = {name: set(page.evaluate(f"lineageExplorer.classes({json.dumps(n['id'])})")) for name, n in by_name.items()}
+    assert {"dropped", "root"} <= classes["a"] and "failed" in classes["b"] and "failed" in classes["fails"]
+    assert "job" in classes["load"] and not classes["src"] & {"failed", "dropped", "root"}

@@ -447,6 +447,7 @@
       var p = node.renderedPosition();
       return {x: box.left + p.x, y: box.top + p.y};
     },
+    classes: function (id) { return cy.getElementById(id).classes(); },
     dimmed: function () { return cy.nodes('.dim').map(function (n) { return n.id(); }).sort(); },
     select: select, expand: expand, search: search, toggleColumns: toggleColumns
   });
