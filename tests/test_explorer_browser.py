@@ -217,3 +217,21 @@ def test_failed_runs_dropped_datasets_and_models_are_drawn_apart(browser, tmp_pa
     classes = {name: set(page.evaluate(f"lineageExplorer.classes({json.dumps(n['id'])})")) for name, n in by_name.items()}
     assert {"dropped", "root"} <= classes["a"] and "failed" in classes["b"] and "failed" in classes["fails"]
     assert "job" in classes["load"] and not classes["src"] & {"failed", "dropped", "root"}
+
+
+def test_the_overview_fits_the_store_and_names_nodes_once_zoomed_in(browser, sample_db, tmp_path):
+    page = browser.page()
+    page.goto(html_page(sample_db, tmp_path / "all.html", "--all"))
+    body = page.wait_ready()
+    payload = api.graph_page(None, sample_db, whole=True, policy=POLICY).payload
+    assert (int(body["nodes"]), int(body["edges"])) == (len(payload["nodes"]), len(payload["edges"]))
+    box = page.evaluate("JSON.stringify(document.getElementById('graph').getBoundingClientRect())")
+    box = json.loads(box)
+    for node in payload["nodes"]:  # every node drawn inside the graph's box
+        at = page.evaluate(f"lineageExplorer.position({json.dumps(node['id'])})")
+        assert box["left"] <= at["x"] <= box["right"] and box["top"] <= at["y"] <= box["bottom"], node["name"]
+    root = node_id(payload, *ROOT_NAME)
+    if page.evaluate("lineageExplorer.zoom()") < 0.45:
+        assert page.evaluate(f"lineageExplorer.label({json.dumps(root)})") == ""
+    page.evaluate("lineageExplorer.zoom(1)")
+    assert page.evaluate(f"lineageExplorer.label({json.dumps(root)})").startswith("shop.public.user_master")

@@ -139,6 +139,17 @@
     {selector: 'node:selected', style: {'overlay-color': '#1a73e8', 'overlay-opacity': 0.18, 'overlay-padding': 7}}
   ];
 
+  // An overview draws labels only when zoomed in far enough to read them: measuring thousands of
+  // labels for the first frame cost seconds.
+  var LABEL_ZOOM = 0.45;
+  if (!focus) { style[0].style.label = ''; }
+  function labelsForZoom() {
+    var on = cy.zoom() >= LABEL_ZOOM;
+    if (on === labelsOn) { return; }
+    labelsOn = on;
+    cy.style().selector('node').style('label', on ? 'data(label)' : '').update();
+  }
+  var labelsOn = focus;
   if (focus && window.cytoscapeDagre) { cytoscape.use(window.cytoscapeDagre); }
   var cy = cytoscape({
     container: document.getElementById('graph'), elements: initialElements(), style: style,
@@ -149,7 +160,7 @@
   function layoutOptions() {
     return focus ? {name: 'dagre', rankDir: 'LR', nodeSep: 18, rankSep: 110, edgeSep: 8, fit: true, padding: 24,
                     animate: false}
-                 : {name: 'preset', fit: true, padding: 24,
+                 : {name: 'preset', fit: false,
                     positions: function (node) { var n = nodes[node.id()]; return {x: n.x, y: n.y}; }};
   }
   function ready() {
@@ -160,11 +171,24 @@
     if (!body.hasAttribute('data-ready-ms')) { body.setAttribute('data-ready-ms', String(Math.round(performance.now()))); }
     body.setAttribute('data-ready', '1');
   }
+  // The overview is fitted from the positions it was given: cytoscape's own fit measures every
+  // node's label first, which took most of the time to open a 9,000-node page.
+  if (!focus) { cy.on('zoom', labelsForZoom); }
+  function fitPositions() {
+    var xs = data.nodes.map(function (n) { return n.x; }), ys = data.nodes.map(function (n) { return n.y; });
+    if (!xs.length) { return; }
+    // Node boxes reach ~90 px either side of their centre and ~25 above and below; 24 px of margin.
+    var minX = Math.min.apply(null, xs) - 90, maxX = Math.max.apply(null, xs) + 90;
+    var minY = Math.min.apply(null, ys) - 25, maxY = Math.max.apply(null, ys) + 25;
+    var zoom = Math.min((cy.width() - 48) / (maxX - minX), (cy.height() - 48) / (maxY - minY), 1.5);
+    cy.viewport({zoom: zoom, pan: {x: (cy.width() - (minX + maxX) * zoom) / 2, y: (cy.height() - (minY + maxY) * zoom) / 2}});
+  }
   var first = true;
   function layout() {
     body.setAttribute('data-ready', '0');
     var run = cy.layout(layoutOptions());
     run.one('layoutstop', function () {
+      if (!focus) { fitPositions(); }
       if (first && data.column) { columnPath(); }
       first = false;
       window.requestAnimationFrame(ready);
@@ -448,6 +472,8 @@
       return {x: box.left + p.x, y: box.top + p.y};
     },
     classes: function (id) { return cy.getElementById(id).classes(); },
+    label: function (id) { return cy.getElementById(id).style('label'); },
+    zoom: function (level) { if (level) { cy.zoom(level); } return cy.zoom(); },
     dimmed: function () { return cy.nodes('.dim').map(function (n) { return n.id(); }).sort(); },
     select: select, expand: expand, search: search, toggleColumns: toggleColumns
   });
