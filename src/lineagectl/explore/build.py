@@ -9,6 +9,7 @@ Each node carries what the side panel shows; edges carry the rules they violate.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from lineagectl.common.policy import Policy, load_policy
@@ -24,7 +25,7 @@ from lineagectl.graph.walk import DIRECTIONS, every_edge, walk_columns, walk_dat
 from lineagectl.queries.lineage import check_depth, check_present, root_columns
 from lineagectl.results import Result
 from lineagectl.store import open_store
-from lineagectl.store.lookups import describe_datasets
+from lineagectl.store.lookups import describe_datasets, describe_jobs
 
 DEFAULT_MAX_NODES = 300
 
@@ -62,11 +63,7 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
             root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
             check_present(con, root, when)
             walks = {d: walk_datasets(con, [root.id], d, depth, when) for d in DIRECTIONS if direction in (d, "both")}
-            ids = {root.id} | {i for w in walks.values() for i in w.datasets}
-            names = {dataset_key(i): d for i, d in describe_datasets(con, ids, owners=False).items()}
-            names |= {job_key(j): {"namespace": "", "name": ""} for w in walks.values() for j in w.jobs}
-            shape = focus_shape(root.id, walks, max_nodes,
-                                lambda key: (key[0], names[key]["namespace"], names[key]["name"]))
+            shape = focus_shape(root.id, walks, max_nodes, _sort_key(con, root.id, walks))
             path = _column_path(con, root, column, list(walks), depth, when) if column else None
         dataset_ids = sorted(int(k[1:]) for k in shape.order if k[0] == "d")
         job_ids = sorted(int(k[1:]) for k in shape.order if k[0] == "j")
@@ -104,6 +101,15 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
                "root": dataset_key(root.id) if root else None,
                "nodes": nodes, "edges": edges, "groups": groups, "column": path, "column_edges": column_edges}
     return Result("graph-page", payload)
+
+
+def _sort_key(con: Any, root: int, walks: dict[str, Any]) -> Callable[[str], tuple]:
+    """Nodes at the same distance from the root sort by kind, namespace and name."""
+    datasets = describe_datasets(con, {root} | {i for w in walks.values() for i in w.datasets}, owners=False)
+    jobs = describe_jobs(con, {j for w in walks.values() for j in w.jobs})
+    names = {dataset_key(i): d for i, d in datasets.items()} | {job_key(j): d for j, d in jobs.items()}
+    missing = {"namespace": "", "name": ""}
+    return lambda key: (key[0], names.get(key, missing)["namespace"], names.get(key, missing)["name"])
 
 
 def _column_path(con: Any, root: Any, column: str, directions: list[str], depth: int | None,
