@@ -201,3 +201,12 @@ def test_column_edges_are_the_stores_between_the_pages_datasets(sample_db):
                               reached["column"].lower(), step["type"], step["masking"]))
     assert expected and expected <= drawn
     assert any(masking for *_, masking in drawn)  # email -> email_hash is masked
+
+
+def test_as_of_draws_the_lineage_graph_draws_then(sample_db):
+    when = "2026-11-20T02:10:00Z"  # some jobs of the first night had run, not all
+    page = api.graph_page("user_master", sample_db, policy=POLICY, as_of=when).payload
+    pictured = api.graph("user_master", sample_db, policy=POLICY, as_of=when).payload
+    now = api.graph("user_master", sample_db, policy=POLICY).payload
+    assert sorted(named(page).values()) == sorted((n["namespace"], n["name"]) for n in pictured["nodes"])
+    assert page["as_of"] == when and len(pictured["edges"]) != len(now["edges"])
