@@ -210,3 +210,12 @@ def test_as_of_draws_the_lineage_graph_draws_then(sample_db):
     now = api.graph("user_master", sample_db, policy=POLICY).payload
     assert sorted(named(page).values()) == sorted((n["namespace"], n["name"]) for n in pictured["nodes"])
     assert page["as_of"] == when and len(pictured["edges"]) != len(now["edges"])
+
+
+def test_the_pages_script_never_parses_text_as_markup_or_code():
+    # Store text reaches the page through textContent (and canvas labels) only: these would parse it.
+    script = (ROOT / "src" / "lineagectl" / "explore" / "web" / "explorer.js").read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
+                 "setAttribute('on", "srcdoc", ".href", ".src"):
+        assert sink not in script, sink
+    assert "textContent" in script
