@@ -48,10 +48,15 @@ Globs (*, ?, [abc], [!abc]) match case-insensitively, as fnmatch does.""",
 }
 
 
-@command("help")
+@command("help", panel="Operations", examples=(
+    "lineagectl help exit-codes",
+    "lineagectl help selectors"))
 def help_topic(topic: Annotated[str | None, typer.Argument(
-        help=f"One of: {', '.join(TOPICS)}.", show_default=False)] = None) -> None:
-    """Reference topics: exit-codes, environment, formats, selectors."""
+        metavar="TOPIC", help=f"One of: {', '.join(TOPICS)}.", show_default=False)] = None) -> None:
+    """Reference: exit codes, environment, formats, …
+
+    Topics that apply to every command: exit-codes, environment, formats, selectors.
+    """
     if topic is None:
         print("Help topics (lineagectl help TOPIC):\n" + "\n".join(f"  {name}" for name in TOPICS)
               + "\nCommands: lineagectl --help, lineagectl COMMAND --help")
