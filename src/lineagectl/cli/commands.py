@@ -324,17 +324,21 @@ def trace(name: Annotated[str | None, typer.Argument(
              select, exclude, db, fmt, output)
 
 
-GraphFormat = Literal["dot", "mermaid", "json", "ndjson", "csv", "table"]
+GraphFormat = Literal["dot", "mermaid", "html", "json", "ndjson", "csv", "table"]
 SqlFormat = Literal["table", "json", "ndjson", "csv", "mermaid", "dot"]
 
 
 @command("graph", panel="Query", examples=(
     "# Mermaid (the default): paste into GitHub markdown",
     "lineagectl graph user_master > lineage.mmd",
-    "lineagectl graph churn_model --direction upstream --depth 3 -f dot",
     "# Column lineage, one row per edge",
-    "lineagectl graph user_master --column email -f table"))
-def graph(name: NameArgument,
+    "lineagectl graph user_master --column email -f table",
+    "# An offline page to explore (no network): the neighbourhood, the whole store",
+    "lineagectl graph user_master -f html -o lineage.html",
+    "lineagectl graph --all -f html -o all.html"))
+def graph(name: Annotated[str | None, typer.Argument(
+              metavar="NAME", help="A dataset or model: full name, unique suffix (user_master) or alias.",
+              show_default=False, autocompletion=dataset_names)] = None,
           direction: Annotated[Literal["upstream", "downstream", "both"], typer.Option(
               "--direction", metavar="DIR", case_sensitive=False, help="upstream, downstream or both.")] = "both",
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
@@ -343,15 +347,32 @@ def graph(name: NameArgument,
           as_of: AsOfOption = None, db: DbOption = None,
           fmt: Annotated[GraphFormat, typer.Option(
               "--format", "-f", metavar="FORMAT", case_sensitive=False,
-              help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
+              help="dot, mermaid, html (an offline page to explore), json, ndjson, csv or table.")] = "mermaid",
+          whole: Annotated[bool, typer.Option(
+              "--all", help="With -f html: every dataset and job of the store, laid out in layers.")] = False,
+          max_nodes: Annotated[int, typer.Option(
+              "--max-nodes", metavar="N",
+              help="With -f html: draw at most N nodes; the rest wait in \"+N more\" nodes.")] = 300,
           output: OutputOption = None) -> None:
-    """Draw the lineage around NAME (Mermaid, dot).
+    """Draw the lineage around NAME (Mermaid, dot, HTML).
 
     Datasets, jobs and models are styled apart; personal data is marked (PII).
+    With -f html, one file to open in a browser, no network: owners, regions,
+    violations, runs and quality on the nodes; --all draws the whole store.
     """
+    if fmt.lower() == "html":
+        if select or exclude:
+            raise InputError("-f html does not take --select or --exclude yet; use dot or mermaid for those")
+        emit(api.graph_page(name, store(db), whole=whole, direction=direction, depth=depth, max_nodes=max_nodes,
+                            namespace=namespace, kind=kind, column=column, policy=policy_path(policy), as_of=as_of),
+             "html", output, allowed=("html",))
+        return
+    if whole or name is None:
+        raise InputError("--all draws the whole store as an HTML page: add -f html" if whole
+                         else "graph needs a NAME (or --all -f html for the whole store)")
     emit(api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
                    kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of), fmt, output,
-         allowed=get_args(GraphFormat))
+         allowed=tuple(f for f in get_args(GraphFormat) if f != "html"))
 
 
 

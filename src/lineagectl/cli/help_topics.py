@@ -39,6 +39,7 @@ Global options go before or after the command: {options}.
             ls, impact, trace, pii, erase and access
   github, junit, sarif   residency-check findings for CI
   dot, mermaid           graph pictures
+  html                   graph's offline explorer page (one file; docs/explorer.md)
 docs/formats.md lists each command's main list.""",
     "selectors": """dbt's selector syntax, for ls --select/--exclude, impact/trace/graph -s/--exclude:
   orders              a name as the command line takes it (exact, unique suffix, alias,

@@ -287,3 +287,4 @@ def _isatty(stream: TextIO) -> bool:
 
 from . import ci_formats  # noqa: E402,F401,I001 - registers the github, junit, sarif and markdown renderers
 from . import graphviz  # noqa: E402,F401 - registers the dot and mermaid renderers
+from . import html  # noqa: E402,F401 - registers the html renderer (graph's explorer page)
