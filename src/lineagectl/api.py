@@ -297,6 +297,32 @@ def complete_names(prefix: str, db: Db, *, jobs: bool = False, limit: int = 50) 
         return names_starting(con, prefix, jobs=jobs, limit=limit)
 
 
+def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_body: str = "32MiB",
+          stop: Any = None, ready: Any = None, log: Any = None, access_log: Any = None, **options: Any) -> dict:
+    """Run the OpenLineage HTTP receiver on the store ``db`` until ``stop`` (a ``threading.Event``) is set.
+
+    Options are those of ``serve.server.ServeOptions`` (``host``, ``port``, ``token``, ``fsync``,
+    ``insecure_no_auth``, ``socket_timeout``); ``spool`` defaults to ``<db>.spool``; ``ingest_every``
+    is a duration (``30s``) and ``max_body`` a size (``32MiB``). Ctrl-C drains the spool and is re-raised.
+    ``ready(host, port)`` is called once listening; ``log``/``access_log`` receive lines to show.
+    Returns ``{"events_spooled", "events_stored"}``.
+    """
+    from pathlib import Path
+
+    from lineagectl.serve.server import ServeOptions, parse_size
+    from lineagectl.serve.server import serve as run
+    from lineagectl.store.db import Store
+
+    every = _duration(ingest_every, "--ingest-every")
+    if every is None:
+        raise InputError("--ingest-every must be a duration such as 30s")
+    path = db.path if isinstance(db, Store) else Path(db or "lineage.duckdb")
+    settings = ServeOptions(spool_dir=Path(spool) if spool else Path(f"{path}.spool"),
+                            ingest_every=every.total_seconds(), max_body=parse_size(max_body, "--max-body"),
+                            **options)
+    return run(db, settings, stop=stop, ready=ready, log=log or (lambda _: None), access_log=access_log)
+
+
 def migrate(db: Db) -> int:
     """Open the store for writing, which upgrades an older schema; returns the schema version."""
     from lineagectl.store.db import open_store as opened
@@ -309,4 +335,4 @@ def migrate(db: Db) -> int:
 __all__ = ["Result", "access", "changes", "complete_names", "doctor", "erase", "graph", "graph_html", "graph_page",
            "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
-           "select", "show", "sql", "sql_lineage", "stats", "trace"]
+           "select", "serve", "show", "sql", "sql_lineage", "stats", "trace"]

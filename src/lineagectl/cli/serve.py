@@ -1,0 +1,82 @@
+"""``lineagectl serve``: the OpenLineage HTTP receiver (options → ``api.serve`` → exit).
+
+The token comes from ``--token-file`` or ``$LINEAGECTL_TOKEN`` (read here: the
+library never reads the environment); SIGTERM stops the server as Ctrl-C does,
+but ends with status 0 (a service manager's ordinary stop) instead of 130.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from typing import Annotated, Literal
+
+import typer
+
+from lineagectl import api
+from lineagectl.cli import DbOption, command
+from lineagectl.cli.boundary import stderr as _stderr
+from lineagectl.cli.environment import settings, store
+from lineagectl.errors import InputError
+
+
+def _token(token_file: str | None) -> str | None:
+    if token_file:
+        try:
+            with open(token_file, encoding="utf-8") as file:
+                return file.read().strip()
+        except OSError as exc:
+            raise InputError(f"cannot read the token file {token_file}: {exc.strerror}") from None
+    return os.environ.get("LINEAGECTL_TOKEN") or None
+
+
+@command("serve", panel="Ingest", examples=(
+    "# Receive events; here for 5 s, then SIGTERM drains the spool (exit 0)",
+    "lineagectl serve --port 0 & sleep 5; kill $!; wait $!",
+    "# Store every 5 s; with LINEAGECTL_TOKEN set, clients send it as Bearer",
+    "lineagectl serve --port 0 --ingest-every 5s & sleep 5; kill $!; wait $!"))
+def serve(
+    host: Annotated[str, typer.Option(
+        "--host", metavar="ADDRESS", help="Address to listen on; beyond loopback a token is required.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535,
+                                      help="Port to listen on (0: any free port).")] = 5000,
+    spool: Annotated[str | None, typer.Option(
+        "--spool", metavar="DIR", help="Spool directory (default: the store's path + .spool).",
+        show_default=False)] = None,
+    token_file: Annotated[str | None, typer.Option(
+        "--token-file", metavar="FILE",
+        help="File holding the bearer token clients must send (default: $LINEAGECTL_TOKEN; none: no auth).",
+        show_default=False)] = None,
+    ingest_every: Annotated[str, typer.Option(
+        "--ingest-every", metavar="DURATION", help="How often the spool is ingested into the store.")] = "30s",
+    max_body: Annotated[str, typer.Option(
+        "--max-body", metavar="SIZE", help="Largest request body, before and after gzip.")] = "32MiB",
+    fsync: Annotated[Literal["always", "1s"], typer.Option(
+        "--fsync", metavar="POLICY",
+        help="Flush the spool to disk before every answer (always) or within a second (1s).")] = "1s",
+    insecure_no_auth: Annotated[bool, typer.Option(
+        "--insecure-no-auth", help="Listen beyond loopback without a token (anyone may send events).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Receive OpenLineage events over HTTP, as Marquez.
+
+    Events POSTed to /api/v1/lineage are spooled to disk before the answer and ingested
+    into the store in batches, so queries keep working while producers send.
+    """
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    quiet = settings.quiet
+    log = (lambda line: None) if quiet else _stderr
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        _stderr(f"lineagectl serve: listening on http://{bound_host}:{bound_port} (Ctrl-C stops)")
+
+    counts = api.serve(store(db), host=host, port=port, spool=spool, token=_token(token_file),
+                       ingest_every=ingest_every, max_body=max_body, fsync=fsync,
+                       insecure_no_auth=insecure_no_auth, stop=stop, ready=ready, log=log,
+                       access_log=None if quiet else log)
+    if not quiet:
+        _stderr(f"lineagectl serve: stopped; {counts['events_spooled']} events received, "
+                f"{counts['events_stored']} new events stored")

@@ -1,0 +1,82 @@
+"""The one writer of a server: every ``interval`` seconds (and at start and stop) it stores the spool.
+
+It rotates the spool and hands the ready files to the normal ingest
+(``lineagectl.sources.ingest``), which opens the store for writing only for
+that call, so ``lineagectl impact`` and friends read the store in between. A
+file is deleted only after the ingest that stored it committed; a crash before
+the delete makes the next start ingest it again, which changes nothing
+(events are deduplicated by hash). A file with rejected lines (a line torn by a
+crash, which was never acknowledged) is moved to ``rejected/`` for inspection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lineagectl.errors import LineageError
+from lineagectl.serve.spool import REJECTED, Spool
+from lineagectl.sources.ingest import ingest
+
+
+class Ingester:
+    """Moves the spool into the store ``db``; ``start`` runs it on a thread, ``stop`` drains it."""
+
+    def __init__(self, spool: Spool, db: Any, interval: float, log: Callable[[str], None]) -> None:
+        self.spool = spool
+        self.db = db
+        self.interval = interval
+        self.log = log
+        self.stored = 0
+        self.last_ingest: float | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="lineagectl-ingester", daemon=True)
+
+    def start(self) -> None:
+        """Run ``ingest_once`` every ``interval`` seconds on a background thread."""
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.ingest_once()
+
+    def stop(self) -> None:
+        """Stop the thread, then store what is left in the spool."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.ingest_once()
+
+    def ingest_once(self) -> bool:
+        """Rotate the spool and store every ready file; False if the store could not take them now."""
+        with self._lock:
+            files = self.spool.rotate()
+            if not files:
+                return True
+            try:
+                report = ingest([str(f) for f in files], self.db, force=True, max_future=None,
+                                on_reject=lambda message: self.log(f"spool line rejected: {message}"))
+            except LineageError as exc:  # a locked store, a full disk: the files wait for the next round
+                self.log(f"ingest of {len(files)} spool file(s) postponed: {exc.message}")
+                return False
+            rejected = {reject["file"] for reject in report.rejects}
+            for path in files:
+                if str(path) in rejected or any(error.startswith(f"{path}:") for error in report.file_errors):
+                    path.replace(path.parent / REJECTED / path.name)
+                else:
+                    path.unlink(missing_ok=True)
+            self.stored += report.events_new
+            self.last_ingest = time.time()
+            self.log(f"ingested {report.events_read} events ({report.events_new} new, "
+                     f"{report.events_duplicate} duplicate, {report.events_rejected} rejected) "
+                     f"from {len(files)} spool file(s) in {report.seconds:.2f} s")
+            return True
+
+
+def pending_files(spool_dir: Path) -> int:
+    """How many spool files wait to be ingested (for the health answer)."""
+    return sum(1 for _ in spool_dir.glob("ready-*.ndjson"))
