@@ -12,8 +12,11 @@ SQL and personal data.
 from __future__ import annotations
 
 import hmac
+import threading
+import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -64,9 +67,39 @@ class Receiver(ThreadingHTTPServer):
         self.limits = limits
         self.access_log = access_log
         self.health = health
+        self.closing = threading.Event()
+        self._busy = 0
+        self._busy_lock = threading.Lock()
         # The socket timeout cuts off a slow or silent client (slowloris); it is a class setting.
         handler = type("Handler", (Handler,), {"timeout": limits.socket_timeout})
         super().__init__(address, handler)
+
+
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """A request's turn: refused with 503 once stopping began, counted until it is answered."""
+        with self._busy_lock:
+            if self.closing.is_set():
+                raise BadRequest(HTTPStatus.SERVICE_UNAVAILABLE, "the server is stopping",
+                                 {"Retry-After": str(RETRY_AFTER_SECONDS)})
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+
+    def quiesce(self, seconds: float) -> bool:
+        """Refuse new requests (kept-alive connections outlive ``shutdown``) and wait up to ``seconds``
+        for those under way, so that none is acknowledged after the final ingest; whether all ended."""
+        self.closing.set()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self._busy_lock:
+                if not self._busy:
+                    return True
+            time.sleep(0.01)
+        return False
 
 
 def _inflate(body: bytes, cap: int) -> bytes:
@@ -155,12 +188,14 @@ class Handler(BaseHTTPRequestHandler):
             if path not in (LINEAGE, BATCH):
                 raise BadRequest(HTTPStatus.NOT_FOUND, f"no such endpoint: POST {path}")
             self._authorize()
-            payload = orjson_body(self._body())
-            if path == LINEAGE:
-                self._store_all(payload)
-                self._send(HTTPStatus.CREATED)
-            else:
-                self._send(HTTPStatus.OK, self._store_batch(payload))
+            with self.server.admitted():
+                payload = orjson_body(self._body())
+                if path == LINEAGE:
+                    self._store_all(payload)
+                    answer: tuple[HTTPStatus, Any] = (HTTPStatus.CREATED, None)
+                else:
+                    answer = (HTTPStatus.OK, self._store_batch(payload))
+            self._send(*answer)
         except BadRequest as exc:
             self._send(exc.status, {"error": exc.message}, exc.headers)
 

@@ -58,7 +58,7 @@ class Ingester:
             if not files:
                 return True
             try:
-                report = ingest([str(f) for f in files], self.db, force=True, max_future=None,
+                report = ingest([str(f) for f in files], self.db, force=True, max_future=None, remember_files=False,
                                 on_reject=lambda message: self.log(f"spool line rejected: {message}"))
             except LineageError as exc:  # a locked store, a full disk: the files wait for the next round
                 self.log(f"ingest of {len(files)} spool file(s) postponed: {exc.message}")

@@ -22,6 +22,9 @@ from lineagectl.serve.app import Limits, Receiver
 from lineagectl.serve.ingester import Ingester, pending_files
 from lineagectl.serve.spool import Spool
 
+# How long a stop waits for requests under way before the final ingest (each is one spool append).
+QUIESCE_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -111,7 +114,9 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
         interrupted = True
     finally:
         stop.set()
-        server.shutdown()      # no new request is read from here on
+        server.shutdown()      # no new connection is accepted from here on
+        if not server.quiesce(QUIESCE_SECONDS):
+            log("stopping while requests are still under way; what they spool is stored at the next start")
         server.server_close()
         spool.close()
         ingester.stop()        # the drain: everything acknowledged is stored

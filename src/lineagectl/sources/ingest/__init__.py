@@ -309,6 +309,7 @@ def ingest(
     dialect: str | None = None,
     job_namespace: str | None = None,
     sql_timeout: float | None = None,
+    remember_files: bool = True,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
@@ -330,7 +331,8 @@ def ingest(
     column lineage of its statements over tables in ``namespace``
     (``sources/ingest/sql_scripts.py``). The column lineage of a dbt model taking longer than
     ``sql_timeout`` seconds is skipped with a warning, its table lineage kept (None: the
-    default of ``sources/sql_budget.py``, 0: no limit).
+    default of ``sources/sql_budget.py``, 0: no limit). ``remember_files=False`` leaves the files out of the
+    ledger of files read (a server's spool files, deleted once stored, would only accumulate there).
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
@@ -369,7 +371,9 @@ def ingest(
                 counted = (report.events_read, report.events_new, report.events_rejected)
                 listed = len(report.rejects)
                 try:
-                    ledger.record(con, run.unit(unit, unit_progress))
+                    clean = run.unit(unit, unit_progress)
+                    if remember_files:
+                        ledger.record(con, clean)
                 except InputError as exc:
                     report.file_errors.append(exc.message)
                     if strict:
