@@ -105,6 +105,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--ingest-every", default="2s")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--batch-first", action="store_true",
+                        help="run the batch phase first, before the ingester has anything to store")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -114,11 +116,14 @@ def main() -> int:
         proc, port = _start(root / "serve.duckdb", args.ingest_every)
         try:
             third = len(lines) // 3
-            sequential = _phase(port, lines[:third], 1, args.seconds, 1)
-            concurrent = _phase(port, lines[third:2 * third], args.connections, args.seconds, 1)
             rest = lines[2 * third:]
             batches = [b"[" + b",".join(rest[i:i + args.batch]) + b"]" for i in range(0, len(rest), args.batch)]
-            batch = _phase(port, batches, 1, args.seconds, args.batch, "/api/v1/lineage/batch")
+            if args.batch_first:
+                batch = _phase(port, batches, 1, args.seconds, args.batch, "/api/v1/lineage/batch")
+            sequential = _phase(port, lines[:third], 1, args.seconds, 1)
+            concurrent = _phase(port, lines[third:2 * third], args.connections, args.seconds, 1)
+            if not args.batch_first:
+                batch = _phase(port, batches, 1, args.seconds, args.batch, "/api/v1/lineage/batch")
             batch["events_per_request"] = args.batch
             posted_at = time.perf_counter()
             spooled = _health(port)["events_spooled"]

@@ -138,6 +138,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "lineagectl"
     sys_version = ""  # the Server header does not advertise the Python version
+    # Headers and body leave in two writes; with Nagle's algorithm the body waited for the client's
+    # delayed ACK: 40 ms per answer with a body (batch endpoint: 2,273 -> 35,000 events/s).
+    disable_nagle_algorithm = True
     server: Receiver
 
     # --- answers ---------------------------------------------------------------------------
