@@ -228,3 +228,28 @@ def test_a_kept_alive_connection_is_refused_with_503_once_stopping_began(server)
     status, headers, _ = post(conn, orjson.dumps(run_event("r2")))
     assert status == 503 and headers["retry-after"] == "5"
     assert server.stop() == {"events_spooled": 1, "events_stored": 1}
+
+
+def _get(server: Running, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    conn = server.connection(timeout=60)
+    conn.request("GET", path, headers=headers or {})
+    answer = conn.getresponse()
+    return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+
+
+def test_the_explorer_page_is_served_at_the_root_behind_the_token(db):
+    running = Running(db, token="page-token")
+    status, _, body = _get(running, "/", {"Authorization": "Bearer page-token"})
+    assert status == 200 and b"No events are stored yet" in body  # before the first ingest
+    conn = running.connection()
+    for line in event_lines(SAMPLE_LOG):
+        assert post(conn, line, headers={"Authorization": "Bearer page-token"})[0] == 201
+    running.stop()
+    running = Running(db, token="page-token")
+    assert _get(running, "/")[0] == 401
+    assert _get(running, "/api/v1/health")[0] == 200  # probes need no token: counts only
+    status, headers, body = _get(running, "/", {"Authorization": "Bearer page-token"})
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    assert body.lower().startswith(b"<!doctype html") and b"user_master" in body
+    assert headers["x-content-type-options"] == "nosniff"
+    running.stop()

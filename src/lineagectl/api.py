@@ -298,14 +298,16 @@ def complete_names(prefix: str, db: Db, *, jobs: bool = False, limit: int = 50) 
 
 
 def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_body: str = "32MiB",
-          stop: Any = None, ready: Any = None, log: Any = None, access_log: Any = None, **options: Any) -> dict:
+          stop: Any = None, ready: Any = None, log: Any = None, access_log: Any = None, explorer: bool = True,
+          policy: PolicyArg = None, **options: Any) -> dict:
     """Run the OpenLineage HTTP receiver on the store ``db`` until ``stop`` (a ``threading.Event``) is set.
 
     Options are those of ``serve.server.ServeOptions`` (``host``, ``port``, ``token``, ``fsync``,
     ``insecure_no_auth``, ``socket_timeout``); ``spool`` defaults to ``<db>.spool``; ``ingest_every``
     is a duration (``30s``) and ``max_body`` a size (``32MiB``). Ctrl-C drains the spool and is re-raised.
     ``ready(host, port)`` is called once listening; ``log``/``access_log`` receive lines to show.
-    Returns ``{"events_spooled", "events_stored"}``.
+    With ``explorer``, ``GET /`` answers the HTML explorer of the whole store (``graph --all -f html``,
+    marks from ``policy``). Returns ``{"events_spooled", "events_stored"}``.
     """
     from pathlib import Path
 
@@ -320,7 +322,11 @@ def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_bo
     settings = ServeOptions(spool_dir=Path(spool) if spool else Path(f"{path}.spool"),
                             ingest_every=every.total_seconds(), max_body=parse_size(max_body, "--max-body"),
                             **options)
-    return run(db, settings, stop=stop, ready=ready, log=log or (lambda _: None), access_log=access_log)
+    def index_page() -> str:
+        return graph_html(graph_page(None, db, whole=True, policy=policy))
+
+    return run(db, settings, stop=stop, ready=ready, log=log or (lambda _: None), access_log=access_log,
+               index_page=index_page if explorer else None)
 
 
 def migrate(db: Db) -> int:

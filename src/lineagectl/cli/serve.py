@@ -17,7 +17,7 @@ import typer
 from lineagectl import api
 from lineagectl.cli import DbOption, command
 from lineagectl.cli.boundary import stderr as _stderr
-from lineagectl.cli.environment import settings, store
+from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.errors import InputError
 
 
@@ -63,7 +63,8 @@ def serve(
     """Receive OpenLineage events over HTTP, as Marquez.
 
     Events POSTed to /api/v1/lineage are spooled to disk before the answer and ingested
-    into the store in batches, so queries keep working while producers send.
+    into the store in batches, so queries keep working while producers send. GET / shows
+    the HTML explorer of the store.
     """
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -75,7 +76,7 @@ def serve(
 
     counts = api.serve(store(db), host=host, port=port, spool=spool, token=_token(token_file),
                        ingest_every=ingest_every, max_body=max_body, fsync=fsync,
-                       insecure_no_auth=insecure_no_auth, stop=stop, ready=ready, log=log,
+                       insecure_no_auth=insecure_no_auth, stop=stop, ready=ready, log=log, policy=policy_path(),
                        access_log=None if quiet else log)
     if not quiet:
         _stderr(f"lineagectl serve: stopped; {counts['events_spooled']} events received, "

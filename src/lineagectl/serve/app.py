@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from lineagectl.common.timeutil import format_timestamp
+from lineagectl.errors import DatabaseLockedError, DatabaseMissingError
 from lineagectl.serve.spool import Spool, SpoolError
 from lineagectl.sources.ingest import DEFAULT_MAX_FUTURE
 from lineagectl.sources.ingest.validate import Reject, validate
@@ -34,6 +35,8 @@ LINEAGE = "/api/v1/lineage"
 BATCH = "/api/v1/lineage/batch"
 HEALTH = "/api/v1/health"
 RETRY_AFTER_SECONDS = 5
+EMPTY_PAGE = ("<!doctype html><meta charset=utf-8><title>lineagectl</title>"
+              "<p>No events are stored yet: point a producer at <code>/api/v1/lineage</code>.")
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,14 @@ class Receiver(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], spool: Spool, token: str | None, limits: Limits,
-                 access_log: Callable[[str], None] | None, health: Callable[[], dict]) -> None:
+                 access_log: Callable[[str], None] | None, health: Callable[[], dict],
+                 index_page: Callable[[], str] | None = None) -> None:
         self.spool = spool
         self.token = token.encode() if token else None
         self.limits = limits
         self.access_log = access_log
         self.health = health
+        self.index_page = index_page
         self.closing = threading.Event()
         self._busy = 0
         self._busy_lock = threading.Lock()
@@ -179,10 +184,34 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._request_size = 0
         path = self.path.split("?", 1)[0]
-        if path == HEALTH:
-            self._send(HTTPStatus.OK, self.server.health())
-        else:
-            self._send(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: GET {path}"})
+        try:
+            if path == HEALTH:  # open to probes: counts only, no lineage
+                self._send(HTTPStatus.OK, self.server.health())
+            elif path == "/" and self.server.index_page is not None:
+                self._authorize()  # the page shows the lineage: as protected as what feeds it
+                self._send_page(self.server.index_page)
+            else:
+                raise BadRequest(HTTPStatus.NOT_FOUND, f"no such endpoint: GET {path}")
+        except BadRequest as exc:
+            self._send(exc.status, {"error": exc.message}, exc.headers)
+
+    def _send_page(self, page: Callable[[], str]) -> None:
+        """The explorer page of the store; 503 while an ingest holds the store, a short note while it is empty."""
+        try:
+            html = page()
+        except DatabaseLockedError:
+            raise BadRequest(HTTPStatus.SERVICE_UNAVAILABLE, "the store is being written; retry in a moment",
+                             {"Retry-After": "1"}) from None
+        except DatabaseMissingError:
+            html = EMPTY_PAGE
+        body = html.encode()
+        self.send_response(HTTPStatus.OK, size=len(body))
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_POST(self) -> None:
         self._request_size = 0
