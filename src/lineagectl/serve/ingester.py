@@ -42,7 +42,10 @@ class Ingester:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self.ingest_once()
+            try:
+                self.ingest_once()
+            except Exception as exc:  # a server keeps receiving; the spool waits for the next round
+                self.log(f"ingest failed, retried in {self.interval:g} s: {type(exc).__name__}: {exc}")
 
     def stop(self) -> None:
         """Stop the thread, then store what is left in the spool."""
@@ -54,7 +57,11 @@ class Ingester:
     def ingest_once(self) -> bool:
         """Rotate the spool and store every ready file; False if the store could not take them now."""
         with self._lock:
-            files = self.spool.rotate()
+            try:
+                files = self.spool.rotate()
+            except OSError as exc:
+                self.log(f"the spool cannot be rotated: {exc.strerror or exc}")
+                return False
             if not files:
                 return True
             try:
