@@ -79,7 +79,6 @@ class Receiver(ThreadingHTTPServer):
         handler = type("Handler", (Handler,), {"timeout": limits.socket_timeout})
         super().__init__(address, handler)
 
-
     @contextmanager
     def admitted(self) -> Iterator[None]:
         """A request's turn: refused with 503 once stopping began, counted until it is answered."""
@@ -215,6 +214,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._request_size = 0
+        self._body_read = False
         path = self.path.split("?", 1)[0]
         try:
             if path not in (LINEAGE, BATCH):
@@ -229,6 +229,8 @@ class Handler(BaseHTTPRequestHandler):
                     answer = (HTTPStatus.OK, self._store_batch(payload))
             self._send(*answer)
         except BadRequest as exc:
+            if not self._body_read:
+                self.close_connection = True  # the unread body would be taken for the next request
             self._send(exc.status, {"error": exc.message}, exc.headers)
 
     # --- steps -----------------------------------------------------------------------------
@@ -240,7 +242,6 @@ class Handler(BaseHTTPRequestHandler):
         given = self.headers.get("Authorization", "")
         scheme, _, credentials = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(credentials.strip().encode(), expected):
-            self.close_connection = True  # the body was not read
             raise BadRequest(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token",
                              {"WWW-Authenticate": 'Bearer realm="lineagectl"'})
 
@@ -248,23 +249,20 @@ class Handler(BaseHTTPRequestHandler):
         media_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         encoding = self.headers.get("Content-Encoding", "identity").strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
-            self.close_connection = True
             raise BadRequest(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                              f"Content-Type must be application/json, not {media_type or 'missing'}")
         if encoding not in ("identity", "gzip"):
-            self.close_connection = True
             raise BadRequest(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Encoding {encoding} is not supported "
                              "(use gzip or none)")
         cap = self.server.limits.max_body
         length_text = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding") or length_text is None or not length_text.isdigit():
-            self.close_connection = True
             raise BadRequest(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is required")
         length = int(length_text)
         if length > cap:
-            self.close_connection = True  # the body stays unread: the connection cannot be reused
             raise BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body is over {cap} bytes")
         body = self.rfile.read(length)
+        self._body_read = True
         self._request_size = len(body)
         if len(body) < length:
             self.close_connection = True
