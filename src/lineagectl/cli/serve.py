@@ -54,7 +54,7 @@ def serve(
     max_body: Annotated[str, typer.Option(
         "--max-body", metavar="SIZE", help="Largest request body, before and after gzip.")] = "32MiB",
     fsync: Annotated[Literal["always", "1s"], typer.Option(
-        "--fsync", metavar="POLICY",
+        "--fsync", metavar="POLICY", case_sensitive=False,
         help="Flush the spool to disk before every answer (always) or within a second (1s).")] = "1s",
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Listen beyond loopback without a token (anyone may send events).")] = False,
