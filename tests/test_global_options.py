@@ -33,6 +33,7 @@ COMMANDS = {
     "sql": ["sql", "-"],  # an empty script from stdin: no statements, no store
     "doctor": ["doctor"],
     "help": ["help", "formats"],
+    "serve": ["serve", "--drain"],  # without --drain it runs until stopped (tests/test_serve_cli.py)
 }
 
 

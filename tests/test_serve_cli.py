@@ -124,3 +124,15 @@ def test_sigkill_at_any_moment_loses_no_acknowledged_event_and_duplicates_none(d
     con.close()
     assert set(acknowledged) <= set(stored)
     assert len(stored) == len(set(stored))  # one event per run id: nothing stored twice
+
+
+def test_drain_stores_a_left_spool_and_exits_without_listening(db, tmp_path):
+    spool = tmp_path / "lineage.duckdb.spool"
+    spool.mkdir()
+    (spool / "active.ndjson").write_bytes(orjson.dumps(run_event("r1")) + b"\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGECTL_")}
+    done = subprocess.run([sys.executable, "-m", "lineagectl", "--db", db, "serve", "--drain"], capture_output=True,
+                          text=True, timeout=120, env={**env, "PYTHONPATH": str(ROOT / "src")})
+    assert done.returncode == 0 and "listening" not in done.stderr, done.stderr
+    assert "1 new events stored" in done.stderr
+    assert table_counts(db)["events"] == 1 and not (spool / "active.ndjson").exists()

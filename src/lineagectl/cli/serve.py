@@ -58,6 +58,9 @@ def serve(
         help="Flush the spool to disk before every answer (always) or within a second (1s).")] = "1s",
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Listen beyond loopback without a token (anyone may send events).")] = False,
+    drain: Annotated[bool, typer.Option(
+        "--drain", help="Store what the spool holds (left by a crashed server) and exit without listening.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Receive OpenLineage events over HTTP, as Marquez.
@@ -76,8 +79,8 @@ def serve(
 
     counts = api.serve(store(db), host=host, port=port, spool=spool, token=_token(token_file),
                        ingest_every=ingest_every, max_body=max_body, fsync=fsync,
-                       insecure_no_auth=insecure_no_auth, stop=stop, ready=ready, log=log, policy=policy_path(),
-                       access_log=None if quiet else log)
+                       insecure_no_auth=insecure_no_auth, listen=not drain, stop=stop, ready=ready, log=log,
+                       policy=policy_path(), access_log=None if quiet else log)
     if not quiet:
         _stderr(f"lineagectl serve: stopped; {counts['events_spooled']} events received, "
                 f"{counts['events_stored']} new events stored")

@@ -39,6 +39,8 @@ class ServeOptions:
     fsync: str = "1s"
     socket_timeout: float = 30.0
     insecure_no_auth: bool = False
+    # False: store what the spool holds (left by a stopped or crashed server) and return, without listening.
+    listen: bool = True
 
 
 def is_loopback(host: str) -> bool:
@@ -85,6 +87,8 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
     if spool.ready():
         log(f"ingesting {len(spool.ready())} spool file(s) left by an earlier run")
         ingester.ingest_once()
+    if not options.listen:
+        return {"events_spooled": 0, "events_stored": ingester.stored}
     started = time.time()
 
     def health() -> dict:
