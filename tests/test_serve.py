@@ -253,3 +253,22 @@ def test_the_explorer_page_is_served_at_the_root_behind_the_token(db):
     assert body.lower().startswith(b"<!doctype html") and b"user_master" in body
     assert headers["x-content-type-options"] == "nosniff"
     running.stop()
+
+
+def test_lineage_answers_in_marquezs_shape(db):
+    api.ingest([str(SAMPLE_LOG)], db)
+    running = Running(db)
+    node = "dataset:postgres://db.eu.acme.internal:5432:shop.public.user_master"  # a namespace with colons
+    status, _, body = _get(running, f"/api/v1/lineage?nodeId={node}&depth=1")
+    assert status == 200
+    graph = {n["id"]: n for n in orjson.loads(body)["graph"]}
+    root = graph[node]
+    assert root["type"] == "DATASET" and root["data"] == {"namespace": "postgres://db.eu.acme.internal:5432",
+                                                          "name": "shop.public.user_master"}
+    assert root["outEdges"] and all(e["origin"] == node and graph[e["destination"]]["type"] == "JOB"
+                                    for e in root["outEdges"])
+    for edge in (e for n in graph.values() for e in n["outEdges"]):
+        assert edge in graph[edge["destination"]]["inEdges"]
+    assert _get(running, "/api/v1/lineage?nodeId=dataset:nowhere:nothing")[0] == 404
+    assert _get(running, "/api/v1/lineage?nodeId=table:x:y")[0] == 400
+    running.stop()

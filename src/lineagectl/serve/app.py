@@ -22,11 +22,12 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
 from lineagectl.common.timeutil import format_timestamp
-from lineagectl.errors import DatabaseLockedError, DatabaseMissingError
+from lineagectl.errors import DatabaseLockedError, DatabaseMissingError, LineageError, NotFoundError
 from lineagectl.serve.spool import Spool, SpoolError
 from lineagectl.sources.ingest import DEFAULT_MAX_FUTURE
 from lineagectl.sources.ingest.validate import Reject, validate
@@ -65,13 +66,15 @@ class Receiver(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], spool: Spool, token: str | None, limits: Limits,
                  access_log: Callable[[str], None] | None, health: Callable[[], dict],
-                 index_page: Callable[[], str] | None = None) -> None:
+                 index_page: Callable[[], str] | None = None,
+                 lineage: Callable[[str, int], dict] | None = None) -> None:
         self.spool = spool
         self.token = token.encode() if token else None
         self.limits = limits
         self.access_log = access_log
         self.health = health
         self.index_page = index_page
+        self.lineage = lineage
         self.closing = threading.Event()
         self._busy = 0
         self._busy_lock = threading.Lock()
@@ -189,10 +192,30 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/" and self.server.index_page is not None:
                 self._authorize()  # the page shows the lineage: as protected as what feeds it
                 self._send_page(self.server.index_page)
+            elif path == LINEAGE and self.server.lineage is not None:
+                self._authorize()
+                self._send(HTTPStatus.OK, self._lineage(self.server.lineage))
             else:
                 raise BadRequest(HTTPStatus.NOT_FOUND, f"no such endpoint: GET {path}")
         except BadRequest as exc:
             self._send(exc.status, {"error": exc.message}, exc.headers)
+
+    def _lineage(self, lineage: Callable[[str, int], dict]) -> dict:
+        """Marquez's ``GET /api/v1/lineage?nodeId=…&depth=N`` (default depth 20)."""
+        query = parse_qs(urlsplit(self.path).query)
+        node = (query.get("nodeId") or [""])[0]
+        depth_text = (query.get("depth") or ["20"])[0]
+        if not node or not depth_text.isdigit():
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "give nodeId=dataset:NAMESPACE:NAME (or job:…) and depth=N")
+        try:
+            return lineage(node, int(depth_text))
+        except DatabaseLockedError:
+            raise BadRequest(HTTPStatus.SERVICE_UNAVAILABLE, "the store is being written; retry in a moment",
+                             {"Retry-After": "1"}) from None
+        except (NotFoundError, DatabaseMissingError) as exc:
+            raise BadRequest(HTTPStatus.NOT_FOUND, exc.message) from None
+        except LineageError as exc:
+            raise BadRequest(HTTPStatus.BAD_REQUEST, exc.message) from None
 
     def _send_page(self, page: Callable[[], str]) -> None:
         """The explorer page of the store; 503 while an ingest holds the store, a short note while it is empty."""

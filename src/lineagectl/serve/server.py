@@ -69,12 +69,14 @@ def check_options(options: ServeOptions) -> None:
 
 def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None,
           ready: Callable[[str, int], None] | None = None, log: Callable[[str], None] = lambda _: None,
-          access_log: Callable[[str], None] | None = None, index_page: Callable[[], str] | None = None) -> dict:
+          access_log: Callable[[str], None] | None = None, index_page: Callable[[], str] | None = None,
+          lineage: Callable[[str, int], dict] | None = None) -> dict:
     """Receive events until ``stop`` is set (or Ctrl-C, re-raised after the drain); returns counts.
 
     ``ready(host, port)`` is called once the socket listens (``port`` 0 picks a free one);
     ``log`` receives the ingester's lines, ``access_log`` one line per request; ``index_page``, if
-    given, makes the HTML it returns the answer to ``GET /``.
+    given, makes the HTML it returns the answer to ``GET /``; ``lineage(node_id, depth)`` answers
+    ``GET /api/v1/lineage``.
     """
     check_options(options)
     stop = stop or threading.Event()
@@ -99,7 +101,8 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
 
     try:
         server = Receiver((options.host, options.port), spool, options.token,
-                          Limits(options.max_body, options.socket_timeout), access_log, health, index_page)
+                          Limits(options.max_body, options.socket_timeout), access_log, health, index_page,
+                          lineage)
     except OSError as exc:
         raise InputError(f"cannot listen on {options.host}:{options.port}: {exc.strerror}") from None
     listener = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},

@@ -1,0 +1,53 @@
+"""Marquez's shapes for ``GET /api/v1/lineage``: node ids in, ``{"graph": [...]}`` out.
+
+A node id is ``dataset:NAMESPACE:NAME`` or ``job:NAMESPACE:NAME``; a namespace may
+hold colons itself (``postgres://db:5432``), so every split is a candidate, tried
+in order by the caller against the store. The answer lists each node with its
+``inEdges`` and ``outEdges`` (``{"origin", "destination"}`` node ids), as Marquez does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+KINDS = {"dataset": "DATASET", "job": "JOB"}
+
+
+def candidates(node_id: str) -> Iterator[tuple[str, str, str]]:
+    """``(kind, namespace, name)`` readings of ``node_id``, the shortest namespace first;
+    ``ValueError`` if it does not start with ``dataset:`` or ``job:``."""
+    kind, _, rest = node_id.partition(":")
+    if kind not in KINDS or ":" not in rest:
+        raise ValueError("nodeId must be dataset:NAMESPACE:NAME or job:NAMESPACE:NAME")
+    at = rest.find(":")
+    while at != -1:
+        namespace, name = rest[:at], rest[at + 1:]
+        if namespace and name:
+            yield kind, namespace, name
+        at = rest.find(":", at + 1)
+
+
+def node_id(kind: str, namespace: str, name: str) -> str:
+    """The Marquez id of a node."""
+    return f"{kind}:{namespace}:{name}"
+
+
+def lineage_graph(graph: dict) -> dict:
+    """``graph -f json``'s payload as Marquez's lineage answer (models are datasets)."""
+    ids: dict[str, str] = {}
+    nodes: list[dict[str, Any]] = []
+    for node in graph["nodes"]:
+        kind = "job" if node["kind"] == "job" else "dataset"
+        ids[node["id"]] = node_id(kind, node["namespace"], node["name"])
+        nodes.append({"id": ids[node["id"]], "type": KINDS[kind],
+                      "data": {"namespace": node["namespace"], "name": node["name"]}, "inEdges": [], "outEdges": []})
+    by_id = {node["id"]: node for node in nodes}
+    for edge in graph["edges"]:
+        origin, destination = ids.get(edge["source"]), ids.get(edge["target"])
+        if origin is None or destination is None:
+            continue
+        link = {"origin": origin, "destination": destination}
+        by_id[origin]["outEdges"].append(link)
+        by_id[destination]["inEdges"].append(link)
+    return {"graph": sorted(nodes, key=lambda node: node["id"])}
