@@ -20,8 +20,8 @@ from typing import Any
 
 from lineagectl.common.dialects import option_dialect
 from lineagectl.errors import InputError
-from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage, moves_no_data
-from lineagectl.sources.sql_statements import Statement, statements
+from lineagectl.sources.sql_lineage import SqlLineageError, moves_no_data, statement_lineage
+from lineagectl.sources.sql_statements import Statement, statements, table_name
 
 # Statements whose columns sqlglot's lineage cannot read today: their tables still answer.
 _NO_COLUMNS = ("DROP", "ALTER", "ALTER_RENAME", "TRUNCATE", "CREATE_TABLE", "OTHER", "COPY", "DELETE")
@@ -106,35 +106,44 @@ def load_schema(path: str | Path) -> dict:
     return nested_schema(data or {})
 
 
-def _edge(edge: Any, target: str | None) -> dict:
-    item = {"target": target, "source": edge.source.table, "source_column": edge.source.column,
+def _written(tree: Any) -> dict[str, str]:
+    """The tables ``tree`` names, as written, by their lower-case name: sqlglot's lineage names a
+    table as the dialect stores it (Snowflake's ``orders`` as ``ORDERS``); the answer, as written."""
+    from sqlglot import exp
+
+    return {table_name(t).lower(): table_name(t) for t in tree.find_all(exp.Table)}
+
+
+def _edge(edge: Any, target: str | None, written: dict[str, str]) -> dict:
+    source = written.get(edge.source.table.lower(), edge.source.table)
+    item = {"target": target, "source": source, "source_column": edge.source.column,
             "type": edge.type, "subtype": edge.subtype, "masking": edge.masking}
     if edge.column is not None:
         return {"target": target, "column": edge.column, **{k: v for k, v in item.items() if k != "target"}}
     return item
 
 
-def _parts(statement: Statement, dialect: str | None) -> list[tuple[str | None, str]]:
-    """(target, SQL) of each query whose columns are read: the statement itself, or each INSERT of a
+def _parts(statement: Statement) -> list[tuple[str | None, Any]]:
+    """(target, parsed statement) of each query whose columns are read: the statement itself, or each INSERT of a
     Hive multi-insert (``FROM src INSERT … SELECT … INSERT … SELECT …``) as ``INSERT … SELECT … FROM src``."""
     from sqlglot import exp
 
     tree = statement.tree
     if not isinstance(tree, exp.MultitableInserts):
-        return [(statement.targets[0] if len(statement.targets) == 1 else None, statement.sql)]
+        return [(statement.targets[0] if len(statement.targets) == 1 else None, tree)]
     source, with_ = tree.args.get("source"), tree.args.get("with_")
     ctes = {cte.alias_or_name.lower(): cte for cte in (with_.expressions if with_ is not None else [])}
     if isinstance(source, exp.Table) and not source.db and source.name.lower() in ctes:
         # FROM a CTE: read from its query as a subquery, as `WITH … INSERT` would lose the CTE's lineage.
         cte = ctes[source.name.lower()]
         source = exp.Subquery(this=cte.this.copy(), alias=exp.TableAlias(this=exp.to_identifier(source.alias_or_name)))
-    parts: list[tuple[str | None, str]] = []
+    parts: list[tuple[str | None, Any]] = []
     for insert, target in zip(tree.expressions, statement.targets, strict=False):
         insert = insert.copy()
         query = insert.expression
         if isinstance(query, exp.Select) and source is not None:
             query.from_(source.copy(), copy=False)
-        parts.append((target, insert.sql(dialect=dialect)))
+        parts.append((target, insert))
     return parts
 
 
@@ -143,15 +152,19 @@ def _statement(statement: Statement, dialect: str | None, schema: dict | None) -
     columns: list[dict] = []
     dataset: list[dict] = []
     if statement.tree is not None and statement.kind not in _NO_COLUMNS and not moves_no_data(statement.tree):
-        for target, sql in _parts(statement, dialect):
+        for target, tree in _parts(statement):
+            where = f"column lineage{f' of {target}' if target else ''}"
+            problems: list[str] = []
             try:
-                edges = column_lineage(sql, dialect, schema)
+                edges = statement_lineage(tree, dialect, schema, problems)
             except SqlLineageError as exc:
                 reason = f"not read yet for {statement.kind}" if str(exc) == "not a SELECT query" else str(exc)
-                errors.append(f"column lineage{f' of {target}' if target else ''}: {reason}")
+                errors.append(f"{where}: {reason}")
                 continue
+            errors += [f"{where}: {problem}" for problem in problems]
+            written = _written(tree)
             for edge in edges:
-                (columns if edge.column is not None else dataset).append(_edge(edge, target))
+                (columns if edge.column is not None else dataset).append(_edge(edge, target, written))
     return {"index": statement.index, "kind": statement.kind, "targets": statement.targets,
             "sources": statement.sources, "columns": columns, "dataset": dataset, "errors": errors,
             **({"temporary": True} if statement.temporary else {}),
