@@ -160,6 +160,9 @@ def indirect(root_scope) -> list[Edge]:
 
     edges = set()
     memo: dict = {}
+    # A clause's columns inside a subquery (x IN (SELECT y …), EXISTS (SELECT … WHERE …)) belong to
+    # that subquery's scope: they decide the clause too, and are read there.
+    owners = {id(column): scope for scope in root_scope.traverse() for column in scope.columns}
     for scope in root_scope.traverse():
         select = scope.expression
         if not isinstance(select, exp.Select):
@@ -174,16 +177,24 @@ def indirect(root_scope) -> list[Edge]:
             for column in clause.find_all(exp.Column):
                 if isinstance(column.this, exp.Star):
                     continue
+                owner = owners.get(id(column), scope)
                 aliased = [p for p in select.selects if isinstance(p, exp.Alias) and p.alias_or_name == column.name]
-                if aliased and subtype == "SORT" and not column.table:  # ORDER BY an output's alias
+                if aliased and subtype == "SORT" and not column.table and owner is scope:  # ORDER BY an alias
                     found = set()
                     for inner in aliased[0].find_all(exp.Column):
                         found |= _resolve(scope, inner.table, inner.name, memo, set())
                 else:
-                    found = _resolve(scope, column.table, column.name, memo, set())
+                    found = _resolve_outward(owner, column.table, column.name, memo)
                 for table, name in found:
                     edges.add(Edge(None, Source(table, name), "INDIRECT", subtype, False))
     return sorted(edges, key=indirect_order)
+
+
+def _resolve_outward(scope, alias: str, name: str, memo: dict) -> set[tuple[str, str]]:
+    """``_resolve`` in ``scope`` or, for a correlated subquery's outer reference, the scope that has ``alias``."""
+    while alias and scope is not None and alias not in scope.sources:
+        scope = scope.parent
+    return set() if scope is None else _resolve(scope, alias, name, memo, set())
 
 
 def _resolve(scope, alias: str, name: str, memo: dict, seen: set) -> set[tuple[str, str]]:

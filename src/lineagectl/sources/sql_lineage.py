@@ -128,8 +128,8 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
             continue
         outputs = {item.alias.lower(): item.this for item in select.selects if isinstance(item, exp.Alias)}
         for column in list(scope.columns):
-            if column.table or isinstance(column.this, exp.Star):
-                continue
+            if column.table or isinstance(column.this, exp.Star) or column.find_ancestor(exp.Select) is not select:
+                continue  # qualified, a star, or a subquery's own (sqlglot lists some as their parent's)
             clause = column.find_ancestor(exp.Order, exp.Group, exp.Having, exp.Qualify, exp.Select)
             if column.name.lower() in outputs and not isinstance(clause, exp.Select):
                 if everywhere and isinstance(clause, exp.Group):  # GROUP BY an output's alias: its expression
@@ -200,7 +200,8 @@ def _unplaced(root_scope) -> list[str]:
             continue
         outputs = {select.alias_or_name.lower() for select in scope.expression.selects}
         for column in scope.columns:
-            placed = column.table or isinstance(column.this, exp.Star) or column.name.lower() in outputs
+            placed = (column.table or isinstance(column.this, exp.Star) or column.name.lower() in outputs
+                      or column.find_ancestor(exp.Select) is not scope.expression)
             if not placed and column.name not in found:
                 found.append(column.name)
     return found
