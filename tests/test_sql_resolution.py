@@ -79,3 +79,25 @@ def test_group_by_a_quoted_output_alias_without_a_schema():
 def test_unaliased_subqueries_joined_using_a_column():
     sql = """INSERT INTO t3 SELECT f1 FROM (SELECT f1 FROM t1) LEFT JOIN (SELECT f1 FROM t2) USING (f1)"""
     assert {f[:3] for f in _fields(column_lineage(sql))} == {("f1", "t1", "f1"), ("f1", "t2", "f1")}
+
+
+def test_a_catalog_keeps_the_case_the_warehouse_stores(tmp_path):
+    """A dbt catalog.json lists stored names: Postgres's "BillingMonth" (created quoted) expands a
+    star with its case, and a quoted reference to it resolves."""
+    import json
+
+    catalog = {"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json"},
+               "nodes": {"model.p.by_month": {"metadata": {"database": "db", "schema": "mart", "name": "by_month"},
+                                              "columns": {"BillingMonth": {"name": "BillingMonth", "type": "date"},
+                                                          "amount": {"name": "amount", "type": "numeric"}}}},
+               "sources": {}}
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog), encoding="utf-8")
+    sql = """CREATE TABLE rep.copy AS SELECT * FROM db.mart.by_month;
+    CREATE TABLE rep.months AS SELECT "BillingMonth" AS month, SUM(amount) AS total FROM db.mart.by_month
+    GROUP BY "BillingMonth";"""
+    star, months = api.sql_lineage(sql, dialect="postgres", schema=str(path)).payload["statements"]
+    assert sorted(c["column"] for c in star["columns"]) == ["BillingMonth", "amount"]
+    assert {(c["column"], c["source_column"]) for c in months["columns"]} == {("month", "BillingMonth"),
+                                                                              ("total", "amount")}
+    assert months["errors"] == []

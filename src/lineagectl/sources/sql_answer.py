@@ -21,6 +21,7 @@ from typing import Any
 from lineagectl.common.dialects import option_dialect
 from lineagectl.errors import InputError
 from lineagectl.sources.sql_lineage import SqlLineageError, moves_no_data, statement_lineage
+from lineagectl.sources.sql_names import schema_key
 from lineagectl.sources.sql_statements import Statement, statements, table_name
 
 # Statements whose columns sqlglot's lineage cannot read today: their tables still answer.
@@ -66,20 +67,23 @@ def nested_schema(schema: dict) -> dict:
     return nested
 
 
-def _catalog_schema(catalog: dict) -> dict:
-    """A dbt ``catalog.json``'s tables (nodes and sources) as ``{"db.schema.table": {column: type}}``."""
+def _catalog_schema(catalog: dict, dialect: str | None) -> dict:
+    """A dbt ``catalog.json``'s tables (nodes and sources) as ``{"db.schema.table": {column: type}}``,
+    its columns named as the warehouse stores them (``sql_names.schema_key``: Postgres's ``BillingMonth``
+    keeps its case)."""
     tables = {}
     for node in [*(catalog.get("nodes") or {}).values(), *(catalog.get("sources") or {}).values()]:
         metadata = node.get("metadata") or {}
         name = ".".join(p for p in (metadata.get("database"), metadata.get("schema"), metadata.get("name")) if p)
         if name:
-            tables[name] = {c.get("name") or key: c.get("type") or "VARCHAR"
+            tables[name] = {schema_key(c.get("name") or key, dialect): c.get("type") or "VARCHAR"
                             for key, c in (node.get("columns") or {}).items()}
     return tables
 
 
-def load_schema(path: str | Path) -> dict:
-    """The schema in ``path`` (JSON or YAML mapping, or a dbt ``catalog.json``), nested for sqlglot.
+def load_schema(path: str | Path, dialect: str | None = None) -> dict:
+    """The schema in ``path`` (JSON or YAML mapping, or a dbt ``catalog.json`` of the warehouse of
+    ``dialect``), nested for sqlglot.
 
     Raises ``InputError`` when the file cannot be read or is not a schema.
     """
@@ -102,7 +106,7 @@ def load_schema(path: str | Path) -> dict:
         raise InputError(f"schema file {str(path)!r} is not {'YAML' if is_yaml else 'JSON'}: "
                          f"{str(exc).splitlines()[0]}") from None
     if isinstance(data, dict) and isinstance(data.get("metadata"), dict) and "nodes" in data:
-        data = _catalog_schema(data)
+        data = _catalog_schema(data, dialect)
     return nested_schema(data or {})
 
 
@@ -204,7 +208,7 @@ def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | Non
     """
     dialect = option_dialect(dialect)
     if isinstance(schema, (str, Path)):
-        schema = load_schema(schema)
+        schema = load_schema(schema, dialect)
     elif schema is not None:
         schema = nested_schema(schema)
     return {"statements": [_statement(s, dialect, schema or None) for s in statements(sql, dialect)]}
