@@ -179,17 +179,16 @@ def _answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, se
                 {(_short(e.source.table), e.source.column.lower(), e.column.lower())
                  for e in edges if e.column and e.type == "DIRECT"}, [])
     answer = sql_lineage(sql, dialect=dialect, schema=schema).payload
-    targets, sources, columns, errors = set(), set(), set(), []
-    through = {name.lower() for statement in answer["statements"] for name in statement.get("through", [])}
-    for statement in answer["statements"]:
-        # A temporary table a later statement is read through is the script's inside, not its answer.
-        if not (statement.get("temporary") and {t.lower() for t in statement["targets"]} <= through):
-            targets |= {_short(t) for t in statement["targets"]}
-            sources |= {_short(s) for s in statement["sources"]}
-        columns |= {(_short(c["source"]), c["source_column"].lower(), c["column"].lower())
-                    for c in statement["columns"] if c["type"] == "DIRECT"}
-        errors += [str(e) for e in statement["errors"]]
-    return targets, sources, columns, errors
+    errors = [str(e) for statement in answer["statements"] for e in statement["errors"]]
+    if "script" not in answer:  # before scripts were composed: every statement's answer together
+        answer["script"] = {"targets": [t for s in answer["statements"] for t in s["targets"]],
+                            "sources": [t for s in answer["statements"] for t in s["sources"]],
+                            "columns": [c for s in answer["statements"] for c in s["columns"]]}
+    # The script as a whole: the tables it writes and then reads are its inside, read through.
+    script = answer["script"]
+    return ({_short(t) for t in script["targets"]}, {_short(s) for s in script["sources"]},
+            {(_short(c["source"]), c["source_column"].lower(), c["column"].lower())
+             for c in script["columns"] if c["type"] == "DIRECT"}, errors)
 
 
 def _typed_answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, set]:

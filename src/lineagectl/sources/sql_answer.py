@@ -22,6 +22,7 @@ from lineagectl.common.dialects import option_dialect
 from lineagectl.errors import InputError
 from lineagectl.sources.sql_lineage import SqlLineageError, moves_no_data, statement_lineage
 from lineagectl.sources.sql_names import schema_key
+from lineagectl.sources.sql_script import compose, written_columns
 from lineagectl.sources.sql_statements import Statement, statements, table_name
 
 # Statements whose columns sqlglot's lineage cannot read today: their tables still answer.
@@ -199,7 +200,10 @@ def table_graph(payload: dict) -> dict:
 
 
 def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | None = None) -> dict:
-    """``{"statements": [{index, kind, targets, sources, columns, dataset, errors}]}`` of ``sql``.
+    """``{"statements": [{index, kind, targets, sources, columns, dataset, errors}], "script": {targets,
+    sources, columns, dataset}}`` of ``sql``: each statement as it reads and writes, and the script as a
+    whole, composed through the tables it writes then reads (``sql_script.compose``). A table a
+    statement fills is read by the later ones with the columns it was written with.
 
     ``dialect`` is any name ``common.dialects`` knows (``InputError`` otherwise); see the
     module's docstring for ``schema``. ``temporary`` (only when true) marks a statement that
@@ -211,4 +215,32 @@ def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | Non
         schema = load_schema(schema, dialect)
     elif schema is not None:
         schema = nested_schema(schema)
-    return {"statements": [_statement(s, dialect, schema or None) for s in statements(sql, dialect)]}
+    answers = []
+    for statement in statements(sql, dialect):
+        answers.append(_statement(statement, dialect, schema or None))
+        if statement.tree is not None:  # what it writes, a later statement reads with its columns known
+            for table, names in written_columns(answers[-1], statement.tree).items():
+                schema = _with_table(schema, table, names)
+    return {"statements": answers, "script": compose(answers)}
+
+
+def _with_table(schema: dict | None, table: str, columns: list[str]) -> dict | None:
+    """``schema`` (nested) with ``table``'s columns added, unless it names the table already or names
+    its tables at another depth (sqlglot needs one)."""
+    import copy
+
+    parts = table.split(".")
+    depth, node = 0, schema or {}
+    while node and not _is_columns(node):
+        node = next(iter(node.values()))
+        depth += 1
+    if (schema and depth != len(parts)) or not columns:
+        return schema
+    grown = copy.deepcopy(schema) if schema else {}
+    level = grown
+    for part in parts[:-1]:
+        level = level.setdefault(part, {})
+        if _is_columns(level) and level:
+            return schema
+    level.setdefault(parts[-1], dict.fromkeys(columns, "VARCHAR"))
+    return grown

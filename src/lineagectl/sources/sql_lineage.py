@@ -101,11 +101,14 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
 
     mapping = ensure_schema(schema or {}, dialect=dialect)
 
-    def listed(table) -> bool:
+    def listed_columns(table) -> list[str]:
         try:
-            return bool(mapping.column_names(table, dialect=dialect))
+            return list(mapping.column_names(table, dialect=dialect))
         except Exception:  # a name the schema cannot place
-            return False
+            return []
+
+    def listed(table) -> bool:
+        return bool(listed_columns(table))
 
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     if not everywhere and all(listed(t) or (not t.db and t.name.lower() in ctes) for t in tree.find_all(exp.Table)):
@@ -119,23 +122,42 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
             sources = scope.selected_sources
         except OptimizeError:  # two subqueries without an alias: qualify() names them
             continue
-        if len(sources) != 1:
-            continue
-        ((alias, (_, source)),) = sources.items()
-        if not alias:  # a subquery without an alias: qualify() names it
-            continue
-        if not everywhere and (not isinstance(source, exp.Table) or listed(source)):
+        known = {alias: _columns_of(source, listed_columns) for alias, (_, source) in sources.items()}
+        unknown = [alias for alias, names in known.items() if names is None]
+        if len(sources) == 1:  # the one source; without ``everywhere``, only a table the schema lacks
+            only = next(iter(sources))
+            home = only if only and (everywhere or (unknown and isinstance(sources[only][1], exp.Table))) else None
+        else:  # several: the one whose columns are unknown, when no other has the name
+            home = unknown[0] if len(unknown) == 1 and unknown[0] else None
+        if home is None:
             continue
         outputs = {item.alias.lower(): item.this for item in select.selects if isinstance(item, exp.Alias)}
         for column in list(scope.columns):
             if column.table or isinstance(column.this, exp.Star) or column.find_ancestor(exp.Select) is not select:
                 continue  # qualified, a star, or a subquery's own (sqlglot lists some as their parent's)
+            name = column.name.lower()
+            if any(names is not None and name in names for names in known.values()):
+                continue  # a source lists it: sqlglot places it
             clause = column.find_ancestor(exp.Order, exp.Group, exp.Having, exp.Qualify, exp.Select)
-            if column.name.lower() in outputs and not isinstance(clause, exp.Select):
+            if name in outputs and not isinstance(clause, exp.Select):
                 if everywhere and isinstance(clause, exp.Group):  # GROUP BY an output's alias: its expression
-                    column.replace(outputs[column.name.lower()].copy())
+                    column.replace(outputs[name].copy())
                 continue  # ORDER BY an output's alias
-            column.set("table", exp.to_identifier(alias))
+            column.set("table", exp.to_identifier(home))
+
+
+def _columns_of(source, listed_columns) -> set[str] | None:
+    """The lower-case column names a FROM source is known to have (a table's from the schema, a
+    subquery's or CTE's from its SELECT list); None when unknown."""
+    from sqlglot import exp
+
+    if isinstance(source, exp.Table):
+        names = listed_columns(source)
+        return {n.lower() for n in names} if names else None
+    query = getattr(source, "expression", None)
+    if not isinstance(query, exp.Select) or any(s.is_star for s in query.selects):
+        return None
+    return {name.lower() for name in query.named_selects}
 
 
 def _qualified(query, schema, dialect: str | None):
