@@ -124,9 +124,22 @@ def _sqllineage(corpus: Path) -> list[Case]:
                    for s, t in pairs}
         tables = ({_short(t.get("table")) for _, t in pairs if t.get("table")},
                   {_short(s.get("table")) for s, _ in pairs if s.get("table")})
-        cases.append(Case("sqllineage", case["test"], case["sql"], dialect,
-                          metadata if case.get("uses_metadata") else None, tables, columns))
+        schema = _provided(case) or metadata if case.get("uses_metadata") else None
+        cases.append(Case("sqllineage", case["test"], case["sql"], dialect, schema, tables, columns))
     return cases
+
+
+def _provided(case: dict) -> dict | None:
+    """A case's own metadata, when its test is parametrized with ``generate_metadata_providers({…})``
+    (a literal ``{table: [columns]}``) instead of the shared schemas."""
+    import ast
+
+    provider = str((case.get("parametrize") or {}).get("'provider'") or "")
+    match = re.fullmatch(r"generate_metadata_providers\((\{.*\})\)", provider.strip(), re.S)
+    if not match:
+        return None
+    tables = ast.literal_eval(match.group(1))
+    return _nest({name: dict.fromkeys(columns, "VARCHAR") for name, columns in tables.items()})
 
 
 def _urn(urn: str) -> str:

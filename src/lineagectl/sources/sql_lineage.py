@@ -95,7 +95,6 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
     column from a projection alias of the same name, and gives up on the whole statement. SQL
     reads the innermost source first, and a source column before a lateral alias."""
     from sqlglot import exp
-    from sqlglot.errors import OptimizeError
     from sqlglot.optimizer.scope import build_scope
     from sqlglot.schema import ensure_schema
 
@@ -118,17 +117,7 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
         select = scope.expression
         if not isinstance(select, exp.Select):
             continue
-        try:
-            sources = scope.selected_sources
-        except OptimizeError:  # two subqueries without an alias: qualify() names them
-            continue
-        known = {alias: _columns_of(source, listed_columns) for alias, (_, source) in sources.items()}
-        unknown = [alias for alias, names in known.items() if names is None]
-        if len(sources) == 1:  # the one source; without ``everywhere``, only a table the schema lacks
-            only = next(iter(sources))
-            home = only if only and (everywhere or (unknown and isinstance(sources[only][1], exp.Table))) else None
-        else:  # several: the one whose columns are unknown, when no other has the name
-            home = unknown[0] if len(unknown) == 1 and unknown[0] else None
+        home, known = _home(scope, listed_columns, everywhere)
         if home is None:
             continue
         outputs = {item.alias.lower(): item.this for item in select.selects if isinstance(item, exp.Alias)}
@@ -144,6 +133,26 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
                     column.replace(outputs[name].copy())
                 continue  # ORDER BY an output's alias
             column.set("table", exp.to_identifier(home))
+
+
+def _home(scope, listed_columns, everywhere: bool) -> tuple[str | None, dict]:
+    """(the source an unqualified column of ``scope`` that no known source lists belongs to, or None;
+    the known columns of each source, None where unknown)."""
+    from sqlglot import exp
+    from sqlglot.errors import OptimizeError
+
+    try:
+        sources = scope.selected_sources
+    except OptimizeError:  # two subqueries without an alias: qualify() names them
+        return None, {}
+    known = {alias: _columns_of(source, listed_columns) for alias, (_, source) in sources.items()}
+    unknown = [alias for alias, names in known.items() if names is None]
+    if len(sources) == 1:  # the one source; without ``everywhere``, only a table the schema lacks
+        only = next(iter(sources))
+        return (only if only and (everywhere or (unknown and isinstance(sources[only][1], exp.Table))) else None,
+                known)
+    # Several: the one whose columns are unknown, when no other has the name.
+    return (unknown[0] if len(unknown) == 1 and unknown[0] else None), known
 
 
 def _columns_of(source, listed_columns) -> set[str] | None:
