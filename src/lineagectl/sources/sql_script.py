@@ -17,6 +17,7 @@ a later statement of the script can expand ``SELECT *`` over them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 _FILLS = ("CREATE_TABLE_AS_SELECT", "CREATE_VIEW", "INSERT", "SELECT_INTO")
@@ -59,8 +60,11 @@ def _through(edge: dict, upstream: dict) -> dict:
     return composed
 
 
-def compose(statements: list[dict]) -> dict:
-    """``{"targets", "sources", "columns", "dataset"}`` of the whole script (see the module's docstring)."""
+def compose(statements: list[dict], through: Callable[[dict], bool] | None = None) -> dict:
+    """``{"targets", "sources", "columns", "dataset"}`` of the whole script (see the module's docstring).
+
+    ``through`` narrows which filling statements' tables are read through (the ingest of a script
+    reads through its temporary tables only: the others are datasets of their own)."""
     filled: dict[str, dict[str, list[dict]]] = {}  # table -> column -> its edges from the script's sources
     influence: dict[str, list[dict]] = {}  # table -> the dataset-wide edges that built it
     read_later: set[str] = set()
@@ -86,7 +90,7 @@ def compose(statements: list[dict]) -> dict:
         for read in {_key(e["source"]) for e in statement["columns"] + statement["dataset"]} & set(influence):
             mine_dataset += [{**e, "target": statement["targets"][0] if statement["targets"] else e["target"]}
                              for e in influence[read]]
-        if statement["kind"] in _FILLS:
+        if statement["kind"] in _FILLS and (through is None or through(statement)):
             for target in statement["targets"]:
                 table = filled.setdefault(_key(target), {})
                 for edge in mine_columns:
