@@ -94,7 +94,8 @@ def _use(ref, root) -> tuple[str, str | None, bool]:
             return "WINDOW", None, False
         if isinstance(parent, (exp.If, exp.Case)) and key == "this":
             return "CONDITIONAL", None, False
-        bare = (isinstance(parent, (exp.Alias, exp.Paren)) or (isinstance(parent, exp.If) and key in ("true", "false"))
+        bare = (isinstance(parent, (exp.Alias, exp.Paren, exp.Subquery))
+                or (isinstance(parent, exp.If) and key in ("true", "false"))
                 or (isinstance(parent, exp.Case) and key in ("ifs", "default")))
         if not bare and subtype == "IDENTITY":
             subtype = "TRANSFORMATION"
@@ -105,11 +106,16 @@ def _use(ref, root) -> tuple[str, str | None, bool]:
     return "DIRECT", subtype, masking
 
 
-def _step_uses(expression, name: str) -> set[tuple[str, str | None, bool]]:
-    """The uses (``_use``) of the column a lineage node ``name`` (``alias.column``) names in ``expression``."""
+def _step_uses(expression, child) -> set[tuple[str, str | None, bool]]:
+    """The uses (``_use``) in ``expression`` of what lineage node ``child`` stands for: a scalar
+    subquery of the expression (``CASE WHEN (SELECT max(x) …) > 0 …``), else the column its name
+    (``alias.column``) names."""
     from sqlglot import exp
 
-    table, _, column = name.rpartition(".")
+    query = child.source
+    if isinstance(query, exp.Query) and any(node is query for node in expression.walk()):
+        return {_use(query, expression)}
+    table, _, column = child.name.rpartition(".")
     table, column = table.rsplit(".", 1)[-1].strip('"').lower(), column.strip('"').lower()
     refs = [c for c in expression.find_all(exp.Column)
             if c.name.lower() == column and (not table or not c.table or c.table.lower() == table)]
@@ -119,7 +125,7 @@ def _step_uses(expression, name: str) -> set[tuple[str, str | None, bool]]:
 
 
 def path_edges(name: str, source: Source, steps: list) -> set[Edge]:
-    """Edges of output ``name`` from one lineage path: ``steps`` is [(expression, child name)], outermost first.
+    """Edges of output ``name`` from one lineage path: ``steps`` is [(expression, child node)], outermost first.
 
     The value flows (DIRECT) only if every step uses it as a value; a step using it as a window
     key or a CASE condition adds that INDIRECT edge."""
@@ -140,11 +146,11 @@ def path_edges(name: str, source: Source, steps: list) -> set[Edge]:
 
 
 def paths(node, trail: list):
-    """(leaf, [(expression, child name)] on the way) for every leaf of a sqlglot lineage node."""
+    """(leaf, [(expression, child node)] on the way) for every leaf of a sqlglot lineage node."""
     if not node.downstream:
         yield node, trail
     for child in node.downstream:
-        yield from paths(child, [*trail, (node.expression, child.name)])
+        yield from paths(child, [*trail, (node.expression, child)])
 
 
 def indirect_order(edge: Edge) -> tuple:
