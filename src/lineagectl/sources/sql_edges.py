@@ -10,6 +10,7 @@ columns. ``sql_lineage.column_lineage`` puts them together; sqlglot is imported 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,12 @@ def _step_uses(expression, child) -> set[tuple[str, str | None, bool]]:
     from sqlglot import exp
 
     query = child.source
-    if isinstance(query, exp.Query) and any(node is query for node in expression.walk()):
-        return {_use(query, expression)}
+    if isinstance(query, exp.Query):
+        node: Any = query
+        while node is not None and node is not expression:
+            node = node.parent
+        if node is expression:
+            return {_use(query, expression)}
     table, _, column = child.name.rpartition(".")
     table, column = table.rsplit(".", 1)[-1].strip('"').lower(), column.strip('"').lower()
     refs = [c for c in expression.find_all(exp.Column)

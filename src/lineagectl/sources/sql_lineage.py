@@ -276,14 +276,15 @@ def _reason(exc: Exception) -> str:
 
 
 def statement_lineage(statement, dialect: str | None = None, schema: dict | Schema | None = None,
-                      errors: list[str] | None = None) -> list[Edge]:
+                      errors: list[str] | None = None, owned: bool = False) -> list[Edge]:
     """``column_lineage`` of one statement sqlglot parsed (left as it is): SELECT, CREATE … AS
     SELECT, INSERT … SELECT, UPDATE and MERGE (``sql_queries``); other kinds raise
     ``SqlLineageError("not a SELECT query")``, DDL (``moves_no_data``) has no edges.
 
     With ``errors`` (a list), what cannot be read costs only itself: a column, or one WHEN
     clause of a MERGE, is reported there and the rest still answers; ``SqlLineageError`` is
-    raised only when nothing could be read."""
+    raised only when nothing could be read. With ``owned`` the statement is the caller's to spend
+    (it may be changed), which spares a copy of it."""
     import logging
 
     # sqlglot logs what it cannot resolve; the caller reports failures once, as it sees fit.
@@ -293,7 +294,7 @@ def statement_lineage(statement, dialect: str | None = None, schema: dict | Sche
     edges: set[Edge] = set()
     dataset: set[Edge] = set()
     try:
-        found = queries(statement, schema, dialect)
+        found = queries(statement, schema, dialect, copy=not owned)
     except Exception as exc:
         raise SqlLineageError(_reason(exc)) from None
     if found is None:
@@ -335,7 +336,7 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema |
         raise
     except Exception as exc:  # an unknown dialect, sqlglot's assertions
         raise SqlLineageError(f"{type(exc).__name__}: {exc}") from None
-    return [] if statement is None else statement_lineage(statement, dialect, schema)
+    return [] if statement is None else statement_lineage(statement, dialect, schema, owned=True)
 
 
 def column_lineage_facet(edges: Iterable[Edge], locate: Callable[[str], tuple[str, str] | None]) -> dict | None:

@@ -57,11 +57,12 @@ def target_columns(statement: Any, schema: Any, dialect: str | None) -> list[str
     return None
 
 
-def with_ctes(query: Any, statement: Any) -> Any:
-    """``query`` (a copy) carrying the CTEs ``statement`` declares before it, ahead of its own."""
+def with_ctes(query: Any, statement: Any, copy: bool = True) -> Any:
+    """``query`` (a copy, unless not ``copy``) carrying the CTEs ``statement`` declares before it,
+    ahead of its own."""
     from sqlglot import exp
 
-    query = query.copy()
+    query = query.copy() if copy else query
     outer = statement.args.get(_arg(type(statement), "with"))
     if outer is None or not outer.expressions:
         return query
@@ -169,20 +170,21 @@ def _merge(statement: Any) -> list[Query]:
     return found
 
 
-def queries(statement: Any, schema: Any, dialect: str | None) -> list[Query] | None:
+def queries(statement: Any, schema: Any, dialect: str | None, copy: bool = True) -> list[Query] | None:
     """The queries whose outputs ``statement`` writes (see the module's docstring); None when
-    its kind is not read (DELETE, COPY …)."""
+    its kind is not read (DELETE, COPY …). ``statement`` is left as it is, unless not ``copy``
+    (the caller's own tree, which a SELECT or INSERT's query is then read from in place)."""
     from sqlglot import exp
 
     if isinstance(statement, (exp.Create, exp.Insert)) and isinstance(statement.expression, exp.Query):
         query = statement.expression
         while isinstance(query, exp.Subquery) and not query.alias and isinstance(query.this, exp.Query):
             query = query.this  # CREATE VIEW v AS (SELECT …)
-        return [Query(with_ctes(query, statement), target_columns(statement, schema, dialect))]
+        return [Query(with_ctes(query, statement, copy), target_columns(statement, schema, dialect))]
     if isinstance(statement, exp.Update):
         return _update(statement)
     if isinstance(statement, exp.Merge):
         return _merge(statement)
     if isinstance(statement, exp.Query):
-        return [Query(statement.copy())]
+        return [Query(statement.copy() if copy else statement)]
     return None
