@@ -133,3 +133,24 @@ def test_api_and_command_show_merge_and_update_columns(cli, tmp_path):
     assert update["errors"] == [] and merge["errors"] == []
     table = cli("sql", path, "--dialect", "snowflake")
     assert table.exit_code == 0 and "INDIRECT/CONDITIONAL" in table.stdout and "CHANGE_TYPE" in table.stdout
+
+
+def test_a_job_sending_a_merge_as_its_sql_gets_its_column_lineage(tmp_path):
+    """An OpenLineage job whose only lineage is its MERGE (a `sql` facet, no columnLineage): the
+    derived lineage (sources/ingest/sqlcll.py) now carries the MERGE's columns."""
+    from conftest import edges_into, run_event, write_ndjson
+
+    merge = ("MERGE INTO mart.customers t USING shop.customers s ON t.id = s.id "
+             "WHEN MATCHED THEN UPDATE SET email = lower(s.email) "
+             "WHEN NOT MATCHED THEN INSERT (id, email) VALUES (s.id, s.email)")
+    fields = {"schema": {"_producer": "t", "_schemaURL": "t",
+                         "fields": [{"name": "id", "type": "INT"}, {"name": "email", "type": "TEXT"}]}}
+    event = run_event("r1", job="etl.upsert_customers",
+                      job_facets={"sql": {"_producer": "t", "_schemaURL": "t", "query": merge, "dialect": "postgres"}},
+                      inputs=[("pg", "shop.customers", fields)], outputs=[("pg", "mart.customers", fields)])
+    db = str(tmp_path / "m.duckdb")
+    assert api.ingest([write_ndjson(tmp_path / "e.ndjson", [event])], db).warnings == []
+    assert edges_into(db, "mart.customers", "email") == {("shop.customers", "email", "DIRECT/TRANSFORMATION"),
+                                                         ("shop.customers", "email", "DIRECT/IDENTITY"),
+                                                         ("shop.customers", "id", "INDIRECT/JOIN")}
+    assert ("shop.customers", "id", "DIRECT/IDENTITY") in edges_into(db, "mart.customers", "id")
