@@ -37,3 +37,21 @@ def test_a_snowflake_dbt_project_without_catalog_has_one_column_per_name(corpus,
         con.close()
     assert twins == []
     assert {"ORDER_ID", "ORDER_ITEM_ID"} <= names and "order_id" not in names
+
+
+def test_quoted_and_unquoted_references_follow_the_dialect():
+    """A schema column TotalPrice: Postgres folds it and "totalprice" to one name; Snowflake folds it
+    upper case, so a quoted lower-case reference is another column (read as the table's own, costing
+    nothing else) while an unquoted one is it."""
+    schema = {"shop.orders": {"TotalPrice": "numeric", "id": "int"}}
+
+    def read(sql: str, dialect: str) -> set[tuple]:
+        (statement,) = api.sql_lineage(sql, dialect=dialect, schema=schema).payload["statements"]
+        assert statement["errors"] == []
+        return {(c["column"], c["source_column"]) for c in statement["columns"]}
+
+    quoted = 'SELECT o.id, SUM(o."totalprice") AS total FROM shop.orders o GROUP BY o.id'
+    assert read(quoted, "postgres") == {("id", "id"), ("total", "totalprice")}
+    assert read(quoted, "snowflake") == {("ID", "ID"), ("TOTAL", "totalprice")}
+    assert read("SELECT SUM(o.totalprice) AS total FROM shop.orders o", "snowflake") == {("TOTAL", "TOTALPRICE")}
+    assert read("SELECT * FROM shop.orders", "snowflake") == {("TOTALPRICE", "TOTALPRICE"), ("ID", "ID")}
