@@ -20,16 +20,22 @@ import typer
 from lineagectl import __version__
 from lineagectl.cli import boundary
 from lineagectl.cli.environment import settings
-from lineagectl.cli.globals import GlobalOptionsGroup
+from lineagectl.cli.helpformat import Command, Group
+from lineagectl.cli.helpformat import examples as examples_epilog
 from lineagectl.errors import InputError
 from lineagectl.results import Result
 
 app = typer.Typer(
-    cls=GlobalOptionsGroup,
+    cls=Group,
     name="lineagectl",
     help="Data lineage from the terminal: OpenLineage events and dbt manifests in one DuckDB file.",
+    epilog=examples_epilog("# Ingest the bundled sample, then ask what depends on user_master",
+                           "lineagectl ingest sample_events/",
+                           "lineagectl impact user_master",
+                           "# Which store and policy are used, and where they came from",
+                           "lineagectl doctor"),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion; names complete from the store (completion.py)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -37,7 +43,8 @@ app = typer.Typer(
 
 DbOption = Annotated[str | None, typer.Option(
     "--db", metavar="PATH",
-    help="Store file (default: $LINEAGECTL_DB, else ./lineage.duckdb).", show_default=False)]
+    help="Store file (default: $LINEAGECTL_DB, else db: of the nearest lineagectl.yaml, else ./lineage.duckdb).",
+    show_default=False)]
 FormatOption = Annotated[str, typer.Option(
     "--format", "-f", metavar="FORMAT", help="Output format: table, json, ndjson or csv.")]
 OutputOption = Annotated[str | None, typer.Option(
@@ -64,11 +71,15 @@ def color(stream: Any) -> bool:
     return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
 
 
-def command(*names: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a command (first name; more names are hidden aliases) behind the error boundary."""
+def command(*names: str, panel: str, examples: tuple[str, ...], **kwargs: Any
+            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command (first name; more names are hidden aliases) behind the error boundary,
+    listed under heading ``panel`` of ``--help`` and ending its own help with ``examples``
+    (``helpformat.examples``; each one is run by tests/test_help_examples.py)."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         wrapped = boundary.handled(fn, debug=lambda: settings.debug)
+        kwargs.update(cls=Command, rich_help_panel=panel, epilog=examples_epilog(*examples))
         app.command(names[0], **kwargs)(wrapped)
         for alias in names[1:]:
             app.command(alias, hidden=True, **kwargs)(wrapped)
@@ -142,8 +153,9 @@ def _global(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    boundary.run(app)
+    """Console-script entry point (also ``python -m lineagectl``: one name in usage lines and one
+    completion variable, ``_LINEAGECTL_COMPLETE``, however it was started)."""
+    boundary.run(lambda: app(prog_name="lineagectl"))
 
 
 # Commands register themselves on import; keep these imports light.

@@ -31,6 +31,7 @@ from lineagectl.common.dialects import dialect_or_generic
 from lineagectl.errors import InputError
 from lineagectl.sources.dbt.artifacts import KNOWN_VERSIONS, manifest_version
 from lineagectl.sources.dbt.lineage import lineage_of_models, projection
+from lineagectl.sources.dbt.node_meta import FACET, DbtTest, dependents, node_facet, test_tags
 from lineagectl.sources.dbt.shapes import (
     Shape,
     a_list,
@@ -67,18 +68,6 @@ def _truthy(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "1"))
 
 
-class _Test:
-    """What a dbt test node says: the node it tests, its name, the column it tests (if one)."""
-
-    def __init__(self, uid: str, node: dict) -> None:
-        self.target = a_text(node.get("attached_node"), f"{uid}: attached_node") or next(
-            iter(node_parents(uid, node)), None)
-        metadata = an_object(node.get("test_metadata"), f"{uid}: test_metadata")
-        self.name = metadata.get("name") or node.get("name") or uid
-        self.column = node.get("column_name") or an_object(
-            metadata.get("kwargs"), f"{uid}: test_metadata.kwargs").get("column_name")
-
-
 class _Manifest:
     def __init__(self, data: dict, namespace: str | None, catalog: dict | None, on_warning: Warn | None = None,
                  path: str = "manifest.json") -> None:
@@ -94,6 +83,7 @@ class _Manifest:
         sections = {**mapping(data.get("nodes")), **mapping(data.get("sources"))}
         self.nodes: dict[str, dict] = {uid: node for uid, node in sections.items() if isinstance(node, dict)}
         self.exposures = mapping(data.get("exposures"))
+        self.unit_tests = mapping(data.get("unit_tests"))
         self.groups = mapping(data.get("groups"))
         catalog = mapping(catalog)
         self.catalog = {uid: entry for uid, entry in {**mapping(catalog.get("nodes")),
@@ -113,22 +103,16 @@ class _Manifest:
 
     @cached_property
     def tests(self) -> dict[str, list[dict]]:
-        """The dbt tests defined on each node, as tags (``dbt_test`` = test name, on the column if
-        one), so ``show`` lists them and ``ls -s tag:dbt_test`` finds tested datasets; their
+        """The dbt tests defined on each node as ``dbt_test`` tags, so ``show`` lists them; their
         results come from ``--run-results``."""
-        found: dict[str, list[dict]] = {}
-        for uid, node in sorted(self.nodes.items()):
-            if node.get("resource_type") != "test":
-                continue
-            test = _Test(uid, node)
-            if test.target not in self.nodes:
-                continue
-            tag = {"key": "dbt_test", "value": str(test.name), "source": "dbt"}
-            if isinstance(test.column, str) and test.column:
-                tag["field"] = self.column_name(test.column)
-            if tag not in found.setdefault(test.target, []):
-                found[test.target].append(tag)
-        return found
+        # A tested column named as the warehouse stores it, as the dataset's columns are.
+        return {target: [{**tag, "field": self.column_name(tag["field"])} if "field" in tag else tag for tag in tags]
+                for target, tags in test_tags(self.nodes).items()}
+
+    @cached_property
+    def dependents(self) -> dict[str, list[dict]]:
+        """The tests, unit tests and exposures reading each node, for its ``dbtNode`` facet."""
+        return dependents(self.nodes, self.exposures, self.unit_tests)
 
     def job_namespace(self, node: dict) -> str:
         return f"dbt://{self.project or node.get('package_name') or 'project'}"
@@ -203,6 +187,7 @@ class _Manifest:
         facets = {
             "datasetType": _facet({"datasetType": _MATERIALIZED.get(materialized, "TABLE")}),
             "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": node_id, "type": "DBT"}]}),
+            FACET: _facet(node_facet(uid, node, self.dependents.get(uid, []))),
         }
         if fields:
             facets["schema"] = _facet({"fields": fields})
@@ -315,7 +300,8 @@ class _Manifest:
                 model = {"namespace": self.job_namespace(exposure), "name": exposure.get("name") or uid,
                          "facets": {"datasetType": _facet({"datasetType": "MODEL"}),
                                     "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": uid,
-                                                                         "type": "DBT"}]})}}
+                                                                         "type": "DBT"}]}),
+                                    FACET: _facet(node_facet(uid, exposure, []))}}
                 if names:
                     model["facets"]["ownership"] = _facet({"owners": [{"name": n} for n in names]})
                 outputs.append(model)
@@ -338,7 +324,7 @@ class _Manifest:
             if node is None:
                 continue
             if node.get("resource_type") == "test":
-                test = _Test(uid, node)
+                test = DbtTest(uid, node)
                 if test.target in self.nodes:
                     assertion = {"assertion": test.name, "success": status in ("pass", "success")}
                     if isinstance(test.column, str):
