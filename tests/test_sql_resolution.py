@@ -103,3 +103,12 @@ def test_a_catalog_keeps_the_case_the_warehouse_stores(tmp_path):
     assert {(c["column"], c["source_column"]) for c in months["columns"]} == {("month", "BillingMonth"),
                                                                               ("total", "amount")}
     assert months["errors"] == []
+
+
+def test_a_bigquery_partition_decorator_reads_its_table_with_its_schema():
+    sql = "INSERT INTO `proj.mart.daily` SELECT * FROM `proj.raw.events$20260101`"
+    schema = {"proj": {"raw": {"events": {"user_id": "STRING", "kind": "STRING"}}}}
+    (statement,) = api.sql_lineage(sql, dialect="bigquery", schema=schema).payload["statements"]
+    assert statement["sources"] == ["proj.raw.events"]
+    assert {(c["column"], c["source"], c["source_column"]) for c in statement["columns"]} == {
+        ("user_id", "proj.raw.events", "user_id"), ("kind", "proj.raw.events", "kind")}

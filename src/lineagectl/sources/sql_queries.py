@@ -170,10 +170,29 @@ def _merge(statement: Any) -> list[Query]:
     return found
 
 
+def _undecorated(query: Any, dialect: str | None) -> Any:
+    """``query`` with BigQuery's partition decorators dropped (``t$20230101``, ``t$__UNPARTITIONED__``
+    read table ``t``), so the schema finds the table, as its table-level answer names it."""
+    from sqlglot import exp
+
+    if dialect != "bigquery":
+        return query
+    for table in query.find_all(exp.Table):
+        name = table.name
+        if "$" in name and not name.startswith("$") and isinstance(table.this, exp.Identifier):
+            table.set("this", exp.to_identifier(name.split("$", 1)[0], quoted=table.this.quoted))
+    return query
+
+
 def queries(statement: Any, schema: Any, dialect: str | None, copy: bool = True) -> list[Query] | None:
     """The queries whose outputs ``statement`` writes (see the module's docstring); None when
     its kind is not read (DELETE, COPY …). ``statement`` is left as it is, unless not ``copy``
     (the caller's own tree, which a SELECT or INSERT's query is then read from in place)."""
+    found = _queries(statement, schema, dialect, copy)
+    return None if found is None else [Query(_undecorated(q.select, dialect), q.columns) for q in found]
+
+
+def _queries(statement: Any, schema: Any, dialect: str | None, copy: bool) -> list[Query] | None:
     from sqlglot import exp
 
     if isinstance(statement, (exp.Create, exp.Insert)) and isinstance(statement.expression, exp.Query):
