@@ -195,9 +195,23 @@ def _check_mermaid(out):
                                                           (" ".join(JOB), " ".join(TARGET))}
 
 
-CHECKS = {"json": _check_json, "ndjson": _check_ndjson, "csv": _check_csv, "table": _check_table,
+def _check_name(out):
+    # The names of what the violation's source reaches downstream (a check has none of its own).
+    return out == "/".join(TARGET) + "\n"
+
+
+def _check_html(out):
+    # The page's data: the violating edges are the job's input and output, named by the rule.
+    found = re.search(r'<script type="application/json" id="lineage-data">(.*?)</script>', out, re.S)
+    data = json.loads(found.group(1))
+    names = {n["id"]: (n["namespace"], n["name"]) for n in data["nodes"]}
+    return {(names[e["source"]], names[e["target"]], tuple(e["rules"])) for e in data["edges"] if e["rules"]} == {
+        (SOURCE, JOB, ("eu-data",)), (JOB, TARGET, ("eu-data",))}
+
+
+CHECKS = {"name": _check_name, "json": _check_json, "ndjson": _check_ndjson, "csv": _check_csv, "table": _check_table,
           "markdown": _check_markdown, "github": _check_github, "junit": _check_junit, "sarif": _check_sarif,
-          "dot": _check_dot, "mermaid": _check_mermaid}
+          "dot": _check_dot, "mermaid": _check_mermaid, "html": _check_html}
 GRAPH_FORMATS = {"dot", "mermaid"}
 
 
@@ -219,6 +233,18 @@ def test_every_registered_format_renders_a_real_violation(real_store, fmt):
         with pytest.raises(InputError, match="no graph"):
             rendered(result, fmt)
         result = graph("users", real_store)
+    if fmt == "name":
+        with pytest.raises(InputError, match="no names"):
+            rendered(result, fmt)
+        from lineagectl.api import impact
+
+        result = impact("users", real_store, namespace=SOURCE[0])
+    if fmt == "html":
+        from lineagectl.api import graph_page
+
+        with pytest.raises(InputError, match="only graph draws an HTML page"):
+            rendered(result, fmt)
+        result = graph_page("users", real_store, policy=parse_policy(EU_POLICY))
     assert CHECKS[fmt](rendered(result, fmt)), rendered(result, fmt)
 
 

@@ -168,7 +168,7 @@ def test_parallel_column_lineage_equals_the_sequential_one(corpus, tmp_path):
         return json.loads(done.stdout.splitlines()[-1])
 
     alone, shared = probe("alone"), probe("thread")
-    # One thread: the guard lets the ingest fork its workers (a real ProcessPoolExecutor).
+    # One thread: the guard lets the ingest fork its workers (a real process pool).
     assert alone["threads"] == 1 and alone["forks"] >= 2
     # A second thread alive: no fork at all, the sequential path.
     assert shared["threads"] == 2 and shared["forks"] == 0

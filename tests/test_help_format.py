@@ -95,7 +95,7 @@ def test_help_names_what_to_type(cli, name):
 
 @pytest.mark.parametrize("name, usage", [
     ("ingest", "ingest [OPTIONS] PATH..."), ("impact", "impact [OPTIONS] NAME"), ("trace", "trace [OPTIONS] [NAME]"),
-    ("show", "show [OPTIONS] NAME"), ("graph", "graph [OPTIONS] NAME"), ("changes", "changes [OPTIONS] NAME"),
+    ("show", "show [OPTIONS] NAME"), ("graph", "graph [OPTIONS] [NAME]"), ("changes", "changes [OPTIONS] NAME"),
     ("sql", "sql [OPTIONS] FILE"), ("ls", "ls [OPTIONS] [KIND]"), ("policy check", "check [OPTIONS] [FILE]")])
 def test_usage_lines(cli, name, usage):
     first = cli(*name.split(), "--help").stdout.splitlines()[0]

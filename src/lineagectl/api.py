@@ -61,7 +61,9 @@ def ingest(paths: list[str], db: Db, **options: Any) -> IngestReport:
 
     Options: ``strict``, ``force``, ``namespace``/``catalog``/``run_results`` (dbt),
     ``on_reject(message)``, ``progress(done, total)``, ``max_record_bytes``, ``max_future``
-    (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``).
+    (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``), ``sql_timeout``
+    (CPU seconds one dbt model's column lineage may take before it is skipped with a warning;
+    None: 10, 0: no limit).
     """
     from lineagectl.sources.ingest import ingest as run
 
@@ -147,6 +149,22 @@ def graph(name: str, db: Db, **options: Any) -> Result:
     from lineagectl.queries.view import graph as run
 
     return run(name, db, **options)
+
+
+def graph_page(name: str | None, db: Db, **options: Any) -> Result:
+    """The data of an offline HTML explorer page: ``name`` ± depth capped at ``max_nodes`` ("+N more"
+    nodes hold the rest), or the whole store with ``whole=True`` (options: whole, direction, depth, max_nodes,
+    namespace, kind, column, policy, as_of). ``graph_html`` writes the page."""
+    from lineagectl.explore.build import graph_page as run
+
+    return run(name, db, **options)
+
+
+def graph_html(page: Result) -> str:
+    """The self-contained HTML file (scripts inlined, no network) of a ``graph_page`` result."""
+    from lineagectl.explore.page import html_page
+
+    return html_page(page.payload)
 
 
 def pii(db: Db, policy: PolicyArg = None) -> Result:
@@ -288,7 +306,7 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "complete_names", "doctor", "erase", "graph", "impact", "ingest",
-           "load_policy", "ls", "migrate", "open_store",
+__all__ = ["Result", "access", "changes", "complete_names", "doctor", "erase", "graph", "graph_html", "graph_page",
+           "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
            "select", "show", "sql", "sql_lineage", "stats", "trace"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 import typer
 
@@ -41,12 +41,22 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+# Every enumerated option is a Literal, so click checks it (any case) and lists the choices (exit 2).
+Tabular = Literal["table", "json", "ndjson", "csv"]
+# Answers that are lists of named things also print one qualified name per line (-f name).
+Listing = Literal["table", "json", "ndjson", "csv", "name"]
+TABULAR: tuple[str, ...] = get_args(Tabular)
+LISTING: tuple[str, ...] = get_args(Listing)
+
 DbOption = Annotated[str | None, typer.Option(
     "--db", metavar="PATH",
     help="Store file (default: $LINEAGECTL_DB, else db: of the nearest lineagectl.yaml, else ./lineage.duckdb).",
     show_default=False)]
-FormatOption = Annotated[str, typer.Option(
-    "--format", "-f", metavar="FORMAT", help="Output format: table, json, ndjson or csv.")]
+FormatOption = Annotated[Tabular, typer.Option(
+    "--format", "-f", metavar="FORMAT", case_sensitive=False, help="Output format: table, json, ndjson or csv.")]
+ListFormatOption = Annotated[Listing, typer.Option(
+    "--format", "-f", metavar="FORMAT", case_sensitive=False,
+    help="Output format: table, json, ndjson, csv or name (one namespace/name per line).")]
 OutputOption = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="FILE", help="Write results to FILE instead of stdout.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
@@ -55,8 +65,6 @@ NamespaceOption = Annotated[str | None, typer.Option(
 PolicyOption = Annotated[str | None, typer.Option(
     "--policy", metavar="PATH",
     help="Policy file (default: $LINEAGECTL_POLICY, else the nearest lineagectl.yaml).")]
-
-TABULAR = ("table", "json", "ndjson", "csv")
 
 
 def color(stream: Any) -> bool:
@@ -138,18 +146,15 @@ def _global(
         "--wait", metavar="SECONDS",
         help="If another process holds the store, retry for up to SECONDS (default: $LINEAGECTL_WAIT, else 0).",
         show_default=False)] = None,
-    color_when: Annotated[str, typer.Option(
-        "--color", metavar="WHEN", help="Colour output: auto (a terminal, unless NO_COLOR), always or never.")
-    ] = "auto",
+    color_when: Annotated[Literal["auto", "always", "never"], typer.Option(
+        "--color", metavar="WHEN", case_sensitive=False,
+        help="Colour output: auto (a terminal, unless NO_COLOR), always or never.")] = "auto",
     version: Annotated[bool, typer.Option(
         "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """Global options go before or after the command (one definition: ``cli/globals.py``)."""
-    when = color_when.lower()
-    if when not in ("auto", "always", "never"):
-        raise typer.BadParameter(f"{color_when!r}: choose auto, always or never", param_hint="--color")
     settings.db, settings.policy, settings.quiet, settings.debug = db, policy, quiet, debug
-    settings.wait, settings.color = wait, when
+    settings.wait, settings.color = wait, color_when
 
 
 def main() -> None:

@@ -7,18 +7,21 @@ for the ingest machinery (pyarrow, orjson) at start-up.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
 
 from lineagectl import api
 from lineagectl.cli import (
+    LISTING,
     DbOption,
     FormatOption,
+    ListFormatOption,
     NamespaceOption,
     OutputOption,
     PolicyOption,
     QuietOption,
+    Tabular,
     color,
     command,
     emit,
@@ -92,6 +95,10 @@ def ingest(
         help="SQL scripts (*.sql): their dialect (postgres, snowflake, bigquery, ...).")] = None,
     job_namespace: Annotated[str | None, typer.Option(
         "--job-namespace", metavar="NS", help="SQL scripts: the namespace of their jobs (default: sql).")] = None,
+    sql_timeout: Annotated[float, typer.Option(
+        "--sql-timeout", metavar="SECONDS", min=0,
+        help="dbt manifests: skip a model's column lineage (with a warning, table lineage kept) past this "
+             "many seconds of CPU; 0: no limit.")] = 10.0,
     max_future: Annotated[str, typer.Option(
         "--max-future", metavar="DURATION",
         help="Reject events dated further ahead than this (a producer's wrong clock); 'none' accepts any.")] = "1d",
@@ -99,8 +106,8 @@ def ingest(
         "--max-record-size", metavar="MIB", min=1,
         help="Reject a line or JSON array element larger than this many MiB (skipped in bounded memory).")] = 64,
     db: DbOption = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", "-f", metavar="FORMAT",
+    fmt: Annotated[Tabular | None, typer.Option(
+        "--format", "-f", metavar="FORMAT", case_sensitive=False,
         help="json: print the ingest report on stdout (default: a summary on stderr).")] = None,
     output: OutputOption = None,
     quiet: QuietOption = False,
@@ -118,7 +125,7 @@ def ingest(
         report = api.ingest(paths, store(db), strict=strict, on_reject=rejects, progress=progress,
                             namespace=namespace, catalog=catalog, run_results=run_results, force=force,
                             max_future=max_future, dialect=dialect, job_namespace=job_namespace,
-                            max_record_bytes=max_record_size << 20)
+                            max_record_bytes=max_record_size << 20, sql_timeout=sql_timeout)
     finally:
         if bar:
             bar.stop()
@@ -159,7 +166,8 @@ def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption
     "lineagectl ls --select +churn_model",
     "lineagectl ls jobs --since 2026-11-22 -f csv"))
 def ls(
-    kind: Annotated[str, typer.Argument(metavar="KIND", help="datasets, jobs or runs.")] = "datasets",
+    kind: Annotated[Literal["datasets", "jobs", "runs"], typer.Argument(
+        metavar="KIND", help="datasets, jobs or runs.", case_sensitive=False)] = "datasets",
     select: Annotated[str | None, typer.Option(
         "--select", "-s", metavar="EXPR",
         help="dbt-style selection of datasets: 'name+', '+name', '2+name', '@name', 'tag:pii', "
@@ -177,7 +185,7 @@ def ls(
         "--limit", "-n", metavar="N",
         help="Show the first N (0: all). Default: 50 in a terminal's table, all otherwise.")] = None,
     db: DbOption = None,
-    fmt: FormatOption = "table",
+    fmt: ListFormatOption = "table",
     output: OutputOption = None,
 ) -> None:
     """List datasets, jobs or runs (dbt-style --select).
@@ -189,7 +197,7 @@ def ls(
     filters = {"limit": limit} if limit and select is None and exclude is None else {}
     result = api.ls(kind, store(db), select=select, exclude=exclude, namespace=namespace, name=name, since=since,
                     state=state, **filters)
-    emit(result, fmt, output)
+    emit(result, fmt, output, allowed=LISTING)
     total = result.context.get("total")
     if total is not None and total > len(result.payload) and not settings.quiet:
         _stderr(f"… {total - len(result.payload):,} more (of {total:,}): --limit 0 shows all")
@@ -206,8 +214,8 @@ def show(
         metavar="NAME", help="A dataset or job: full name, unique suffix (user_master) or alias.",
         show_default=False, autocompletion=dataset_or_job_names)],
     namespace: NamespaceOption = None,
-    kind: Annotated[str | None, typer.Option(
-        "--kind", metavar="KIND", help="dataset, model or job, when a name is both.")] = None,
+    kind: Annotated[Literal["dataset", "model", "job"] | None, typer.Option(
+        "--kind", metavar="KIND", case_sensitive=False, help="dataset, model or job, when a name is both.")] = None,
     db: DbOption = None,
     fmt: FormatOption = "table",
     output: OutputOption = None,
@@ -217,8 +225,6 @@ def show(
     A dataset: schema, versions, owners, tags, neighbours, writes. A job: SQL, inputs and
     outputs, last runs.
     """
-    if kind is not None and kind not in ("dataset", "model", "job"):
-        raise InputError(f"--kind must be dataset, model or job, not {kind!r}")
     emit(api.show(name, store(db), namespace=namespace, kind=kind), fmt, output)
 
 
@@ -240,7 +246,8 @@ def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs
              as_of, select, exclude, db, fmt, output) -> None:
     run = api.impact if direction == "downstream" else api.trace
     emit(run(name, store(db), column=column, depth=depth, direct_only=direct_only, namespace=namespace,
-             kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output)
+             kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output,
+         allowed=LISTING)
 
 
 ColumnOption = Annotated[str | None, typer.Option(
@@ -249,8 +256,8 @@ DepthOption = Annotated[int | None, typer.Option("--depth", metavar="N", help="A
 DirectOption = Annotated[bool, typer.Option(
     "--direct-only", help="With --column: only DIRECT edges (no join/filter/group-by influence).")]
 JobsOption = Annotated[bool, typer.Option("--include-jobs", help="List the jobs on the way too.")]
-KindOption = Annotated[str | None, typer.Option(
-    "--kind", metavar="KIND", help="dataset or model, when a name is both.")]
+KindOption = Annotated[Literal["dataset", "model"] | None, typer.Option(
+    "--kind", metavar="KIND", case_sensitive=False, help="dataset or model, when a name is both.")]
 SelectOption = Annotated[str | None, typer.Option(
     "--select", "-s", metavar="EXPR", help="Keep only datasets matching this dbt-style selector (e.g. type:model).")]
 ExcludeOption = Annotated[str | None, typer.Option(
@@ -274,7 +281,7 @@ def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption =
            direct_only: DirectOption = False, include_jobs: JobsOption = False,
            namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
            select: SelectOption = None, exclude: ExcludeOption = None,
-           db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
+           db: DbOption = None, fmt: ListFormatOption = "table", output: OutputOption = None) -> None:
     """What depends on NAME: what breaks if it changes.
 
     Every dataset and model downstream, with its hop count, type and owners to warn;
@@ -301,7 +308,7 @@ def trace(name: Annotated[str | None, typer.Argument(
               "--run", metavar="RUN_ID", help="The runs and input versions that produced this run.")] = None,
           version: Annotated[str | None, typer.Option(
               "--version", metavar="V", help="The runs and input versions that produced version V of NAME.")] = None,
-          db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
+          db: DbOption = None, fmt: ListFormatOption = "table", output: OutputOption = None) -> None:
     """Where NAME comes from: everything upstream.
 
     Every upstream dataset and the jobs in between (alias: provenance). With --run or
@@ -309,7 +316,7 @@ def trace(name: Annotated[str | None, typer.Argument(
     """
     if run is not None or version is not None:
         emit(api.trace(name, store(db), run_id=run, version=version, namespace=namespace, depth=depth),
-             fmt, output)
+             fmt, output, allowed=LISTING)
         return
     if name is None:
         raise InputError("trace needs a NAME (or --run RUN_ID)")
@@ -317,30 +324,55 @@ def trace(name: Annotated[str | None, typer.Argument(
              select, exclude, db, fmt, output)
 
 
+GraphFormat = Literal["dot", "mermaid", "html", "json", "ndjson", "csv", "table"]
+SqlFormat = Literal["table", "json", "ndjson", "csv", "mermaid", "dot"]
+
+
 @command("graph", panel="Query", examples=(
     "# Mermaid (the default): paste into GitHub markdown",
     "lineagectl graph user_master > lineage.mmd",
-    "lineagectl graph churn_model --direction upstream --depth 3 -f dot",
     "# Column lineage, one row per edge",
-    "lineagectl graph user_master --column email -f table"))
-def graph(name: NameArgument,
-          direction: Annotated[str, typer.Option(
-              "--direction", metavar="DIR", help="upstream, downstream or both.")] = "both",
+    "lineagectl graph user_master --column email -f table",
+    "# An offline page to explore (no network): the neighbourhood, the whole store",
+    "lineagectl graph user_master -f html -o lineage.html",
+    "lineagectl graph --all -f html -o all.html"))
+def graph(name: Annotated[str | None, typer.Argument(
+              metavar="NAME", help="A dataset or model: full name, unique suffix (user_master) or alias.",
+              show_default=False, autocompletion=dataset_names)] = None,
+          direction: Annotated[Literal["upstream", "downstream", "both"], typer.Option(
+              "--direction", metavar="DIR", case_sensitive=False, help="upstream, downstream or both.")] = "both",
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
           column: ColumnOption = None, namespace: NamespaceOption = None, kind: KindOption = None,
           select: SelectOption = None, exclude: ExcludeOption = None, policy: PolicyOption = None,
           as_of: AsOfOption = None, db: DbOption = None,
-          fmt: Annotated[str, typer.Option(
-              "--format", "-f", metavar="FORMAT",
-              help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
+          fmt: Annotated[GraphFormat, typer.Option(
+              "--format", "-f", metavar="FORMAT", case_sensitive=False,
+              help="dot, mermaid, html (an offline page to explore), json, ndjson, csv or table.")] = "mermaid",
+          whole: Annotated[bool, typer.Option(
+              "--all", help="With -f html: every dataset and job of the store, laid out in layers.")] = False,
+          max_nodes: Annotated[int, typer.Option(
+              "--max-nodes", metavar="N",
+              help="With -f html: draw at most N nodes; the rest wait in \"+N more\" nodes.")] = 300,
           output: OutputOption = None) -> None:
-    """Draw the lineage around NAME (Mermaid, dot).
+    """Draw the lineage around NAME (Mermaid, dot, HTML).
 
     Datasets, jobs and models are styled apart; personal data is marked (PII).
+    With -f html, one file to open in a browser, no network: owners, regions,
+    violations, runs and quality on the nodes; --all draws the whole store.
     """
+    if fmt.lower() == "html":
+        if select or exclude:
+            raise InputError("-f html does not take --select or --exclude yet; use dot or mermaid for those")
+        emit(api.graph_page(name, store(db), whole=whole, direction=direction, depth=depth, max_nodes=max_nodes,
+                            namespace=namespace, kind=kind, column=column, policy=policy_path(policy), as_of=as_of),
+             "html", output, allowed=("html",))
+        return
+    if whole or name is None:
+        raise InputError("--all draws the whole store as an HTML page: add -f html" if whole
+                         else "graph needs a NAME (or --all -f html for the whole store)")
     emit(api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
                    kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of), fmt, output,
-         allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
+         allowed=tuple(f for f in get_args(GraphFormat) if f != "html"))
 
 
 
@@ -355,8 +387,8 @@ def sql(file: Annotated[str, typer.Argument(
         schema: Annotated[str | None, typer.Option(
             "--schema", metavar="PATH",
             help="Table columns: a dbt catalog.json, or JSON/YAML {db.schema.table: {column: type}}.")] = None,
-        fmt: Annotated[str, typer.Option(
-            "--format", "-f", metavar="FORMAT",
+        fmt: Annotated[SqlFormat, typer.Option(
+            "--format", "-f", metavar="FORMAT", case_sensitive=False,
             help="table, json, ndjson, csv, or mermaid/dot (the tables, an edge per statement).")] = "table",
         output: OutputOption = None) -> None:
     """Lineage of a SQL script, without a store.
@@ -374,4 +406,4 @@ def sql(file: Annotated[str, typer.Argument(
         except UnicodeDecodeError:
             raise InputError(f"{file} is not UTF-8 text") from None
     emit(api.sql_lineage(text, dialect=dialect, schema=schema), fmt, output,
-         allowed=("table", "json", "ndjson", "csv", "mermaid", "dot"))
+         allowed=get_args(SqlFormat))

@@ -7,22 +7,36 @@ rolled out) and offer the CI formats github, junit and sarif.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
 
 from lineagectl import api
-from lineagectl.cli import DbOption, NamespaceOption, OutputOption, PolicyOption, app, command, emit, finish
+from lineagectl.cli import (
+    DbOption,
+    FormatOption,
+    NamespaceOption,
+    OutputOption,
+    PolicyOption,
+    app,
+    command,
+    emit,
+    finish,
+)
 from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.cli.helpformat import Command, SubGroup
 from lineagectl.cli.helpformat import examples as examples_epilog
 
-PLAN_FORMATS = ("table", "json", "ndjson", "csv", "markdown")
-CHECK_FORMATS = ("table", "json", "ndjson", "csv", "github", "junit", "sarif", "markdown")
-PlanFormat = Annotated[str, typer.Option(
-    "--format", "-f", metavar="FORMAT", help="table, json, ndjson, csv or markdown (a plan to paste).")]
-CheckFormat = Annotated[str, typer.Option(
-    "--format", "-f", metavar="FORMAT", help="table, json, ndjson, csv, github, junit, sarif or markdown.")]
+PlanFormats = Literal["table", "json", "ndjson", "csv", "markdown", "name"]
+CheckFormats = Literal["table", "json", "ndjson", "csv", "github", "junit", "sarif", "markdown"]
+PLAN_FORMATS: tuple[str, ...] = get_args(PlanFormats)
+CHECK_FORMATS: tuple[str, ...] = get_args(CheckFormats)
+PlanFormat = Annotated[PlanFormats, typer.Option(
+    "--format", "-f", metavar="FORMAT", case_sensitive=False,
+    help="table, json, ndjson, csv, markdown (a plan to paste) or name (one namespace/name per line).")]
+CheckFormat = Annotated[CheckFormats, typer.Option(
+    "--format", "-f", metavar="FORMAT", case_sensitive=False,
+    help="table, json, ndjson, csv, github, junit, sarif or markdown.")]
 SubjectColumn = Annotated[str | None, typer.Option(
     "--column", metavar="COL",
     help="The identifier column (case-insensitive): in NAME, or every column of that name anywhere.")]
@@ -41,8 +55,9 @@ PlanName = Annotated[str | None, typer.Argument(
     "lineagectl pii",
     "lineagectl --policy sample_events/lineagectl.yaml pii -f csv"))
 def pii(policy: PolicyOption = None, db: DbOption = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
-                                         help="table, json, ndjson, csv or markdown.")] = "table",
+        fmt: Annotated[PlanFormats, typer.Option(
+            "--format", "-f", metavar="FORMAT", case_sensitive=False,
+            help="table, json, ndjson, csv, markdown or name (namespace/name.column per line).")] = "table",
         output: OutputOption = None) -> None:
     """Personal-data columns and where they flow.
 
@@ -120,8 +135,7 @@ def policy_check(
         metavar="FILE", help="Policy file (default: --policy, $LINEAGECTL_POLICY, the nearest lineagectl.yaml).",
         show_default=False)] = None,
     db: DbOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
-                                     help="table, json, ndjson or csv.")] = "table",
+    fmt: FormatOption = "table",
     output: OutputOption = None) -> None:
     """Validate a policy file; map its regions.
 

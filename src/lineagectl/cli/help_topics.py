@@ -29,13 +29,17 @@ TOPICS = {
 Global options go before or after the command: {options}.
 `lineagectl doctor` shows what is in use and where it came from.""",
     "formats": """--format/-f (and -o FILE to write it to a file):
-  table     for reading: a terminal gets rich tables, a pipe aligned plain text
+  table     for reading: a terminal gets tables fitted to its width (names never folded,
+            times relative), a pipe aligned plain text
   json      the whole answer (CONTRACT.md's shapes), UTF-8
   ndjson    the items of the answer's main list, one JSON object per line
   csv       the same items, one row each (nested keys dotted, lists joined by ;)
   markdown  tables for tickets and job summaries
+  name      one namespace/name (a run: its id) per line, for scripts; offered by
+            ls, impact, trace, pii, erase and access
   github, junit, sarif   residency-check findings for CI
   dot, mermaid           graph pictures
+  html                   graph's offline explorer page (one file; docs/explorer.md)
 docs/formats.md lists each command's main list.""",
     "selectors": """dbt's selector syntax, for ls --select/--exclude, impact/trace/graph -s/--exclude:
   orders              a name as the command line takes it (exact, unique suffix, alias,

@@ -9,8 +9,11 @@ downstream through DIRECT column lineage, saying whether each path is masked.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from lineagectl.common.policy import Policy, load_policy
-from lineagectl.graph.edges import ColumnKey
+from lineagectl.graph.edges import ColumnEdge, ColumnKey
 from lineagectl.graph.paths import PathIndex, column_ends, reach
 from lineagectl.graph.pii import pii_columns
 from lineagectl.graph.walk import walk_columns
@@ -19,18 +22,36 @@ from lineagectl.store import open_store
 from lineagectl.store.lookups import column_spellings, describe_datasets, require_datasets
 
 
+@dataclass
+class PiiReach:
+    """Personal-data columns (``seeds``, with why), the columns their values reach through DIRECT
+    lineage (``reached``), and the shortest-path parents of each reached column by any path and by
+    unmasked paths only: a reached column missing from ``unmasked`` gets only masked values."""
+
+    seeds: dict[ColumnKey, list[str]]
+    reached: set[ColumnKey]
+    any_path: dict[ColumnKey, ColumnEdge | None]
+    unmasked: dict[ColumnKey, ColumnEdge | None]
+
+
+def pii_reach(con: Any, rules: Policy) -> PiiReach:
+    """Where personal data is and where it flows, by the rules of ``lineagectl pii`` (also for the explorer)."""
+    seeds = pii_columns(con, rules)
+    walk = walk_columns(con, list(seeds), "downstream", direct_only=True)
+    reached = {(d, c.lower()) for d, c in walk.columns} - set(seeds)
+    return PiiReach(seeds, reached, reach(seeds, walk.edges), reach(seeds, walk.edges, keep=lambda e: not e.masking))
+
+
 def pii(db: str | None = None, policy: str | Policy | None = None) -> Result:
     """Personal-data columns and every column their values reach through DIRECT column lineage."""
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     with open_store(db) as con:
         require_datasets(con, "pii")
-        seeds = pii_columns(con, rules)
-        walk = walk_columns(con, list(seeds), "downstream", direct_only=True)
-        reached = {(d, c.lower()) for d, c in walk.columns} - set(seeds)
+        found = pii_reach(con, rules)
+        seeds, reached = found.seeds, found.reached
         names = column_spellings(con, set(seeds) | reached)
         datasets = describe_datasets(con, [k[0] for k in names])
-    any_path = reach(seeds, walk.edges)
-    unmasked = reach(seeds, walk.edges, keep=lambda e: not e.masking)
+    any_path, unmasked = found.any_path, found.unmasked
 
     def where(key: ColumnKey) -> dict:
         found = datasets.get(key[0], {"namespace": "?", "name": "?"})

@@ -1,6 +1,7 @@
 """Resolving a name given on the command line to one dataset or job.
 
-Order (CONTRACT.md): an exact name, then a unique suffix at a ``.`` or ``/``
+Order (CONTRACT.md): an exact name, then ``namespace/name`` exactly (what ``-f name``
+prints, so its lines can be passed back), then a unique suffix at a ``.`` or ``/``
 boundary (``user_master`` for ``shop.public.user_master``); ``--namespace``
 narrows, ``--kind`` picks datasets, models or jobs. When one dataset and jobs
 match (a dbt model and the job that builds it), the dataset wins. Aliases (symlinks,
@@ -41,6 +42,18 @@ _CANDIDATES = {
         SELECT job_id, namespace, name, name, 'JOB' FROM jobs
         WHERE ($ns IS NULL OR namespace = $ns) AND ($suffix IS NULL OR ends_with(name, $suffix))""",
 }
+# ``namespace/name`` as ``-f name`` prints it: the name is a suffix of what was typed.
+_QUALIFIED = {
+    "dataset": """
+        SELECT DISTINCT coalesce(a.dataset_id, n.dataset_id), d.namespace, d.name, n.name, d.dataset_type
+        FROM dataset_names n
+        LEFT JOIN dataset_aliases a ON a.alias_id = n.dataset_id
+        JOIN datasets d ON d.dataset_id = coalesce(a.dataset_id, n.dataset_id)
+        WHERE n.namespace || '/' || n.name = $q AND ($ns IS NULL OR n.namespace = $ns OR d.namespace = $ns)""",
+    "job": """
+        SELECT job_id, namespace, name, name, 'JOB' FROM jobs
+        WHERE namespace || '/' || name = $q AND ($ns IS NULL OR namespace = $ns)""",
+}
 
 
 def _candidates(con: Any, kinds: list[str], kind: str | None, namespace: str | None,
@@ -64,10 +77,15 @@ def _suffix_match(full: str, wanted: str) -> bool:
 
 def _levels(con: Any, name: str, kinds: list[str], kind: str | None,
             namespace: str | None) -> Iterator[dict[tuple[str, int], Entity]]:
-    """The entities ``name`` matches, level by level: exact names first, then unique-suffix names."""
+    """The entities ``name`` matches, level by level: exact names, ``namespace/name``, then suffixes."""
     rows = _candidates(con, kinds, kind, namespace, name)
-    for matcher in (lambda full: full == name, lambda full: _suffix_match(full, name)):
-        yield {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if matcher(r[3])}
+    yield {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if r[3] == name}
+    if "/" in name:
+        qualified = [(each, row) for each in kinds
+                     for row in con.execute(_QUALIFIED[each], {"q": name, "ns": namespace}).fetchall()
+                     if kind != "model" or row[4] == "MODEL"]
+        yield {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in qualified}
+    yield {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if _suffix_match(r[3], name)}
 
 
 def match_datasets(con: Any, name: str, *, namespace: str | None = None) -> list[Entity]:

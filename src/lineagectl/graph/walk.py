@@ -315,3 +315,23 @@ def walk_columns(con: Any, seeds: Iterable[tuple[int, str]], direction: str, max
             result.datasets.setdefault(edge.dst, depth)
             frontier.append(key)
     return result
+
+
+def every_edge(con: Any, as_of: datetime | None = None) -> list[tuple[int, int, str]]:
+    """Every dataset-job edge of the store as (dataset id, job id, ``in``/``out``), aliases folded
+    and, with ``as_of``, as it stood then (the whole-store picture of ``graph --all``)."""
+    edges, params = _edge_sql(con, "table", as_of)
+    return con.execute(f"WITH {edges} SELECT DISTINCT dataset_id, job_id, direction FROM e", params).fetchall()
+
+
+def column_edges_among(con: Any, ids: Iterable[int], as_of: datetime | None = None) -> list[ColumnEdge]:
+    """Every column edge between two of the datasets ``ids`` (aliases folded; with ``as_of``, as then)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    edges, params = _edge_sql(con, "column", as_of)
+    rows = con.execute(f"""WITH {edges}
+        SELECT DISTINCT src_dataset_id, src_column, job_id, dataset_id, column_name, type, subtype, masking FROM e
+        WHERE src_dataset_id IN (SELECT unnest($ids::BIGINT[])) AND dataset_id IN (SELECT unnest($ids::BIGINT[]))""",
+                       {**params, "ids": wanted}).fetchall()
+    return sorted(map(ColumnEdge._make, rows), key=lambda e: tuple(map(str, e)))

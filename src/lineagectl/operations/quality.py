@@ -99,7 +99,7 @@ def broken_rules(con, ids: list[int], policy: Policy) -> list[dict]:
     return found
 
 
-def _at_risk(con: Any, quality: dict[int, dict]) -> dict[int, dict]:
+def datasets_at_risk(con: Any, quality: dict[int, dict]) -> dict[int, dict]:
     """Every dataset downstream of one that breaks a rule, with the nearest cause and the path to it."""
     at_risk: dict[int, dict] = {}
     for source, q in sorted(quality.items(), key=lambda kv: (kv[1]["namespace"], kv[1]["name"])):
@@ -123,7 +123,7 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
         require_datasets(con, "quality")
         target = resolve(con, gate, namespace=namespace, kind="dataset") if gate else None
         reported = dataset_quality(con, rules)
-        risk = _at_risk(con, reported)
+        risk = datasets_at_risk(con, reported)
         info = {i: {"namespace": d["namespace"], "name": d["name"], "type": d["type"]} for i, d in
                 describe_datasets(con, set(risk) | {p for r in risk.values() for p in r["path"]}).items()}
 

@@ -70,9 +70,10 @@ def _truthy(value: object) -> bool:
 
 class _Manifest:
     def __init__(self, data: dict, namespace: str | None, catalog: dict | None, on_warning: Warn | None = None,
-                 path: str = "manifest.json") -> None:
+                 path: str = "manifest.json", sql_timeout: float | None = None) -> None:
         self.on_warning: Warn = on_warning or (lambda message: None)
         self.path = path
+        self.sql_timeout = sql_timeout
         meta = mapping(data.get("metadata"))
         self.adapter_type = a_text(meta.get("adapter_type"), "metadata.adapter_type")
         self.adapter = self.adapter_type or "dbt"
@@ -264,7 +265,8 @@ class _Manifest:
                     work.append((uid, sql))
         schema, relations, ephemerals = self.sql_schema
         found = {}
-        for uid, facet, warning in lineage_of_models(work, self.sql_dialect, schema, relations, ephemerals):
+        for uid, facet, warning in lineage_of_models(work, self.sql_dialect, schema, relations, ephemerals,
+                                                      self.sql_timeout):
             if warning:
                 self.on_warning(f"{uid}: no column lineage (table lineage kept): {warning}")
             found[uid] = facet
@@ -380,8 +382,12 @@ def _read(path: str) -> dict:
 
 
 def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None,
-                    on_warning: Warn | None = None, run_results: str | None = None) -> Iterator[dict]:
+                    on_warning: Warn | None = None, run_results: str | None = None,
+                    sql_timeout: float | None = None) -> Iterator[dict]:
     """The OpenLineage events that describe the dbt project of manifest ``path`` (and its last run).
+
+    The column lineage of a model taking longer than ``sql_timeout`` seconds (None or 0: no
+    limit; ``sql_budget``) is skipped with a warning; its table lineage is kept.
 
     A file that is not shaped as dbt writes it is an ``InputError`` naming it, raised here or
     while the events are read.
@@ -399,7 +405,7 @@ def manifest_events(path: str, namespace: str | None = None, catalog: str | None
         raise InputError(f"{run_results}: not a dbt run_results.json (no results)")
     paths = {"manifest": path, "catalog": catalog or "", "run_results": run_results or ""}
     try:
-        manifest = _Manifest(data, namespace, catalog_data, on_warning, path)
+        manifest = _Manifest(data, namespace, catalog_data, on_warning, path, sql_timeout)
     except Shape as exc:
         raise _input_error(paths, exc) from None
     if results is None:
