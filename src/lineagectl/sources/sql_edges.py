@@ -129,15 +129,21 @@ def _step_uses(expression, child) -> set[tuple[str, str | None, bool]]:
     return {_use(ref, expression) for ref in refs}
 
 
-def path_edges(name: str, source: Source, steps: list) -> set[Edge]:
+def path_edges(name: str, source: Source, steps: list, memo: dict | None = None) -> set[Edge]:
     """Edges of output ``name`` from one lineage path: ``steps`` is [(expression, child node)], outermost first.
 
     The value flows (DIRECT) only if every step uses it as a value; a step using it as a window
-    key or a CASE condition adds that INDIRECT edge."""
+    key or a CASE condition adds that INDIRECT edge. ``memo`` (one per query) keeps each step's uses
+    for the other paths through it: a 33k-character dbt model walked one step 26,076 times."""
     edges: set[Edge] = set()
     direct: list[set] = []
     for expression, child in steps:
-        uses = _step_uses(expression, child)
+        key = (id(expression), child.name, id(child.source))  # what _step_uses reads; alive all query long
+        uses = memo.get(key) if memo is not None else None
+        if uses is None:
+            uses = _step_uses(expression, child)
+            if memo is not None:
+                memo[key] = uses
         edges |= {Edge(name, source, "INDIRECT", kind, False) for kind, _, _ in uses if kind != "DIRECT"}
         direct.append({(subtype, masking) for kind, subtype, masking in uses if kind == "DIRECT"})
     if direct and all(direct):

@@ -254,6 +254,7 @@ def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | 
     if errors is not None:
         errors += [f"column {name}: read from one of several tables, and no schema says which"
                    for name in _unplaced(scope)]
+    uses: dict = {}  # one per query: paths of a deep CTE chain share their steps
     for name, root in _roots(query, tree, scope, dialect, schema, errors).items():
         if not name or name == "*":
             continue
@@ -261,7 +262,7 @@ def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | 
             if not isinstance(leaf.source, exp.Table):
                 continue
             column = leaf.name.rsplit(".", 1)[-1].strip('"')
-            edges |= path_edges(name, Source(table_name(leaf.source), column), steps)
+            edges |= path_edges(name, Source(table_name(leaf.source), column), steps, uses)
     if query.columns is not None:
         edges = _rename_outputs(edges, tree, query.columns)
     return edges, dataset
