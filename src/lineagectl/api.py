@@ -62,7 +62,7 @@ def ingest(paths: list[str], db: Db, **options: Any) -> IngestReport:
     Options: ``strict``, ``force``, ``namespace``/``catalog``/``run_results`` (dbt),
     ``on_reject(message)``, ``progress(done, total)``, ``max_record_bytes``, ``max_future``
     (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``), ``sql_timeout``
-    (CPU seconds one dbt model's column lineage may take before it is skipped with a warning;
+    (CPU seconds one dbt model's or SQL statement's column lineage may take before it is skipped with a warning;
     None: 10, 0: no limit).
     """
     from lineagectl.sources.ingest import ingest as run
@@ -232,13 +232,14 @@ def quality(db: Db, policy: PolicyArg = None, **options: Any) -> Result:
     return run(db, policy, **options)
 
 
-def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None) -> Result:
+def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None, timeout: float | None = None) -> Result:
     """Lineage of a SQL script, no store: payload ``{"statements": [{index, kind, targets, sources,
     columns, dataset, errors}]}``. ``schema``: ``{"db.schema.table": {"column": "type"}}`` (any depth),
-    or the path of a JSON/YAML file of it or of a dbt ``catalog.json``."""
+    or the path of a JSON/YAML file of it or of a dbt ``catalog.json``. ``timeout``: CPU seconds one
+    statement's column lineage may take before it is skipped (None: 10, 0: no limit)."""
     from lineagectl.sources.sql_answer import answer, table_graph
 
-    payload = answer(sql, dialect, schema)
+    payload = answer(sql, dialect, schema, timeout)
     return Result(kind="sql", payload=payload, context={"dialect": dialect}, graph=table_graph(payload))
 
 

@@ -97,8 +97,8 @@ def ingest(
         "--job-namespace", metavar="NS", help="SQL scripts: the namespace of their jobs (default: sql).")] = None,
     sql_timeout: Annotated[float, typer.Option(
         "--sql-timeout", metavar="SECONDS", min=0,
-        help="dbt manifests: skip a model's column lineage (with a warning, table lineage kept) past this "
-             "many seconds of CPU; 0: no limit.")] = 10.0,
+        help="dbt manifests and SQL scripts: skip a model's or statement's column lineage (with a warning, "
+             "table lineage kept) past this many seconds of CPU; 0: no limit.")] = 10.0,
     max_future: Annotated[str, typer.Option(
         "--max-future", metavar="DURATION",
         help="Reject events dated further ahead than this (a producer's wrong clock); 'none' accepts any.")] = "1d",
@@ -390,6 +390,10 @@ def sql(file: Annotated[str, typer.Argument(
         fmt: Annotated[SqlFormat, typer.Option(
             "--format", "-f", metavar="FORMAT", case_sensitive=False,
             help="table, json, ndjson, csv, or mermaid/dot (the tables, an edge per statement).")] = "table",
+        sql_timeout: Annotated[float, typer.Option(
+            "--sql-timeout", metavar="SECONDS", min=0,
+            help="Skip a statement's column lineage (reported, its tables kept) past this many seconds of CPU; "
+                 "0: no limit.")] = 10.0,
         output: OutputOption = None) -> None:
     """Lineage of a SQL script, without a store.
 
@@ -405,5 +409,5 @@ def sql(file: Annotated[str, typer.Argument(
             raise InputError(f"cannot read {file}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
             raise InputError(f"{file} is not UTF-8 text") from None
-    emit(api.sql_lineage(text, dialect=dialect, schema=schema), fmt, output,
+    emit(api.sql_lineage(text, dialect=dialect, schema=schema, timeout=sql_timeout), fmt, output,
          allowed=get_args(SqlFormat))

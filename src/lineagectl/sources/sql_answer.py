@@ -20,6 +20,7 @@ from typing import Any
 
 from lineagectl.common.dialects import option_dialect
 from lineagectl.errors import InputError
+from lineagectl.sources.sql_budget import budget_seconds, call_within
 from lineagectl.sources.sql_lineage import SqlLineageError, moves_no_data, statement_lineage
 from lineagectl.sources.sql_names import schema_key
 from lineagectl.sources.sql_script import compose, written_columns
@@ -152,7 +153,7 @@ def _parts(statement: Statement) -> list[tuple[str | None, Any]]:
     return parts
 
 
-def _statement(statement: Statement, dialect: str | None, schema: dict | None) -> dict:
+def _statement(statement: Statement, dialect: str | None, schema: dict | None, seconds: float | None) -> dict:
     errors = [statement.error] if statement.error else []
     columns: list[dict] = []
     dataset: list[dict] = []
@@ -161,8 +162,8 @@ def _statement(statement: Statement, dialect: str | None, schema: dict | None) -
             where = f"column lineage{f' of {target}' if target else ''}"
             problems: list[str] = []
             try:
-                edges = statement_lineage(tree, dialect, schema, problems)
-            except SqlLineageError as exc:
+                edges = call_within(seconds, statement_lineage, tree, dialect, schema, problems)
+            except SqlLineageError as exc:  # StatementTimeout (past the budget) is one
                 reason = f"not read yet for {statement.kind}" if str(exc) == "not a SELECT query" else str(exc)
                 errors.append(f"{where}: {reason}")
                 continue
@@ -199,7 +200,8 @@ def table_graph(payload: dict) -> dict:
     return {"nodes": list(nodes.values()), "edges": edges}
 
 
-def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | None = None) -> dict:
+def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | None = None,
+           timeout: float | None = None) -> dict:
     """``{"statements": [{index, kind, targets, sources, columns, dataset, errors}], "script": {targets,
     sources, columns, dataset}}`` of ``sql``: each statement as it reads and writes, and the script as a
     whole, composed through the tables it writes then reads (``sql_script.compose``). A table a
@@ -208,16 +210,19 @@ def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | Non
     ``dialect`` is any name ``common.dialects`` knows (``InputError`` otherwise); see the
     module's docstring for ``schema``. ``temporary`` (only when true) marks a statement that
     fills a temporary table; ``through`` lists the temporary tables a statement was read
-    through, when it read any.
+    through, when it read any. A statement whose column lineage takes longer than ``timeout``
+    CPU seconds (None: ``sql_budget``'s default, 0: no limit) keeps its table-level answer and
+    says so in ``errors``.
     """
     dialect = option_dialect(dialect)
+    seconds = budget_seconds(timeout)
     if isinstance(schema, (str, Path)):
         schema = load_schema(schema, dialect)
     elif schema is not None:
         schema = nested_schema(schema)
     answers = []
     for statement in statements(sql, dialect):
-        answers.append(_statement(statement, dialect, schema or None))
+        answers.append(_statement(statement, dialect, schema or None, seconds))
         if statement.tree is not None:  # what it writes, a later statement reads with its columns known
             for table, names in written_columns(answers[-1], statement.tree).items():
                 schema = _with_table(schema, table, names)

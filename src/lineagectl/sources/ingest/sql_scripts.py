@@ -70,7 +70,7 @@ def script_event(path: str, text: str, answer: dict, namespace: str, job_namespa
 
 
 def read_script(path: str, dialect: str | None, namespace: str | None, job_namespace: str | None,
-                warn: Any) -> list[dict]:
+                warn: Any, sql_timeout: float | None = None) -> list[dict]:
     """The events of the SQL script at ``path`` (one JobEvent); ``InputError`` if it cannot be read
     as SQL. Statements that cannot be read are warned about; the rest still answer."""
     from lineagectl.sources.sql_answer import answer
@@ -86,7 +86,7 @@ def read_script(path: str, dialect: str | None, namespace: str | None, job_names
         line = text.count("\n", 0, templated.start()) + 1
         raise InputError(f"{path}:{line}: templated SQL ({templated.group()} …) is not SQL yet: ingest the dbt "
                          "project's target/manifest.json instead, which holds the compiled SQL")
-    found = answer(text, dialect)
+    found = answer(text, dialect, timeout=sql_timeout)
     for statement in found["statements"]:
         for error in statement.get("errors", []):
             warn(f"{path}: statement {statement['index'] + 1}: {error}")
