@@ -6,7 +6,8 @@ finds it, propagated and policy-aware; regions and residency/flow violations as
 ``residency-check`` reports them; quality at risk as ``quality`` says), and the
 last run of each node (``facts.last_states``). Node marks, in this order:
 ``root``, ``model``, ``PII``, ``masked``, ``dropped``, ``failed``, ``at risk``;
-a node in a policy region carries ``region``, an edge the ``rules`` it violates.
+each node carries its policy ``region`` and its last run's ``state`` (or None), each edge the
+``rules`` it violates.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def _dataset_id(key: str) -> int:
 def _mark(node: dict, root: bool, marks: Marks, states: dict[str, str]) -> None:
     if node["kind"] == "job":
         state = states.get(node["id"])
+        node["region"] = None
         flags = {"failed": state in FAILED_STATES}
     else:
         i, column = _dataset_id(node["id"]), node["column"]
@@ -70,12 +72,10 @@ def _mark(node: dict, root: bool, marks: Marks, states: dict[str, str]) -> None:
             pii = column.lower() in {c.lower() for c in marks.pii.get(i, {})}
             masked = column.lower() in {c.lower() for c in marks.masked.get(i, [])}
         node["pii"] = pii
-        if i in marks.regions:
-            node["region"] = marks.regions[i]
+        node["region"] = marks.regions.get(i)
         flags = {"PII": pii, "masked": masked, "dropped": "dropped" in node["marks"],
                  "failed": state in FAILED_STATES, "at risk": i in marks.at_risk}
-    if state is not None:
-        node["state"] = state
+    node["state"] = state
     node["root"] = root
     node["marks"] = (["root"] if root else []) + [m for m in node["marks"] if m == "model"] + [
         mark for mark, on in flags.items() if on]
