@@ -144,9 +144,10 @@ def run_provenance(db: Db, **options: Any) -> Result:
 
 
 def graph(name: str, db: Db, **options: Any) -> Result:
-    """The lineage around ``name`` as nodes and edges (options: direction, depth, column, namespace,
-    kind, select, exclude, policy, as_of)."""
-    from lineagectl.queries.view import graph as run
+    """The lineage around ``name`` as nodes and edges, marked as the HTML explorer marks them: root, PII,
+    regions, violations, dropped, failed runs (options: direction, depth, column, namespace, kind, select,
+    exclude, policy, as_of, datasets_only)."""
+    from lineagectl.explore.text import graph as run
 
     return run(name, db, **options)
 
@@ -154,7 +155,7 @@ def graph(name: str, db: Db, **options: Any) -> Result:
 def graph_page(name: str | None, db: Db, **options: Any) -> Result:
     """The data of an offline HTML explorer page: ``name`` ± depth capped at ``max_nodes`` ("+N more"
     nodes hold the rest), or the whole store with ``whole=True`` (options: whole, direction, depth, max_nodes,
-    namespace, kind, column, policy, as_of). ``graph_html`` writes the page."""
+    namespace, kind, column, select, exclude, policy, as_of, datasets_only). ``graph_html`` writes the page."""
     from lineagectl.explore.build import graph_page as run
 
     return run(name, db, **options)
