@@ -31,6 +31,18 @@ def test_the_floors_are_the_ones_the_ci_floors_profile_installs():
     assert sorted(pins.stdout.split()) == sorted(f"{r.package}=={r.floor}" for r in versions.requirements())
 
 
+def test_an_installed_lineagectl_reads_its_ranges_from_its_metadata(monkeypatch, tmp_path):
+    checkout = {r.package for r in versions.requirements()}
+    monkeypatch.setattr(versions, "__file__", str(tmp_path / "site-packages" / "lineagectl" / "common" / "versions.py"))
+    versions.requirements.cache_clear()
+    try:
+        installed = {r.package: r for r in versions.requirements()}
+    finally:
+        versions.requirements.cache_clear()
+    assert installed.keys() == checkout  # what metadata.requires gave
+    assert installed["typer"].admits("0.28.0") and not installed["typer"].admits("0.29.0")
+
+
 def test_the_installed_versions_are_in_the_supported_ranges():
     versions.check()  # what the suite runs with is what the ranges promise
 
@@ -105,3 +117,13 @@ def test_the_check_waits_for_a_store_so_help_stays_light():
                                          ("25.34", (25, 34, 0)), ("1", (1, 0, 0))])
 def test_versions_are_read_as_their_release_numbers(text, parts):
     assert versions._parts(text) == parts
+
+
+def test_the_package_metadata_is_complete_and_pep_639():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "Apache-2.0"  # an SPDX expression, not the deprecated table
+    assert all((ROOT / f).is_file() for f in project["license-files"])
+    assert "Apache License" in (ROOT / "LICENSE").read_text(encoding="utf-8")[:200]
+    assert not [c for c in project["classifiers"] if c.startswith("License ::")]  # PEP 639: the expression says it
+    assert "Programming Language :: Python :: 3.11" in project["classifiers"]
+    assert {"Homepage", "Issues"} <= set(project["urls"]) and project["keywords"]

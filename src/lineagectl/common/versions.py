@@ -25,8 +25,6 @@ from pathlib import Path
 from lineagectl.errors import LineageError
 
 DISTRIBUTION = "lineagectl"
-# A source checkout: src/lineagectl/common/versions.py -> the checkout's pyproject.toml.
-_CHECKOUT_PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 
 _COMPARE: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq,
@@ -87,10 +85,12 @@ def parse(requirement: str) -> Requirement | None:
 def _declared() -> Iterable[str]:
     """The runtime requirement strings: the source checkout's pyproject.toml, else the
     installed distribution's metadata, else none (nothing to check)."""
-    if _CHECKOUT_PYPROJECT.is_file():
+    parents = Path(__file__).resolve().parents  # a checkout: src/lineagectl/common/versions.py
+    pyproject = parents[3] / "pyproject.toml" if len(parents) > 3 else None
+    if pyproject is not None and pyproject.is_file():
         import tomllib
 
-        project = tomllib.loads(_CHECKOUT_PYPROJECT.read_text(encoding="utf-8")).get("project", {})
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
         if project.get("name") == DISTRIBUTION:
             return project.get("dependencies", [])
     try:
