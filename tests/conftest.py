@@ -35,6 +35,18 @@ def require_corpus() -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _away_from_the_checkout(tmp_path_factory):
+    """Every test starts in an empty folder with no ``LINEAGECTL_*`` setting of the user's: the
+    README's Quick start leaves a ``lineagectl.yaml`` and a store in the checkout (and a user may
+    export ``LINEAGECTL_DB``), which config discovery would otherwise hand to tests run from there."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path_factory.mktemp("cwd"))
+        for name in ("LINEAGECTL_DB", "LINEAGECTL_POLICY", "LINEAGECTL_WAIT"):
+            patch.delenv(name, raising=False)
+        yield
+
+
 @pytest.fixture
 def corpus() -> Path:
     return require_corpus()

@@ -195,7 +195,12 @@ def _check_mermaid(out):
                                                           (" ".join(JOB), " ".join(TARGET))}
 
 
-CHECKS = {"json": _check_json, "ndjson": _check_ndjson, "csv": _check_csv, "table": _check_table,
+def _check_name(out):
+    # The names of what the violation's source reaches downstream (a check has none of its own).
+    return out == "/".join(TARGET) + "\n"
+
+
+CHECKS = {"name": _check_name, "json": _check_json, "ndjson": _check_ndjson, "csv": _check_csv, "table": _check_table,
           "markdown": _check_markdown, "github": _check_github, "junit": _check_junit, "sarif": _check_sarif,
           "dot": _check_dot, "mermaid": _check_mermaid}
 GRAPH_FORMATS = {"dot", "mermaid"}
@@ -219,6 +224,12 @@ def test_every_registered_format_renders_a_real_violation(real_store, fmt):
         with pytest.raises(InputError, match="no graph"):
             rendered(result, fmt)
         result = graph("users", real_store)
+    if fmt == "name":
+        with pytest.raises(InputError, match="no names"):
+            rendered(result, fmt)
+        from lineagectl.api import impact
+
+        result = impact("users", real_store, namespace=SOURCE[0])
     assert CHECKS[fmt](rendered(result, fmt)), rendered(result, fmt)
 
 

@@ -108,7 +108,7 @@ def test_output_file_and_unknown_format(cli, sample_db, tmp_path):
     assert cli("--db", sample_db, "stats", "-f", "json", "-o", out).exit_code == 0
     assert json.loads(out.read_text())["jobs"] == 13
     result = cli("--db", sample_db, "stats", "-f", "yaml")
-    assert result.exit_code == 2 and "unknown format" in result.stderr
+    assert result.exit_code == 2 and "'yaml' is not one of 'table', 'json'" in result.stderr
 
 
 def test_csv_cells_cannot_start_formulas(cli, db, tmp_path):

@@ -168,7 +168,7 @@ def test_parallel_column_lineage_equals_the_sequential_one(corpus, tmp_path):
         return json.loads(done.stdout.splitlines()[-1])
 
     alone, shared = probe("alone"), probe("thread")
-    # One thread: the guard lets the ingest fork its workers (a real ProcessPoolExecutor).
+    # One thread: the guard lets the ingest fork its workers (a real process pool).
     assert alone["threads"] == 1 and alone["forks"] >= 2
     # A second thread alive: no fork at all, the sequential path.
     assert shared["threads"] == 2 and shared["forks"] == 0
@@ -315,10 +315,14 @@ def test_tests_in_the_manifest_attach_to_their_datasets_and_columns(corpus, tmp_
                 for n in data["nodes"].values()
                 if n["resource_type"] == "test" and n.get("attached_node") in data["nodes"] and n.get("test_metadata")}
     tested = {name for name, _, _ in expected}
-    # `ls -s tag:dbt_test` lists exactly the datasets the manifest's tests check ...
+    # `ls -s 1+test_type:data` lists exactly the datasets the manifest's tests read (as dbt selects
+    # the tests' parents) ...
     from lineagectl.api import select
 
-    assert {d["name"] for d in select("tag:dbt_test", db).payload} == tested and tested
+    nodes = {**data["nodes"], **data["sources"]}
+    read = {relation(nodes[p]) for n in data["nodes"].values() if n["resource_type"] == "test"
+            for p in n["depends_on"]["nodes"] if p in nodes}
+    assert {d["name"] for d in select("1+test_type:data", db).payload} == read and tested <= read
     # ... and each carries exactly its tests, on the column each test checks.
     for name in tested:
         tags = {(t["field"], t["value"]) for t in show(name, db).payload["tags"] if t["key"] == "dbt_test"}

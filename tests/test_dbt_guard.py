@@ -81,7 +81,7 @@ def _bug(*args, **kwargs):
 @needs_corpus
 @pytest.mark.parametrize("target, error", [
     ("_truthy", TypeError), ("_Manifest.owners", KeyError), ("_Manifest.dataset_id", AttributeError),
-    ("lineage_of_models", ValueError), ("_Test.__init__", RuntimeError)])
+    ("lineage_of_models", ValueError), ("DbtTest.__init__", RuntimeError)])
 def test_a_bug_in_the_reader_is_not_a_bad_manifest(tmp_path, monkeypatch, target, error):
     def bug(*args, **kwargs):
         raise error("a bug in the reader")

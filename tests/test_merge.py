@@ -12,10 +12,10 @@ import random
 
 import duckdb
 
-from conftest import run_event, write_ndjson
+from conftest import SAMPLE, run_event, write_ndjson
 from lineagectl.api import ingest, show, stats
 
-SAMPLE_LOG = "sample_events/ecommerce.ndjson"
+SAMPLE_LOG = str(SAMPLE / "ecommerce.ndjson")
 SCHEMA = {"schema": {"fields": [{"name": "id", "type": "BIGINT"}, {"name": "email", "type": "VARCHAR"}]}}
 
 
@@ -171,10 +171,10 @@ def _snapshot(db):
 
 
 def test_order_independence_on_the_sample_log(tmp_path):
-    with open("sample_events/ecommerce.ndjson", encoding="utf-8") as log:
+    with open(SAMPLE_LOG, encoding="utf-8") as log:
         lines = log.read().splitlines()
     ordered = str(tmp_path / "ordered.duckdb")
-    ingest(["sample_events/ecommerce.ndjson"], ordered)
+    ingest([SAMPLE_LOG], ordered)
     shuffled_lines = lines + lines[:20]  # duplicates too
     random.Random(7).shuffle(shuffled_lines)
     shuffled = str(tmp_path / "shuffled.duckdb")

@@ -61,7 +61,9 @@ def ingest(paths: list[str], db: Db, **options: Any) -> IngestReport:
 
     Options: ``strict``, ``force``, ``namespace``/``catalog``/``run_results`` (dbt),
     ``on_reject(message)``, ``progress(done, total)``, ``max_record_bytes``, ``max_future``
-    (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``).
+    (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``), ``sql_timeout``
+    (CPU seconds one dbt model's column lineage may take before it is skipped with a warning;
+    None: 10, 0: no limit).
     """
     from lineagectl.sources.ingest import ingest as run
 
@@ -273,6 +275,17 @@ def doctor(db: Db, policy: Any = None) -> Result:
     return Result("doctor", checks, exit_status=status)
 
 
+def complete_names(prefix: str, db: Db, *, jobs: bool = False, limit: int = 50) -> list[str]:
+    """Dataset names (and job names with ``jobs``) that a name argument starting with ``prefix``
+    may be completed to: full names and the suffixes at a ``.``/``/`` boundary that resolve, at
+    most ``limit``. Opens the store read-only; for shell completion."""
+    from lineagectl.graph.names import names_starting
+    from lineagectl.store.db import open_store as opened
+
+    with opened(db) as con:
+        return names_starting(con, prefix, jobs=jobs, limit=limit)
+
+
 def migrate(db: Db) -> int:
     """Open the store for writing, which upgrades an older schema; returns the schema version."""
     from lineagectl.store.db import open_store as opened
@@ -282,7 +295,7 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "doctor", "erase", "graph", "impact", "ingest", "load_policy", "ls",
-           "migrate", "open_store",
+__all__ = ["Result", "access", "changes", "complete_names", "doctor", "erase", "graph", "impact", "ingest",
+           "load_policy", "ls", "migrate", "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
            "select", "show", "sql", "sql_lineage", "stats", "trace"]

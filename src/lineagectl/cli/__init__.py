@@ -13,33 +13,50 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 import typer
 
 from lineagectl import __version__
 from lineagectl.cli import boundary
 from lineagectl.cli.environment import settings
-from lineagectl.cli.globals import GlobalOptionsGroup
+from lineagectl.cli.helpformat import Command, Group
+from lineagectl.cli.helpformat import examples as examples_epilog
 from lineagectl.errors import InputError
 from lineagectl.results import Result
 
 app = typer.Typer(
-    cls=GlobalOptionsGroup,
+    cls=Group,
     name="lineagectl",
     help="Data lineage from the terminal: OpenLineage events and dbt manifests in one DuckDB file.",
+    epilog=examples_epilog("# Ingest the bundled sample, then ask what depends on user_master",
+                           "lineagectl ingest sample_events/",
+                           "lineagectl impact user_master",
+                           "# Which store and policy are used, and where they came from",
+                           "lineagectl doctor"),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion; names complete from the store (completion.py)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+# Every enumerated option is a Literal, so click checks it (any case) and lists the choices (exit 2).
+Tabular = Literal["table", "json", "ndjson", "csv"]
+# Answers that are lists of named things also print one qualified name per line (-f name).
+Listing = Literal["table", "json", "ndjson", "csv", "name"]
+TABULAR: tuple[str, ...] = get_args(Tabular)
+LISTING: tuple[str, ...] = get_args(Listing)
+
 DbOption = Annotated[str | None, typer.Option(
     "--db", metavar="PATH",
-    help="Store file (default: $LINEAGECTL_DB, else ./lineage.duckdb).", show_default=False)]
-FormatOption = Annotated[str, typer.Option(
-    "--format", "-f", metavar="FORMAT", help="Output format: table, json, ndjson or csv.")]
+    help="Store file (default: $LINEAGECTL_DB, else db: of the nearest lineagectl.yaml, else ./lineage.duckdb).",
+    show_default=False)]
+FormatOption = Annotated[Tabular, typer.Option(
+    "--format", "-f", metavar="FORMAT", case_sensitive=False, help="Output format: table, json, ndjson or csv.")]
+ListFormatOption = Annotated[Listing, typer.Option(
+    "--format", "-f", metavar="FORMAT", case_sensitive=False,
+    help="Output format: table, json, ndjson, csv or name (one namespace/name per line).")]
 OutputOption = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="FILE", help="Write results to FILE instead of stdout.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
@@ -48,8 +65,6 @@ NamespaceOption = Annotated[str | None, typer.Option(
 PolicyOption = Annotated[str | None, typer.Option(
     "--policy", metavar="PATH",
     help="Policy file (default: $LINEAGECTL_POLICY, else the nearest lineagectl.yaml).")]
-
-TABULAR = ("table", "json", "ndjson", "csv")
 
 
 def color(stream: Any) -> bool:
@@ -64,11 +79,15 @@ def color(stream: Any) -> bool:
     return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
 
 
-def command(*names: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a command (first name; more names are hidden aliases) behind the error boundary."""
+def command(*names: str, panel: str, examples: tuple[str, ...], **kwargs: Any
+            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a command (first name; more names are hidden aliases) behind the error boundary,
+    listed under heading ``panel`` of ``--help`` and ending its own help with ``examples``
+    (``helpformat.examples``; each one is run by tests/test_help_examples.py)."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         wrapped = boundary.handled(fn, debug=lambda: settings.debug)
+        kwargs.update(cls=Command, rich_help_panel=panel, epilog=examples_epilog(*examples))
         app.command(names[0], **kwargs)(wrapped)
         for alias in names[1:]:
             app.command(alias, hidden=True, **kwargs)(wrapped)
@@ -127,23 +146,21 @@ def _global(
         "--wait", metavar="SECONDS",
         help="If another process holds the store, retry for up to SECONDS (default: $LINEAGECTL_WAIT, else 0).",
         show_default=False)] = None,
-    color_when: Annotated[str, typer.Option(
-        "--color", metavar="WHEN", help="Colour output: auto (a terminal, unless NO_COLOR), always or never.")
-    ] = "auto",
+    color_when: Annotated[Literal["auto", "always", "never"], typer.Option(
+        "--color", metavar="WHEN", case_sensitive=False,
+        help="Colour output: auto (a terminal, unless NO_COLOR), always or never.")] = "auto",
     version: Annotated[bool, typer.Option(
         "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """Global options go before or after the command (one definition: ``cli/globals.py``)."""
-    when = color_when.lower()
-    if when not in ("auto", "always", "never"):
-        raise typer.BadParameter(f"{color_when!r}: choose auto, always or never", param_hint="--color")
     settings.db, settings.policy, settings.quiet, settings.debug = db, policy, quiet, debug
-    settings.wait, settings.color = wait, when
+    settings.wait, settings.color = wait, color_when
 
 
 def main() -> None:
-    """Console-script entry point."""
-    boundary.run(app)
+    """Console-script entry point (also ``python -m lineagectl``: one name in usage lines and one
+    completion variable, ``_LINEAGECTL_COMPLETE``, however it was started)."""
+    boundary.run(lambda: app(prog_name="lineagectl"))
 
 
 # Commands register themselves on import; keep these imports light.

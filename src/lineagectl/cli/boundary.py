@@ -17,14 +17,23 @@ import typer
 
 from lineagectl.errors import ExitStatus, LineageError
 
+# A stderr line longer than this is cut (a parser message can embed a whole select list, a
+# rejected line a 5,000-character value); --debug prints it whole.
+MESSAGE_LIMIT = 500
+
 
 def stderr(message: str) -> None:
     """Print a line on stderr (errors, warnings, progress: never data). Messages quote names,
     file names and reject reasons from events, so control characters are shown, never sent,
-    and a newline in them cannot start a line of its own (``escape.one_line``)."""
-    from lineagectl.cli.render.escape import one_line
+    and a newline in them cannot start a line of its own (``escape.one_line``); a line longer
+    than ``MESSAGE_LIMIT`` characters is cut, saying how much was left out, unless ``--debug``."""
+    from lineagectl.cli.environment import settings
+    from lineagectl.cli.render.escape import bounded, one_line
 
-    print(one_line(message), file=sys.stderr)
+    text = one_line(message)
+    if not settings.debug:
+        text = bounded(text, MESSAGE_LIMIT, "--debug shows all")
+    print(text, file=sys.stderr)
 
 
 def _silence_stdout() -> None:

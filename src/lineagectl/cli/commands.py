@@ -7,23 +7,27 @@ for the ingest machinery (pyarrow, orjson) at start-up.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
 
 from lineagectl import api
 from lineagectl.cli import (
+    LISTING,
     DbOption,
     FormatOption,
+    ListFormatOption,
     NamespaceOption,
     OutputOption,
     PolicyOption,
     QuietOption,
+    Tabular,
     color,
     command,
     emit,
 )
 from lineagectl.cli.boundary import stderr as _stderr
+from lineagectl.cli.completion import dataset_names, dataset_or_job_names
 from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.errors import InputError
 from lineagectl.results import Result
@@ -61,11 +65,18 @@ def _progress_bar():
 DEFAULT_PAGE = 50
 
 
-@command("ingest")
+@command("ingest", panel="Ingest", examples=(
+    "# A folder: files ingested before and unchanged are skipped",
+    "lineagectl ingest sample_events/",
+    "# One file, the report as JSON on stdout (an event seen before is a duplicate)",
+    "lineagectl ingest sample_events/ecommerce.ndjson -f json",
+    "# Standard input",
+    "cat sample_events/ecommerce.ndjson | lineagectl ingest -"))
 def ingest(
     paths: Annotated[list[str], typer.Argument(
-        help="NDJSON or JSON files (optionally .gz), directories (recursive), or - for stdin.",
-        show_default=False)],
+        metavar="PATH...",
+        help="NDJSON or JSON files (optionally .gz), directories (recursive), dbt manifest.json, *.sql "
+             "scripts, or - for stdin.", show_default=False)],
     strict: Annotated[bool, typer.Option(
         "--strict", help="Store nothing from this invocation if any event is rejected.")] = False,
     force: Annotated[bool, typer.Option(
@@ -84,6 +95,10 @@ def ingest(
         help="SQL scripts (*.sql): their dialect (postgres, snowflake, bigquery, ...).")] = None,
     job_namespace: Annotated[str | None, typer.Option(
         "--job-namespace", metavar="NS", help="SQL scripts: the namespace of their jobs (default: sql).")] = None,
+    sql_timeout: Annotated[float, typer.Option(
+        "--sql-timeout", metavar="SECONDS", min=0,
+        help="dbt manifests: skip a model's column lineage (with a warning, table lineage kept) past this "
+             "many seconds of CPU; 0: no limit.")] = 10.0,
     max_future: Annotated[str, typer.Option(
         "--max-future", metavar="DURATION",
         help="Reject events dated further ahead than this (a producer's wrong clock); 'none' accepts any.")] = "1d",
@@ -91,13 +106,16 @@ def ingest(
         "--max-record-size", metavar="MIB", min=1,
         help="Reject a line or JSON array element larger than this many MiB (skipped in bounded memory).")] = 64,
     db: DbOption = None,
-    fmt: Annotated[str | None, typer.Option(
-        "--format", "-f", metavar="FORMAT",
+    fmt: Annotated[Tabular | None, typer.Option(
+        "--format", "-f", metavar="FORMAT", case_sensitive=False,
         help="json: print the ingest report on stdout (default: a summary on stderr).")] = None,
     output: OutputOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Ingest OpenLineage events or dbt manifests into the store (each file atomically; re-ingest is a no-op)."""
+    """Ingest OpenLineage events, dbt artifacts or SQL.
+
+    Each file is stored whole or not at all; ingesting the same events again changes nothing.
+    """
     quiet = quiet or settings.quiet
     rejects = _RejectPrinter()
     bar, progress = (None, None) if quiet else _progress_bar()
@@ -107,7 +125,7 @@ def ingest(
         report = api.ingest(paths, store(db), strict=strict, on_reject=rejects, progress=progress,
                             namespace=namespace, catalog=catalog, run_results=run_results, force=force,
                             max_future=max_future, dialect=dialect, job_namespace=job_namespace,
-                            max_record_bytes=max_record_size << 20)
+                            max_record_bytes=max_record_size << 20, sql_timeout=sql_timeout)
     finally:
         if bar:
             bar.stop()
@@ -130,15 +148,26 @@ def ingest(
     raise typer.Exit(report.exit_status)
 
 
-@command("stats")
+@command("stats", panel="Query", examples=(
+    "lineagectl stats",
+    "lineagectl stats -f json"))
 def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
-    """Counts of datasets, jobs, runs, events, columns and edges in the store."""
+    """Count what the store holds.
+
+    Datasets, jobs, runs, events, columns, dataset and column edges, namespaces, models.
+    """
     emit(api.stats(store(db)), fmt, output)
 
 
-@command("ls", "list")
+@command("ls", "list", panel="Query", examples=(
+    "lineagectl ls datasets --namespace bigquery",
+    "lineagectl ls runs --state FAIL",
+    "# churn_model and everything upstream, as dbt ls selects",
+    "lineagectl ls --select +churn_model",
+    "lineagectl ls jobs --since 2026-11-22 -f csv"))
 def ls(
-    kind: Annotated[str, typer.Argument(help="datasets, jobs or runs.")] = "datasets",
+    kind: Annotated[Literal["datasets", "jobs", "runs"], typer.Argument(
+        metavar="KIND", help="datasets, jobs or runs.", case_sensitive=False)] = "datasets",
     select: Annotated[str | None, typer.Option(
         "--select", "-s", metavar="EXPR",
         help="dbt-style selection of datasets: 'name+', '+name', '2+name', '@name', 'tag:pii', "
@@ -156,41 +185,58 @@ def ls(
         "--limit", "-n", metavar="N",
         help="Show the first N (0: all). Default: 50 in a terminal's table, all otherwise.")] = None,
     db: DbOption = None,
-    fmt: FormatOption = "table",
+    fmt: ListFormatOption = "table",
     output: OutputOption = None,
 ) -> None:
-    """List datasets, jobs or runs; select datasets like dbt with --select/--exclude."""
+    """List datasets, jobs or runs (dbt-style --select).
+
+    Datasets can be selected the way dbt selects nodes: lineagectl help selectors.
+    """
     if limit is None and fmt.lower() == "table" and not output and sys.stdout.isatty():
         limit = DEFAULT_PAGE
     filters = {"limit": limit} if limit and select is None and exclude is None else {}
     result = api.ls(kind, store(db), select=select, exclude=exclude, namespace=namespace, name=name, since=since,
                     state=state, **filters)
-    emit(result, fmt, output)
+    emit(result, fmt, output, allowed=LISTING)
     total = result.context.get("total")
     if total is not None and total > len(result.payload) and not settings.quiet:
         _stderr(f"… {total - len(result.payload):,} more (of {total:,}): --limit 0 shows all")
 
 
-@command("show")
+@command("show", panel="Query", examples=(
+    "# A dataset: schema, versions, owners, tags, neighbours, writes",
+    "lineagectl show user_master",
+    "# A job: SQL, inputs and outputs, last runs",
+    "lineagectl show analytics.daily_revenue --kind job",
+    "lineagectl show churn_model -f json"))
 def show(
     name: Annotated[str, typer.Argument(
-        help="A dataset or job: full name, unique suffix (user_master) or alias.", show_default=False)],
+        metavar="NAME", help="A dataset or job: full name, unique suffix (user_master) or alias.",
+        show_default=False, autocompletion=dataset_or_job_names)],
     namespace: NamespaceOption = None,
-    kind: Annotated[str | None, typer.Option(
-        "--kind", metavar="KIND", help="dataset, model or job, when a name is both.")] = None,
+    kind: Annotated[Literal["dataset", "model", "job"] | None, typer.Option(
+        "--kind", metavar="KIND", case_sensitive=False, help="dataset, model or job, when a name is both.")] = None,
     db: DbOption = None,
     fmt: FormatOption = "table",
     output: OutputOption = None,
 ) -> None:
-    """Show a dataset (schema, versions, owners, tags, neighbours, writes) or a job (SQL, IO, runs)."""
-    if kind is not None and kind not in ("dataset", "model", "job"):
-        raise InputError(f"--kind must be dataset, model or job, not {kind!r}")
+    """Show one dataset or job in detail.
+
+    A dataset: schema, versions, owners, tags, neighbours, writes. A job: SQL, inputs and
+    outputs, last runs.
+    """
     emit(api.show(name, store(db), namespace=namespace, kind=kind), fmt, output)
 
 
-@command("migrate")
+@command("migrate", panel="Operations", examples=(
+    "lineagectl migrate",
+    "lineagectl --db lineage.duckdb migrate"))
 def migrate(db: DbOption = None) -> None:
-    """Upgrade a store written by an older lineagectl to the current schema."""
+    """Upgrade a store to the current schema.
+
+    Write commands upgrade a store written by an older lineagectl on their own; read commands
+    never write and ask for this.
+    """
     version = api.migrate(store(db))
     if not settings.quiet:
         _stderr(f"store schema is at version {version}")
@@ -200,7 +246,8 @@ def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs
              as_of, select, exclude, db, fmt, output) -> None:
     run = api.impact if direction == "downstream" else api.trace
     emit(run(name, store(db), column=column, depth=depth, direct_only=direct_only, namespace=namespace,
-             kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output)
+             kind=kind, include_jobs=include_jobs, as_of=as_of, select=select, exclude=exclude), fmt, output,
+         allowed=LISTING)
 
 
 ColumnOption = Annotated[str | None, typer.Option(
@@ -209,8 +256,8 @@ DepthOption = Annotated[int | None, typer.Option("--depth", metavar="N", help="A
 DirectOption = Annotated[bool, typer.Option(
     "--direct-only", help="With --column: only DIRECT edges (no join/filter/group-by influence).")]
 JobsOption = Annotated[bool, typer.Option("--include-jobs", help="List the jobs on the way too.")]
-KindOption = Annotated[str | None, typer.Option(
-    "--kind", metavar="KIND", help="dataset or model, when a name is both.")]
+KindOption = Annotated[Literal["dataset", "model"] | None, typer.Option(
+    "--kind", metavar="KIND", case_sensitive=False, help="dataset or model, when a name is both.")]
 SelectOption = Annotated[str | None, typer.Option(
     "--select", "-s", metavar="EXPR", help="Keep only datasets matching this dbt-style selector (e.g. type:model).")]
 ExcludeOption = Annotated[str | None, typer.Option(
@@ -219,23 +266,40 @@ AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", metavar="WHEN",
     help="Lineage as it stood then (each job's latest run): a timestamp or 7d, 36h, 90m ago.")]
 NameArgument = Annotated[str, typer.Argument(
-    help="A dataset or model: full name, unique suffix (user_master) or alias.", show_default=False)]
+    metavar="NAME", help="A dataset or model: full name, unique suffix (user_master) or alias.",
+    show_default=False, autocompletion=dataset_names)]
 
 
-@command("impact")
+@command("impact", panel="Query", examples=(
+    "# Everything downstream, with the owners to warn",
+    "lineagectl impact user_master",
+    "lineagectl impact user_master --column email --direct-only",
+    "# Only the ML models to retrain, as JSON",
+    "lineagectl impact user_master -s type:model -f json",
+    "lineagectl impact orders_enriched --as-of 2026-11-21T00:00:00Z"))
 def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption = None,
            direct_only: DirectOption = False, include_jobs: JobsOption = False,
            namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
            select: SelectOption = None, exclude: ExcludeOption = None,
-           db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
-    """What is downstream of NAME: what breaks if it changes, and whose owners to warn."""
+           db: DbOption = None, fmt: ListFormatOption = "table", output: OutputOption = None) -> None:
+    """What depends on NAME: what breaks if it changes.
+
+    Every dataset and model downstream, with its hop count, type and owners to warn;
+    --column follows column lineage.
+    """
     _lineage("downstream", name, column, depth, direct_only, include_jobs, namespace, kind, as_of,
              select, exclude, db, fmt, output)
 
 
-@command("trace", "provenance")
+@command("trace", "provenance", panel="Query", examples=(
+    "# Where a model comes from",
+    "lineagectl trace churn_model",
+    "lineagectl trace audience.csv --column email --direct-only",
+    "# The runs, SQL and input versions behind version 2 of the model",
+    "lineagectl trace churn_model --version 2"))
 def trace(name: Annotated[str | None, typer.Argument(
-              help="A dataset or model: full name, unique suffix or alias.", show_default=False)] = None,
+              metavar="NAME", help="A dataset or model: full name, unique suffix or alias.",
+              show_default=False, autocompletion=dataset_names)] = None,
           column: ColumnOption = None, depth: DepthOption = None,
           direct_only: DirectOption = False, include_jobs: JobsOption = False,
           namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
@@ -244,14 +308,15 @@ def trace(name: Annotated[str | None, typer.Argument(
               "--run", metavar="RUN_ID", help="The runs and input versions that produced this run.")] = None,
           version: Annotated[str | None, typer.Option(
               "--version", metavar="V", help="The runs and input versions that produced version V of NAME.")] = None,
-          db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
-    """Where NAME comes from: every upstream dataset and the jobs in between (alias: provenance).
+          db: DbOption = None, fmt: ListFormatOption = "table", output: OutputOption = None) -> None:
+    """Where NAME comes from: everything upstream.
 
-    With --run or --version: the exact runs, jobs, SQL and input dataset versions behind it.
+    Every upstream dataset and the jobs in between (alias: provenance). With --run or
+    --version: the exact runs, jobs, SQL and input dataset versions behind it.
     """
     if run is not None or version is not None:
         emit(api.trace(name, store(db), run_id=run, version=version, namespace=namespace, depth=depth),
-             fmt, output)
+             fmt, output, allowed=LISTING)
         return
     if name is None:
         raise InputError("trace needs a NAME (or --run RUN_ID)")
@@ -259,26 +324,41 @@ def trace(name: Annotated[str | None, typer.Argument(
              select, exclude, db, fmt, output)
 
 
-@command("graph")
+GraphFormat = Literal["dot", "mermaid", "json", "ndjson", "csv", "table"]
+SqlFormat = Literal["table", "json", "ndjson", "csv", "mermaid", "dot"]
+
+
+@command("graph", panel="Query", examples=(
+    "# Mermaid (the default): paste into GitHub markdown",
+    "lineagectl graph user_master > lineage.mmd",
+    "lineagectl graph churn_model --direction upstream --depth 3 -f dot",
+    "# Column lineage, one row per edge",
+    "lineagectl graph user_master --column email -f table"))
 def graph(name: NameArgument,
-          direction: Annotated[str, typer.Option(
-              "--direction", metavar="DIR", help="upstream, downstream or both.")] = "both",
+          direction: Annotated[Literal["upstream", "downstream", "both"], typer.Option(
+              "--direction", metavar="DIR", case_sensitive=False, help="upstream, downstream or both.")] = "both",
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,
           column: ColumnOption = None, namespace: NamespaceOption = None, kind: KindOption = None,
           select: SelectOption = None, exclude: ExcludeOption = None, policy: PolicyOption = None,
           as_of: AsOfOption = None, db: DbOption = None,
-          fmt: Annotated[str, typer.Option(
-              "--format", "-f", metavar="FORMAT",
+          fmt: Annotated[GraphFormat, typer.Option(
+              "--format", "-f", metavar="FORMAT", case_sensitive=False,
               help="dot, mermaid, json, ndjson, csv or table.")] = "mermaid",
           output: OutputOption = None) -> None:
-    """Draw the lineage around NAME (Graphviz dot or Mermaid); datasets, jobs and models styled apart."""
+    """Draw the lineage around NAME (Mermaid, dot).
+
+    Datasets, jobs and models are styled apart; personal data is marked (PII).
+    """
     emit(api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
                    kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of), fmt, output,
-         allowed=("dot", "mermaid", "json", "ndjson", "csv", "table"))
+         allowed=get_args(GraphFormat))
 
 
 
-@command("sql")
+@command("sql", panel="Ingest", examples=(
+    "# Each statement's targets, sources and column edges",
+    "echo 'INSERT INTO t SELECT upper(name) AS name FROM c' | lineagectl sql -",
+    "echo 'CREATE TABLE a AS SELECT x FROM b' | lineagectl sql - -f json"))
 def sql(file: Annotated[str, typer.Argument(
             metavar="FILE", help="A SQL script, or - for stdin.", show_default=False)],
         dialect: Annotated[str | None, typer.Option(
@@ -286,11 +366,14 @@ def sql(file: Annotated[str, typer.Argument(
         schema: Annotated[str | None, typer.Option(
             "--schema", metavar="PATH",
             help="Table columns: a dbt catalog.json, or JSON/YAML {db.schema.table: {column: type}}.")] = None,
-        fmt: Annotated[str, typer.Option(
-            "--format", "-f", metavar="FORMAT",
+        fmt: Annotated[SqlFormat, typer.Option(
+            "--format", "-f", metavar="FORMAT", case_sensitive=False,
             help="table, json, ndjson, csv, or mermaid/dot (the tables, an edge per statement).")] = "table",
         output: OutputOption = None) -> None:
-    """Lineage of each statement of a SQL script, without a store: targets, sources, typed column edges."""
+    """Lineage of a SQL script, without a store.
+
+    For each statement: the tables it writes and reads, and its typed column edges.
+    """
     if file == "-":
         text = sys.stdin.read()
     else:
@@ -302,4 +385,4 @@ def sql(file: Annotated[str, typer.Argument(
         except UnicodeDecodeError:
             raise InputError(f"{file} is not UTF-8 text") from None
     emit(api.sql_lineage(text, dialect=dialect, schema=schema), fmt, output,
-         allowed=("table", "json", "ndjson", "csv", "mermaid", "dot"))
+         allowed=get_args(SqlFormat))

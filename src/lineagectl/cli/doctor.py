@@ -10,9 +10,15 @@ from lineagectl.cli.environment import explain, store
 from lineagectl.results import Result
 
 
-@command("doctor", "config")
+@command("doctor", "config", panel="Operations", examples=(
+    "lineagectl doctor",
+    "lineagectl doctor -f json"))
 def doctor(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
-    """Show the store and policy in use, where each came from, and whether they work."""
+    """Show the store and policy in use, and from where.
+
+    The store and policy, where each came from, whether they work, every LINEAGECTL_*
+    variable and the versions of the libraries; exit 2 when something is unusable.
+    """
     found = explain(db)
     policy, policy_source = found["policy"]
     result = api.doctor(store(db), policy)

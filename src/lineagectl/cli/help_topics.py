@@ -29,28 +29,49 @@ TOPICS = {
 Global options go before or after the command: {options}.
 `lineagectl doctor` shows what is in use and where it came from.""",
     "formats": """--format/-f (and -o FILE to write it to a file):
-  table     for reading: a terminal gets rich tables, a pipe aligned plain text
+  table     for reading: a terminal gets tables fitted to its width (names never folded,
+            times relative), a pipe aligned plain text
   json      the whole answer (CONTRACT.md's shapes), UTF-8
   ndjson    the items of the answer's main list, one JSON object per line
   csv       the same items, one row each (nested keys dotted, lists joined by ;)
   markdown  tables for tickets and job summaries
+  name      one namespace/name (a run: its id) per line, for scripts; offered by
+            ls, impact, trace, pii, erase and access
   github, junit, sarif   residency-check findings for CI
   dot, mermaid           graph pictures
 docs/formats.md lists each command's main list.""",
-    "selectors": """dbt's selector syntax, for ls --select/--exclude, impact/trace/graph -s:
-  orders              a dataset by name, unique suffix, dbt unique_id or node name
+    "selectors": """dbt's selector syntax, for ls --select/--exclude, impact/trace/graph -s/--exclude:
+  orders              a name as the command line takes it (exact, unique suffix, alias,
+                      dbt unique_id) and what dbt selects for it (fqn: the node name)
+  stg_*               a glob over names and their last parts (case-sensitive)
   orders+  +orders    it and everything downstream / upstream;  2+orders  two hops up
   @orders             it, its descendants and their ancestors
-  tag:pii  owner:team:*  namespace:s3://*  type:model   by tag, owner, namespace, type
   a b                 union;   a,b   intersection;   --exclude EXPR   taken out
-Globs (*, ?, [abc], [!abc]) match case-insensitively, as fnmatch does.""",
+lineagectl's methods (case-insensitive globs over what any producer said):
+  tag:pii  owner:team:*  namespace:s3://*  type:model
+                      (tags of a dataset or of its columns; dbt tests are not tags)
+dbt's methods, as dbt means them, over what a dbt manifest's ingest kept:
+  fqn:staging.*  path:models/staging  file:orders.sql  package:hubspot
+  source:ecom  source:ecom.raw_*  resource_type:seed  group:finance  access:public
+  config.materialized:view  config.meta.owner:me  (exact; a list by any element;
+                      true/false for booleans)
+  test_name:unique  test_type:generic|singular|unit|data  unit_test:NAME  exposure:NAME
+Tests, unit tests and exposures are dbt nodes but not datasets: + reaches their
+parents (1+test_name:unique: the datasets unique tests check; +exposure:weekly: the
+dashboard's upstream); an ml exposure is a dataset itself. Without + they match nothing.
+A store ingested before these methods existed: re-ingest the manifest to use them.""",
 }
 
 
-@command("help")
+@command("help", panel="Operations", examples=(
+    "lineagectl help exit-codes",
+    "lineagectl help selectors"))
 def help_topic(topic: Annotated[str | None, typer.Argument(
-        help=f"One of: {', '.join(TOPICS)}.", show_default=False)] = None) -> None:
-    """Reference topics: exit-codes, environment, formats, selectors."""
+        metavar="TOPIC", help=f"One of: {', '.join(TOPICS)}.", show_default=False)] = None) -> None:
+    """Reference: exit codes, environment, formats, …
+
+    Topics that apply to every command: exit-codes, environment, formats, selectors.
+    """
     if topic is None:
         print("Help topics (lineagectl help TOPIC):\n" + "\n".join(f"  {name}" for name in TOPICS)
               + "\nCommands: lineagectl --help, lineagectl COMMAND --help")

@@ -16,7 +16,12 @@ from lineagectl.cli.commands import KindOption, NameArgument
 from lineagectl.cli.environment import policy_path, settings, store
 
 
-@command("prune")
+@command("prune", panel="Operations", examples=(
+    "# Exactly what would go, per table; nothing changes",
+    "lineagectl prune --dry-run",
+    "lineagectl prune --detailed-days 90 --summary-days 365",
+    "# What every earlier prune removed",
+    "lineagectl prune --history"))
 def prune(
     detailed_days: Annotated[int | None, typer.Option(
         "--detailed-days", metavar="N", help="Keep run-level detail this many days (default: policy, else 90).",
@@ -29,7 +34,10 @@ def prune(
     show_history: Annotated[bool, typer.Option("--history", help="List what earlier prunes removed.")] = False,
     db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
 ) -> None:
-    """Apply retention: drop run-level detail after --detailed-days and lineage unseen for --summary-days."""
+    """Apply retention: drop old run detail and lineage.
+
+    Drops run-level detail after --detailed-days and lineage unseen for --summary-days.
+    """
     if show_history:
         emit(api.prune_history(store(db)), fmt, output)
         return
@@ -43,7 +51,10 @@ def prune(
         _stderr(f"store file: {report['bytes_before']:,} -> {report['bytes_after']:,} bytes")
 
 
-@command("changes")
+@command("changes", panel="Operations", examples=(
+    "# Why did user_features change? Newest first",
+    "lineagectl changes user_features --since 2026-11-19",
+    "lineagectl changes eu_order_amounts --since 2026-11-19 -f json"))
 def changes(name: NameArgument,
             since: Annotated[str, typer.Option(
                 "--since", metavar="WHEN", help="Window: 7d, 36h, 90m ago, or a timestamp.")] = "7d",
@@ -51,12 +62,20 @@ def changes(name: NameArgument,
                 "--depth", metavar="N", help="Look at most N dataset hops upstream (0: NAME only).")] = None,
             namespace: NamespaceOption = None, kind: KindOption = None,
             db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None) -> None:
-    """What changed upstream of NAME: schema and SQL changes, failed runs, gaps in a job's cadence."""
+    """What changed upstream of NAME, and when.
+
+    Schema and SQL changes, failed runs and gaps in a job's cadence, for NAME and everything
+    upstream of it.
+    """
     emit(api.changes(name, store(db), since=since, namespace=namespace, kind=kind, depth=depth,
                      policy=policy_path()), fmt, output)
 
 
-@command("quality")
+@command("quality", panel="Operations", examples=(
+    "# Latest metrics, broken rules, what is at risk downstream",
+    "lineagectl quality",
+    "# Exit 1 if churn_model is at risk: run it before training",
+    "lineagectl quality --gate churn_model"))
 def quality(
     gate: Annotated[str | None, typer.Option(
         "--gate", metavar="NAME", help="Exit 1 if NAME breaks a quality rule or is downstream of one that does.",
@@ -65,5 +84,9 @@ def quality(
     policy: PolicyOption = None,
     db: DbOption = None, fmt: FormatOption = "table", output: OutputOption = None,
 ) -> None:
-    """Latest data-quality metrics and failed assertions; datasets at risk downstream of a broken rule."""
+    """Quality metrics, broken rules, what is at risk.
+
+    The latest data-quality metrics and failed assertions, and the datasets at risk downstream
+    of a broken rule.
+    """
     finish(api.quality(store(db), policy_path(policy), gate=gate, namespace=namespace), fmt, output)

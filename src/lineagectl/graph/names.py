@@ -105,3 +105,25 @@ def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | No
         close = sorted({r[3] for _, r in rows if name.lower() in r[3].lower()})[:5]
     hint = ("did you mean: " + ", ".join(close)) if close else "list names with `lineagectl ls datasets`"
     raise NotFoundError(f"no {what} named {name!r}{where}", hint=hint)
+
+
+# Names with a part starting with what was typed: the whole name, or a part after a `.` or `/`.
+_STARTING = {
+    "dataset": "SELECT DISTINCT name FROM dataset_names",
+    "job": "SELECT DISTINCT name FROM jobs",
+}
+_STARTING_WHERE = """ WHERE starts_with(lower(name), $p) OR contains(lower(name), '.' || $p)
+                        OR contains(lower(name), '/' || $p) ORDER BY name LIMIT $rows"""
+
+
+def names_starting(con: Any, prefix: str, *, jobs: bool = False, limit: int = 50) -> list[str]:
+    """What a name argument starting with ``prefix`` may be completed to (case-insensitive): the
+    full names, and the suffixes at a ``.`` or ``/`` boundary that ``resolve`` also takes
+    (``user_m`` -> ``user_master``), sorted, at most ``limit``; with nothing typed, the full names."""
+    wanted = prefix.lower()
+    found: set[str] = set()
+    for kind in ("dataset", "job") if jobs else ("dataset",):
+        for (name,) in con.execute(_STARTING[kind] + _STARTING_WHERE, {"p": wanted, "rows": limit * 4}).fetchall():
+            starts = [0, *(i + 1 for i, ch in enumerate(name) if ch in "./" and wanted)]  # nothing typed: full names
+            found.update(name[i:] for i in starts if name[i:].lower().startswith(wanted))
+    return sorted(found)[:limit]

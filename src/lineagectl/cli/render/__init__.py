@@ -90,6 +90,17 @@ def _ndjson(result: Result, stream: TextIO, color: bool) -> None:
             out.write(_dumps(item, indent=False) + "\n")
 
 
+@renderer("name")
+def _names(result: Result, stream: TextIO, color: bool) -> None:
+    # One name per line for scripts; a name holding a newline or control character cannot split
+    # or forge a line (``escape.one_line``).
+    from lineagectl.cli.render.machine import names
+
+    with _utf8(stream) as out:
+        for name in names(result):
+            out.write(one_line(name) + "\n")
+
+
 def _csv_cell(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"  # as JSON writes them
@@ -130,9 +141,12 @@ def safe_text(value: object) -> str:
 MAX_TREE_INDENT = 24
 
 
-def tree_lines(nodes: list[dict]) -> Iterator[str]:
+def tree_lines(nodes: list[dict], width: int | None = None) -> Iterator[str]:
     """The lines of a tree given as ``{"id", "parent", "label"}`` nodes, parents first, drawn with
-    ``├──``/``└──`` guides; nodes deeper than ``MAX_TREE_INDENT`` hang at that level, marked."""
+    ``├──``/``└──`` guides; nodes deeper than ``MAX_TREE_INDENT`` hang at that level, marked.
+    With ``width`` (a terminal's), each line fits it: a node's ``name_length`` first characters
+    (its name) whole or ellipsised in the middle, the rest of its label cut at the end."""
+    fitted = _fitter(width)
     children: dict[object, list[dict]] = {}
     roots = []
     for node in nodes:
@@ -141,14 +155,14 @@ def tree_lines(nodes: list[dict]) -> Iterator[str]:
         else:
             children.setdefault(node["parent"], []).append(node)
     for root in roots:
-        yield safe_text(root["label"])
+        yield fitted("", root)
         # (node, guide prefix of its line, is it the last child, its depth); iterative: chains are deep.
         stack = [(child, "", index == len(kids) - 1, 1)
                  for kids in [children.get(root["id"], [])] for index, child in enumerate(kids)][::-1]
         while stack:
             node, prefix, last, depth = stack.pop()
             mark = f"(depth {depth}) " if depth > MAX_TREE_INDENT else ""
-            yield f"{prefix}{'└── ' if last else '├── '}{mark}{safe_text(node['label'])}"
+            yield fitted(f"{prefix}{'└── ' if last else '├── '}{mark}", node)
             below = prefix if depth >= MAX_TREE_INDENT else prefix + ("    " if last else "│   ")
             kids = children.get(node["id"], [])
             # Past the indentation cap a node's children are drawn as its siblings would be.
@@ -156,13 +170,26 @@ def tree_lines(nodes: list[dict]) -> Iterator[str]:
                          for i, kid in reversed(list(enumerate(kids))))
 
 
+def _fitter(width: int | None) -> Callable[[str, dict], str]:
+    """How a tree line is made of its guides and node: as is, or fitted to ``width`` cells."""
+    if width is None:
+        return lambda head, node: head + safe_text(node["label"])
+    from lineagectl.cli.render.terminal import fit_tree_line
+
+    def fitted(head: str, node: dict) -> str:
+        label = safe_text(node["label"])  # one character for one: escaping keeps the name's length
+        return fit_tree_line(head, label, node.get("name_length"), width)
+
+    return fitted
+
+
 def _tree(view: View, console, color: bool) -> None:
     from rich.text import Text
 
     if view.title:
-        console.print(Text(safe_text(view.title), style="bold" if color else ""))
+        console.print(Text(_title(view.title, console.width), style="bold" if color else ""))
     write = console.file.write
-    for line in tree_lines(view.tree or []):
+    for line in tree_lines(view.tree or [], width=console.width):
         write(line + "\n")
 
 
@@ -218,36 +245,44 @@ def _plain(view: View, stream: TextIO) -> None:
 
 @renderer("table")
 def _table(result: Result, stream: TextIO, color: bool) -> None:
-    # ``color`` already says terminal or not (and --color always / FORCE_COLOR force it).
-    interactive = color
+    # A terminal gets tables fitted to its width (colours only with ``color``); ``color`` forced
+    # on a pipe (--color always, FORCE_COLOR) draws them too. Pipes and files get plain text.
+    interactive = color or _isatty(stream)
     if not interactive:
         _plain(view_of(result), stream)
         return
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=stream, no_color=not color, highlight=False, soft_wrap=False,
+    from lineagectl.cli.render.terminal import TONES, draw
+
+    console = Console(file=stream, color_system="auto" if color else None, highlight=False, soft_wrap=False,
                       force_terminal=True)
     view = view_of(result)
     if view.tree:
         _tree(view, console, color)
         return
     for index, part in enumerate([view, *view.sections]):
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for column in part.columns:
-            table.add_column(Text(column), overflow="fold")
-        for record in part.records:
-            table.add_row(*(Text(safe_text(record.get(c))) for c in part.columns))
         if index:
             console.print()
         if part.title:
-            console.print(Text(safe_text(part.title), style="bold" if color else ""))
+            console.print(Text(_title(part.title, console.width), style=TONES.get(part.tone or "", "bold")))
         if not part.records and not part.sections:
             console.print(Text("(none)" if part.title else "(no results)"))
         else:
-            console.print(table)
+            draw(part, console, safe_text, color)
+
+
+def _title(title: str, width: int) -> str:
+    """A title wrapped between words for a terminal, a name longer than a line ellipsised in the middle."""
+    from lineagectl.cli.render.terminal import cell_lines
+
+    return "\n".join(cell_lines("summary", safe_text(title), width))
+
+
+def _isatty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 from . import ci_formats  # noqa: E402,F401,I001 - registers the github, junit, sarif and markdown renderers

@@ -22,6 +22,7 @@ from typing import TextIO
 
 from lineagectl.cli.render import _dumps, renderer
 from lineagectl.cli.render.escape import clean
+from lineagectl.cli.render.machine import qualified
 from lineagectl.cli.render.views import View, view_of
 from lineagectl.cli.render.views.compliance import located
 from lineagectl.errors import InputError
@@ -181,13 +182,8 @@ def _junit(result: Result, stream: TextIO, color: bool) -> None:
 
 # --- sarif --------------------------------------------------------------------------------------
 
-def _qualified(ref: dict) -> str:
-    """``namespace/name[.column]``: a dataset's (or column's) fully qualified name."""
-    return f"{ref['namespace']}/{_short(ref)}"
-
-
 def _logical(ref: dict) -> dict:
-    return {"name": ref.get("column") or ref["name"], "fullyQualifiedName": _qualified(ref),
+    return {"name": ref.get("column") or ref["name"], "fullyQualifiedName": qualified(ref),
             "kind": "member" if ref.get("column") else "resource"}
 
 

@@ -42,3 +42,12 @@ def one_line(value: object) -> str:
     store can neither start a line of its own (a forged row, a ``::error`` workflow command)
     nor break a table's columns."""
     return terminal_text(value).replace("\n", _NEWLINE).replace("\t", " ")
+
+
+def bounded(text: str, limit: int, how_to_see_all: str = "") -> str:
+    """``text`` cut to ``limit`` characters, saying how many more there were (and how to see
+    them): ``abc… (1,234 more characters; --debug shows all)``."""
+    if len(text) <= limit:
+        return text
+    more = f"{len(text) - limit:,} more characters" + (f"; {how_to_see_all}" if how_to_see_all else "")
+    return f"{text[:limit]}… ({more})"

@@ -13,6 +13,7 @@ import csv
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from lineagectl.errors import InputError
 from lineagectl.results import Result
 
 # The key of each kind's main list in its JSON payload; a kind not named here answers with one
@@ -31,6 +32,39 @@ MAIN_LIST: dict[str, Callable[[dict], list]] = {
     "quality": lambda p: p["datasets"],
     "sql": lambda p: p["statements"],
 }
+
+
+def qualified(ref: dict) -> str:
+    """``namespace/name[.column]``: a dataset's (or column's) fully qualified name, as policy globs
+    and SARIF spell it."""
+    return f"{ref['namespace']}/{ref['name']}" + (f".{ref['column']}" if ref.get("column") else "")
+
+
+def _run(item: dict) -> str:
+    return str(item["run_id"])
+
+
+# ``-f name``: the one name each item of a kind's main list goes by. Kinds not named here have
+# no natural name per item; their commands do not offer the format.
+NAMES: dict[str, Callable[[Result], Callable[[dict], str]]] = {
+    "ls": lambda r: _run if r.context.get("list") == "runs" else qualified,
+    "select": lambda r: qualified,
+    "impact": lambda r: qualified,
+    "trace": lambda r: qualified,
+    "provenance": lambda r: _run,
+    "erase": lambda r: qualified,
+    "access": lambda r: qualified,
+    "pii": lambda r: qualified,
+}
+
+
+def names(result: Result) -> list[str]:
+    """The lines of ``-f name``: each item of the main list by its qualified name (a run by its id)."""
+    name_of = NAMES.get(result.kind)
+    if name_of is None:  # the commands offer -f name only where their answers have names
+        raise InputError(f"a {result.kind} answer has no names to list; -f name is for lists of datasets, "
+                         "columns or runs")
+    return [name_of(result)(item) for item in main_items(result)]
 
 
 def main_items(result: Result) -> list[Any]:

@@ -4,7 +4,8 @@
 over forked processes when a project is large (sqlglot is pure Python), with
 sqlglot's schema built once per process. A ``__dbt__cte__X`` CTE that dbt
 inlined for ephemeral model X is read as X's relation, so lineage points at the
-ephemeral model (a node of its own) rather than through it.
+ephemeral model (a node of its own) rather than through it. A model whose column
+lineage outlasts its time budget (``sql_budget``) is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -19,29 +20,40 @@ _WORKER: dict = {}
 
 
 def lineage_of_models(work: list[tuple[str, str]], dialect: str | None, schema: dict, relations: dict,
-                      ephemerals: dict) -> Iterator[tuple[str, dict | None, str | None]]:
+                      ephemerals: dict, seconds: float | None = None,
+                      workers: int | None = None) -> Iterator[tuple[str, dict | None, str | None]]:
     """(unique_id, columnLineage facet or None, warning or None) for each (unique_id, sql), in order.
 
     ``dialect`` is sqlglot's (None: its generic dialect); ``relations`` maps each relation
-    (``database.schema.table``, lower case) to its dataset (namespace, name)."""
+    (``database.schema.table``, lower case) to its dataset (namespace, name). A model whose
+    column lineage takes longer than ``seconds`` (None or 0: no limit) is skipped with a warning
+    (``sql_budget``). ``workers`` overrides the number of processes chosen from the work's size."""
     import multiprocessing
     import threading
 
-    workers = min(os.cpu_count() or 1, 8, len(work) // (PARALLEL_MIN_MODELS // 2) or 1)
+    from lineagectl.sources.sql_budget import StatementTimeout, map_within, time_budget
+
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8, len(work) // (PARALLEL_MIN_MODELS // 2) or 1)
+        workers = workers if len(work) >= PARALLEL_MIN_MODELS else 1
     # Forked workers need no guarded __main__ (spawn would re-import the caller's script), and
     # forking is safe only while this is the process's one thread: the ingest reads manifests
     # before it opens the store (DuckDB starts threads) or starts its writer. Native threads of a
     # library caller's own DuckDB connection are not counted; the workers never call into them.
-    if (workers < 2 or len(work) < PARALLEL_MIN_MODELS or threading.active_count() > 1
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         _init_worker(dialect, schema, relations, ephemerals)
-        yield from map(_model_lineage, work)
+        for item in work:
+            try:
+                with time_budget(seconds):
+                    found = _model_lineage(item)
+            except StatementTimeout as exc:
+                found = (item[0], None, str(exc))
+            yield found
         return
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_init_worker, initargs=(dialect, schema, relations, ephemerals, True)) as pool:
-        yield from pool.map(_model_lineage, work, chunksize=max(1, len(work) // (workers * 8)))
+    results = map_within(_model_lineage, work, seconds, workers, initializer=_init_worker,
+                         initargs=(dialect, schema, relations, ephemerals, True))
+    for (uid, _), found in zip(work, results, strict=True):
+        yield (uid, None, str(found)) if isinstance(found, StatementTimeout) else found
 
 
 def _init_worker(dialect: str | None, schema: dict, relations: dict, ephemerals: dict, forked: bool = False) -> None:

@@ -31,6 +31,7 @@ from lineagectl.common.dialects import dialect_or_generic
 from lineagectl.errors import InputError
 from lineagectl.sources.dbt.artifacts import KNOWN_VERSIONS, manifest_version
 from lineagectl.sources.dbt.lineage import lineage_of_models, projection
+from lineagectl.sources.dbt.node_meta import FACET, DbtTest, dependents, node_facet, test_tags
 from lineagectl.sources.dbt.shapes import (
     Shape,
     a_list,
@@ -66,23 +67,12 @@ def _truthy(value: object) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("true", "yes", "1"))
 
 
-class _Test:
-    """What a dbt test node says: the node it tests, its name, the column it tests (if one)."""
-
-    def __init__(self, uid: str, node: dict) -> None:
-        self.target = a_text(node.get("attached_node"), f"{uid}: attached_node") or next(
-            iter(node_parents(uid, node)), None)
-        metadata = an_object(node.get("test_metadata"), f"{uid}: test_metadata")
-        self.name = metadata.get("name") or node.get("name") or uid
-        self.column = node.get("column_name") or an_object(
-            metadata.get("kwargs"), f"{uid}: test_metadata.kwargs").get("column_name")
-
-
 class _Manifest:
     def __init__(self, data: dict, namespace: str | None, catalog: dict | None, on_warning: Warn | None = None,
-                 path: str = "manifest.json") -> None:
+                 path: str = "manifest.json", sql_timeout: float | None = None) -> None:
         self.on_warning: Warn = on_warning or (lambda message: None)
         self.path = path
+        self.sql_timeout = sql_timeout
         meta = mapping(data.get("metadata"))
         self.adapter_type = a_text(meta.get("adapter_type"), "metadata.adapter_type")
         self.adapter = self.adapter_type or "dbt"
@@ -93,6 +83,7 @@ class _Manifest:
         sections = {**mapping(data.get("nodes")), **mapping(data.get("sources"))}
         self.nodes: dict[str, dict] = {uid: node for uid, node in sections.items() if isinstance(node, dict)}
         self.exposures = mapping(data.get("exposures"))
+        self.unit_tests = mapping(data.get("unit_tests"))
         self.groups = mapping(data.get("groups"))
         catalog = mapping(catalog)
         self.catalog = {uid: entry for uid, entry in {**mapping(catalog.get("nodes")),
@@ -112,22 +103,14 @@ class _Manifest:
 
     @cached_property
     def tests(self) -> dict[str, list[dict]]:
-        """The dbt tests defined on each node, as tags (``dbt_test`` = test name, on the column if
-        one), so ``show`` lists them and ``ls -s tag:dbt_test`` finds tested datasets; their
+        """The dbt tests defined on each node as ``dbt_test`` tags, so ``show`` lists them; their
         results come from ``--run-results``."""
-        found: dict[str, list[dict]] = {}
-        for uid, node in sorted(self.nodes.items()):
-            if node.get("resource_type") != "test":
-                continue
-            test = _Test(uid, node)
-            if test.target not in self.nodes:
-                continue
-            tag = {"key": "dbt_test", "value": str(test.name), "source": "dbt"}
-            if isinstance(test.column, str) and test.column:
-                tag["field"] = test.column
-            if tag not in found.setdefault(test.target, []):
-                found[test.target].append(tag)
-        return found
+        return test_tags(self.nodes)
+
+    @cached_property
+    def dependents(self) -> dict[str, list[dict]]:
+        """The tests, unit tests and exposures reading each node, for its ``dbtNode`` facet."""
+        return dependents(self.nodes, self.exposures, self.unit_tests)
 
     def job_namespace(self, node: dict) -> str:
         return f"dbt://{self.project or node.get('package_name') or 'project'}"
@@ -200,6 +183,7 @@ class _Manifest:
         facets = {
             "datasetType": _facet({"datasetType": _MATERIALIZED.get(materialized, "TABLE")}),
             "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": node_id, "type": "DBT"}]}),
+            FACET: _facet(node_facet(uid, node, self.dependents.get(uid, []))),
         }
         if fields:
             facets["schema"] = _facet({"fields": fields})
@@ -292,7 +276,8 @@ class _Manifest:
                     work.append((uid, sql))
         schema, relations, ephemerals = self.sql_schema
         found = {}
-        for uid, facet, warning in lineage_of_models(work, self.sql_dialect, schema, relations, ephemerals):
+        for uid, facet, warning in lineage_of_models(work, self.sql_dialect, schema, relations, ephemerals,
+                                                      self.sql_timeout):
             if warning:
                 self.on_warning(f"{uid}: no column lineage (table lineage kept): {warning}")
             found[uid] = facet
@@ -328,7 +313,8 @@ class _Manifest:
                 model = {"namespace": self.job_namespace(exposure), "name": exposure.get("name") or uid,
                          "facets": {"datasetType": _facet({"datasetType": "MODEL"}),
                                     "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": uid,
-                                                                         "type": "DBT"}]})}}
+                                                                         "type": "DBT"}]}),
+                                    FACET: _facet(node_facet(uid, exposure, []))}}
                 if names:
                     model["facets"]["ownership"] = _facet({"owners": [{"name": n} for n in names]})
                 outputs.append(model)
@@ -351,7 +337,7 @@ class _Manifest:
             if node is None:
                 continue
             if node.get("resource_type") == "test":
-                test = _Test(uid, node)
+                test = DbtTest(uid, node)
                 if test.target in self.nodes:
                     assertion = {"assertion": test.name, "success": status in ("pass", "success")}
                     if isinstance(test.column, str):
@@ -407,8 +393,12 @@ def _read(path: str) -> dict:
 
 
 def manifest_events(path: str, namespace: str | None = None, catalog: str | None = None,
-                    on_warning: Warn | None = None, run_results: str | None = None) -> Iterator[dict]:
+                    on_warning: Warn | None = None, run_results: str | None = None,
+                    sql_timeout: float | None = None) -> Iterator[dict]:
     """The OpenLineage events that describe the dbt project of manifest ``path`` (and its last run).
+
+    The column lineage of a model taking longer than ``sql_timeout`` seconds (None or 0: no
+    limit; ``sql_budget``) is skipped with a warning; its table lineage is kept.
 
     A file that is not shaped as dbt writes it is an ``InputError`` naming it, raised here or
     while the events are read.
@@ -426,7 +416,7 @@ def manifest_events(path: str, namespace: str | None = None, catalog: str | None
         raise InputError(f"{run_results}: not a dbt run_results.json (no results)")
     paths = {"manifest": path, "catalog": catalog or "", "run_results": run_results or ""}
     try:
-        manifest = _Manifest(data, namespace, catalog_data, on_warning, path)
+        manifest = _Manifest(data, namespace, catalog_data, on_warning, path, sql_timeout)
     except Shape as exc:
         raise _input_error(paths, exc) from None
     if results is None:

@@ -39,10 +39,14 @@ from lineagectl.sources.ingest.sql_scripts import is_sql_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
 from lineagectl.sources.ingest.validate import Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
+from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
 
 BATCH_SIZE = 10_000
+# An ingest report lists this many rejected events with their place and reason (a log of
+# a million bad lines would otherwise make a report of hundreds of megabytes).
+REPORTED_REJECTS = 10_000
 # Producers' clocks drift by seconds to minutes; a day covers any time zone mistake too.
 DEFAULT_MAX_FUTURE = timedelta(days=1)
 
@@ -71,6 +75,8 @@ class IngestReport:
     rolled_back: bool = False
     file_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The first REPORTED_REJECTS rejected events: {"file", "line", "reason"} (events_rejected counts all).
+    rejects: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The report as plain JSON-able data."""
@@ -131,9 +137,13 @@ class _Ingest:
         if len(batch):
             self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow())
 
-    def reject(self, where: str, reason: str) -> None:
+    def reject(self, label: str, line: int, element: int | None, reason: str) -> None:
+        """Count a rejected event at ``label:line`` (``element``: its number in a JSON array)."""
         self.report.events_rejected += 1
-        self.on_reject(f"{where}: {reason}")
+        reason = reason if element is None else f"event #{element}: {reason}"
+        if len(self.report.rejects) < REPORTED_REJECTS:
+            self.report.rejects.append({"file": label, "line": line, "reason": reason})
+        self.on_reject(f"{label}:{line}: {reason}")
 
     def unit(self, sources: list, progress: Callable[[int], None] | None) -> list[tuple[Source, int]]:
         """Write ``sources`` in the current transaction, then refresh what they touched.
@@ -188,37 +198,39 @@ class _Ingest:
         loads, dumps = orjson.loads, orjson.dumps
         for line, record in records:
             self.report.events_read += 1
-            where = f"{label}:{line}"
+            where, element = f"{label}:{line}", None
             if isinstance(record, BadDocument):
-                self.reject(where, str(record.value))
+                self.reject(label, line, element, str(record.value))
                 continue
             if isinstance(record, Parsed):
                 event = record.value
                 if record.index is not None:
-                    where = f"{label}:{line}: event #{record.index + 1}"
+                    element = record.index + 1
+                    where = f"{label}:{line}: event #{element}"
             else:
                 try:
                     event = loads(record)
                 except orjson.JSONDecodeError as exc:
-                    self.reject(where, f"invalid JSON: {exc}")
+                    self.reject(label, line, element, f"invalid JSON: {exc}")
                     continue
             if is_manual(event):
                 try:
                     event = manual_event(event)
                 except ManualLogError as exc:
-                    self.reject(where, str(exc))
+                    self.reject(label, line, element, str(exc))
                     continue
             try:
                 kind, when, event_type = validate(event)
             except Reject as exc:
-                self.reject(where, str(exc))
+                self.reject(label, line, element, str(exc))
                 continue
             if self.horizon is not None and when > self.horizon:
                 # Stored, the latest facets would be this event's until that date: its schema,
                 # owners and last_seen would be "current" for years. A producer's clock is wrong.
-                self.reject(where, f"eventTime {format_timestamp(when)} is beyond the accepted future "
-                                   f"({format_timestamp(self.horizon)}): a producer's clock? "
-                                   "(--max-future widens the window)")
+                self.reject(label, line, element,
+                            f"eventTime {format_timestamp(when)} is beyond the accepted future "
+                            f"({format_timestamp(self.horizon)}): a producer's clock? "
+                            "(--max-future widens the window)")
                 continue
             # Compact re-serialisation makes a pretty-printed copy of an event equal to
             # its NDJSON line, so the hash deduplicates across files.
@@ -226,7 +238,7 @@ class _Ingest:
                 payload = dumps(event)
             except TypeError:
                 # orjson reads 1024 levels of nesting but writes only 255.
-                self.reject(where, "nested more than 255 levels deep")
+                self.reject(label, line, element, "nested more than 255 levels deep")
                 continue
             batch.add(blake2b(payload, digest_size=16).hexdigest(), where, kind, event_type, when,
                       payload.decode())
@@ -296,10 +308,12 @@ def ingest(
     max_future: timedelta | None = DEFAULT_MAX_FUTURE,
     dialect: str | None = None,
     job_namespace: str | None = None,
+    sql_timeout: float | None = None,
 ) -> IngestReport:
     """Ingest OpenLineage events from ``paths`` (files, directories, ``-``) into the store ``db``.
 
-    ``on_reject`` receives ``"file:line: reason"`` for every rejected event;
+    ``on_reject`` receives ``"file:line: reason"`` for every rejected event (the report lists
+    the first ``REPORTED_REJECTS`` as ``{"file", "line", "reason"}`` in ``rejects``);
     ``progress`` receives (bytes read so far, total bytes or None).
     Files that cannot be read are listed in ``report.file_errors`` (and left out
     whole); the caller decides the exit status from the report. A dbt
@@ -314,14 +328,18 @@ def ingest(
     more than ``max_future`` after now (None accepts any date). A ``.sql`` file is a
     SQL script read in ``dialect``: a job (in ``job_namespace``) with the table and
     column lineage of its statements over tables in ``namespace``
-    (``sources/ingest/sql_scripts.py``).
+    (``sources/ingest/sql_scripts.py``). The column lineage of a dbt model taking longer than
+    ``sql_timeout`` seconds is skipped with a warning, its table lineage kept (None: the
+    default of ``sources/sql_budget.py``, 0: no limit).
     """
     if not paths:
         raise InputError("no input given", hint="pass files, directories or - for stdin")
+    budget = budget_seconds(sql_timeout)
     report = IngestReport()
     sources, manifest_paths, beside = dbt_companions(expand_sources(paths), report.warnings.append)
     started = time.perf_counter()
-    manifests = read_manifests(manifest_paths, report.warnings.append, namespace, catalog, run_results, beside)
+    manifests = read_manifests(manifest_paths, report.warnings.append, namespace, catalog, run_results, beside,
+                               budget)
     manifests.update(read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
                                   report.warnings.append, dialect, namespace, job_namespace))
     with open_store(db, write=True) as con:
@@ -349,6 +367,7 @@ def ingest(
                 if not strict:
                     con.execute("BEGIN")
                 counted = (report.events_read, report.events_new, report.events_rejected)
+                listed = len(report.rejects)
                 try:
                     ledger.record(con, run.unit(unit, unit_progress))
                 except InputError as exc:
@@ -358,6 +377,7 @@ def ingest(
                     con.execute("ROLLBACK")
                     # The file is left out whole: it counts as neither read nor stored.
                     report.events_read, report.events_new, report.events_rejected = counted
+                    del report.rejects[listed:]
                     continue
                 if not strict:
                     con.execute("COMMIT")

@@ -53,9 +53,10 @@ def dbt_companions(sources: list[Source],
 
 
 def read_manifests(manifests: list[str], warn: Callable[[str], None], namespace, catalog, run_results,
-                    beside: dict[str, dict]) -> dict:
+                    beside: dict[str, dict], sql_timeout: float | None = None) -> dict:
     """The events of every dbt manifest among the inputs (or the error reading it), by path;
-    ``catalog``/``run_results`` given as options win over the artifacts found beside a manifest.
+    ``catalog``/``run_results`` given as options win over the artifacts found beside a manifest;
+    ``sql_timeout`` bounds each model's column lineage (seconds; None: no limit).
 
     Read before the store is opened: column lineage of a large project runs in forked
     worker processes, which is safe only while no DuckDB or writer thread exists.
@@ -66,7 +67,7 @@ def read_manifests(manifests: list[str], warn: Callable[[str], None], namespace,
         try:
             found[path] = list(manifest_events(
                 path, namespace, catalog or companions.get("catalog"), warn,
-                run_results=run_results or companions.get("run-results")))
+                run_results=run_results or companions.get("run-results"), sql_timeout=sql_timeout))
         except InputError as exc:
             found[path] = exc
     return found

@@ -34,6 +34,10 @@ class View:
     tree: list[dict] | None = None
     # One line for stderr where a command reports instead of answering (``ingest``).
     summary: str | None = None
+    # Columns a narrow terminal may leave out, the least useful first (``render.terminal.fit``).
+    drop: tuple[str, ...] = ()
+    # How the title reads on a terminal: "bad" (violations, at risk) in red, "good" in green.
+    tone: str | None = None
 
 
 ViewFunction = Callable[[Result], View]

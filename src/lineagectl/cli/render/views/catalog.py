@@ -26,11 +26,19 @@ LIST_COLUMNS = {
 }
 
 
+# What a narrow terminal leaves out first.
+LIST_DROP = {
+    "datasets": ("version", "dropped", "columns", "type", "owners", "namespace"),
+    "jobs": ("inputs", "outputs", "type", "runs", "namespace"),
+    "runs": ("job_namespace", "seconds", "ended_at", "error"),
+}
+
+
 @view("ls")
 def listing(result: Result) -> View:
     """The listed datasets, jobs or runs as they are, titled by what was listed."""
     kind = result.context["list"]
-    return View(title=kind, columns=LIST_COLUMNS[kind], records=result.payload)
+    return View(title=kind, columns=LIST_COLUMNS[kind], records=result.payload, drop=LIST_DROP[kind])
 
 
 SELECT_COLUMNS = ["namespace", "name", "type", "tags", "owners"]
@@ -41,7 +49,7 @@ def selection(result: Result) -> View:
     """The selected datasets (without the dbt-shaped ids of the JSON)."""
     records = [{c: item[c] for c in SELECT_COLUMNS} for item in result.payload]
     return View(title=f"{counted(len(records), 'dataset')} selected by {result.context['expression']!r}",
-                columns=SELECT_COLUMNS, records=records)
+                columns=SELECT_COLUMNS, records=records, drop=("tags", "type", "owners", "namespace"))
 
 
 _NEIGHBOURS = ["job_namespace", "job", "runs", "last_seen", "datasets"]

@@ -21,7 +21,7 @@ def pii(result: Result) -> View:
     unmasked = sum(not r["masked"] for r in propagated)
     return View(title=f"{counted(len(tagged), 'personal-data column')}; {len(propagated)} more reached through "
                       f"DIRECT lineage ({unmasked} unmasked)",
-                columns=PII_COLUMNS, records=records)
+                columns=PII_COLUMNS, records=records, drop=("path", "depth", "namespace", "why"))
 
 
 PLAN_COLUMNS = ["order", "action", "namespace", "name", "columns", "masked", "owners", "reason", "sql"]
@@ -39,7 +39,8 @@ def plan(result: Result) -> View:
     value = f" = {subject['value']}" if subject["value"] is not None else ""
     name = "erasure" if result.kind == "erase" else "access"
     return View(title=f"{name} plan for {what}{value}: {len(steps)} steps ({summary or 'none'})",
-                columns=PLAN_COLUMNS, records=[{k: s[k] for k in PLAN_COLUMNS} for s in steps])
+                columns=PLAN_COLUMNS, records=[{k: s[k] for k in PLAN_COLUMNS} for s in steps],
+                drop=("owners", "masked", "namespace", "sql"))
 
 
 def located(ref: dict) -> str:
@@ -63,7 +64,8 @@ def residency_check(result: Result) -> View:
     verdict = "ok" if not violations else counted(len(violations), "violation")
     return View(title=f"{counted(payload['rules'], 'rule')} over {counted(payload['datasets'], 'dataset')}: "
                       f"{verdict}",
-                columns=CHECK_COLUMNS, records=records)
+                columns=CHECK_COLUMNS, records=records, drop=("affected", "path", "jobs"),
+                tone="bad" if violations else "good")
 
 
 UNKNOWN_REGION = "unknown"  # the region of datasets no rule maps; never a region of the policy

@@ -36,7 +36,7 @@ def lineage(result: Result) -> View:
     what = entity(root) + (f" column {root['column']}" if root["column"] is not None else "")
     found = f"{counted(len(datasets), 'dataset')} ({counted(len(payload['models']), 'model')})"
     return View(title=f"{payload['direction']} of {what}: {found}", columns=columns, records=records,
-                tree=_tree(result))
+                tree=_tree(result), drop=("owners", "path", "kind", "dropped_at", "namespace"))
 
 
 def _dropped(item: dict) -> dict:
@@ -44,8 +44,13 @@ def _dropped(item: dict) -> dict:
     return {"dropped": True, "dropped_at": item["dropped_at"]} if item.get("dropped") else {}
 
 
+def _name(node: dict) -> str:
+    """The part of a node's label a terminal keeps whole or ellipsises in the middle."""
+    return entity(node) + (f" .{node['column']}" if node.get("column") else "")
+
+
 def _label(node: dict) -> str:
-    text = entity(node) + (f" .{node['column']}" if node.get("column") else "")
+    text = _name(node)
     if node.get("type") == "MODEL":
         text += " [model]"
     if node.get("dropped_at"):
@@ -66,13 +71,14 @@ def _tree(result: Result) -> list[dict] | None:
         label = _label(node)
         if node.get("detached"):
             detached.append((node["depth"], label, {"id": node["id"], "parent": node["parent"],
-                                                     "label": f"{label}  (depth {node['depth']})"}))
+                                                     "label": f"{label}  (depth {node['depth']})",
+                                                     "name_length": len(_name(node))}))
             continue
         if node.get("transformation"):
             label += f"  ({transformation_text(node['transformation'])})"
         elif include_jobs and node.get("job"):
             label += f"  via {node['job']['name']}"
-        placed.append({"id": node["id"], "parent": node["parent"], "label": label})
+        placed.append({"id": node["id"], "parent": node["parent"], "label": label, "name_length": len(_name(node))})
     return placed + [item for _, _, item in sorted(detached, key=lambda d: (d[0], d[1]))]
 
 
@@ -93,7 +99,8 @@ def provenance(result: Result) -> View:
     # These columns only when some input has them, so other CSVs keep their columns.
     extra = [c for c in ("read_as", "dropped_at") if any(c in r for r in records)]
     return View(title=f"provenance of run {result.payload['run']}: {counted(len(steps), 'run')}",
-                columns=PROVENANCE_COLUMNS + extra, records=records)
+                columns=PROVENANCE_COLUMNS + extra, records=records,
+                drop=("produced_by_run", "input_version", "read_as", "depth", "started_at"))
 
 
 GRAPH_COLUMNS = ["from_kind", "from_namespace", "from_name", "from_column", "to_kind", "to_namespace", "to_name",
@@ -117,4 +124,5 @@ def graph(result: Result) -> View:
                         **({"from_dropped": bool(source.get("dropped")), "to_dropped": bool(target.get("dropped"))}
                            if dropped else {})})
     columns = [*GRAPH_COLUMNS, "from_dropped", "to_dropped"] if dropped else GRAPH_COLUMNS
-    return View(title=f"lineage around {entity(result.payload['root'])}", columns=columns, records=records)
+    return View(title=f"lineage around {entity(result.payload['root'])}", columns=columns, records=records,
+                drop=("label", "from_kind", "to_kind", "from_namespace", "to_namespace"))

@@ -15,7 +15,13 @@ def ingest(result: Result) -> View:
                f"{report['events_new']} new, {report['events_duplicate']} duplicate, "
                f"{report['events_rejected']} rejected; +{report['datasets_added']} datasets, "
                f"+{report['jobs_added']} jobs, +{report['runs_added']} runs in {report['seconds']:.2f}s")
-    return View(columns=list(report), records=[report], summary=summary)
+    # The counts in one row; the lists (the JSON's ``rejects``, ``warnings``, ``file_errors``) as tables after it.
+    counts = [key for key, value in report.items() if not isinstance(value, list)]
+    sections = [View(title="rejected", columns=["file", "line", "reason"], records=report.get("rejects", [])),
+                View(title="warnings", columns=["warning"], records=[{"warning": w} for w in report["warnings"]]),
+                View(title="files left out", columns=["error"], records=[{"error": e} for e in report["file_errors"]])]
+    return View(columns=counts, records=[{k: report[k] for k in counts}], summary=summary,
+                sections=[s for s in sections if s.records])
 
 
 @view("prune")
@@ -46,7 +52,8 @@ def changes(result: Result) -> View:
     items = payload["changes"]
     title = (f"{len(items)} changes upstream of {entity(payload['root'])} since {payload['since']} "
              f"({counted(payload['datasets'], 'dataset')}, {counted(payload['jobs'], 'job')} looked at)")
-    return View(title=title, columns=CHANGE_COLUMNS, records=[{c: item[c] for c in CHANGE_COLUMNS} for item in items])
+    return View(title=title, columns=CHANGE_COLUMNS, records=[{c: item[c] for c in CHANGE_COLUMNS} for item in items],
+                drop=("distance", "entity", "namespace"))
 
 
 def _cause(cause: dict) -> str:
@@ -79,11 +86,13 @@ def quality(result: Result) -> View:
     records = [{"depth": a["depth"], "namespace": a["namespace"], "name": a["name"], "cause": _cause(a["cause"]),
                 "path": " > ".join(p["name"] for p in a["path"])} for a in at_risk]
     metrics = View(title="latest metrics and assertions", columns=METRIC_COLUMNS,
-                   records=[row for d in datasets for row in _metric_rows(d)])
+                   records=[row for d in datasets for row in _metric_rows(d)],
+                   drop=("namespace", "assertions", "time", "rows"))
     broken = sum(bool(d["broken"]) for d in datasets)
     title = f"{counted(len(at_risk), 'dataset')} at risk downstream of {broken} broken"
     gate = payload.get("gate")
     if gate is not None:
         title = f"gate {entity(gate)}: {'ok' if gate['ok'] else 'AT RISK'}; " + title
     return View(title=title, columns=["depth", "namespace", "name", "cause", "path"], records=records,
-                sections=[metrics])
+                sections=[metrics], drop=("path", "depth", "namespace"),
+                tone="bad" if gate is not None and not gate["ok"] else None)
