@@ -255,6 +255,7 @@ def doctor(db: Db, policy: Any = None) -> Result:
     from importlib import metadata
 
     from lineagectl import __version__
+    from lineagectl.common import versions
     from lineagectl.errors import ExitStatus, LineageError
 
     checks: list[dict] = []
@@ -279,12 +280,16 @@ def doctor(db: Db, policy: Any = None) -> Result:
             status = ExitStatus.USAGE
             checks.append({"check": "policy", "value": str(policy), "detail": f"unusable: {exc.message}"})
     checks.append({"check": "lineagectl", "value": __version__, "detail": f"Python {sys.version.split()[0]}"})
-    for package in ("duckdb", "sqlglot", "pyarrow", "orjson", "networkx", "pyyaml", "typer", "rich"):
+    for requirement in versions.requirements():
         try:
-            version = metadata.version(package)
+            version = metadata.version(requirement.package)
+            problem = versions.problem(requirement, version)
         except metadata.PackageNotFoundError:
-            version, status = "missing", ExitStatus.USAGE
-        checks.append({"check": "package", "value": f"{package} {version}", "detail": ""})
+            version, problem = "missing", f"{requirement.package} is not installed"
+        if problem is not None:
+            status = ExitStatus.USAGE
+        checks.append({"check": "package", "value": f"{requirement.package} {version}",
+                       "detail": problem or f"supported: {requirement.specifier}"})
     return Result("doctor", checks, exit_status=status)
 
 
