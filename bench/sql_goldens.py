@@ -17,6 +17,10 @@ and the set of source tables both equal the golden's, and **column-exact** when 
 ``(source table, source column, target column)`` DIRECT edges equals the golden's. Names are
 compared lower case, tables by their last part (``db.schema.orders`` is ``orders``: the suites
 disagree on default databases, not on tables). A case whose SQL raises scores nothing.
+The Hive goldens also type their edges; for them two more figures are printed: typed field
+edges (output, column, source column, type, subtype, masking) matched out of the golden's
+total, and ``columnLineage.dataset`` entries (source column, INDIRECT subtype) matched out of
+the golden's total.
 
 Run: ``python bench/sql_goldens.py [--corpus DIR] [--failures] [--peer sqllineage]``; exits 0,
 or 2 when the corpus is absent (nothing scored). ``score(corpus)`` returns the figures for tests.
@@ -48,6 +52,8 @@ class Case:
     schema: dict | None
     tables: tuple[set, set] | None  # (targets, sources)
     columns: set | None  # {(source table, source column, target column)}
+    typed: set | None = None  # Hive: {(target, target column, source table, source column, type, subtype, masking)}
+    dataset: set | None = None  # Hive: {(source table, source column, subtype)} of columnLineage.dataset
 
 
 @dataclass
@@ -57,6 +63,8 @@ class Outcome:
     case: Case
     table_exact: bool | None = None
     column_exact: bool | None = None
+    typed: tuple[int, int] | None = None  # (golden typed field edges matched, golden's total)
+    dataset: tuple[int, int] | None = None  # (golden dataset-level entries matched, golden's total)
     why: list[str] = field(default_factory=list)
 
 
@@ -83,17 +91,22 @@ def _hive(corpus: Path) -> list[Case]:
     for path in sorted((corpus / "sql-goldens" / "openlineage-hive-cll").glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         event = data if isinstance(data, dict) else data[0]
-        columns = set()
+        columns, typed, dataset = set(), set(), set()
         for output in event["outputs"]:
-            for column, spec in ((output.get("facets") or {}).get("columnLineage") or {}).get("fields", {}).items():
+            lineage = (output.get("facets") or {}).get("columnLineage") or {}
+            for column, spec in lineage.get("fields", {}).items():
                 for item in spec["inputFields"]:
                     if any(t["type"] == "DIRECT" for t in item["transformations"]):
                         columns.add((_short(item["name"]), item["field"].lower(), column.lower()))
+                    typed |= {(_short(output["name"]), column.lower(), _short(item["name"]), item["field"].lower(),
+                               t["type"], t.get("subtype"), bool(t.get("masking"))) for t in item["transformations"]}
+            dataset |= {(_short(item["name"]), item["field"].lower(), t.get("subtype"))
+                        for item in lineage.get("dataset") or [] for t in item["transformations"]}
         tables = {item["name"]: {f["name"]: f.get("type") or "string" for f in item["facets"]["schema"]["fields"]}
                   for item in event["inputs"] + event["outputs"]}
         cases.append(Case("hive", path.stem, event["job"]["facets"]["sql"]["query"], "hive", _nest(tables),
                           ({_short(o["name"]) for o in event["outputs"]}, {_short(i["name"]) for i in event["inputs"]}),
-                          columns))
+                          columns, typed, dataset))
     return cases
 
 
@@ -111,9 +124,22 @@ def _sqllineage(corpus: Path) -> list[Case]:
                    for s, t in pairs}
         tables = ({_short(t.get("table")) for _, t in pairs if t.get("table")},
                   {_short(s.get("table")) for s, _ in pairs if s.get("table")})
-        cases.append(Case("sqllineage", case["test"], case["sql"], dialect,
-                          metadata if case.get("uses_metadata") else None, tables, columns))
+        schema = _provided(case) or metadata if case.get("uses_metadata") else None
+        cases.append(Case("sqllineage", case["test"], case["sql"], dialect, schema, tables, columns))
     return cases
+
+
+def _provided(case: dict) -> dict | None:
+    """A case's own metadata, when its test is parametrized with ``generate_metadata_providers({…})``
+    (a literal ``{table: [columns]}``) instead of the shared schemas."""
+    import ast
+
+    provider = str((case.get("parametrize") or {}).get("'provider'") or "")
+    match = re.fullmatch(r"generate_metadata_providers\((\{.*\})\)", provider.strip(), re.S)
+    if not match:
+        return None
+    tables = ast.literal_eval(match.group(1))
+    return _nest({name: dict.fromkeys(columns, "VARCHAR") for name, columns in tables.items()})
 
 
 def _urn(urn: str) -> str:
@@ -166,17 +192,28 @@ def _answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, se
                 {(_short(e.source.table), e.source.column.lower(), e.column.lower())
                  for e in edges if e.column and e.type == "DIRECT"}, [])
     answer = sql_lineage(sql, dialect=dialect, schema=schema).payload
-    targets, sources, columns, errors = set(), set(), set(), []
-    through = {name.lower() for statement in answer["statements"] for name in statement.get("through", [])}
-    for statement in answer["statements"]:
-        # A temporary table a later statement is read through is the script's inside, not its answer.
-        if not (statement.get("temporary") and {t.lower() for t in statement["targets"]} <= through):
-            targets |= {_short(t) for t in statement["targets"]}
-            sources |= {_short(s) for s in statement["sources"]}
-        columns |= {(_short(c["source"]), c["source_column"].lower(), c["column"].lower())
-                    for c in statement["columns"] if c["type"] == "DIRECT"}
-        errors += [str(e) for e in statement["errors"]]
-    return targets, sources, columns, errors
+    errors = [str(e) for statement in answer["statements"] for e in statement["errors"]]
+    if "script" not in answer:  # before scripts were composed: every statement's answer together
+        answer["script"] = {"targets": [t for s in answer["statements"] for t in s["targets"]],
+                            "sources": [t for s in answer["statements"] for t in s["sources"]],
+                            "columns": [c for s in answer["statements"] for c in s["columns"]]}
+    # The script as a whole: the tables it writes and then reads are its inside, read through.
+    script = answer["script"]
+    return ({_short(t) for t in script["targets"]}, {_short(s) for s in script["sources"]},
+            {(_short(c["source"]), c["source_column"].lower(), c["column"].lower())
+             for c in script["columns"] if c["type"] == "DIRECT"}, errors)
+
+
+def _typed_answer(sql: str, dialect: str | None, schema: dict | None) -> tuple[set, set]:
+    """lineagectl's typed field edges and dataset-level entries, shaped as ``Case.typed``/``Case.dataset``."""
+    from lineagectl.api import sql_lineage
+
+    typed, dataset = set(), set()
+    for statement in sql_lineage(sql, dialect=dialect, schema=schema).payload["statements"]:
+        typed |= {(_short(c["target"]), c["column"].lower(), _short(c["source"]), c["source_column"].lower(),
+                   c["type"], c["subtype"], bool(c["masking"])) for c in statement["columns"]}
+        dataset |= {(_short(d["source"]), d["source_column"].lower(), d["subtype"]) for d in statement["dataset"]}
+    return typed, dataset
 
 
 def _flat(schema: dict | None, path: tuple = ()) -> dict[str, list[str]]:
@@ -260,40 +297,61 @@ def run(corpus: Path, peer: str = "lineagectl") -> list[Outcome]:
             outcome.column_exact = columns == case.columns
             if not outcome.column_exact:
                 outcome.why.append(f"columns: {_diff(case.columns, columns)}")
+        if peer == "lineagectl" and case.typed is not None and case.dataset is not None:
+            try:
+                typed, dataset = _typed_answer(case.sql, case.dialect, case.schema)
+            except Exception:  # scored as nothing matched, as above
+                typed, dataset = set(), set()
+            outcome.typed = (len(case.typed & typed), len(case.typed))
+            outcome.dataset = (len(case.dataset & dataset), len(case.dataset))
+            for label, expected, ours in (("typed", case.typed, typed), ("dataset", case.dataset, dataset)):
+                if expected - ours:
+                    outcome.why.append(f"{label}: missing {sorted(expected - ours, key=str)[:3]}")
         outcomes.append(outcome)
     return outcomes
 
 
-def score(corpus: Path) -> dict[str, dict[str, tuple[int, int]]]:
-    """``{suite: {"table": (exact, scored), "column": (exact, scored)}}``."""
+def _figures(outcomes: list[Outcome]) -> dict[str, dict[str, tuple[int, int]]]:
+    """``{suite: {"table": (exact, scored), "column": (exact, scored)}}``, and for the suites whose
+    goldens type their edges (Hive) ``"typed"`` and ``"dataset"``: (golden entries matched, golden's total)."""
     figures: dict[str, dict[str, tuple[int, int]]] = {}
-    for outcome in run(corpus):
+    for outcome in outcomes:
         suite = figures.setdefault(outcome.case.suite, {"table": (0, 0), "column": (0, 0)})
         for level, exact in (("table", outcome.table_exact), ("column", outcome.column_exact)):
             if exact is not None:
                 done, total = suite[level]
                 suite[level] = (done + exact, total + 1)
+        for level, pair in (("typed", outcome.typed), ("dataset", outcome.dataset)):
+            if pair is not None:
+                done, total = suite.get(level, (0, 0))
+                suite[level] = (done + pair[0], total + pair[1])
     return figures
+
+
+def score(corpus: Path) -> dict[str, dict[str, tuple[int, int]]]:
+    """The figures of ``_figures`` for lineagectl on every case of ``corpus``."""
+    return _figures(run(corpus))
 
 
 def report(outcomes: list[Outcome], failures: bool) -> str:
     """The score table (markdown), and with ``failures`` every case not exact and why."""
-    figures: dict[str, dict[str, list[int]]] = {}
-    for outcome in outcomes:
-        suite = figures.setdefault(outcome.case.suite, {"table": [0, 0], "column": [0, 0]})
-        for level, exact in (("table", outcome.table_exact), ("column", outcome.column_exact)):
-            if exact is not None:
-                suite[level][0] += exact
-                suite[level][1] += 1
+    figures = _figures(outcomes)
     lines = ["| suite | cases | table-level exact | column-level exact |", "|---|---:|---:|---:|"]
     for suite, levels in figures.items():
         count = sum(1 for o in outcomes if o.case.suite == suite)
         lines.append(f"| {suite} | {count} | {levels['table'][0]}/{levels['table'][1]} | "
                      f"{levels['column'][0]}/{levels['column'][1]} |")
+    typed = [(suite, levels) for suite, levels in figures.items() if "typed" in levels]
+    if typed:
+        lines += ["", "| suite | typed field edges matched | dataset-level INDIRECT entries matched |",
+                  "|---|---:|---:|"]
+        lines += [f"| {suite} | {levels['typed'][0]}/{levels['typed'][1]} | "
+                  f"{levels['dataset'][0]}/{levels['dataset'][1]} |" for suite, levels in typed]
     if failures:
         lines += ["", "| suite | case | table | column | why |", "|---|---|---|---|---|"]
         for o in outcomes:
-            if o.table_exact is False or o.column_exact is False:
+            short = any(pair is not None and pair[0] < pair[1] for pair in (o.typed, o.dataset))
+            if o.table_exact is False or o.column_exact is False or short:
                 mark = {True: "ok", False: "**no**", None: "–"}
                 why = "; ".join(o.why).replace("|", "\\|").replace("\n", " ")
                 lines.append(f"| {o.case.suite} | {o.case.name} | {mark[o.table_exact]} | "

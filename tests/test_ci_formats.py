@@ -179,18 +179,19 @@ def _check_sarif(out):
 
 
 def _graph_edges(out: str, node: str, edge: str) -> set[tuple[str, str]]:
-    """The edges of a dot or mermaid drawing as (label, label), labels with newlines as spaces."""
-    labels = {m[1]: m[2].replace("\\n", " ") for m in re.finditer(node, out, re.M)}
+    """The edges of a dot or mermaid drawing as (label, label), labels with newlines as spaces and
+    without their marks (`` (root)``)."""
+    labels = {m[1]: re.sub(r"( \([^)]*\))+$", "", m[2].replace("\\n", " ")) for m in re.finditer(node, out, re.M)}
     return {(labels[m[1]], labels[m[2]]) for m in re.finditer(edge, out, re.M)}
 
 
 def _check_dot(out):
-    edges = _graph_edges(out, r'^  (n\d+) \[label="([^"]*)"', r"^  (n\d+) -> (n\d+)")
+    edges = _graph_edges(out, r'^ +(n\d+) \[label="([^"]*)"', r"^  (n\d+) -> (n\d+)")
     return edges == {(" ".join(SOURCE), " ".join(JOB)), (" ".join(JOB), " ".join(TARGET))}
 
 
 def _check_mermaid(out):
-    edges = _graph_edges(out, r'^  (n\d+)[\[(]+"([^"]*)"', r"^  (n\d+) --> (n\d+)")
+    edges = _graph_edges(out, r'^ +(n\d+)[\[(]+"([^"]*)"', r"^  (n\d+) --> (n\d+)")
     return out.startswith("flowchart LR\n") and edges == {(" ".join(SOURCE), " ".join(JOB)),
                                                           (" ".join(JOB), " ".join(TARGET))}
 

@@ -37,7 +37,8 @@ def test_graph_json_marks_models_pii_and_jobs(sample_db):
     kinds = {n["kind"] for n in data["nodes"]}
     assert kinds == {"dataset", "model", "job"}
     pii = [n["name"] for n in data["nodes"] if "PII" in n["marks"]]
-    assert pii == ["shop.public.user_master"]
+    # Tagged at the source, and carried downstream through DIRECT column lineage (as `pii` says).
+    assert pii == ["acme-eu.staging.orders_enriched", "shop.public.user_master"]
     ids = {n["id"] for n in data["nodes"]}
     assert all(e["source"] in ids and e["target"] in ids for e in data["edges"])
 

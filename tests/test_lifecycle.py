@@ -147,7 +147,7 @@ def test_graph_draws_a_dropped_dataset_dashed_and_labelled(cli, store):
     dot = cli("--db", store, "graph", "b", "-f", "dot").stdout
     a_line = next(x for x in dot.splitlines() if '\\na (dropped)"' in x)
     assert "dashed" in a_line and "grey" in a_line
-    b_line = next(x for x in dot.splitlines() if '\\nb"' in x)
+    b_line = next(x for x in dot.splitlines() if "\\nb (root)\"" in x)  # b is the root
     assert "dashed" not in b_line
     mermaid = cli("--db", store, "graph", "b", "-f", "mermaid").stdout
     node = next(x.split('["')[0].strip() for x in mermaid.splitlines() if "a (dropped)" in x)

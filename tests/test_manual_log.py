@@ -32,8 +32,9 @@ def test_steps_become_runs_with_table_and_column_lineage(tmp_path, db):
         ("manual", "warehouse.daily_sales"), ("s3://reports", "daily.csv")]
     assert {j["name"] for j in down["jobs"]} == {"daily_sales", "daily.csv"}
     columns = api.trace("warehouse.daily_sales", db, column="revenue").payload["columns"]
+    # The GROUP BY key is dataset-wide influence on every column (INDIRECT GROUP_BY), even without a schema.
     assert [(c["name"], c["column"], c["transformations"][0]["subtype"]) for c in columns] == [
-        ("shop.orders", "amount", "AGGREGATION")]
+        ("shop.orders", "amount", "AGGREGATION"), ("shop.orders", "order_date", "GROUP_BY")]
     up = api.trace("daily.csv", db).payload
     assert {d["name"] for d in up["datasets"]} == {"warehouse.daily_sales", "manual_uploads/targets.xlsx",
                                                    "shop.orders"}

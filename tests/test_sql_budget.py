@@ -14,6 +14,7 @@ import time
 import duckdb
 import pytest
 
+from lineagectl import api
 from lineagectl.errors import InputError
 from lineagectl.sources.dbt.lineage import lineage_of_models
 from lineagectl.sources.sql_budget import (
@@ -153,3 +154,43 @@ def test_a_negative_sql_timeout_is_a_usage_error(corpus, tmp_path):
                            str(corpus / "dbt" / "jaffle_shop.v12.dbt1.12.manifest.json"), "--sql-timeout", "-1"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+# Where statements are read in process: `lineagectl sql`, api.sql_lineage, ingest of SQL scripts.
+SKIPPED = "took longer than 0.2 s (--sql-timeout): skipped"
+
+
+def test_api_reports_the_slow_statement_and_answers_the_others():
+    script = f"create table db.s.slow as {slow_sql()};\ncreate table db.s.quick as select a, b + 1 as c from db.s.src"
+    slow, quick = api.sql_lineage(script, timeout=TINY).payload["statements"]
+    assert slow["targets"] == ["db.s.slow"] and slow["sources"] == ["db.s.src"]  # its tables still answer
+    assert slow["columns"] == [] and slow["errors"] == [f"column lineage of db.s.slow: {SKIPPED}"]
+    assert quick["errors"] == [] and {(c["column"], c["source_column"]) for c in quick["columns"]} == \
+        {("a", "a"), ("c", "b")}
+
+
+def test_the_sql_command_takes_the_budget(tmp_path):
+    path = tmp_path / "slow.sql"
+    path.write_text(slow_sql())
+    done = subprocess.run([sys.executable, "-m", "lineagectl", "sql", str(path), "--sql-timeout", str(TINY),
+                           "-f", "json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    statement = json.loads(done.stdout)["statements"][0]
+    assert statement["errors"] == [f"column lineage: {SKIPPED}"] and statement["sources"] == ["db.s.src"]
+
+
+def test_ingest_of_a_script_keeps_the_tables_of_a_slow_statement(tmp_path):
+    script = tmp_path / "etl.sql"
+    script.write_text(f"insert into db.s.slow {slow_sql()};\n"
+                      "insert into db.s.quick select a, b + 1 as c from db.s.src;\n")
+    db = str(tmp_path / "lineage.duckdb")
+    done = subprocess.run([sys.executable, "-m", "lineagectl", "--db", db, "ingest", str(script),
+                           "--sql-timeout", str(TINY)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"Warning: {script}: statement 1: column lineage of db.s.slow: {SKIPPED}" in done.stderr.splitlines()
+    with duckdb.connect(db, read_only=True) as con:
+        with_columns = {r[0] for r in con.execute(
+            "SELECT DISTINCT d.name FROM column_edges e JOIN datasets d ON d.dataset_id = e.dataset_id").fetchall()}
+    assert with_columns == {"db.s.quick"}
+    trace = api.trace("db.s.slow", db).payload
+    assert "db.s.src" in {d["name"] for d in trace["datasets"]}  # the slow statement's table lineage

@@ -162,3 +162,28 @@ def test_hubspot_without_catalog_every_model_has_column_lineage(corpus):
     joined = [uid for uid, facet in lineage.items() if facet and any(
         t["subtype"] in ("JOIN", "FILTER") for d in facet["dataset"] for t in d["transformations"])]
     assert len(joined) >= 34, len(joined)
+
+
+def test_in_and_exists_subqueries_filter_through_their_ctes():
+    """x IN (SELECT …) and [NOT] EXISTS (SELECT … correlated) decide which rows pass: every column
+    they read is INDIRECT FILTER, resolved through the CTE and subquery they read."""
+    sql = BASE + """, big AS (SELECT owner FROM o WHERE amt > 100)
+    SELECT u.mail FROM u
+    WHERE u.user_key IN (SELECT owner FROM big)
+      AND NOT EXISTS (SELECT 1 FROM db.s.users x WHERE x.id = u.user_key AND x.active)"""
+    got = edges_of(sql)
+    assert {(None, ORDERS, "uid", "INDIRECT", "FILTER"),  # the IN subquery's output, through big and o
+            (None, ORDERS, "amount", "INDIRECT", "FILTER"),  # big's own WHERE
+            (None, USERS, "id", "INDIRECT", "FILTER"),  # u.user_key, and the correlated x.id
+            (None, USERS, "active", "INDIRECT", "FILTER")} <= got
+    assert ("mail", USERS, "email", "DIRECT", "IDENTITY") in got
+    # Nothing the subqueries read leaks into the output column's value.
+    assert not {e for e in got if e[0] == "mail" and e[2] != "email"}
+
+
+def test_in_subquery_without_a_schema():
+    got = {(e.source.table, e.source.column, e.subtype) for e in column_lineage(
+        "SELECT id FROM shop.orders WHERE customer_id IN (SELECT id FROM crm.customers WHERE country = 'NL')")
+        if e.column is None}
+    assert got == {("shop.orders", "customer_id", "FILTER"), ("crm.customers", "id", "FILTER"),
+                   ("crm.customers", "country", "FILTER")}

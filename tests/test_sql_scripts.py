@@ -71,3 +71,22 @@ def test_a_statement_that_cannot_be_read_is_warned_about_and_the_rest_still_answ
 def test_an_unknown_dialect_is_a_usage_error(scripts, db):
     with pytest.raises(InputError, match="unknown SQL dialect"):
         api.ingest(scripts, db, dialect="cobol")
+
+
+def test_composition_through_a_temporary_table_keeps_indirect_kinds(tmp_path, db):
+    """A value the temporary table only decided (a CASE condition) stays INDIRECT CONDITIONAL when
+    composed, never an INDIRECT IDENTITY; the temporary table is no dataset, a persistent one is."""
+    from conftest import edges_into
+
+    path = tmp_path / "refunds.sql"
+    path.write_text("""CREATE TEMP TABLE picked AS
+    SELECT id, CASE WHEN refunded THEN amount END AS refund FROM pay.charges;
+    INSERT INTO fin.refunds SELECT id, refund FROM picked;
+    CREATE TABLE fin.refund_totals AS SELECT sum(refund) AS total FROM fin.refunds;
+    """, encoding="utf-8")
+    api.ingest([str(path)], db, dialect="postgres")
+    assert edges_into(db, "fin.refunds", "refund") == {("pay.charges", "amount", "DIRECT/IDENTITY"),
+                                                       ("pay.charges", "refunded", "INDIRECT/CONDITIONAL")}
+    names = {d["name"] for d in api.ls("datasets", db).payload}
+    assert "picked" not in names and {"fin.refunds", "fin.refund_totals", "pay.charges"} <= names
+    assert edges_into(db, "fin.refund_totals", "total") == {("fin.refunds", "refund", "DIRECT/AGGREGATION")}

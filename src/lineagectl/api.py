@@ -62,7 +62,7 @@ def ingest(paths: list[str], db: Db, **options: Any) -> IngestReport:
     Options: ``strict``, ``force``, ``namespace``/``catalog``/``run_results`` (dbt),
     ``on_reject(message)``, ``progress(done, total)``, ``max_record_bytes``, ``max_future``
     (a ``timedelta``, ``None`` for any date, or text such as ``"1d"``/``"none"``), ``sql_timeout``
-    (CPU seconds one dbt model's column lineage may take before it is skipped with a warning;
+    (CPU seconds one dbt model's or SQL statement's column lineage may take before it is skipped with a warning;
     None: 10, 0: no limit).
     """
     from lineagectl.sources.ingest import ingest as run
@@ -144,9 +144,10 @@ def run_provenance(db: Db, **options: Any) -> Result:
 
 
 def graph(name: str, db: Db, **options: Any) -> Result:
-    """The lineage around ``name`` as nodes and edges (options: direction, depth, column, namespace,
-    kind, select, exclude, policy, as_of)."""
-    from lineagectl.queries.view import graph as run
+    """The lineage around ``name`` as nodes and edges, marked as the HTML explorer marks them: root, PII,
+    regions, violations, dropped, failed runs (options: direction, depth, column, namespace, kind, select,
+    exclude, policy, as_of, datasets_only)."""
+    from lineagectl.explore.text import graph as run
 
     return run(name, db, **options)
 
@@ -154,7 +155,7 @@ def graph(name: str, db: Db, **options: Any) -> Result:
 def graph_page(name: str | None, db: Db, **options: Any) -> Result:
     """The data of an offline HTML explorer page: ``name`` ± depth capped at ``max_nodes`` ("+N more"
     nodes hold the rest), or the whole store with ``whole=True`` (options: whole, direction, depth, max_nodes,
-    namespace, kind, column, policy, as_of). ``graph_html`` writes the page."""
+    namespace, kind, column, select, exclude, policy, as_of, datasets_only). ``graph_html`` writes the page."""
     from lineagectl.explore.build import graph_page as run
 
     return run(name, db, **options)
@@ -232,13 +233,14 @@ def quality(db: Db, policy: PolicyArg = None, **options: Any) -> Result:
     return run(db, policy, **options)
 
 
-def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None) -> Result:
+def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None, timeout: float | None = None) -> Result:
     """Lineage of a SQL script, no store: payload ``{"statements": [{index, kind, targets, sources,
     columns, dataset, errors}]}``. ``schema``: ``{"db.schema.table": {"column": "type"}}`` (any depth),
-    or the path of a JSON/YAML file of it or of a dbt ``catalog.json``."""
+    or the path of a JSON/YAML file of it or of a dbt ``catalog.json``. ``timeout``: CPU seconds one
+    statement's column lineage may take before it is skipped (None: 10, 0: no limit)."""
     from lineagectl.sources.sql_answer import answer, table_graph
 
-    payload = answer(sql, dialect, schema)
+    payload = answer(sql, dialect, schema, timeout)
     return Result(kind="sql", payload=payload, context={"dialect": dialect}, graph=table_graph(payload))
 
 
@@ -253,6 +255,7 @@ def doctor(db: Db, policy: Any = None) -> Result:
     from importlib import metadata
 
     from lineagectl import __version__
+    from lineagectl.common import versions
     from lineagectl.errors import ExitStatus, LineageError
 
     checks: list[dict] = []
@@ -277,12 +280,16 @@ def doctor(db: Db, policy: Any = None) -> Result:
             status = ExitStatus.USAGE
             checks.append({"check": "policy", "value": str(policy), "detail": f"unusable: {exc.message}"})
     checks.append({"check": "lineagectl", "value": __version__, "detail": f"Python {sys.version.split()[0]}"})
-    for package in ("duckdb", "sqlglot", "pyarrow", "orjson", "networkx", "pyyaml", "typer", "rich"):
+    for requirement in versions.requirements():
         try:
-            version = metadata.version(package)
+            version = metadata.version(requirement.package)
+            problem = versions.problem(requirement, version)
         except metadata.PackageNotFoundError:
-            version, status = "missing", ExitStatus.USAGE
-        checks.append({"check": "package", "value": f"{package} {version}", "detail": ""})
+            version, problem = "missing", f"{requirement.package} is not installed"
+        if problem is not None:
+            status = ExitStatus.USAGE
+        checks.append({"check": "package", "value": f"{requirement.package} {version}",
+                       "detail": problem or f"supported: {requirement.specifier}"})
     return Result("doctor", checks, exit_status=status)
 
 

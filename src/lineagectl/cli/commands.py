@@ -97,8 +97,8 @@ def ingest(
         "--job-namespace", metavar="NS", help="SQL scripts: the namespace of their jobs (default: sql).")] = None,
     sql_timeout: Annotated[float, typer.Option(
         "--sql-timeout", metavar="SECONDS", min=0,
-        help="dbt manifests: skip a model's column lineage (with a warning, table lineage kept) past this "
-             "many seconds of CPU; 0: no limit.")] = 10.0,
+        help="dbt manifests and SQL scripts: skip a model's or statement's column lineage (with a warning, "
+             "table lineage kept) past this many seconds of CPU; 0: no limit.")] = 10.0,
     max_future: Annotated[str, typer.Option(
         "--max-future", metavar="DURATION",
         help="Reject events dated further ahead than this (a producer's wrong clock); 'none' accepts any.")] = "1d",
@@ -353,6 +353,8 @@ def graph(name: Annotated[str | None, typer.Argument(
           max_nodes: Annotated[int, typer.Option(
               "--max-nodes", metavar="N",
               help="With -f html: draw at most N nodes; the rest wait in \"+N more\" nodes.")] = 300,
+          datasets_only: Annotated[bool, typer.Option(
+              "--datasets-only", help="Leave the jobs out: an edge from each input of a job to each output.")] = False,
           output: OutputOption = None) -> None:
     """Draw the lineage around NAME (Mermaid, dot, HTML).
 
@@ -361,18 +363,24 @@ def graph(name: Annotated[str | None, typer.Argument(
     violations, runs and quality on the nodes; --all draws the whole store.
     """
     if fmt.lower() == "html":
-        if select or exclude:
-            raise InputError("-f html does not take --select or --exclude yet; use dot or mermaid for those")
         emit(api.graph_page(name, store(db), whole=whole, direction=direction, depth=depth, max_nodes=max_nodes,
-                            namespace=namespace, kind=kind, column=column, policy=policy_path(policy), as_of=as_of),
+                            namespace=namespace, kind=kind, column=column, select=select, exclude=exclude,
+                            policy=policy_path(policy), as_of=as_of, datasets_only=datasets_only),
              "html", output, allowed=("html",))
         return
     if whole or name is None:
         raise InputError("--all draws the whole store as an HTML page: add -f html" if whole
                          else "graph needs a NAME (or --all -f html for the whole store)")
-    emit(api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
-                   kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of), fmt, output,
-         allowed=tuple(f for f in get_args(GraphFormat) if f != "html"))
+    result = api.graph(name, store(db), direction=direction, depth=depth, column=column, namespace=namespace,
+                       kind=kind, select=select, exclude=exclude, policy=policy_path(policy), as_of=as_of,
+                       datasets_only=datasets_only)
+    from lineagectl.cli.render.graphviz import LARGE_GRAPH_NODES
+
+    drawn = len(result.graph["nodes"]) if result.graph else 0
+    if fmt.lower() in ("dot", "mermaid") and drawn > LARGE_GRAPH_NODES:
+        _stderr(f"Warning: {drawn:,} nodes are hard to read as one picture: narrow it with --depth, --select, "
+                "--datasets-only or --direction, or explore it with -f html")
+    emit(result, fmt, output, allowed=tuple(f for f in get_args(GraphFormat) if f != "html"))
 
 
 
@@ -390,6 +398,10 @@ def sql(file: Annotated[str, typer.Argument(
         fmt: Annotated[SqlFormat, typer.Option(
             "--format", "-f", metavar="FORMAT", case_sensitive=False,
             help="table, json, ndjson, csv, or mermaid/dot (the tables, an edge per statement).")] = "table",
+        sql_timeout: Annotated[float, typer.Option(
+            "--sql-timeout", metavar="SECONDS", min=0,
+            help="Skip a statement's column lineage (reported, its tables kept) past this many seconds of CPU; "
+                 "0: no limit.")] = 10.0,
         output: OutputOption = None) -> None:
     """Lineage of a SQL script, without a store.
 
@@ -405,5 +417,5 @@ def sql(file: Annotated[str, typer.Argument(
             raise InputError(f"cannot read {file}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
             raise InputError(f"{file} is not UTF-8 text") from None
-    emit(api.sql_lineage(text, dialect=dialect, schema=schema), fmt, output,
+    emit(api.sql_lineage(text, dialect=dialect, schema=schema, timeout=sql_timeout), fmt, output,
          allowed=get_args(SqlFormat))

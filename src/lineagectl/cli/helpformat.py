@@ -44,7 +44,9 @@ class Command(TyperCommand):
                 pieces.extend(param.get_usage_pieces(ctx))
                 continue
             metavar = param.make_metavar(ctx)
-            pieces.append(metavar if param.required else f"[{metavar}]")
+            # typer 0.26 brackets an optional argument's metavar itself; 0.28 does not.
+            optional = not param.required and not metavar.startswith("[")
+            pieces.append(f"[{metavar}]" if optional else metavar)
         return pieces
 
     def format_epilog(self, ctx: Any, formatter: Any) -> None:

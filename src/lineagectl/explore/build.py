@@ -18,11 +18,11 @@ from lineagectl.errors import InputError
 from lineagectl.explore.columns import column_lineage
 from lineagectl.explore.facts import dataset_columns, dataset_writes, describe_jobs_fully
 from lineagectl.explore.focus import Shape, dataset_key, focus_shape, job_key
-from lineagectl.explore.governance import Marks, Violation, governance_marks
+from lineagectl.explore.governance import Marks, Violation, governance_marks, violated_edges
 from lineagectl.explore.layout import layered_positions
 from lineagectl.graph.names import resolve
 from lineagectl.graph.walk import DIRECTIONS, every_edge, walk_columns, walk_datasets
-from lineagectl.queries.lineage import check_depth, check_present, root_columns
+from lineagectl.queries.lineage import check_depth, check_present, root_columns, selected_datasets
 from lineagectl.results import Result
 from lineagectl.store import open_store
 from lineagectl.store.lookups import describe_datasets, describe_jobs
@@ -32,8 +32,9 @@ DEFAULT_MAX_NODES = 300
 
 def graph_page(name: str | None, db: Any = None, *, whole: bool = False, direction: str = "both",
                depth: int | None = 2, max_nodes: int = DEFAULT_MAX_NODES, namespace: str | None = None,
-               kind: str | None = None, column: str | None = None, policy: str | Policy | None = None,
-               as_of: str | None = None) -> Result:
+               kind: str | None = None, column: str | None = None, select: str | None = None,
+               exclude: str | None = None, policy: str | Policy | None = None, as_of: str | None = None,
+               datasets_only: bool = False) -> Result:
     """The explorer page's data around dataset ``name`` (``direction``: upstream, downstream or both),
     or of the whole store with ``whole``.
 
@@ -41,7 +42,9 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
     "namespace", "name", …marks}``, each edge ``{"source", "target", "rules"}``, each group (a
     "+N more" node) ``{"id", "parent", "side", "members"}``; ``"column_edges"`` the column lineage
     among the page's datasets (``columns.column_lineage``). With ``column``, ``"column"`` names the
-    nodes and columns on that column's lineage (the page opens with that path lit).
+    nodes and columns on that column's lineage (the page opens with that path lit). ``select``/``exclude``
+    (dbt-style selectors) keep only the matching datasets (and the root), as for dot and mermaid;
+    ``datasets_only`` leaves the jobs out (an edge from each input of a job to each of its outputs).
     """
     if column is not None and whole:
         raise InputError("--column follows one dataset's column: give a NAME, not --all")
@@ -57,13 +60,18 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
     with open_store(db) as con:
         root, path = None, None
         if whole:
-            shape = _whole_shape(every_edge(con, when), con)
+            shape = _whole_shape(every_edge(con, when), con, _selection(con, select, exclude), datasets_only)
         else:
             assert name is not None
             root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
             check_present(con, root, when)
             walks = {d: walk_datasets(con, [root.id], d, depth, when) for d in DIRECTIONS if direction in (d, "both")}
-            shape = focus_shape(root.id, walks, max_nodes, _sort_key(con, root.id, walks))
+            kept = _selection(con, select, exclude)
+            if kept is not None:
+                kept.add(root.id)
+                for walk in walks.values():
+                    walk.rows = [r for r in walk.rows if r[0] in kept and r[2] in kept]
+            shape = focus_shape(root.id, walks, max_nodes, _sort_key(con, root.id, walks), datasets_only)
             path = _column_path(con, root, column, list(walks), depth, when) if column else None
         dataset_ids = sorted(int(k[1:]) for k in shape.order if k[0] == "d")
         job_ids = sorted(int(k[1:]) for k in shape.order if k[0] == "j")
@@ -97,6 +105,7 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
         next(n for n in nodes if n["id"] == dataset_key(root.id))["root"] = True
     groups = [{"id": g, **group} for g, group in sorted(shape.groups.items())]
     payload = {"mode": "all" if whole else "focus", "depth": depth, "max_nodes": max_nodes,
+               "datasets_only": datasets_only,
                "as_of": format_timestamp(when), "policy": rules.path,
                "root": dataset_key(root.id) if root else None,
                "nodes": nodes, "edges": edges, "groups": groups, "column": path, "column_edges": column_edges}
@@ -127,16 +136,35 @@ def _column_path(con: Any, root: Any, column: str, directions: list[str], depth:
             "columns": {key: sorted(names) for key, names in sorted(columns.items())}}
 
 
-def _whole_shape(rows: list[tuple[int, int, str]], con: Any) -> Shape:
-    """Every dataset and job, every edge (dataset → job for inputs, job → dataset for outputs)."""
+def _selection(con: Any, select: str | None, exclude: str | None) -> set[int] | None:
+    """The datasets a selection keeps (None: no selection, all of them)."""
+    if not (select or exclude):
+        return None
+    every = {r[0] for r in con.execute("SELECT dataset_id FROM datasets").fetchall()}
+    return selected_datasets(con, select, exclude, every)
+
+
+def _whole_shape(rows: list[tuple[int, int, str]], con: Any, kept: set[int] | None = None,
+                 datasets_only: bool = False) -> Shape:
+    """Every dataset (of ``kept``, when given) and job, every edge (dataset → job for inputs, job → dataset
+    for outputs; with ``datasets_only`` from each input of a job to each of its outputs)."""
     shape = Shape()
-    nodes = {dataset_key(r[0]) for r in con.execute("SELECT dataset_id FROM datasets").fetchall()}
+    nodes = {dataset_key(r[0]) for r in con.execute("SELECT dataset_id FROM datasets").fetchall()
+             if kept is None or r[0] in kept}
     aliases = {dataset_key(r[0]) for r in con.execute("SELECT alias_id FROM dataset_aliases").fetchall()}
     nodes -= aliases  # an alias is drawn as the dataset it names
+    ends: dict[str, dict[str, set[str]]] = {}
     for dataset_id, job_id, direction in rows:
+        if kept is not None and dataset_id not in kept:
+            continue
         d, j = dataset_key(dataset_id), job_key(job_id)
-        nodes.update((d, j))
-        shape.edges.add((d, j) if direction == "in" else (j, d))
+        ends.setdefault(j, {"in": set(), "out": set()})[direction].add(d)
+        nodes.add(d)
+        if not datasets_only:
+            nodes.add(j)
+            shape.edges.add((d, j) if direction == "in" else (j, d))
+    if datasets_only:
+        shape.edges = {(a, b) for found in ends.values() for a in found["in"] for b in found["out"]}
     shape.order = sorted(nodes)
     shape.shown = nodes
     return shape
@@ -192,11 +220,6 @@ def _job_node(j: int, job: dict) -> dict:
 
 def _edges(shape: Shape, marks: Marks) -> list[dict]:
     """The edges between drawn nodes, each with the rules its data crossing violates."""
-    broken: dict[tuple[str, str], set[str]] = {}
-    for v in marks.violations:
-        source, target = dataset_key(v.source), dataset_key(v.target)
-        for job in v.jobs:
-            for edge in ((source, job_key(job)), (job_key(job), target)):
-                broken.setdefault(edge, set()).add(v.rule)
+    broken = violated_edges(marks.violations)
     return [{"id": f"e{index}", "source": a, "target": b, "rules": sorted(broken.get((a, b), ()))}
             for index, (a, b) in enumerate(sorted(shape.edges))]

@@ -11,6 +11,8 @@ from typing import Any
 from lineagectl.common.timeutil import format_timestamp
 
 RECENT_RUNS = 3
+# The run states drawn in red (OpenLineage FAIL and ABORT; FAILED as some producers spell it).
+FAILED_STATES = frozenset({"FAIL", "FAILED", "ABORT"})
 _IDS = "IN (SELECT unnest($ids::BIGINT[]))"
 _JOBS = f"""
     SELECT j.job_id, j.namespace, j.name, j.job_type, j.sql, j.sql_dialect,
@@ -68,3 +70,12 @@ def dataset_writes(con: Any, ids: list[int]) -> dict[int, list[dict]]:
     for runs in found.values():
         runs.sort(key=lambda r: r["started_at"] or "", reverse=True)
     return found
+
+
+def last_states(con: Any, dataset_ids: list[int], job_ids: list[int]) -> dict[str, str]:
+    """The state of the last run of each job and of the last run that wrote each dataset, by node
+    key (``d<id>``, ``j<id>``), as the explorer page shows them."""
+    states = {f"d{i}": runs[0]["state"] for i, runs in dataset_writes(con, dataset_ids).items()}
+    for row in con.execute(_JOB_RUNS, {"ids": job_ids, "n": 1}).fetchall() if job_ids else []:
+        states[f"j{row[0]}"] = row[2]
+    return states

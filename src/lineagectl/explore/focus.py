@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 UP, DOWN = "up", "down"
@@ -39,9 +40,11 @@ def job_key(job_id: int) -> str:
     return f"j{job_id}"
 
 
-def focus_shape(root: int, walks: dict[str, Any], max_nodes: int, label: Callable[[str], tuple]) -> Shape:
+def focus_shape(root: int, walks: dict[str, Any], max_nodes: int, label: Callable[[str], tuple],
+                datasets_only: bool = False) -> Shape:
     """The shape of a focus page around dataset ``root`` from its ``walks`` (``"upstream"``/``"downstream"``
-    ``Walk``s); ``label(key)`` sorts nodes at the same distance (kind, namespace, name)."""
+    ``Walk``s); ``label(key)`` sorts nodes at the same distance (kind, namespace, name). With
+    ``datasets_only`` the jobs are left out: an edge runs from dataset to dataset."""
     shape = Shape()
     top = dataset_key(root)
     shape.distance[top] = 0
@@ -50,18 +53,22 @@ def focus_shape(root: int, walks: dict[str, Any], max_nodes: int, label: Callabl
         side = DOWN if direction == "downstream" else UP
         for src, job, dst in walk.rows:
             near, middle, far = dataset_key(src), job_key(job), dataset_key(dst)
-            shape.edges.update(((near, middle), (middle, far)) if side == DOWN else ((far, middle), (middle, near)))
-            for node, distance in ((middle, 2 * walk.jobs[job] - 1), (far, 2 * walk.datasets.get(dst, 0))):
-                if node != top and distance < shape.distance.get(node, distance + 1):
-                    shape.distance[node] = distance
-            links.setdefault(middle, set()).add((near, side))
-            links.setdefault(far, set()).add((middle, side))
+            # Distances stay counted in steps of a job (odd) and a dataset (even) without the jobs too.
+            path = [near, far] if datasets_only else [near, middle, far]
+            hops = list(pairwise(path))
+            shape.edges.update(hops if side == DOWN else ((b, a) for a, b in hops))
+            distances = {middle: 2 * walk.jobs[job] - 1, far: 2 * walk.datasets.get(dst, 0)}
+            for previous, node in hops:
+                if node != top and distances[node] < shape.distance.get(node, distances[node] + 1):
+                    shape.distance[node] = distances[node]
+                links.setdefault(node, set()).add((previous, side))
     shape.order = sorted(shape.distance, key=lambda key: (shape.distance[key], label(key), key))
     rank = {key: index for index, key in enumerate(shape.order)}
+    step = 2 if datasets_only else 1
     shape.shown = set(shape.order[:max_nodes])
     for node in shape.order[max_nodes:]:
         # The parent: the first-ordered neighbour one step nearer the root.
-        nearer = [(rank[p], p, s) for p, s in links.get(node, ()) if shape.distance[p] == shape.distance[node] - 1]
+        nearer = [(rank[p], p, s) for p, s in links.get(node, ()) if shape.distance[p] == shape.distance[node] - step]
         _, parent, side = min(nearer)
         group = shape.groups.setdefault(f"m{parent}{side}", {"parent": parent, "side": side, "members": []})
         group["members"].append(node)

@@ -17,6 +17,7 @@ from lineagectl.common.policy import Policy
 from lineagectl.compliance.flows import flow_violations
 from lineagectl.compliance.pii import pii_reach
 from lineagectl.compliance.residency import region_map, residency_violations
+from lineagectl.explore.focus import dataset_key, job_key
 from lineagectl.graph.pii import pii_datasets
 from lineagectl.operations.quality import dataset_quality, datasets_at_risk
 from lineagectl.store.lookups import column_spellings
@@ -75,3 +76,16 @@ def governance_marks(con: Any, rules: Policy, ids: list[int]) -> Marks:
     marks.broken = {i: q["broken"] for i, q in reported.items() if q["broken"] and i in wanted}
     marks.at_risk = {i: r for i, r in datasets_at_risk(con, reported).items() if i in wanted}
     return marks
+
+
+def violated_edges(violations: list[Violation]) -> dict[tuple[str, str], set[str]]:
+    """The rules each drawn edge's data crossing violates, by (source key, target key): the hops
+    dataset → job → dataset of each violation, and the dataset → dataset edge that stands for
+    them when jobs are hidden (``--datasets-only``)."""
+    broken: dict[tuple[str, str], set[str]] = {}
+    for v in violations:
+        source, target = dataset_key(v.source), dataset_key(v.target)
+        hops = [hop for job in v.jobs for hop in ((source, job_key(job)), (job_key(job), target))]
+        for edge in ((source, target), *hops):
+            broken.setdefault(edge, set()).add(v.rule)
+    return broken

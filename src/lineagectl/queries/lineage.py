@@ -38,13 +38,19 @@ def root_columns(con: Any, entity: Entity, column: str) -> list[str]:
 
 def keep_selected(con: Any, walk: Walk | ColumnWalk, select: str | None, exclude: str | None) -> set[int]:
     """Narrow a walk's datasets (and columns) to a dbt-style selection; returns the datasets kept."""
-    catalog = Catalog(con)
-    keep = catalog.expression(select) if select else set(walk.datasets)
-    if exclude:
-        keep -= catalog.expression(exclude)
+    keep = selected_datasets(con, select, exclude, set(walk.datasets))
     walk.datasets = {i: d for i, d in walk.datasets.items() if i in keep}
     if isinstance(walk, ColumnWalk):
         walk.columns = {k: d for k, d in walk.columns.items() if k[0] in keep}
+    return keep
+
+
+def selected_datasets(con: Any, select: str | None, exclude: str | None, among: set[int]) -> set[int]:
+    """The datasets a dbt-style ``select`` matches (``among`` without one), less those ``exclude`` matches."""
+    catalog = Catalog(con)
+    keep = catalog.expression(select) if select else set(among)
+    if exclude:
+        keep -= catalog.expression(exclude)
     return keep
 
 

@@ -1,71 +1,60 @@
 """``graph``: the lineage neighbourhood of a dataset or column as nodes and edges (dot, mermaid, json).
 
-Nodes say what they are (dataset, model, job, column) and whether they hold
-personal data, by the one PII definition (``lineagectl.graph.pii``), so the
-picture agrees with ``lineagectl pii`` under the same policy.
+Nodes say what they are (dataset, model, job, column); ``lineagectl.explore.text``
+adds what the policy and the runs say of them (PII, regions, violations, failed
+runs), by the same code as the HTML explorer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lineagectl.common.policy import Policy, load_policy
-from lineagectl.common.timeutil import option_time
 from lineagectl.errors import InputError
 from lineagectl.graph.names import resolve
-from lineagectl.graph.pii import pii_columns, pii_datasets
 from lineagectl.graph.walk import DIRECTIONS, walk_columns, walk_datasets
 from lineagectl.queries.lineage import check_depth, check_present, keep_selected, lifecycle, root_columns
-from lineagectl.results import Result, transformation_text
-from lineagectl.store import open_store
+from lineagectl.results import transformation_text
 from lineagectl.store.lookups import describe_datasets, describe_jobs
 
 
-def graph(name: str, db: Any = None, *, direction: str = "both", depth: int | None = 2,
-          column: str | None = None, namespace: str | None = None, kind: str | None = None,
-          select: str | None = None, exclude: str | None = None, policy: str | Policy | None = None,
-          as_of: str | None = None) -> Result:
-    """The lineage neighbourhood of ``name`` as nodes and edges (for dot / mermaid / json).
+def neighbourhood(con: Any, name: str, *, direction: str = "both", depth: int | None = 2,
+                  column: str | None = None, namespace: str | None = None, kind: str | None = None,
+                  select: str | None = None, exclude: str | None = None, when: Any = None) -> dict:
+    """The lineage neighbourhood of ``name`` as nodes and edges (for dot / mermaid / json), on an open store.
 
     ``select``/``exclude`` (dbt-style selectors) keep only matching datasets besides the root;
-    edges to the others are left out. ``policy`` adds its ``pii.columns`` globs to the PII marks.
-    ``as_of`` draws lineage as it stood then, as ``impact``/``trace`` answer it. A dataset dropped
-    now carries ``dropped``/``dropped_at`` and the mark ``dropped``.
+    edges to the others are left out. ``when`` draws lineage as it stood then, as ``impact``/``trace``
+    answer it. A dataset dropped now carries ``dropped``/``dropped_at`` and the mark ``dropped``.
+    Returns ``{"root", "root_id", "columns", "nodes", "edges"}``; what the governance rules say of
+    the nodes (PII, regions, violations) is added by ``lineagectl.explore.text``.
     """
     if direction not in (*DIRECTIONS, "both"):
         raise InputError("--direction must be upstream, downstream or both")
     check_depth(depth)
-    when = option_time(as_of, "--as-of")
-    rules = policy if isinstance(policy, Policy) else load_policy(policy)
     directions = DIRECTIONS if direction == "both" else (direction,)
-    with open_store(db) as con:
-        root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
-        check_present(con, root, when)
-        columns = root_columns(con, root, column) if column else None
-        walks: list[Any] = [walk_columns(con, [(root.id, c) for c in columns], d, depth, as_of=when) if columns
-                            else walk_datasets(con, [root.id], d, depth, when) for d in directions]
-        if select or exclude:
-            for walk in walks:
-                kept = keep_selected(con, walk, select, exclude) | {root.id}
-                walk.edges = {e for e in walk.edges if e.src in kept and e.dst in kept}
-        ids = sorted({root.id} | {i for w in walks for i in w.datasets})
-        datasets = describe_datasets(con, ids)
-        jobs = describe_jobs(con, {j for w in walks for j in w.jobs})
-        pii_tables = pii_datasets(con, rules, ids)
-        pii_fields = set(pii_columns(con, rules, pii_tables)) if columns else set()
+    root = resolve(con, name, namespace=namespace, kind=kind if kind == "model" else "dataset")
+    check_present(con, root, when)
+    columns = root_columns(con, root, column) if column else None
+    walks: list[Any] = [walk_columns(con, [(root.id, c) for c in columns], d, depth, as_of=when) if columns
+                        else walk_datasets(con, [root.id], d, depth, when) for d in directions]
+    if select or exclude:
+        for walk in walks:
+            kept = keep_selected(con, walk, select, exclude) | {root.id}
+            walk.edges = {e for e in walk.edges if e.src in kept and e.dst in kept}
+    ids = sorted({root.id} | {i for w in walks for i in w.datasets})
+    datasets = describe_datasets(con, ids)
+    jobs = describe_jobs(con, {j for w in walks for j in w.jobs})
     nodes: dict[str, dict] = {}
     edges: list[dict] = []
 
     def dataset_node(i: int, col: str | None = None) -> str:
         d = datasets[i]
         key = f"d{i}" if col is None else f"c{i}:{col}"
-        is_pii = (i, col.lower()) in pii_fields if col else i in pii_tables
-        marks = ((["model"] if d["type"] == "MODEL" else []) + (["PII"] if is_pii else [])
-                 + (["dropped"] if d.get("dropped") else []))
+        marks = (["model"] if d["type"] == "MODEL" else []) + (["dropped"] if d.get("dropped") else [])
         label = f"{d['namespace']}\n{d['name']}" + (f".{col}" if col else "")
         nodes.setdefault(key, {"id": key, "label": label, "kind": "model" if d["type"] == "MODEL" and not col
                                else ("column" if col else "dataset"), "marks": marks,
-                               "namespace": d["namespace"], "name": d["name"], "column": col, "pii": is_pii,
+                               "namespace": d["namespace"], "name": d["name"], "column": col, "pii": False,
                                **lifecycle(d)})
         return key
 
@@ -85,11 +74,8 @@ def graph(name: str, db: Any = None, *, direction: str = "both", depth: int | No
                                  "name": jobs[job]["name"], "column": None, "pii": False})
             first, second = (a, b) if direction_walked == "downstream" else (b, a)
             edges.extend([{"source": first, "target": j, "label": ""}, {"source": j, "target": second, "label": ""}])
-    dataset_node(root.id, columns[0] if columns else None)
+    root_key = dataset_node(root.id, columns[0] if columns else None)
     unique_edges = sorted({(e["source"], e["target"], e["label"]) for e in edges})
-    graph_data = {"nodes": sorted(nodes.values(), key=lambda n: n["id"]),
-                  "edges": [{"source": s, "target": t, "label": lbl} for s, t, lbl in unique_edges]}
-    payload = {"root": {"namespace": root.namespace, "name": root.name,
-                        "column": columns[0] if columns else None},
-               "direction": direction, **graph_data}
-    return Result("graph", payload, graph=graph_data)
+    return {"root": {"namespace": root.namespace, "name": root.name, "column": columns[0] if columns else None},
+            "root_key": root_key, "nodes": sorted(nodes.values(), key=lambda n: n["id"]),
+            "edges": [{"source": s, "target": t, "label": lbl} for s, t, lbl in unique_edges]}

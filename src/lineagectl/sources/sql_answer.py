@@ -20,8 +20,11 @@ from typing import Any
 
 from lineagectl.common.dialects import option_dialect
 from lineagectl.errors import InputError
-from lineagectl.sources.sql_lineage import SqlLineageError, column_lineage, moves_no_data
-from lineagectl.sources.sql_statements import Statement, statements
+from lineagectl.sources.sql_budget import budget_seconds, call_within
+from lineagectl.sources.sql_lineage import SqlLineageError, moves_no_data, statement_lineage
+from lineagectl.sources.sql_names import schema_key
+from lineagectl.sources.sql_script import compose, written_columns
+from lineagectl.sources.sql_statements import Statement, statements, table_name
 
 # Statements whose columns sqlglot's lineage cannot read today: their tables still answer.
 _NO_COLUMNS = ("DROP", "ALTER", "ALTER_RENAME", "TRUNCATE", "CREATE_TABLE", "OTHER", "COPY", "DELETE")
@@ -66,20 +69,23 @@ def nested_schema(schema: dict) -> dict:
     return nested
 
 
-def _catalog_schema(catalog: dict) -> dict:
-    """A dbt ``catalog.json``'s tables (nodes and sources) as ``{"db.schema.table": {column: type}}``."""
+def _catalog_schema(catalog: dict, dialect: str | None) -> dict:
+    """A dbt ``catalog.json``'s tables (nodes and sources) as ``{"db.schema.table": {column: type}}``,
+    its columns named as the warehouse stores them (``sql_names.schema_key``: Postgres's ``BillingMonth``
+    keeps its case)."""
     tables = {}
     for node in [*(catalog.get("nodes") or {}).values(), *(catalog.get("sources") or {}).values()]:
         metadata = node.get("metadata") or {}
         name = ".".join(p for p in (metadata.get("database"), metadata.get("schema"), metadata.get("name")) if p)
         if name:
-            tables[name] = {c.get("name") or key: c.get("type") or "VARCHAR"
+            tables[name] = {schema_key(c.get("name") or key, dialect): c.get("type") or "VARCHAR"
                             for key, c in (node.get("columns") or {}).items()}
     return tables
 
 
-def load_schema(path: str | Path) -> dict:
-    """The schema in ``path`` (JSON or YAML mapping, or a dbt ``catalog.json``), nested for sqlglot.
+def load_schema(path: str | Path, dialect: str | None = None) -> dict:
+    """The schema in ``path`` (JSON or YAML mapping, or a dbt ``catalog.json`` of the warehouse of
+    ``dialect``), nested for sqlglot.
 
     Raises ``InputError`` when the file cannot be read or is not a schema.
     """
@@ -102,56 +108,69 @@ def load_schema(path: str | Path) -> dict:
         raise InputError(f"schema file {str(path)!r} is not {'YAML' if is_yaml else 'JSON'}: "
                          f"{str(exc).splitlines()[0]}") from None
     if isinstance(data, dict) and isinstance(data.get("metadata"), dict) and "nodes" in data:
-        data = _catalog_schema(data)
+        data = _catalog_schema(data, dialect)
     return nested_schema(data or {})
 
 
-def _edge(edge: Any, target: str | None) -> dict:
-    item = {"target": target, "source": edge.source.table, "source_column": edge.source.column,
+def _written(tree: Any) -> dict[str, str]:
+    """The tables ``tree`` names, as written, by their lower-case name: sqlglot's lineage names a
+    table as the dialect stores it (Snowflake's ``orders`` as ``ORDERS``); the answer, as written."""
+    from sqlglot import exp
+
+    return {table_name(t).lower(): table_name(t) for t in tree.find_all(exp.Table)}
+
+
+def _edge(edge: Any, target: str | None, written: dict[str, str]) -> dict:
+    source = written.get(edge.source.table.lower(), edge.source.table)
+    item = {"target": target, "source": source, "source_column": edge.source.column,
             "type": edge.type, "subtype": edge.subtype, "masking": edge.masking}
     if edge.column is not None:
         return {"target": target, "column": edge.column, **{k: v for k, v in item.items() if k != "target"}}
     return item
 
 
-def _parts(statement: Statement, dialect: str | None) -> list[tuple[str | None, str]]:
-    """(target, SQL) of each query whose columns are read: the statement itself, or each INSERT of a
+def _parts(statement: Statement) -> list[tuple[str | None, Any]]:
+    """(target, parsed statement) of each query whose columns are read: the statement itself, or each INSERT of a
     Hive multi-insert (``FROM src INSERT … SELECT … INSERT … SELECT …``) as ``INSERT … SELECT … FROM src``."""
     from sqlglot import exp
 
     tree = statement.tree
     if not isinstance(tree, exp.MultitableInserts):
-        return [(statement.targets[0] if len(statement.targets) == 1 else None, statement.sql)]
+        return [(statement.targets[0] if len(statement.targets) == 1 else None, tree)]
     source, with_ = tree.args.get("source"), tree.args.get("with_")
     ctes = {cte.alias_or_name.lower(): cte for cte in (with_.expressions if with_ is not None else [])}
     if isinstance(source, exp.Table) and not source.db and source.name.lower() in ctes:
         # FROM a CTE: read from its query as a subquery, as `WITH … INSERT` would lose the CTE's lineage.
         cte = ctes[source.name.lower()]
         source = exp.Subquery(this=cte.this.copy(), alias=exp.TableAlias(this=exp.to_identifier(source.alias_or_name)))
-    parts: list[tuple[str | None, str]] = []
+    parts: list[tuple[str | None, Any]] = []
     for insert, target in zip(tree.expressions, statement.targets, strict=False):
         insert = insert.copy()
         query = insert.expression
         if isinstance(query, exp.Select) and source is not None:
             query.from_(source.copy(), copy=False)
-        parts.append((target, insert.sql(dialect=dialect)))
+        parts.append((target, insert))
     return parts
 
 
-def _statement(statement: Statement, dialect: str | None, schema: dict | None) -> dict:
+def _statement(statement: Statement, dialect: str | None, schema: dict | None, seconds: float | None) -> dict:
     errors = [statement.error] if statement.error else []
     columns: list[dict] = []
     dataset: list[dict] = []
     if statement.tree is not None and statement.kind not in _NO_COLUMNS and not moves_no_data(statement.tree):
-        for target, sql in _parts(statement, dialect):
+        for target, tree in _parts(statement):
+            where = f"column lineage{f' of {target}' if target else ''}"
+            problems: list[str] = []
             try:
-                edges = column_lineage(sql, dialect, schema)
-            except SqlLineageError as exc:
+                edges = call_within(seconds, statement_lineage, tree, dialect, schema, problems)
+            except SqlLineageError as exc:  # StatementTimeout (past the budget) is one
                 reason = f"not read yet for {statement.kind}" if str(exc) == "not a SELECT query" else str(exc)
-                errors.append(f"column lineage{f' of {target}' if target else ''}: {reason}")
+                errors.append(f"{where}: {reason}")
                 continue
+            errors += [f"{where}: {problem}" for problem in problems]
+            written = _written(tree)
             for edge in edges:
-                (columns if edge.column is not None else dataset).append(_edge(edge, target))
+                (columns if edge.column is not None else dataset).append(_edge(edge, target, written))
     return {"index": statement.index, "kind": statement.kind, "targets": statement.targets,
             "sources": statement.sources, "columns": columns, "dataset": dataset, "errors": errors,
             **({"temporary": True} if statement.temporary else {}),
@@ -181,17 +200,52 @@ def table_graph(payload: dict) -> dict:
     return {"nodes": list(nodes.values()), "edges": edges}
 
 
-def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | None = None) -> dict:
-    """``{"statements": [{index, kind, targets, sources, columns, dataset, errors}]}`` of ``sql``.
+def answer(sql: str, dialect: str | None = None, schema: dict | str | Path | None = None,
+           timeout: float | None = None) -> dict:
+    """``{"statements": [{index, kind, targets, sources, columns, dataset, errors}], "script": {targets,
+    sources, columns, dataset}}`` of ``sql``: each statement as it reads and writes, and the script as a
+    whole, composed through the tables it writes then reads (``sql_script.compose``). A table a
+    statement fills is read by the later ones with the columns it was written with.
 
     ``dialect`` is any name ``common.dialects`` knows (``InputError`` otherwise); see the
     module's docstring for ``schema``. ``temporary`` (only when true) marks a statement that
     fills a temporary table; ``through`` lists the temporary tables a statement was read
-    through, when it read any.
+    through, when it read any. A statement whose column lineage takes longer than ``timeout``
+    CPU seconds (None: ``sql_budget``'s default, 0: no limit) keeps its table-level answer and
+    says so in ``errors``.
     """
     dialect = option_dialect(dialect)
+    seconds = budget_seconds(timeout)
     if isinstance(schema, (str, Path)):
-        schema = load_schema(schema)
+        schema = load_schema(schema, dialect)
     elif schema is not None:
         schema = nested_schema(schema)
-    return {"statements": [_statement(s, dialect, schema or None) for s in statements(sql, dialect)]}
+    answers = []
+    for statement in statements(sql, dialect):
+        answers.append(_statement(statement, dialect, schema or None, seconds))
+        if statement.tree is not None:  # what it writes, a later statement reads with its columns known
+            for table, names in written_columns(answers[-1], statement.tree).items():
+                schema = _with_table(schema, table, names)
+    return {"statements": answers, "script": compose(answers)}
+
+
+def _with_table(schema: dict | None, table: str, columns: list[str]) -> dict | None:
+    """``schema`` (nested) with ``table``'s columns added, unless it names the table already or names
+    its tables at another depth (sqlglot needs one)."""
+    import copy
+
+    parts = table.split(".")
+    depth, node = 0, schema or {}
+    while node and not _is_columns(node):
+        node = next(iter(node.values()))
+        depth += 1
+    if (schema and depth != len(parts)) or not columns:
+        return schema
+    grown = copy.deepcopy(schema) if schema else {}
+    level = grown
+    for part in parts[:-1]:
+        level = level.setdefault(part, {})
+        if _is_columns(level) and level:
+            return schema
+    level.setdefault(parts[-1], dict.fromkeys(columns, "VARCHAR"))
+    return grown

@@ -9,9 +9,13 @@ partitions or orders a window and INDIRECT CONDITIONAL for one that only decides
 a CASE/IF, at whatever CTE or subquery level; plus dataset-level INDIRECT
 dependencies: columns used in JOIN conditions, WHERE/HAVING/QUALIFY filters,
 GROUP BY and ORDER BY of every SELECT, resolved through CTEs and subqueries to
-base-table columns. A column the schema does not list is read as its table's
-(it costs no other column its lineage). Usable on its own; dbt ingest uses it for
-every model's compiled SQL. Queries sqlglot cannot read raise ``SqlLineageError``.
+base-table columns. The statement may be a SELECT, CREATE … AS SELECT, INSERT … SELECT
+(CTEs written before the INSERT included), UPDATE or MERGE: ``sql_queries`` turns it into
+the queries whose outputs are the target's columns. A column the schema does not list is
+read as its table's, and the columns of a table without a schema as that table's where it
+is the only one its SELECT reads: one such column costs no other column its lineage
+(``statement_lineage`` reports what it could not place). Usable on its own; dbt ingest
+uses it for every model's compiled SQL. Queries sqlglot cannot read raise ``SqlLineageError``.
 ``column_lineage_facet(edges, locate)`` turns the edges into an OpenLineage
 ``columnLineage`` facet, the one way every source of derived lineage builds it.
 """
@@ -19,250 +23,21 @@ every model's compiled SQL. Queries sqlglot cannot read raise ``SqlLineageError`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from lineagectl.sources.sql_edges import Edge, Source, indirect, indirect_order, path_edges, paths, table_name
+from lineagectl.sources.sql_queries import Query, queries
 
 if TYPE_CHECKING:  # sqlglot is imported when lineage is computed, not with this module
     from sqlglot.schema import Schema
 
+__all__ = ["Edge", "Source", "SqlLineageError", "column_lineage", "column_lineage_facet", "moves_no_data",
+           "statement_lineage"]
+
 
 class SqlLineageError(Exception):
     """The query could not be parsed or qualified; the message says why."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """A source column: table as ``catalog.db.name`` (parts present), column name."""
-
-    table: str
-    column: str
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One input field of an output column (or of the whole dataset when ``column`` is None)."""
-
-    column: str | None
-    source: Source
-    type: str
-    subtype: str | None
-    masking: bool
-
-
-# Functions whose output no longer shows the input value (OpenLineage "masking").
-_MASKING_PREFIXES = ("md5", "sha", "hash", "farm_fingerprint", "xxhash", "murmur", "crc32", "count",
-                     "approx_count", "hll")
-
-
-def _table_name(table) -> str:
-    return ".".join(part for part in (table.catalog, table.db, table.name) if part)
-
-
-_NAVIGATION: tuple = ()  # window navigation functions, set on first use (sqlglot loads lazily)
-
-
-def _classify(expressions: list) -> tuple[str, bool]:
-    """Subtype and masking of a whole expression (when the column it reads cannot be found in it)."""
-    from sqlglot import exp
-
-    subtype, masking = "IDENTITY", False
-    for expression in expressions:
-        inner = expression.this if isinstance(expression, exp.Alias) else expression
-        if isinstance(inner, (exp.Column, exp.Star)) or inner is None:
-            continue
-        for node in inner.walk():
-            masking = masking or _masks(node)
-            if _aggregates(node):
-                subtype = "AGGREGATION"
-        if subtype != "AGGREGATION":
-            subtype = "TRANSFORMATION"
-    return subtype, masking
-
-
-def _masks(node) -> bool:
-    from sqlglot import exp
-
-    if not isinstance(node, exp.Func):
-        return False
-    names = (str(node.name) if isinstance(node, exp.Anonymous) else node.sql_name(), type(node).__name__)
-    return any(n.lower().startswith(_MASKING_PREFIXES) for n in names)
-
-
-def _aggregates(node) -> bool:
-    from sqlglot import exp
-
-    global _NAVIGATION
-    _NAVIGATION = _NAVIGATION or (exp.Lag, exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
-    # LAG/LEAD/FIRST_VALUE… pick one row's value: a transformation, not an aggregation.
-    return isinstance(node, exp.AggFunc) and not isinstance(node, _NAVIGATION)
-
-
-_RANK = {"IDENTITY": 0, "TRANSFORMATION": 1, "AGGREGATION": 2}
-
-
-def _use(ref, root) -> tuple[str, str | None, bool]:
-    """How ``root`` (a projection) uses column ``ref`` in it: ("WINDOW"|"CONDITIONAL", None, False)
-    when it only partitions/orders a window or decides a CASE/IF, else ("DIRECT", subtype, masking)."""
-    from sqlglot import exp
-
-    node, subtype, masking = ref, "IDENTITY", False
-    while node is not root and node.parent is not None:
-        parent, key = node.parent, node.arg_key
-        if isinstance(parent, exp.Window) and key in ("partition_by", "order"):
-            return "WINDOW", None, False
-        if isinstance(parent, (exp.If, exp.Case)) and key == "this":
-            return "CONDITIONAL", None, False
-        bare = (isinstance(parent, (exp.Alias, exp.Paren)) or (isinstance(parent, exp.If) and key in ("true", "false"))
-                or (isinstance(parent, exp.Case) and key in ("ifs", "default")))
-        if not bare and subtype == "IDENTITY":
-            subtype = "TRANSFORMATION"
-        if _aggregates(parent):
-            subtype = "AGGREGATION"
-        masking = masking or _masks(parent)
-        node = parent
-    return "DIRECT", subtype, masking
-
-
-def _step_uses(expression, name: str) -> set[tuple[str, str | None, bool]]:
-    """The uses (``_use``) of the column a lineage node ``name`` (``alias.column``) names in ``expression``."""
-    from sqlglot import exp
-
-    table, _, column = name.rpartition(".")
-    table, column = table.rsplit(".", 1)[-1].strip('"').lower(), column.strip('"').lower()
-    refs = [c for c in expression.find_all(exp.Column)
-            if c.name.lower() == column and (not table or not c.table or c.table.lower() == table)]
-    if not refs:
-        return {("DIRECT", *_classify([expression]))}
-    return {_use(ref, expression) for ref in refs}
-
-
-def _path_edges(name: str, source: Source, steps: list) -> set[Edge]:
-    """Edges of output ``name`` from one lineage path: ``steps`` is [(expression, child name)], outermost first.
-
-    The value flows (DIRECT) only if every step uses it as a value; a step using it as a window
-    key or a CASE condition adds that INDIRECT edge."""
-    edges: set[Edge] = set()
-    direct: list[set] = []
-    for expression, child in steps:
-        uses = _step_uses(expression, child)
-        edges |= {Edge(name, source, "INDIRECT", kind, False) for kind, _, _ in uses if kind != "DIRECT"}
-        direct.append({(subtype, masking) for kind, subtype, masking in uses if kind == "DIRECT"})
-    if direct and all(direct):
-        inner = [max(uses, key=lambda u: (_RANK[u[0]], u[1])) for uses in direct[1:]]
-        for subtype, masking in direct[0]:
-            for inner_subtype, inner_masking in inner:
-                subtype = max(subtype, inner_subtype, key=_RANK.__getitem__)
-                masking = masking or inner_masking
-            edges.add(Edge(name, source, "DIRECT", subtype, masking))
-    return edges
-
-
-def _paths(node, trail: list):
-    """(leaf, [(expression, child name)] on the way) for every leaf of a sqlglot lineage node."""
-    if not node.downstream:
-        yield node, trail
-    for child in node.downstream:
-        yield from _paths(child, [*trail, (node.expression, child.name)])
-
-
-def _indirect_order(edge: Edge) -> tuple:
-    # Every field of the edge is in the key: ties would come out in set order, which changes from
-    # process to process (string hashing), and so would the facet and the event that carries it.
-    return (edge.subtype or "", edge.column or "", edge.source.table, edge.source.column, edge.type, edge.masking)
-
-
-def _indirect(root_scope) -> list[Edge]:
-    """Dataset-level INDIRECT edges (JOIN, FILTER incl. HAVING/QUALIFY, GROUP_BY, SORT) of every
-    SELECT of the query, its CTEs and subqueries included, resolved to base-table columns."""
-    from sqlglot import exp
-
-    edges = set()
-    memo: dict = {}
-    for scope in root_scope.traverse():
-        select = scope.expression
-        if not isinstance(select, exp.Select):
-            continue
-        clauses = [("FILTER", select.args.get("where")), ("FILTER", select.args.get("having")),
-                   ("FILTER", select.args.get("qualify")), ("GROUP_BY", select.args.get("group")),
-                   ("SORT", select.args.get("order"))]
-        clauses += [("JOIN", join.args.get("on")) for join in select.args.get("joins") or []]
-        for subtype, clause in clauses:
-            if clause is None:
-                continue
-            for column in clause.find_all(exp.Column):
-                if isinstance(column.this, exp.Star):
-                    continue
-                found = _resolve(scope, column.table, column.name, memo, set())
-                if not found and subtype == "SORT" and not column.table:  # ORDER BY an output alias
-                    for projection in select.selects:
-                        if isinstance(projection, exp.Alias) and projection.alias_or_name == column.name:
-                            for inner in projection.find_all(exp.Column):
-                                found |= _resolve(scope, inner.table, inner.name, memo, set())
-                for table, name in found:
-                    edges.add(Edge(None, Source(table, name), "INDIRECT", subtype, False))
-    return sorted(edges, key=_indirect_order)
-
-
-def _resolve(scope, alias: str, name: str, memo: dict, seen: set) -> set[tuple[str, str]]:
-    """Base (table, column) that column ``alias.name`` of ``scope`` reads, through CTEs and subqueries."""
-    from sqlglot import exp
-
-    source = scope.sources.get(alias) if alias else None  # qualify() qualified every column it could
-    if isinstance(source, exp.Table):
-        return {(_table_name(source), name)} if name else set()
-    if source is None or not hasattr(source, "expression"):
-        return set()
-    return _resolve_output(source, name, memo, seen)
-
-
-def _resolve_output(scope, name: str, memo: dict, seen: set) -> set[tuple[str, str]]:
-    """Base (table, column) that output ``name`` of a CTE/subquery scope reads."""
-    from sqlglot import exp
-
-    key = (id(scope), name.lower())
-    if key in memo:
-        return memo[key]
-    if key in seen:  # a recursive CTE
-        return set()
-    seen.add(key)
-    found: set[tuple[str, str]] = set()
-    if isinstance(scope.expression, exp.SetOperation):
-        for branch in getattr(scope, "set_operation_scopes", None) or getattr(scope, "union_scopes", []):
-            found |= _resolve_output(branch, name, memo, seen)
-    elif isinstance(scope.expression, exp.Select):
-        selects = scope.expression.selects
-        named = [s for s in selects if s.alias_or_name.lower() == name.lower()]
-        for projection in named:
-            for column in projection.find_all(exp.Column):
-                if not isinstance(column.this, exp.Star):
-                    found |= _resolve(scope, column.table, column.name, memo, seen)
-        if not named:  # through a star: the column passes on under its name
-            for star in selects:
-                if isinstance(star, exp.Star):
-                    for alias in scope.sources:
-                        found |= _resolve(scope, alias, name, memo, seen)
-                elif isinstance(star, exp.Column) and isinstance(star.this, exp.Star):
-                    found |= _resolve(scope, star.table, name, memo, seen)
-    memo[key] = found
-    return found
-
-
-def _target_columns(statement, schema, dialect) -> list[str] | None:
-    """The columns an INSERT writes, in order: its column list, else the target table's schema."""
-    from sqlglot import exp
-    from sqlglot.schema import ensure_schema
-
-    target = statement.this
-    if isinstance(target, exp.Schema) and target.expressions:
-        return [column.name for column in target.expressions]
-    table = target.this if isinstance(target, exp.Schema) else target
-    if isinstance(statement, exp.Insert) and isinstance(table, exp.Table) and schema:
-        try:
-            names = ensure_schema(schema, dialect=dialect).column_names(table, dialect=dialect)
-        except Exception:  # an unknown target simply keeps the SELECT's names
-            return None
-        return list(names) or None
-    return None
 
 
 def _rename_outputs(edges: set, query, columns: list[str]) -> set:
@@ -311,31 +86,238 @@ def _statement(sql: str, dialect: str | None):
     return moving[0] if moving else None
 
 
-def _query(sql: str, dialect: str | None, schema) -> tuple:
-    """(qualified query or None, target columns or None) of the one statement of ``sql`` that moves data.
+def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
+    """Unqualified columns of every SELECT that reads one table the schema does not list (with
+    ``everywhere``, one source of any kind), qualified with that source (in place).
+
+    Without a schema sqlglot leaves such columns unqualified (and loses them in some set
+    operations); it cannot tell a correlated subquery's column from its outer query's, nor a
+    column from a projection alias of the same name, and gives up on the whole statement. SQL
+    reads the innermost source first, and a source column before a lateral alias."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import build_scope
+    from sqlglot.schema import ensure_schema
+
+    mapping = ensure_schema(schema or {}, dialect=dialect)
+
+    def listed_columns(table) -> list[str]:
+        try:
+            return list(mapping.column_names(table, dialect=dialect))
+        except Exception:  # a name the schema cannot place
+            return []
+
+    def listed(table) -> bool:
+        return bool(listed_columns(table))
+
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    if not everywhere and all(listed(t) or (not t.db and t.name.lower() in ctes) for t in tree.find_all(exp.Table)):
+        return  # every table is known: sqlglot qualifies every column itself
+    root = build_scope(tree)
+    for scope in root.traverse() if root is not None else []:
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
+        home, known = _home(scope, listed_columns, everywhere)
+        if home is None:
+            continue
+        outputs = {item.alias.lower(): item.this for item in select.selects if isinstance(item, exp.Alias)}
+        for column in list(scope.columns):
+            if column.table or isinstance(column.this, exp.Star) or column.find_ancestor(exp.Select) is not select:
+                continue  # qualified, a star, or a subquery's own (sqlglot lists some as their parent's)
+            name = column.name.lower()
+            if any(names is not None and name in names for names in known.values()):
+                continue  # a source lists it: sqlglot places it
+            clause = column.find_ancestor(exp.Order, exp.Group, exp.Having, exp.Qualify, exp.Select)
+            if name in outputs and not isinstance(clause, exp.Select):
+                if everywhere and isinstance(clause, exp.Group):  # GROUP BY an output's alias: its expression
+                    column.replace(outputs[name].copy())
+                continue  # ORDER BY an output's alias
+            column.set("table", exp.to_identifier(home))
+
+
+def _home(scope, listed_columns, everywhere: bool) -> tuple[str | None, dict]:
+    """(the source an unqualified column of ``scope`` that no known source lists belongs to, or None;
+    the known columns of each source, None where unknown)."""
+    from sqlglot import exp
+    from sqlglot.errors import OptimizeError
+
+    try:
+        sources = scope.selected_sources
+    except OptimizeError:  # two subqueries without an alias: qualify() names them
+        return None, {}
+    known = {alias: _columns_of(source, listed_columns) for alias, (_, source) in sources.items()}
+    unknown = [alias for alias, names in known.items() if names is None]
+    if len(sources) == 1:  # the one source; without ``everywhere``, only a table the schema lacks
+        only = next(iter(sources))
+        return (only if only and (everywhere or (unknown and isinstance(sources[only][1], exp.Table))) else None,
+                known)
+    # Several: the one whose columns are unknown, when no other has the name.
+    return (unknown[0] if len(unknown) == 1 and unknown[0] else None), known
+
+
+def _columns_of(source, listed_columns) -> set[str] | None:
+    """The lower-case column names a FROM source is known to have (a table's from the schema, a
+    subquery's or CTE's from its SELECT list); None when unknown."""
+    from sqlglot import exp
+
+    if isinstance(source, exp.Table):
+        names = listed_columns(source)
+        return {n.lower() for n in names} if names else None
+    query = getattr(source, "expression", None)
+    if not isinstance(query, exp.Select) or any(s.is_star for s in query.selects):
+        return None
+    return {name.lower() for name in query.named_selects}
+
+
+def _qualified(query, schema, dialect: str | None):
+    """``query`` (a copy) qualified by sqlglot.
 
     A column the schema does not list for its table (a catalog older than the model, documented
-    columns only) fails sqlglot's qualify as a whole; the statement is then read again with that
-    column taken as its table's, so it costs no other column its lineage."""
-    from sqlglot import exp
+    columns only) fails sqlglot's qualify as a whole; the query is then qualified again with that
+    column taken as its table's, so it costs no other column its lineage. Columns of tables the
+    schema does not list are placed by ``_own_sources`` (everywhere, when sqlglot still cannot)."""
     from sqlglot.errors import OptimizeError
     from sqlglot.optimizer.qualify import qualify
 
-    for partial in (False, True):
-        tree = _statement(sql, dialect)
-        if tree is None:
-            return None, None
-        target_columns = None
-        if isinstance(tree, (exp.Create, exp.Insert)) and isinstance(tree.expression, exp.Query):
-            target_columns = _target_columns(tree, schema, dialect)
-            tree = tree.expression  # CREATE TABLE … AS SELECT / INSERT … SELECT: the query decides
+    partial = everywhere = False
+    while True:
+        tree = query.copy()
+        _own_sources(tree, schema, dialect, everywhere)
         try:
             return qualify(tree, schema=schema or None, dialect=dialect, validate_qualify_columns=False,
-                           identify=False, allow_partial_qualification=partial), target_columns
+                           identify=False, allow_partial_qualification=partial)
         except OptimizeError as exc:
-            if partial or not str(exc).startswith("Unknown column"):
+            if not partial and str(exc).startswith("Unknown column"):
+                partial = True
+            elif not everywhere and str(exc).startswith("Cannot resolve"):
+                everywhere = True
+            else:
                 raise
-    raise AssertionError("unreachable")
+
+
+def _roots(query: Query, tree, scope, dialect: str | None, schema, errors: list[str] | None) -> dict:
+    """sqlglot's lineage node of every output column of ``tree`` (qualified ``query.select``).
+
+    One call for every output column shares sqlglot's work across them (the scope of the tree
+    spares it qualifying it again). When that fails and ``errors`` is a list, each column is read
+    on its own: one that fails is reported there and costs no other column."""
+    from sqlglot.lineage import lineage
+
+    try:
+        return lineage(None, tree, schema=schema or {}, dialect=dialect, trim_selects=False, copy=False, scope=scope)
+    except Exception as exc:  # sqlglot's errors, assertions and lookups alike
+        if errors is None:
+            raise
+        whole = f"{type(exc).__name__}: {exc}"
+    fresh = _qualified(query.select, schema, dialect)  # lineage() may have rewritten the tree
+    roots = {}
+    for position, select in enumerate(fresh.selects):
+        name = select.alias_or_name
+        try:
+            roots[name] = lineage(name, fresh, schema=schema or {}, dialect=dialect, trim_selects=False)
+        except Exception as exc:
+            target = query.columns[position] if query.columns and position < len(query.columns) else name
+            errors.append(f"column {target}: {str(exc).splitlines()[0] if str(exc) else whole}")
+    return roots
+
+
+def _unplaced(root_scope) -> list[str]:
+    """Columns qualify() left without a table in a SELECT that reads several: their lineage is lost."""
+    from sqlglot import exp
+
+    found: list[str] = []
+    for scope in root_scope.traverse():
+        if not isinstance(scope.expression, exp.Select) or len(scope.sources) < 2:
+            continue
+        outputs = {select.alias_or_name.lower() for select in scope.expression.selects}
+        for column in scope.columns:
+            placed = (column.table or isinstance(column.this, exp.Star) or column.name.lower() in outputs
+                      or column.find_ancestor(exp.Select) is not scope.expression)
+            if not placed and column.name not in found:
+                found.append(column.name)
+    return found
+
+
+def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | None) -> tuple[set[Edge], list[Edge]]:
+    """(field edges, dataset edges) of one query, its outputs named by the target's columns."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import build_scope
+
+    tree = _qualified(query.select, schema, dialect)
+    if not isinstance(tree, exp.Query):
+        raise SqlLineageError("not a SELECT query")
+    edges: set[Edge] = set()
+    scope = build_scope(tree)
+    if scope is None:
+        raise SqlLineageError("no query scope")
+    dataset = indirect(scope)  # before lineage, which may rewrite the tree in place (copy=False)
+    if errors is not None:
+        errors += [f"column {name}: read from one of several tables, and no schema says which"
+                   for name in _unplaced(scope)]
+    uses: dict = {}  # one per query: paths of a deep CTE chain share their steps
+    for name, root in _roots(query, tree, scope, dialect, schema, errors).items():
+        if not name or name == "*":
+            continue
+        for leaf, steps in paths(root, []):
+            if not isinstance(leaf.source, exp.Table):
+                continue
+            column = leaf.name.rsplit(".", 1)[-1].strip('"')
+            edges |= path_edges(name, Source(table_name(leaf.source), column), steps, uses)
+    if query.columns is not None:
+        edges = _rename_outputs(edges, tree, query.columns)
+    return edges, dataset
+
+
+def _reason(exc: Exception) -> str:
+    from sqlglot.errors import SqlglotError
+
+    if isinstance(exc, (SqlglotError, SqlLineageError)):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"  # sqlglot also fails with assertions and lookups
+
+
+def statement_lineage(statement, dialect: str | None = None, schema: dict | Schema | None = None,
+                      errors: list[str] | None = None, owned: bool = False) -> list[Edge]:
+    """``column_lineage`` of one statement sqlglot parsed (left as it is): SELECT, CREATE … AS
+    SELECT, INSERT … SELECT, UPDATE and MERGE (``sql_queries``); other kinds raise
+    ``SqlLineageError("not a SELECT query")``, DDL (``moves_no_data``) has no edges.
+
+    With ``errors`` (a list), what cannot be read costs only itself: a column, or one WHEN
+    clause of a MERGE, is reported there and the rest still answers; ``SqlLineageError`` is
+    raised only when nothing could be read. With ``owned`` the statement is the caller's to spend
+    (it may be changed), which spares a copy of it."""
+    import logging
+
+    # sqlglot logs what it cannot resolve; the caller reports failures once, as it sees fit.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    if moves_no_data(statement):
+        return []
+    edges: set[Edge] = set()
+    dataset: set[Edge] = set()
+    try:
+        found = queries(statement, schema, dialect, copy=not owned)
+    except Exception as exc:
+        raise SqlLineageError(_reason(exc)) from None
+    if found is None:
+        raise SqlLineageError("not a SELECT query")
+    failures = []
+    for query in found:
+        try:
+            fields, influence = _query_edges(query, dialect, schema, errors)
+        except Exception as exc:
+            if errors is None or len(found) == 1:
+                raise SqlLineageError(_reason(exc)) from None
+            failures.append(_reason(exc))
+            continue
+        edges |= fields
+        dataset.update(influence)
+    if failures and len(failures) == len(found):
+        raise SqlLineageError(failures[0])
+    if errors is not None:
+        errors += [f"one of {len(found)} queries: {reason}" for reason in failures]
+    ordered = sorted(edges, key=lambda e: (e.column or "", e.source.table, e.source.column, e.subtype or "",
+                                          e.type, e.masking))
+    return ordered + sorted(dataset, key=indirect_order)
 
 
 def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema | None = None) -> list[Edge]:
@@ -345,50 +327,17 @@ def column_lineage(sql: str, dialect: str | None = None, schema: dict | Schema |
     ``MappingSchema`` (build one once when lineage of many queries shares it). DDL and other
     statements that move no data (``moves_no_data``) have no edges.
     """
-    import logging
-
-    from sqlglot import exp
     from sqlglot.errors import SqlglotError
-    from sqlglot.lineage import lineage
-    from sqlglot.optimizer.scope import build_scope
 
-    # sqlglot logs what it cannot resolve; the caller reports failures once, as it sees fit.
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
-        tree, target_columns = _query(sql, dialect, schema)
-        if tree is None:
-            return []
-        if not isinstance(tree, exp.Query):
-            raise SqlLineageError("not a SELECT query")
-        edges: set[Edge] = set()
-        scope = build_scope(tree)
-        if scope is None:
-            raise SqlLineageError("no query scope")
-        indirect = _indirect(scope)  # before lineage, which may rewrite the tree in place (copy=False)
-        # One call for every output column, sharing sqlglot's work across them; the scope of the
-        # tree qualified above spares lineage() qualifying it a second time.
-        roots = lineage(None, tree, schema=schema or {}, dialect=dialect, trim_selects=False, copy=False,
-                        scope=scope)
-        for name, root in roots.items():
-            if not name or name == "*":
-                continue
-            for leaf, steps in _paths(root, []):
-                if not isinstance(leaf.source, exp.Table):
-                    continue
-                column = leaf.name.rsplit(".", 1)[-1].strip('"')
-                edges |= _path_edges(name, Source(_table_name(leaf.source), column), steps)
+        statement = _statement(sql, dialect)
     except SqlglotError as exc:
         raise SqlLineageError(str(exc).splitlines()[0]) from None
     except SqlLineageError:
         raise
-    except Exception as exc:  # sqlglot also fails with assertions and lookups
+    except Exception as exc:  # an unknown dialect, sqlglot's assertions
         raise SqlLineageError(f"{type(exc).__name__}: {exc}") from None
-    if target_columns is not None:
-        edges = _rename_outputs(edges, tree, target_columns)
-        indirect = sorted(_rename_outputs(set(indirect), tree, target_columns), key=_indirect_order)
-    ordered = sorted(edges, key=lambda e: (e.column or "", e.source.table, e.source.column, e.subtype or "",
-                                          e.type, e.masking))
-    return ordered + indirect
+    return [] if statement is None else statement_lineage(statement, dialect, schema, owned=True)
 
 
 def column_lineage_facet(edges: Iterable[Edge], locate: Callable[[str], tuple[str, str] | None]) -> dict | None:

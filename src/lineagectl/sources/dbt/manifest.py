@@ -45,6 +45,7 @@ from lineagectl.sources.dbt.shapes import (
     node_parents,
     strings,
 )
+from lineagectl.sources.sql_names import schema_key, stored_name
 
 PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
 _SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
@@ -105,7 +106,9 @@ class _Manifest:
     def tests(self) -> dict[str, list[dict]]:
         """The dbt tests defined on each node as ``dbt_test`` tags, so ``show`` lists them; their
         results come from ``--run-results``."""
-        return test_tags(self.nodes)
+        # A tested column named as the warehouse stores it, as the dataset's columns are.
+        return {target: [{**tag, "field": self.column_name(tag["field"])} if "field" in tag else tag for tag in tags]
+                for target, tags in test_tags(self.nodes).items()}
 
     @cached_property
     def dependents(self) -> dict[str, list[dict]]:
@@ -159,16 +162,18 @@ class _Manifest:
         specs = [an_object(spec, f"{uid}: columns.{key}") for key, spec in columns.items()]
         catalog_types = {str(c.get("name", "")).lower(): c.get("type") for c in catalog_columns}
         documented = {spec["name"].lower(): spec for spec in specs if isinstance(spec.get("name"), str)}
-        seen = set()
-        # The warehouse's columns in its order, then documented ones it does not have; a documented
-        # column keeps its documentation's spelling, description and tags.
+        seen, warehouse = set(), {id(c) for c in catalog_columns}
+        # The warehouse's columns in its order, then documented ones it does not have, each named as the
+        # warehouse stores it (one column, not Snowflake's ORDER_ID and a documented order_id side by
+        # side); a documented column keeps its description and tags.
         for spec in [*catalog_columns, *specs]:
             column = spec.get("name")
             if not isinstance(column, str) or column.lower() in seen:
                 continue
             seen.add(column.lower())
+            if id(spec) not in warehouse:  # documented only: named as the warehouse stores the name written
+                column = self.column_name(column, spec.get("quote") is True)
             spec = documented.get(column.lower(), spec)
-            column = spec["name"]
             typed = catalog_types.get(column.lower()) or spec.get("data_type")
             field = {"name": column}
             if typed:
@@ -228,8 +233,8 @@ class _Manifest:
                     columns[spec["name"]] = data_type or "VARCHAR"
             catalog_columns = self.catalog_columns(uid)
             if catalog_columns:  # the warehouse's own names win over the documented ones
-                columns = {self._stored_name(c["name"]): a_text(c.get("type"), f"{uid}: columns.{c['name']}.type",
-                                                                "catalog") or "VARCHAR"
+                columns = {schema_key(c["name"], self.sql_dialect):
+                           a_text(c.get("type"), f"{uid}: columns.{c['name']}.type", "catalog") or "VARCHAR"
                            for c in catalog_columns if isinstance(c.get("name"), str)}
             elif node.get("resource_type") in ("model", "snapshot"):
                 # No catalog: a model's SQL names its columns (documentation often lists a few).
@@ -245,25 +250,9 @@ class _Manifest:
                 schema.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = columns
         return schema, relations, ephemerals
 
-    @cached_property
-    def _sqlglot_dialect(self):  # -> sqlglot Dialect | None; sqlglot is imported only when SQL is read
-        from sqlglot.dialects import Dialect
-
-        return None if self.sql_dialect is None else Dialect.get_or_raise(self.sql_dialect)
-
-    def _stored_name(self, name: str) -> str:
-        """A catalog column name as sqlglot's schema must see it: quoted when the warehouse stores
-        it in a case its unquoted form would not fold to (Postgres "BillingMonth"), so it keeps
-        its case; case-insensitive dialects fold quoted names too, so nothing changes there."""
-        from sqlglot import exp
-
-        dialect = self._sqlglot_dialect
-        if dialect is None:
-            return name
-        identifier = exp.to_identifier(name)
-        if dialect.normalize_identifier(identifier.copy()).name == name:
-            return name
-        return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+    def column_name(self, name: str, quoted: bool = False) -> str:
+        """A column the project names ``name`` (in its docs, tests, SQL) as the warehouse stores it."""
+        return stored_name(name, self.sql_dialect, quoted)
 
     @cached_property
     def lineage(self) -> dict[str, dict | None]:
@@ -341,7 +330,7 @@ class _Manifest:
                 if test.target in self.nodes:
                     assertion = {"assertion": test.name, "success": status in ("pass", "success")}
                     if isinstance(test.column, str):
-                        assertion["column"] = test.column
+                        assertion["column"] = self.column_name(test.column)
                     assertions.setdefault(test.target, []).append(assertion)
             elif node.get("resource_type") in ("model", "seed", "snapshot"):
                 yield from self._run(node, uid, result, status, invocation, when)

@@ -329,7 +329,7 @@ def ingest(
     more than ``max_future`` after now (None accepts any date). A ``.sql`` file is a
     SQL script read in ``dialect``: a job (in ``job_namespace``) with the table and
     column lineage of its statements over tables in ``namespace``
-    (``sources/ingest/sql_scripts.py``). The column lineage of a dbt model taking longer than
+    (``sources/ingest/sql_scripts.py``). The column lineage of a dbt model or a script's statement taking longer than
     ``sql_timeout`` seconds is skipped with a warning, its table lineage kept (None: the
     default of ``sources/sql_budget.py``, 0: no limit). ``remember_files=False`` leaves the files out of the
     ledger of files read (a server's spool files, deleted once stored, would only accumulate there).
@@ -343,7 +343,7 @@ def ingest(
     manifests = read_manifests(manifest_paths, report.warnings.append, namespace, catalog, run_results, beside,
                                budget)
     manifests.update(read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
-                                  report.warnings.append, dialect, namespace, job_namespace))
+                                  report.warnings.append, dialect, namespace, job_namespace, sql_timeout))
     with open_store(db, write=True) as con:
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded

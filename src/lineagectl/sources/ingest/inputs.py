@@ -74,14 +74,15 @@ def read_manifests(manifests: list[str], warn: Callable[[str], None], namespace,
 
 
 def read_scripts(paths: list[str], warn: Callable[[str], None], dialect: str | None, namespace: str | None,
-                  job_namespace: str | None) -> dict:
-    """The JobEvent of every SQL script among the inputs (or the error reading it), by path."""
+                  job_namespace: str | None, sql_timeout: float | None = None) -> dict:
+    """The JobEvent of every SQL script among the inputs (or the error reading it), by path;
+    ``sql_timeout`` as ``sql_answer.answer``'s ``timeout``."""
     if paths:
         option_dialect(dialect)  # said once, not per script
     found: dict = {}
     for path in paths:
         try:
-            found[path] = read_script(path, dialect, namespace, job_namespace, warn)
+            found[path] = read_script(path, dialect, namespace, job_namespace, warn, sql_timeout)
         except InputError as exc:
             found[path] = exc
     return found

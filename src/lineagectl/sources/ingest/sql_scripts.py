@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lineagectl.errors import InputError
+from lineagectl.sources.sql_script import compose
 
 PRODUCER = "https://github.com/lineagectl/lineagectl/sql-script"
 _FACET = {"_producer": PRODUCER, "_schemaURL": PRODUCER}
@@ -31,23 +32,6 @@ def is_sql_script(path: str) -> bool:
     return path.lower().endswith(".sql")
 
 
-def _compose(edges: list[dict], made: dict[str, list[dict]]) -> list[dict]:
-    """``edges`` with each source that is a temporary table replaced by what filled that column."""
-    out: list[dict] = []
-    for edge in edges:
-        feeding = [e for e in made.get(edge["source"], []) if e["column"].lower() == edge["source_column"].lower()]
-        if edge["source"] not in made:
-            out.append(edge)
-            continue
-        for before in feeding:  # a column of the temporary table, from its own sources
-            direct = before["type"] == edge["type"] == "DIRECT"
-            subtype = edge["subtype"] if before["subtype"] == "IDENTITY" else before["subtype"]
-            out.append({**edge, "source": before["source"], "source_column": before["source_column"],
-                        "type": "DIRECT" if direct else "INDIRECT", "subtype": subtype if direct else edge["subtype"],
-                        "masking": bool(edge["masking"] or before["masking"])})
-    return out
-
-
 def _dataset(name: str, namespace: str) -> dict[str, str]:
     return {"namespace": namespace, "name": name}
 
@@ -55,23 +39,14 @@ def _dataset(name: str, namespace: str) -> dict[str, str]:
 def script_event(path: str, text: str, answer: dict, namespace: str, job_namespace: str,
                  when: datetime) -> dict[str, Any]:
     """The JobEvent of one script, from ``answer`` (``lineagectl.api.sql_lineage``'s payload)."""
-    made: dict[str, list[dict]] = {}
-    temporary: set[str] = set()
-    inputs: dict[str, None] = {}
-    outputs: dict[str, dict[str, list[dict]]] = {}
-    for statement in answer["statements"]:
-        columns = _compose(statement.get("columns", []), made)
-        if statement.get("temporary"):
-            for target in statement["targets"]:
-                temporary.add(target)
-                made[target] = [c for c in columns if c["target"] == target]
-            continue
-        inputs.update(dict.fromkeys(s for s in statement["sources"] if s not in temporary))
-        for target in statement["targets"]:
-            fields = outputs.setdefault(target, {})
-            for edge in columns:
-                if edge["target"] == target and edge["source"] not in temporary:
-                    fields.setdefault(edge["column"], []).append(edge)
+    statements = answer["statements"]
+    script = compose(statements, through=lambda statement: bool(statement.get("temporary")))
+    temporary = {target for statement in statements if statement.get("temporary") for target in statement["targets"]}
+    outputs: dict[str, dict[str, list[dict]]] = {t: {} for t in script["targets"] if t not in temporary}
+    for edge in script["columns"]:
+        if edge["target"] in outputs and edge["source"] not in temporary:
+            outputs[edge["target"]].setdefault(edge["column"], []).append(edge)
+    inputs = dict.fromkeys(s for s in script["sources"] if s not in temporary)
     outputs_out = []
     for target, fields in outputs.items():
         facets: dict[str, Any] = {}
@@ -95,7 +70,7 @@ def script_event(path: str, text: str, answer: dict, namespace: str, job_namespa
 
 
 def read_script(path: str, dialect: str | None, namespace: str | None, job_namespace: str | None,
-                warn: Any) -> list[dict]:
+                warn: Any, sql_timeout: float | None = None) -> list[dict]:
     """The events of the SQL script at ``path`` (one JobEvent); ``InputError`` if it cannot be read
     as SQL. Statements that cannot be read are warned about; the rest still answer."""
     from lineagectl.sources.sql_answer import answer
@@ -111,7 +86,7 @@ def read_script(path: str, dialect: str | None, namespace: str | None, job_names
         line = text.count("\n", 0, templated.start()) + 1
         raise InputError(f"{path}:{line}: templated SQL ({templated.group()} …) is not SQL yet: ingest the dbt "
                          "project's target/manifest.json instead, which holds the compiled SQL")
-    found = answer(text, dialect)
+    found = answer(text, dialect, timeout=sql_timeout)
     for statement in found["statements"]:
         for error in statement.get("errors", []):
             warn(f"{path}: statement {statement['index'] + 1}: {error}")

@@ -1,0 +1,114 @@
+"""How sql_lineage places columns: CTEs written before an INSERT are read through, and a query
+over tables without a schema (subqueries, correlated subqueries, same-named aliases) keeps its lineage."""
+
+from __future__ import annotations
+
+from lineagectl import api
+from lineagectl.sources.sql_lineage import column_lineage
+
+
+def _fields(edges) -> set[tuple]:
+    return {(e.column, e.source.table, e.source.column, e.type, e.subtype) for e in edges if e.column}
+
+
+def _dataset(edges) -> set[tuple]:
+    return {(e.source.table, e.source.column, e.subtype) for e in edges if e.column is None}
+
+
+def test_ctes_before_an_insert_are_read_through_never_named_as_sources():
+    sql = """WITH paid AS (SELECT customer_id, amount FROM shop.payments WHERE status = 'paid'),
+         per_customer AS (SELECT customer_id, SUM(amount) AS total FROM Paid GROUP BY customer_id)
+    INSERT INTO mart.customer_value (customer_id, lifetime_total)
+    SELECT pc.customer_id, pc.total FROM PER_CUSTOMER pc"""
+    edges = column_lineage(sql)
+    assert _fields(edges) == {("customer_id", "shop.payments", "customer_id", "DIRECT", "IDENTITY"),
+                              ("lifetime_total", "shop.payments", "amount", "DIRECT", "AGGREGATION")}
+    assert _dataset(edges) == {("shop.payments", "status", "FILTER"), ("shop.payments", "customer_id", "GROUP_BY")}
+    # INSERT … WITH (the CTE after the INSERT, as sqlglot prints it) reads the same.
+    insert_with = """INSERT INTO mart.customer_value (customer_id, lifetime_total)
+    WITH paid AS (SELECT customer_id, amount FROM shop.payments WHERE status = 'paid'),
+         per_customer AS (SELECT customer_id, SUM(amount) AS total FROM paid GROUP BY customer_id)
+    SELECT pc.customer_id, pc.total FROM per_customer pc"""
+    assert column_lineage(insert_with) == edges
+
+
+def test_cte_before_an_insert_of_a_union_reads_every_branch():
+    sql = """WITH eu AS (SELECT order_id FROM sales_eu.orders), us AS (SELECT order_id FROM sales_us.orders)
+    INSERT INTO dw.all_orders SELECT order_id FROM eu UNION ALL SELECT order_id FROM us"""
+    assert _fields(column_lineage(sql)) == {("order_id", "sales_eu.orders", "order_id", "DIRECT", "IDENTITY"),
+                                            ("order_id", "sales_us.orders", "order_id", "DIRECT", "IDENTITY")}
+    (statement,) = api.sql_lineage(sql).payload["statements"]
+    assert statement["sources"] == ["sales_eu.orders", "sales_us.orders"]
+    assert {c["source"] for c in statement["columns"]} == {"sales_eu.orders", "sales_us.orders"}
+
+
+def test_scalar_subqueries_without_a_schema_read_their_own_table():
+    sql = """INSERT INTO report.flags
+    SELECT CASE WHEN (SELECT max(score) FROM ml.scores) > 0.5 AND region = 'eu'
+                THEN (SELECT avg(score) FROM ml.scores) ELSE 0 END AS flag
+    FROM crm.accounts"""
+    fields = _fields(column_lineage(sql))
+    assert ("flag", "ml.scores", "score", "DIRECT", "AGGREGATION") in fields
+    assert ("flag", "crm.accounts", "region", "INDIRECT", "CONDITIONAL") in fields
+    # The subquery in the condition decides the value: CONDITIONAL, as a column there would.
+    assert ("flag", "ml.scores", "score", "INDIRECT", "CONDITIONAL") in fields
+
+
+def test_a_correlated_subquery_reads_its_inner_table_first():
+    sql = """SELECT a.id, (SELECT name FROM hr.staff WHERE staff.id = a.owner_id) AS owner
+    FROM crm.accounts a"""
+    fields = _fields(column_lineage(sql, "postgres"))
+    assert ("owner", "hr.staff", "name", "DIRECT", "IDENTITY") in fields  # a scalar subquery copies its value
+    assert ("id", "crm.accounts", "id", "DIRECT", "IDENTITY") in fields
+
+
+def test_a_source_column_named_like_an_earlier_alias_is_the_source_column():
+    sql = """CREATE TABLE clean.readings AS
+    SELECT coalesce(value, 0) AS value, if(value IS NULL, 1, 0) AS was_missing FROM raw.readings"""
+    fields = _fields(column_lineage(sql, "hive"))
+    assert fields == {("value", "raw.readings", "value", "DIRECT", "TRANSFORMATION"),
+                      ("was_missing", "raw.readings", "value", "INDIRECT", "CONDITIONAL")}
+
+
+def test_group_by_a_quoted_output_alias_without_a_schema():
+    sql = """SELECT date_trunc('month', paid_at) AS "BillingMonth", customer_id, sum(amount) AS "amount"
+    FROM billing.payments GROUP BY "BillingMonth", customer_id"""
+    edges = column_lineage(sql, "postgres")
+    assert ("BillingMonth", "billing.payments", "paid_at", "DIRECT", "TRANSFORMATION") in _fields(edges)
+    assert _dataset(edges) == {("billing.payments", "paid_at", "GROUP_BY"), ("billing.payments", "customer_id", "GROUP_BY")}
+
+
+def test_unaliased_subqueries_joined_using_a_column():
+    sql = """INSERT INTO t3 SELECT f1 FROM (SELECT f1 FROM t1) LEFT JOIN (SELECT f1 FROM t2) USING (f1)"""
+    assert {f[:3] for f in _fields(column_lineage(sql))} == {("f1", "t1", "f1"), ("f1", "t2", "f1")}
+
+
+def test_a_catalog_keeps_the_case_the_warehouse_stores(tmp_path):
+    """A dbt catalog.json lists stored names: Postgres's "BillingMonth" (created quoted) expands a
+    star with its case, and a quoted reference to it resolves."""
+    import json
+
+    catalog = {"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json"},
+               "nodes": {"model.p.by_month": {"metadata": {"database": "db", "schema": "mart", "name": "by_month"},
+                                              "columns": {"BillingMonth": {"name": "BillingMonth", "type": "date"},
+                                                          "amount": {"name": "amount", "type": "numeric"}}}},
+               "sources": {}}
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog), encoding="utf-8")
+    sql = """CREATE TABLE rep.copy AS SELECT * FROM db.mart.by_month;
+    CREATE TABLE rep.months AS SELECT "BillingMonth" AS month, SUM(amount) AS total FROM db.mart.by_month
+    GROUP BY "BillingMonth";"""
+    star, months = api.sql_lineage(sql, dialect="postgres", schema=str(path)).payload["statements"]
+    assert sorted(c["column"] for c in star["columns"]) == ["BillingMonth", "amount"]
+    assert {(c["column"], c["source_column"]) for c in months["columns"]} == {("month", "BillingMonth"),
+                                                                              ("total", "amount")}
+    assert months["errors"] == []
+
+
+def test_a_bigquery_partition_decorator_reads_its_table_with_its_schema():
+    sql = "INSERT INTO `proj.mart.daily` SELECT * FROM `proj.raw.events$20260101`"
+    schema = {"proj": {"raw": {"events": {"user_id": "STRING", "kind": "STRING"}}}}
+    (statement,) = api.sql_lineage(sql, dialect="bigquery", schema=schema).payload["statements"]
+    assert statement["sources"] == ["proj.raw.events"]
+    assert {(c["column"], c["source"], c["source_column"]) for c in statement["columns"]} == {
+        ("user_id", "proj.raw.events", "user_id"), ("kind", "proj.raw.events", "kind")}
