@@ -242,6 +242,17 @@ def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None) -> Res
     return Result(kind="sql", payload=payload, context={"dialect": dialect}, graph=table_graph(payload))
 
 
+def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | None = None,
+         policy: PolicyArg = None) -> Result:
+    """What a dbt change does, before it ships: the nodes dbt's ``state:modified`` rules call changed
+    from manifest ``old`` to ``new`` (added, removed, modified with reasons), their column changes
+    classified breaking/partial/non-breaking, and the columns, owners and exposures each reaches in
+    ``new``. No store. ``exit_status`` 1 when a change is breaking."""
+    from lineagectl.diff.report import diff as run
+
+    return run(old, new, old_catalog, new_catalog, policy)
+
+
 sql = sql_lineage  # the `lineagectl sql` command's function, by the command's name
 
 
