@@ -17,15 +17,15 @@ from lineagectl.cli.environment import policy_path
 from lineagectl.errors import InputError
 
 DiffFormats = Literal["table", "json", "ndjson", "csv", "markdown", "github", "junit", "sarif"]
-_SAMPLE = "sample_events/dbt_diff"
+_SAMPLE = "examples/dbt_diff"
 
 
 @command("diff", panel="Query", examples=(
     "# A pull request's manifest against production's: exit 1 (it breaks a column customers reads)",
     f"lineagectl diff {_SAMPLE}/base/manifest.json {_SAMPLE}/pr/manifest.json",
-    "# dbt's convention: --state names the folder of production's manifest",
+    "# dbt's convention: --state names the folder of production's manifest; a PR comment (exit 1)",
     f"lineagectl diff --state {_SAMPLE}/base {_SAMPLE}/pr/manifest.json -f markdown",
-    "# Everything as JSON, for a script",
+    "# Everything as JSON, for a script (exit 1)",
     f"lineagectl diff {_SAMPLE}/base/manifest.json {_SAMPLE}/pr/manifest.json -f json"))
 def diff(manifests: Annotated[list[str], typer.Argument(
             metavar="[OLD] NEW", help="The old (production's) and new dbt manifest.json; only NEW with --state.",

@@ -1,5 +1,7 @@
 """Write the hand-made dbt manifest pair of ``lineagectl diff``'s examples (run from anywhere).
 
+It lives outside ``sample_events/``, whose every JSON file the Quick start ingests.
+
 A small shop project: source ``app.users`` -> ``stg_users`` -> ``customers`` ->
 exposure ``weekly_dashboard``. The pull request (base -> pr) drops ``country``
 from ``stg_users`` (``customers`` still reads it: breaking), stops hashing the
