@@ -23,7 +23,7 @@ from lineagectl.errors import ExitStatus, InputError
 RELEASES = ["v4.dbt1.0.4", "v7.dbt1.3.0", "v8.dbt1.4.5", "v10.dbt1.6.1", "v11.dbt1.7.18", "v12.dbt1.9.0",
             "v12.dbt1.11.11"]
 PAIRS = list(itertools.pairwise(RELEASES))
-EXAMPLE = ROOT / "examples" / "dbt_diff"
+EXAMPLE = ROOT / "examples" / "diff"
 
 
 def netsuite(release: str, kind: str = "manifest") -> str:
@@ -272,7 +272,7 @@ def _run(*args, cwd=ROOT):
 
 
 def test_the_command_exits_1_on_breaking_changes_and_prints_a_pr_comment():
-    done = _run("--state", "examples/dbt_diff/base", "examples/dbt_diff/pr/manifest.json", "-f", "markdown")
+    done = _run("--state", "examples/diff/prod", "examples/diff/pr/manifest.json", "-f", "markdown")
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("## 2 breaking changes, 0 partial, 1 non-breaking")
     assert "| breaking | warehouse.analytics.stg_users | email | expression | masking removed |" in done.stdout
@@ -286,8 +286,8 @@ def test_the_command_exits_0_without_breaking_changes_and_2_on_bad_input(tmp_pat
     bad = _run("README.md", same)
     assert bad.returncode == 2 and "README.md: cannot read dbt manifest" in bad.stderr
     assert "Traceback" not in bad.stderr
-    assert _run("--state", str(EXAMPLE / "base"), same, same).returncode == 2
-    github = _run(str(EXAMPLE / "base" / "manifest.json"), same, "-f", "github")
+    assert _run("--state", str(EXAMPLE / "prod"), same, same).returncode == 2
+    github = _run(str(EXAMPLE / "prod" / "manifest.json"), same, "-f", "github")
     assert github.stdout.startswith("::error file=models/stg_users.sql,line=1,title=breaking-change::")
 
 

@@ -317,7 +317,7 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "complete_names", "doctor", "erase", "graph", "graph_html", "graph_page",
-           "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
+__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "graph", "graph_html",
+           "graph_page", "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
            "select", "show", "sql", "sql_lineage", "stats", "trace"]

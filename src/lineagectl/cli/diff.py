@@ -2,6 +2,8 @@
 
 Like every command: options -> one library call (``api.diff``) -> render -> exit
 code: 1 when a change is breaking, 2 on a file that is not a dbt manifest.
+OLD and NEW may be manifest files or folders holding ``manifest.json`` (and
+``catalog.json``), as dbt's ``target/`` and ``--state`` folders do.
 """
 
 from __future__ import annotations
@@ -17,19 +19,18 @@ from lineagectl.cli.environment import policy_path
 from lineagectl.errors import InputError
 
 DiffFormats = Literal["table", "json", "ndjson", "csv", "markdown", "github", "junit", "sarif"]
-_SAMPLE = "examples/dbt_diff"
 
 
 @command("diff", panel="Query", examples=(
-    "# A pull request's manifest against production's: exit 1 (it breaks a column customers reads)",
-    f"lineagectl diff {_SAMPLE}/base/manifest.json {_SAMPLE}/pr/manifest.json",
-    "# dbt's convention: --state names the folder of production's manifest; a PR comment (exit 1)",
-    f"lineagectl diff --state {_SAMPLE}/base {_SAMPLE}/pr/manifest.json -f markdown",
-    "# Everything as JSON, for a script (exit 1)",
-    f"lineagectl diff {_SAMPLE}/base/manifest.json {_SAMPLE}/pr/manifest.json -f json"))
+    "# A pull request against production: exit 1 (it breaks what others read)",
+    "lineagectl diff examples/diff/prod examples/diff/pr",
+    "# dbt's --state convention, as a pull-request comment (exit 1)",
+    "lineagectl diff --state examples/diff/prod examples/diff/pr -f markdown",
+    "# Every change as JSON (exit 1)",
+    "lineagectl diff examples/diff/prod/manifest.json examples/diff/pr -f json"))
 def diff(manifests: Annotated[list[str], typer.Argument(
-            metavar="[OLD] NEW", help="The old (production's) and new dbt manifest.json; only NEW with --state.",
-            show_default=False)],
+            metavar="[OLD] NEW", show_default=False,
+            help="Old (production's) and new manifest.json, or folders holding them; only NEW with --state.")],
          state: Annotated[str | None, typer.Option(
             "--state", metavar="DIR", help="Folder of the old manifest.json (and catalog.json), as dbt's --state.")
          ] = None,
@@ -43,21 +44,26 @@ def diff(manifests: Annotated[list[str], typer.Argument(
             help="table, json, ndjson, csv, markdown (a pull-request comment), or github, junit, sarif.")
          ] = "table",
          output: OutputOption = None) -> None:
-    """What a dbt change breaks, before it ships (exit 1 if breaking).
+    """What a dbt change breaks, before it ships.
 
-    Compares two manifests by dbt's state:modified rules, classifies each column
-    change of the modified models (breaking, partial, non-breaking) and lists the
-    columns, owners and exposures it reaches downstream.
+    Exit 1 on a breaking change. Compares two manifests by dbt's state:modified
+    rules, classes each column change of the modified models (breaking, partial,
+    non-breaking) and lists the columns, owners and exposures it reaches downstream.
     """
     if state is not None:
         if len(manifests) != 1:
             raise InputError("with --state, give only the new manifest")
-        old, new = os.path.join(state, "manifest.json"), manifests[0]
-        catalog = os.path.join(state, "catalog.json")
-        if old_catalog is None and os.path.isfile(catalog):
-            old_catalog = catalog
+        manifests = [state, *manifests]
     elif len(manifests) != 2:
         raise InputError("give the old and the new manifest (or --state DIR and the new one)")
-    else:
-        old, new = manifests
+    old, old_catalog = _artifacts(manifests[0], old_catalog)
+    new, new_catalog = _artifacts(manifests[1], new_catalog)
     finish(api.diff(old, new, old_catalog, new_catalog, policy_path(policy)), fmt, output, get_args(DiffFormats))
+
+
+def _artifacts(path: str, catalog: str | None) -> tuple[str, str | None]:
+    """A manifest path, and its catalog: a folder's ``manifest.json`` and, unless given, its ``catalog.json``."""
+    if not os.path.isdir(path):
+        return path, catalog
+    found = os.path.join(path, "catalog.json")
+    return os.path.join(path, "manifest.json"), catalog or (found if os.path.isfile(found) else None)

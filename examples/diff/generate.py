@@ -3,7 +3,7 @@
 It lives outside ``sample_events/``, whose every JSON file the Quick start ingests.
 
 A small shop project: source ``app.users`` -> ``stg_users`` -> ``customers`` ->
-exposure ``weekly_dashboard``. The pull request (base -> pr) drops ``country``
+exposure ``weekly_dashboard``. The pull request (prod -> pr) drops ``country``
 from ``stg_users`` (``customers`` still reads it: breaking), stops hashing the
 PII column ``email`` (masking removed: breaking), and adds ``signup_date``.
 """
@@ -56,6 +56,6 @@ PR = manifest("select id, email, cast(created_at as date) as signup_date from wa
               {"id": {}, "email": {"meta": {"pii": True}}, "signup_date": {}})
 
 if __name__ == "__main__":
-    for folder, data in (("base", BASE), ("pr", PR)):
+    for folder, data in (("prod", BASE), ("pr", PR)):
         (HERE / folder).mkdir(exist_ok=True)
         (HERE / folder / "manifest.json").write_text(json.dumps(data, indent=1) + "\n")
