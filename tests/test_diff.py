@@ -295,3 +295,40 @@ def test_the_example_pair_is_what_its_generator_writes(tmp_path):
     generated = subprocess.run([sys.executable, "-c", "import generate, json; print(json.dumps(generate.PR))"],
                                cwd=EXAMPLE, capture_output=True, text=True, check=True)
     assert json.loads(generated.stdout) == json.loads(Path(EXAMPLE / "pr" / "manifest.json").read_text())
+
+
+# --- governance deltas --------------------------------------------------------------------------
+
+FLOW_POLICY = """pii:
+  columns: ["*.email"]
+flows:
+  - name: pii-masked-in-analytics
+    from: {tag: pii}
+    to: {name: "warehouse.analytics.*"}
+    require: masking
+"""
+
+
+def test_a_change_routing_email_unmasked_into_a_protected_target_is_a_new_flow_violation(tmp_path):
+    policy = tmp_path / "lineagectl.yaml"
+    policy.write_text(FLOW_POLICY)
+    done = _run("--policy", str(policy), str(EXAMPLE / "prod"), str(EXAMPLE / "pr"), "-f", "json")
+    assert done.returncode == 1, done.stderr
+    violations = json.loads(done.stdout)["violations"]
+    assert [(v["rule"], v["source"]["name"], v["source"]["column"], v["target"]["name"], v["target"]["column"])
+            for v in violations["new"]] == [("pii-masked-in-analytics", "warehouse.raw.users", "email",
+                                             "warehouse.analytics.stg_users", "email")]
+    assert violations["resolved"] == []
+    github = _run("--policy", str(policy), str(EXAMPLE / "prod"), str(EXAMPLE / "pr"), "-f", "github")
+    assert "title=pii-masked-in-analytics::" in github.stdout and "without masking" in github.stdout
+    # the change undone: the violation is resolved, nothing breaks, exit 0
+    back = _run("--policy", str(policy), str(EXAMPLE / "pr"), str(EXAMPLE / "prod"), "-f", "json")
+    assert back.returncode == 0, back.stdout
+    undone = json.loads(back.stdout)
+    assert undone["violations"]["new"] == [] and len(undone["violations"]["resolved"]) == 1
+    assert undone["summary"]["breaking"] == 0
+
+
+def test_without_rules_there_is_no_governance_delta(tmp_path):
+    result = _diff(tmp_path, _manifest(), _manifest("select id, email from wh.raw.users"))
+    assert result.payload["violations"] == {"new": [], "resolved": []}

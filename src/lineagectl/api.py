@@ -247,7 +247,8 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
     """What a dbt change does, before it ships: the nodes dbt's ``state:modified`` rules call changed
     from manifest ``old`` to ``new`` (added, removed, modified with reasons), their column changes
     classified breaking/partial/non-breaking, and the columns, owners and exposures each reaches in
-    ``new``. No store. ``exit_status`` 1 when a change is breaking."""
+    ``new``; with ``policy``, the residency and flow violations ``new`` introduces or resolves. No
+    store. ``exit_status`` 1 when a change is breaking or a violation new."""
     from lineagectl.diff.report import diff as run
 
     return run(old, new, old_catalog, new_catalog, policy)

@@ -3,8 +3,9 @@
 One call reads both manifests (with their catalogs, if given), finds the nodes
 dbt's ``state:modified`` rules call changed (``state``), the column changes of
 those (``columns``), and for each breaking or partial change the columns,
-owners and exposures it reaches through NEW's column lineage. The answer is a
-``Result`` of kind ``diff``; a breaking change is a finding (exit 1).
+owners and exposures it reaches through NEW's column lineage; with a policy, the
+violations NEW introduces or resolves (``governance``). The answer is a ``Result``
+of kind ``diff``; a breaking change or a new violation is a finding (exit 1).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from lineagectl.common.policy import Policy, load_policy
 from lineagectl.diff.columns import CLASSES, ColumnChange, column_changes
 from lineagectl.diff.facts import ProjectFacts, project_facts
+from lineagectl.diff.governance import violation_delta
 from lineagectl.diff.state import read_manifest, state_changes, table_nodes
 from lineagectl.errors import ExitStatus
 from lineagectl.results import Result
@@ -23,7 +25,9 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
          policy: str | Policy | None = None) -> Result:
     """The changes from the dbt manifest ``old`` to ``new`` and their downstream impact in ``new``.
 
-    ``policy`` (a file path or a parsed ``Policy``): its ``pii.columns`` mark personal data.
+    ``policy`` (a file path or a parsed ``Policy``): its ``pii.columns`` mark personal data, and its
+    residency and flow rules are checked on both manifests (``governance``); a violation only NEW
+    has is a finding, as a breaking change is.
     """
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     old_manifest, new_manifest = read_manifest(old), read_manifest(new)
@@ -43,6 +47,7 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
 
     columns = [_column(change, node, new_facts) for change in found]
     summary = {klass: sum(1 for c in columns if c["class"] == klass) for klass in CLASSES}
+    violations = violation_delta(old, new, old_catalog, new_catalog, rules)
     payload = {
         "old": old, "new": new,
         "added": [node(uid) for uid in changes.added],
@@ -50,11 +55,15 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
         "modified": [{**node(uid), "reasons": reasons} for uid, reasons in changes.modified.items()],
         "columns": columns,
         "summary": summary,
+        "violations": violations,
     }
     findings = [_finding(c, found[i].readers, new_nodes.get(c["unique_id"]))
                 for i, c in enumerate(columns) if c["class"] in RULES]
-    breaking = summary["breaking"] > 0
-    return Result("diff", payload, rules=list(RULES.values()), findings=findings,
+    requires = {r.name: r.require for r in rules.flows}
+    findings += [_violation_finding(v, requires.get(v["rule"])) for v in violations["new"]]
+    breaking = summary["breaking"] > 0 or bool(violations["new"])
+    rules_checked = [*RULES.values(), *(r.name for r in rules.residency), *(r.name for r in rules.flows)]
+    return Result("diff", payload, rules=rules_checked, findings=findings,
                   exit_status=ExitStatus.FINDINGS if breaking else ExitStatus.OK)
 
 
@@ -94,3 +103,10 @@ def _finding(column: dict, readers: list[tuple[str, str]], node: dict | None) ->
     if isinstance(path, str):
         finding["location"] = {"file": path, "line": 1}
     return finding
+
+
+def _violation_finding(violation: dict, require: str | None) -> dict:
+    """A violation NEW introduces, as ``residency-check`` reports it (``require``: a flow rule's)."""
+    return {"rule": violation["rule"], "level": "error", "source": violation["source"],
+            "target": violation["target"], "path": violation["path"], "jobs": violation["jobs"],
+            "affected": violation.get("affected", []), "require": require}

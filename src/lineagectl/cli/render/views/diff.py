@@ -1,12 +1,15 @@
-"""The view of ``diff``: the column changes (breaking first), then the modified, added and removed nodes."""
+"""The view of ``diff``: the column changes (breaking first), the modified, added and removed nodes, and
+the policy violations the change introduces or resolves."""
 
 from __future__ import annotations
 
 from lineagectl.cli.render.views import View, entity, view
+from lineagectl.cli.render.views.compliance import located
 from lineagectl.results import Result, counted
 
 CHANGE_COLUMNS = ["class", "model", "column", "change", "detail", "downstream", "owners", "exposures"]
 NODE_COLUMNS = ["unique_id", "dataset", "reasons"]
+VIOLATION_COLUMNS = ["rule", "source", "target"]
 _ORDER = {"breaking": 0, "partial": 1, "non-breaking": 2}
 
 
@@ -27,8 +30,18 @@ def diff(result: Result) -> View:
                                  records=[{"unique_id": n["unique_id"],
                                            "dataset": entity(n) if n["namespace"] else n["name"],
                                            "reasons": ", ".join(n.get("reasons", []))} for n in payload[key]]))
+    for key, title in (("new", "violations this change introduces"), ("resolved", "violations it resolves")):
+        found = payload["violations"][key]
+        if found:
+            sections.append(View(title=f"{counted(len(found), 'violation')} {title.split(' ', 1)[1]}",
+                                 columns=VIOLATION_COLUMNS,
+                                 records=[{"rule": v["rule"], "source": located(v["source"]),
+                                           "target": located(v["target"])} for v in found]))
     summary = payload["summary"]
     title = (f"{counted(summary['breaking'], 'breaking change')}, {summary['partial']} partial, "
              f"{summary['non-breaking']} non-breaking")
+    if payload["violations"]["new"]:
+        title += f"; {counted(len(payload['violations']['new']), 'new violation')}"
+    failing = summary["breaking"] or payload["violations"]["new"]
     return View(title=title, columns=CHANGE_COLUMNS, records=records, sections=sections,
-                drop=("exposures", "owners", "detail"), tone="bad" if summary["breaking"] else "good")
+                drop=("exposures", "owners", "detail"), tone="bad" if failing else "good")
