@@ -332,3 +332,17 @@ def test_a_change_routing_email_unmasked_into_a_protected_target_is_a_new_flow_v
 def test_without_rules_there_is_no_governance_delta(tmp_path):
     result = _diff(tmp_path, _manifest(), _manifest("select id, email from wh.raw.users"))
     assert result.payload["violations"] == {"new": [], "resolved": []}
+
+
+def test_a_pr_comment_of_a_large_change_stays_under_githubs_limit():
+    from lineagectl.cli.render.ci_formats import GITHUB_COMMENT_LIMIT, markdown_text, markdown_within
+    from lineagectl.cli.render.views import view_of
+
+    result = api.diff(netsuite("v12.dbt1.9.0"), netsuite("v12.dbt1.11.11"))
+    view = view_of(result)
+    assert len(markdown_text(view)) > GITHUB_COMMENT_LIMIT  # 440-odd column changes in full
+    comment = markdown_within(view)
+    assert len(comment) <= GITHUB_COMMENT_LIMIT and comment.startswith("## 0 breaking changes, 3")
+    assert "more rows (the whole answer: -f json)" in comment
+    assert markdown_within(view_of(api.diff(str(EXAMPLE / "prod" / "manifest.json"),
+                                            str(EXAMPLE / "pr" / "manifest.json")))).count("more rows") == 0
