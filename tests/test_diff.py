@@ -346,3 +346,15 @@ def test_a_pr_comment_of_a_large_change_stays_under_githubs_limit():
     assert "more rows (the whole answer: -f json)" in comment
     assert markdown_within(view_of(api.diff(str(EXAMPLE / "prod" / "manifest.json"),
                                             str(EXAMPLE / "pr" / "manifest.json")))).count("more rows") == 0
+
+
+def test_a_column_the_sql_renames_is_one_change_breaking_its_readers(tmp_path):
+    result = _diff(tmp_path, _manifest(), _manifest("select id, email, country as country_code from wh.raw.users"))
+    changes = _changes(result)
+    assert set(changes) == {("country_code", "renamed")}
+    renamed = changes[("country_code", "renamed")]
+    assert renamed["detail"] == "country -> country_code" and renamed["class"] == "breaking"
+    assert [d["column"] for d in renamed["downstream"]] == ["country"]
+    # a new column computed from another input is no rename
+    other = _changes(_diff(tmp_path, _manifest(), _manifest("select id, email, created_at from wh.raw.users")))
+    assert set(other) == {("country", "removed"), ("created_at", "added")}

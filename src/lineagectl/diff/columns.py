@@ -6,6 +6,7 @@ compared (docs/diff.md has the rules):
 - ``added``: non-breaking;
 - ``removed``: breaking when something downstream reads it or the old model's
   contract was enforced, else partial (a consumer outside dbt may read it);
+- ``renamed`` (a removed and an added column with the same lineage): as removed;
 - ``retyped`` (types known from a catalog or contract on both sides): as removed;
 - ``expression``: its lineage (input columns, transformation type/subtype,
   masking) differs: partial, or breaking when masking was removed from a PII column;
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from lineagectl.common.policy import Policy
 from lineagectl.diff.facts import NodeFacts, ProjectFacts
 
-CHANGES = ("added", "removed", "retyped", "expression", "description")
+CHANGES = ("added", "removed", "renamed", "retyped", "expression", "description")
 CLASSES = ("breaking", "partial", "non-breaking")
 
 
@@ -49,20 +50,39 @@ def column_changes(old: ProjectFacts, new: ProjectFacts, modified: dict[str, lis
         before, after = old.nodes.get(uid), new.nodes.get(uid)
         if before is None or after is None:
             continue
+        renamed = _renames(before, after)
         for key in sorted(set(before.columns) | set(after.columns)):
+            if key in renamed.values():
+                continue  # reported with the column it was
             pii = _is_pii(before, after, key, policy) or _reads_pii(old, before, key)
             change = _compare(before, after, key, same_warehouse, pii)
             if change is None:
                 continue
             kind, why, masking_removed = change
             name = (after.columns.get(key) or before.columns[key])[0]
+            if key in renamed:
+                name = after.columns[renamed[key]][0]
+                kind, why = "renamed", f"{before.columns[key][0]} -> {name}"
             readers = new.downstream(uid, key)
-            if kind == "removed":
+            if kind in ("removed", "renamed"):
                 known = set(readers)
                 readers += [r for r in old.downstream(uid, key) if r[0] in unchanged_bodies and r not in known]
             klass = _classify(kind, bool(readers), uid in contracted, masking_removed)
             found.append(ColumnChange(uid, name, kind, klass, why, readers))
     return found
+
+
+def _renames(before: NodeFacts, after: NodeFacts) -> dict[str, str]:
+    """Columns the SQL renamed: a removed column and an added one with the same, known lineage
+    (``a as b`` where ``a`` was), when that pairing is unique."""
+    removed = [k for k in before.columns if k not in after.columns and before.lineage.get(k)]
+    added = [k for k in after.columns if k not in before.columns and after.lineage.get(k)]
+    pairs = {}
+    for key in removed:
+        same = [a for a in added if after.lineage[a] == before.lineage[key]]
+        if len(same) == 1 and sum(before.lineage.get(k) == before.lineage[key] for k in removed) == 1:
+            pairs[key] = same[0]
+    return pairs
 
 
 def _compare(before: NodeFacts, after: NodeFacts, key: str, typed: bool, pii: bool) -> tuple[str, str, bool] | None:
@@ -94,7 +114,7 @@ def _expression_why(old: frozenset, new: frozenset) -> str:
 
 
 def _classify(kind: str, read: bool, contracted: bool, masking_removed: bool) -> str:
-    if kind in ("removed", "retyped"):
+    if kind in ("removed", "renamed", "retyped"):
         return "breaking" if read or contracted else "partial"
     if kind == "expression":
         return "breaking" if masking_removed else "partial"
