@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -266,13 +267,14 @@ def test_a_file_that_is_not_a_manifest_is_an_input_error(tmp_path):
 
 # --- the command --------------------------------------------------------------------------------
 
-def _run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "lineagectl", "diff", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+def _run(*args):
+    """The command, in the empty folder every test starts in (no lineagectl.yaml of the checkout's)."""
+    return subprocess.run([sys.executable, "-m", "lineagectl", "diff", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
 
 
 def test_the_command_exits_1_on_breaking_changes_and_prints_a_pr_comment():
-    done = _run("--state", "examples/diff/prod", "examples/diff/pr/manifest.json", "-f", "markdown")
+    done = _run("--state", str(EXAMPLE / "prod"), str(EXAMPLE / "pr" / "manifest.json"), "-f", "markdown")
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("## 2 breaking changes, 0 partial, 1 non-breaking")
     assert "| breaking | warehouse.analytics.stg_users | email | expression | masking removed |" in done.stdout
@@ -283,7 +285,7 @@ def test_the_command_exits_0_without_breaking_changes_and_2_on_bad_input(tmp_pat
     same = str(EXAMPLE / "pr" / "manifest.json")
     done = _run(same, same, "-f", "json")
     assert done.returncode == 0 and json.loads(done.stdout)["columns"] == []
-    bad = _run("README.md", same)
+    bad = _run(str(ROOT / "README.md"), same)
     assert bad.returncode == 2 and "README.md: cannot read dbt manifest" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert _run("--state", str(EXAMPLE / "prod"), same, same).returncode == 2
@@ -358,3 +360,15 @@ def test_a_column_the_sql_renames_is_one_change_breaking_its_readers(tmp_path):
     # a new column computed from another input is no rename
     other = _changes(_diff(tmp_path, _manifest(), _manifest("select id, email, created_at from wh.raw.users")))
     assert set(other) == {("country", "removed"), ("created_at", "added")}
+
+
+def test_fail_on_says_what_exits_1(tmp_path):
+    changed = str(EXAMPLE / "prod"), str(EXAMPLE / "pr")
+    assert [_run(*changed, "--fail-on", what).returncode for what in ("breaking", "never")] == [1, 0]
+    # reversed, the change is partial only: exit 1 only when partial changes fail too
+    back = str(EXAMPLE / "pr"), str(EXAMPLE / "prod")
+    assert [_run(*back, "--fail-on", what).returncode for what in ("breaking", "partial", "violation")] == [0, 1, 0]
+    bad = _run(*changed, "--fail-on", "sometimes")
+    assert bad.returncode == 2 and "sometimes" in bad.stderr
+    with pytest.raises(InputError, match="fail_on"):
+        api.diff(*(str(EXAMPLE / p / "manifest.json") for p in ("prod", "pr")), fail_on="sometimes")

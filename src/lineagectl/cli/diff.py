@@ -19,6 +19,7 @@ from lineagectl.cli.environment import policy_path
 from lineagectl.errors import InputError
 
 DiffFormats = Literal["table", "json", "ndjson", "csv", "markdown", "github", "junit", "sarif"]
+FailOn = Literal["breaking", "partial", "violation", "never"]
 
 
 @command("diff", panel="Query", examples=(
@@ -39,6 +40,10 @@ def diff(manifests: Annotated[list[str], typer.Argument(
          new_catalog: Annotated[str | None, typer.Option(
             "--new-catalog", metavar="FILE", help="catalog.json of the new manifest (column types).")] = None,
          policy: PolicyOption = None,
+         fail_on: Annotated[FailOn, typer.Option(
+            "--fail-on", metavar="WHAT", case_sensitive=False,
+            help="Exit 1 on: breaking (a breaking change or new violation), partial (also a partial "
+                 "change), violation (only a new violation), never.")] = "breaking",
          fmt: Annotated[DiffFormats, typer.Option(
             "--format", "-f", metavar="FORMAT", case_sensitive=False,
             help="table, json, ndjson, csv, markdown (a pull-request comment), or github, junit, sarif.")
@@ -58,7 +63,8 @@ def diff(manifests: Annotated[list[str], typer.Argument(
         raise InputError("give the old and the new manifest (or --state DIR and the new one)")
     old, old_catalog = _artifacts(manifests[0], old_catalog)
     new, new_catalog = _artifacts(manifests[1], new_catalog)
-    finish(api.diff(old, new, old_catalog, new_catalog, policy_path(policy)), fmt, output, get_args(DiffFormats))
+    finish(api.diff(old, new, old_catalog, new_catalog, policy_path(policy), fail_on), fmt, output,
+           get_args(DiffFormats))
 
 
 def _artifacts(path: str, catalog: str | None) -> tuple[str, str | None]:

@@ -15,20 +15,27 @@ from lineagectl.diff.columns import CLASSES, ColumnChange, column_changes
 from lineagectl.diff.facts import ProjectFacts, project_facts
 from lineagectl.diff.governance import violation_delta
 from lineagectl.diff.state import read_manifest, state_changes, table_nodes
-from lineagectl.errors import ExitStatus
+from lineagectl.errors import ExitStatus, InputError
 from lineagectl.results import Result
 
 RULES = {"breaking": "breaking-change", "partial": "partial-change"}
+# What makes a diff fail (exit 1), by ``fail_on``: the classes of column change, and new violations.
+FAIL_ON = {"breaking": ({"breaking"}, True), "partial": ({"breaking", "partial"}, True),
+           "violation": (set(), True), "never": (set(), False)}
 
 
 def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | None = None,
-         policy: str | Policy | None = None) -> Result:
+         policy: str | Policy | None = None, fail_on: str = "breaking") -> Result:
     """The changes from the dbt manifest ``old`` to ``new`` and their downstream impact in ``new``.
 
     ``policy`` (a file path or a parsed ``Policy``): its ``pii.columns`` mark personal data, and its
     residency and flow rules are checked on both manifests (``governance``); a violation only NEW
-    has is a finding, as a breaking change is.
+    has is a finding, as a breaking change is. ``fail_on`` (``breaking``, ``partial``, ``violation``,
+    ``never``) says what fails (``exit_status`` 1): a breaking change or a new violation by default;
+    a partial change too; only a new violation; nothing.
     """
+    if fail_on not in FAIL_ON:
+        raise InputError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     old_manifest, new_manifest = read_manifest(old), read_manifest(new)
     changes = state_changes(old_manifest, new_manifest)
@@ -61,10 +68,11 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
                 for i, c in enumerate(columns) if c["class"] in RULES]
     requires = {r.name: r.require for r in rules.flows}
     findings += [_violation_finding(v, requires.get(v["rule"])) for v in violations["new"]]
-    breaking = summary["breaking"] > 0 or bool(violations["new"])
+    classes, on_violation = FAIL_ON[fail_on]
+    failing = any(summary[c] for c in classes) or (on_violation and bool(violations["new"]))
     rules_checked = [*RULES.values(), *(r.name for r in rules.residency), *(r.name for r in rules.flows)]
     return Result("diff", payload, rules=rules_checked, findings=findings,
-                  exit_status=ExitStatus.FINDINGS if breaking else ExitStatus.OK)
+                  exit_status=ExitStatus.FINDINGS if failing else ExitStatus.OK, context={"fail_on": fail_on})
 
 
 def _column(change: ColumnChange, node, new: ProjectFacts) -> dict:
