@@ -72,6 +72,7 @@ def run(command: str, cwd: Path, bin_dir: Path) -> Ran:
 def after_quick_start(folder: Path, steps: list[str]) -> Path:
     """``folder`` as the Quick start's ``steps`` (its command after the install) leave a checkout."""
     (folder / "sample_events").symlink_to(SAMPLE)
+    (folder / "examples").symlink_to(ROOT / "examples")  # a checkout has them too (``diff``'s manifests)
     bin_dir = shim(folder)
     for step in steps:
         ran = run(step, folder, bin_dir)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import SAMPLE
+from conftest import ROOT, SAMPLE
 from lineagectl import __version__
 from lineagectl.cli import app
 from lineagectl.cli.globals import GLOBAL_OPTIONS, hoist
@@ -31,6 +31,7 @@ COMMANDS = {
     "quality": ["quality"],
     "policy": ["policy", "check"],
     "sql": ["sql", "-"],  # an empty script from stdin: no statements, no store
+    "diff": ["diff", str(ROOT / "examples" / "diff" / "prod"), str(ROOT / "examples" / "diff" / "pr")],  # no store
     "doctor": ["doctor"],
     "help": ["help", "formats"],
     "serve": ["serve", "--drain"],  # without --drain it runs until stopped (tests/test_serve_cli.py)

@@ -244,6 +244,19 @@ def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None, timeou
     return Result(kind="sql", payload=payload, context={"dialect": dialect}, graph=table_graph(payload))
 
 
+def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | None = None,
+         policy: PolicyArg = None, fail_on: str = "breaking") -> Result:
+    """What a dbt change does, before it ships: the nodes dbt's ``state:modified`` rules call changed
+    from manifest ``old`` to ``new`` (added, removed, modified with reasons), their column changes
+    classified breaking/partial/non-breaking, and the columns, owners and exposures each reaches in
+    ``new``; with ``policy``, the residency and flow violations ``new`` introduces or resolves. No
+    store. ``exit_status`` 1 when a change is breaking or a violation new (``fail_on``: ``partial``
+    also on a partial change, ``violation`` only on a new violation, ``never``)."""
+    from lineagectl.diff.report import diff as run
+
+    return run(old, new, old_catalog, new_catalog, policy, fail_on)
+
+
 sql = sql_lineage  # the `lineagectl sql` command's function, by the command's name
 
 
@@ -361,7 +374,7 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "complete_names", "doctor", "erase", "graph", "graph_html", "graph_page",
-           "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
+__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "graph", "graph_html",
+           "graph_page", "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
            "select", "serve", "show", "sql", "sql_lineage", "stats", "trace"]

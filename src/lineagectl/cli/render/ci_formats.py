@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from typing import TextIO
 
 from lineagectl.cli.render import _dumps, renderer
@@ -288,6 +289,29 @@ def markdown_text(view: View) -> str:
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"
 
 
+# GitHub refuses a comment (a pull-request comment is what markdown is most often for) above this.
+GITHUB_COMMENT_LIMIT = 65_536
+
+
+def markdown_within(view: View, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """``markdown_text(view)``; when that exceeds ``limit``, every table cut to its first rows (as
+    many in each, halved until it fits), a last row saying how many were left out."""
+    text = markdown_text(view)
+    rows = max([len(view.records), *(len(s.records) for s in view.sections)])
+    while len(text) > limit and rows > 0:
+        rows //= 2
+        text = markdown_text(replace(view, records=_cut(view, rows),
+                                     sections=[replace(s, records=_cut(s, rows)) for s in view.sections]))
+    return text
+
+
+def _cut(part: View, rows: int) -> list[dict]:
+    if len(part.records) <= rows or not part.columns:
+        return part.records
+    more = {part.columns[0]: f"… {len(part.records) - rows} more rows (the whole answer: -f json)"}
+    return [*part.records[:rows], more]
+
+
 @renderer("markdown")
 def _markdown(result: Result, stream: TextIO, color: bool) -> None:
-    stream.write(markdown_text(view_of(result)))
+    stream.write(markdown_within(view_of(result)))

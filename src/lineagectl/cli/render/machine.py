@@ -31,6 +31,7 @@ MAIN_LIST: dict[str, Callable[[dict], list]] = {
     "changes": lambda p: p["changes"],
     "quality": lambda p: p["datasets"],
     "sql": lambda p: p["statements"],
+    "diff": lambda p: p["columns"],
 }
 
 

@@ -73,4 +73,4 @@ def entity(ref: dict) -> str:
     return f"{ref['namespace']} {ref['name']}"
 
 
-from . import catalog, compliance, lineage, operations, sql  # noqa: E402, F401 - each registers its views
+from . import catalog, compliance, diff, lineage, operations, sql  # noqa: E402, F401 - each registers its views

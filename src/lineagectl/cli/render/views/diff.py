@@ -1,0 +1,47 @@
+"""The view of ``diff``: the column changes (breaking first), the modified, added and removed nodes, and
+the policy violations the change introduces or resolves."""
+
+from __future__ import annotations
+
+from lineagectl.cli.render.views import View, entity, view
+from lineagectl.cli.render.views.compliance import located
+from lineagectl.results import Result, counted
+
+CHANGE_COLUMNS = ["class", "model", "column", "change", "detail", "downstream", "owners", "exposures"]
+NODE_COLUMNS = ["unique_id", "dataset", "reasons"]
+VIOLATION_COLUMNS = ["rule", "source", "target"]
+_ORDER = {"breaking": 0, "partial": 1, "non-breaking": 2}
+
+
+@view("diff")
+def diff(result: Result) -> View:
+    """One row per column change; sections for the modified (with dbt's reasons), added and removed nodes."""
+    payload = result.payload
+    changes = sorted(payload["columns"], key=lambda c: (_ORDER[c["class"]], c["name"], c["column"]))
+    records = [{"class": c["class"], "model": c["name"], "column": c["column"], "change": c["change"],
+                "detail": c["detail"],
+                "downstream": ", ".join(f"{d['name']}.{d['column']}" for d in c["downstream"]),
+                "owners": ", ".join(c["owners"]), "exposures": ", ".join(e["name"] for e in c["exposures"])}
+               for c in changes]
+    sections = []
+    for key, title in (("modified", "modified (dbt state:modified)"), ("added", "added"), ("removed", "removed")):
+        if payload[key]:
+            sections.append(View(title=f"{counted(len(payload[key]), 'node')} {title}", columns=NODE_COLUMNS,
+                                 records=[{"unique_id": n["unique_id"],
+                                           "dataset": entity(n) if n["namespace"] else n["name"],
+                                           "reasons": ", ".join(n.get("reasons", []))} for n in payload[key]]))
+    for key, title in (("new", "violations this change introduces"), ("resolved", "violations it resolves")):
+        found = payload["violations"][key]
+        if found:
+            sections.append(View(title=f"{counted(len(found), 'violation')} {title.split(' ', 1)[1]}",
+                                 columns=VIOLATION_COLUMNS,
+                                 records=[{"rule": v["rule"], "source": located(v["source"]),
+                                           "target": located(v["target"])} for v in found]))
+    summary = payload["summary"]
+    title = (f"{counted(summary['breaking'], 'breaking change')}, {summary['partial']} partial, "
+             f"{summary['non-breaking']} non-breaking")
+    if payload["violations"]["new"]:
+        title += f"; {counted(len(payload['violations']['new']), 'new violation')}"
+    failing = summary["breaking"] or payload["violations"]["new"]
+    return View(title=title, columns=CHANGE_COLUMNS, records=records, sections=sections,
+                drop=("exposures", "owners", "detail"), tone="bad" if failing else "good")
