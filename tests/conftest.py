@@ -52,6 +52,16 @@ def corpus() -> Path:
     return require_corpus()
 
 
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory) -> str:
+    """A store holding the bundled sample, shared by a module's tests that only read it."""
+    from lineagectl import api
+
+    db = str(tmp_path_factory.mktemp("sample") / "sample.duckdb")
+    api.ingest([str(SAMPLE / "ecommerce.ndjson")], db)
+    return db
+
+
 @pytest.fixture
 def db(tmp_path) -> str:
     return str(tmp_path / "lineage.duckdb")

@@ -9,21 +9,12 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 from conftest import ROOT, SAMPLE
 from lineagectl import api
 from lineagectl.explore.page import script_json
 
 POLICY = str(SAMPLE / "lineagectl.yaml")
 ROOT_NAME = ("postgres://db.eu.acme.internal:5432", "shop.public.user_master")
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory) -> str:
-    db = str(tmp_path_factory.mktemp("sample") / "sample.duckdb")
-    api.ingest([str(SAMPLE / "ecommerce.ndjson")], db)
-    return db
 
 
 def page_data(html: str) -> dict:

@@ -9,20 +9,11 @@ import html
 import json
 import re
 
-import pytest
-
 from conftest import SAMPLE, run_event, write_ndjson
 from lineagectl import api
 
 POLICY = str(SAMPLE / "lineagectl.yaml")
 ROOT = ("postgres://db.eu.acme.internal:5432", "shop.public.user_master")
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory) -> str:
-    db = str(tmp_path_factory.mktemp("marks") / "sample.duckdb")
-    api.ingest([str(SAMPLE / "ecommerce.ndjson")], db)
-    return db
 
 
 def _dot_unescape(text: str) -> str:

@@ -265,9 +265,10 @@ ExcludeOption = Annotated[str | None, typer.Option(
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", metavar="WHEN",
     help="Lineage as it stood then (each job's latest run): a timestamp or 7d, 36h, 90m ago.")]
-NameArgument = Annotated[str, typer.Argument(
-    metavar="NAME", help="A dataset or model: full name, unique suffix (user_master) or alias.",
-    show_default=False, autocompletion=dataset_names)]
+_NAME = typer.Argument(metavar="NAME", help="A dataset or model: full name, unique suffix (user_master) or alias.",
+                       show_default=False, autocompletion=dataset_names)
+NameArgument = Annotated[str, _NAME]
+OptionalNameArgument = Annotated[str | None, _NAME]  # trace --run, graph --all
 
 
 @command("impact", panel="Query", examples=(
@@ -297,9 +298,7 @@ def impact(name: NameArgument, column: ColumnOption = None, depth: DepthOption =
     "lineagectl trace audience.csv --column email --direct-only",
     "# The runs, SQL and input versions behind version 2 of the model",
     "lineagectl trace churn_model --version 2"))
-def trace(name: Annotated[str | None, typer.Argument(
-              metavar="NAME", help="A dataset or model: full name, unique suffix or alias.",
-              show_default=False, autocompletion=dataset_names)] = None,
+def trace(name: OptionalNameArgument = None,
           column: ColumnOption = None, depth: DepthOption = None,
           direct_only: DirectOption = False, include_jobs: JobsOption = False,
           namespace: NamespaceOption = None, kind: KindOption = None, as_of: AsOfOption = None,
@@ -336,9 +335,7 @@ SqlFormat = Literal["table", "json", "ndjson", "csv", "mermaid", "dot"]
     "# An offline page to explore (no network): the neighbourhood, the whole store",
     "lineagectl graph user_master -f html -o lineage.html",
     "lineagectl graph --all -f html -o all.html"))
-def graph(name: Annotated[str | None, typer.Argument(
-              metavar="NAME", help="A dataset or model: full name, unique suffix (user_master) or alias.",
-              show_default=False, autocompletion=dataset_names)] = None,
+def graph(name: OptionalNameArgument = None,
           direction: Annotated[Literal["upstream", "downstream", "both"], typer.Option(
               "--direction", metavar="DIR", case_sensitive=False, help="upstream, downstream or both.")] = "both",
           depth: Annotated[int, typer.Option("--depth", metavar="N", help="Hops each way.")] = 2,

@@ -30,29 +30,21 @@ class Entity:
 
 # Candidates whose name ends with what was typed (exact and suffix matches both
 # do), so a lookup reads a handful of rows even in a store of 100k datasets.
+_DATASET_NAMES = """
+        SELECT DISTINCT coalesce(a.dataset_id, n.dataset_id), d.namespace, d.name, n.name, d.dataset_type
+        FROM dataset_names n
+        LEFT JOIN dataset_aliases a ON a.alias_id = n.dataset_id
+        JOIN datasets d ON d.dataset_id = coalesce(a.dataset_id, n.dataset_id)
+        WHERE ($ns IS NULL OR n.namespace = $ns OR d.namespace = $ns) AND """
+_JOB_NAMES = "SELECT job_id, namespace, name, name, 'JOB' FROM jobs n WHERE ($ns IS NULL OR namespace = $ns) AND "
 _CANDIDATES = {
-    "dataset": """
-        SELECT DISTINCT coalesce(a.dataset_id, n.dataset_id), d.namespace, d.name, n.name, d.dataset_type
-        FROM dataset_names n
-        LEFT JOIN dataset_aliases a ON a.alias_id = n.dataset_id
-        JOIN datasets d ON d.dataset_id = coalesce(a.dataset_id, n.dataset_id)
-        WHERE ($ns IS NULL OR n.namespace = $ns OR d.namespace = $ns)
-          AND ($suffix IS NULL OR ends_with(n.name, $suffix))""",
-    "job": """
-        SELECT job_id, namespace, name, name, 'JOB' FROM jobs
-        WHERE ($ns IS NULL OR namespace = $ns) AND ($suffix IS NULL OR ends_with(name, $suffix))""",
+    "dataset": _DATASET_NAMES + "($suffix IS NULL OR ends_with(n.name, $suffix))",
+    "job": _JOB_NAMES + "($suffix IS NULL OR ends_with(name, $suffix))",
 }
-# ``namespace/name`` as ``-f name`` prints it: the name is a suffix of what was typed.
+# ``namespace/name`` as ``-f name`` prints it.
 _QUALIFIED = {
-    "dataset": """
-        SELECT DISTINCT coalesce(a.dataset_id, n.dataset_id), d.namespace, d.name, n.name, d.dataset_type
-        FROM dataset_names n
-        LEFT JOIN dataset_aliases a ON a.alias_id = n.dataset_id
-        JOIN datasets d ON d.dataset_id = coalesce(a.dataset_id, n.dataset_id)
-        WHERE n.namespace || '/' || n.name = $q AND ($ns IS NULL OR n.namespace = $ns OR d.namespace = $ns)""",
-    "job": """
-        SELECT job_id, namespace, name, name, 'JOB' FROM jobs
-        WHERE namespace || '/' || name = $q AND ($ns IS NULL OR namespace = $ns)""",
+    "dataset": _DATASET_NAMES + "n.namespace || '/' || n.name = $q",
+    "job": _JOB_NAMES + "n.namespace || '/' || n.name = $q",
 }
 
 
