@@ -10,9 +10,10 @@ plus who reads each column (the reverse of the lineage) and the exposures.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from lineagectl.graph.paths import EdgeIndex
 from lineagectl.sources.dbt.manifest import manifest_events
 
 # One input of a column: (input node or "namespace name", input column, type, subtype, masking).
@@ -48,18 +49,16 @@ class ProjectFacts:
     exposures: list[Exposure] = field(default_factory=list)
 
     def downstream(self, uid: str, column: str) -> list[tuple[str, str]]:
-        """Every (node, column) whose lineage reaches ``uid.column``, breadth-first, nearest first."""
-        seen: set[tuple[str, str]] = set()
-        found: list[tuple[str, str]] = []
-        frontier = deque([(uid, column.lower())])
-        while frontier:
-            for reader in sorted(self.readers.get(frontier.popleft(), ())):
-                key = (reader[0], reader[1].lower())
-                if key not in seen and key != (uid, column.lower()):
-                    seen.add(key)
-                    found.append(reader)
-                    frontier.append(key)
-        return found
+        """Every (node, column) whose lineage reaches ``uid.column``, breadth-first, nearest first
+        (``graph.paths``, the one in-memory walk, over the readers)."""
+        root = (uid, column.lower())
+        parents = self._reader_index.parents([root], order=lambda edge: edge[1])
+        return [edge[1] for node, edge in parents.items() if edge is not None and node != root]
+
+    @cached_property
+    def _reader_index(self) -> EdgeIndex:
+        edges = [(key, reader) for key, readers in self.readers.items() for reader in readers]
+        return EdgeIndex(edges, lambda edge: (edge[0], (edge[1][0], edge[1][1].lower())))
 
     def exposures_reading(self, uids: set[str]) -> list[Exposure]:
         """The exposures that read any of ``uids``."""
