@@ -29,6 +29,7 @@ COMMANDS = {
     "prune": ["prune", "--dry-run"],
     "changes": ["changes", "daily_revenue_by_country", "--since", "3650d"],
     "quality": ["quality"],
+    "export": ["export", "--job", "analytics.daily_revenue"],
     "policy": ["policy", "check"],
     "sql": ["sql", "-"],  # an empty script from stdin: no statements, no store
     "diff": ["diff", str(ROOT / "examples" / "diff" / "prod"), str(ROOT / "examples" / "diff" / "pr")],  # no store

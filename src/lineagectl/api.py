@@ -26,6 +26,8 @@ from lineagectl.errors import InputError
 from lineagectl.results import Result
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from lineagectl.common.policy import Policy
     from lineagectl.sources.ingest import IngestReport
     from lineagectl.store.db import Store
@@ -219,6 +221,15 @@ def prune_history(db: Db) -> Result:
     return run(db)
 
 
+def export(db: Db, *, since: str | None = None, namespace: str | None = None,
+           job: str | None = None) -> Iterator[str]:
+    """The stored OpenLineage events, each exactly as stored (one minified JSON text per event),
+    oldest event time first, streamed; filters: ``since`` (``7d`` or a timestamp), ``namespace``, ``job``."""
+    from lineagectl.queries.export import export_events
+
+    return export_events(db, since=since, namespace=namespace, job=job)
+
+
 def changes(name: str, db: Db, **options: Any) -> Result:
     """What changed upstream of ``name`` (options: since, namespace, kind, depth, policy)."""
     from lineagectl.operations.changes import changes as run
@@ -374,7 +385,7 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "graph", "graph_html",
-           "graph_page", "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
+__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "export", "graph",
+           "graph_html", "graph_page", "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
            "select", "serve", "show", "sql", "sql_lineage", "stats", "trace"]
