@@ -1,9 +1,13 @@
-"""Reading one JSON document — an event, or an array of events — in bounded memory.
+"""Reading one JSON document — an event, an array of events, or a page of Marquez's
+event export — in bounded memory.
 
 A pretty-printed ``.json`` file holds one event or an array of them. An array is
 read element by element (each decoded as soon as it is complete, with the line
 it starts on), so a log of any length written as one array streams like an
 NDJSON log; a single element, or a single event, may not exceed the record cap.
+A Marquez page (``{"totalCount": N, "events": [...]}``, what ``GET
+/api/v1/events/lineage`` answers) is read whole, within the record cap (Marquez
+pages hold at most a few hundred events), and its events numbered like an array's.
 """
 
 from __future__ import annotations
@@ -44,6 +48,26 @@ def size_text(limit: int) -> str:
     return f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit} bytes"
 
 
+def page_events(value: object) -> list[object] | None:
+    """The events of a Marquez event-export page (``{"totalCount": N, "events": [...]}``), else None."""
+    if isinstance(value, dict) and "totalCount" in value and isinstance(value.get("events"), list) \
+            and "eventTime" not in value:
+        return value["events"]
+    return None
+
+
+def page_records(line: bytes, line_no: int) -> list[tuple[int, Parsed]] | None:
+    """The events of a Marquez page written on one line (as ``curl`` saves the API's answer),
+    numbered like an array's elements; None for any other line (left to the event reader)."""
+    if b'"totalCount"' not in line:  # a cheap test first: nearly every line is an event
+        return None
+    try:
+        events = page_events(orjson.loads(line))
+    except orjson.JSONDecodeError:
+        return None
+    return None if events is None else [(line_no, Parsed(item, index)) for index, item in enumerate(events)]
+
+
 def read_object(head: bytes, stream: BinaryIO, first_line_no: int,
                 limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
     """One JSON value spread over lines, starting with ``head`` (the lines already read)."""
@@ -56,8 +80,9 @@ def read_object(head: bytes, stream: BinaryIO, first_line_no: int,
     except orjson.JSONDecodeError as exc:
         yield first_line_no + exc.lineno - 1, BadDocument(f"invalid JSON: {exc.msg} (column {exc.colno})")
         return
-    if isinstance(value, list):
-        for index, item in enumerate(value):
+    events = value if isinstance(value, list) else page_events(value)
+    if events is not None:
+        for index, item in enumerate(events):
             yield first_line_no, Parsed(item, index)
     else:
         yield first_line_no, Parsed(value, None)

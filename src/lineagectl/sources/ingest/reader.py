@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, BinaryIO
 import orjson
 
 from lineagectl.errors import InputError
-from lineagectl.sources.ingest.documents import BadDocument, Parsed, read_array, read_object, size_text
+from lineagectl.sources.ingest.documents import (
+    BadDocument,
+    Parsed,
+    page_records,
+    read_array,
+    read_object,
+    size_text,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -283,7 +290,11 @@ def _records(
                 continue
         if not line.strip():
             continue
-        yield line_no, line
+        page = page_records(line, line_no)
+        if page is None:
+            yield line_no, line
+        else:
+            yield from page
         if progress is not None and not line_no & 0x3FF:
             progress(counter.count)
     if progress is not None:
