@@ -87,3 +87,64 @@ def test_the_library_streams_and_a_bad_since_is_a_usage_error(cli, sample_db):
         api.export(sample_db, since="yesterdayish")
     bad = cli("export", "--db", sample_db, "--since", "yesterdayish")
     assert bad.exit_code == 2 and "--since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_to_replays_every_event_into_lineagectl_serve(cli, tmp_path):
+    """``export --to`` against a real ``lineagectl serve`` on 127.0.0.1 (port 0) with a token:
+    the receiving store ends with the same stats and impact answers."""
+    from test_serve_cli import Process
+
+    source, target = str(tmp_path / "source.duckdb"), str(tmp_path / "target.duckdb")
+    api.ingest([str(SAMPLE / "ecommerce.ndjson")], source)
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n", encoding="utf-8")
+    server = Process(target, "--token-file", str(token))
+    try:
+        assert server.port, server.stderr
+        url = f"http://127.0.0.1:{server.port}"
+        wrong = cli("export", "--db", source, "--to", url, "--token", "wrong", "--job", "analytics")
+        assert wrong.exit_code == 1 and "HTTP 401" in wrong.stderr, wrong.stderr
+        sent = cli("export", "--db", source, "--to", url, "--token", "s3cret-token")
+        assert sent.exit_code == 0, sent.stderr
+    finally:
+        status, log = server.end()
+    assert status == 0, log
+    stats, impacts = _answers(source)
+    assert f"sent {stats['events']:,} events" in sent.stderr
+    assert _answers(target) == (stats, impacts)
+
+
+def test_to_retries_5xx_and_gives_up_bounded(monkeypatch):
+    """A backend answering 503 then 201 gets the event; one that always fails ends in a usage
+    error after the bounded retries (no real waiting: the sleep is recorded)."""
+    import http.server
+    import threading
+
+    from lineagectl.operations import replay as module
+
+    answers = [503, 429, 201, 500, 500, 500, 500, 500, 500]
+    bodies: list[bytes] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(answers.pop(0))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    slept: list[float] = []
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert module.replay(['{"a":1}'], url, sleep=slept.append) == {"sent": 1, "rejected": 0, "rejects": []}
+        assert bodies == [b'{"a":1}'] * 3 and slept == [0.5, 1.0]
+        with pytest.raises(InputError, match="gave up after 6 attempts"):
+            module.replay(['{"b":2}'], url, sleep=slept.append)
+        assert len(slept) == 2 + 5 and answers == []
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -230,6 +230,15 @@ def export(db: Db, *, since: str | None = None, namespace: str | None = None,
     return export_events(db, since=since, namespace=namespace, job=job)
 
 
+def export_to(url: str, db: Db, *, token: str | None = None, since: str | None = None,
+              namespace: str | None = None, job: str | None = None) -> dict[str, Any]:
+    """Replay ``export``'s events to the OpenLineage backend at ``url`` (one POST /api/v1/lineage
+    each, retrying 5xx/429 with backoff): ``{"sent", "rejected", "rejects"}``."""
+    from lineagectl.operations.replay import replay
+
+    return replay(export(db, since=since, namespace=namespace, job=job), url, token=token)
+
+
 def changes(name: str, db: Db, **options: Any) -> Result:
     """What changed upstream of ``name`` (options: since, namespace, kind, depth, policy)."""
     from lineagectl.operations.changes import changes as run
@@ -385,7 +394,7 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "export", "graph",
+__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "export", "export_to", "graph",
            "graph_html", "graph_page", "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
            "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
            "select", "serve", "show", "sql", "sql_lineage", "stats", "trace"]

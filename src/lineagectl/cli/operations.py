@@ -110,14 +110,24 @@ def export(
         help="Only events whose job (for dataset events: dataset) is in this namespace.")] = None,
     job: Annotated[str | None, typer.Option(
         "--job", metavar="NAME", help="Only the events of the job of this name.", show_default=False)] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", metavar="URL", help="Replay the events to this OpenLineage backend (POST URL/api/v1/lineage).",
+        show_default=False)] = None,
+    token: Annotated[str | None, typer.Option(
+        "--token", metavar="TOKEN", help="With --to: sent as Authorization: Bearer TOKEN.",
+        show_default=False)] = None,
     db: DbOption = None, output: OutputOption = None,
 ) -> None:
     """Write the stored OpenLineage events as NDJSON.
 
     Each distinct event exactly as stored, one per line, in event-time order: the events of logs
     and of serve, and those ingest derived from dbt manifests and SQL scripts. Ingesting the
-    file into a fresh store rebuilds the same lineage.
+    file into a fresh store rebuilds the same lineage. --to replays them to another backend
+    (Marquez, DataHub, lineagectl serve), retrying 5xx/429; exit 1 if it rejected any.
     """
+    if to:
+        _replay(to, token, store(db), since=since, namespace=namespace, job=job)
+        return
     events = api.export(store(db), since=since, namespace=namespace, job=job)
     if not output:
         _write_lines(events, sys.stdout)
@@ -133,3 +143,13 @@ def _write_lines(events: Iterable[str], stream: TextIO) -> None:
     for event in events:
         stream.write(event)
         stream.write("\n")
+
+
+def _replay(url: str, token: str | None, db: object, **filters: str | None) -> None:
+    summary = api.export_to(url, db, token=token, **filters)
+    for reject in summary["rejects"]:
+        _stderr(f"event #{reject['event']}: HTTP {reject['status']}: {reject['reason'][:200]}")
+    if not settings.quiet:
+        _stderr(f"sent {summary['sent']:,} events to {url}, {summary['rejected']:,} rejected")
+    if summary["rejected"]:
+        raise typer.Exit(1)
