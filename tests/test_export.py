@@ -102,9 +102,11 @@ def test_to_replays_every_event_into_lineagectl_serve(cli, tmp_path):
     try:
         assert server.port, server.stderr
         url = f"http://127.0.0.1:{server.port}"
-        wrong = cli("export", "--db", source, "--to", url, "--token", "wrong", "--job", "analytics")
+        bad = tmp_path / "bad-token"
+        bad.write_text("wrong\n", encoding="utf-8")
+        wrong = cli("export", "--db", source, "--to", url, "--token-file", str(bad), "--job", "analytics")
         assert wrong.exit_code == 1 and "HTTP 401" in wrong.stderr, wrong.stderr
-        sent = cli("export", "--db", source, "--to", url, "--token", "s3cret-token")
+        sent = cli("export", "--db", source, "--to", url, env={"LINEAGECTL_TOKEN": "s3cret-token"})
         assert sent.exit_code == 0, sent.stderr
     finally:
         status, log = server.end()

@@ -66,6 +66,18 @@ def db_path(option: str | None = None) -> str:
     return DEFAULT_DB
 
 
+def bearer_token(token_file: str | None = None) -> str | None:
+    """The HTTP bearer token of ``serve`` and ``export --to``: the first line of ``--token-file``,
+    else ``$LINEAGECTL_TOKEN``, else None. Never an option value: those show in ``ps``."""
+    if token_file:
+        try:
+            with open(token_file, encoding="utf-8") as file:
+                return file.read().strip()
+        except OSError as exc:
+            raise InputError(f"cannot read the token file {token_file}: {exc.strerror}") from None
+    return os.environ.get("LINEAGECTL_TOKEN") or None
+
+
 def _wait() -> float:
     if settings.wait is not None:
         return max(0.0, settings.wait)

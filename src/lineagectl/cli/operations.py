@@ -16,7 +16,7 @@ from lineagectl import api
 from lineagectl.cli import DbOption, FormatOption, NamespaceOption, OutputOption, PolicyOption, command, emit, finish
 from lineagectl.cli.boundary import stderr as _stderr
 from lineagectl.cli.commands import KindOption, NameArgument
-from lineagectl.cli.environment import policy_path, settings, store
+from lineagectl.cli.environment import bearer_token, policy_path, settings, store
 from lineagectl.errors import InputError
 
 
@@ -113,8 +113,9 @@ def export(
     to: Annotated[str | None, typer.Option(
         "--to", metavar="URL", help="Replay the events to this OpenLineage backend (POST URL/api/v1/lineage).",
         show_default=False)] = None,
-    token: Annotated[str | None, typer.Option(
-        "--token", metavar="TOKEN", help="With --to: sent as Authorization: Bearer TOKEN.",
+    token_file: Annotated[str | None, typer.Option(
+        "--token-file", metavar="FILE",
+        help="With --to: file holding the bearer token to send (default: $LINEAGECTL_TOKEN).",
         show_default=False)] = None,
     db: DbOption = None, output: OutputOption = None,
 ) -> None:
@@ -126,7 +127,7 @@ def export(
     (Marquez, DataHub, lineagectl serve), retrying 5xx/429; exit 1 if it rejected any.
     """
     if to:
-        _replay(to, token, store(db), since=since, namespace=namespace, job=job)
+        _replay(to, bearer_token(token_file), store(db), since=since, namespace=namespace, job=job)
         return
     events = api.export(store(db), since=since, namespace=namespace, job=job)
     if not output:

@@ -7,7 +7,6 @@ but ends with status 0 (a service manager's ordinary stop) instead of 130.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from typing import Annotated, Literal
@@ -17,18 +16,7 @@ import typer
 from lineagectl import api
 from lineagectl.cli import DbOption, command
 from lineagectl.cli.boundary import stderr as _stderr
-from lineagectl.cli.environment import policy_path, settings, store
-from lineagectl.errors import InputError
-
-
-def _token(token_file: str | None) -> str | None:
-    if token_file:
-        try:
-            with open(token_file, encoding="utf-8") as file:
-                return file.read().strip()
-        except OSError as exc:
-            raise InputError(f"cannot read the token file {token_file}: {exc.strerror}") from None
-    return os.environ.get("LINEAGECTL_TOKEN") or None
+from lineagectl.cli.environment import bearer_token, policy_path, settings, store
 
 
 @command("serve", panel="Ingest", examples=(
@@ -77,7 +65,7 @@ def serve(
     def ready(bound_host: str, bound_port: int) -> None:
         _stderr(f"lineagectl serve: listening on http://{bound_host}:{bound_port} (Ctrl-C stops)")
 
-    counts = api.serve(store(db), host=host, port=port, spool=spool, token=_token(token_file),
+    counts = api.serve(store(db), host=host, port=port, spool=spool, token=bearer_token(token_file),
                        ingest_every=ingest_every, max_body=max_body, fsync=fsync,
                        insecure_no_auth=insecure_no_auth, listen=not drain, stop=stop, ready=ready, log=log,
                        policy=policy_path(), access_log=None if quiet else log)
