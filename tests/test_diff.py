@@ -278,7 +278,8 @@ def test_the_command_exits_1_on_breaking_changes_and_prints_a_pr_comment():
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("## 2 breaking changes, 0 partial, 1 non-breaking")
     assert "| breaking | warehouse.analytics.stg_users | email | expression | masking removed |" in done.stdout
-    assert "\\@growth-team" in done.stdout  # a handle is escaped, never a mention by accident
+    # an owner that is a GitHub handle is a mention; an e-mail address stays text, notifying nobody
+    assert "| @growth-team, bi\\@example.com, BI team |" in done.stdout and "\\@growth-team" not in done.stdout
 
 
 def test_the_command_exits_0_without_breaking_changes_and_2_on_bad_input(tmp_path):

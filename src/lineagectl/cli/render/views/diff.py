@@ -3,7 +3,7 @@ the policy violations the change introduces or resolves."""
 
 from __future__ import annotations
 
-from lineagectl.cli.render.views import View, entity, view
+from lineagectl.cli.render.views import Owners, View, entity, view
 from lineagectl.cli.render.views.compliance import located
 from lineagectl.results import Result, counted
 
@@ -22,7 +22,7 @@ def diff(result: Result) -> View:
     records = [{"class": c["class"], "model": c["name"], "column": c["column"], "change": c["change"],
                 "detail": c["detail"],
                 "downstream": ", ".join(f"{d['name']}.{d['column']}" for d in c["downstream"]),
-                "owners": ", ".join(c["owners"]), "exposures": ", ".join(e["name"] for e in c["exposures"])}
+                "owners": Owners(c["owners"]), "exposures": ", ".join(e["name"] for e in c["exposures"])}
                for c in changes]
     sections = []
     for key, title in (("modified", "modified (dbt state:modified)"), ("added", "added"), ("removed", "removed")):
