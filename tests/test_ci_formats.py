@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lineagectl.cli.render import RENDERERS, render
+from lineagectl.cli.render import RENDERERS, render, safe_text
 from lineagectl.cli.render.ci_formats import escape_data, escape_property, finding_message, markdown_text
-from lineagectl.cli.render.views import View
+from lineagectl.cli.render.views import Owners, View
 from lineagectl.errors import InputError
 from lineagectl.results import Result
 
@@ -456,6 +456,22 @@ def test_markdown_table_cells_stay_in_their_row():
         assert len(cells) == len(columns)
         assert cells == [str(record["order"]), one_line(record["name"]),
                          one_line(", ".join(record["columns"])), ""]
+
+
+def test_owners_that_are_github_handles_are_mentions_and_the_rest_stays_escaped():
+    handles = ["@growth-team", "@acme/data-eng", "@a1", "@acme/data_platform"]
+    others = ["bi@example.com", "@-lead", "@a--b", "@trail-", "@x|y", "<@x>", "@acme/team/extra", "@acme/",
+              "Data @platform", "@" + "a" * 40, "@acme/team!", "@x\n@y"]
+    out = markdown_text(View(columns=["owners"], records=[{"owners": Owners(handles + others)}]))
+    cell = out.splitlines()[2]
+    assert cell.startswith("| @growth-team, @acme/data-eng, @a1, @acme/data_platform, bi\\@example.com, \\@-lead,")
+    # every non-handle is exactly what any other cell makes of it: no bare "@" left to notify anyone
+    tail = cell[len("| " + ", ".join(handles) + ", "):-2]
+    assert tail == ", ".join(markdown_text(View(columns=["o"], records=[{"o": name}])).splitlines()[2][2:-2]
+                             for name in others)
+    assert "@" not in tail.replace("\\@", "")
+    # a terminal shows them as any list, a mention being no terminal thing
+    assert safe_text(Owners(["@a", "b|c"])) == "@a, b|c"
 
 
 def test_markdown_sections_and_empty_tables():

@@ -278,7 +278,8 @@ def test_the_command_exits_1_on_breaking_changes_and_prints_a_pr_comment():
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("## 2 breaking changes, 0 partial, 1 non-breaking")
     assert "| breaking | warehouse.analytics.stg_users | email | expression | masking removed |" in done.stdout
-    assert "\\@growth-team" in done.stdout  # a handle is escaped, never a mention by accident
+    # an owner that is a GitHub handle is a mention; an e-mail address stays text, notifying nobody
+    assert "| @growth-team, bi\\@example.com, BI team |" in done.stdout and "\\@growth-team" not in done.stdout
 
 
 def test_the_command_exits_0_without_breaking_changes_and_2_on_bad_input(tmp_path):
@@ -372,3 +373,65 @@ def test_fail_on_says_what_exits_1(tmp_path):
     assert bad.returncode == 2 and "sometimes" in bad.stderr
     with pytest.raises(InputError, match="fail_on"):
         api.diff(*(str(EXAMPLE / p / "manifest.json") for p in ("prod", "pr")), fail_on="sometimes")
+
+
+# --- PII in new places --------------------------------------------------------------------------
+
+PII_SOURCE = {"columns": {"email": {"name": "email", "meta": {"pii": True}}, "id": {"name": "id"},
+                          "country": {"name": "country"}}}
+
+
+def test_pii_that_reaches_new_columns_is_listed_and_gone_when_undone(tmp_path):
+    # OLD's staging model leaves the tagged email out; NEW selects it, so it reaches stg_users and customers.
+    old = _manifest("select id, country from wh.raw.users", source=PII_SOURCE)
+    new = _manifest(source=PII_SOURCE)
+    personal = _diff(tmp_path, old, new).payload["pii"]
+    origin = {"namespace": "postgres://wh", "name": "wh.raw.users", "column": "email"}
+    assert personal == {"gone": [], "new": [
+        {"unique_id": "model.shop.stg_users", "namespace": "postgres://wh", "name": "wh.analytics.stg_users",
+         "column": "email", "via": {"origin": origin, "masked": False}},
+        {"unique_id": "model.shop.customers", "namespace": "postgres://wh", "name": "wh.analytics.customers",
+         "column": "email", "via": {"origin": origin, "masked": False}}]}
+    back = _diff(tmp_path, new, old).payload["pii"]
+    assert back["new"] == [] and [p["name"] for p in back["gone"]] == ["wh.analytics.stg_users",
+                                                                       "wh.analytics.customers"]
+    # nothing PII changes when only another column does; the policy's globs mark personal data too
+    assert _diff(tmp_path, new, _manifest("select id, email from wh.raw.users", source=PII_SOURCE)
+                 ).payload["pii"] == {"new": [], "gone": []}
+    policy = tmp_path / "lineagectl.yaml"
+    policy.write_text("pii:\n  columns: ['*.created_at']\n")
+    by_glob = _diff(tmp_path, _manifest(), _manifest("select id, email, country, created_at from wh.raw.users"),
+                    policy=str(policy))
+    assert [(p["name"], p["column"], p["via"]) for p in by_glob.payload["pii"]["new"]] == [
+        ("wh.analytics.stg_users", "created_at", {"sources": ["policy *.created_at"]})]
+
+
+def test_the_table_and_the_pr_comment_show_new_pii(tmp_path):
+    for name, data in (("old", _manifest("select id, country from wh.raw.users", source=PII_SOURCE)),
+                       ("new", _manifest(source=PII_SOURCE))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps(data))
+    old, new = str(tmp_path / "old" / "manifest.json"), str(tmp_path / "new" / "manifest.json")
+    table = _run(old, new, "-f", "table", "--color", "never")
+    assert "2 new PII columns" in table.stdout and "2 columns newly personal data" in table.stdout
+    assert "postgres://wh wh.analytics.customers.email" in table.stdout
+    comment = _run(old, new, "-f", "markdown").stdout
+    assert "### 2 columns newly personal data" in comment
+    assert "| postgres:\\/\\/wh wh.analytics.stg_users.email | from postgres:\\/\\/wh wh.raw.users.email |" \
+        in comment
+
+
+def test_pii_of_a_real_release_is_new_only_where_a_new_node_holds_it(tmp_path):
+    """NetSuite v10 -> v11 adds the employee source and its staging models, which carry ``email``; v8 -> v10
+    moves every table to another warehouse and adds no email column (read from the raw manifests)."""
+    policy = tmp_path / "lineagectl.yaml"
+    policy.write_text("pii:\n  columns: ['*.email']\n")
+    before, after = read_manifest(netsuite("v10.dbt1.6.1")), read_manifest(netsuite("v11.dbt1.7.18"))
+    with_email = {uid for kind in ("nodes", "sources") for uid, node in after[kind].items()
+                  if "email" in {c.lower() for c in node.get("columns") or {}}}
+    personal = api.diff(netsuite("v10.dbt1.6.1"), netsuite("v11.dbt1.7.18"), policy=str(policy)).payload["pii"]
+    new = {p["unique_id"] for p in personal["new"]}
+    assert with_email - set(before["nodes"]) - set(before["sources"]) <= new
+    assert not new & (set(before["nodes"]) | set(before["sources"])) and personal["gone"] == []
+    assert api.diff(netsuite("v8.dbt1.4.5"), netsuite("v10.dbt1.6.1"), policy=str(policy)
+                    ).payload["pii"] == {"new": [], "gone": []}

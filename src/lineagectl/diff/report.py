@@ -4,7 +4,8 @@ One call reads both manifests (with their catalogs, if given), finds the nodes
 dbt's ``state:modified`` rules call changed (``state``), the column changes of
 those (``columns``), and for each breaking or partial change the columns,
 owners and exposures it reaches through NEW's column lineage; with a policy, the
-violations NEW introduces or resolves (``governance``). The answer is a ``Result``
+violations NEW introduces or resolves and the columns that become (or stop being) personal
+data (``governance``). The answer is a ``Result``
 of kind ``diff``; a breaking change or a new violation is a finding (exit 1).
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from lineagectl.common.policy import Policy, load_policy
 from lineagectl.diff.columns import CLASSES, ColumnChange, column_changes
 from lineagectl.diff.facts import ProjectFacts, project_facts
-from lineagectl.diff.governance import violation_delta
+from lineagectl.diff.governance import governance_delta
 from lineagectl.diff.state import read_manifest, state_changes, table_nodes
 from lineagectl.errors import ExitStatus, InputError
 from lineagectl.results import Result
@@ -54,7 +55,8 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
 
     columns = [_column(change, node, new_facts) for change in found]
     summary = {klass: sum(1 for c in columns if c["class"] == klass) for klass in CLASSES}
-    violations = violation_delta(old, new, old_catalog, new_catalog, rules)
+    violations, personal = governance_delta(old, new, old_catalog, new_catalog, rules,
+                                            _ids(old_facts), _ids(new_facts))
     payload = {
         "old": old, "new": new,
         "added": [node(uid) for uid in changes.added],
@@ -63,6 +65,7 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
         "columns": columns,
         "summary": summary,
         "violations": violations,
+        "pii": personal,
     }
     findings = [_finding(c, found[i].readers, new_nodes.get(c["unique_id"]))
                 for i, c in enumerate(columns) if c["class"] in RULES]
@@ -85,6 +88,10 @@ def _column(change: ColumnChange, node, new: ProjectFacts) -> dict:
     return {**node(change.unique_id), "column": change.column, "change": change.change, "class": change.klass,
             "detail": change.why, "downstream": downstream, "owners": owners,
             "exposures": [{"unique_id": e.unique_id, "name": e.name} for e in exposures]}
+
+
+def _ids(project: ProjectFacts) -> dict[tuple[str, str], str]:
+    return {(facts.namespace, facts.name): uid for uid, facts in project.nodes.items()}
 
 
 def _adapter(manifest: dict) -> object:

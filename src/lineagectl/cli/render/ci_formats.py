@@ -24,7 +24,7 @@ from typing import TextIO
 from lineagectl.cli.render import _dumps, renderer
 from lineagectl.cli.render.escape import clean
 from lineagectl.cli.render.machine import qualified
-from lineagectl.cli.render.views import View, view_of
+from lineagectl.cli.render.views import Owners, View, view_of
 from lineagectl.cli.render.views.compliance import located
 from lineagectl.errors import InputError
 from lineagectl.results import Result, counted
@@ -36,6 +36,8 @@ _NEWLINES = re.compile(r"\r\n|[\r\n]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\|`*\[\]<>&!@#]|(?<![^\W_])[_~]|[_~](?![^\W_]))")
 # GitHub turns bare URLs and www. names into links: an escaped "/" or "." keeps them text.
 _AUTOLINK = re.compile(r"(?i)(://|\bwww\.)")
+# A GitHub user (alphanumerics and single inner hyphens, at most 39) or team (@org/slug), and nothing else.
+_GITHUB_HANDLE = re.compile(r"@[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(?:/[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?)?")
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
@@ -254,9 +256,12 @@ def markdown_cell(value: object) -> str:
 
     Lists are joined by ", ", None is empty, newlines become spaces, control characters go,
     and characters that would end the cell or start markup (``| \\ ` * [ ] <``) are escaped.
+    ``Owners`` are the exception: a name that is exactly a GitHub handle is written as a mention.
     """
     if value is None:
         return ""
+    if isinstance(value, Owners):
+        return ", ".join(name if _GITHUB_HANDLE.fullmatch(name) else markdown_cell(name) for name in value)
     if isinstance(value, bool):
         value = "yes" if value else "no"
     elif isinstance(value, (list, tuple)):

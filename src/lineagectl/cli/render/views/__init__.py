@@ -40,6 +40,14 @@ class View:
     tone: str | None = None
 
 
+class Owners(tuple):
+    """A cell of owners' names. Every format shows them as a list ("a, b"), except that ``markdown``
+    writes a name that is exactly a GitHub handle (``@user``, ``@org/team``) as a mention, so a
+    pull-request comment notifies the owners it names; any other name stays escaped text."""
+
+    __slots__ = ()
+
+
 ViewFunction = Callable[[Result], View]
 VIEWS: dict[str, ViewFunction] = {}
 
