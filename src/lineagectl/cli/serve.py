@@ -58,17 +58,22 @@ def serve(
     the HTML explorer of the store.
     """
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     quiet = settings.quiet
     log = (lambda line: None) if quiet else _stderr
 
     def ready(bound_host: str, bound_port: int) -> None:
         _stderr(f"lineagectl serve: listening on http://{bound_host}:{bound_port} (Ctrl-C stops)")
 
-    counts = api.serve(store(db), host=host, port=port, spool=spool, token=bearer_token(token_file),
-                       ingest_every=ingest_every, max_body=max_body, fsync=fsync,
-                       insecure_no_auth=insecure_no_auth, listen=not drain, stop=stop, ready=ready, log=log,
-                       policy=policy_path(), access_log=None if quiet else log)
+    try:
+        counts = api.serve(store(db), host=host, port=port, spool=spool, token=bearer_token(token_file),
+                           ingest_every=ingest_every, max_body=max_body, fsync=fsync,
+                           insecure_no_auth=insecure_no_auth, listen=not drain, stop=stop, ready=ready, log=log,
+                           policy=policy_path(), access_log=None if quiet else log)
+    finally:
+        # Run in-process (tests, a library caller's CliRunner) the handler must not outlive the
+        # command: a process forked later (a worker pool) would ignore the SIGTERM that stops it.
+        signal.signal(signal.SIGTERM, previous)
     if not quiet:
         _stderr(f"lineagectl serve: stopped; {counts['events_spooled']} events received, "
                 f"{counts['events_stored']} new events stored")

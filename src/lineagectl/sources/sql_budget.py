@@ -119,6 +119,11 @@ _TASK: dict[str, Any] = {}
 
 def _start_worker(function: Callable[[Any], Any], seconds: float | None,
                   initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    import signal
+
+    # Pool.terminate() stops workers with SIGTERM: a handler the parent had installed (and the
+    # fork copied) must not keep a worker alive, or terminate() waits for it forever.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _TASK.update(function=function, seconds=seconds)
     if initializer is not None:
         initializer(*initargs)
