@@ -365,24 +365,13 @@ def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_bo
     def index_page() -> str:
         return graph_html(graph_page(None, db, whole=True, policy=policy))
 
-    def lineage(node_id: str, depth: int) -> dict:
-        from lineagectl.errors import NotFoundError
-        from lineagectl.serve.marquez import candidates, lineage_graph
+    from lineagectl.queries import objects
+    from lineagectl.serve.reads import Library
 
-        try:
-            readings = list(candidates(node_id))
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
-        for kind, namespace, name in readings:
-            try:
-                found = graph(name, db, namespace=namespace, kind=kind, direction="both", depth=depth)
-            except NotFoundError:
-                continue
-            return lineage_graph(found.payload)
-        raise NotFoundError(f"no node {node_id} in the store")
-
+    library = Library(db=db, policy=policy, graph=graph, impact=impact, trace=trace, erase=erase,
+                      residency_check=residency_check, catalog=objects)
     return run(db, settings, stop=stop, ready=ready, log=log or (lambda _: None), access_log=access_log,
-               index_page=index_page if explorer else None, lineage=lineage)
+               index_page=index_page if explorer else None, library=library)
 
 
 def migrate(db: Db) -> int:

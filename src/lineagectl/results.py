@@ -58,6 +58,16 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def json_text(value: Any, indent: bool = True) -> str:
+    """``value`` as the JSON text every machine answer is written in: ``-f json`` prints it
+    (indented), ``serve``'s ``/lineagectl/v1`` endpoints answer with it, so the two are the
+    same bytes; keys that are not strings become strings, unknown types their ``str``."""
+    import orjson
+
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    return orjson.dumps(value, option=option, default=str).decode()
+
+
 def records_from_rows(columns: list[str], rows: list[tuple]) -> list[dict]:
     """Rows of a query as dicts with JSON-able values."""
     return [{c: jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows]

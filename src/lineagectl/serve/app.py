@@ -22,12 +22,13 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
 from lineagectl.common.timeutil import format_timestamp
-from lineagectl.errors import DatabaseLockedError, DatabaseMissingError, LineageError, NotFoundError
+from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError, LineageError, NotFoundError
+from lineagectl.serve.gate import StoreGate
+from lineagectl.serve.reads import Library, answer
 from lineagectl.serve.spool import Spool, SpoolError
 from lineagectl.sources.ingest import DEFAULT_MAX_FUTURE
 from lineagectl.sources.ingest.validate import Reject, validate
@@ -36,6 +37,9 @@ LINEAGE = "/api/v1/lineage"
 BATCH = "/api/v1/lineage/batch"
 HEALTH = "/api/v1/health"
 RETRY_AFTER_SECONDS = 5
+# How long a read waits for the ingester's batch to commit before 503 (a batch takes seconds).
+READ_WAIT_SECONDS = 30.0
+READ_PREFIXES = ("/api/v1/", "/lineagectl/v1/")
 EMPTY_PAGE = ("<!doctype html><meta charset=utf-8><title>lineagectl</title>"
               "<p>No events are stored yet: point a producer at <code>/api/v1/lineage</code>.")
 
@@ -66,15 +70,16 @@ class Receiver(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], spool: Spool, token: str | None, limits: Limits,
                  access_log: Callable[[str], None] | None, health: Callable[[], dict],
-                 index_page: Callable[[], str] | None = None,
-                 lineage: Callable[[str, int], dict] | None = None) -> None:
+                 index_page: Callable[[], str] | None = None, library: Library | None = None,
+                 gate: StoreGate | None = None) -> None:
         self.spool = spool
         self.token = token.encode() if token else None
         self.limits = limits
         self.access_log = access_log
         self.health = health
         self.index_page = index_page
-        self.lineage = lineage
+        self.library = library
+        self.gate = gate or StoreGate()
         self.closing = threading.Event()
         self._busy = 0
         self._busy_lock = threading.Lock()
@@ -192,35 +197,41 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/" and self.server.index_page is not None:
                 self._authorize()  # the page shows the lineage: as protected as what feeds it
                 self._send_page(self.server.index_page)
-            elif path == LINEAGE and self.server.lineage is not None:
+            elif path.startswith(READ_PREFIXES) and self.server.library is not None:
                 self._authorize()
-                self._send(HTTPStatus.OK, self._lineage(self.server.lineage))
+                self._send_json(self._read(lambda library: answer(library, self.path)))
             else:
                 raise BadRequest(HTTPStatus.NOT_FOUND, f"no such endpoint: GET {path}")
         except BadRequest as exc:
             self._send(exc.status, {"error": exc.message}, exc.headers)
 
-    def _lineage(self, lineage: Callable[[str, int], dict]) -> dict:
-        """Marquez's ``GET /api/v1/lineage?nodeId=…&depth=N`` (default depth 20)."""
-        query = parse_qs(urlsplit(self.path).query)
-        node = (query.get("nodeId") or [""])[0]
-        depth_text = (query.get("depth") or ["20"])[0]
-        if not node or not depth_text.isdigit():
-            raise BadRequest(HTTPStatus.BAD_REQUEST, "give nodeId=dataset:NAMESPACE:NAME (or job:…) and depth=N")
+    def _read(self, read: Callable[[Library], bytes]) -> bytes:
+        """``read``'s answer, in the store's read turn (``gate``); library errors as statuses."""
+        assert self.server.library is not None
         try:
-            return lineage(node, int(depth_text))
-        except DatabaseLockedError:
-            raise BadRequest(HTTPStatus.SERVICE_UNAVAILABLE, "the store is being written; retry in a moment",
-                             {"Retry-After": "1"}) from None
-        except (NotFoundError, DatabaseMissingError) as exc:
-            raise BadRequest(HTTPStatus.NOT_FOUND, exc.message) from None
+            with self.server.gate.reading(READ_WAIT_SECONDS):
+                return read(self.server.library)
         except LineageError as exc:
-            raise BadRequest(HTTPStatus.BAD_REQUEST, exc.message) from None
+            raise read_failure(exc) from None
+        except Exception as exc:  # a bug: a 500 naming its class, never a traceback to the client
+            if self.server.access_log is not None:
+                self.server.access_log(f"internal error answering GET {self.path.split('?', 1)[0]}: "
+                                       f"{type(exc).__name__}")
+            raise BadRequest(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error ({type(exc).__name__})") from None
+
+    def _send_json(self, body: bytes) -> None:
+        self.send_response(HTTPStatus.OK, size=len(body))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
 
     def _send_page(self, page: Callable[[], str]) -> None:
         """The explorer page of the store; 503 while an ingest holds the store, a short note while it is empty."""
         try:
-            html = page()
+            with self.server.gate.reading(READ_WAIT_SECONDS):
+                html = page()
         except DatabaseLockedError:
             raise BadRequest(HTTPStatus.SERVICE_UNAVAILABLE, "the store is being written; retry in a moment",
                              {"Retry-After": "1"}) from None
@@ -331,6 +342,20 @@ class Handler(BaseHTTPRequestHandler):
                 "summary": {"received": len(payload), "successful": len(lines), "failed": len(failed),
                             "retriable": 0, "non_retriable": len(failed)},
                 "failed_events": failed}
+
+
+def read_failure(exc: LineageError) -> BadRequest:
+    """The answer to a read the library refused: 404 unknown, 503 busy, 500 store trouble, else 400;
+    ``{"error"}`` carries the message the command prints (with its hint)."""
+    message = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+    if isinstance(exc, DatabaseLockedError):
+        return BadRequest(HTTPStatus.SERVICE_UNAVAILABLE, "the store is being written; retry in a moment",
+                          {"Retry-After": "1"})
+    if isinstance(exc, (NotFoundError, DatabaseMissingError)):
+        return BadRequest(HTTPStatus.NOT_FOUND, message)
+    if isinstance(exc, DatabaseError):
+        return BadRequest(HTTPStatus.INTERNAL_SERVER_ERROR, message)
+    return BadRequest(HTTPStatus.BAD_REQUEST, message)
 
 
 def orjson_body(body: bytes) -> object:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lineagectl.errors import LineageError
+from lineagectl.serve.gate import StoreGate
 from lineagectl.serve.spool import REJECTED, Spool
 from lineagectl.sources.ingest import ingest
 
@@ -25,8 +26,10 @@ from lineagectl.sources.ingest import ingest
 class Ingester:
     """Moves the spool into the store ``db``; ``start`` runs it on a thread, ``stop`` drains it."""
 
-    def __init__(self, spool: Spool, db: Any, interval: float, log: Callable[[str], None]) -> None:
+    def __init__(self, spool: Spool, db: Any, interval: float, log: Callable[[str], None],
+                 gate: StoreGate | None = None) -> None:
         self.spool = spool
+        self.gate = gate or StoreGate()
         self.db = db
         self.interval = interval
         self.log = log
@@ -65,8 +68,10 @@ class Ingester:
             if not files:
                 return True
             try:
-                report = ingest([str(f) for f in files], self.db, force=True, max_future=None, remember_files=False,
-                                on_reject=lambda message: self.log(f"spool line rejected: {message}"))
+                with self.gate.writing():  # the server's reads wait for the batch (serve/gate.py)
+                    report = ingest([str(f) for f in files], self.db, force=True, max_future=None,
+                                    remember_files=False,
+                                    on_reject=lambda message: self.log(f"spool line rejected: {message}"))
             except LineageError as exc:  # a locked store, a full disk: the files wait for the next round
                 self.log(f"ingest of {len(files)} spool file(s) postponed: {exc.message}")
                 return False

@@ -9,9 +9,47 @@ in order by the caller against the store. The answer lists each node with its
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from lineagectl.errors import InputError, NotFoundError
+
+if TYPE_CHECKING:
+    from lineagectl.serve.reads import Library, Query
 
 KINDS = {"dataset": "DATASET", "job": "JOB"}
+DEFAULT_DEPTH = 20  # Marquez's
+
+
+def answer(library: Library, segments: tuple[str, ...], query: Query) -> dict | None:
+    """``GET /api/v1/lineage``; None for other paths."""
+    if segments == ("lineage",):
+        query.allow("nodeId", "depth")
+        node = query.required("nodeId", "dataset:NAMESPACE:NAME or job:NAMESPACE:NAME")
+        return lineage(library, node, _depth(query))
+    return None
+
+
+def _depth(query: Query) -> int:
+    depth = query.integer("depth", DEFAULT_DEPTH)
+    assert depth is not None
+    if depth < 1:
+        raise InputError(f"depth must be 1 or more, not {depth}")
+    return depth
+
+
+def lineage(library: Library, node: str, depth: int) -> dict:
+    """Marquez's ``GET /api/v1/lineage?nodeId=…&depth=N``: both directions from the node, as ``graph`` walks."""
+    try:
+        readings = list(candidates(node))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    for kind, namespace, name in readings:
+        try:
+            found = library.graph(name, library.db, namespace=namespace, kind=kind, direction="both", depth=depth)
+        except NotFoundError:
+            continue
+        return lineage_graph(found.payload)
+    raise NotFoundError(f"no node {node} in the store")
 
 
 def candidates(node_id: str) -> Iterator[tuple[str, str, str]]:

@@ -19,7 +19,9 @@ from typing import Any
 
 from lineagectl.errors import InputError
 from lineagectl.serve.app import Limits, Receiver
+from lineagectl.serve.gate import StoreGate
 from lineagectl.serve.ingester import Ingester, pending_files
+from lineagectl.serve.reads import Library
 from lineagectl.serve.spool import Spool
 
 # How long a stop waits for requests under way before the final ingest (each is one spool append).
@@ -70,13 +72,13 @@ def check_options(options: ServeOptions) -> None:
 def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None,
           ready: Callable[[str, int], None] | None = None, log: Callable[[str], None] = lambda _: None,
           access_log: Callable[[str], None] | None = None, index_page: Callable[[], str] | None = None,
-          lineage: Callable[[str, int], dict] | None = None) -> dict:
+          library: Library | None = None) -> dict:
     """Receive events until ``stop`` is set (or Ctrl-C, re-raised after the drain); returns counts.
 
     ``ready(host, port)`` is called once the socket listens (``port`` 0 picks a free one);
     ``log`` receives the ingester's lines, ``access_log`` one line per request; ``index_page``, if
-    given, makes the HTML it returns the answer to ``GET /``; ``lineage(node_id, depth)`` answers
-    ``GET /api/v1/lineage``.
+    given, makes the HTML it returns the answer to ``GET /``; ``library`` answers the read endpoints
+    (``serve.reads``).
     """
     check_options(options)
     stop = stop or threading.Event()
@@ -85,7 +87,8 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
         spool.open()
     except OSError as exc:
         raise InputError(f"cannot use the spool directory {options.spool_dir}: {exc.strerror}") from None
-    ingester = Ingester(spool, db, options.ingest_every, log)
+    gate = StoreGate()  # reads and the ingester take turns on the store
+    ingester = Ingester(spool, db, options.ingest_every, log, gate)
     if spool.ready():
         log(f"ingesting {len(spool.ready())} spool file(s) left by an earlier run")
         ingester.ingest_once()
@@ -102,7 +105,7 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
     try:
         server = Receiver((options.host, options.port), spool, options.token,
                           Limits(options.max_body, options.socket_timeout), access_log, health, index_page,
-                          lineage)
+                          library, gate)
     except OSError as exc:
         raise InputError(f"cannot listen on {options.host}:{options.port}: {exc.strerror}") from None
     listener = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},

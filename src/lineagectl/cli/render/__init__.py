@@ -20,7 +20,7 @@ from typing import TextIO
 from lineagectl.cli.render.escape import one_line
 from lineagectl.cli.render.views import View, view_of
 from lineagectl.errors import InputError
-from lineagectl.results import Result
+from lineagectl.results import Result, json_text
 
 Renderer = Callable[[Result, TextIO, bool], None]
 RENDERERS: dict[str, Renderer] = {}
@@ -50,13 +50,6 @@ def render(result: Result, fmt: str, stream: TextIO, color: bool = False,
     RENDERERS[fmt](result, stream, color)
 
 
-def _dumps(value: object, indent: bool) -> str:
-    import orjson
-
-    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
-    return orjson.dumps(value, option=option, default=str).decode()
-
-
 @contextmanager
 def _utf8(stream: TextIO) -> Iterator[TextIO]:
     """``stream`` writing UTF-8: machine formats are exchanged in UTF-8 whatever the terminal's
@@ -78,7 +71,7 @@ def _utf8(stream: TextIO) -> Iterator[TextIO]:
 @renderer("json")
 def _json(result: Result, stream: TextIO, color: bool) -> None:
     with _utf8(stream) as out:
-        out.write(_dumps(result.payload, indent=True) + "\n")
+        out.write(json_text(result.payload, indent=True) + "\n")
 
 
 @renderer("ndjson")
@@ -87,7 +80,7 @@ def _ndjson(result: Result, stream: TextIO, color: bool) -> None:
 
     with _utf8(stream) as out:
         for item in main_items(result):
-            out.write(_dumps(item, indent=False) + "\n")
+            out.write(json_text(item, indent=False) + "\n")
 
 
 @renderer("name")

@@ -21,13 +21,13 @@ import re
 from dataclasses import replace
 from typing import TextIO
 
-from lineagectl.cli.render import _dumps, renderer
+from lineagectl.cli.render import renderer
 from lineagectl.cli.render.escape import clean
 from lineagectl.cli.render.machine import qualified
 from lineagectl.cli.render.views import Owners, View, view_of
 from lineagectl.cli.render.views.compliance import located
 from lineagectl.errors import InputError
-from lineagectl.results import Result, counted
+from lineagectl.results import Result, counted, json_text
 
 _NEWLINES = re.compile(r"\r\n|[\r\n]")
 # Cell ends, code, emphasis (* always; _ and ~ where they touch no letter or digit: user_id
@@ -196,7 +196,7 @@ def _fingerprint(finding: dict) -> str:
 
     key = [finding["rule"], *([ref["namespace"], ref["name"], ref.get("column") or ""]
                               for ref in (finding["source"], finding["target"]))]
-    return hashlib.sha256(_dumps(key, indent=False).encode()).hexdigest()
+    return hashlib.sha256(json_text(key, indent=False).encode()).hexdigest()
 
 
 def _information_uri() -> str | None:
@@ -246,7 +246,7 @@ def _sarif(result: Result, stream: TextIO, color: bool) -> None:
     log = {"$schema": _SARIF_SCHEMA, "version": "2.1.0",
            "runs": [{"tool": {"driver": {k: v for k, v in driver.items() if v is not None}},
                      "results": results}]}
-    stream.write(_dumps(log, indent=True) + "\n")
+    stream.write(json_text(log, indent=True) + "\n")
 
 
 # --- markdown -----------------------------------------------------------------------------------
