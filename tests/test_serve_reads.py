@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 import pytest
@@ -135,3 +135,204 @@ def test_reads_answer_while_the_ingester_writes(db):
     running.stop()
     assert set(statuses) == {200}, statuses
     assert not any("postponed" in line for line in running.lines), running.lines
+
+
+# --- Marquez's shapes ------------------------------------------------------------------------------
+
+def enc(text: str) -> str:
+    """A path segment as Marquez's clients send it: every reserved character percent-encoded."""
+    return quote(text, safe="")
+
+
+def test_namespaces_are_listed_by_name_and_paged(server, store):
+    every = get_json(server, "/api/v1/namespaces")
+    names = [n["name"] for n in every["namespaces"]]
+    expected = sorted({d["namespace"] for d in api.ls("datasets", store).payload}
+                      | {j["namespace"] for j in api.ls("jobs", store).payload})
+    assert names == expected and every["totalCount"] == len(expected)
+    page = get_json(server, "/api/v1/namespaces?limit=2&offset=1")
+    assert [n["name"] for n in page["namespaces"]] == expected[1:3] and page["totalCount"] == len(expected)
+    one = get_json(server, f"/api/v1/namespaces/{enc(PG_EU)}")
+    assert one["name"] == PG_EU and one["createdAt"] <= one["updatedAt"]
+
+
+def test_a_dataset_is_marquezs_object_under_percent_encoded_names(server, store):
+    dataset = get_json(server, f"/api/v1/namespaces/{enc(PG_EU)}/datasets/{enc('shop.public.user_master')}")
+    assert dataset["id"] == {"namespace": PG_EU, "name": "shop.public.user_master"}
+    assert dataset["name"] == dataset["physicalName"] == "shop.public.user_master"
+    assert dataset["type"] == "DB_TABLE" and dataset["namespace"] == PG_EU and dataset["deleted"] is False
+    shown = api.show("shop.public.user_master", store, namespace=PG_EU).payload
+    assert [f["name"] for f in dataset["fields"]] == [c["column"] for c in shown["columns"]]
+    assert [f["type"] for f in dataset["fields"]] == [c["type"] for c in shown["columns"]]
+    fields = {f["name"]: f for f in dataset["fields"]}
+    assert fields["email"]["tags"] == ["pii"] and fields["full_name"]["tags"] == []
+    assert fields["email"]["description"] == "Customer e-mail address (PII)"
+    assert dataset["tags"] == ["classification:PII"]
+    assert {"schema", "ownership"} <= set(dataset["facets"])
+    assert dataset["facets"]["ownership"]["owners"] == [{"name": "team:crm", "type": "MAINTAINER"}]
+    assert dataset["createdAt"] == shown["first_seen"] and dataset["updatedAt"] == shown["last_seen"]
+
+
+def test_a_name_holding_a_slash_is_found_encoded_or_not(server):
+    encoded = get_json(server, f"/api/v1/namespaces/{enc('s3://acme-eu-raw')}/datasets/{enc('events/clickstream')}")
+    plain = get_json(server, f"/api/v1/namespaces/{enc('s3://acme-eu-raw')}/datasets/events/clickstream")
+    assert encoded == plain and encoded["name"] == "events/clickstream"
+
+
+def test_datasets_and_jobs_of_a_namespace_are_paged_with_their_total(server, store):
+    names = sorted(d["name"] for d in api.ls("datasets", store, namespace="bigquery").payload)
+    listed = get_json(server, "/api/v1/namespaces/bigquery/datasets")
+    assert [d["name"] for d in listed["datasets"]] == names and listed["totalCount"] == len(names)
+    page = get_json(server, "/api/v1/namespaces/bigquery/datasets?limit=1&offset=1")
+    assert [d["name"] for d in page["datasets"]] == names[1:2] and page["totalCount"] == len(names)
+    jobs = sorted(j["name"] for j in api.ls("jobs", store, namespace="airflow://acme").payload)
+    listed = get_json(server, f"/api/v1/namespaces/{enc('airflow://acme')}/jobs?limit=3")
+    assert [j["name"] for j in listed["jobs"]] == jobs[:3] and listed["totalCount"] == len(jobs)
+
+
+def test_a_job_carries_its_inputs_outputs_and_latest_runs(server, store):
+    job = get_json(server, f"/api/v1/namespaces/{enc('airflow://acme')}/jobs/etl_orders.enrich_orders")
+    shown = api.show("etl_orders.enrich_orders", store, kind="job").payload
+    assert job["id"] == {"namespace": "airflow://acme", "name": "etl_orders.enrich_orders"}
+    assert job["simpleName"] == "enrich_orders" and job["type"] == "BATCH"
+    assert job["inputs"] == [{"namespace": d["namespace"], "name": d["name"]} for d in shown["inputs"]]
+    assert job["outputs"] == [{"namespace": d["namespace"], "name": d["name"]} for d in shown["outputs"]]
+    assert [r["id"] for r in job["latestRuns"]] == [r["run_id"] for r in shown["runs"]]  # newest first
+    assert job["latestRun"] == job["latestRuns"][0]
+    states = {"COMPLETE": "COMPLETED", "FAIL": "FAILED"}
+    assert [r["state"] for r in job["latestRuns"]] == [states[r["state"]] for r in shown["runs"]]
+    for run, stored in zip(job["latestRuns"], shown["runs"], strict=True):
+        assert run["durationMs"] == round(stored["seconds"] * 1000)
+        assert run["startedAt"] == stored["started_at"] and run["endedAt"] == stored["ended_at"]
+    latest = job["latestRun"]
+    assert {v["datasetVersionId"]["name"] for v in latest["outputDatasetVersions"]} == {
+        d["name"] for d in shown["outputs"]}
+    assert "jobType" in job["facets"]
+
+
+def test_a_failed_run_is_failed_with_its_error_facet(server, store):
+    failed = [r for r in api.ls("runs", store).payload if r["state"] == "FAIL"]
+    assert len(failed) == 1
+    run = failed[0]
+    job = get_json(server, f"/api/v1/namespaces/{enc(run['job_namespace'])}/jobs/{enc(run['job'])}")
+    (found,) = [r for r in job["latestRuns"] if r["id"] == run["run_id"]]
+    assert found["state"] == "FAILED" and "errorMessage" in found["facets"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/namespaces/nowhere",
+    "/api/v1/namespaces/nowhere/datasets",
+    "/api/v1/namespaces/bigquery/datasets/no_such_table",
+    f"/api/v1/namespaces/{quote('airflow://acme', safe='')}/jobs/no_such_job",
+    "/api/v1/namespaces/bigquery/datasets/acme-eu.staging.orders_enriched/versions",
+    "/api/v1/lineage?nodeId=dataset:bigquery:nothing",
+    "/api/v1/column-lineage?nodeId=datasetField:bigquery:acme-eu.staging.orders_enriched:no_such_field",
+    "/api/v1/nothing",
+])
+def test_unknown_things_are_404_with_a_reason(server, path):
+    assert get_json(server, path, 404)["error"]
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/api/v1/namespaces?limit=-1", "limit and offset must be 0 or more"),
+    ("/api/v1/namespaces?limit=ten", "'ten' is not a valid integer"),
+    ("/api/v1/namespaces/bigquery/datasets?page=2", "unknown parameter 'page'"),
+    ("/api/v1/search", "missing q="),
+    ("/api/v1/search?q=x&filter=table", "'table' is not one of"),
+    ("/api/v1/search?q=x&before=yesterday", "before must be a date as YYYY-MM-DD"),
+    ("/api/v1/column-lineage?nodeId=job:airflow:etl", "nodeId must be datasetField:"),
+    ("/api/v1/column-lineage?nodeId=dataset:bigquery:acme-eu.staging.orders_enriched&depth=0", "depth must be 1"),
+    ("/api/v1/lineage?nodeId=table:x:y", "nodeId must be dataset:"),
+])
+def test_bad_marquez_parameters_are_400_with_a_reason(server, path, reason):
+    assert reason in get_json(server, path, 400)["error"]
+
+
+def test_search_finds_datasets_and_jobs_by_part_of_their_name(server, store):
+    names = [("DATASET", d["namespace"], d["name"]) for d in api.ls("datasets", store).payload] + \
+            [("JOB", j["namespace"], j["name"]) for j in api.ls("jobs", store).payload]
+    matching = sorted((n, ns, t) for t, ns, n in names if "order" in n.lower())
+    found = get_json(server, "/api/v1/search?q=ORDER&limit=100")
+    assert found["totalCount"] == len(matching) > 3
+    assert [(r["name"], r["namespace"], r["type"]) for r in found["results"]] == matching
+    for result in found["results"]:
+        assert result["nodeId"] == f"{result['type'].lower()}:{result['namespace']}:{result['name']}"
+        assert result["updatedAt"].endswith("Z")
+    first = get_json(server, "/api/v1/search?q=order&limit=2")
+    assert first["totalCount"] == len(matching) and first["results"] == found["results"][:2]
+    jobs = get_json(server, "/api/v1/search?q=order&filter=JOB&limit=100")
+    assert {r["type"] for r in jobs["results"]} == {"JOB"}
+    assert len(jobs["results"]) == sum(1 for *_, t in matching if t == "JOB")
+    wildcard = get_json(server, "/api/v1/search?q=orders_enriche_&limit=100")  # '_' is any one character
+    assert {r["name"] for r in wildcard["results"]} == {"acme-eu.staging.orders_enriched"}
+    assert get_json(server, "/api/v1/search?q=eu%25amounts&filter=dataset")["results"][0]["name"] == \
+        "acme-eu.analytics_prod.eu_order_amounts"  # '%' any run of characters, as Marquez reads q
+    newest = get_json(server, "/api/v1/search?q=order&sort=UPDATED_AT&limit=100")["results"]
+    assert [r["updatedAt"] for r in newest] == sorted((r["updatedAt"] for r in newest), reverse=True)
+
+
+REVENUE = "datasetField:bigquery:acme-eu.analytics_prod.daily_revenue_by_country:revenue"
+
+
+def test_column_lineage_is_marquezs_field_graph(server):
+    graph = {n["id"]: n for n in get_json(server, f"/api/v1/column-lineage?nodeId={enc(REVENUE)}&depth=1")["graph"]}
+    revenue = graph[REVENUE]
+    assert revenue["type"] == "DATASET_FIELD"
+    assert revenue["data"]["field"] == "revenue" and revenue["data"]["fieldType"] == "NUMERIC"
+    assert revenue["data"]["dataset"] == "acme-eu.analytics_prod.daily_revenue_by_country"
+    inputs = {(f["field"], f["transformationType"]): f for f in revenue["data"]["inputFields"]}
+    assert inputs[("amount", "DIRECT/AGGREGATION")]["transformationDescription"] == "SUM(amount)"
+    assert ("ordered_at", "INDIRECT/FILTER") in inputs and ("ordered_at", "INDIRECT/GROUP_BY") in inputs
+    # As Marquez answers: an edge's origin is the node it is listed under.
+    amount = "datasetField:bigquery:acme-eu.staging.orders_enriched:amount"
+    assert {"origin": REVENUE, "destination": amount} in revenue["inEdges"]
+    assert {"origin": amount, "destination": REVENUE} in graph[amount]["outEdges"]
+    assert len(revenue["inEdges"]) == len({e["destination"] for e in revenue["inEdges"]}) == 3
+    assert graph[amount]["data"]["inputFields"] == []  # depth 1: the inputs' own inputs are not walked
+
+
+def test_column_lineage_reaches_what_trace_and_impact_reach(server, store):
+    upstream = get_json(server, f"/api/v1/column-lineage?nodeId={enc(REVENUE)}")["graph"]
+    traced = api.trace("acme-eu.analytics_prod.daily_revenue_by_country", store, column="revenue").payload
+    expected = {REVENUE} | {f"datasetField:{c['namespace']}:{c['name']}:{c['column']}" for c in traced["columns"]}
+    assert {n["id"] for n in upstream} == expected
+    email = f"datasetField:{PG_EU}:shop.public.user_master:email"
+    alone = get_json(server, f"/api/v1/column-lineage?nodeId={enc(email)}")["graph"]
+    both = get_json(server, f"/api/v1/column-lineage?nodeId={enc(email)}&withDownstream=true")["graph"]
+    impacted = api.impact("shop.public.user_master", store, column="email", namespace=PG_EU).payload
+    downstream = {f"datasetField:{c['namespace']}:{c['name']}:{c['column']}" for c in impacted["columns"]}
+    assert downstream and not downstream & {n["id"] for n in alone}
+    assert downstream <= {n["id"] for n in both}
+
+
+def test_column_lineage_of_a_dataset_covers_each_of_its_fields(server, store):
+    node = "dataset:bigquery:acme-eu.analytics_prod.daily_revenue_by_country"
+    graph = get_json(server, f"/api/v1/column-lineage?nodeId={enc(node)}&depth=1")["graph"]
+    mine = {n["data"]["field"] for n in graph if n["data"]["dataset"].endswith("daily_revenue_by_country")}
+    shown = api.show("acme-eu.analytics_prod.daily_revenue_by_country", store).payload
+    assert mine == {c["column"] for c in shown["columns"]}
+
+
+def test_hostile_names_are_data_in_paths_queries_and_answers(db):
+    name = "o'rders\"; DROP TABLE datasets;--/<script>é%2F"
+    namespace = "weird://h:1/a b?c#d"
+    event = run_event("r1", inputs=[(namespace, name)], outputs=[("pg", "mart.x")])
+    api.ingest([write_event(db, event)], db)
+    running = Running(db)
+    try:
+        found = get_json(running, f"/api/v1/namespaces/{enc(namespace)}/datasets/{enc(name)}")
+        assert found["id"] == {"namespace": namespace, "name": name}
+        search = get_json(running, f"/api/v1/search?{urlencode({'q': name[:12]})}")
+        assert [r["name"] for r in search["results"]] == [name]
+        answer = get_json(running, f"/lineagectl/v1/impact?{urlencode({'name': name, 'namespace': namespace})}")
+        assert [d["name"] for d in answer["datasets"]] == ["mart.x"]
+        assert api.stats(db).payload["datasets"] == 2  # nothing was executed
+    finally:
+        running.stop()
+
+
+def write_event(db: str, event: dict) -> str:
+    path = f"{db}.events.ndjson"
+    with open(path, "wb") as out:
+        out.write(orjson.dumps(event) + b"\n")
+    return path

@@ -366,10 +366,11 @@ def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_bo
         return graph_html(graph_page(None, db, whole=True, policy=policy))
 
     from lineagectl.queries import objects
+    from lineagectl.queries.field_lineage import field_lineage
     from lineagectl.serve.reads import Library
 
     library = Library(db=db, policy=policy, graph=graph, impact=impact, trace=trace, erase=erase,
-                      residency_check=residency_check, catalog=objects)
+                      residency_check=residency_check, catalog=objects, field_lineage=field_lineage)
     return run(db, settings, stop=stop, ready=ready, log=log or (lambda _: None), access_log=access_log,
                index_page=index_page if explorer else None, library=library)
 

@@ -21,11 +21,17 @@ DEFAULT_DEPTH = 20  # Marquez's
 
 
 def answer(library: Library, segments: tuple[str, ...], query: Query) -> dict | None:
-    """``GET /api/v1/lineage``; None for other paths."""
+    """``GET /api/v1/lineage`` and ``/api/v1/column-lineage``; None for other paths."""
     if segments == ("lineage",):
         query.allow("nodeId", "depth")
         node = query.required("nodeId", "dataset:NAMESPACE:NAME or job:NAMESPACE:NAME")
         return lineage(library, node, _depth(query))
+    if segments == ("column-lineage",):
+        from lineagectl.serve.marquez_columns import column_lineage
+
+        query.allow("nodeId", "depth", "withDownstream")
+        node = query.required("nodeId", "datasetField:NAMESPACE:NAME:FIELD or dataset:NAMESPACE:NAME")
+        return column_lineage(library, node, _depth(query), query.flag("withDownstream"))
     return None
 
 

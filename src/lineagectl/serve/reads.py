@@ -40,7 +40,8 @@ class Library:
     trace: Callable[..., Any]
     erase: Callable[..., Any]
     residency_check: Callable[..., Any]
-    catalog: Any = None  # queries.objects: datasets, jobs, namespaces, search, column_graph
+    catalog: Any  # queries.objects: namespaces, datasets, jobs, search
+    field_lineage: Callable[..., dict]  # queries.field_lineage.field_lineage
 
 
 class Query:
