@@ -347,7 +347,9 @@ def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_bo
     is a duration (``30s``) and ``max_body`` a size (``32MiB``). Ctrl-C drains the spool and is re-raised.
     ``ready(host, port)`` is called once listening; ``log``/``access_log`` receive lines to show.
     With ``explorer``, ``GET /`` answers the HTML explorer of the whole store (``graph --all -f html``,
-    marks from ``policy``). Returns ``{"events_spooled", "events_stored"}``.
+    marks from ``policy``); the read endpoints (``serve.reads``: Marquez's ``/api/v1`` shapes and
+    ``/lineagectl/v1`` answers as ``-f json``, with ``policy``) answer from the functions here.
+    Returns ``{"events_spooled", "events_stored"}``.
     """
     from pathlib import Path
 

@@ -55,7 +55,8 @@ def serve(
 
     Events POSTed to /api/v1/lineage are spooled to disk before the answer and ingested
     into the store in batches, so queries keep working while producers send. GET / shows
-    the HTML explorer of the store.
+    the HTML explorer of the store; GET /api/v1/... answers reads as Marquez does, and
+    /lineagectl/v1/impact (trace, erase, residency-check) as the command's -f json.
     """
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
