@@ -336,3 +336,31 @@ def write_event(db: str, event: dict) -> str:
     with open(path, "wb") as out:
         out.write(orjson.dumps(event) + b"\n")
     return path
+
+
+def test_before_the_first_ingest_lists_are_empty_and_questions_404(tmp_path):
+    running = Running(str(tmp_path / "not-yet.duckdb"))
+    try:
+        assert get_json(running, "/api/v1/namespaces") == {"namespaces": [], "totalCount": 0}
+        assert get_json(running, "/api/v1/search?q=orders") == {"totalCount": 0, "results": []}
+        assert "does not exist" in get_json(running, "/lineagectl/v1/impact?name=orders", 404)["error"]
+        assert "limit and offset must be" in get_json(running, "/api/v1/search?q=x&limit=-1", 400)["error"]
+    finally:
+        running.stop()
+
+
+def test_a_store_that_cannot_be_read_is_a_500_in_json_not_a_traceback(tmp_path):
+    import duckdb
+
+    path = tmp_path / "other.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE unrelated (x INTEGER)")
+    running = Running(str(path))
+    try:
+        for endpoint in ("/api/v1/namespaces", "/lineagectl/v1/impact?name=x", "/api/v1/lineage?nodeId=dataset:a:b"):
+            status, headers, body = get(running, endpoint)
+            assert status == 500 and headers["content-type"] == "application/json", body
+            assert "not a lineagectl store" in orjson.loads(body)["error"]
+            assert b"Traceback" not in body
+    finally:
+        running.stop()

@@ -23,9 +23,12 @@ LATEST_RUNS = 10  # per job, as Marquez's latestRuns
 _IDS = "IN (SELECT unnest($ids::BIGINT[]))"
 
 
+MAX_PAGE = 1 << 62  # DuckDB's LIMIT and OFFSET are 64-bit
+
+
 def _page(limit: int, offset: int) -> str:
-    if limit < 0 or offset < 0:
-        raise InputError(f"limit and offset must be 0 or more, not {limit} and {offset}")
+    if not (0 <= limit <= MAX_PAGE and 0 <= offset <= MAX_PAGE):
+        raise InputError(f"limit and offset must be from 0 to {MAX_PAGE}, not {limit} and {offset}")
     return f"LIMIT {int(limit)} OFFSET {int(offset)}"
 
 
@@ -43,15 +46,17 @@ def _facets(con: Any, table: str, key: str, ids: list) -> dict[Any, dict]:
     return found
 
 
-def namespaces(db: Any, *, limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
-    """Every namespace of a dataset or job: ``(total, [{"name", "first_seen", "last_seen"}])``."""
+def namespaces(db: Any, *, name: str | None = None, limit: int = 100, offset: int = 0) -> tuple[int, list[dict]]:
+    """Every namespace of a dataset or job (only ``name`` when given), by name:
+    ``(total, [{"name", "first_seen", "last_seen"}])``."""
     sql = """SELECT namespace, min(first_seen), max(last_seen) FROM (
                  SELECT namespace, first_seen, last_seen FROM datasets
                  UNION ALL SELECT namespace, first_seen, last_seen FROM jobs)
-             GROUP BY namespace ORDER BY namespace"""
+             WHERE $name IS NULL OR namespace = $name GROUP BY namespace ORDER BY namespace"""
+    page = _page(limit, offset)
     with open_store(db) as con:
-        total = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
-        rows = con.execute(f"{sql} {_page(limit, offset)}").fetchall()
+        total = con.execute(f"SELECT count(*) FROM ({sql})", {"name": name}).fetchall()[0][0]
+        rows = con.execute(f"{sql} {page}", {"name": name}).fetchall()
     return total, records_from_rows(["name", "first_seen", "last_seen"], rows)
 
 
@@ -67,11 +72,12 @@ def datasets(db: Any, namespace: str, *, name: str | None = None, limit: int = 1
     params = {"ns": namespace, "name": name}
     columns = ["id", "namespace", "name", "type", "description", "current_version", "lifecycle_state",
                "first_seen", "last_seen"]
+    page = _page(limit, offset)
     with open_store(db) as con:
         total = con.execute(f"SELECT count(*) FROM datasets d WHERE {where}", params).fetchall()[0][0]
         rows = con.execute(f"""SELECT dataset_id, namespace, name, dataset_type, description, current_version,
                                       lifecycle_state, first_seen, last_seen
-                               FROM datasets d WHERE {where} ORDER BY name {_page(limit, offset)}""",
+                               FROM datasets d WHERE {where} ORDER BY name {page}""",
                            params).fetchall()
         found = records_from_rows(columns, rows)
         ids = [d["id"] for d in found]
@@ -128,11 +134,12 @@ def jobs(db: Any, namespace: str, *, name: str | None = None, limit: int = 100,
     params = {"ns": namespace, "name": name}
     columns = ["id", "namespace", "name", "type", "processing_type", "integration", "description",
                "source_location", "sql", "first_seen", "last_seen"]
+    page = _page(limit, offset)
     with open_store(db) as con:
         total = con.execute(f"SELECT count(*) FROM jobs WHERE {where}", params).fetchall()[0][0]
         rows = con.execute(f"""SELECT job_id, namespace, name, job_type, processing_type, integration, description,
                                       source_location, sql, first_seen, last_seen
-                               FROM jobs WHERE {where} ORDER BY name {_page(limit, offset)}""",
+                               FROM jobs WHERE {where} ORDER BY name {page}""",
                            params).fetchall()
         found = records_from_rows(columns, rows)
         ids = [j["id"] for j in found]
@@ -192,9 +199,10 @@ def search(db: Any, pattern: str, *, kind: str | None = None, namespace: str | N
             raise InputError(f"{bound} must be a date as YYYY-MM-DD, not {value!r}")
     order = "name, namespace, kind" if sort == "name" else "last_seen DESC, name, namespace, kind"
     params = {"q": pattern, "kind": kind, "ns": namespace, "before": before, "after": after}
+    page = _page(limit, 0)
     with open_store(db) as con:
         total = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
-        rows = con.execute(f"{sql} ORDER BY {order} {_page(limit, 0)}", params).fetchall()
+        rows = con.execute(f"{sql} ORDER BY {order} {page}", params).fetchall()
     return total, records_from_rows(["kind", "namespace", "name", "updated_at"], rows)
 
 

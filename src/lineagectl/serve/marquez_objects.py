@@ -11,9 +11,10 @@ type stays in the ``datasetType``/``jobType`` facets). Lists page with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lineagectl.errors import NotFoundError
+from lineagectl.errors import DatabaseMissingError, NotFoundError
 from lineagectl.serve.marquez import node_id
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ def answer(library: Library, segments: tuple[str, ...], query: Query) -> dict | 
         return None
     if len(segments) == 1:
         query.allow("limit", "offset")
-        total, found = catalog.namespaces(library.db, **_page(query))
+        page = _page(query)
+        total, found = _or_nothing(lambda: catalog.namespaces(library.db, **page))
         return {"namespaces": [_namespace(n) for n in found], "totalCount": total}
     namespace, rest = segments[1], segments[2:]
     if not rest:
@@ -58,16 +60,23 @@ def answer(library: Library, segments: tuple[str, ...], query: Query) -> dict | 
     return shape(found[0])
 
 
+def _or_nothing(listing: Callable[[], tuple[int, list[dict]]]) -> tuple[int, list[dict]]:
+    """A listing of the whole store, empty before the first event is stored (no store file yet)."""
+    try:
+        return listing()
+    except DatabaseMissingError:
+        return 0, []
+
+
 def _page(query: Query) -> dict[str, int]:
     return {"limit": query.integer("limit", DEFAULT_LIMIT) or 0, "offset": query.integer("offset", 0) or 0}
 
 
 def _known_namespace(library: Library, namespace: str) -> dict:
-    _, every = library.catalog.namespaces(library.db, limit=1 << 62)
-    for found in every:
-        if found["name"] == namespace:
-            return found
-    raise NotFoundError(f"no namespace {namespace!r} in the store")
+    _, found = library.catalog.namespaces(library.db, name=namespace, limit=1)
+    if not found:
+        raise NotFoundError(f"no namespace {namespace!r} in the store")
+    return found[0]
 
 
 def _namespace(found: dict) -> dict:
@@ -144,10 +153,11 @@ def _search(library: Library, query: Query) -> dict:
     query.allow("q", "filter", "sort", "limit", "namespace", "before", "after")
     kind = query.choice("filter", ("dataset", "job"))
     sort = query.choice("sort", ("name", "updated_at", "update_at"))
-    total, found = library.catalog.search(
-        library.db, query.required("q", "the text names must hold"), kind=kind, namespace=query.text("namespace"),
-        sort="updated_at" if sort in ("updated_at", "update_at") else "name",
-        limit=query.integer("limit", SEARCH_LIMIT) or 0, before=query.text("before"), after=query.text("after"))
+    options = {"kind": kind, "namespace": query.text("namespace"), "limit": query.integer("limit", SEARCH_LIMIT) or 0,
+               "sort": "updated_at" if sort in ("updated_at", "update_at") else "name",
+               "before": query.text("before"), "after": query.text("after")}
+    pattern = query.required("q", "the text names must hold")
+    total, found = _or_nothing(lambda: library.catalog.search(library.db, pattern, **options))
     results: list[dict[str, Any]] = [
         {"type": item["kind"].upper(), "name": item["name"], "updatedAt": item["updated_at"],
          "namespace": item["namespace"], "nodeId": node_id(item["kind"], item["namespace"], item["name"])}
