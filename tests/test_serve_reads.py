@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 import orjson
 import pytest
 
-from conftest import SAMPLE, run_event
+from conftest import SAMPLE, require_corpus, run_event
 from lineagectl import api
 from serving import Running, health, post, wait_for
 
@@ -362,5 +362,36 @@ def test_a_store_that_cannot_be_read_is_a_500_in_json_not_a_traceback(tmp_path):
             assert status == 500 and headers["content-type"] == "application/json", body
             assert "not a lineagectl store" in orjson.loads(body)["error"]
             assert b"Traceback" not in body
+    finally:
+        running.stop()
+
+
+def test_real_spark_events_answer_through_their_aliases_and_slashes(db, cli):
+    """DataHub's Spark and Glue events (the corpus): names starting with '/', a name with a space,
+    a Glue symlink whose namespace holds colons, and column lineage with two transformations."""
+    events = require_corpus() / "openlineage" / "datahub-ol-events"
+    api.ingest([str(events)], db)
+    running = Running(db)
+    try:
+        glue = get_json(running, f"/api/v1/namespaces/{enc('aws:glue:us-west-2:123456789012')}"
+                                 f"/datasets/{enc('my_glue_database.my_glue_table')}")
+        assert glue["id"] == {"namespace": "s3://my-bucket-test", "name": "/sample_data/input_data.parquet"}
+        result = get_json(running, f"/api/v1/namespaces/file/datasets/{enc('/spark-test/result_test')}")
+        assert [f["name"] for f in result["fields"]] == ["age", "name"]  # the schema facet's order
+        assert result["sourceName"] == result["facets"]["dataSource"]["name"]
+        age = "datasetField:file:/spark-test/result_test:age"
+        answer = get_json(running, f"/api/v1/column-lineage?{urlencode({'nodeId': age})}")
+        graph = {n["id"]: n for n in answer["graph"]}
+        kinds = {f["transformationType"] for f in graph[age]["data"]["inputFields"]}
+        assert kinds == {"DIRECT/IDENTITY", "INDIRECT/FILTER"}
+        source = "datasetField:file:/spark-test/people.parquet:age"
+        assert graph[age]["inEdges"] == [{"origin": age, "destination": source}]  # one edge, two transformations
+        spaced = "datasetField:s3://my-bucket-test:mydata _output:field1"
+        graph = get_json(running, f"/api/v1/column-lineage?nodeId={enc(spaced)}")["graph"]
+        assert {n["id"] for n in graph} == {spaced, "datasetField:s3://my-bucket-test:/output/field1.parquet:field1"}
+        question = urlencode({"name": "/spark-test/result_test", "column": "age"})
+        status, _, body = get(running, f"/lineagectl/v1/trace?{question}")
+        printed = cli("--db", db, "trace", "/spark-test/result_test", "--column", "age", "-f", "json")
+        assert status == 200 and printed.exit_code == 0 and body.decode() == printed.stdout
     finally:
         running.stop()
