@@ -8,7 +8,9 @@ bounded by ``--seconds`` (and ``--events``), measures with http.client keep-aliv
   * one sequential client, one event per request: events/s, p50/p99 latency;
   * ``--connections`` concurrent clients (client processes, so the clients' GIL is not the limit);
   * the batch endpoint, ``--batch`` events per request;
-  * ingest lag: from the answer to the last POST to the event being in the store (``--ingest-every``).
+  * ingest lag: from the answer to the last POST to the event being in the store (``--ingest-every``);
+  * reads, once everything is stored: each read endpoint ``--reads`` times from one client
+    (median and p99 per endpoint; each request opens the store read-only, as every command does).
 
 Events come from ``bench/ingest.py``'s generator. Only the standard library and orjson are used.
 """
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest import generate
@@ -97,6 +100,50 @@ def _health(port: int) -> dict:
     return answer
 
 
+def _get(conn: http.client.HTTPConnection, path: str) -> bytes:
+    conn.request("GET", path)
+    answer = conn.getresponse()
+    body = answer.read()
+    if answer.status != 200:
+        raise SystemExit(f"HTTP {answer.status} from GET {path}: {body[:200]!r}")
+    return body
+
+
+def _reads(port: int, times: int) -> dict:
+    """Median and p99 ms of each read endpoint, about subjects the store itself names."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    namespace = json.loads(_get(conn, "/api/v1/search?q=_&filter=DATASET&limit=1"))["results"][0]["namespace"]
+    ns = quote(namespace, safe="")
+    dataset = json.loads(_get(conn, f"/api/v1/namespaces/{ns}/datasets?limit=1"))["datasets"][0]
+    job = json.loads(_get(conn, "/api/v1/search?q=_&filter=JOB&limit=1"))["results"][0]
+    field = dataset["fields"][0]["name"] if dataset["fields"] else "id"
+    paths = {
+        "namespaces": "/api/v1/namespaces",
+        "datasets page of 100": f"/api/v1/namespaces/{ns}/datasets",
+        "dataset": f"/api/v1/namespaces/{ns}/datasets/{quote(dataset['name'], safe='')}",
+        "job with 10 latest runs": f"/api/v1/namespaces/{quote(job['namespace'], safe='')}/jobs/"
+                                   f"{quote(job['name'], safe='')}",
+        "search": "/api/v1/search?q=order",
+        "lineage, depth 20": "/api/v1/lineage?" + urlencode({"nodeId": f"dataset:{namespace}:{dataset['name']}"}),
+        "column-lineage, both ways": "/api/v1/column-lineage?" + urlencode(
+            {"nodeId": f"datasetField:{namespace}:{dataset['name']}:{field}", "withDownstream": "true"}),
+        "lineagectl/v1/impact": "/lineagectl/v1/impact?" + urlencode({"name": dataset["name"],
+                                                                      "namespace": namespace}),
+    }
+    figures = {}
+    for label, path in paths.items():
+        latencies = []
+        for _ in range(times):
+            started = time.perf_counter()
+            _get(conn, path)
+            latencies.append(time.perf_counter() - started)
+        latencies.sort()
+        figures[label] = {"p50_ms": round(statistics.median(latencies) * 1000, 1),
+                          "p99_ms": round(latencies[min(times - 1, int(times * 0.99))] * 1000, 1)}
+    conn.close()
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=40_000, help="events generated (the cap of every phase)")
@@ -105,6 +152,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--ingest-every", default="2s")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reads", type=int, default=20, help="requests per read endpoint (0: no read phase)")
     parser.add_argument("--batch-first", action="store_true",
                         help="run the batch phase first, before the ingester has anything to store")
     args = parser.parse_args()
@@ -131,12 +179,13 @@ def main() -> int:
             while _health(port)["events_stored"] < spooled and time.perf_counter() < deadline:
                 time.sleep(0.05)
             lag = time.perf_counter() - posted_at
+            reads = _reads(port, args.reads) if args.reads else {}
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(600)
     print(json.dumps({"sequential": sequential, "concurrent": concurrent, "batch": batch,
                       "events_spooled": spooled, "ingest_every": args.ingest_every,
-                      "lag_after_last_post_s": round(lag, 2), "cpus": os.cpu_count()}, indent=1))
+                      "lag_after_last_post_s": round(lag, 2), "reads": reads, "cpus": os.cpu_count()}, indent=1))
     return 0
 
 
