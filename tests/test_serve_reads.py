@@ -234,7 +234,8 @@ def test_unknown_things_are_404_with_a_reason(server, path):
 
 
 @pytest.mark.parametrize(("path", "reason"), [
-    ("/api/v1/namespaces?limit=-1", "limit and offset must be 0 or more"),
+    ("/api/v1/namespaces?limit=-1", "limit and offset must be from 0 to"),
+    ("/api/v1/namespaces?limit=100000000000000000000000", "limit and offset must be from 0 to"),
     ("/api/v1/namespaces?limit=ten", "'ten' is not a valid integer"),
     ("/api/v1/namespaces/bigquery/datasets?page=2", "unknown parameter 'page'"),
     ("/api/v1/search", "missing q="),

@@ -9,10 +9,12 @@ field's stored spelling and type and each edge's transformation and description.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from lineagectl.errors import NotFoundError
 from lineagectl.graph.edges import ColumnEdge
-from lineagectl.graph.names import resolve
+from lineagectl.graph.names import Entity, resolve
 from lineagectl.graph.walk import walk_columns
 from lineagectl.queries.lineage import check_depth, root_columns
 from lineagectl.store import open_store
@@ -21,16 +23,16 @@ from lineagectl.store.lookups import dataset_columns, describe_datasets, describ
 _IDS = "IN (SELECT unnest($ids::BIGINT[]))"
 
 
-def field_lineage(db: Any, namespace: str, name: str, field: str | None = None, *, depth: int | None = None,
+def field_lineage(db: Any, readings: Iterable[tuple[str, str, str | None]], *, depth: int | None = None,
                   downstream: bool = False) -> dict:
-    """The column lineage of ``field`` of dataset ``namespace``/``name`` (every field of it when None):
+    """The column lineage of the first of ``readings`` — (namespace, dataset name, field, or None for
+    every field of it) — that names a dataset and field of the store, all tried in one open store:
     ``{"root": {namespace, name, fields}, "fields": [{namespace, name, column, type}], "edges": [{source,
     target ({namespace, name, column}), job ({namespace, name} or None), type, subtype, masking,
-    description}]}``; fields and edges sorted. ``NotFoundError`` for an unknown dataset or field."""
+    description}]}``; fields and edges sorted. ``NotFoundError`` (the last reading's) when none does."""
     check_depth(depth)
     with open_store(db) as con:
-        root = resolve(con, name, namespace=namespace, kind="dataset")
-        seeds = root_columns(con, root, field) if field is not None else dataset_columns(con, root.id)
+        root, seeds = _first_found(con, readings)
         flows: set[tuple] = set()
         for direction in ("upstream", "downstream") if downstream else ("upstream",):
             walk = walk_columns(con, [(root.id, c) for c in seeds], direction, depth)
@@ -65,6 +67,17 @@ def field_lineage(db: Any, namespace: str, name: str, field: str | None = None, 
     edges.sort(key=lambda e: (*e["target"].values(), *e["source"].values(), str(e["job"]), e["type"]))
     return {"root": {"namespace": root.namespace, "name": root.name, "fields": seeds},
             "fields": [fields[key] for key in sorted(fields)], "edges": edges}
+
+
+def _first_found(con: Any, readings: Iterable[tuple[str, str, str | None]]) -> tuple[Entity, list[str]]:
+    missing = NotFoundError("no reading of the node names a dataset of the store")
+    for namespace, name, field in readings:
+        try:
+            root = resolve(con, name, namespace=namespace, kind="dataset")
+            return root, root_columns(con, root, field) if field is not None else dataset_columns(con, root.id)
+        except NotFoundError as exc:
+            missing = exc
+    raise missing
 
 
 def _flowing(edge: ColumnEdge, direction: str) -> tuple:

@@ -64,12 +64,24 @@ def candidates(node_id: str) -> Iterator[tuple[str, str, str]]:
     kind, _, rest = node_id.partition(":")
     if kind not in KINDS or ":" not in rest:
         raise ValueError("nodeId must be dataset:NAMESPACE:NAME or job:NAMESPACE:NAME")
-    at = rest.find(":")
+    for namespace, name in splits(rest, 2):
+        yield kind, namespace, name
+
+
+def splits(text: str, parts: int) -> Iterator[tuple[str, ...]]:
+    """Every way to cut ``text`` at colons into ``parts`` non-empty parts, the first part shortest first
+    (the readings of a node id whose namespace, name or field may hold colons)."""
+    if parts == 1:
+        if text:
+            yield (text,)
+        return
+    at = text.find(":")
     while at != -1:
-        namespace, name = rest[:at], rest[at + 1:]
-        if namespace and name:
-            yield kind, namespace, name
-        at = rest.find(":", at + 1)
+        head = text[:at]
+        if head:
+            for tail in splits(text[at + 1:], parts - 1):
+                yield (head, *tail)
+        at = text.find(":", at + 1)
 
 
 def node_id(kind: str, namespace: str, name: str) -> str:

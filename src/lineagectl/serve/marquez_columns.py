@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.results import transformation_text
+from lineagectl.serve.marquez import splits
 
 if TYPE_CHECKING:
     from lineagectl.serve.reads import Library
@@ -30,23 +31,8 @@ def readings(node: str) -> Iterator[tuple[str, str, str | None]]:
     parts = {"datasetField": 3, "dataset": 2}.get(kind)
     if parts is None:
         raise InputError("nodeId must be datasetField:NAMESPACE:NAME:FIELD or dataset:NAMESPACE:NAME")
-    for split in _splits(rest, parts):
+    for split in splits(rest, parts):
         yield split[0], split[1], split[2] if parts == 3 else None
-
-
-def _splits(text: str, parts: int) -> Iterator[tuple[str, ...]]:
-    """Every way to cut ``text`` at colons into ``parts`` non-empty parts, the first part shortest first."""
-    if parts == 1:
-        if text:
-            yield (text,)
-        return
-    at = text.find(":")
-    while at != -1:
-        head = text[:at]
-        if head:
-            for tail in _splits(text[at + 1:], parts - 1):
-                yield (head, *tail)
-        at = text.find(":", at + 1)
 
 
 def field_id(ref: dict) -> str:
@@ -57,13 +43,12 @@ def field_id(ref: dict) -> str:
 def column_lineage(library: Library, node: str, depth: int, downstream: bool) -> dict:
     """Marquez's column-lineage answer for ``node``: ``{"graph": [field nodes]}``; ``NotFoundError`` when no
     reading of the id names a dataset (and field) of the store."""
-    for namespace, name, field in readings(node):
-        try:
-            found = library.field_lineage(library.db, namespace, name, field, depth=depth, downstream=downstream)
-        except NotFoundError:
-            continue
-        return {"graph": _nodes(found)}
-    raise NotFoundError(f"no node {node} in the store")
+    tried = list(readings(node))  # a malformed id is a 400 before the store is opened
+    try:
+        found = library.field_lineage(library.db, tried, depth=depth, downstream=downstream)
+    except NotFoundError as exc:
+        raise NotFoundError(f"no node {node} in the store: {exc.message}") from None
+    return {"graph": _nodes(found)}
 
 
 def _nodes(found: dict) -> list[dict]:
