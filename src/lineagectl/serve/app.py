@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -37,6 +37,7 @@ LINEAGE = "/api/v1/lineage"
 BATCH = "/api/v1/lineage/batch"
 HEALTH = "/api/v1/health"
 RETRY_AFTER_SECONDS = 5
+T = TypeVar("T")
 # How long a read waits for the ingester's batch to commit before 503 (a batch takes seconds).
 READ_WAIT_SECONDS = 30.0
 READ_PREFIXES = ("/api/v1/", "/lineagectl/v1/")
@@ -199,18 +200,18 @@ class Handler(BaseHTTPRequestHandler):
                 self._send_page(self.server.index_page)
             elif path.startswith(READ_PREFIXES) and self.server.library is not None:
                 self._authorize()
-                self._send_json(self._read(lambda library: answer(library, self.path)))
+                library = self.server.library
+                self._send_json(self._read(lambda: answer(library, self.path)))
             else:
                 raise BadRequest(HTTPStatus.NOT_FOUND, f"no such endpoint: GET {path}")
         except BadRequest as exc:
             self._send(exc.status, {"error": exc.message}, exc.headers)
 
-    def _read(self, read: Callable[[Library], bytes]) -> bytes:
-        """``read``'s answer, in the store's read turn (``gate``); library errors as statuses."""
-        assert self.server.library is not None
+    def _read(self, read: Callable[[], T]) -> T:
+        """``read()`` in the store's read turn (``gate``); library errors as statuses, a bug as a 500."""
         try:
             with self.server.gate.reading(READ_WAIT_SECONDS):
-                return read(self.server.library)
+                return read()
         except LineageError as exc:
             raise read_failure(exc) from None
         except Exception as exc:  # a bug: a 500 naming its class, never a traceback to the client
@@ -228,15 +229,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_page(self, page: Callable[[], str]) -> None:
-        """The explorer page of the store; 503 while an ingest holds the store, a short note while it is empty."""
-        try:
-            with self.server.gate.reading(READ_WAIT_SECONDS):
-                html = page()
-        except DatabaseLockedError:
-            raise BadRequest(HTTPStatus.SERVICE_UNAVAILABLE, "the store is being written; retry in a moment",
-                             {"Retry-After": "1"}) from None
-        except DatabaseMissingError:
-            html = EMPTY_PAGE
+        """The explorer page of the store; a short note while it is empty, 503 while another process
+        holds the store past ``--wait``, and the reads' other statuses (``read_failure``)."""
+        def page_or_note() -> str:
+            try:
+                return page()
+            except DatabaseMissingError:
+                return EMPTY_PAGE
+
+        html = self._read(page_or_note)
         body = html.encode()
         self.send_response(HTTPStatus.OK, size=len(body))
         self.send_header("Content-Type", "text/html; charset=utf-8")
