@@ -1,7 +1,7 @@
 """The read endpoints of ``lineagectl serve``: a request's path and query → the JSON bytes it answers.
 
 Two families. ``/api/v1/…`` answers in Marquez's shapes (``marquez.py``,
-``marquez_objects.py``) so Marquez's users and tools feel at home;
+``marquez_columns.py``, ``marquez_objects.py``) so Marquez's users and tools feel at home;
 ``/lineagectl/v1/{impact,trace,erase,residency-check}`` answer exactly what the
 command's ``-f json`` prints (the same ``results.json_text`` bytes), with query
 parameters named as the command's options (``?name=orders&column=id&depth=2``;
@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.results import json_text
+from lineagectl.serve import marquez, marquez_objects
 
 API = ("api", "v1")
 OWN = ("lineagectl", "v1")
@@ -59,6 +60,7 @@ class Query:
             raise InputError(f"{self.endpoint}: unknown parameter {unknown[0]!r} (parameters: {known})")
 
     def text(self, name: str) -> str | None:
+        """The parameter's value, None when absent; ``InputError`` when it is given twice."""
         values = self.values.get(name)
         if not values:
             return None
@@ -67,12 +69,14 @@ class Query:
         return values[0]
 
     def required(self, name: str, what: str) -> str:
+        """The parameter's value; ``InputError`` naming ``what`` it is when absent or empty."""
         value = self.text(name)
         if not value:
             raise InputError(f"{self.endpoint}: missing {name}= ({what})")
         return value
 
     def integer(self, name: str, default: int | None = None, option: str | None = None) -> int | None:
+        """The parameter as an integer (``default`` when absent); the error names ``option``."""
         value = self.text(name)
         if value is None:
             return default
@@ -82,6 +86,7 @@ class Query:
             raise InputError(f"{option or name}: {value!r} is not a valid integer") from None
 
     def flag(self, name: str, option: str | None = None) -> bool:
+        """A flag: absent is false; present with no value, ``true``, ``1`` or ``yes`` is true."""
         value = self.text(name)
         if value is None:
             return False
@@ -93,6 +98,7 @@ class Query:
         raise InputError(f"{option or name}: {value!r} is not a valid boolean (true or false)")
 
     def choice(self, name: str, choices: tuple[str, ...], option: str | None = None) -> str | None:
+        """The parameter, lower-cased, if it is one of ``choices`` (any case); None when absent."""
         value = self.text(name)
         if value is None:
             return None
@@ -104,8 +110,6 @@ class Query:
 
 def answer(library: Library, target: str) -> bytes:
     """The JSON body answering ``GET target``; ``LineageError`` subclasses for what cannot be answered."""
-    from lineagectl.serve import marquez, marquez_objects
-
     parts = urlsplit(target)
     # Decoded per segment: a percent-encoded '/' inside a name is not a separator.
     segments = tuple(unquote(s) for s in parts.path.split("/")[1:])
