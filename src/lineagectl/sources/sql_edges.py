@@ -156,12 +156,87 @@ def path_edges(name: str, source: Source, steps: list, memo: dict | None = None)
     return edges
 
 
-def paths(node, trail: list):
-    """(leaf, [(expression, child node)] on the way) for every leaf of a sqlglot lineage node."""
+def paths(node, trail: list, swaps: dict | None = None):
+    """(leaf, [(expression, child node)] on the way) for every leaf of a sqlglot lineage node, each
+    node in ``swaps`` (``laterals``) read as the node it maps to."""
     if not node.downstream:
         yield node, trail
     for child in node.downstream:
-        yield from paths(child, [*trail, (node.expression, child)])
+        child = swaps.get(id(child), child) if swaps else child
+        yield from paths(child, [*trail, (node.expression, child)], swaps)
+
+
+def _scope_of(expression, scopes: dict):
+    """The scope whose expression is ``expression``, from the scopes of its query tree (cached by id)."""
+    from sqlglot.optimizer.scope import build_scope
+
+    root = expression.root()
+    if id(root) not in scopes:
+        top = build_scope(root)
+        every = list(top.traverse()) if top else []
+        scopes[id(root)] = ({id(c): scope for scope in every for c in scope.columns},
+                            {id(scope.expression): scope for scope in every})
+    return scopes[id(root)]
+
+
+def laterals(root, dialect: str | None, schema, scopes: dict) -> dict:
+    """``{id(node): the node to read instead}`` for each ``LATERAL (SELECT …) alias`` column of sqlglot's
+    lineage tree ``root``: the subquery's output it is (``paths`` reads them). sqlglot takes every
+    column the subquery mentions (its WHERE's included) as the source of each of its columns; its
+    filters stay dataset-level (``indirect``)."""
+    from sqlglot import exp
+    from sqlglot.lineage import to_node
+    from sqlglot.schema import ensure_schema
+
+    swaps: dict = {}
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        lateral = node.source
+        if isinstance(lateral, exp.Lateral) and isinstance(lateral.this, exp.Subquery):
+            inner = _scope_of(lateral, scopes)[1].get(id(lateral.this.unnest()))
+            if inner is not None:
+                swaps[id(node)] = to_node(
+                    node.name.rsplit(".", 1)[-1].strip('"'), scope=inner, dialect=dialect, trim_selects=False,
+                    schema=ensure_schema(schema, dialect=dialect), scope_name=lateral.alias or None)
+                node = swaps[id(node)]
+        stack += node.downstream
+    return swaps
+
+
+def outer_paths(leaf, steps: list, dialect: str | None, schema, scopes: dict):
+    """(table, column, steps) for a leaf sqlglot's lineage left a placeholder: a subquery's reference
+    to its outer query's column (``SELECT (SELECT a.x + 1) AS y FROM a``), followed to the outer
+    source's base-table columns (through its CTE or subquery: further steps). None found when the
+    reference cannot be placed. ``scopes`` caches the scopes of each query tree (``_scope_of``)."""
+    from sqlglot import exp
+    from sqlglot.lineage import to_node
+    from sqlglot.optimizer.scope import Scope
+    from sqlglot.schema import ensure_schema
+
+    refs = [c for c in steps[-1][0].find_all(exp.Column) if c.sql(comments=False) == leaf.name] if steps else []
+    if not refs:
+        return
+    column = refs[0]
+    scope, alias = _scope_of(column, scopes)[0].get(id(column)), column.table
+    while scope is not None and not (alias in scope.sources if alias else scope.sources):
+        scope = scope.parent
+    if scope is None or (not alias and len(scope.sources) != 1):
+        return
+    source = scope.sources[alias] if alias else next(iter(scope.sources.values()))
+    if isinstance(source, exp.Table):
+        yield source, column.name, steps
+    elif isinstance(source, Scope):
+        node = to_node(column.name, scope=source, dialect=dialect, schema=ensure_schema(schema, dialect=dialect),
+                       scope_name=alias or None, trim_selects=False)
+        for inner, trail in paths(node, steps):
+            if isinstance(inner.source, exp.Table):
+                yield inner.source, inner.name.rsplit(".", 1)[-1].strip('"'), trail
+            elif isinstance(inner.source, exp.Placeholder):
+                yield from outer_paths(inner, trail, dialect, schema, scopes)
 
 
 def indirect_order(edge: Edge) -> tuple:

@@ -26,7 +26,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from lineagectl.sources.sql_edges import Edge, Source, indirect, indirect_order, path_edges, paths, table_name
+from lineagectl.sources.sql_edges import (
+    Edge,
+    Source,
+    indirect,
+    indirect_order,
+    laterals,
+    outer_paths,
+    path_edges,
+    paths,
+    table_name,
+)
 from lineagectl.sources.sql_queries import Query, queries
 
 if TYPE_CHECKING:  # sqlglot is imported when lineage is computed, not with this module
@@ -255,14 +265,19 @@ def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | 
         errors += [f"column {name}: read from one of several tables, and no schema says which"
                    for name in _unplaced(scope)]
     uses: dict = {}  # one per query: paths of a deep CTE chain share their steps
+    scopes: dict = {}
     for name, root in _roots(query, tree, scope, dialect, schema, errors).items():
         if not name or name == "*":
             continue
-        for leaf, steps in paths(root, []):
-            if not isinstance(leaf.source, exp.Table):
+        for leaf, steps in paths(root, [], laterals(root, dialect, schema, scopes)):
+            if isinstance(leaf.source, exp.Table):
+                found = [(leaf.source, leaf.name.rsplit(".", 1)[-1].strip('"'), steps)]
+            elif isinstance(leaf.source, exp.Placeholder):  # an outer query's column, read in a subquery
+                found = list(outer_paths(leaf, steps, dialect, schema, scopes))
+            else:
                 continue
-            column = leaf.name.rsplit(".", 1)[-1].strip('"')
-            edges |= path_edges(name, Source(table_name(leaf.source), column), steps, uses)
+            for table, column, trail in found:
+                edges |= path_edges(name, Source(table_name(table), column), trail, uses)
     if query.columns is not None:
         edges = _rename_outputs(edges, tree, query.columns)
     return edges, dataset
