@@ -147,3 +147,21 @@ def test_a_lateral_subquerys_columns_are_its_outputs_not_every_column_it_mention
                                   ("labelled", "my_table1", "name", "DIRECT", "TRANSFORMATION"),
                                   ("labelled", "my_table2", "value", "DIRECT", "TRANSFORMATION")}
         assert _dataset(edges) == {("my_table1", "id", "FILTER"), ("my_table2", "id", "FILTER")}
+
+
+def test_a_column_read_through_a_star_without_a_schema_is_its_tables_column():
+    """Without a schema sqlglot cannot expand ``SELECT *`` and names the star's table as the source
+    of ``*``: the column passes through under its name (DataHub's test_bigquery_subquery_column_inference,
+    dbt's ``with source as (select * from raw) …``), through CTE chains too; a star over several tables
+    gives no column unless qualified stars say which table passes unnamed columns on."""
+    assert _fields(column_lineage("SELECT x FROM (SELECT *, 1 AS one FROM t) s")) == {
+        ("x", "t", "x", "DIRECT", "IDENTITY")}
+    chain = "WITH c AS (SELECT * FROM raw.t), d AS (SELECT * FROM c) SELECT d.x + 1 AS x1, y FROM d"
+    assert _fields(column_lineage(chain)) == {("x1", "raw.t", "x", "DIRECT", "TRANSFORMATION"),
+                                              ("y", "raw.t", "y", "DIRECT", "IDENTITY")}
+    assert _fields(column_lineage("SELECT s.x FROM (SELECT * FROM t JOIN u ON t.k = u.k) s")) == set()
+    qualified = "SELECT s.x, s.y FROM (SELECT t.*, u.y FROM t JOIN u ON t.k = u.k) s"
+    assert _fields(column_lineage(qualified)) == {("x", "t", "x", "DIRECT", "IDENTITY"),
+                                                  ("y", "u", "y", "DIRECT", "IDENTITY")}
+    # No edge ever names "*" as a column.
+    assert all(e.source.column != "*" for e in column_lineage(chain) + column_lineage(qualified))

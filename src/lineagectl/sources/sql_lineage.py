@@ -31,12 +31,11 @@ from lineagectl.sources.sql_edges import (
     Source,
     indirect,
     indirect_order,
-    laterals,
-    outer_paths,
     path_edges,
     paths,
     table_name,
 )
+from lineagectl.sources.sql_leaves import laterals, leaf_sources
 from lineagectl.sources.sql_queries import Query, queries
 
 if TYPE_CHECKING:  # sqlglot is imported when lineage is computed, not with this module
@@ -270,13 +269,7 @@ def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | 
         if not name or name == "*":
             continue
         for leaf, steps in paths(root, [], laterals(root, dialect, schema, scopes)):
-            if isinstance(leaf.source, exp.Table):
-                found = [(leaf.source, leaf.name.rsplit(".", 1)[-1].strip('"'), steps)]
-            elif isinstance(leaf.source, exp.Placeholder):  # an outer query's column, read in a subquery
-                found = list(outer_paths(leaf, steps, dialect, schema, scopes))
-            else:
-                continue
-            for table, column, trail in found:
+            for table, column, trail in leaf_sources(leaf, steps, dialect, schema, scopes):
                 edges |= path_edges(name, Source(table_name(table), column), trail, uses)
     if query.columns is not None:
         edges = _rename_outputs(edges, tree, query.columns)
