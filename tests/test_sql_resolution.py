@@ -112,3 +112,56 @@ def test_a_bigquery_partition_decorator_reads_its_table_with_its_schema():
     assert statement["sources"] == ["proj.raw.events"]
     assert {(c["column"], c["source"], c["source_column"]) for c in statement["columns"]} == {
         ("user_id", "proj.raw.events", "user_id"), ("kind", "proj.raw.events", "kind")}
+
+
+def test_a_subquery_without_from_reads_its_outer_querys_columns():
+    """``(SELECT a.x + 1)`` has no FROM: its column is the outer query's, computed (TRANSFORMATION);
+    also unqualified, copied as is (IDENTITY), through the outer query's CTE, or two levels down."""
+    schema = {"a": {"x": "int", "k": "int"}, "b": {"z": "int", "k": "int"}, "t": {"v": "int"}}
+    for given in (schema, None):
+        assert _fields(column_lineage("SELECT (SELECT a.x + 1) AS y FROM a", schema=given)) == {
+            ("y", "a", "x", "DIRECT", "TRANSFORMATION")}
+        assert _fields(column_lineage("SELECT (SELECT x) AS y FROM a", schema=given)) == {
+            ("y", "a", "x", "DIRECT", "IDENTITY")}
+        assert _fields(column_lineage("SELECT (SELECT (SELECT q.x * 2)) AS y FROM a AS q", schema=given)) == {
+            ("y", "a", "x", "DIRECT", "TRANSFORMATION")}
+        through_cte = "WITH a AS (SELECT SUM(v) AS x FROM t) SELECT (SELECT a.x + 1) AS y FROM a"
+        assert _fields(column_lineage(through_cte, schema=given)) == {("y", "t", "v", "DIRECT", "AGGREGATION")}
+        # A correlated subquery with a FROM: its own table's column and the outer one's both flow.
+        mixed = "SELECT (SELECT MAX(b.z) + a.x FROM b WHERE b.k = a.k) AS y FROM a"
+        edges = column_lineage(mixed, schema=given)
+        assert _fields(edges) == {("y", "a", "x", "DIRECT", "TRANSFORMATION"), ("y", "b", "z", "DIRECT", "AGGREGATION")}
+        assert _dataset(edges) == {("a", "k", "FILTER"), ("b", "k", "FILTER")}
+
+
+def test_a_lateral_subquerys_columns_are_its_outputs_not_every_column_it_mentions():
+    """sqlglot takes every column a LATERAL subquery mentions as each of its columns' sources; its
+    WHERE only filters (dataset-level FILTER), and an outer column its SELECT reads flows."""
+    sql = """SELECT t1.id, t2.value, t2.labelled FROM my_table1 t1,
+             LATERAL (SELECT value, t1.name || value AS labelled FROM my_table2 WHERE t1.id = my_table2.id LIMIT 1) t2"""
+    schema = {"my_table1": {"id": "int", "name": "varchar"}, "my_table2": {"id": "int", "value": "varchar"}}
+    for given in (schema, None):
+        edges = column_lineage(sql, "postgres", given)
+        assert _fields(edges) == {("id", "my_table1", "id", "DIRECT", "IDENTITY"),
+                                  ("value", "my_table2", "value", "DIRECT", "IDENTITY"),
+                                  ("labelled", "my_table1", "name", "DIRECT", "TRANSFORMATION"),
+                                  ("labelled", "my_table2", "value", "DIRECT", "TRANSFORMATION")}
+        assert _dataset(edges) == {("my_table1", "id", "FILTER"), ("my_table2", "id", "FILTER")}
+
+
+def test_a_column_read_through_a_star_without_a_schema_is_its_tables_column():
+    """Without a schema sqlglot cannot expand ``SELECT *`` and names the star's table as the source
+    of ``*``: the column passes through under its name (DataHub's test_bigquery_subquery_column_inference,
+    dbt's ``with source as (select * from raw) …``), through CTE chains too; a star over several tables
+    gives no column unless qualified stars say which table passes unnamed columns on."""
+    assert _fields(column_lineage("SELECT x FROM (SELECT *, 1 AS one FROM t) s")) == {
+        ("x", "t", "x", "DIRECT", "IDENTITY")}
+    chain = "WITH c AS (SELECT * FROM raw.t), d AS (SELECT * FROM c) SELECT d.x + 1 AS x1, y FROM d"
+    assert _fields(column_lineage(chain)) == {("x1", "raw.t", "x", "DIRECT", "TRANSFORMATION"),
+                                              ("y", "raw.t", "y", "DIRECT", "IDENTITY")}
+    assert _fields(column_lineage("SELECT s.x FROM (SELECT * FROM t JOIN u ON t.k = u.k) s")) == set()
+    qualified = "SELECT s.x, s.y FROM (SELECT t.*, u.y FROM t JOIN u ON t.k = u.k) s"
+    assert _fields(column_lineage(qualified)) == {("x", "t", "x", "DIRECT", "IDENTITY"),
+                                                  ("y", "u", "y", "DIRECT", "IDENTITY")}
+    # No edge ever names "*" as a column.
+    assert all(e.source.column != "*" for e in column_lineage(chain) + column_lineage(qualified))

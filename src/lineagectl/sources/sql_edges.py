@@ -156,12 +156,14 @@ def path_edges(name: str, source: Source, steps: list, memo: dict | None = None)
     return edges
 
 
-def paths(node, trail: list):
-    """(leaf, [(expression, child node)] on the way) for every leaf of a sqlglot lineage node."""
+def paths(node, trail: list, swaps: dict | None = None):
+    """(leaf, [(expression, child node)] on the way) for every leaf of a sqlglot lineage node, each
+    node in ``swaps`` (``laterals``) read as the node it maps to."""
     if not node.downstream:
         yield node, trail
     for child in node.downstream:
-        yield from paths(child, [*trail, (node.expression, child)])
+        child = swaps.get(id(child), child) if swaps else child
+        yield from paths(child, [*trail, (node.expression, child)], swaps)
 
 
 def indirect_order(edge: Edge) -> tuple:

@@ -26,7 +26,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from lineagectl.sources.sql_edges import Edge, Source, indirect, indirect_order, path_edges, paths, table_name
+from lineagectl.sources.sql_edges import (
+    Edge,
+    Source,
+    indirect,
+    indirect_order,
+    path_edges,
+    paths,
+    table_name,
+)
+from lineagectl.sources.sql_leaves import laterals, leaf_sources
 from lineagectl.sources.sql_queries import Query, queries
 
 if TYPE_CHECKING:  # sqlglot is imported when lineage is computed, not with this module
@@ -255,14 +264,13 @@ def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | 
         errors += [f"column {name}: read from one of several tables, and no schema says which"
                    for name in _unplaced(scope)]
     uses: dict = {}  # one per query: paths of a deep CTE chain share their steps
+    scopes: dict = {}
     for name, root in _roots(query, tree, scope, dialect, schema, errors).items():
         if not name or name == "*":
             continue
-        for leaf, steps in paths(root, []):
-            if not isinstance(leaf.source, exp.Table):
-                continue
-            column = leaf.name.rsplit(".", 1)[-1].strip('"')
-            edges |= path_edges(name, Source(table_name(leaf.source), column), steps, uses)
+        for leaf, steps in paths(root, [], laterals(root, dialect, schema, scopes)):
+            for table, column, trail in leaf_sources(leaf, steps, dialect, schema, scopes):
+                edges |= path_edges(name, Source(table_name(table), column), trail, uses)
     if query.columns is not None:
         edges = _rename_outputs(edges, tree, query.columns)
     return edges, dataset

@@ -8,6 +8,10 @@ one as written. sqlglot's lineage follows those rules: Snowflake's ``order_id`` 
   a dbt project's documented ``order_id`` and its SQL's ``ORDER_ID`` are one column, never two.
 - ``schema_key(stored, dialect)``: a stored name (a catalog's) as sqlglot's schema must be given
   it, quoted when its case is not the one its unquoted form folds to (Postgres ``"BillingMonth"``).
+- ``spellings(stored, dialect)``: the names sqlglot's lineage reports stored columns under, where they
+  differ, -> the stored names. BigQuery, T-SQL, DuckDB, Spark compare even quoted names without case
+  and keep the case a column was created with (``tax_paid as `TAX_PAID_CENTS` ``), while sqlglot names
+  every column in lower case: its answers are spelled back as the catalog spells them.
 
 Dialects are sqlglot's names (``common.dialects``); None is sqlglot's generic dialect, which
 keeps names as written. sqlglot is imported on first use.
@@ -15,6 +19,7 @@ keeps names as written. sqlglot is imported on first use.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -47,3 +52,20 @@ def schema_key(stored: str, dialect: str | None) -> str:
     if sql_dialect is None or stored_name(stored, dialect) == stored:
         return stored
     return exp.to_identifier(stored, quoted=True).sql(dialect=sql_dialect)
+
+
+def spellings(stored: Iterable[str], dialect: str | None) -> dict[str, str]:
+    """``{name sqlglot's lineage reports: stored name}`` for the ``stored`` column names (a catalog's,
+    given to sqlglot by ``schema_key``) that sqlglot reports otherwise: in a dialect that compares quoted
+    names without case, a column stored ``TAX_PAID_CENTS`` is sqlglot's ``tax_paid_cents``."""
+    from sqlglot import exp
+
+    sql_dialect = _dialect(dialect)
+    if sql_dialect is None:
+        return {}
+    found = {}
+    for name in stored:
+        reported = sql_dialect.normalize_identifier(exp.to_identifier(name, quoted=True)).name
+        if reported != name:
+            found[reported] = name
+    return found

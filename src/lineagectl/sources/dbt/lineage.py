@@ -20,14 +20,18 @@ _WORKER: dict = {}
 
 
 def lineage_of_models(work: list[tuple[str, str]], dialect: str | None, schema: dict, relations: dict,
-                      ephemerals: dict, seconds: float | None = None,
-                      workers: int | None = None) -> Iterator[tuple[str, dict | None, str | None]]:
+                      ephemerals: dict, seconds: float | None = None, workers: int | None = None,
+                      stored: dict[str, list[str]] | None = None,
+                      models: dict[str, str] | None = None) -> Iterator[tuple[str, dict | None, str | None]]:
     """(unique_id, columnLineage facet or None, warning or None) for each (unique_id, sql), in order.
 
     ``dialect`` is sqlglot's (None: its generic dialect); ``relations`` maps each relation
     (``database.schema.table``, lower case) to its dataset (namespace, name). A model whose
     column lineage takes longer than ``seconds`` (None or 0: no limit) is skipped with a warning
-    (``sql_budget``). ``workers`` overrides the number of processes chosen from the work's size."""
+    (``sql_budget``). ``workers`` overrides the number of processes chosen from the work's size.
+    ``stored`` lists the columns of each relation as the warehouse (the catalog) spells them and
+    ``models`` gives each unique_id's relation: columns, the model's own and those it reads, are named
+    so (``sql_names.spellings``), not as sqlglot folds them in a case-insensitive dialect."""
     import multiprocessing
     import threading
 
@@ -41,7 +45,7 @@ def lineage_of_models(work: list[tuple[str, str]], dialect: str | None, schema: 
     # before it opens the store (DuckDB starts threads) or starts its writer. Native threads of a
     # library caller's own DuckDB connection are not counted; the workers never call into them.
     if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        _init_worker(dialect, schema, relations, ephemerals)
+        _init_worker(dialect, schema, relations, ephemerals, False, stored, models)
         for item in work:
             try:
                 with time_budget(seconds):
@@ -51,20 +55,26 @@ def lineage_of_models(work: list[tuple[str, str]], dialect: str | None, schema: 
             yield found
         return
     results = map_within(_model_lineage, work, seconds, workers, initializer=_init_worker,
-                         initargs=(dialect, schema, relations, ephemerals, True))
+                         initargs=(dialect, schema, relations, ephemerals, True, stored, models))
     for (uid, _), found in zip(work, results, strict=True):
         yield (uid, None, str(found)) if isinstance(found, StatementTimeout) else found
 
 
-def _init_worker(dialect: str | None, schema: dict, relations: dict, ephemerals: dict, forked: bool = False) -> None:
+def _init_worker(dialect: str | None, schema: dict, relations: dict, ephemerals: dict, forked: bool = False,
+                 stored: dict[str, list[str]] | None = None, models: dict[str, str] | None = None) -> None:
     from sqlglot.schema import MappingSchema
+
+    from lineagectl.sources.sql_names import spellings
 
     if forked:
         _die_with_parent()
 
     # Built, and its identifiers normalised, once per process: sqlglot would redo it per model.
+    respelled = {relation.lower(): found for relation, names in (stored or {}).items()
+                 if (found := spellings(names, dialect))}
     _WORKER.update(dialect=dialect, relations=relations, ephemerals=ephemerals,
-                   schema=MappingSchema(schema, dialect=dialect) if schema else None)
+                   schema=MappingSchema(schema, dialect=dialect) if schema else None,
+                   spellings=respelled, models=models or {})
 
 
 def _die_with_parent() -> None:
@@ -99,8 +109,28 @@ def _model_lineage(item: tuple[str, str]) -> tuple[str, dict | None, str | None]
         edges = column_lineage(sql, _WORKER["dialect"], _WORKER["schema"])
     except SqlLineageError as exc:
         return uid, None, str(exc)
+    if _WORKER["spellings"]:
+        edges = _as_stored(edges, _WORKER["spellings"], _WORKER["models"].get(uid))
     relations = _WORKER["relations"]
     return uid, column_lineage_facet(edges, lambda table: relations.get(table.lower())), None
+
+
+def _as_stored(edges: list, spelled: dict[str, dict[str, str]], relation: str | None) -> list:
+    """The edges with each column, the model's (its ``relation``) and its sources', named as the
+    warehouse stores it (``spelled``: relation -> sqlglot's name -> stored name), so that a
+    case-insensitive warehouse's ``TAX_PAID_CENTS`` stays one column, not two spellings."""
+    from dataclasses import replace
+
+    own = spelled.get(relation.lower(), {}) if relation else {}
+    found = []
+    for edge in edges:
+        column = own.get(edge.column, edge.column) if edge.column is not None else None
+        source = spelled.get(edge.source.table.lower(), {}).get(edge.source.column)
+        if column != edge.column or source is not None:
+            edge = replace(edge, column=column,
+                           source=replace(edge.source, column=source) if source is not None else edge.source)
+        found.append(edge)
+    return found
 
 
 def projection(sql: str | None, dialect: str | None) -> dict[str, str]:

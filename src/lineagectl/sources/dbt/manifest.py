@@ -250,6 +250,22 @@ class _Manifest:
                 schema.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = columns
         return schema, relations, ephemerals
 
+    @cached_property
+    def stored_columns(self) -> tuple[dict[str, list[str]], dict[str, str]]:
+        """The catalog's column names of each relation (``database.schema.table``, lower case), as the
+        dataset lists them, and each node's relation by unique_id: lineage names columns so."""
+        stored: dict[str, list[str]] = {}
+        models: dict[str, str] = {}
+        for uid, node in self.nodes.items():
+            if node.get("resource_type") not in DATASET_TYPES:
+                continue
+            relation = ".".join(p for p in self.relation(node) if p).lower()
+            models[uid] = relation
+            names = [c["name"] for c in self.catalog_columns(uid) if isinstance(c.get("name"), str)]
+            if names:
+                stored[relation] = names
+        return stored, models
+
     def column_name(self, name: str, quoted: bool = False) -> str:
         """A column the project names ``name`` (in its docs, tests, SQL) as the warehouse stores it."""
         return stored_name(name, self.sql_dialect, quoted)
@@ -264,9 +280,10 @@ class _Manifest:
                 if sql:
                     work.append((uid, sql))
         schema, relations, ephemerals = self.sql_schema
+        stored, models = self.stored_columns
         found = {}
         for uid, facet, warning in lineage_of_models(work, self.sql_dialect, schema, relations, ephemerals,
-                                                      self.sql_timeout):
+                                                      self.sql_timeout, stored=stored, models=models):
             if warning:
                 self.on_warning(f"{uid}: no column lineage (table lineage kept): {warning}")
             found[uid] = facet
