@@ -35,6 +35,13 @@ class ColumnChange:
     klass: str
     why: str
     readers: list[tuple[str, str]] = field(default_factory=list)
+    old_column: str | None = None  # its name in OLD (None: added)
+    contracted: bool = False
+    masking_removed: bool = False
+
+    def reclassified(self, read: bool) -> str:
+        """The class this change has when something (also outside dbt: ``runtime``) reads it or not."""
+        return classify(self.change, read or bool(self.readers), self.contracted, self.masking_removed)
 
 
 def column_changes(old: ProjectFacts, new: ProjectFacts, modified: dict[str, list[str]],
@@ -67,8 +74,10 @@ def column_changes(old: ProjectFacts, new: ProjectFacts, modified: dict[str, lis
             if kind in ("removed", "renamed"):
                 known = set(readers)
                 readers += [r for r in old.downstream(uid, key) if r[0] in unchanged_bodies and r not in known]
-            klass = _classify(kind, bool(readers), uid in contracted, masking_removed)
-            found.append(ColumnChange(uid, name, kind, klass, why, readers))
+            klass = classify(kind, bool(readers), uid in contracted, masking_removed)
+            old_name = before.columns[key][0] if key in before.columns else None
+            found.append(ColumnChange(uid, name, kind, klass, why, readers, old_name, uid in contracted,
+                                      masking_removed))
     return found
 
 
@@ -113,7 +122,9 @@ def _expression_why(old: frozenset, new: frozenset) -> str:
     return "transformation changed"
 
 
-def _classify(kind: str, read: bool, contracted: bool, masking_removed: bool) -> str:
+def classify(kind: str, read: bool, contracted: bool, masking_removed: bool) -> str:
+    """The class of a change of ``kind``: ``read`` downstream, of a model whose contract OLD enforced,
+    removing masking from personal data (docs/diff.md's table)."""
     if kind in ("removed", "renamed", "retyped"):
         return "breaking" if read or contracted else "partial"
     if kind == "expression":

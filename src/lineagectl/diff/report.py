@@ -15,9 +15,11 @@ from lineagectl.common.policy import Policy, load_policy
 from lineagectl.diff.columns import CLASSES, ColumnChange, column_changes
 from lineagectl.diff.facts import ProjectFacts, project_facts
 from lineagectl.diff.governance import governance_delta
+from lineagectl.diff.runtime import RuntimeLineage, StoreImpact
 from lineagectl.diff.state import read_manifest, state_changes, table_nodes
 from lineagectl.errors import ExitStatus, InputError
 from lineagectl.results import Result
+from lineagectl.store import StoreLike, open_store
 
 RULES = {"breaking": "breaking-change", "partial": "partial-change"}
 # What makes a diff fail (exit 1), by ``fail_on``: the classes of column change, and new violations.
@@ -26,14 +28,17 @@ FAIL_ON = {"breaking": ({"breaking"}, True), "partial": ({"breaking", "partial"}
 
 
 def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | None = None,
-         policy: str | Policy | None = None, fail_on: str = "breaking") -> Result:
+         policy: str | Policy | None = None, fail_on: str = "breaking", db: StoreLike = None) -> Result:
     """The changes from the dbt manifest ``old`` to ``new`` and their downstream impact in ``new``.
 
     ``policy`` (a file path or a parsed ``Policy``): its ``pii.columns`` mark personal data, and its
     residency and flow rules are checked on both manifests (``governance``); a violation only NEW
     has is a finding, as a breaking change is. ``fail_on`` (``breaking``, ``partial``, ``violation``,
     ``never``) says what fails (``exit_status`` 1): a breaking change or a new violation by default;
-    a partial change too; only a new violation; nothing.
+    a partial change too; only a new violation; nothing. ``db`` (a store path or ``Store``, opened
+    read-only): each breaking or partial change also reaches the consumers outside dbt that the store's
+    runtime lineage knows (``runtime``), and a removed, renamed or retyped column one of them reads is
+    breaking.
     """
     if fail_on not in FAIL_ON:
         raise InputError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
@@ -53,7 +58,10 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
         return {"unique_id": uid, "namespace": facts.namespace if facts else None,
                 "name": facts.name if facts else uid}
 
-    columns = [_column(change, node, new_facts) for change in found]
+    store = _store_impacts(db, old_facts, new_facts, found) if db is not None else {}
+    for i, impact in store.items():
+        found[i].klass = found[i].reclassified(any(d["column"] is not None for d in impact.downstream))
+    columns = [_column(change, node, new_facts, store.get(i)) for i, change in enumerate(found)]
     summary = {klass: sum(1 for c in columns if c["class"] == klass) for klass in CLASSES}
     violations, personal = governance_delta(old, new, old_catalog, new_catalog, rules,
                                             _ids(old_facts), _ids(new_facts))
@@ -78,16 +86,34 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
                   exit_status=ExitStatus.FINDINGS if failing else ExitStatus.OK, context={"fail_on": fail_on})
 
 
-def _column(change: ColumnChange, node, new: ProjectFacts) -> dict:
+def _store_impacts(db: StoreLike, old: ProjectFacts, new: ProjectFacts,
+                   found: list[ColumnChange]) -> dict[int, StoreImpact]:
+    """What the store's runtime lineage adds to each change that may break something (not to an added
+    column or a description: nothing can read a column before it exists)."""
+    impacts = {}
+    with open_store(db) as con:
+        runtime = RuntimeLineage(con, old, new)
+        for i, change in enumerate(found):
+            if change.old_column is not None and change.change != "description":
+                impacts[i] = runtime.consumers(change.unique_id, change.old_column, change.readers)
+    return impacts
+
+
+def _column(change: ColumnChange, node, new: ProjectFacts, store: StoreImpact | None) -> dict:
     downstream = [{**_ref(new, uid), "column": column} for uid, column in change.readers]
     reached = {uid for uid, _ in change.readers} | {change.unique_id}
     exposures = new.exposures_reading(reached)
     owners = list(dict.fromkeys(
         [o for uid, _ in change.readers if uid in new.nodes for o in new.nodes[uid].owners]
         + [o for e in exposures for o in e.owners]))
-    return {**node(change.unique_id), "column": change.column, "change": change.change, "class": change.klass,
-            "detail": change.why, "downstream": downstream, "owners": owners,
-            "exposures": [{"unique_id": e.unique_id, "name": e.name} for e in exposures]}
+    found = {**node(change.unique_id), "column": change.column, "change": change.change, "class": change.klass,
+             "detail": change.why, "downstream": downstream, "owners": owners,
+             "exposures": [{"unique_id": e.unique_id, "name": e.name} for e in exposures]}
+    if store is not None:
+        found["downstream"] = downstream + store.downstream
+        found["owners"] = list(dict.fromkeys(owners + store.owners))
+        found["store_owners"] = store.owners
+    return found
 
 
 def _ids(project: ProjectFacts) -> dict[tuple[str, str], str]:
