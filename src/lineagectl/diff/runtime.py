@@ -49,6 +49,8 @@ class RuntimeLineage:
         self._dbt_names = {(f.namespace, f.name) for p in self._projects for f in p.nodes.values()}
         self._exposure_jobs = {e.unique_id for p in self._projects for e in p.exposures}
         self._ids: dict[str, int | None] = {}
+        self._datasets: dict[int, dict] = {}
+        self._jobs: dict[int, dict] = {}
 
     def dataset_id(self, uid: str) -> int | None:
         """The store's dataset of the dbt node ``uid`` (None when the store does not hold it)."""
@@ -67,27 +69,29 @@ class RuntimeLineage:
         dbt_ids = {ident for ident, _ in seeds}
         by_column = walk_columns(self.con, seeds, "downstream")
         precise = dbt_ids | set(by_column.datasets)
-        tables = walk_datasets(self.con, precise, "downstream")
-        reporting = jobs_with_column_lineage(self.con, tables.jobs)
-        # Past a column-precise dataset, only a job that reports no column lineage may read the column.
-        index = EdgeIndex(tables.edges, dataset_ends, lambda e: e.src not in precise or e.job not in reporting)
-        reached = index.parents(sorted(precise))
-        readers_only = walk_datasets(self.con, set(reached), "downstream", max_depth=1)
-        writing = {e.job for e in readers_only.edges}
+        # Out of a column-precise dataset, only a job that reports no column lineage may read the column
+        # unseen; past what it writes, every reader may (table lineage, to the end).
+        first = walk_datasets(self.con, precise, "downstream", max_depth=1)
+        reporting = jobs_with_column_lineage(self.con, first.jobs)
+        edges = [e for e in first.edges if e.job not in reporting and e.dst not in precise]
+        beyond = walk_datasets(self.con, {e.dst for e in edges}, "downstream") if edges else None
+        reached = EdgeIndex([*edges, *(beyond.edges if beyond else ())], dataset_ends).parents(sorted(precise))
         found: list[tuple[int, str | None, int | None]] = [
             (ident, name, by_column.parents[(ident, name.lower())][1].job) for ident, name in by_column.columns]
-        found += [(ident, None, edge.job) for ident, edge in reached.items()
-                  if edge is not None and ident not in precise]
-        jobs = sorted(j for j in readers_only.jobs if j not in writing and j not in reporting)
-        return self._described(found, jobs, dbt_ids)
+        found += [(ident, None, edge.job) for ident, edge in reached.items() if edge is not None]
+        # Jobs that read and write nothing: a walk lists them, with no edge.
+        jobs = {j for j in first.jobs if j not in reporting} | set(beyond.jobs if beyond else ())
+        jobs -= {e.job for e in first.edges} | {e.job for e in (beyond.edges if beyond else ())}
+        return self._described(found, sorted(jobs), dbt_ids)
 
     def _described(self, found: list[tuple[int, str | None, int | None]], jobs: list[int],
                    dbt_ids: set[int]) -> StoreImpact:
-        described = describe_datasets(self.con, [i for i, _, _ in found])
-        job_info = describe_jobs(self.con, [*jobs, *(job for _, _, job in found)], owners=True)
+        datasets = self._describe(self._datasets, describe_datasets, [i for i, _, _ in found if i not in dbt_ids])
+        job_info = self._describe(self._jobs, lambda con, ids: describe_jobs(con, ids, owners=True),
+                                  [*jobs, *(job for _, _, job in found if job is not None)])
         items: list[tuple[dict, list[str]]] = []
         for ident, column, job in found:
-            item = described.get(ident)
+            item = datasets.get(ident)
             if item is None or ident in dbt_ids or (item["namespace"], item["name"]) in self._dbt_names:
                 continue
             by_job = job_info[job]["owners"] if job in job_info else []
@@ -101,3 +105,10 @@ class RuntimeLineage:
         items.sort(key=lambda i: (i[0]["type"] == "JOB", i[0]["column"] is None, i[0]["namespace"], i[0]["name"],
                                   i[0]["column"] or ""))
         return StoreImpact([entry for entry, _ in items], list(dict.fromkeys(o for _, found in items for o in found)))
+
+    def _describe(self, known: dict[int, dict], describe: Any, ids: list[int]) -> dict[int, dict]:
+        """``describe(con, ids)`` of the ids not described yet (the same datasets recur across changes)."""
+        missing = sorted({i for i in ids if i not in known})
+        if missing:
+            known.update(describe(self.con, missing))
+        return known
