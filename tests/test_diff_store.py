@@ -165,3 +165,56 @@ def test_the_command_shows_store_consumers_and_a_missing_or_locked_store_exits_2
     finally:
         holder.kill()
         holder.wait()
+
+
+# --- one PII rule (graph.pii) -------------------------------------------------------------------
+
+TAGS = [("a", "pii", "true"), ("b", "PII", "Yes"), ("c", "pii", None), ("d", "pii", "false"), ("e", "pii", "no"),
+        ("f", "classification", "PII"), ("g", "Classification", "pii"), ("h", "classification", "internal"),
+        ("i", "sensitivity", "pii"), ("j", "pii", "1"), ("k", "classification", None)]
+
+
+def _dataset_event(namespace: str, name: str, tags: list[tuple[str, str, str | None]]) -> dict:
+    return {"eventTime": "2026-03-01T09:00:00Z", "producer": "https://example.com/catalog",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+            "dataset": {"namespace": namespace, "name": name, "facets": {"tags": {"_producer": "t", "tags": [
+                {"key": key, **({"value": value} if value is not None else {}), "source": "catalog", "field": column}
+                for column, key, value in tags]}}}}
+
+
+def test_the_diffs_pii_test_of_a_tag_is_the_stores(tmp_path):
+    """``is_pii_tag`` (tags read from a manifest's events) says what the store's queries say."""
+    from lineagectl.common.policy import Policy
+    from lineagectl.graph.pii import is_pii_tag, pii_columns
+
+    events = tmp_path / "tags.ndjson"
+    events.write_text(json.dumps(_dataset_event("pg://x", "db.s.t", TAGS)) + "\n")
+    db = str(tmp_path / "lineage.duckdb")
+    api.ingest([str(events)], db)
+    with api.open_store(db) as opened:
+        assert opened.con is not None
+        stored = {column for _, column in pii_columns(opened.con, Policy())}
+    assert stored == {column for column, key, value in TAGS if is_pii_tag(key, value)} == {"a", "b", "c", "f", "g",
+                                                                                          "j"}
+
+
+def test_masking_removed_from_a_column_the_store_classifies_pii_is_breaking(tmp_path):
+    """No manifest marks ``email``; a catalog's runtime event says ``classification: PII`` on the raw
+    table. With the store, the diff's PII path is the store's (the one rule): masking removed breaks."""
+    masked, plain = _manifest("select id, md5(email) as email, country from wh.raw.users"), _manifest()
+    assert _change(_diff(tmp_path, masked, plain), "email", "expression")["class"] == "partial"
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(masked))
+    events = tmp_path / "catalog.ndjson"
+    events.write_text(json.dumps(_dataset_event("postgres://wh", "wh.raw.users",
+                                                 [("email", "classification", "PII")])) + "\n")
+    db = str(tmp_path / "lineage.duckdb")
+    api.ingest([str(tmp_path / "m" / "manifest.json"), str(events)], db)
+    change = _change(_diff(tmp_path, masked, plain, db=db), "email", "expression")
+    assert change["class"] == "breaking" and change["detail"] == "masking removed"
+    # a tag that marks nothing (classification: internal) leaves it partial
+    other = tmp_path / "other.duckdb"
+    events.write_text(json.dumps(_dataset_event("postgres://wh", "wh.raw.users",
+                                                 [("email", "classification", "internal")])) + "\n")
+    api.ingest([str(tmp_path / "m" / "manifest.json"), str(events)], str(other))
+    assert _change(_diff(tmp_path, masked, plain, db=str(other)), "email", "expression")["class"] == "partial"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from lineagectl.common.policy import Policy
 from lineagectl.diff.facts import NodeFacts, ProjectFacts
+from lineagectl.graph.pii import policy_marks
 
 CHANGES = ("added", "removed", "renamed", "retyped", "expression", "description")
 CLASSES = ("breaking", "partial", "non-breaking")
@@ -61,7 +62,7 @@ def column_changes(old: ProjectFacts, new: ProjectFacts, modified: dict[str, lis
         for key in sorted(set(before.columns) | set(after.columns)):
             if key in renamed.values():
                 continue  # reported with the column it was
-            pii = _is_pii(before, after, key, policy) or _reads_pii(old, before, key)
+            pii = _is_pii(before, after, key, policy) or _reads_pii(old, before, key, policy)
             change = _compare(before, after, key, same_warehouse, pii)
             if change is None:
                 continue
@@ -133,20 +134,25 @@ def classify(kind: str, read: bool, contracted: bool, masking_removed: bool) -> 
 
 
 def _is_pii(before: NodeFacts, after: NodeFacts, key: str, policy: Policy | None) -> bool:
-    """A column tagged PII in either manifest, or named by the policy's ``pii.columns``."""
-    if key in before.pii or key in after.pii:
+    """A column personal data in either manifest (or in the ``--db`` store)."""
+    return _marked(before, key, policy) or _marked(after, key, policy)
+
+
+def _marked(node: NodeFacts, key: str, policy: Policy | None) -> bool:
+    """Tagged PII (``graph.pii.is_pii_tag``, the one rule, as ``facts`` read the tags) or named by the
+    policy's ``pii.columns`` (``graph.pii.policy_marks``). Globs match case-insensitively, so the
+    lower-case key will do for a column the node does not list."""
+    if key in node.pii:
         return True
     if policy is None or not policy.pii_columns:
         return False
-    name = (after.columns.get(key) or before.columns[key])[0]
-    texts = (f"{after.name}.{name}", f"{after.namespace}/{after.name}.{name}")
-    return any(glob.match(text) for glob in policy.pii_columns for text in texts)
+    return bool(policy_marks(policy, node.namespace, node.name, node.columns.get(key, (key, None))[0]))
 
 
-def _reads_pii(project: ProjectFacts, node: NodeFacts, key: str) -> bool:
+def _reads_pii(project: ProjectFacts, node: NodeFacts, key: str, policy: Policy | None) -> bool:
     """A column whose OLD lineage reads a PII column directly: the path carries personal data."""
     for source, column, *_ in node.lineage.get(key) or ():
         facts = project.nodes.get(source)
-        if facts is not None and column in facts.pii:
+        if facts is not None and _marked(facts, column, policy):
             return True
     return False

@@ -11,6 +11,8 @@ of kind ``diff``; a breaking change or a new violation is a finding (exit 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lineagectl.common.policy import Policy, load_policy
 from lineagectl.diff.columns import CLASSES, ColumnChange, column_changes
 from lineagectl.diff.facts import ProjectFacts, project_facts
@@ -51,16 +53,15 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
     contracted = {uid for uid, node in old_nodes.items()
                   if isinstance(node.get("contract"), dict) and node["contract"].get("enforced") is True}
     same_warehouse = _adapter(old_manifest) == _adapter(new_manifest)
-    found = column_changes(old_facts, new_facts, changes.modified, unchanged, contracted, rules, same_warehouse)
+    found, store = _changes(db, old_facts, new_facts, changes.modified,
+                            lambda: column_changes(old_facts, new_facts, changes.modified, unchanged, contracted,
+                                                   rules, same_warehouse), rules)
 
     def node(uid: str) -> dict:
         facts = new_facts.nodes.get(uid) or old_facts.nodes.get(uid)
         return {"unique_id": uid, "namespace": facts.namespace if facts else None,
                 "name": facts.name if facts else uid}
 
-    store = _store_impacts(db, old_facts, new_facts, found) if db is not None else {}
-    for i, impact in store.items():
-        found[i].klass = found[i].reclassified(any(d["column"] is not None for d in impact.downstream))
     columns = [_column(change, node, new_facts, store.get(i)) for i, change in enumerate(found)]
     summary = {klass: sum(1 for c in columns if c["class"] == klass) for klass in CLASSES}
     violations, personal = governance_delta(old, new, old_catalog, new_catalog, rules,
@@ -86,17 +87,27 @@ def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | 
                   exit_status=ExitStatus.FINDINGS if failing else ExitStatus.OK, context={"fail_on": fail_on})
 
 
-def _store_impacts(db: StoreLike, old: ProjectFacts, new: ProjectFacts,
-                   found: list[ColumnChange]) -> dict[int, StoreImpact]:
-    """What the store's runtime lineage adds to each change that may break something (not to an added
-    column or a description: nothing can read a column before it exists)."""
-    impacts = {}
+def _changes(db: StoreLike, old: ProjectFacts, new: ProjectFacts, modified: dict[str, list[str]],
+             compare: Callable[[], list[ColumnChange]], policy: Policy,
+             ) -> tuple[list[ColumnChange], dict[int, StoreImpact]]:
+    """The column changes (``compare``), and with a store what its runtime lineage adds to each that may
+    break something (not an added column or a description: nothing reads a column before it exists).
+    The store's PII marks (runtime tags such as ``classification: PII``) count before the changes are
+    classified; a removed, renamed or retyped column a store consumer reads is breaking."""
+    if db is None:
+        return compare(), {}
     with open_store(db) as con:
         runtime = RuntimeLineage(con, old, new)
-        for i, change in enumerate(found):
-            if change.old_column is not None and change.change != "description":
-                impacts[i] = runtime.consumers(change.unique_id, change.old_column, change.readers)
-    return impacts
+        inputs = {i[0] for uid in modified if uid in old.nodes
+                  for read in old.nodes[uid].lineage.values() for i in read}
+        runtime.mark_pii(policy, sorted(set(modified) | inputs))
+        found = compare()
+        impacts = {i: runtime.consumers(change.unique_id, change.old_column, change.readers)
+                   for i, change in enumerate(found)
+                   if change.old_column is not None and change.change != "description"}
+    for i, impact in impacts.items():
+        found[i].klass = found[i].reclassified(any(d["column"] is not None for d in impact.downstream))
+    return found, impacts
 
 
 def _column(change: ColumnChange, node, new: ProjectFacts, store: StoreImpact | None) -> dict:

@@ -22,9 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lineagectl.common.policy import Policy
 from lineagectl.diff.facts import ProjectFacts
 from lineagectl.graph.names import dbt_node_dataset
 from lineagectl.graph.paths import EdgeIndex, dataset_ends
+from lineagectl.graph.pii import pii_columns
 from lineagectl.graph.walk import walk_columns, walk_datasets
 from lineagectl.store.lookups import describe_datasets, describe_jobs, jobs_with_column_lineage
 
@@ -59,6 +61,21 @@ class RuntimeLineage:
             entity = dbt_node_dataset(self.con, uid, facts.namespace, facts.name) if facts else None
             self._ids[uid] = entity.id if entity else None
         return self._ids[uid]
+
+    def mark_pii(self, policy: Policy, uids: list[str]) -> None:
+        """Add to the nodes ``uids`` (in both projects) the columns the store says are personal data
+        (``graph.pii.pii_columns``, the one rule: tags runtime events put on the table, such as
+        ``classification: PII``, and the policy's globs on the store's names)."""
+        nodes: dict[int, list[str]] = {}
+        for uid in uids:
+            ident = self.dataset_id(uid)
+            if ident is not None:
+                nodes.setdefault(ident, []).append(uid)
+        for ident, column in pii_columns(self.con, policy, nodes) if nodes else ():
+            for uid in nodes[ident]:
+                for project in self._projects:
+                    if uid in project.nodes:
+                        project.nodes[uid].pii.add(column)
 
     def consumers(self, uid: str, column: str, readers: list[tuple[str, str]]) -> StoreImpact:
         """The consumers outside dbt of ``uid.column`` and of its dbt ``readers`` (node, column)."""
