@@ -265,16 +265,18 @@ def sql_lineage(sql: str, dialect: str | None = None, schema: Any = None, timeou
 
 
 def diff(old: str, new: str, old_catalog: str | None = None, new_catalog: str | None = None,
-         policy: PolicyArg = None, fail_on: str = "breaking") -> Result:
+         policy: PolicyArg = None, fail_on: str = "breaking", db: Db = None) -> Result:
     """What a dbt change does, before it ships: the nodes dbt's ``state:modified`` rules call changed
     from manifest ``old`` to ``new`` (added, removed, modified with reasons), their column changes
     classified breaking/partial/non-breaking, and the columns, owners and exposures each reaches in
     ``new``; with ``policy``, the residency and flow violations ``new`` introduces or resolves. No
-    store. ``exit_status`` 1 when a change is breaking or a violation new (``fail_on``: ``partial``
+    store needed; with ``db`` (opened read-only), each breaking or partial change also reaches the
+    consumers outside dbt in the store's runtime lineage, with their owners (``"via": "store"``).
+    ``exit_status`` 1 when a change is breaking or a violation new (``fail_on``: ``partial``
     also on a partial change, ``violation`` only on a new violation, ``never``)."""
     from lineagectl.diff.report import diff as run
 
-    return run(old, new, old_catalog, new_catalog, policy, fail_on)
+    return run(old, new, old_catalog, new_catalog, policy, fail_on, db)
 
 
 sql = sql_lineage  # the `lineagectl sql` command's function, by the command's name

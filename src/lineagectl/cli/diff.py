@@ -1,4 +1,4 @@
-"""``lineagectl diff``: the impact of a dbt change before it ships (two manifests, no store).
+"""``lineagectl diff``: the impact of a dbt change before it ships (two manifests; a store with ``--db``).
 
 Like every command: options -> one library call (``api.diff``) -> render -> exit
 code: 1 when a change is breaking, 2 on a file that is not a dbt manifest.
@@ -15,7 +15,7 @@ import typer
 
 from lineagectl import api
 from lineagectl.cli import OutputOption, PolicyOption, command, finish
-from lineagectl.cli.environment import policy_path
+from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.errors import InputError
 
 DiffFormats = Literal["table", "json", "ndjson", "csv", "markdown", "github", "junit", "sarif"]
@@ -27,8 +27,8 @@ FailOn = Literal["breaking", "partial", "violation", "never"]
     "lineagectl diff examples/diff/prod examples/diff/pr",
     "# dbt's --state convention, as a pull-request comment (exit 1)",
     "lineagectl diff --state examples/diff/prod examples/diff/pr -f markdown",
-    "# Every change as JSON (exit 1)",
-    "lineagectl diff examples/diff/prod/manifest.json examples/diff/pr -f json"))
+    "# As JSON, with the consumers outside dbt a store's runtime lineage knows (exit 1)",
+    "lineagectl diff examples/diff/prod/manifest.json examples/diff/pr --db lineage.duckdb -f json"))
 def diff(manifests: Annotated[list[str], typer.Argument(
             metavar="[OLD] NEW", show_default=False,
             help="Old (production's) and new manifest.json, or folders holding them; only NEW with --state.")],
@@ -40,6 +40,10 @@ def diff(manifests: Annotated[list[str], typer.Argument(
          new_catalog: Annotated[str | None, typer.Option(
             "--new-catalog", metavar="FILE", help="catalog.json of the new manifest (column types).")] = None,
          policy: PolicyOption = None,
+         db: Annotated[str | None, typer.Option(
+            "--db", metavar="PATH", show_default=False,
+            help="A lineagectl store (read-only): also the consumers outside dbt its runtime lineage knows "
+                 "(dashboards, exports, ML models) and their owners.")] = None,
          fail_on: Annotated[FailOn, typer.Option(
             "--fail-on", metavar="WHAT", case_sensitive=False,
             help="Exit 1 on: breaking (a breaking change or new violation), partial (also a partial "
@@ -63,8 +67,11 @@ def diff(manifests: Annotated[list[str], typer.Argument(
         raise InputError("give the old and the new manifest (or --state DIR and the new one)")
     old, old_catalog = _artifacts(manifests[0], old_catalog)
     new, new_catalog = _artifacts(manifests[1], new_catalog)
-    finish(api.diff(old, new, old_catalog, new_catalog, policy_path(policy), fail_on), fmt, output,
-           get_args(DiffFormats))
+    # Only a store asked for (--db, here or before the command): $LINEAGECTL_DB and lineagectl.yaml's
+    # db: name the store of every other command, and a diff in CI must not change with them.
+    chosen = db or settings.db
+    finish(api.diff(old, new, old_catalog, new_catalog, policy_path(policy), fail_on,
+                    store(chosen) if chosen else None), fmt, output, get_args(DiffFormats))
 
 
 def _artifacts(path: str, catalog: str | None) -> tuple[str, str | None]:

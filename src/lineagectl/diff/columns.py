@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from lineagectl.common.policy import Policy
 from lineagectl.diff.facts import NodeFacts, ProjectFacts
+from lineagectl.graph.pii import policy_marks
 
 CHANGES = ("added", "removed", "renamed", "retyped", "expression", "description")
 CLASSES = ("breaking", "partial", "non-breaking")
@@ -35,6 +36,13 @@ class ColumnChange:
     klass: str
     why: str
     readers: list[tuple[str, str]] = field(default_factory=list)
+    old_column: str | None = None  # its name in OLD (None: added)
+    contracted: bool = False
+    masking_removed: bool = False
+
+    def reclassified(self, read: bool) -> str:
+        """The class this change has when something (also outside dbt: ``runtime``) reads it or not."""
+        return classify(self.change, read or bool(self.readers), self.contracted, self.masking_removed)
 
 
 def column_changes(old: ProjectFacts, new: ProjectFacts, modified: dict[str, list[str]],
@@ -54,7 +62,7 @@ def column_changes(old: ProjectFacts, new: ProjectFacts, modified: dict[str, lis
         for key in sorted(set(before.columns) | set(after.columns)):
             if key in renamed.values():
                 continue  # reported with the column it was
-            pii = _is_pii(before, after, key, policy) or _reads_pii(old, before, key)
+            pii = _is_pii(before, after, key, policy) or _reads_pii(old, before, key, policy)
             change = _compare(before, after, key, same_warehouse, pii)
             if change is None:
                 continue
@@ -67,8 +75,10 @@ def column_changes(old: ProjectFacts, new: ProjectFacts, modified: dict[str, lis
             if kind in ("removed", "renamed"):
                 known = set(readers)
                 readers += [r for r in old.downstream(uid, key) if r[0] in unchanged_bodies and r not in known]
-            klass = _classify(kind, bool(readers), uid in contracted, masking_removed)
-            found.append(ColumnChange(uid, name, kind, klass, why, readers))
+            klass = classify(kind, bool(readers), uid in contracted, masking_removed)
+            old_name = before.columns[key][0] if key in before.columns else None
+            found.append(ColumnChange(uid, name, kind, klass, why, readers, old_name, uid in contracted,
+                                      masking_removed))
     return found
 
 
@@ -113,7 +123,9 @@ def _expression_why(old: frozenset, new: frozenset) -> str:
     return "transformation changed"
 
 
-def _classify(kind: str, read: bool, contracted: bool, masking_removed: bool) -> str:
+def classify(kind: str, read: bool, contracted: bool, masking_removed: bool) -> str:
+    """The class of a change of ``kind``: ``read`` downstream, of a model whose contract OLD enforced,
+    removing masking from personal data (docs/diff.md's table)."""
     if kind in ("removed", "renamed", "retyped"):
         return "breaking" if read or contracted else "partial"
     if kind == "expression":
@@ -122,20 +134,25 @@ def _classify(kind: str, read: bool, contracted: bool, masking_removed: bool) ->
 
 
 def _is_pii(before: NodeFacts, after: NodeFacts, key: str, policy: Policy | None) -> bool:
-    """A column tagged PII in either manifest, or named by the policy's ``pii.columns``."""
-    if key in before.pii or key in after.pii:
+    """A column personal data in either manifest (or in the ``--db`` store)."""
+    return _marked(before, key, policy) or _marked(after, key, policy)
+
+
+def _marked(node: NodeFacts, key: str, policy: Policy | None) -> bool:
+    """Tagged PII (``graph.pii.is_pii_tag``, the one rule, as ``facts`` read the tags) or named by the
+    policy's ``pii.columns`` (``graph.pii.policy_marks``). Globs match case-insensitively, so the
+    lower-case key will do for a column the node does not list."""
+    if key in node.pii:
         return True
     if policy is None or not policy.pii_columns:
         return False
-    name = (after.columns.get(key) or before.columns[key])[0]
-    texts = (f"{after.name}.{name}", f"{after.namespace}/{after.name}.{name}")
-    return any(glob.match(text) for glob in policy.pii_columns for text in texts)
+    return bool(policy_marks(policy, node.namespace, node.name, node.columns.get(key, (key, None))[0]))
 
 
-def _reads_pii(project: ProjectFacts, node: NodeFacts, key: str) -> bool:
+def _reads_pii(project: ProjectFacts, node: NodeFacts, key: str, policy: Policy | None) -> bool:
     """A column whose OLD lineage reads a PII column directly: the path carries personal data."""
     for source, column, *_ in node.lineage.get(key) or ():
         facts = project.nodes.get(source)
-        if facts is not None and column in facts.pii:
+        if facts is not None and _marked(facts, column, policy):
             return True
     return False

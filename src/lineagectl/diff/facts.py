@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from lineagectl.graph.paths import EdgeIndex
+from lineagectl.graph.pii import is_pii_tag
 from lineagectl.sources.dbt.manifest import manifest_events
 
 # One input of a column: (input node or "namespace name", input column, type, subtype, masking).
@@ -29,7 +30,7 @@ class NodeFacts:
     columns: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     lineage: dict[str, frozenset[Input]] = field(default_factory=dict)
-    pii: set[str] = field(default_factory=set)
+    pii: set[str] = field(default_factory=set)  # lower-case columns personal data (graph.pii's rule)
     owners: list[str] = field(default_factory=list)
 
 
@@ -109,7 +110,7 @@ def _fill(facts: ProjectFacts, uid: str, facets: dict, located: dict[tuple[str, 
         if spec.get("description"):
             node.descriptions[spec["name"].lower()] = spec["description"]
     for tag in (facets.get("tags") or {}).get("tags") or []:
-        if tag.get("field") and str(tag.get("key")).lower() == "pii":
+        if tag.get("field") and is_pii_tag(tag.get("key"), tag.get("value")):
             node.pii.add(tag["field"].lower())
     node.owners = _owners(facets)
     for column, spec in ((facets.get("columnLineage") or {}).get("fields") or {}).items():

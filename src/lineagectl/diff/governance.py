@@ -17,8 +17,24 @@ from pathlib import Path
 from lineagectl.common.policy import Policy
 from lineagectl.compliance.pii import pii
 from lineagectl.compliance.residency import check
+from lineagectl.diff.facts import ProjectFacts
 from lineagectl.errors import InputError
 from lineagectl.sources.ingest import ingest
+
+
+def no_delta() -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """``governance_delta``'s answer when there is nothing to find."""
+    return {"new": [], "resolved": []}, {"new": [], "gone": []}
+
+
+def needs_stores(policy: Policy, old: ProjectFacts, new: ProjectFacts) -> bool:
+    """Whether ``governance_delta`` can find anything: the policy has residency, flow or ``pii.columns``
+    rules, or a column of either manifest is tagged personal data (``graph.pii``'s rule, as the
+    facts read the very tags the stores would hold). Otherwise both stores would hold no violation
+    and no PII seed, so the answer is ``no_delta()`` without ingesting anything."""
+    if policy.residency or policy.flows or policy.pii_columns:
+        return True
+    return any(node.pii for project in (old, new) for node in project.nodes.values())
 
 
 def governance_delta(old: str, new: str, old_catalog: str | None, new_catalog: str | None, policy: Policy,

@@ -11,6 +11,7 @@ renames) resolve to the dataset they name.
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,21 @@ def match_datasets(con: Any, name: str, *, namespace: str | None = None) -> list
         if found:
             return sorted(found.values(), key=lambda e: (e.namespace, e.name))
     return []
+
+
+def dbt_node_dataset(con: Any, unique_id: str, namespace: str, name: str) -> Entity | None:
+    """The store's dataset of a dbt node, or None: the one named ``namespace/name`` (the name
+    ``ingest`` gives the node's relation, ``sources.dbt.manifest``), else the one its ``unique_id``
+    names (the ``dbt`` symlink ``ingest`` keeps, whatever ``--namespace`` the manifest was ingested
+    under). Exact matches only (a qualified name as ``resolve`` reads one, a unique id in the ``dbt``
+    namespace), never a suffix; a name that matches several datasets is no match."""
+    for wanted, within, levels in ((f"{namespace}/{name}", None, 2), (unique_id, "dbt", 1)):
+        for found in itertools.islice(_levels(con, wanted, ["dataset"], None, within), levels):
+            if len(found) == 1:
+                return next(iter(found.values()))
+            if found:
+                break
+    return None
 
 
 def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | None = None) -> Entity:

@@ -16,9 +16,12 @@ from typing import Any
 from lineagectl.common.policy import Policy
 from lineagectl.graph.edges import ColumnKey
 
-# The one test of "this tag marks personal data", for field- and dataset-level tags alike.
-_IS_PII_TAG = """(lower(t.key) = 'pii' AND lower(coalesce(t.value, 'true')) IN ('true', 'yes', '1')
-                  OR lower(t.key) = 'classification' AND lower(t.value) = 'pii')"""
+# The one test of "this tag marks personal data", for field- and dataset-level tags alike, in SQL
+# and in Python (``is_pii_tag``: tags not in a store, such as a manifest's), written from these words.
+_PII_KEY, _PII_TRUE = "pii", ("true", "yes", "1")  # a missing value reads as true
+_CLASSIFICATION_KEY, _CLASSIFICATION_PII = "classification", "pii"
+_IS_PII_TAG = f"""(lower(t.key) = '{_PII_KEY}' AND lower(coalesce(t.value, 'true')) IN {_PII_TRUE}
+                  OR lower(t.key) = '{_CLASSIFICATION_KEY}' AND lower(t.value) = '{_CLASSIFICATION_PII}')"""
 # Field-level tags that mark personal data; dbt-sourced tags say so in their source.
 _PII_TAGS = f"""
     SELECT t.entity_id, t.field, min(CASE WHEN t.source = 'dbt' THEN 'dbt' ELSE 'tag' END
@@ -44,6 +47,22 @@ _GLOBBED = """
             AND ($ids IS NULL OR dataset_id IN (SELECT unnest($ids::BIGINT[])))) c JOIN datasets d USING (dataset_id)
     WHERE regexp_full_match(d.name || '.' || c.column_name, $regex)
        OR regexp_full_match(d.namespace || '/' || d.name || '.' || c.column_name, $regex)"""
+
+
+def is_pii_tag(key: object, value: object) -> bool:
+    """Whether a tag ``key``=``value`` (a facet's, not yet stored) marks personal data: the rule
+    the queries here apply to stored tags (``pii`` true/yes/1 or valueless, ``classification`` PII)."""
+    name = str(key).lower()
+    if name == _PII_KEY:
+        return str("true" if value is None else value).lower() in _PII_TRUE
+    return name == _CLASSIFICATION_KEY and value is not None and str(value).lower() == _CLASSIFICATION_PII
+
+
+def policy_marks(policy: Policy, namespace: str, name: str, column: str) -> list[str]:
+    """The policy's ``pii.columns`` globs that mark the column, as ``pii_columns`` words them
+    (matched on ``name.column`` and ``namespace/name.column``, as there)."""
+    texts = (f"{name}.{column}", f"{namespace}/{name}.{column}")
+    return [f"policy {glob.pattern}" for glob in policy.pii_columns if any(glob.match(t) for t in texts)]
 
 
 def pii_columns(con: Any, policy: Policy, ids: Iterable[int] | None = None) -> dict[ColumnKey, list[str]]:

@@ -22,6 +22,13 @@ _NAMES = """
     SELECT dataset_id, namespace, name, dataset_type FROM datasets
     WHERE dataset_id IN (SELECT unnest($ids::BIGINT[]))"""
 _JOBS = "SELECT job_id, namespace, name FROM jobs WHERE job_id IN (SELECT unnest($ids::BIGINT[]))"
+_JOB_OWNERS = """
+    SELECT j.job_id, j.namespace, j.name,
+           list(DISTINCT o.owner ORDER BY o.owner) FILTER (WHERE o.owner IS NOT NULL)
+    FROM jobs j LEFT JOIN owners o ON o.entity_kind = 'job' AND o.entity_id = j.job_id
+    WHERE j.job_id IN (SELECT unnest($ids::BIGINT[]))
+    GROUP BY ALL"""
+_JOBS_WITH_CLL = "SELECT DISTINCT job_id FROM column_edges WHERE job_id IN (SELECT unnest($ids::BIGINT[]))"
 _COLUMNS = "SELECT dataset_id, column_name FROM columns WHERE dataset_id IN (SELECT unnest($ids::BIGINT[]))"
 
 
@@ -54,12 +61,25 @@ def describe_datasets(con: Any, ids: Iterable[int], *, owners: bool = True) -> d
     return described
 
 
-def describe_jobs(con: Any, ids: Iterable[int | None]) -> dict[int, dict]:
-    """``{job_id: {"namespace", "name"}}`` for the jobs ``ids`` (duplicates and None allowed)."""
+def describe_jobs(con: Any, ids: Iterable[int | None], *, owners: bool = False) -> dict[int, dict]:
+    """``{job_id: {"namespace", "name"}}`` for the jobs ``ids`` (duplicates and None allowed); with
+    ``owners``, also ``"owners"`` (a sorted list)."""
     wanted = _ids(ids)
     if not wanted:
         return {}
+    if owners:
+        return {r[0]: {"namespace": r[1], "name": r[2], "owners": r[3] or []}
+                for r in con.execute(_JOB_OWNERS, {"ids": wanted}).fetchall()}
     return {r[0]: {"namespace": r[1], "name": r[2]} for r in con.execute(_JOBS, {"ids": wanted}).fetchall()}
+
+
+def jobs_with_column_lineage(con: Any, ids: Iterable[int | None]) -> set[int]:
+    """Which of the jobs ``ids`` report column lineage for some output (the others say only which
+    tables they read, not which columns)."""
+    wanted = _ids(ids)
+    if not wanted:
+        return set()
+    return {r[0] for r in con.execute(_JOBS_WITH_CLL, {"ids": wanted}).fetchall()}
 
 
 def column_spellings(con: Any, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:

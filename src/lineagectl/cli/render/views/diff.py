@@ -21,7 +21,7 @@ def diff(result: Result) -> View:
     changes = sorted(payload["columns"], key=lambda c: (_ORDER[c["class"]], c["name"], c["column"]))
     records = [{"class": c["class"], "model": c["name"], "column": c["column"], "change": c["change"],
                 "detail": c["detail"],
-                "downstream": ", ".join(f"{d['name']}.{d['column']}" for d in c["downstream"]),
+                "downstream": ", ".join(map(_reader, c["downstream"])),
                 "owners": Owners(c["owners"]), "exposures": ", ".join(e["name"] for e in c["exposures"])}
                for c in changes]
     sections = []
@@ -53,6 +53,13 @@ def diff(result: Result) -> View:
     failing = summary["breaking"] or payload["violations"]["new"]
     return View(title=title, columns=CHANGE_COLUMNS, records=records, sections=sections,
                 drop=("exposures", "owners", "detail"), tone="bad" if failing else "good")
+
+
+def _reader(item: dict) -> str:
+    """A downstream reader: ``name.column``; one the store's runtime lineage found says so, and a
+    table or job read without column lineage is its name alone."""
+    text = f"{item['name']}.{item['column']}" if item["column"] is not None else item["name"]
+    return f"{text} (store)" if item.get("via") == "store" else text
 
 
 def _via(via: dict) -> str:
