@@ -41,6 +41,9 @@ def serve(
         "--ingest-every", metavar="DURATION", help="How often the spool is ingested into the store.")] = "30s",
     max_body: Annotated[str, typer.Option(
         "--max-body", metavar="SIZE", help="Largest request body, before and after gzip.")] = "32MiB",
+    spool_max_bytes: Annotated[str, typer.Option(
+        "--spool-max-bytes", metavar="SIZE",
+        help="A spool file this big is stored at once, before --ingest-every is up.")] = "64MiB",
     fsync: Annotated[Literal["always", "1s"], typer.Option(
         "--fsync", metavar="POLICY", case_sensitive=False,
         help="Flush the spool to disk before every answer (always) or within a second (1s).")] = "1s",
@@ -67,7 +70,8 @@ def serve(
 
     try:
         counts = api.serve(store(db), host=host, port=port, spool=spool, token=bearer_token(token_file),
-                           ingest_every=ingest_every, max_body=max_body, fsync=fsync,
+                           ingest_every=ingest_every, max_body=max_body, spool_max_bytes=spool_max_bytes,
+                           fsync=fsync,
                            insecure_no_auth=insecure_no_auth, listen=not drain, stop=stop, ready=ready, log=log,
                            policy=policy_path(), access_log=None if quiet else log)
     finally:

@@ -36,6 +36,8 @@ class ServeOptions:
     token: str | None = None
     ingest_every: float = 30.0
     max_body: int = 32 << 20
+    # A spool segment this big is rotated and stored at once, before ``ingest_every`` is up.
+    spool_max_bytes: int = 64 << 20
     fsync: str = "1s"
     socket_timeout: float = 30.0
     insecure_no_auth: bool = False
@@ -65,6 +67,8 @@ def check_options(options: ServeOptions) -> None:
         raise InputError("--ingest-every must be more than 0 seconds")
     if options.max_body < 1024:
         raise InputError("--max-body must be at least 1 KiB")
+    if options.spool_max_bytes < 1024:
+        raise InputError("--spool-max-bytes must be at least 1 KiB")
 
 
 def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None,
@@ -80,12 +84,13 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
     """
     check_options(options)
     stop = stop or threading.Event()
-    spool = Spool(options.spool_dir, options.fsync)
+    spool = Spool(options.spool_dir, options.fsync, max_bytes=options.spool_max_bytes)
     try:
         spool.open()
     except OSError as exc:
         raise InputError(f"cannot use the spool directory {options.spool_dir}: {exc.strerror}") from None
     ingester = Ingester(spool, db, options.ingest_every, log)
+    spool.on_full = ingester.wake
     if spool.ready():
         log(f"ingesting {len(spool.ready())} spool file(s) left by an earlier run")
         ingester.ingest_once()
