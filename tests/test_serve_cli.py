@@ -35,7 +35,7 @@ class Process:
             ready, _, _ = select.select([self.proc.stderr], [], [], 1.0)
             if ready:
                 self.stderr += os.read(self.proc.stderr.fileno(), 65536).decode()
-        found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", self.stderr)
+        found = re.search(r"listening on https?://127\.0\.0\.1:(\d+)", self.stderr)
         self.port = int(found[1]) if found else None
 
     def connection(self) -> http.client.HTTPConnection:

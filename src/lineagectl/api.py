@@ -338,7 +338,7 @@ def complete_names(prefix: str, db: Db, *, jobs: bool = False, limit: int = 50) 
 
 
 def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_body: str = "32MiB",
-          spool_max_bytes: str = "64MiB",
+          spool_max_bytes: str = "64MiB", certfile: str | None = None, keyfile: str | None = None,
           stop: Any = None, ready: Any = None, log: Any = None, access_log: Any = None, explorer: bool = True,
           policy: PolicyArg = None, **options: Any) -> dict:
     """Run the OpenLineage HTTP receiver on the store ``db`` until ``stop`` (a ``threading.Event``) is set.
@@ -346,7 +346,8 @@ def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_bo
     Options are those of ``serve.server.ServeOptions`` (``host``, ``port``, ``token``, ``fsync``,
     ``insecure_no_auth``, ``socket_timeout``); ``spool`` defaults to ``<db>.spool``; ``ingest_every``
     is a duration (``30s``), ``max_body`` and ``spool_max_bytes`` (a spool segment that size is stored
-    at once, before ``ingest_every`` is up) sizes (``32MiB``). Ctrl-C drains the spool and is re-raised.
+    at once, before ``ingest_every`` is up) sizes (``32MiB``). ``certfile``/``keyfile`` (PEM): HTTPS.
+    Ctrl-C drains the spool and is re-raised.
     ``ready(host, port)`` is called once listening; ``log``/``access_log`` receive lines to show.
     With ``explorer``, ``GET /`` answers the HTML explorer of the whole store (``graph --all -f html``,
     marks from ``policy``). Returns ``{"events_spooled", "events_stored"}``.
@@ -364,6 +365,7 @@ def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_bo
     settings = ServeOptions(spool_dir=Path(spool) if spool else Path(f"{path}.spool"),
                             ingest_every=every.total_seconds(), max_body=parse_size(max_body, "--max-body"),
                             spool_max_bytes=parse_size(spool_max_bytes, "--spool-max-bytes"),
+                            certfile=Path(certfile) if certfile else None, keyfile=Path(keyfile) if keyfile else None,
                             **options)
     def index_page() -> str:
         return graph_html(graph_page(None, db, whole=True, policy=policy))

@@ -47,6 +47,12 @@ def serve(
     fsync: Annotated[Literal["always", "1s"], typer.Option(
         "--fsync", metavar="POLICY", case_sensitive=False,
         help="Flush the spool to disk before every answer (always) or within a second (1s).")] = "1s",
+    certfile: Annotated[str | None, typer.Option(
+        "--certfile", metavar="FILE", help="Serve HTTPS with this PEM certificate (chain).", show_default=False)
+    ] = None,
+    keyfile: Annotated[str | None, typer.Option(
+        "--keyfile", metavar="FILE", help="The certificate's PEM private key (default: in --certfile).",
+        show_default=False)] = None,
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Listen beyond loopback without a token (anyone may send events).")] = False,
     drain: Annotated[bool, typer.Option(
@@ -66,12 +72,13 @@ def serve(
     log = (lambda line: None) if quiet else _stderr
 
     def ready(bound_host: str, bound_port: int) -> None:
-        _stderr(f"lineagectl serve: listening on http://{bound_host}:{bound_port} (Ctrl-C stops)")
+        scheme = "https" if certfile else "http"
+        _stderr(f"lineagectl serve: listening on {scheme}://{bound_host}:{bound_port} (Ctrl-C stops)")
 
     try:
         counts = api.serve(store(db), host=host, port=port, spool=spool, token=bearer_token(token_file),
                            ingest_every=ingest_every, max_body=max_body, spool_max_bytes=spool_max_bytes,
-                           fsync=fsync,
+                           certfile=certfile, keyfile=keyfile, fsync=fsync,
                            insecure_no_auth=insecure_no_auth, listen=not drain, stop=stop, ready=ready, log=log,
                            policy=policy_path(), access_log=None if quiet else log)
     finally:

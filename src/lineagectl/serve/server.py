@@ -21,6 +21,7 @@ from lineagectl.errors import InputError
 from lineagectl.serve.app import Limits, Receiver
 from lineagectl.serve.ingester import Ingester, pending_files
 from lineagectl.serve.spool import Spool
+from lineagectl.serve.tls import TLSReceiver, server_context
 
 # How long a stop waits for requests under way before the final ingest (each is one spool append).
 QUIESCE_SECONDS = 10.0
@@ -41,6 +42,9 @@ class ServeOptions:
     fsync: str = "1s"
     socket_timeout: float = 30.0
     insecure_no_auth: bool = False
+    # HTTPS with this certificate chain (PEM) and its private key (None: the key is in certfile).
+    certfile: Path | None = None
+    keyfile: Path | None = None
     # False: store what the spool holds (left by a stopped or crashed server) and return, without listening.
     listen: bool = True
 
@@ -67,6 +71,8 @@ def check_options(options: ServeOptions) -> None:
         raise InputError("--ingest-every must be more than 0 seconds")
     if options.max_body < 1024:
         raise InputError("--max-body must be at least 1 KiB")
+    if options.keyfile is not None and options.certfile is None:
+        raise InputError("--keyfile needs --certfile (the certificate the key belongs to)")
     if options.spool_max_bytes < 1024:
         raise InputError("--spool-max-bytes must be at least 1 KiB")
 
@@ -83,6 +89,7 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
     ``GET /api/v1/lineage``.
     """
     check_options(options)
+    context = server_context(options.certfile, options.keyfile) if options.certfile is not None else None
     stop = stop or threading.Event()
     spool = Spool(options.spool_dir, options.fsync, max_bytes=options.spool_max_bytes)
     try:
@@ -105,11 +112,13 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
                 "last_ingest": ingester.last_ingest}
 
     try:
-        server = Receiver((options.host, options.port), spool, options.token,
-                          Limits(options.max_body, options.socket_timeout), access_log, health, index_page,
-                          lineage)
+        server = (Receiver if context is None else TLSReceiver)(
+            (options.host, options.port), spool, options.token, Limits(options.max_body, options.socket_timeout),
+            access_log, health, index_page, lineage)
     except OSError as exc:
         raise InputError(f"cannot listen on {options.host}:{options.port}: {exc.strerror}") from None
+    if isinstance(server, TLSReceiver) and context is not None:
+        server.context = context
     listener = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                 name="lineagectl-http", daemon=True)
     syncer = threading.Thread(target=_sync_every_second, args=(spool, stop), name="lineagectl-fsync", daemon=True)
