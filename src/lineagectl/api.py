@@ -239,6 +239,23 @@ def export_to(url: str, db: Db, *, token: str | None = None, since: str | None =
     return replay(export(db, since=since, namespace=namespace, job=job), url, token=token)
 
 
+def import_marquez(url: str, db: Db, *, since: str | None = None, until: str | None = None,
+                   token: str | None = None, page_size: int = 100, retries: int = 5,
+                   on_reject: Any = None) -> dict[str, Any]:
+    """Ingest the events a running Marquez at ``url`` holds (``GET /api/v1/events/lineage``, oldest
+    first, ``page_size`` a request) from ``since`` (inclusive) to ``until`` (exclusive), each page
+    stored in one transaction before the next is fetched; re-running adds nothing twice.
+    Returns ``{"pages", "events_read", "events_new", "events_duplicate", "events_rejected",
+    "next_since"}`` (``next_since``: the ``since`` of a later run that continues where this one
+    ended). A refused connection, an HTTP error or an answer that is no page raises ``InputError``
+    naming the URL and status and the ``--since`` to resume from; the pages before it stay stored.
+    ``on_reject(message)`` receives ``page N: event #M: reason`` for each event ingest rejects."""
+    from lineagectl.sources.marquez_api import import_events
+
+    return import_events(url, db, since=since, until=until, token=token, page_size=page_size, retries=retries,
+                         on_reject=on_reject)
+
+
 def changes(name: str, db: Db, **options: Any) -> Result:
     """What changed upstream of ``name`` (options: since, namespace, kind, depth, policy)."""
     from lineagectl.operations.changes import changes as run
@@ -399,7 +416,8 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "export", "export_to", "graph",
-           "graph_html", "graph_page", "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
-           "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
-           "select", "serve", "show", "sql", "sql_lineage", "stats", "trace"]
+__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "export", "export_to",
+           "graph", "graph_html", "graph_page", "impact", "import_marquez", "ingest", "load_policy", "ls",
+           "migrate", "open_store", "pii", "policy_check", "prune", "prune_history", "quality",
+           "residency_check", "run_provenance", "select", "serve", "show", "sql", "sql_lineage", "stats",
+           "trace"]
