@@ -231,12 +231,32 @@ def export(db: Db, *, since: str | None = None, namespace: str | None = None,
 
 
 def export_to(url: str, db: Db, *, token: str | None = None, since: str | None = None,
-              namespace: str | None = None, job: str | None = None) -> dict[str, Any]:
-    """Replay ``export``'s events to the OpenLineage backend at ``url`` (one POST /api/v1/lineage
-    each, retrying 5xx/429 with backoff): ``{"sent", "rejected", "rejects"}``."""
-    from lineagectl.operations.replay import replay
+              namespace: str | None = None, job: str | None = None, batch_size: int = 100,
+              resume: str | None = None, retries: int = 5) -> dict[str, Any]:
+    """Replay ``export``'s events to the OpenLineage backend at ``url``: ``batch_size`` events per
+    ``POST /api/v1/lineage/batch`` (one ``POST /api/v1/lineage`` each where the receiver has no batch
+    endpoint, or with ``batch_size`` 1), 5xx/429 retried ``retries`` times with backoff. ``resume``: a
+    checkpoint file recording the last event answered; a re-run with it continues after that event.
+    Returns ``{"sent", "rejected", "rejects", "requests", "batch"}`` (``operations.replay``), and with
+    ``resume`` the totals over every run of that checkpoint as ``sent_total``/``rejected_total``."""
+    from pathlib import Path
 
-    return replay(export(db, since=since, namespace=namespace, job=job), url, token=token)
+    from lineagectl.operations.checkpoint import Checkpoint
+    from lineagectl.operations.replay import replay
+    from lineagectl.queries.export import export_keyed
+
+    checkpoint = None
+    if resume:
+        checkpoint = Checkpoint(Path(resume), {"to": url, "since": since, "namespace": namespace, "job": job})
+    events = export_keyed(db, since=since, namespace=namespace, job=job,
+                          after=checkpoint.after if checkpoint is not None else None)
+    try:
+        summary = replay(events, url, token=token, retries=retries, batch_size=batch_size, checkpoint=checkpoint)
+    finally:
+        events.close()
+    if checkpoint is not None:
+        summary.update(sent_total=checkpoint.sent, rejected_total=checkpoint.rejected)
+    return summary
 
 
 def import_marquez(url: str, db: Db, *, since: str | None = None, until: str | None = None,
