@@ -70,8 +70,10 @@ def test_the_sample_through_the_cli_with_since_and_until_in_two_runs(cli, tmp_pa
         first = cli("--db", db, "import-marquez", marquez.url, "--until", middle, "--page-size", "7")
         assert first.exit_code == 0, first.stderr
         assert _stats(db)["events"] == sum(t < middle for t in times)
-        second = cli("--db", db, "import-marquez", marquez.url, "--since", middle, "--page-size", "7")
+        second = cli("--db", db, "import-marquez", marquez.url, "--since", middle, "--page-size", "7", "-f", "json")
         assert second.exit_code == 0, second.stderr
+        report = json.loads(second.stdout)
+        assert report["events_new"] == sum(t >= middle for t in times) and report["events_rejected"] == 0
     finally:
         marquez.close()
     assert _stats(db) == _reference(tmp_path, log)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 from pathlib import Path
@@ -131,3 +132,13 @@ def test_tls_beyond_loopback_still_needs_a_token_and_https_is_announced(db, pki)
     assert post(conn, orjson.dumps(run_event("r1")))[0] == 201
     assert server.end()[0] == 0
     assert table_counts(db)["events"] == 1
+
+
+def test_a_client_silent_before_the_handshake_delays_no_one_and_is_cut_off(db, pki):
+    """The handshake runs on the connection's own thread under the socket timeout, not in the accept loop."""
+    running = Running(db, certfile=str(pki["cert"]), keyfile=str(pki["key"]), socket_timeout=0.5)
+    silent = socket.create_connection(("127.0.0.1", running.port), timeout=10)  # never says hello
+    assert post(_https(running, pki["cert"]), orjson.dumps(run_event("r1")))[0] == 201
+    assert silent.recv(1024) == b""  # closed by the server after its socket timeout
+    silent.close()
+    assert running.stop()["events_stored"] == 1

@@ -7,15 +7,16 @@ server's, and is not sent to another host.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from lineagectl import api
-from lineagectl.cli import DbOption, command
+from lineagectl.cli import DbOption, OutputOption, command, emit
 from lineagectl.cli.boundary import stderr as _stderr
 from lineagectl.cli.commands import MAX_SHOWN_REJECTS, _RejectPrinter
 from lineagectl.cli.environment import bearer_token, settings, store
+from lineagectl.results import Result
 
 
 @command("import-marquez", panel="Ingest", examples=(
@@ -41,6 +42,10 @@ def import_marquez(
         "--retries", metavar="N", min=0,
         help="Tries again after a 5xx, 429 or lost connection, with backoff.")] = 5,
     db: DbOption = None,
+    fmt: Annotated[Literal["json"] | None, typer.Option(
+        "--format", "-f", metavar="FORMAT", case_sensitive=False,
+        help="json: print the import report on stdout (default: a summary on stderr).")] = None,
+    output: OutputOption = None,
 ) -> None:
     """Import the event history of a running Marquez.
 
@@ -52,6 +57,8 @@ def import_marquez(
     token = bearer_token(token_file) if token_file else None
     done = api.import_marquez(url, store(db), since=since, until=until, token=token, page_size=page_size,
                               retries=retries, on_reject=rejects)
+    if fmt:
+        emit(Result("import-marquez", done), fmt, output, allowed=("json",))
     if rejects.count > MAX_SHOWN_REJECTS:
         _stderr(f"... and {rejects.count - MAX_SHOWN_REJECTS} more rejected events")
     if not settings.quiet:
