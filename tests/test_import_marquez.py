@@ -59,6 +59,17 @@ def test_marquezs_seed_in_small_pages_with_ties_lands_whole_and_a_rerun_adds_not
         marquez.close()
 
 
+def test_an_until_right_after_a_crowded_instant_ends_there(tmp_path, seed_log):
+    marquez = Marquez(_events(seed_log))
+    try:
+        done = api.import_marquez(marquez.url, str(tmp_path / "x.duckdb"), page_size=5,
+                                  until="2020-02-22T22:42:42.000001Z")
+    finally:
+        marquez.close()
+    assert (done["pages"], done["events_new"]) == (1, 13)  # the 13 events of that instant, nothing after
+    assert len(marquez.queries) == 3  # a page of 5, the instant with limits 10 and 20: then done
+
+
 def test_the_sample_through_the_cli_with_since_and_until_in_two_runs(cli, tmp_path):
     log = SAMPLE / "ecommerce.ndjson"
     events = _events(log)

@@ -88,17 +88,17 @@ def pages(url: str, *, since: str | None = None, until: str | None = None, token
     try:
         while True:
             page, times = _fetch(backend, after, before, page_size, number, received)
-            end, limit = before, page_size
+            past, limit = None, page_size
             while len(times) == limit and times[0] == times[-1]:
                 # A whole page at one instant: ask for that instant whole (doubling the limit
                 # until it fits), then move past it.
-                end, limit = times[0] + TICK, limit * 2
-                page, times = _fetch(backend, times[0], end, limit, number, received)
+                past, limit = times[0] + TICK, limit * 2
+                page, times = _fetch(backend, times[0], past, limit, number, received)
             number += 1
             yield Page(number, page.body, len(times), after, times[-1] if times else None, page.url)
             received += len(times)
-            if end != before:
-                after = end
+            if past is not None:
+                after = past
             elif len(times) < page_size:
                 return
             else:
