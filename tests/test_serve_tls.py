@@ -142,3 +142,27 @@ def test_a_client_silent_before_the_handshake_delays_no_one_and_is_cut_off(db, p
     assert silent.recv(1024) == b""  # closed by the server after its socket timeout
     silent.close()
     assert running.stop()["events_stored"] == 1
+
+
+def test_export_to_an_https_serve_trusting_its_ca_through_ssl_cert_file(db, pki, tmp_path):
+    """The outgoing client (export --to, import-marquez) verifies certificates with the system's CAs;
+    OpenSSL's ``SSL_CERT_FILE`` points it at a private one."""
+    import sys
+
+    from conftest import ROOT, SAMPLE
+
+    source = str(tmp_path / "source.duckdb")
+    api.ingest([str(SAMPLE / "ecommerce.ndjson")], source)
+    running = Running(db, certfile=str(pki["cert"]), keyfile=str(pki["key"]))
+    https_url = running.url.replace("http://", "https://")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGECTL_")}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    command = [sys.executable, "-m", "lineagectl", "--db", source, "export", "--to", https_url]
+    untrusted = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                               env={**env, "SSL_CERT_FILE": str(pki["other_cert"])})
+    assert untrusted.returncode == 2 and "gave up after 1 attempts" in untrusted.stderr  # never retried
+    assert "certificate is not trusted" in untrusted.stderr and "SSL_CERT_FILE" in untrusted.stderr
+    trusted = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                             env={**env, "SSL_CERT_FILE": str(pki["cert"])})
+    assert trusted.returncode == 0, trusted.stderr
+    assert running.stop()["events_stored"] == api.stats(source).payload["events"]

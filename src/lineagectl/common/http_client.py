@@ -2,13 +2,16 @@
 
 One keep-alive connection to one backend; the bearer token in a header (never in
 the URL); 5xx and 429 answers and dropped or refused connections retried with
-exponential backoff (honouring ``Retry-After``), a bounded number of times. Any
+exponential backoff (honouring ``Retry-After``), a bounded number of times; an
+untrusted certificate is not retried. ``https://`` is verified against the system's
+CAs (OpenSSL's ``SSL_CERT_FILE`` names another bundle). Any
 other answer, 4xx included, is returned to the caller, whose answer it is.
 """
 
 from __future__ import annotations
 
 import http.client
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +94,10 @@ class Backend:
                     return Answer(answer.status, data, answer.getheader("Content-Type") or "")
                 last = f"HTTP {answer.status}"
                 wait = _retry_after(answer.getheader("Retry-After"), backoff)
+            except ssl.SSLCertVerificationError as exc:  # trying again cannot make it trusted
+                self.connection.close()
+                raise GaveUp(f"the server's certificate is not trusted: {exc.verify_message} (for a private "
+                             "CA, point SSL_CERT_FILE at its PEM file)", attempt + 1) from None
             except (OSError, http.client.HTTPException) as exc:
                 self.connection.close()
                 last, wait = f"{type(exc).__name__}: {exc}", backoff
