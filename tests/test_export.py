@@ -142,10 +142,11 @@ def test_to_retries_5xx_and_gives_up_bounded(monkeypatch):
     slept: list[float] = []
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        assert module.replay(['{"a":1}'], url, sleep=slept.append) == {"sent": 1, "rejected": 0, "rejects": []}
+        sent = module.replay([(None, '{"a":1}')], url, sleep=slept.append)
+        assert (sent["sent"], sent["rejected"], sent["rejects"]) == (1, 0, [])
         assert bodies == [b'{"a":1}'] * 3 and slept == [0.5, 1.0]
         with pytest.raises(InputError, match="gave up after 6 attempts"):
-            module.replay(['{"b":2}'], url, sleep=slept.append)
+            module.replay([(None, '{"b":2}')], url, sleep=slept.append)
         assert len(slept) == 2 + 5 and answers == []
     finally:
         server.shutdown()

@@ -10,8 +10,10 @@ from conftest import ROOT, SAMPLE
 from lineagectl import __version__
 from lineagectl.cli import app
 from lineagectl.cli.globals import GLOBAL_OPTIONS, hoist
+from marquez_standin import Marquez
 
 POLICY = SAMPLE / "lineagectl.yaml"
+EMPTY_MARQUEZ = Marquez([])
 # Each command with arguments that make it answer on the sample store.
 COMMANDS = {
     "ingest": ["ingest", str(SAMPLE / "ecommerce.ndjson")],
@@ -36,6 +38,8 @@ COMMANDS = {
     "doctor": ["doctor"],
     "help": ["help", "formats"],
     "serve": ["serve", "--drain"],  # without --drain it runs until stopped (tests/test_serve_cli.py)
+    # A stand-in of Marquez's event API holding no events (tests/test_import_marquez.py imports real ones).
+    "import-marquez": ["import-marquez", EMPTY_MARQUEZ.url],
 }
 
 

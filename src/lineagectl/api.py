@@ -231,12 +231,49 @@ def export(db: Db, *, since: str | None = None, namespace: str | None = None,
 
 
 def export_to(url: str, db: Db, *, token: str | None = None, since: str | None = None,
-              namespace: str | None = None, job: str | None = None) -> dict[str, Any]:
-    """Replay ``export``'s events to the OpenLineage backend at ``url`` (one POST /api/v1/lineage
-    each, retrying 5xx/429 with backoff): ``{"sent", "rejected", "rejects"}``."""
-    from lineagectl.operations.replay import replay
+              namespace: str | None = None, job: str | None = None, batch_size: int = 100,
+              resume: str | None = None, retries: int = 5) -> dict[str, Any]:
+    """Replay ``export``'s events to the OpenLineage backend at ``url``: ``batch_size`` events per
+    ``POST /api/v1/lineage/batch`` (one ``POST /api/v1/lineage`` each where the receiver has no batch
+    endpoint, or with ``batch_size`` 1), 5xx/429 retried ``retries`` times with backoff. ``resume``: a
+    checkpoint file recording the last event answered; a re-run with it continues after that event.
+    Returns ``{"sent", "rejected", "rejects", "requests", "batch"}`` (``operations.replay``), and with
+    ``resume`` the totals over every run of that checkpoint as ``sent_total``/``rejected_total``."""
+    from pathlib import Path
 
-    return replay(export(db, since=since, namespace=namespace, job=job), url, token=token)
+    from lineagectl.operations.checkpoint import Checkpoint
+    from lineagectl.operations.replay import replay
+    from lineagectl.queries.export import export_keyed
+
+    checkpoint = None
+    if resume:
+        checkpoint = Checkpoint(Path(resume), {"to": url, "since": since, "namespace": namespace, "job": job})
+    events = export_keyed(db, since=since, namespace=namespace, job=job,
+                          after=checkpoint.after if checkpoint is not None else None)
+    try:
+        summary = replay(events, url, token=token, retries=retries, batch_size=batch_size, checkpoint=checkpoint)
+    finally:
+        events.close()
+    if checkpoint is not None:
+        summary.update(sent_total=checkpoint.sent, rejected_total=checkpoint.rejected)
+    return summary
+
+
+def import_marquez(url: str, db: Db, *, since: str | None = None, until: str | None = None,
+                   token: str | None = None, page_size: int = 100, retries: int = 5,
+                   on_reject: Any = None) -> dict[str, Any]:
+    """Ingest the events a running Marquez at ``url`` holds (``GET /api/v1/events/lineage``, oldest
+    first, ``page_size`` a request) from ``since`` (inclusive) to ``until`` (exclusive), each page
+    stored in one transaction before the next is fetched; re-running adds nothing twice.
+    Returns ``{"pages", "events_read", "events_new", "events_duplicate", "events_rejected",
+    "next_since"}`` (``next_since``: the ``since`` of a later run that continues where this one
+    ended). A refused connection, an HTTP error or an answer that is no page raises ``InputError``
+    naming the URL and status and the ``--since`` to resume from; the pages before it stay stored.
+    ``on_reject(message)`` receives ``page N: event #M: reason`` for each event ingest rejects."""
+    from lineagectl.sources.marquez_api import import_events
+
+    return import_events(url, db, since=since, until=until, token=token, page_size=page_size, retries=retries,
+                         on_reject=on_reject)
 
 
 def changes(name: str, db: Db, **options: Any) -> Result:
@@ -340,13 +377,16 @@ def complete_names(prefix: str, db: Db, *, jobs: bool = False, limit: int = 50) 
 
 
 def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_body: str = "32MiB",
+          spool_max_bytes: str = "64MiB", certfile: str | None = None, keyfile: str | None = None,
           stop: Any = None, ready: Any = None, log: Any = None, access_log: Any = None, explorer: bool = True,
           policy: PolicyArg = None, **options: Any) -> dict:
     """Run the OpenLineage HTTP receiver on the store ``db`` until ``stop`` (a ``threading.Event``) is set.
 
     Options are those of ``serve.server.ServeOptions`` (``host``, ``port``, ``token``, ``fsync``,
     ``insecure_no_auth``, ``socket_timeout``); ``spool`` defaults to ``<db>.spool``; ``ingest_every``
-    is a duration (``30s``) and ``max_body`` a size (``32MiB``). Ctrl-C drains the spool and is re-raised.
+    is a duration (``30s``), ``max_body`` and ``spool_max_bytes`` (a spool segment that size is stored
+    at once, before ``ingest_every`` is up) sizes (``32MiB``). ``certfile``/``keyfile`` (PEM): HTTPS.
+    Ctrl-C drains the spool and is re-raised.
     ``ready(host, port)`` is called once listening; ``log``/``access_log`` receive lines to show.
     With ``explorer``, ``GET /`` answers the HTML explorer of the whole store (``graph --all -f html``,
     marks from ``policy``); the read endpoints (``serve.reads``: Marquez's ``/api/v1`` shapes and
@@ -365,6 +405,8 @@ def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_bo
     path = db.path if isinstance(db, Store) else Path(db or "lineage.duckdb")
     settings = ServeOptions(spool_dir=Path(spool) if spool else Path(f"{path}.spool"),
                             ingest_every=every.total_seconds(), max_body=parse_size(max_body, "--max-body"),
+                            spool_max_bytes=parse_size(spool_max_bytes, "--spool-max-bytes"),
+                            certfile=Path(certfile) if certfile else None, keyfile=Path(keyfile) if keyfile else None,
                             **options)
     def index_page() -> str:
         return graph_html(graph_page(None, db, whole=True, policy=policy))
@@ -388,7 +430,8 @@ def migrate(db: Db) -> int:
         return schema_version(con)
 
 
-__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "export", "export_to", "graph",
-           "graph_html", "graph_page", "impact", "ingest", "load_policy", "ls", "migrate", "open_store",
-           "pii", "policy_check", "prune", "prune_history", "quality", "residency_check", "run_provenance",
-           "select", "serve", "show", "sql", "sql_lineage", "stats", "trace"]
+__all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "export", "export_to",
+           "graph", "graph_html", "graph_page", "impact", "import_marquez", "ingest", "load_policy", "ls",
+           "migrate", "open_store", "pii", "policy_check", "prune", "prune_history", "quality",
+           "residency_check", "run_provenance", "select", "serve", "show", "sql", "sql_lineage", "stats",
+           "trace"]

@@ -164,6 +164,6 @@ def main() -> None:
 
 
 # Commands register themselves on import; keep these imports light.
-from lineagectl.cli import commands, compliance, diff, doctor, help_topics, operations, serve  # noqa: E402, F401
+from lineagectl.cli import commands, compliance, diff, doctor, help_topics, marquez, operations, serve  # noqa: E402, F401
 
 __all__ = ["app", "main"]

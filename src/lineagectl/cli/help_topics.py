@@ -26,6 +26,7 @@ TOPICS = {
   waiting  --wait SECONDS, $LINEAGECTL_WAIT, 0 (exit 3 at once when the store is locked)
   memory   $LINEAGECTL_MEMORY_LIMIT (DuckDB's limit, default 400MB; larger work spills to disk)
   token    serve, export --to: --token-file FILE, $LINEAGECTL_TOKEN, none (serve: no auth, loopback only)
+           import-marquez: --token-file FILE, else none ($LINEAGECTL_TOKEN is not sent to Marquez)
   colour   --color auto|always|never, NO_COLOR (off), FORCE_COLOR (on), TERM=dumb (off)
 Global options go before or after the command: {options}.
 `lineagectl doctor` shows what is in use and where it came from.""",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -117,6 +117,15 @@ def export(
         "--token-file", metavar="FILE",
         help="With --to: file holding the bearer token to send (default: $LINEAGECTL_TOKEN).",
         show_default=False)] = None,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", metavar="N", min=1,
+        help="With --to: events per POST /api/v1/lineage/batch (1: one POST /api/v1/lineage each).")] = 100,
+    resume: Annotated[str | None, typer.Option(
+        "--resume", metavar="FILE",
+        help="With --to: checkpoint file of the last event answered; a re-run with it continues there.",
+        show_default=False)] = None,
+    retries: Annotated[int, typer.Option(
+        "--retries", metavar="N", min=0, help="With --to: tries again after a 5xx, 429 or lost connection.")] = 5,
     db: DbOption = None, output: OutputOption = None,
 ) -> None:
     """Write the stored OpenLineage events as NDJSON.
@@ -124,11 +133,14 @@ def export(
     Each distinct event exactly as stored, one per line, in event-time order: the events of logs
     and of serve, and those ingest derived from dbt manifests and SQL scripts. Ingesting the
     file into a fresh store rebuilds the same lineage. --to replays them to another backend
-    (Marquez, DataHub, lineagectl serve), retrying 5xx/429; exit 1 if it rejected any.
+    (Marquez, DataHub, lineagectl serve) in batches, retrying 5xx/429; exit 1 if it rejected any.
     """
     if to:
-        _replay(to, bearer_token(token_file), store(db), since=since, namespace=namespace, job=job)
+        _replay(to, bearer_token(token_file), store(db), since=since, namespace=namespace, job=job,
+                batch_size=batch_size, resume=resume, retries=retries)
         return
+    if resume:
+        raise InputError("--resume is a checkpoint of --to: give --to URL too")
     events = api.export(store(db), since=since, namespace=namespace, job=job)
     if not output:
         _write_lines(events, sys.stdout)
@@ -146,11 +158,18 @@ def _write_lines(events: Iterable[str], stream: TextIO) -> None:
         stream.write("\n")
 
 
-def _replay(url: str, token: str | None, db: object, **filters: str | None) -> None:
-    summary = api.export_to(url, db, token=token, **filters)
+def _replay(url: str, token: str | None, db: object, **options: Any) -> None:
+    summary = api.export_to(url, db, token=token, **options)
     for reject in summary["rejects"]:
-        _stderr(f"event #{reject['event']}: HTTP {reject['status']}: {reject['reason'][:200]}")
+        status = f"HTTP {reject['status']}" if reject["status"] is not None else "refused in its batch"
+        _stderr(f"event #{reject['event']}: {status}: {reject['reason'][:200]}")
     if not settings.quiet:
-        _stderr(f"sent {summary['sent']:,} events to {url}, {summary['rejected']:,} rejected")
+        how = {True: "in batches", False: "one per request (the receiver has no /api/v1/lineage/batch)",
+               None: "one per request"}[summary["batch"]]
+        _stderr(f"sent {summary['sent']:,} events to {url} {how}, {summary['rejected']:,} rejected "
+                f"({summary['requests']:,} requests)")
+        if "sent_total" in summary:
+            _stderr(f"checkpoint {options['resume']}: {summary['sent_total']:,} sent and "
+                    f"{summary['rejected_total']:,} rejected over every run")
     if summary["rejected"]:
         raise typer.Exit(1)

@@ -41,9 +41,18 @@ def serve(
         "--ingest-every", metavar="DURATION", help="How often the spool is ingested into the store.")] = "30s",
     max_body: Annotated[str, typer.Option(
         "--max-body", metavar="SIZE", help="Largest request body, before and after gzip.")] = "32MiB",
+    spool_max_bytes: Annotated[str, typer.Option(
+        "--spool-max-bytes", metavar="SIZE",
+        help="A spool file this big is stored at once, before --ingest-every is up.")] = "64MiB",
     fsync: Annotated[Literal["always", "1s"], typer.Option(
         "--fsync", metavar="POLICY", case_sensitive=False,
         help="Flush the spool to disk before every answer (always) or within a second (1s).")] = "1s",
+    certfile: Annotated[str | None, typer.Option(
+        "--certfile", metavar="FILE", help="Serve HTTPS with this PEM certificate (chain).", show_default=False)
+    ] = None,
+    keyfile: Annotated[str | None, typer.Option(
+        "--keyfile", metavar="FILE", help="The certificate's PEM private key (default: in --certfile).",
+        show_default=False)] = None,
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Listen beyond loopback without a token (anyone may send events).")] = False,
     drain: Annotated[bool, typer.Option(
@@ -64,11 +73,13 @@ def serve(
     log = (lambda line: None) if quiet else _stderr
 
     def ready(bound_host: str, bound_port: int) -> None:
-        _stderr(f"lineagectl serve: listening on http://{bound_host}:{bound_port} (Ctrl-C stops)")
+        scheme = "https" if certfile else "http"
+        _stderr(f"lineagectl serve: listening on {scheme}://{bound_host}:{bound_port} (Ctrl-C stops)")
 
     try:
         counts = api.serve(store(db), host=host, port=port, spool=spool, token=bearer_token(token_file),
-                           ingest_every=ingest_every, max_body=max_body, fsync=fsync,
+                           ingest_every=ingest_every, max_body=max_body, spool_max_bytes=spool_max_bytes,
+                           certfile=certfile, keyfile=keyfile, fsync=fsync,
                            insecure_no_auth=insecure_no_auth, listen=not drain, stop=stop, ready=ready, log=log,
                            policy=policy_path(), access_log=None if quiet else log)
     finally:

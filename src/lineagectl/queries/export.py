@@ -9,7 +9,8 @@ derived from dbt manifests and SQL scripts. Export streams them in batches
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from datetime import datetime
 from typing import Any
 
 from lineagectl.common.timeutil import option_time
@@ -20,12 +21,14 @@ BATCH = 1000
 # An event belongs to a namespace through its job (run and job events) or its dataset
 # (dataset events); job_names/dataset_names keep every name ever seen, current or not.
 _EVENTS = """
-    SELECT e.payload FROM events e
+    SELECT e.event_time, e.event_hash, e.payload FROM events e
     LEFT JOIN job_names j ON j.job_id = e.job_id
     LEFT JOIN dataset_names d ON d.dataset_id = e.dataset_id
     WHERE ($since IS NULL OR e.event_time >= $since)
       AND ($namespace IS NULL OR coalesce(j.namespace, d.namespace) = $namespace)
       AND ($job IS NULL OR j.name = $job)
+      AND ($after_time IS NULL OR e.event_time > $after_time
+           OR (e.event_time = $after_time AND e.event_hash > $after_hash))
     ORDER BY e.event_time, e.event_hash"""
 
 
@@ -37,12 +40,29 @@ def export_events(db: Any, *, since: str | None = None, namespace: str | None = 
     jobs or datasets in it; ``job``: events of the job of this name. The store stays open
     until the iterator is exhausted or closed. A bad ``since`` raises here, before any event.
     """
-    return _stream(db, {"since": option_time(since, "--since"), "namespace": namespace, "job": job})
+    return _payloads(export_keyed(db, since=since, namespace=namespace, job=job))
 
 
-def _stream(db: Any, parameters: dict[str, Any]) -> Iterator[str]:
+def _payloads(keyed: Generator[tuple[tuple[datetime, str], str], None, None]) -> Iterator[str]:
+    try:
+        for _, payload in keyed:
+            yield payload
+    finally:
+        keyed.close()  # closing the export closes the store at once
+
+
+def export_keyed(db: Any, *, since: str | None = None, namespace: str | None = None, job: str | None = None,
+                 after: tuple[datetime, str] | None = None) -> Generator[tuple[tuple[datetime, str], str], None, None]:
+    """``export_events`` with each event's place in the order, ``(event_time, event_hash)``, which is
+    unique: ``after`` such a place continues right after it (a replay's resume checkpoint)."""
+    parameters = {"since": option_time(since, "--since"), "namespace": namespace, "job": job,
+                  "after_time": after[0] if after else None, "after_hash": after[1] if after else None}
+    return _stream(db, parameters)
+
+
+def _stream(db: Any, parameters: dict[str, Any]) -> Generator[tuple[tuple[datetime, str], str], None, None]:
     with open_store(db) as con:
         cursor = con.execute(_EVENTS, parameters)
         while rows := cursor.fetchmany(BATCH):
-            for (payload,) in rows:
-                yield payload
+            for when, digest, payload in rows:
+                yield (when, digest), payload

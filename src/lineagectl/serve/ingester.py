@@ -1,4 +1,5 @@
-"""The one writer of a server: every ``interval`` seconds (and at start and stop) it stores the spool.
+"""The one writer of a server: every ``interval`` seconds (and at start and stop) it stores the spool,
+and sooner when the spool filled a segment (``wake``).
 
 It rotates the spool and hands the ready files to the normal ingest
 (``lineagectl.sources.ingest``), which opens the store for writing only for
@@ -36,6 +37,7 @@ class Ingester:
         self.stored = 0
         self.last_ingest: float | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="lineagectl-ingester", daemon=True)
 
@@ -43,8 +45,16 @@ class Ingester:
         """Run ``ingest_once`` every ``interval`` seconds on a background thread."""
         self._thread.start()
 
+    def wake(self) -> None:
+        """Store the spool now rather than at the next interval (a segment reached its size)."""
+        self._wake.set()
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()  # a segment filled while this round runs wakes the next one at once
+            if self._stop.is_set():
+                return
             try:
                 self.ingest_once()
             except Exception as exc:  # a server keeps receiving; the spool waits for the next round
@@ -53,6 +63,7 @@ class Ingester:
     def stop(self) -> None:
         """Stop the thread, then store what is left in the spool."""
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join()
         self.ingest_once()

@@ -23,6 +23,7 @@ from lineagectl.serve.gate import StoreGate
 from lineagectl.serve.ingester import Ingester, pending_files
 from lineagectl.serve.reads import Library
 from lineagectl.serve.spool import Spool
+from lineagectl.serve.tls import TLSReceiver, server_context
 
 # How long a stop waits for requests under way before the final ingest (each is one spool append).
 QUIESCE_SECONDS = 10.0
@@ -38,9 +39,14 @@ class ServeOptions:
     token: str | None = None
     ingest_every: float = 30.0
     max_body: int = 32 << 20
+    # A spool segment this big is rotated and stored at once, before ``ingest_every`` is up.
+    spool_max_bytes: int = 64 << 20
     fsync: str = "1s"
     socket_timeout: float = 30.0
     insecure_no_auth: bool = False
+    # HTTPS with this certificate chain (PEM) and its private key (None: the key is in certfile).
+    certfile: Path | None = None
+    keyfile: Path | None = None
     # False: store what the spool holds (left by a stopped or crashed server) and return, without listening.
     listen: bool = True
 
@@ -67,6 +73,10 @@ def check_options(options: ServeOptions) -> None:
         raise InputError("--ingest-every must be more than 0 seconds")
     if options.max_body < 1024:
         raise InputError("--max-body must be at least 1 KiB")
+    if options.keyfile is not None and options.certfile is None:
+        raise InputError("--keyfile needs --certfile (the certificate the key belongs to)")
+    if options.spool_max_bytes < 1024:
+        raise InputError("--spool-max-bytes must be at least 1 KiB")
 
 
 def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None,
@@ -81,14 +91,16 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
     (``serve.reads``).
     """
     check_options(options)
+    context = server_context(options.certfile, options.keyfile) if options.certfile is not None else None
     stop = stop or threading.Event()
-    spool = Spool(options.spool_dir, options.fsync)
+    spool = Spool(options.spool_dir, options.fsync, max_bytes=options.spool_max_bytes)
     try:
         spool.open()
     except OSError as exc:
         raise InputError(f"cannot use the spool directory {options.spool_dir}: {exc.strerror}") from None
     gate = StoreGate()  # reads and the ingester take turns on the store
     ingester = Ingester(spool, db, options.ingest_every, log, gate)
+    spool.on_full = ingester.wake
     if spool.ready():
         log(f"ingesting {len(spool.ready())} spool file(s) left by an earlier run")
         ingester.ingest_once()
@@ -103,11 +115,13 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
                 "last_ingest": ingester.last_ingest}
 
     try:
-        server = Receiver((options.host, options.port), spool, options.token,
-                          Limits(options.max_body, options.socket_timeout), access_log, health, index_page,
-                          library, gate)
+        server = (Receiver if context is None else TLSReceiver)(
+            (options.host, options.port), spool, options.token, Limits(options.max_body, options.socket_timeout),
+            access_log, health, index_page, library, gate)
     except OSError as exc:
         raise InputError(f"cannot listen on {options.host}:{options.port}: {exc.strerror}") from None
+    if isinstance(server, TLSReceiver) and context is not None:
+        server.context = context
     listener = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                 name="lineagectl-http", daemon=True)
     syncer = threading.Thread(target=_sync_every_second, args=(spool, stop), name="lineagectl-fsync", daemon=True)

@@ -10,7 +10,11 @@ second later from a background thread (at most the last second of answers on a
 power loss, at a fraction of the cost).
 
 ``rotate`` closes the active file and renames it ``ready-<ns>.ndjson``; the
-ingester stores ready files and deletes them. A file left active by a crash is
+ingester stores ready files and deletes them. The ingester rotates on its timer;
+an append that brings the active file to ``max_bytes`` rotates it at once (the
+rename happens under the append lock, after the answer's bytes were written and
+before any later request's are) and calls ``on_full`` so the ingester stores the
+segment without waiting for its timer. A file left active by a crash is
 made ready at the next start, so it is ingested then; a line torn by the crash
 was never acknowledged and is reported by ingest as one bad line.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ACTIVE = "active.ndjson"
@@ -35,14 +40,19 @@ class SpoolError(OSError):
 class Spool:
     """The spool directory: appends from request threads, rotations from the ingester."""
 
-    def __init__(self, directory: Path, fsync: str = "1s") -> None:
+    def __init__(self, directory: Path, fsync: str = "1s", max_bytes: int | None = None,
+                 on_full: Callable[[], None] | None = None) -> None:
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"fsync policy must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
         self.directory = directory
         self.fsync = fsync
+        self.max_bytes = max_bytes
+        self.on_full = on_full
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._size = 0
         self._dirty = False
+        self._last_name = 0
         self.appended = 0
 
     def open(self) -> None:
@@ -56,6 +66,7 @@ class Spool:
         if self._fd is None:
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
             self._fd = os.open(self.directory / ACTIVE, flags, 0o600)
+            self._size = os.fstat(self._fd).st_size
         return self._fd
 
     def append(self, lines: list[bytes]) -> None:
@@ -76,6 +87,15 @@ class Spool:
                 self._close_locked()  # a half-written line ends this file; the next write starts a new one
                 raise SpoolError(exc.errno, exc.strerror) from None
             self.appended += len(lines)
+            self._size += len(data)
+            full = self.max_bytes is not None and self._size >= self.max_bytes
+            if full:
+                try:
+                    self._rotate_locked()
+                except OSError:
+                    full = False  # acknowledged all the same: the bytes are written; the timer rotates later
+        if full and self.on_full is not None:
+            self.on_full()
 
     def sync(self) -> None:
         """Flush appended events to the disk if any are pending (the ``1s`` policy calls this each second)."""
@@ -107,13 +127,22 @@ class Spool:
                 return
         except FileNotFoundError:
             return
-        os.replace(active, self.directory / f"{READY_PREFIX}{time.time_ns():020d}.ndjson")
+        os.replace(active, self._ready_name())
         _sync_directory(self.directory)
+
+    def _ready_name(self) -> Path:
+        """A new ready file's name, after every earlier one (rotations may follow within a clock tick)."""
+        stamp = max(time.time_ns(), self._last_name + 1)
+        while (path := self.directory / f"{READY_PREFIX}{stamp:020d}.ndjson").exists():
+            stamp += 1
+        self._last_name = stamp
+        return path
 
     def _close_locked(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
             self._dirty = False
+            self._size = 0
             try:
                 os.close(fd)
             except OSError:

@@ -5,15 +5,21 @@ A pretty-printed ``.json`` file holds one event or an array of them. An array is
 read element by element (each decoded as soon as it is complete, with the line
 it starts on), so a log of any length written as one array streams like an
 NDJSON log; a single element, or a single event, may not exceed the record cap.
-A Marquez page (``{"totalCount": N, "events": [...]}``, what ``GET
-/api/v1/events/lineage`` answers) is read whole, within the record cap (Marquez
-pages hold at most a few hundred events), and its events numbered like an array's.
+A Marquez page (``{"events": [...], "totalCount": N}``, what ``GET
+/api/v1/events/lineage`` answers, pretty or on one line as ``curl`` saves it)
+that a file starts with is read the same way (``read_pages``): its ``events``
+array element by element, numbered like an array's, so a page of any size streams;
+several pages one after the other (``curl >> pages.json``) too. An object whose
+``events`` array comes before any ``eventTime`` is a page (``totalCount`` may come
+after it, or not at all). A page further down an NDJSON file (after event lines)
+is read whole, within the record cap (``page_records``).
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -21,6 +27,8 @@ import orjson
 
 CHUNK = 1 << 20
 _WHITESPACE = " \t\r\n"
+# A stream that starts as a Marquez page does: its first key ``events`` or ``totalCount``.
+_PAGE_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"(?:events|totalCount)"\s*:')
 
 
 class BadDocument:
@@ -133,45 +141,116 @@ class _Text:
                 return ""
 
 
+class _Broken(Exception):
+    """Reading stopped at ``line``: ``reason`` is the one bad record reported for the rest."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+def _decode(text: _Text, decoder: json.JSONDecoder, limit: int, what: str) -> object:
+    """The JSON value at ``text``'s position (pulling more text until it is complete), past it."""
+    while True:
+        try:
+            value, end = decoder.raw_decode(text.buffer, text.pos)
+        except json.JSONDecodeError as exc:
+            if len(text.buffer) - text.pos > limit:
+                raise _Broken(text.line, f"{what} larger than {size_text(limit)} (the record size cap)") from None
+            if not text.more():
+                line = text.line + text.buffer.count("\n", text.pos, exc.pos)
+                raise _Broken(line, f"invalid JSON: {exc.msg} ({what})") from None
+            continue
+        if end == len(text.buffer) and text.more():
+            continue  # a number may go on in the next chunk: decode it again, whole
+        text.advance(end)
+        return value
+
+
+def _elements(text: _Text, decoder: json.JSONDecoder, limit: int) -> Iterator[tuple[int, Parsed]]:
+    """The elements of the array whose ``[`` ``text`` was just past, each with its first line; ends past ``]``."""
+    index = 0
+    while True:
+        following = text.skip(_WHITESPACE + ",")
+        if following == "]":
+            text.advance(text.pos + 1)
+            return
+        if following == "":
+            raise _Broken(text.line, "invalid JSON: the array is not closed (a truncated file?)")
+        line = text.line
+        yield line, Parsed(_decode(text, decoder, limit, f"event #{index + 1}"), index)
+        index += 1
+
+
 def read_array(head: bytes, stream: BinaryIO, first_line_no: int,
                limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
     """The elements of a JSON array starting with ``head``, one at a time, each with its first line."""
-    decoder = json.JSONDecoder()
     try:
         text = _Text(head, stream, first_line_no)
         text.skip(_WHITESPACE)
         text.advance(text.pos + 1)  # the "["
-        index = 0
-        while True:
-            following = text.skip(_WHITESPACE + ",")
-            if following == "]":
-                rest = text.buffer[text.pos + 1:]
-                while not rest.strip() and text.more():
-                    text.advance(len(text.buffer))
-                    rest = text.buffer[text.pos:]
-                if rest.strip(_WHITESPACE + "]"):
-                    yield text.line, BadDocument("invalid JSON: text after the end of the array")
-                return
-            if following == "":
-                yield text.line, BadDocument("invalid JSON: the array is not closed (a truncated file?)")
-                return
-            while True:
-                try:
-                    value, end = decoder.raw_decode(text.buffer, text.pos)
-                    break
-                except json.JSONDecodeError as exc:
-                    if len(text.buffer) - text.pos > limit:
-                        yield text.line, BadDocument(f"event #{index + 1} larger than {size_text(limit)} "
-                                                     "(the record size cap)")
-                        return
-                    if not text.more():
-                        line = text.line + text.buffer.count("\n", text.pos, exc.pos)
-                        yield line, BadDocument(f"invalid JSON: {exc.msg} (event #{index + 1})")
-                        return
-            yield text.line, Parsed(value, index)
-            index += 1
-            text.advance(end)
+        yield from _elements(text, json.JSONDecoder(), limit)
+        if text.skip(_WHITESPACE + "]"):
+            yield text.line, BadDocument("invalid JSON: text after the end of the array")
+    except _Broken as exc:
+        yield exc.line, BadDocument(exc.reason)
     except UnicodeDecodeError as exc:
         yield first_line_no, BadDocument(f"invalid UTF-8: {exc.reason}")
     except RecursionError:
         yield first_line_no, BadDocument("invalid JSON: nested too deep")
+
+
+def starts_page(head: bytes) -> bool:
+    """Whether a stream whose first bytes are ``head`` starts as a Marquez page does."""
+    return _PAGE_HEAD.match(head) is not None
+
+
+def read_pages(stream: BinaryIO, limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
+    """The events of the Marquez pages ``stream`` holds, one after the other, each with its line."""
+    decoder = json.JSONDecoder()
+    text = _Text(b"", stream, 1)
+    try:
+        while True:
+            following = text.skip(_WHITESPACE + "\ufeff")
+            if following == "":
+                return
+            if following != "{":
+                raise _Broken(text.line, "invalid JSON: expected another page ({) after the previous one")
+            yield from _page(text, decoder, limit)
+    except _Broken as exc:
+        yield exc.line, BadDocument(exc.reason)
+    except UnicodeDecodeError as exc:
+        yield text.line, BadDocument(f"invalid UTF-8: {exc.reason}")
+    except RecursionError:
+        yield text.line, BadDocument("invalid JSON: nested too deep")
+
+
+def _page(text: _Text, decoder: json.JSONDecoder, limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
+    """One object at ``text``: its ``events`` array streamed; any other member decoded whole."""
+    first_line = text.line
+    text.advance(text.pos + 1)  # the "{"
+    members: dict[str, object] = {}
+    streamed = False
+    while True:
+        following = text.skip(_WHITESPACE + ",")
+        if following == "}":
+            text.advance(text.pos + 1)
+            break
+        if following != '"':
+            raise _Broken(text.line, "invalid JSON: expected a member name in the page")
+        key = _decode(text, decoder, limit, "a member name")
+        if text.skip(_WHITESPACE) != ":":
+            raise _Broken(text.line, f"invalid JSON: expected ':' after {key!r}")
+        text.advance(text.pos + 1)
+        following = text.skip(_WHITESPACE)
+        if key == "events" and following == "[" and "eventTime" not in members:
+            text.advance(text.pos + 1)
+            yield from _elements(text, decoder, limit)
+            streamed = True
+        else:
+            members[str(key)] = _decode(text, decoder, limit, f"the page's {key!r}")
+    if not streamed:  # no events array: one object, to be checked as an event (and refused)
+        yield first_line, Parsed(members, None)
+    elif "eventTime" in members:
+        yield first_line, BadDocument("an object with an events array and an eventTime: neither a page nor an event")

@@ -31,7 +31,9 @@ from lineagectl.sources.ingest.documents import (
     page_records,
     read_array,
     read_object,
+    read_pages,
     size_text,
+    starts_page,
 )
 
 if TYPE_CHECKING:
@@ -249,6 +251,15 @@ def _lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
 def _records(
     stream: BinaryIO, counter: _Counting, label: str, progress: Callable[[int], None] | None, limit: int,
 ) -> Iterator[tuple[int, bytes | Parsed | BadDocument]]:
+    if starts_page(stream.peek(4096)[:4096]):  # type: ignore[attr-defined]
+        # A Marquez page, pretty or on one line: streamed element by element, whatever its size.
+        for count, record in enumerate(read_pages(stream, limit), 1):
+            yield record
+            if progress is not None and not count & 0x3FF:
+                progress(counter.count)
+        if progress is not None:
+            progress(counter.count)
+        return
     lines = _lines(stream, limit)
     too_long = BadDocument(f"line longer than {size_text(limit)} (the record size cap); skipped")
     line_no = 0
