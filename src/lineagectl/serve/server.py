@@ -129,10 +129,12 @@ def serve(db: Any, options: ServeOptions, *, stop: threading.Event | None = None
     syncer.start()
     ingester.start()
     host, port = server.server_address[:2]
-    if ready is not None:
-        ready(str(host), int(port))
     interrupted = False
     try:
+        # Inside the try: a Ctrl-C arriving while ``ready`` announces the address (a client may
+        # already have been answered) still drains the spool.
+        if ready is not None:
+            ready(str(host), int(port))
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
