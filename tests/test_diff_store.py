@@ -125,6 +125,21 @@ def test_the_model_is_found_by_its_unique_id_when_ingested_under_another_namespa
         "customers.csv", "churn", "refresh_country_board"]
 
 
+def test_what_the_manifests_report_is_not_listed_again_from_the_store(tmp_path):
+    """A store holding the project itself: its dbt models and an ml exposure's model are the manifests'."""
+    old, new = _manifest(), _manifest("select id, email from wh.raw.users")
+    for manifest in (old, new):
+        manifest["exposures"]["exposure.shop.board"]["type"] = "ml"
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(old))
+    db = str(tmp_path / "lineage.duckdb")
+    api.ingest([str(tmp_path / "m" / "manifest.json")], db)
+    removed = _change(_diff(tmp_path, old, new, db=db), "country", "removed")
+    assert removed["exposures"] == [{"unique_id": "exposure.shop.board", "name": "board"}]
+    assert removed["downstream"] == [{"namespace": "postgres://wh", "name": "wh.analytics.customers",
+                                      "column": "country"}] and removed["store_owners"] == []
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "lineagectl", "diff", *args], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})

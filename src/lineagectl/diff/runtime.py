@@ -130,10 +130,12 @@ class RuntimeLineage:
                                   [*jobs, *(job for _, _, job in found if job is not None)])
         items: list[tuple[dict, list[str]]] = []
         for ident, column, job in found:
-            item = datasets.get(ident)
+            item, via = datasets.get(ident), job_info.get(job) if job is not None else None
             if item is None or ident in dbt_ids or (item["namespace"], item["name"]) in self._dbt_names:
                 continue
-            by_job = job_info[job]["owners"] if job in job_info else []
+            if via is not None and via["name"] in self._exposure_jobs:
+                continue  # an ml exposure's model: the manifests' exposures list it
+            by_job = via["owners"] if via is not None else []
             items.append(({"namespace": item["namespace"], "name": item["name"], "column": column, "via": VIA,
                            "type": item["type"]}, item["owners"] + by_job))
         for job in jobs:
