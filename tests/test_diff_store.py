@@ -1,8 +1,8 @@
 """``lineagectl diff --db``: consumers outside dbt from a store's runtime lineage, with their owners.
 
-A real store: the example project's production manifest ingested with OpenLineage events written
-here as NDJSON, of jobs that read its tables at run time (an export with column lineage, an ML
-model's training without, a dashboard's refresh that writes nothing).
+A real store: the example project's production manifest ingested with OpenLineage events as NDJSON
+(examples/diff/runtime.ndjson, or written here) of jobs that read its tables at run time (an export
+with column lineage, an ML model's training without, a dashboard's refresh that writes nothing).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from test_diff import _diff, _manifest
 
 EXAMPLE = ROOT / "examples" / "diff"
 PROD, PR = str(EXAMPLE / "prod" / "manifest.json"), str(EXAMPLE / "pr" / "manifest.json")
+RUNTIME = EXAMPLE / "runtime.ndjson"  # examples/diff/generate.py writes it
 WAREHOUSE = "postgres://warehouse"
 
 
@@ -48,35 +49,18 @@ def _output(namespace: str, name: str, reads: dict[str, tuple[str, str, str]] | 
     return {"namespace": namespace, "name": name, "facets": facets}
 
 
-def runtime_events(schema: str = "warehouse.analytics", namespace: str = WAREHOUSE) -> list[dict]:
-    customers, stg = (namespace, f"{schema}.customers"), (namespace, f"{schema}.stg_users")
-    return [
-        # An export reading customers.country (column lineage): it reads what the PR removes.
-        *_event("airflow://reporting export_customers", [customers],
-                [_output("s3://exports", "customers.csv", {"country": (*customers, "country")}, owner="@crm-team")],
-                owner="exports-oncall", run="11111111-1111-4111-8111-000000000001"),
-        # An export of emails only: column lineage says it does not read country.
-        *_event("airflow://reporting export_emails", [customers],
-                [_output("s3://exports", "emails.csv", {"email": (*customers, "email")}, owner="@mail-team")],
-                run="11111111-1111-4111-8111-000000000002"),
-        # An ML model trained on stg_users, no column lineage: it reads the table, columns unknown.
-        *_event("mlflow://models train_churn", [stg], [_output("mlflow://models", "churn", owner="@ml-team",
-                                                               kind="MODEL")],
-                run="11111111-1111-4111-8111-000000000003"),
-        # A dashboard's refresh: reads customers, writes nothing.
-        *_event("superset://bi refresh_country_board", [customers], [], owner="@bi-oncall",
-                run="11111111-1111-4111-8111-000000000004"),
-    ]
-
-
 @pytest.fixture
 def store(tmp_path):
-    events = tmp_path / "runtime.ndjson"
-    events.write_text("".join(json.dumps(e) + "\n" for e in runtime_events()))
     db = str(tmp_path / "lineage.duckdb")
-    report = api.ingest([PROD, str(events)], db)
+    report = api.ingest([PROD, str(RUNTIME)], db)
     assert report.events_rejected == 0 and report.events_new > 8
     return db
+
+
+def test_the_runtime_events_are_what_the_generator_writes():
+    generated = subprocess.run([sys.executable, "-c", "import generate, json; print(json.dumps(generate.RUNTIME))"],
+                               cwd=EXAMPLE, capture_output=True, text=True, check=True)
+    assert json.loads(generated.stdout) == [json.loads(line) for line in RUNTIME.read_text().splitlines()]
 
 
 def _change(result, column: str, change: str) -> dict:
@@ -132,13 +116,28 @@ def test_a_column_read_only_outside_dbt_is_breaking_with_the_store(tmp_path):
 def test_the_model_is_found_by_its_unique_id_when_ingested_under_another_namespace(tmp_path):
     """``ingest --namespace`` names the tables otherwise; the dbt unique_id still finds them."""
     events = tmp_path / "runtime.ndjson"
-    events.write_text("".join(json.dumps(e) + "\n" for e in runtime_events(namespace="postgres://prod-host:5432")))
+    events.write_text(RUNTIME.read_text().replace(f'"{WAREHOUSE}"', '"postgres://prod-host:5432"'))
     db = str(tmp_path / "lineage.duckdb")
     api.ingest([PROD], db, namespace="postgres://prod-host:5432")
     api.ingest([str(events)], db)
     removed = _change(api.diff(PROD, PR, db=db), "country", "removed")
     assert [d["name"] for d in removed["downstream"] if d.get("via") == "store"] == [
         "customers.csv", "churn", "refresh_country_board"]
+
+
+def test_what_the_manifests_report_is_not_listed_again_from_the_store(tmp_path):
+    """A store holding the project itself: its dbt models and an ml exposure's model are the manifests'."""
+    old, new = _manifest(), _manifest("select id, email from wh.raw.users")
+    for manifest in (old, new):
+        manifest["exposures"]["exposure.shop.board"]["type"] = "ml"
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(old))
+    db = str(tmp_path / "lineage.duckdb")
+    api.ingest([str(tmp_path / "m" / "manifest.json")], db)
+    removed = _change(_diff(tmp_path, old, new, db=db), "country", "removed")
+    assert removed["exposures"] == [{"unique_id": "exposure.shop.board", "name": "board"}]
+    assert removed["downstream"] == [{"namespace": "postgres://wh", "name": "wh.analytics.customers",
+                                      "column": "country"}] and removed["store_owners"] == []
 
 
 def _cli(*args):

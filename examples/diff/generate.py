@@ -6,6 +6,12 @@ A small shop project: source ``app.users`` -> ``stg_users`` -> ``customers`` ->
 exposure ``weekly_dashboard``. The pull request (prod -> pr) drops ``country``
 from ``stg_users`` (``customers`` still reads it: breaking), stops hashing the
 PII column ``email`` (masking removed: breaking), and adds ``signup_date``.
+
+``runtime.ndjson``: what reads the project's tables at run time, as OpenLineage
+events (for ``diff --db``, once ingested with the production manifest): an
+export of ``customers.country`` (column lineage), an export of
+``customers.email``, an ML model trained on ``stg_users`` (no column lineage),
+and a dashboard's refresh that reads ``customers`` and writes nothing.
 """
 
 from __future__ import annotations
@@ -55,7 +61,53 @@ BASE = manifest("select id, md5(email) as email, country from warehouse.raw.user
 PR = manifest("select id, email, cast(created_at as date) as signup_date from warehouse.raw.users",
               {"id": {}, "email": {"meta": {"pii": True}}, "signup_date": {}})
 
+WAREHOUSE = "postgres://warehouse"
+RUN_EVENT = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+
+
+def facet(**payload: object) -> dict:
+    return {"_producer": "https://example.com/runtime", **payload}
+
+
+def runtime_run(job: str, run_id: str, inputs: list[str], outputs: list[dict], owner: str | None = None) -> list[dict]:
+    """A run of ``job`` ("namespace name") reading the warehouse tables ``inputs``: START and COMPLETE."""
+    namespace, name = job.split(" ")
+    base = {"producer": "https://example.com/runtime", "schemaURL": RUN_EVENT, "run": {"runId": run_id},
+            "job": {"namespace": namespace, "name": name,
+                    "facets": {"ownership": facet(owners=[{"name": owner}])} if owner else {}},
+            "inputs": [{"namespace": WAREHOUSE, "name": f"warehouse.analytics.{table}"} for table in inputs],
+            "outputs": outputs}
+    return [{**base, "eventType": "START", "eventTime": "2026-01-06T10:00:00Z"},
+            {**base, "eventType": "COMPLETE", "eventTime": "2026-01-06T10:05:00Z"}]
+
+
+def output(namespace: str, name: str, owner: str, reads: dict[str, tuple[str, str]] | None = None,
+           kind: str | None = None) -> dict:
+    """A dataset a runtime job writes; ``reads``: its columns' inputs (table, column) in the warehouse."""
+    facets = {"ownership": facet(owners=[{"name": owner}])}
+    if reads:
+        facets["columnLineage"] = facet(fields={column: {"inputFields": [
+            {"namespace": WAREHOUSE, "name": f"warehouse.analytics.{table}", "field": field}]}
+            for column, (table, field) in reads.items()})
+    if kind:
+        facets["datasetType"] = facet(datasetType=kind)
+    return {"namespace": namespace, "name": name, "facets": facets}
+
+
+RUNTIME = [
+    *runtime_run("airflow://reporting export_customers", "0b8f6a4e-1c2d-4e5f-8a9b-000000000001", ["customers"],
+                 [output("s3://exports", "customers.csv", "@crm-team", {"country": ("customers", "country")})],
+                 owner="exports-oncall"),
+    *runtime_run("airflow://reporting export_emails", "0b8f6a4e-1c2d-4e5f-8a9b-000000000002", ["customers"],
+                 [output("s3://exports", "emails.csv", "@mail-team", {"email": ("customers", "email")})]),
+    *runtime_run("mlflow://models train_churn", "0b8f6a4e-1c2d-4e5f-8a9b-000000000003", ["stg_users"],
+                 [output("mlflow://models", "churn", "@ml-team", kind="MODEL")]),
+    *runtime_run("superset://bi refresh_country_board", "0b8f6a4e-1c2d-4e5f-8a9b-000000000004", ["customers"], [],
+                 owner="@bi-oncall"),
+]
+
 if __name__ == "__main__":
     for folder, data in (("prod", BASE), ("pr", PR)):
         (HERE / folder).mkdir(exist_ok=True)
         (HERE / folder / "manifest.json").write_text(json.dumps(data, indent=1) + "\n")
+    (HERE / "runtime.ndjson").write_text("".join(json.dumps(event) + "\n" for event in RUNTIME))

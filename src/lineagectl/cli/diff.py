@@ -27,8 +27,10 @@ FailOn = Literal["breaking", "partial", "violation", "never"]
     "lineagectl diff examples/diff/prod examples/diff/pr",
     "# dbt's --state convention, as a pull-request comment (exit 1)",
     "lineagectl diff --state examples/diff/prod examples/diff/pr -f markdown",
-    "# As JSON, with the consumers outside dbt a store's runtime lineage knows (exit 1)",
-    "lineagectl diff examples/diff/prod/manifest.json examples/diff/pr --db lineage.duckdb -f json"))
+    "# Every change as JSON (exit 1)",
+    "lineagectl diff examples/diff/prod/manifest.json examples/diff/pr -f json",
+    "# Also what reads the tables outside dbt, by a store's lineage (exit 1)",
+    "lineagectl diff examples/diff/prod examples/diff/pr --db lineage.duckdb"))
 def diff(manifests: Annotated[list[str], typer.Argument(
             metavar="[OLD] NEW", show_default=False,
             help="Old (production's) and new manifest.json, or folders holding them; only NEW with --state.")],

@@ -106,9 +106,10 @@ def _changes(db: StoreLike, old: ProjectFacts, new: ProjectFacts, modified: dict
                   for read in old.nodes[uid].lineage.values() for i in read}
         runtime.mark_pii(policy, sorted(set(modified) | inputs))
         found = compare()
-        impacts = {i: runtime.consumers(change.unique_id, change.old_column, change.readers)
-                   for i, change in enumerate(found)
-                   if change.old_column is not None and change.change != "description"}
+        asked = [i for i, change in enumerate(found) if change.old_column is not None
+                 and change.change != "description"]
+        impacts = dict(zip(asked, runtime.consumers([(found[i].unique_id, str(found[i].old_column),
+                                                      found[i].readers) for i in asked]), strict=True))
     for i, impact in impacts.items():
         found[i].klass = found[i].reclassified(any(d["column"] is not None for d in impact.downstream))
     return found, impacts

@@ -24,8 +24,9 @@ from typing import Any
 
 from lineagectl.common.policy import Policy
 from lineagectl.diff.facts import ProjectFacts
+from lineagectl.graph.edges import ColumnEdge, DatasetEdge, column_key
 from lineagectl.graph.names import dbt_node_dataset
-from lineagectl.graph.paths import EdgeIndex, dataset_ends
+from lineagectl.graph.paths import EdgeIndex, column_ends, dataset_ends
 from lineagectl.graph.pii import pii_columns
 from lineagectl.graph.walk import walk_columns, walk_datasets
 from lineagectl.store.lookups import describe_datasets, describe_jobs, jobs_with_column_lineage
@@ -77,29 +78,50 @@ class RuntimeLineage:
                     if uid in project.nodes:
                         project.nodes[uid].pii.add(column)
 
-    def consumers(self, uid: str, column: str, readers: list[tuple[str, str]]) -> StoreImpact:
-        """The consumers outside dbt of ``uid.column`` and of its dbt ``readers`` (node, column)."""
-        seeds = [(ident, col) for node, col in [(uid, column), *readers]
-                 if (ident := self.dataset_id(node)) is not None]
-        if not seeds:
-            return StoreImpact()
-        dbt_ids = {ident for ident, _ in seeds}
-        by_column = walk_columns(self.con, seeds, "downstream")
-        precise = dbt_ids | set(by_column.datasets)
+    def consumers(self, changes: list[tuple[str, str, list[tuple[str, str]]]]) -> list[StoreImpact]:
+        """For each (dbt node, column, its dbt readers as (node, column)): the consumers outside dbt.
+
+        One column walk per node, from its changes' seeds together; each change's own reach is
+        then read from the walk's edges (``EdgeIndex``, in memory): the same answer as a walk per
+        change, at a fraction of the queries."""
+        seeds = [[(ident, col) for node, col in [(uid, column), *readers]
+                  if (ident := self.dataset_id(node)) is not None] for uid, column, readers in changes]
+        together: dict[str, set[tuple[int, str]]] = {}
+        for (uid, _, _), own in zip(changes, seeds, strict=True):
+            together.setdefault(uid, set()).update(own)
+        indexes = {uid: EdgeIndex(walk_columns(self.con, sorted(found), "downstream").edges, column_ends)
+                   for uid, found in together.items() if found}
+        reach = [self._column_reach(own, indexes[uid]) if own else None
+                 for (uid, _, _), own in zip(changes, seeds, strict=True)]
+        precise_of: dict[str, set[int]] = {}
+        for (uid, _, _), found in zip(changes, reach, strict=True):
+            if found is not None:
+                precise_of.setdefault(uid, set()).update(found[0])
+        hops = {uid: _TableHop(self.con, precise) for uid, precise in precise_of.items()}
+        return [self._consumers(set(own), *found, hops[uid]) if found is not None else StoreImpact()
+                for (uid, _, _), own, found in zip(changes, seeds, reach, strict=True)]
+
+    @staticmethod
+    def _column_reach(seeds: list[tuple[int, str]], columns: EdgeIndex) -> tuple[set[int], list[ColumnEdge]]:
+        """The datasets that read the seeds' columns by column lineage (the seeds' own included), and
+        the edge that first reached each column."""
+        by_column = [edge for edge in columns.parents(sorted({column_key(*s) for s in seeds}),
+                                                      order=ColumnEdge.walk_order).values() if edge is not None]
+        return {ident for ident, _ in seeds} | {edge.dst for edge in by_column}, by_column
+
+    def _consumers(self, seeds: set[tuple[int, str]], precise: set[int], by_column: list[ColumnEdge],
+                   hop: _TableHop) -> StoreImpact:
         # Out of a column-precise dataset, only a job that reports no column lineage may read the column
         # unseen; past what it writes, every reader may (table lineage, to the end).
-        first = walk_datasets(self.con, precise, "downstream", max_depth=1)
-        reporting = jobs_with_column_lineage(self.con, first.jobs)
-        edges = [e for e in first.edges if e.job not in reporting and e.dst not in precise]
+        edges, readers_only = hop.out_of(precise)
         beyond = walk_datasets(self.con, {e.dst for e in edges}, "downstream") if edges else None
         reached = EdgeIndex([*edges, *(beyond.edges if beyond else ())], dataset_ends).parents(sorted(precise))
-        found: list[tuple[int, str | None, int | None]] = [
-            (ident, name, by_column.parents[(ident, name.lower())][1].job) for ident, name in by_column.columns]
+        found: list[tuple[int, str | None, int | None]] = [(e.dst, e.dst_column, e.job) for e in by_column]
         found += [(ident, None, edge.job) for ident, edge in reached.items() if edge is not None]
         # Jobs that read and write nothing: a walk lists them, with no edge.
-        jobs = {j for j in first.jobs if j not in reporting} | set(beyond.jobs if beyond else ())
-        jobs -= {e.job for e in first.edges} | {e.job for e in (beyond.edges if beyond else ())}
-        return self._described(found, sorted(jobs), dbt_ids)
+        jobs = readers_only | set(beyond.jobs if beyond else ())
+        jobs -= {e.job for e in (beyond.edges if beyond else ())}
+        return self._described(found, sorted(jobs), {ident for ident, _ in seeds})
 
     def _described(self, found: list[tuple[int, str | None, int | None]], jobs: list[int],
                    dbt_ids: set[int]) -> StoreImpact:
@@ -108,10 +130,12 @@ class RuntimeLineage:
                                   [*jobs, *(job for _, _, job in found if job is not None)])
         items: list[tuple[dict, list[str]]] = []
         for ident, column, job in found:
-            item = datasets.get(ident)
+            item, via = datasets.get(ident), job_info.get(job) if job is not None else None
             if item is None or ident in dbt_ids or (item["namespace"], item["name"]) in self._dbt_names:
                 continue
-            by_job = job_info[job]["owners"] if job in job_info else []
+            if via is not None and via["name"] in self._exposure_jobs:
+                continue  # an ml exposure's model: the manifests' exposures list it
+            by_job = via["owners"] if via is not None else []
             items.append(({"namespace": item["namespace"], "name": item["name"], "column": column, "via": VIA,
                            "type": item["type"]}, item["owners"] + by_job))
         for job in jobs:
@@ -129,3 +153,26 @@ class RuntimeLineage:
         if missing:
             known.update(describe(self.con, missing))
         return known
+
+
+class _TableHop:
+    """The hop out of a node's column-precise datasets by table lineage, read once for all its
+    changes: the edges of jobs that report no column lineage, and the jobs that write nothing.
+    A change whose precise datasets are fewer takes its part of the edges in memory; only when a
+    job that writes nothing is on the hop (a walk does not say what such a job read) does it ask."""
+
+    def __init__(self, con: Any, precise: set[int]) -> None:
+        self.con = con
+        first = walk_datasets(con, precise, "downstream", max_depth=1)
+        self.reporting = jobs_with_column_lineage(con, first.jobs)
+        self.edges = [e for e in first.edges if e.job not in self.reporting]
+        self.readers_only = set(first.jobs) - self.reporting - {e.job for e in first.edges}
+
+    def out_of(self, precise: set[int]) -> tuple[list[DatasetEdge], set[int]]:
+        """(edges out of ``precise`` to another dataset, by jobs without column lineage; the jobs
+        reading ``precise`` that write nothing)."""
+        edges = [e for e in self.edges if e.src in precise and e.dst not in precise]
+        if not self.readers_only:
+            return edges, set()
+        first = walk_datasets(self.con, precise, "downstream", max_depth=1)
+        return edges, set(first.jobs) - self.reporting - {e.job for e in first.edges}
