@@ -160,6 +160,9 @@ def test_a_column_read_through_a_star_without_a_schema_is_its_tables_column():
     assert _fields(column_lineage(chain)) == {("x1", "raw.t", "x", "DIRECT", "TRANSFORMATION"),
                                               ("y", "raw.t", "y", "DIRECT", "IDENTITY")}
     assert _fields(column_lineage("SELECT s.x FROM (SELECT * FROM t JOIN u ON t.k = u.k) s")) == set()
+    (statement,) = api.sql_lineage("SELECT s.x FROM (SELECT * FROM t JOIN u ON t.k = u.k) s").payload["statements"]
+    assert statement["columns"] == [] and statement["errors"] == [
+        "column lineage: column x: read through * of several tables, and no schema says which"]
     qualified = "SELECT s.x, s.y FROM (SELECT t.*, u.y FROM t JOIN u ON t.k = u.k) s"
     assert _fields(column_lineage(qualified)) == {("x", "t", "x", "DIRECT", "IDENTITY"),
                                                   ("y", "u", "y", "DIRECT", "IDENTITY")}

@@ -26,6 +26,15 @@ def _scope_of(expression, scopes: dict):
     return scopes[id(root)]
 
 
+def _schema(schema, dialect: str | None, scopes: dict):
+    """sqlglot's Schema of ``schema`` (a mapping is normalised once per query, kept in ``scopes``)."""
+    from sqlglot.schema import ensure_schema
+
+    if "schema" not in scopes:
+        scopes["schema"] = ensure_schema(schema, dialect=dialect)
+    return scopes["schema"]
+
+
 def laterals(root, dialect: str | None, schema, scopes: dict) -> dict:
     """``{id(node): the node to read instead}`` for each ``LATERAL (SELECT …) alias`` column of sqlglot's
     lineage tree ``root``: the subquery's output it is (``paths`` reads them). sqlglot takes every
@@ -33,7 +42,6 @@ def laterals(root, dialect: str | None, schema, scopes: dict) -> dict:
     filters stay dataset-level (``indirect``)."""
     from sqlglot import exp
     from sqlglot.lineage import to_node
-    from sqlglot.schema import ensure_schema
 
     swaps: dict = {}
     stack, seen = [root], set()
@@ -48,7 +56,7 @@ def laterals(root, dialect: str | None, schema, scopes: dict) -> dict:
             if inner is not None:
                 swaps[id(node)] = to_node(
                     node.name.rsplit(".", 1)[-1].strip('"'), scope=inner, dialect=dialect, trim_selects=False,
-                    schema=ensure_schema(schema, dialect=dialect), scope_name=lateral.alias or None)
+                    schema=_schema(schema, dialect, scopes), scope_name=lateral.alias or None)
                 node = swaps[id(node)]
         stack += node.downstream
     return swaps
@@ -58,7 +66,8 @@ def leaf_sources(leaf, steps: list, dialect: str | None, schema, scopes: dict):
     """(table, column, steps) of base-table columns a leaf of sqlglot's lineage stands for, ``steps``
     the path to it: a table's column as it is; a star (``*`` of a SELECT without a schema to expand it)
     as the column the path asked of it (``_star``); an outer query's column sqlglot left a placeholder
-    (``_outer``). ``scopes`` caches the scopes of each query tree (``_scope_of``)."""
+    (``_outer``). ``scopes`` is the query's cache: the scopes of each tree (``_scope_of``), sqlglot's
+    schema, and under ``"unplaced"`` the columns read through a star of several tables (no edge)."""
     from sqlglot import exp
 
     star = leaf.name == "*" or leaf.name.endswith(".*")
@@ -74,14 +83,13 @@ def _read_on(column: str, scope, alias: str | None, steps: list, dialect: str | 
     """``leaf_sources`` of output ``column`` of a CTE/subquery ``scope`` (sqlglot's to_node), on from ``steps``."""
     from sqlglot import exp
     from sqlglot.lineage import to_node
-    from sqlglot.schema import ensure_schema
 
     select = scope.expression
     if isinstance(select, exp.Select) and not any(
             p.alias_or_name.lower() == column.lower() or isinstance(p, exp.Star)
             or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star)) for p in select.selects):
         return  # not among its outputs (a star a partial schema expanded): sqlglot would read them all
-    node = to_node(column, scope=scope, dialect=dialect, schema=ensure_schema(schema, dialect=dialect),
+    node = to_node(column, scope=scope, dialect=dialect, schema=_schema(schema, dialect, scopes),
                    scope_name=alias or None, trim_selects=False)
     # The node stands for the column the path's last step read (a star, a placeholder): it takes its place.
     for inner, trail in paths(node, [*steps[:-1], (steps[-1][0], node)]):
@@ -98,16 +106,18 @@ def _star(leaf, steps: list, dialect: str | None, schema, scopes: dict):
     if len(steps) < 2:
         return
     asked = steps[-2][1]
+    column = asked.name.rsplit(".", 1)[-1].strip('"')
     stars = [child for child in asked.downstream if child.name == "*" or child.name.endswith(".*")]
     if len(stars) > 1:  # SELECT t.*, u.y …: only the tables of qualified stars pass unnamed columns on
         selects = asked.source.selects if isinstance(asked.source, exp.Select) else []
         qualified = {p.table.lower() for p in selects if isinstance(p, exp.Column) and isinstance(p.this, exp.Star)}
-        if any(isinstance(p, exp.Star) for p in selects) or not qualified:
+        if not any(isinstance(p, exp.Star) for p in selects) and qualified:
+            stars = [child for child in stars if child.source.alias_or_name.lower() in qualified]
+        if len(stars) != 1:
+            scopes.setdefault("unplaced", set()).add(column)  # reported by the caller
             return
-        stars = [child for child in stars if child.source.alias_or_name.lower() in qualified]
-        if len(stars) != 1 or stars[0] is not leaf:
+        if stars[0] is not leaf:
             return
-    column = asked.name.rsplit(".", 1)[-1].strip('"')
     if isinstance(leaf.source, exp.Table):
         yield leaf.source, column, steps
     elif isinstance(leaf.source, exp.Query):  # a CTE's or subquery's SELECT: read on through it

@@ -271,6 +271,9 @@ def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | 
         for leaf, steps in paths(root, [], laterals(root, dialect, schema, scopes)):
             for table, column, trail in leaf_sources(leaf, steps, dialect, schema, scopes):
                 edges |= path_edges(name, Source(table_name(table), column), trail, uses)
+    if errors is not None:
+        errors += [f"column {name}: read through * of several tables, and no schema says which"
+                   for name in sorted(scopes.get("unplaced", ()))]
     if query.columns is not None:
         edges = _rename_outputs(edges, tree, query.columns)
     return edges, dataset

@@ -9,7 +9,8 @@ exposure becomes a consumer, and an ``ml`` exposure a MODEL dataset. The dbt
 ``unique_id`` is kept as a symlink, so ``model.jaffle_shop.orders`` resolves.
 With ``run_results.json``, each model/seed/snapshot execution becomes a run of
 its job (START and COMPLETE or FAIL, at the execute timing) and each test
-result a ``dataQualityAssertions`` facet on the dataset (and column) it tests.
+result a ``dataQualityAssertions`` facet on the dataset (and column) it tests
+(``run_results``).
 Only the fields needed are read; unknown keys never matter.
 
 Every field is read through ``an_object``/``a_list``/``a_text``, which check that it
@@ -20,7 +21,6 @@ caught: a bug in this reader surfaces as itself.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -30,11 +30,12 @@ import orjson
 from lineagectl.common.dialects import dialect_or_generic
 from lineagectl.errors import InputError
 from lineagectl.sources.dbt.artifacts import KNOWN_VERSIONS, manifest_version
+from lineagectl.sources.dbt.envelope import PRODUCER, SCHEMA_URL, facet, ref
 from lineagectl.sources.dbt.lineage import lineage_of_models, projection
-from lineagectl.sources.dbt.node_meta import FACET, DbtTest, dependents, node_facet, test_tags
+from lineagectl.sources.dbt.node_meta import FACET, dependents, node_facet, test_tags
+from lineagectl.sources.dbt.run_results import run_events
 from lineagectl.sources.dbt.shapes import (
     Shape,
-    a_list,
     a_text,
     an_object,
     compiled_sql,
@@ -47,17 +48,11 @@ from lineagectl.sources.dbt.shapes import (
 )
 from lineagectl.sources.sql_names import schema_key, stored_name
 
-PRODUCER = "https://github.com/lineagectl/lineagectl/dbt"
-_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{}"
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
 _MATERIALIZED = {"table": "TABLE", "incremental": "TABLE", "view": "VIEW", "ephemeral": "EPHEMERAL",
                  "materialized_view": "VIEW", "snapshot": "TABLE", "seed": "TABLE"}
 
 Warn = Callable[[str], None]
-
-
-def _facet(payload: dict) -> dict:
-    return {"_producer": PRODUCER, **payload}
 
 
 def _is_index(value: object) -> bool:
@@ -186,24 +181,24 @@ class _Manifest:
             if _truthy(an_object(spec.get("meta"), f"{uid}: columns.{column}.meta").get("pii")):
                 tags.append({"key": "pii", "value": "true", "source": "dbt", "field": column})
         facets = {
-            "datasetType": _facet({"datasetType": _MATERIALIZED.get(materialized, "TABLE")}),
-            "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": node_id, "type": "DBT"}]}),
-            FACET: _facet(node_facet(uid, node, self.dependents.get(uid, []))),
+            "datasetType": facet({"datasetType": _MATERIALIZED.get(materialized, "TABLE")}),
+            "symlinks": facet({"identifiers": [{"namespace": "dbt", "name": node_id, "type": "DBT"}]}),
+            FACET: facet(node_facet(uid, node, self.dependents.get(uid, []))),
         }
         if fields:
-            facets["schema"] = _facet({"fields": fields})
+            facets["schema"] = facet({"fields": fields})
         if node.get("description"):
-            facets["documentation"] = _facet({"description": node["description"]})
+            facets["documentation"] = facet({"description": node["description"]})
         tags += self.tests.get(node_id, []) if node_id else []
         if tags:
-            facets["tags"] = _facet({"tags": tags})
+            facets["tags"] = facet({"tags": tags})
         owners = self.owners(uid, node)
         if owners:
-            facets["ownership"] = _facet({"owners": [{"name": o} for o in owners]})
+            facets["ownership"] = facet({"owners": [{"name": o} for o in owners]})
         if kind in ("model", "snapshot"):
             lineage = self.lineage.get(node_id) if node_id else None
             if lineage:
-                facets["columnLineage"] = _facet(lineage)
+                facets["columnLineage"] = facet(lineage)
         return {"namespace": namespace, "name": name, "facets": facets}
 
     @cached_property
@@ -282,110 +277,57 @@ class _Manifest:
         schema, relations, ephemerals = self.sql_schema
         stored, models = self.stored_columns
         found = {}
-        for uid, facet, warning in lineage_of_models(work, self.sql_dialect, schema, relations, ephemerals,
-                                                      self.sql_timeout, stored=stored, models=models):
+        for uid, lineage, warning in lineage_of_models(work, self.sql_dialect, schema, relations, ephemerals,
+                                                        self.sql_timeout, stored=stored, models=models):
             if warning:
                 self.on_warning(f"{uid}: no column lineage (table lineage kept): {warning}")
-            found[uid] = facet
+            found[uid] = lineage
         return found
 
     def events(self) -> Iterator[dict]:
         datasets = {uid: self.dataset(uid, n) for uid, n in self.nodes.items()
                     if n.get("resource_type") in DATASET_TYPES and self.unique_id(n)}
         for _, dataset in sorted(datasets.items()):
-            yield {"eventTime": self.time, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("DatasetEvent"),
+            yield {"eventTime": self.time, "producer": PRODUCER, "schemaURL": SCHEMA_URL.format("DatasetEvent"),
                    "dataset": dataset}
         for uid, node in sorted(self.nodes.items()):
             if uid not in datasets or node.get("resource_type") not in ("model", "snapshot"):
                 continue
             parents = sorted({p for p in node_parents(uid, node) if p in datasets})
             sql = compiled_sql(uid, node) or node.get("raw_code") or node.get("raw_sql")
-            facets = {"jobType": _facet({"processingType": "BATCH", "integration": "DBT",
+            facets = {"jobType": facet({"processingType": "BATCH", "integration": "DBT",
                                          "jobType": node["resource_type"].upper()})}
             if sql:
-                facets["sql"] = _facet({"query": sql, "dialect": self.adapter})
+                facets["sql"] = facet({"query": sql, "dialect": self.adapter})
             owners = self.owners(uid, node)
             if owners:
-                facets["ownership"] = _facet({"owners": [{"name": o} for o in owners]})
-            yield self._job(node, uid, facets, [_ref(datasets[p]) for p in parents], [_ref(datasets[uid])])
+                facets["ownership"] = facet({"owners": [{"name": o} for o in owners]})
+            yield self._job(node, uid, facets, [ref(datasets[p]) for p in parents], [ref(datasets[uid])])
         for uid, exposure in sorted(self.exposures.items()):
             if not isinstance(exposure, dict):
                 continue
-            consumed = [_ref(datasets[p]) for p in sorted(set(node_parents(uid, exposure))) if p in datasets]
+            consumed = [ref(datasets[p]) for p in sorted(set(node_parents(uid, exposure))) if p in datasets]
             owner = an_object(exposure.get("owner"), f"{uid}: owner")
             names = [v for v in (owner.get("email"), owner.get("name")) if isinstance(v, str)]
             outputs = []
             if exposure.get("type") == "ml":
                 model = {"namespace": self.job_namespace(exposure), "name": exposure.get("name") or uid,
-                         "facets": {"datasetType": _facet({"datasetType": "MODEL"}),
-                                    "symlinks": _facet({"identifiers": [{"namespace": "dbt", "name": uid,
+                         "facets": {"datasetType": facet({"datasetType": "MODEL"}),
+                                    "symlinks": facet({"identifiers": [{"namespace": "dbt", "name": uid,
                                                                          "type": "DBT"}]}),
-                                    FACET: _facet(node_facet(uid, exposure, []))}}
+                                    FACET: facet(node_facet(uid, exposure, []))}}
                 if names:
-                    model["facets"]["ownership"] = _facet({"owners": [{"name": n} for n in names]})
+                    model["facets"]["ownership"] = facet({"owners": [{"name": n} for n in names]})
                 outputs.append(model)
-            facets = {"jobType": _facet({"processingType": "BATCH", "integration": "DBT", "jobType": "EXPOSURE"})}
+            facets = {"jobType": facet({"processingType": "BATCH", "integration": "DBT", "jobType": "EXPOSURE"})}
             if names:
-                facets["ownership"] = _facet({"owners": [{"name": n} for n in names]})
+                facets["ownership"] = facet({"owners": [{"name": n} for n in names]})
             yield self._job(exposure, uid, facets, consumed, outputs)
 
-    def run_events(self, results: dict) -> Iterator[dict]:
-        """Runs of models, seeds and snapshots, and test results as assertions, from ``run_results.json``."""
-        meta = an_object(results.get("metadata"), "metadata", "run_results")
-        invocation = str(meta.get("invocation_id") or meta.get("generated_at") or "dbt")
-        when = meta.get("generated_at") or self.time
-        assertions: dict[str, list[dict]] = {}
-        for result in a_list(results.get("results"), "results", "run_results"):
-            if not isinstance(result, dict) or not isinstance(result.get("unique_id"), str):
-                continue
-            uid, status = result["unique_id"], str(result.get("status") or "").lower()
-            node = self.nodes.get(uid)
-            if node is None:
-                continue
-            if node.get("resource_type") == "test":
-                test = DbtTest(uid, node)
-                if test.target in self.nodes:
-                    assertion = {"assertion": test.name, "success": status in ("pass", "success")}
-                    if isinstance(test.column, str):
-                        assertion["column"] = self.column_name(test.column)
-                    assertions.setdefault(test.target, []).append(assertion)
-            elif node.get("resource_type") in ("model", "seed", "snapshot"):
-                yield from self._run(node, uid, result, status, invocation, when)
-        for target, found in sorted(assertions.items()):
-            namespace, name = self.dataset_id(self.nodes[target])
-            yield {"eventTime": when, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("DatasetEvent"),
-                   "dataset": {"namespace": namespace, "name": name,
-                               "facets": {"dataQualityAssertions": _facet({"assertions": found})}}}
-
-    def _run(self, node: dict, uid: str, result: dict, status: str, invocation: str, when: str) -> Iterator[dict]:
-        timing = {t.get("name"): t for t in a_list(result.get("timing"), f"{uid}: timing", "run_results")
-                  if isinstance(t, dict) and isinstance(t.get("name"), str)}
-        execute = timing.get("execute") or {}
-        started, ended = execute.get("started_at") or when, execute.get("completed_at") or when
-        if status == "skipped":
-            return
-        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dbt://{invocation}/{uid}"))
-        namespace, name = self.dataset_id(node)
-        job = {"namespace": self.job_namespace(node), "name": uid}
-        run: dict = {"runId": run_id}
-        terminal = "COMPLETE" if status in ("success", "pass") else "FAIL"
-        if terminal == "FAIL" and result.get("message"):
-            run = {"runId": run_id, "facets": {"errorMessage": _facet(
-                {"message": str(result["message"]), "programmingLanguage": "sql"})}}
-        for event_type, at, current in (("START", started, {"runId": run_id}), (terminal, ended, run)):
-            yield {"eventType": event_type, "eventTime": at, "producer": PRODUCER,
-                   "schemaURL": _SCHEMA_URL.format("RunEvent"), "run": current, "job": job,
-                   "inputs": [], "outputs": [{"namespace": namespace, "name": name}]}
-
     def _job(self, node: dict, uid: str, facets: dict, inputs: list[dict], outputs: list[dict]) -> dict:
-        return {"eventTime": self.time, "producer": PRODUCER, "schemaURL": _SCHEMA_URL.format("JobEvent"),
+        return {"eventTime": self.time, "producer": PRODUCER, "schemaURL": SCHEMA_URL.format("JobEvent"),
                 "job": {"namespace": self.job_namespace(node), "name": uid, "facets": facets},
                 "inputs": inputs, "outputs": outputs}
-
-
-def _ref(dataset: dict) -> dict:
-    """A dataset as a JobEvent names it; its facets were sent once, in its DatasetEvent."""
-    return {"namespace": dataset["namespace"], "name": dataset["name"]}
 
 
 def _read(path: str) -> dict:
@@ -427,7 +369,7 @@ def manifest_events(path: str, namespace: str | None = None, catalog: str | None
         raise _input_error(paths, exc) from None
     if results is None:
         return _guarded(paths, manifest.events())
-    return _guarded(paths, _chain(manifest.events(), manifest.run_events(results)))
+    return _guarded(paths, _chain(manifest.events(), run_events(manifest, results)))
 
 
 def _input_error(paths: dict[str, str], exc: Shape) -> InputError:
