@@ -14,8 +14,8 @@ import typer
 from lineagectl import api
 from lineagectl.cli import DbOption, OutputOption, command, emit
 from lineagectl.cli.boundary import stderr as _stderr
-from lineagectl.cli.commands import MAX_SHOWN_REJECTS, _RejectPrinter
 from lineagectl.cli.environment import bearer_token, settings, store
+from lineagectl.cli.ingest import MAX_SHOWN_REJECTS, RejectPrinter
 from lineagectl.results import Result
 
 
@@ -53,7 +53,7 @@ def import_marquez(
     next (re-running adds nothing twice). On a failure the pages before it stay stored and the
     error says which --since resumes. Exit 1 if events were rejected.
     """
-    rejects = _RejectPrinter()
+    rejects = RejectPrinter()
     token = bearer_token(token_file) if token_file else None
     done = api.import_marquez(url, store(db), since=since, until=until, token=token, page_size=page_size,
                               retries=retries, on_reject=rejects)
