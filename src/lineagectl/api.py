@@ -323,46 +323,9 @@ def doctor(db: Db, policy: Any = None) -> Result:
     """Checks of a setup: the store (schema, counts) and the policy (valid?) given, and the versions
     of lineagectl, Python and the libraries; ``exit_status`` USAGE when something is unusable.
     Payload: ``[{"check", "value", "detail"}]``."""
-    import sys
-    from importlib import metadata
+    from lineagectl.operations.doctor import setup_checks
 
-    from lineagectl import __version__
-    from lineagectl.common import versions
-    from lineagectl.errors import ExitStatus, LineageError
-
-    checks: list[dict] = []
-    status = ExitStatus.OK
-    try:
-        counts = stats(db).payload
-        checks.append({"check": "store", "value": str(getattr(db, "path", db)),
-                       "detail": f"schema {counts['schema_version']}: {counts['datasets']} datasets, "
-                                 f"{counts['jobs']} jobs, {counts['runs']} runs, {counts['events']} events"})
-    except LineageError as exc:
-        status = ExitStatus.USAGE
-        checks.append({"check": "store", "value": str(getattr(db, "path", db)), "detail": f"unusable: {exc.message}"})
-    if policy is None:
-        checks.append({"check": "policy", "value": None, "detail": "none"})
-    else:
-        try:
-            rules = load_policy(policy)
-            checks.append({"check": "policy", "value": str(policy),
-                           "detail": f"valid: {len(rules.regions)} regions, {len(rules.residency)} residency, "
-                                     f"{len(rules.flows)} flow rules"})
-        except LineageError as exc:
-            status = ExitStatus.USAGE
-            checks.append({"check": "policy", "value": str(policy), "detail": f"unusable: {exc.message}"})
-    checks.append({"check": "lineagectl", "value": __version__, "detail": f"Python {sys.version.split()[0]}"})
-    for requirement in versions.requirements():
-        try:
-            version = metadata.version(requirement.package)
-            problem = versions.problem(requirement, version)
-        except metadata.PackageNotFoundError:
-            version, problem = "missing", f"{requirement.package} is not installed"
-        if problem is not None:
-            status = ExitStatus.USAGE
-        checks.append({"check": "package", "value": f"{requirement.package} {version}",
-                       "detail": problem or f"supported: {requirement.specifier}"})
-    return Result("doctor", checks, exit_status=status)
+    return setup_checks(db, policy, counts=lambda: stats(db).payload, load=load_policy)
 
 
 def complete_names(prefix: str, db: Db, *, jobs: bool = False, limit: int = 50) -> list[str]:
