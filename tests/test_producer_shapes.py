@@ -28,3 +28,20 @@ def test_a_field_named_twice_in_a_schema_is_listed_once_per_stored_column(tmp_pa
     shown = json.loads(cli("--db", db, "show", "joined", "-f", "json").stdout)["columns"]
     assert len(shown) == columns
     assert [c["column"] for c in shown] == ["id", "id", "v"]
+
+
+def test_a_name_in_two_namespaces_is_reported_readably_on_one_line(tmp_path, cli):
+    # The same table name from BigQuery and Snowflake: the ambiguity error listed the matches
+    # after newlines, which the error boundary shows as '⏎' on one line.
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("r1", inputs=[("snowflake://acct", "shared")], outputs=[("bigquery", "shared")])])], db)
+    result = cli("--db", db, "show", "shared")
+    assert result.exit_code == 2
+    first = result.stderr.splitlines()[0]
+    assert "⏎" not in result.stderr
+    assert "dataset bigquery shared" in first and "dataset snowflake://acct shared" in first
+    # what the hint says to do works: the namespace, a slash, the name
+    assert cli("--db", db, "show", "snowflake://acct/shared").exit_code == 0

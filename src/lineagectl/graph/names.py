@@ -99,12 +99,13 @@ def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | No
         if kind is None and len(datasets) == 1:
             return datasets[0]  # a dataset and the job that builds it (dbt): the dataset; --kind job for the job
         if len(found) > 1:
-            listing = "\n".join(
-                f"  {e.kind:<8} {e.namespace} {e.name}"
+            # One line: the error boundary shows a message on one line (a newline as ⏎).
+            listing = "; ".join(
+                f"{e.kind} {e.namespace} {e.name}"
                 for e in sorted(found.values(), key=lambda e: (e.kind, e.namespace, e.name))
             )
             raise NotFoundError(
-                f"{name!r} is ambiguous; it matches:\n{listing}",
+                f"{name!r} is ambiguous; it matches: {listing}",
                 hint="give the full name, or narrow with --namespace or --kind",
             )
     rows = _candidates(con, kinds, kind, namespace, None)  # all names, for suggestions
