@@ -45,3 +45,18 @@ def test_a_name_in_two_namespaces_is_reported_readably_on_one_line(tmp_path, cli
     assert "dataset bigquery shared" in first and "dataset snowflake://acct shared" in first
     # what the hint says to do works: the namespace, a slash, the name
     assert cli("--db", db, "show", "snowflake://acct/shared").exit_code == 0
+
+
+def test_kind_model_on_a_dbt_model_says_what_model_means(tmp_path, cli):
+    # A dbt user asks for `--kind model` (an ML model here, datasetType MODEL): the answer said
+    # only "no model named ..." and to list datasets, where the name is listed.
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("r1", job="model.shop.stg_orders", inputs=[("duckdb", "raw_orders")],
+                  outputs=[("duckdb", "main.stg_orders")])])], db)
+    result = cli("--db", db, "show", "stg_orders", "--kind", "model")
+    assert result.exit_code == 2
+    assert "is a dataset" in result.stderr and "--kind dataset" in result.stderr
+    assert cli("--db", db, "show", "stg_orders", "--kind", "dataset").exit_code == 0

@@ -115,7 +115,17 @@ def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | No
     if not close:
         close = sorted({r[3] for _, r in rows if name.lower() in r[3].lower()})[:5]
     hint = ("did you mean: " + ", ".join(close)) if close else "list names with `lineagectl ls datasets`"
+    if kind is not None:
+        other = [k for k in ("dataset", "job") if k != kind and _named(con, name, k, namespace)]
+        if other:
+            # `--kind model` is an ML model (datasetType MODEL), not a dbt model: say so to dbt users.
+            meaning = " (--kind model: an ML model, datasetType MODEL)" if kind == "model" else ""
+            hint = f"{name!r} is a {other[0]}{meaning}: use --kind {other[0]}, or leave --kind out"
     raise NotFoundError(f"no {what} named {name!r}{where}", hint=hint)
+
+
+def _named(con: Any, name: str, kind: str, namespace: str | None) -> bool:
+    return any(_levels(con, name, [kind], kind, namespace))
 
 
 # Names with a part starting with what was typed: the whole name, or a part after a `.` or `/`.
