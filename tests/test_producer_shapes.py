@@ -78,3 +78,17 @@ def test_a_run_id_in_upper_case_is_the_same_run(tmp_path, cli):
     runs = json.loads(cli("--db", db, "ls", "runs", "-f", "json").stdout)
     assert len(runs) == 1
     assert runs[0]["state"] == "COMPLETE" and runs[0]["seconds"] == 300
+
+
+def test_a_name_differing_only_in_case_is_offered_first(tmp_path, cli):
+    # A dbt seed quoted as RAW_CUSTOMERS (colibri's jaffle_shop), asked for as raw_customers: the
+    # hint offered `customers` (difflib is case-sensitive) and never the table meant.
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("r1", inputs=[("duckdb", "shop.raw.RAW_CUSTOMERS")], outputs=[("duckdb", "shop.main.customers")])])], db)
+    result = cli("--db", db, "show", "raw_customers")
+    assert result.exit_code == 2
+    hint = result.stderr.splitlines()[1]
+    assert hint.startswith("Hint: did you mean: shop.raw.RAW_CUSTOMERS") and "case-sensitive" in hint

@@ -111,10 +111,15 @@ def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | No
     rows = _candidates(con, kinds, kind, namespace, None)  # all names, for suggestions
     what = kind or "dataset or job"
     where = f" in namespace {namespace!r}" if namespace else ""
-    close = difflib.get_close_matches(name, sorted({r[3] for _, r in rows}), n=5, cutoff=0.5)
+    # Names are case-sensitive (an S3 key, a quoted identifier), but a name that differs only in
+    # case (`raw_customers` for a seed quoted as RAW_CUSTOMERS) is what was meant: offer it first.
+    folded = sorted({r[3] for _, r in rows if _suffix_match(r[3].lower(), name.lower())})[:5]
+    close = folded or difflib.get_close_matches(name, sorted({r[3] for _, r in rows}), n=5, cutoff=0.5)
     if not close:
         close = sorted({r[3] for _, r in rows if name.lower() in r[3].lower()})[:5]
     hint = ("did you mean: " + ", ".join(close)) if close else "list names with `lineagectl ls datasets`"
+    if folded:
+        hint += " (names are case-sensitive)"
     if kind is not None:
         other = [k for k in ("dataset", "job") if k != kind and _named(con, name, k, namespace)]
         if other:
