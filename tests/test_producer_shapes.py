@@ -109,3 +109,32 @@ def test_a_manifest_beside_runtime_events_of_other_namespace_warns(tmp_path):
     ingest([write_ndjson(tmp_path / "e.ndjson", runtime)], db)
     report = ingest([str(run_dir / "manifest.v12.dbt1.8.json")], db)
     assert any("--namespace postgres://postgres:5432" in w for w in report.warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): pretty-printed events one after another "
+                   "(what `jq . events.ndjson > out.json` writes) are read as one document: both events lost, "
+                   "'line 26: invalid JSON: unexpected content after document'")
+def test_concatenated_pretty_printed_events_are_each_read(tmp_path):
+    from lineagectl.api import ingest
+
+    events = [run_event(f"0190a3a0-0000-7000-8000-00000000020{i}", job=f"w{i}", outputs=[("n", f"w{i}")])
+              for i in range(2)]
+    path = tmp_path / "pretty.json"
+    path.write_text("".join(json.dumps(e, indent=2) + "\n" for e in events), encoding="utf-8")
+    report = ingest([str(path)], str(tmp_path / "s.duckdb"))
+    assert (report.events_new, report.events_rejected) == (2, 0)
+
+
+@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): a UTF-16 file (Windows PowerShell 5's `>` "
+                   "redirect) is rejected as 'invalid JSON: str is not valid UTF-8: surrogates not allowed' "
+                   "on line 1; expected: read (its BOM says UTF-16), or a message saying to save it as UTF-8")
+def test_a_utf16_event_log_is_read_or_named_as_utf16(tmp_path):
+    from lineagectl.api import ingest
+
+    events = [run_event(f"0190a3a0-0000-7000-8000-00000000021{i}", job=f"w{i}", outputs=[("n", f"w{i}")])
+              for i in range(2)]
+    path = tmp_path / "ps.ndjson"
+    path.write_bytes(("\ufeff" + "\r\n".join(json.dumps(e) for e in events) + "\r\n").encode("utf-16-le"))
+    rejects: list[str] = []
+    report = ingest([str(path)], str(tmp_path / "s.duckdb"), on_reject=rejects.append)
+    assert report.events_new == 2 or any("UTF-16" in r for r in rejects + report.file_errors)
