@@ -138,3 +138,15 @@ def test_a_utf16_event_log_is_read_or_named_as_utf16(tmp_path):
     rejects: list[str] = []
     report = ingest([str(path)], str(tmp_path / "s.duckdb"), on_reject=rejects.append)
     assert report.events_new == 2 or any("UTF-16" in r for r in rejects + report.file_errors)
+
+
+@pytest.mark.parametrize("command", [["show"], ["impact"], ["trace"], ["changes"], ["graph", "-f", "json"]])
+def test_an_empty_name_is_a_usage_error_not_a_crash(tmp_path, cli, command):
+    # `lineagectl impact "$NAME"` with NAME unset: exit 70 (IndexError in the suffix match).
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [run_event("r1", inputs=[("n", "a")], outputs=[("n", "b")])])], db)
+    result = cli("--db", db, command[0], "", *command[1:])
+    assert result.exit_code == 2
+    assert "the name is empty" in result.stderr

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lineagectl.errors import NotFoundError
+from lineagectl.errors import InputError, NotFoundError
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ def _suffix_match(full: str, wanted: str) -> bool:
 def _levels(con: Any, name: str, kinds: list[str], kind: str | None,
             namespace: str | None) -> Iterator[dict[tuple[str, int], Entity]]:
     """The entities ``name`` matches, level by level: exact names, ``namespace/name``, then suffixes."""
+    if not name:  # `impact "$NAME"` with NAME unset; ingest refuses an empty name, so none is stored
+        raise InputError("the name is empty", hint="list names with `lineagectl ls datasets`")
     rows = _candidates(con, kinds, kind, namespace, name)
     yield {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if r[3] == name}
     if "/" in name:
