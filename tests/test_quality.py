@@ -46,6 +46,9 @@ def test_gates(sample, cli):
     assert failing.exit_code == 1 and json.loads(failing.stdout)["gate"]["ok"] is False
     assert cli("--db", sample, "--policy", POLICY, "quality", "--gate", "daily_revenue_by_country").exit_code == 0
     assert cli("--db", sample, "quality", "--gate", "nope").exit_code == 2
+    # `--gate "$MODEL"` with MODEL unset: no gate at all, exit 0 whatever broke; now a usage error
+    empty = cli("--db", sample, "--policy", POLICY, "quality", "--gate", "")
+    assert empty.exit_code == 2 and "empty" in empty.stderr
 
 
 def test_column_overrides_and_no_policy(sample):

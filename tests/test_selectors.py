@@ -64,6 +64,9 @@ def test_errors(db):
         select("no_such_table+", db)
     with pytest.raises(InputError, match="@ cannot be combined"):
         select("@x+", db)
+    # a comma alone selected nothing and exited 0, where any other empty answer is an error
+    with pytest.raises(InputError, match="names nothing between its commas"):
+        select(",", db)
 
 
 def test_cli_ls_select_json_is_dbt_like(cli, db):

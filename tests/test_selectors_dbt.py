@@ -178,6 +178,9 @@ def test_source_resource_type_package(jaffle, netsuite, hubspot):
     with pytest.raises(InputError, match="not a dbt resource type") as caught:
         select("resource_type:models", jaffle.db)
     assert "model" in caught.value.hint
+    # jaffle_shop has 6 semantic models; the store keeps none: say so, not "matches no dataset"
+    with pytest.raises(InputError, match="does not keep dbt semantic_model nodes"):
+        select("resource_type:semantic_model", jaffle.db)
     assert hubspot.selected("package:hubspot") == hubspot.where(lambda n: n["package_name"] == "hubspot")
     assert hubspot.selected("package:hubspot_*") == hubspot.where(lambda n: n["package_name"].startswith("hubspot_"))
 

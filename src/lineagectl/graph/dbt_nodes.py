@@ -39,6 +39,9 @@ UNSUPPORTED = ("state", "result", "source_status", "version", "metric", "semanti
 RESOURCE_TYPES = ("model", "analysis", "test", "snapshot", "operation", "seed", "rpc", "sql_operation", "doc",
                   "source", "macro", "exposure", "metric", "group", "saved_query", "semantic_model", "unit_test",
                   "fixture", "function")
+# Resource types that are neither datasets nor nodes reading them (semantic layer, macros, docs):
+# a lineage store keeps none, so `resource_type:` on them could only ever say "matches no dataset".
+NOT_KEPT = ("metric", "semantic_model", "saved_query", "macro", "doc", "group")
 TEST_TYPES = {"generic": ("generic",), "schema": ("generic",), "singular": ("singular",),
               "data": ("generic", "singular"), "unit": ("unit",)}
 _WILDCARDS = "*?[]"
@@ -140,6 +143,10 @@ def method_test(method: str, args: list[str], value: str, selector: str, nodes: 
         if value not in RESOURCE_TYPES:
             raise InputError(f"selector {selector!r}: {value!r} is not a dbt resource type",
                              hint=f"resource types: {', '.join(RESOURCE_TYPES)}")
+        if value in NOT_KEPT:
+            raise InputError(f"selector {selector!r}: a lineage store does not keep dbt {value} nodes "
+                             "(they are not datasets and read none)",
+                             hint="resource types it keeps: model, seed, snapshot, source, test, unit_test, exposure")
         return lambda r: r.get("resource_type") == value
     if method == "test_name":
         match = glob(value, selector).match

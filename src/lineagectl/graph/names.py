@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lineagectl.errors import NotFoundError
+from lineagectl.errors import InputError, NotFoundError
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ def _suffix_match(full: str, wanted: str) -> bool:
 def _levels(con: Any, name: str, kinds: list[str], kind: str | None,
             namespace: str | None) -> Iterator[dict[tuple[str, int], Entity]]:
     """The entities ``name`` matches, level by level: exact names, ``namespace/name``, then suffixes."""
+    if not name:  # `impact "$NAME"` with NAME unset; ingest refuses an empty name, so none is stored
+        raise InputError("the name is empty", hint="list names with `lineagectl ls datasets`")
     rows = _candidates(con, kinds, kind, namespace, name)
     yield {(k, r[0]): Entity(k, r[0], r[1], r[2]) for k, r in rows if r[3] == name}
     if "/" in name:
@@ -115,22 +117,38 @@ def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | No
         if kind is None and len(datasets) == 1:
             return datasets[0]  # a dataset and the job that builds it (dbt): the dataset; --kind job for the job
         if len(found) > 1:
-            listing = "\n".join(
-                f"  {e.kind:<8} {e.namespace} {e.name}"
+            # One line: the error boundary shows a message on one line (a newline as ⏎).
+            listing = "; ".join(
+                f"{e.kind} {e.namespace} {e.name}"
                 for e in sorted(found.values(), key=lambda e: (e.kind, e.namespace, e.name))
             )
             raise NotFoundError(
-                f"{name!r} is ambiguous; it matches:\n{listing}",
+                f"{name!r} is ambiguous; it matches: {listing}",
                 hint="give the full name, or narrow with --namespace or --kind",
             )
     rows = _candidates(con, kinds, kind, namespace, None)  # all names, for suggestions
     what = kind or "dataset or job"
     where = f" in namespace {namespace!r}" if namespace else ""
-    close = difflib.get_close_matches(name, sorted({r[3] for _, r in rows}), n=5, cutoff=0.5)
+    # Names are case-sensitive (an S3 key, a quoted identifier), but a name that differs only in
+    # case (`raw_customers` for a seed quoted as RAW_CUSTOMERS) is what was meant: offer it first.
+    folded = sorted({r[3] for _, r in rows if _suffix_match(r[3].lower(), name.lower())})[:5]
+    close = folded or difflib.get_close_matches(name, sorted({r[3] for _, r in rows}), n=5, cutoff=0.5)
     if not close:
         close = sorted({r[3] for _, r in rows if name.lower() in r[3].lower()})[:5]
     hint = ("did you mean: " + ", ".join(close)) if close else "list names with `lineagectl ls datasets`"
+    if folded:
+        hint += " (names are case-sensitive)"
+    if kind is not None:
+        other = [k for k in ("dataset", "job") if k != kind and _named(con, name, k, namespace)]
+        if other:
+            # `--kind model` is an ML model (datasetType MODEL), not a dbt model: say so to dbt users.
+            meaning = " (--kind model: an ML model, datasetType MODEL)" if kind == "model" else ""
+            hint = f"{name!r} is a {other[0]}{meaning}: use --kind {other[0]}, or leave --kind out"
     raise NotFoundError(f"no {what} named {name!r}{where}", hint=hint)
+
+
+def _named(con: Any, name: str, kind: str, namespace: str | None) -> bool:
+    return any(_levels(con, name, [kind], kind, namespace))
 
 
 # Names with a part starting with what was typed: the whole name, or a part after a `.` or `/`.

@@ -209,5 +209,8 @@ class Catalog:
         chosen: set[int] = set()
         for term in expression.split():
             parts = [self.atom(parse_atom(p)) for p in term.split(",") if p]
-            chosen |= set.intersection(*parts) if parts else set()
+            if not parts:  # `,` alone: an intersection of nothing, not "nothing selected"
+                raise InputError(f"selector {term!r} names nothing between its commas",
+                                 hint="an intersection is a,b: e.g. tag:nightly,+orders")
+            chosen |= set.intersection(*parts)
         return chosen

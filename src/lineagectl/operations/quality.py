@@ -121,7 +121,7 @@ def quality(db: str | None = None, policy: str | Policy | None = None, gate: str
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
     with open_store(db) as con:
         require_datasets(con, "quality")
-        target = resolve(con, gate, namespace=namespace, kind="dataset") if gate else None
+        target = resolve(con, gate, namespace=namespace, kind="dataset") if gate is not None else None
         reported = dataset_quality(con, rules)
         risk = datasets_at_risk(con, reported)
         info = {i: {"namespace": d["namespace"], "name": d["name"], "type": d["type"]} for i, d in

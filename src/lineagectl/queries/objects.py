@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from lineagectl.errors import InputError
+from lineagectl.queries.show import FIELD_ORDINAL
 from lineagectl.results import jsonable, records_from_rows
 from lineagectl.store import open_store
 from lineagectl.store.lookups import dropped_at
@@ -86,8 +87,7 @@ def datasets(db: Any, namespace: str, *, name: str | None = None, limit: int = 1
         fields = con.execute(f"""
             SELECT c.dataset_id, c.column_name, c.type, c.description FROM columns c
             JOIN datasets d USING (dataset_id)
-            LEFT JOIN schema_fields f ON f.schema_hash = d.schema_hash AND f.name = c.column_name
-            WHERE c.dataset_id {_IDS} ORDER BY c.dataset_id, f.ordinal NULLS LAST, c.column_name""",
+            WHERE c.dataset_id {_IDS} ORDER BY c.dataset_id, {FIELD_ORDINAL} NULLS LAST, c.column_name""",
                              {"ids": ids}).fetchall()
         tags = con.execute(f"""SELECT entity_id, field, key, value FROM tags
                                WHERE entity_kind = 'dataset' AND entity_id {_IDS}

@@ -10,6 +10,11 @@ from lineagectl.store import open_store
 from lineagectl.store.lookups import dropped_at
 
 RECENT_RUNS = 10
+# A column's place in its dataset's current schema, for ``ORDER BY`` over ``columns c`` joined to
+# ``datasets d``. A subquery, not a join: a schema may name a field twice (Spark's ``SELECT *`` over
+# a join), and a join on the name would list every such column once per occurrence.
+FIELD_ORDINAL = ("(SELECT min(f.ordinal) FROM schema_fields f"
+                 " WHERE f.schema_hash = d.schema_hash AND f.name = c.column_name)")
 
 
 def _query(con, columns: list[str], sql: str, params: list) -> list[dict]:
@@ -53,11 +58,10 @@ def _dataset(con, entity: Entity) -> Result:
     info["tags"] = _query(con, ["field", "key", "value", "source"], """
         SELECT field, key, value, source FROM tags WHERE entity_kind = 'dataset' AND entity_id = ?
         ORDER BY field NULLS FIRST, key, value""", [i])
-    info["columns"] = _query(con, ["column", "type", "description", "in_schema"], """
+    info["columns"] = _query(con, ["column", "type", "description", "in_schema"], f"""
         SELECT c.column_name, c.type, c.description, c.in_schema FROM columns c
         LEFT JOIN datasets d USING (dataset_id)
-        LEFT JOIN schema_fields f ON f.schema_hash = d.schema_hash AND f.name = c.column_name
-        WHERE c.dataset_id = ? ORDER BY f.ordinal NULLS LAST, c.column_name""", [i])
+        WHERE c.dataset_id = ? ORDER BY {FIELD_ORDINAL} NULLS LAST, c.column_name""", [i])
     info["versions"] = _query(con, ["version", "created_at", "run_id", "columns"], """
         SELECT v.version, v.created_at, v.run_id,
                (SELECT count(*) FROM schema_fields f WHERE f.schema_hash = v.schema_hash)

@@ -1,0 +1,152 @@
+"""Shapes real OpenLineage producers send that are valid but odd, checked for the right answer
+(not just for no crash): each test here reproduces one finding of an audit over real clients'
+logs and hostile input, and failed before its fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import require_corpus, run_event, write_ndjson
+
+
+def _schema(*fields: tuple[str, str]) -> dict:
+    return {"schema": {"_producer": "t", "_schemaURL": "t",
+                       "fields": [{"name": n, "type": t} for n, t in fields]}}
+
+
+def test_a_field_named_twice_in_a_schema_is_listed_once_per_stored_column(tmp_path, cli):
+    # Spark's SELECT * over a join names a field twice in one schema facet; `show` joined the
+    # columns to the schema's fields by name and listed each such column once per occurrence.
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    src = _schema(("id", "int"), ("id", "string"), ("v", "int"))
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("r1", inputs=[("spark", "joined", src)], outputs=[("spark", "out")])])], db)
+    listed = json.loads(cli("--db", db, "ls", "-f", "json").stdout)
+    columns = {d["name"]: d["columns"] for d in listed}["joined"]
+    shown = json.loads(cli("--db", db, "show", "joined", "-f", "json").stdout)["columns"]
+    assert len(shown) == columns
+    assert [c["column"] for c in shown] == ["id", "id", "v"]
+
+
+def test_a_name_in_two_namespaces_is_reported_readably_on_one_line(tmp_path, cli):
+    # The same table name from BigQuery and Snowflake: the ambiguity error listed the matches
+    # after newlines, which the error boundary shows as '⏎' on one line.
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("r1", inputs=[("snowflake://acct", "shared")], outputs=[("bigquery", "shared")])])], db)
+    result = cli("--db", db, "show", "shared")
+    assert result.exit_code == 2
+    first = result.stderr.splitlines()[0]
+    assert "⏎" not in result.stderr
+    assert "dataset bigquery shared" in first and "dataset snowflake://acct shared" in first
+    # what the hint says to do works: the namespace, a slash, the name
+    assert cli("--db", db, "show", "snowflake://acct/shared").exit_code == 0
+
+
+def test_kind_model_on_a_dbt_model_says_what_model_means(tmp_path, cli):
+    # A dbt user asks for `--kind model` (an ML model here, datasetType MODEL): the answer said
+    # only "no model named ..." and to list datasets, where the name is listed.
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("r1", job="model.shop.stg_orders", inputs=[("duckdb", "raw_orders")],
+                  outputs=[("duckdb", "main.stg_orders")])])], db)
+    result = cli("--db", db, "show", "stg_orders", "--kind", "model")
+    assert result.exit_code == 2
+    assert "is a dataset" in result.stderr and "--kind dataset" in result.stderr
+    assert cli("--db", db, "show", "stg_orders", "--kind", "dataset").exit_code == 0
+
+
+@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): runId compared as text, so a START and a "
+                   "COMPLETE whose UUIDs differ only in letter case are two runs; RFC 4122 UUIDs are "
+                   "case-insensitive on input (Marquez parses them as UUIDs: one run)")
+def test_a_run_id_in_upper_case_is_the_same_run(tmp_path, cli):
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    rid = "0190a3a0-0000-7000-8000-00000000000a"
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event(rid, event_type="START", time="2024-05-01T10:00:00Z", inputs=[("n", "a")], outputs=[("n", "b")]),
+        run_event(rid.upper(), time="2024-05-01T10:05:00Z", inputs=[("n", "a")], outputs=[("n", "b")])])], db)
+    runs = json.loads(cli("--db", db, "ls", "runs", "-f", "json").stdout)
+    assert len(runs) == 1
+    assert runs[0]["state"] == "COMPLETE" and runs[0]["seconds"] == 300
+
+
+def test_a_name_differing_only_in_case_is_offered_first(tmp_path, cli):
+    # A dbt seed quoted as RAW_CUSTOMERS (colibri's jaffle_shop), asked for as raw_customers: the
+    # hint offered `customers` (difflib is case-sensitive) and never the table meant.
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("r1", inputs=[("duckdb", "shop.raw.RAW_CUSTOMERS")], outputs=[("duckdb", "shop.main.customers")])])], db)
+    result = cli("--db", db, "show", "raw_customers")
+    assert result.exit_code == 2
+    hint = result.stderr.splitlines()[1]
+    assert hint.startswith("Hint: did you mean: shop.raw.RAW_CUSTOMERS") and "case-sensitive" in hint
+
+
+@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): a dbt manifest ingested after dbt-ol's "
+                   "runtime events lands in postgres://postgres (no host:port in a manifest) next to the same "
+                   "tables in postgres://postgres:5432, silently: 8 datasets twice, every bare name ambiguous. "
+                   "Expected: a warning naming the namespace to pass with --namespace")
+def test_a_manifest_beside_runtime_events_of_other_namespace_warns(tmp_path):
+    from lineagectl.api import ingest
+
+    run_dir = require_corpus() / "dbt" / "openlineage_dbt_postgres_run"
+    db = str(tmp_path / "s.duckdb")
+    runtime = [run_event("0190a3a0-0000-7000-8000-000000000001", job="jaffle_shop.customers", job_ns="dbt",
+                         inputs=[("postgres://postgres:5432", "postgres.public.stg_orders")],
+                         outputs=[("postgres://postgres:5432", "postgres.public.customers")])]
+    ingest([write_ndjson(tmp_path / "e.ndjson", runtime)], db)
+    report = ingest([str(run_dir / "manifest.v12.dbt1.8.json")], db)
+    assert any("--namespace postgres://postgres:5432" in w for w in report.warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): pretty-printed events one after another "
+                   "(what `jq . events.ndjson > out.json` writes) are read as one document: both events lost, "
+                   "'line 26: invalid JSON: unexpected content after document'")
+def test_concatenated_pretty_printed_events_are_each_read(tmp_path):
+    from lineagectl.api import ingest
+
+    events = [run_event(f"0190a3a0-0000-7000-8000-00000000020{i}", job=f"w{i}", outputs=[("n", f"w{i}")])
+              for i in range(2)]
+    path = tmp_path / "pretty.json"
+    path.write_text("".join(json.dumps(e, indent=2) + "\n" for e in events), encoding="utf-8")
+    report = ingest([str(path)], str(tmp_path / "s.duckdb"))
+    assert (report.events_new, report.events_rejected) == (2, 0)
+
+
+@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): a UTF-16 file (Windows PowerShell 5's `>` "
+                   "redirect) is rejected as 'invalid JSON: str is not valid UTF-8: surrogates not allowed' "
+                   "on line 1; expected: read (its BOM says UTF-16), or a message saying to save it as UTF-8")
+def test_a_utf16_event_log_is_read_or_named_as_utf16(tmp_path):
+    from lineagectl.api import ingest
+
+    events = [run_event(f"0190a3a0-0000-7000-8000-00000000021{i}", job=f"w{i}", outputs=[("n", f"w{i}")])
+              for i in range(2)]
+    path = tmp_path / "ps.ndjson"
+    path.write_bytes(("\ufeff" + "\r\n".join(json.dumps(e) for e in events) + "\r\n").encode("utf-16-le"))
+    rejects: list[str] = []
+    report = ingest([str(path)], str(tmp_path / "s.duckdb"), on_reject=rejects.append)
+    assert report.events_new == 2 or any("UTF-16" in r for r in rejects + report.file_errors)
+
+
+@pytest.mark.parametrize("command", [["show"], ["impact"], ["trace"], ["changes"], ["graph", "-f", "json"]])
+def test_an_empty_name_is_a_usage_error_not_a_crash(tmp_path, cli, command):
+    # `lineagectl impact "$NAME"` with NAME unset: exit 70 (IndexError in the suffix match).
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [run_event("r1", inputs=[("n", "a")], outputs=[("n", "b")])])], db)
+    result = cli("--db", db, command[0], "", *command[1:])
+    assert result.exit_code == 2
+    assert "the name is empty" in result.stderr
