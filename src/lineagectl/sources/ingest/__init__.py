@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from hashlib import blake2b
 
 import duckdb
 import orjson
@@ -24,6 +23,7 @@ from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
 from lineagectl.sources.ingest.inputs import dbt_companions, read_manifests, read_scripts
+from lineagectl.sources.ingest.known import CHUNK_BYTES, CHUNK_LINES, KnownLines, event_day, event_hash, line_payload
 from lineagectl.sources.ingest.manual import ManualLogError, is_manual
 from lineagectl.sources.ingest.manual import to_event as manual_event
 from lineagectl.sources.ingest.reader import (
@@ -126,6 +126,7 @@ class _Ingest:
         self.batch_size = batch_size
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineagectl-writer")
         self.pending: Future | None = None
+        self.known = KnownLines(con)
 
     def _wait(self) -> None:
         if self.pending is not None:
@@ -194,61 +195,99 @@ class _Ingest:
         return clean
 
     def _consume(self, records, label: str, batch: Batch) -> Batch:
-        """Validate ``records`` into ``batch``, writing it whenever it is full; returns the open batch."""
-        loads, dumps = orjson.loads, orjson.dumps
-        for line, record in records:
-            self.report.events_read += 1
-            where, element = f"{label}:{line}", None
-            if isinstance(record, BadDocument):
-                self.reject(label, line, element, str(record.value))
-                continue
-            if isinstance(record, Parsed):
-                event = record.value
-                if record.index is not None:
-                    element = record.index + 1
-                    where = f"{label}:{line}: event #{element}"
-            else:
-                try:
-                    event = loads(record)
-                except orjson.JSONDecodeError as exc:
-                    self.reject(label, line, element, f"invalid JSON: {exc}")
-                    continue
-            if is_manual(event):
-                try:
-                    event = manual_event(event)
-                except ManualLogError as exc:
-                    self.reject(label, line, element, str(exc))
-                    continue
+        """Validate ``records`` into ``batch``, writing it whenever it is full; returns the open batch.
+
+        Raw lines are hashed and looked up in the store a chunk at a time first
+        (``known.py``): a line the store holds byte for byte is a duplicate and
+        is not parsed at all.
+        """
+        for chunk in _chunks(records):
+            hashes = [event_hash(raw) if raw is not None else None for _, raw, _ in chunk]
+            days = [event_day(raw) for _, raw, _ in chunk if raw is not None]
+            bounds = (min(days), max(days)) if days and all(days) else (b"", b"")
+            known = self.known.known([h for h in hashes if h is not None], *bounds)
+            for (line, raw, record), digest in zip(chunk, hashes, strict=True):
+                self.report.events_read += 1
+                if digest is not None and digest in known:
+                    continue  # stored already: a duplicate
+                batch = self._event(line, raw, record, digest, label, batch)
+        return batch
+
+    def _event(self, line: int, raw: bytes | None, record, digest: str | None, label: str, batch: Batch) -> Batch:
+        """Validate one record (``raw``: an NDJSON line without its newline, hashed as ``digest``)."""
+        where, element = f"{label}:{line}", None
+        if isinstance(record, BadDocument):
+            self.reject(label, line, element, str(record.value))
+            return batch
+        if isinstance(record, Parsed):
+            event = record.value
+            if record.index is not None:
+                element = record.index + 1
+                where = f"{label}:{line}: event #{element}"
+        else:
+            assert raw is not None  # a record is a raw line when it is neither of the above
             try:
-                kind, when, event_type = validate(event)
-            except Reject as exc:
+                event = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                self.reject(label, line, element, f"invalid JSON: {exc}")
+                return batch
+        if is_manual(event):
+            try:
+                event = manual_event(event)
+            except ManualLogError as exc:
                 self.reject(label, line, element, str(exc))
-                continue
-            if self.horizon is not None and when > self.horizon:
-                # Stored, the latest facets would be this event's until that date: its schema,
-                # owners and last_seen would be "current" for years. A producer's clock is wrong.
-                self.reject(label, line, element,
-                            f"eventTime {format_timestamp(when)} is beyond the accepted future "
-                            f"({format_timestamp(self.horizon)}): a producer's clock? "
-                            "(--max-future widens the window)")
-                continue
-            # Compact re-serialisation makes a pretty-printed copy of an event equal to
-            # its NDJSON line, so the hash deduplicates across files.
-            try:
-                payload = dumps(event)
-            except TypeError:
-                # orjson reads 1024 levels of nesting but writes only 255.
-                self.reject(label, line, element, "nested more than 255 levels deep")
-                continue
-            batch.add(blake2b(payload, digest_size=16).hexdigest(), where, kind, event_type, when,
-                      payload.decode())
-            if len(batch) >= self.batch_size:
-                self.flush(batch)
-                batch = Batch()
+                return batch
+        try:
+            kind, when, event_type = validate(event)
+        except Reject as exc:
+            self.reject(label, line, element, str(exc))
+            return batch
+        if self.horizon is not None and when > self.horizon:
+            # Stored, the latest facets would be this event's until that date: its schema,
+            # owners and last_seen would be "current" for years. A producer's clock is wrong.
+            self.reject(label, line, element,
+                        f"eventTime {format_timestamp(when)} is beyond the accepted future "
+                        f"({format_timestamp(self.horizon)}): a producer's clock? "
+                        "(--max-future widens the window)")
+            return batch
+        # Compact re-serialisation makes a pretty-printed copy of an event equal to
+        # its NDJSON line, so the hash deduplicates across files.
+        try:
+            payload = orjson.dumps(event)
+        except TypeError:
+            # orjson reads 1024 levels of nesting but writes only 255.
+            self.reject(label, line, element, "nested more than 255 levels deep")
+            return batch
+        if digest is None or payload != raw:
+            digest = event_hash(payload)  # the line was not in canonical form
+        batch.add(digest, where, kind, event_type, when, payload.decode())
+        if len(batch) >= self.batch_size:
+            self.flush(batch)
+            batch = Batch()
         return batch
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        self.known.close()
+
+
+def _chunks(records: Iterable[tuple[int, bytes | Parsed | BadDocument]]
+            ) -> Iterator[list[tuple[int, bytes | None, Parsed | BadDocument | None]]]:
+    """``records`` as lists of (line, raw line without its newline or None, other record or None)."""
+    chunk: list[tuple[int, bytes | None, Parsed | BadDocument | None]] = []
+    size = 0
+    for line, record in records:
+        if isinstance(record, bytes):
+            raw = line_payload(record)
+            chunk.append((line, raw, None))
+            size += len(raw)
+        else:
+            chunk.append((line, None, record))
+        if len(chunk) >= CHUNK_LINES or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _units(sources: list[Source], manifests: dict) -> Iterator[list[Source]]:
