@@ -43,7 +43,11 @@ from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
 
+# A batch is written when it holds BATCH_SIZE events or BATCH_BYTES of payload, whichever comes
+# first: DuckDB's intermediates and the Arrow stages grow with the bytes, not the count (a
+# 10,000-event batch of 17 KB events peaked at 1.8 GB; see docs/performance.md, issue 20).
 BATCH_SIZE = 10_000
+BATCH_BYTES = 32 << 20
 # An ingest report lists this many rejected events with their place and reason (a log of
 # a million bad lines would otherwise make a report of hundreds of megabytes).
 REPORTED_REJECTS = 10_000
@@ -115,7 +119,8 @@ class _Ingest:
 
     def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int,
                  manifests: dict | None = None, strict: bool = False,
-                 max_record_bytes: int = MAX_RECORD_BYTES, horizon: datetime | None = None) -> None:
+                 max_record_bytes: int = MAX_RECORD_BYTES, horizon: datetime | None = None,
+                 batch_bytes: int = BATCH_BYTES) -> None:
         self.con = con
         self.max_record_bytes = max_record_bytes
         self.horizon = horizon
@@ -124,6 +129,7 @@ class _Ingest:
         self.report = report
         self.on_reject = on_reject
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineagectl-writer")
         self.pending: Future | None = None
         self.known = KnownLines(con)
@@ -261,7 +267,7 @@ class _Ingest:
         if digest is None or payload != raw:
             digest = event_hash(payload)  # the line was not in canonical form
         batch.add(digest, where, kind, event_type, when, payload.decode())
-        if len(batch) >= self.batch_size:
+        if len(batch) >= self.batch_size or batch.size >= self.batch_bytes:
             self.flush(batch)
             batch = Batch()
         return batch
@@ -339,6 +345,7 @@ def ingest(
     on_reject: Rejected | None = None,
     progress: Callable[[int, int | None], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    batch_bytes: int = BATCH_BYTES,
     namespace: str | None = None,
     catalog: str | None = None,
     run_results: str | None = None,
@@ -394,7 +401,7 @@ def ingest(
         since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
         horizon = None if max_future is None else _now() + max_future
         run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests, strict, max_record_bytes,
-                      horizon)
+                      horizon, batch_bytes)
         done = 0
         if strict:
             con.execute("BEGIN")

@@ -28,7 +28,7 @@ STAGE_SCHEMA = pa.schema([
 class Batch:
     """Validated raw events waiting to be written, column by column."""
 
-    __slots__ = ("event_hash", "event_time", "event_type", "kind", "payload", "seen", "source")
+    __slots__ = ("event_hash", "event_time", "event_type", "kind", "payload", "seen", "size", "source")
 
     def __init__(self) -> None:
         # One list per column of STAGE_SCHEMA, and the hashes already added.
@@ -39,6 +39,7 @@ class Batch:
         self.event_time: list[datetime] = []
         self.payload: list[str] = []
         self.seen: set[str] = set()
+        self.size = 0  # characters of payload
 
     def __len__(self) -> int:
         return len(self.event_hash)
@@ -55,6 +56,7 @@ class Batch:
         self.event_type.append(event_type)
         self.event_time.append(event_time)
         self.payload.append(payload)
+        self.size += len(payload)
         return True
 
     def to_arrow(self) -> pa.Table:
