@@ -15,7 +15,7 @@ import orjson
 
 from conftest import run_event
 from lineagectl.api import ingest
-from lineagectl.sources.ingest.known import KnownLines, event_hash, line_payload
+from lineagectl.sources.ingest.known import KnownLines, event_hash, line_hash
 from lineagectl.store import open_store
 
 SCHEMA = {"schema": {"fields": [{"name": "id", "type": "BIGINT"}, {"name": "note", "type": "VARCHAR"}]}}
@@ -66,12 +66,12 @@ def test_stored_lines_are_known_by_their_raw_bytes_and_other_layouts_are_not(tmp
     with open_store(db) as con:
         known = KnownLines(con)
         try:
-            compact_hashes = [event_hash(line_payload(line)) for line in lines]
+            compact_hashes = [line_hash(line) for line in lines]
             assert known.known(compact_hashes) == set(compact_hashes)
-            crlf = [event_hash(line_payload(line[:-1] + b"\r\n")) for line in lines]
+            crlf = [line_hash(line[:-1] + b"\r\n") for line in lines]
             assert known.known(crlf) == set(compact_hashes)
             # Another layout is not recognised unparsed (it takes the full road).
-            assert known.known([event_hash(line_payload(line)) for line in spaced]) == set()
+            assert known.known([line_hash(line) for line in spaced]) == set()
         finally:
             known.close()
 

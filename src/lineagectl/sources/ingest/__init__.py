@@ -23,7 +23,15 @@ from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
 from lineagectl.sources.ingest.inputs import dbt_companions, read_manifests, read_scripts
-from lineagectl.sources.ingest.known import CHUNK_BYTES, CHUNK_LINES, KnownLines, event_day, event_hash, line_payload
+from lineagectl.sources.ingest.known import (
+    CHUNK_BYTES,
+    CHUNK_LINES,
+    KnownLines,
+    event_day,
+    event_hash,
+    is_line_of,
+    line_hash,
+)
 from lineagectl.sources.ingest.manual import ManualLogError, is_manual
 from lineagectl.sources.ingest.manual import to_event as manual_event
 from lineagectl.sources.ingest.reader import (
@@ -208,7 +216,7 @@ class _Ingest:
         is not parsed at all.
         """
         for chunk in _chunks(records):
-            hashes = [event_hash(raw) if raw is not None else None for _, raw, _ in chunk]
+            hashes = [line_hash(raw) if raw is not None else None for _, raw, _ in chunk]
             days = [event_day(raw) for _, raw, _ in chunk if raw is not None]
             bounds = (min(days), max(days)) if days and all(days) else (b"", b"")
             known = self.known.known([h for h in hashes if h is not None], *bounds)
@@ -220,7 +228,7 @@ class _Ingest:
         return batch
 
     def _event(self, line: int, raw: bytes | None, record, digest: str | None, label: str, batch: Batch) -> Batch:
-        """Validate one record (``raw``: an NDJSON line without its newline, hashed as ``digest``)."""
+        """Validate one record (``raw``: an NDJSON line, its hash without the newline ``digest``)."""
         where, element = f"{label}:{line}", None
         if isinstance(record, BadDocument):
             self.reject(label, line, element, str(record.value))
@@ -264,7 +272,7 @@ class _Ingest:
             # orjson reads 1024 levels of nesting but writes only 255.
             self.reject(label, line, element, "nested more than 255 levels deep")
             return batch
-        if digest is None or payload != raw:
+        if digest is None or raw is None or not is_line_of(payload, raw):
             digest = event_hash(payload)  # the line was not in canonical form
         batch.add(digest, where, kind, event_type, when, payload.decode())
         if len(batch) >= self.batch_size or batch.size >= self.batch_bytes:
@@ -279,14 +287,13 @@ class _Ingest:
 
 def _chunks(records: Iterable[tuple[int, bytes | Parsed | BadDocument]]
             ) -> Iterator[list[tuple[int, bytes | None, Parsed | BadDocument | None]]]:
-    """``records`` as lists of (line, raw line without its newline or None, other record or None)."""
+    """``records`` as lists of (line, raw NDJSON line or None, other record or None)."""
     chunk: list[tuple[int, bytes | None, Parsed | BadDocument | None]] = []
     size = 0
     for line, record in records:
         if isinstance(record, bytes):
-            raw = line_payload(record)
-            chunk.append((line, raw, None))
-            size += len(raw)
+            chunk.append((line, record, None))
+            size += len(record)
         else:
             chunk.append((line, None, record))
         if len(chunk) >= CHUNK_LINES or size >= CHUNK_BYTES:

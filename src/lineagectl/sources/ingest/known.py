@@ -46,11 +46,17 @@ def event_hash(payload: bytes | memoryview) -> str:
     return blake2b(payload, digest_size=16).hexdigest()
 
 
-def line_payload(line: bytes) -> bytes:
-    """A raw NDJSON line without its line ending: the stored payload if the line is canonical."""
+def line_hash(line: bytes) -> str:
+    """The hash of a raw NDJSON line without its line ending: the event's if the line is canonical."""
+    end = len(line)
     if line[-1:] == b"\n":
-        line = line[:-2] if line[-2:-1] == b"\r" else line[:-1]
-    return line
+        end -= 2 if line[-2:-1] == b"\r" else 1
+    return event_hash(memoryview(line)[:end])
+
+
+def is_line_of(payload: bytes, line: bytes) -> bool:
+    """Whether the raw ``line`` is ``payload`` followed by nothing but its line ending."""
+    return line.startswith(payload) and line[len(payload):] in (b"", b"\n", b"\r\n")
 
 
 def event_day(raw: bytes) -> bytes:
