@@ -169,6 +169,7 @@ class _Ingest:
         files read without a rejected line, with their count of events.
         """
         begin_touch_tracking(self.con)
+        stored_before = self.report.events_new
         batch = Batch()
         done = 0
         clean: list[tuple[Source, int]] = []
@@ -202,6 +203,9 @@ class _Ingest:
             self.flush(batch)
         finally:
             self._wait()
+        if self.report.events_new == stored_before:
+            # Nothing new (a re-ingest): nothing was touched, so there is no state to refresh.
+            return clean
         refresh_current_state(self.con)
         derived = derive_sql_lineage(self.con, self.report.warnings.append)
         if derived:
