@@ -159,8 +159,18 @@ def plan_sizes(n_events: int) -> tuple[int, int, int]:
     return jobs, datasets, layers
 
 
-def _skewed_width(rng: random.Random) -> int:
-    """Number of schema fields: 5..30; most tables narrow, a few wide (mean ~7.5)."""
+# ``--wide``: 5x wider schemas (75-150 columns, like real Spark and dbt events), names from a
+# pool of every column above in five variants.
+WIDE_COLUMNS = COLUMNS + tuple((f"{c}_{k}", t) for k in range(2, 6) for c, t in COLUMNS)
+
+
+def _skewed_width(rng: random.Random, wide: bool = False) -> int:
+    """Number of schema fields: 5..30; most tables narrow, a few wide (mean ~7.5).
+
+    ``wide``: 75..150, uniformly.
+    """
+    if wide:
+        return rng.randint(75, 150)
     if rng.random() < 0.06:
         return rng.randint(15, 30)
     return min(30, 5 + int(rng.expovariate(1 / 2.0)))
@@ -199,8 +209,10 @@ class Job:
 class Topology:
     """A layered DAG: job layer k reads dataset layer k-1 and writes layer k."""
 
-    def __init__(self, rng: random.Random, n_jobs: int, n_datasets: int, n_layers: int):
+    def __init__(self, rng: random.Random, n_jobs: int, n_datasets: int, n_layers: int, wide: bool = False):
         self.rng = rng
+        self.wide = wide
+        self.columns = WIDE_COLUMNS if wide else COLUMNS
         self.datasets: list[Dataset] = []
         self.jobs: list[Job] = []
         self._counter = 0
@@ -300,7 +312,7 @@ class Topology:
         else:  # reference/seed data landing straight into the warehouse
             ns = WAREHOUSE_NAMESPACE
             name = f"analytics.seeds.{self._next_table()}"
-        fields = rng.sample(COLUMNS, _skewed_width(rng))
+        fields = rng.sample(self.columns, _skewed_width(rng, self.wide))
         ds = Dataset(ns, name, fields)
         self.datasets.append(ds)
         return ds
@@ -311,14 +323,14 @@ class Topology:
         for ds in inputs:
             for col, typ in ds.fields:
                 seen.setdefault(col, typ)
-        want = _skewed_width(rng)
+        want = _skewed_width(rng, self.wide)
         names = list(seen)
         # ~65% of the columns pass through from an input (they get column
         # lineage); the rest are derived/new (no columnLineage entry)
         picked = rng.sample(names, min(max(1, round(want * 0.65)), len(names)))
         fields = [(c, seen[c]) for c in picked]
         if len(fields) < want:
-            spare = [c for c in COLUMNS if c[0] not in seen]
+            spare = [c for c in self.columns if c[0] not in seen]
             fields += rng.sample(spare, min(want - len(fields), len(spare)))
         name = f"analytics.{LAYER_SCHEMAS[min(layer, 5)]}.{self._next_table()}"
         ds = Dataset(WAREHOUSE_NAMESPACE, name, fields)
@@ -409,7 +421,7 @@ class Topology:
         if spare:
             col, typ = self.rng.choice(spare)
         else:
-            col, typ = self.rng.choice(COLUMNS)
+            col, typ = self.rng.choice(self.columns)
             col = f"{col}_v{ds.extra + 1}"
         ds.fields = ds.fields + [(col, typ)]
         self.refresh_output(job, ds)
@@ -435,7 +447,7 @@ def _ts(day: str, ms: int) -> str:
     return f"{day}T{h:02d}:{m:02d}:{s:02d}.{milli:03d}Z"
 
 
-def generate(path: Path, n_events: int, seed: int, datasets: int | None = None) -> dict:
+def generate(path: Path, n_events: int, seed: int, datasets: int | None = None, wide: bool = False) -> dict:
     """Write ``n_events`` OpenLineage events to ``path``; return statistics.
 
     ``datasets`` overrides the topology size (jobs scale with it), e.g. for the
@@ -448,7 +460,7 @@ def generate(path: Path, n_events: int, seed: int, datasets: int | None = None) 
         n_datasets = datasets
         n_jobs = max(1, min(n_events // 2, round(datasets * FULL_JOBS / FULL_DATASETS)))
         n_layers = MAX_JOB_LAYERS
-    topo = Topology(rng, n_jobs, n_datasets, n_layers)
+    topo = Topology(rng, n_jobs, n_datasets, n_layers, wide)
     t_topo = time.perf_counter() - t0
     jobs = topo.jobs
     runs_total = n_events // 2
@@ -865,6 +877,9 @@ def main(argv: list[str] | None = None) -> int:
                          "events-N-seedS.ndjson in) and keep it; default: a temp dir "
                          "removed at the end")
     ap.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    ap.add_argument("--wide", action="store_true",
+                    help="5x wider schemas: 75-150 columns per dataset, with column lineage "
+                         "(~19 KB per event instead of ~3.3 KB)")
     ap.add_argument("--reingest", action="store_true",
                     help="ingest the same file a second time into the same database")
     ap.add_argument("--json", action="store_true",
@@ -880,13 +895,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             events_path = workdir / "events.ndjson"
         elif args.keep.is_dir():
-            events_path = (args.keep / f"events-{args.events}-seed{args.seed}.ndjson").resolve()
+            wide = "-wide" if args.wide else ""
+            events_path = (args.keep / f"events-{args.events}-seed{args.seed}{wide}.ndjson").resolve()
         else:
             events_path = args.keep.resolve()
         events_path.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating {args.events:,} events (seed {args.seed}) -> {events_path}",
               file=human, flush=True)
-        gen = generate(events_path, args.events, args.seed)
+        gen = generate(events_path, args.events, args.seed, wide=args.wide)
         file_bytes = events_path.stat().st_size
         fig = {
             "benchmark": "lineagectl-ingest",
@@ -897,6 +913,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "events": args.events,
             "seed": args.seed,
+            "wide": args.wide,
             "events_file": str(events_path),
             "file_bytes": file_bytes,
             "generation": gen,

@@ -196,3 +196,13 @@ def test_runs_refreshed_in_slices_equal_one_pass(tmp_path, monkeypatch):
     ingest([str(SAMPLE_LOG)], sliced)
     assert _snapshot(whole) == _snapshot(sliced)
     assert query(sliced, "SELECT count(*) FROM runs") == [(86,)]
+
+
+def test_batches_cut_by_bytes_give_the_same_store(tmp_path):
+    whole = str(tmp_path / "whole.duckdb")
+    report = ingest([SAMPLE_LOG], whole)
+    # Every event over the byte bound: one event per batch, as a log of very large events gets.
+    cut = str(tmp_path / "cut.duckdb")
+    small = ingest([SAMPLE_LOG], cut, batch_bytes=1)
+    assert (small.events_new, small.events_duplicate) == (report.events_new, report.events_duplicate)
+    assert _snapshot(whole) == _snapshot(cut)

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from hashlib import blake2b
 
 import duckdb
 import orjson
@@ -24,6 +23,15 @@ from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
 from lineagectl.sources.ingest.inputs import dbt_companions, read_manifests, read_scripts
+from lineagectl.sources.ingest.known import (
+    CHUNK_BYTES,
+    CHUNK_LINES,
+    KnownLines,
+    event_day,
+    event_hash,
+    is_line_of,
+    line_hash,
+)
 from lineagectl.sources.ingest.manual import ManualLogError, is_manual
 from lineagectl.sources.ingest.manual import to_event as manual_event
 from lineagectl.sources.ingest.reader import (
@@ -43,7 +51,11 @@ from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
 
+# A batch is written when it holds BATCH_SIZE events or BATCH_BYTES of payload, whichever comes
+# first: DuckDB's intermediates and the Arrow stages grow with the bytes, not the count (a
+# 10,000-event batch of 17 KB events peaked at 1.8 GB; see docs/performance.md, issue 20).
 BATCH_SIZE = 10_000
+BATCH_BYTES = 32 << 20
 # An ingest report lists this many rejected events with their place and reason (a log of
 # a million bad lines would otherwise make a report of hundreds of megabytes).
 REPORTED_REJECTS = 10_000
@@ -115,7 +127,8 @@ class _Ingest:
 
     def __init__(self, con, report: IngestReport, on_reject: Rejected, batch_size: int,
                  manifests: dict | None = None, strict: bool = False,
-                 max_record_bytes: int = MAX_RECORD_BYTES, horizon: datetime | None = None) -> None:
+                 max_record_bytes: int = MAX_RECORD_BYTES, horizon: datetime | None = None,
+                 batch_bytes: int = BATCH_BYTES) -> None:
         self.con = con
         self.max_record_bytes = max_record_bytes
         self.horizon = horizon
@@ -124,8 +137,10 @@ class _Ingest:
         self.report = report
         self.on_reject = on_reject
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineagectl-writer")
         self.pending: Future | None = None
+        self.known = KnownLines(con)
 
     def _wait(self) -> None:
         if self.pending is not None:
@@ -154,6 +169,7 @@ class _Ingest:
         files read without a rejected line, with their count of events.
         """
         begin_touch_tracking(self.con)
+        stored_before = self.report.events_new
         batch = Batch()
         done = 0
         clean: list[tuple[Source, int]] = []
@@ -187,6 +203,9 @@ class _Ingest:
             self.flush(batch)
         finally:
             self._wait()
+        if self.report.events_new == stored_before:
+            # Nothing new (a re-ingest): nothing was touched, so there is no state to refresh.
+            return clean
         refresh_current_state(self.con)
         derived = derive_sql_lineage(self.con, self.report.warnings.append)
         if derived:
@@ -194,61 +213,98 @@ class _Ingest:
         return clean
 
     def _consume(self, records, label: str, batch: Batch) -> Batch:
-        """Validate ``records`` into ``batch``, writing it whenever it is full; returns the open batch."""
-        loads, dumps = orjson.loads, orjson.dumps
-        for line, record in records:
-            self.report.events_read += 1
-            where, element = f"{label}:{line}", None
-            if isinstance(record, BadDocument):
-                self.reject(label, line, element, str(record.value))
-                continue
-            if isinstance(record, Parsed):
-                event = record.value
-                if record.index is not None:
-                    element = record.index + 1
-                    where = f"{label}:{line}: event #{element}"
-            else:
-                try:
-                    event = loads(record)
-                except orjson.JSONDecodeError as exc:
-                    self.reject(label, line, element, f"invalid JSON: {exc}")
-                    continue
-            if is_manual(event):
-                try:
-                    event = manual_event(event)
-                except ManualLogError as exc:
-                    self.reject(label, line, element, str(exc))
-                    continue
+        """Validate ``records`` into ``batch``, writing it whenever it is full; returns the open batch.
+
+        Raw lines are hashed and looked up in the store a chunk at a time first
+        (``known.py``): a line the store holds byte for byte is a duplicate and
+        is not parsed at all.
+        """
+        for chunk in _chunks(records):
+            hashes = [line_hash(raw) if raw is not None else None for _, raw, _ in chunk]
+            days = [event_day(raw) for _, raw, _ in chunk if raw is not None]
+            bounds = (min(days), max(days)) if days and all(days) else (b"", b"")
+            known = self.known.known([h for h in hashes if h is not None], *bounds)
+            for (line, raw, record), digest in zip(chunk, hashes, strict=True):
+                self.report.events_read += 1
+                if digest is not None and digest in known:
+                    continue  # stored already: a duplicate
+                batch = self._event(line, raw, record, digest, label, batch)
+        return batch
+
+    def _event(self, line: int, raw: bytes | None, record, digest: str | None, label: str, batch: Batch) -> Batch:
+        """Validate one record (``raw``: an NDJSON line, its hash without the newline ``digest``)."""
+        where, element = f"{label}:{line}", None
+        if isinstance(record, BadDocument):
+            self.reject(label, line, element, str(record.value))
+            return batch
+        if isinstance(record, Parsed):
+            event = record.value
+            if record.index is not None:
+                element = record.index + 1
+                where = f"{label}:{line}: event #{element}"
+        else:
+            assert raw is not None  # a record is a raw line when it is neither of the above
             try:
-                kind, when, event_type = validate(event)
-            except Reject as exc:
+                event = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                self.reject(label, line, element, f"invalid JSON: {exc}")
+                return batch
+        if is_manual(event):
+            try:
+                event = manual_event(event)
+            except ManualLogError as exc:
                 self.reject(label, line, element, str(exc))
-                continue
-            if self.horizon is not None and when > self.horizon:
-                # Stored, the latest facets would be this event's until that date: its schema,
-                # owners and last_seen would be "current" for years. A producer's clock is wrong.
-                self.reject(label, line, element,
-                            f"eventTime {format_timestamp(when)} is beyond the accepted future "
-                            f"({format_timestamp(self.horizon)}): a producer's clock? "
-                            "(--max-future widens the window)")
-                continue
-            # Compact re-serialisation makes a pretty-printed copy of an event equal to
-            # its NDJSON line, so the hash deduplicates across files.
-            try:
-                payload = dumps(event)
-            except TypeError:
-                # orjson reads 1024 levels of nesting but writes only 255.
-                self.reject(label, line, element, "nested more than 255 levels deep")
-                continue
-            batch.add(blake2b(payload, digest_size=16).hexdigest(), where, kind, event_type, when,
-                      payload.decode())
-            if len(batch) >= self.batch_size:
-                self.flush(batch)
-                batch = Batch()
+                return batch
+        try:
+            kind, when, event_type = validate(event)
+        except Reject as exc:
+            self.reject(label, line, element, str(exc))
+            return batch
+        if self.horizon is not None and when > self.horizon:
+            # Stored, the latest facets would be this event's until that date: its schema,
+            # owners and last_seen would be "current" for years. A producer's clock is wrong.
+            self.reject(label, line, element,
+                        f"eventTime {format_timestamp(when)} is beyond the accepted future "
+                        f"({format_timestamp(self.horizon)}): a producer's clock? "
+                        "(--max-future widens the window)")
+            return batch
+        # Compact re-serialisation makes a pretty-printed copy of an event equal to
+        # its NDJSON line, so the hash deduplicates across files.
+        try:
+            payload = orjson.dumps(event)
+        except TypeError:
+            # orjson reads 1024 levels of nesting but writes only 255.
+            self.reject(label, line, element, "nested more than 255 levels deep")
+            return batch
+        if digest is None or raw is None or not is_line_of(payload, raw):
+            digest = event_hash(payload)  # the line was not in canonical form
+        batch.add(digest, where, kind, event_type, when, payload.decode())
+        if len(batch) >= self.batch_size or batch.size >= self.batch_bytes:
+            self.flush(batch)
+            batch = Batch()
         return batch
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        self.known.close()
+
+
+def _chunks(records: Iterable[tuple[int, bytes | Parsed | BadDocument]]
+            ) -> Iterator[list[tuple[int, bytes | None, Parsed | BadDocument | None]]]:
+    """``records`` as lists of (line, raw NDJSON line or None, other record or None)."""
+    chunk: list[tuple[int, bytes | None, Parsed | BadDocument | None]] = []
+    size = 0
+    for line, record in records:
+        if isinstance(record, bytes):
+            chunk.append((line, record, None))
+            size += len(record)
+        else:
+            chunk.append((line, None, record))
+        if len(chunk) >= CHUNK_LINES or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _units(sources: list[Source], manifests: dict) -> Iterator[list[Source]]:
@@ -300,6 +356,7 @@ def ingest(
     on_reject: Rejected | None = None,
     progress: Callable[[int, int | None], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    batch_bytes: int = BATCH_BYTES,
     namespace: str | None = None,
     catalog: str | None = None,
     run_results: str | None = None,
@@ -355,7 +412,7 @@ def ingest(
         since = con.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
         horizon = None if max_future is None else _now() + max_future
         run = _Ingest(con, report, on_reject or (lambda _: None), batch_size, manifests, strict, max_record_bytes,
-                      horizon)
+                      horizon, batch_bytes)
         done = 0
         if strict:
             con.execute("BEGIN")

@@ -48,6 +48,7 @@ BOM = b"\xef\xbb\xbf"
 # exhaust memory. ``ingest(max_record_bytes=…)`` changes it.
 MAX_RECORD_BYTES = 64 << 20
 CHUNK_SKIP = 1 << 20
+_BLANK = frozenset(b" \t\r\n\f\v")
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,7 @@ def _records(
                 else:
                     yield line_no, break_line
                 continue
-        if not line.strip():
+        if line[0] in _BLANK and not line.strip():  # the first byte first: strip copies the line
             continue
         page = page_records(line, line_no)
         if page is None:
