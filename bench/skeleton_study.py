@@ -245,6 +245,10 @@ def study_log(path: Path, batch: int, tmp: Path) -> dict:
                         ANTI JOIN facet_blobs b USING (facet_hash)""", {"stg_blobs": pa.table({
             "facet_hash": list(batch_blobs), "payload": [b.decode() for b in batch_blobs.values()]})}))
     _insert(con, r, "b", work)
+    # Prune's reference rule: the blobs the remaining events still refer to.
+    _timed("prune_refs_s", r, con.execute, """CREATE TEMP TABLE kept AS
+           SELECT DISTINCT ref FROM (SELECT unnest(string_split(refs, ',')) AS ref FROM ev) WHERE ref <> '-'""")
+    r["prune_refs_kept"] = con.execute("SELECT count(*) FROM kept").fetchone()[0]
     _timed("json_transform_skeleton_s", r, con.execute,
            f"CREATE TEMP TABLE p AS SELECT json_transform(skeleton, '{_EVENT}') AS e FROM ev")
     started = time.perf_counter()
