@@ -104,7 +104,8 @@ def test_an_unusable_store_offers_nothing_and_says_nothing(tmp_path, store, case
 
 
 def test_commands_and_options_complete_too():
-    assert offered(complete("imp")) == ["impact"]
+    assert offered(complete("imp")) == ["impact", "import-marquez"]
+    assert offered(complete("impa")) == ["impact"]
     assert "--column" in offered(complete("impact", "--col"))
 
 
