@@ -111,9 +111,6 @@ def test_a_manifest_beside_runtime_events_of_other_namespace_warns(tmp_path):
     assert any("--namespace postgres://postgres:5432" in w for w in report.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): pretty-printed events one after another "
-                   "(what `jq . events.ndjson > out.json` writes) are read as one document: both events lost, "
-                   "'line 26: invalid JSON: unexpected content after document'")
 def test_concatenated_pretty_printed_events_are_each_read(tmp_path):
     from lineagectl.api import ingest
 
@@ -150,3 +147,22 @@ def test_an_empty_name_is_a_usage_error_not_a_crash(tmp_path, cli, command):
     result = cli("--db", db, command[0], "", *command[1:])
     assert result.exit_code == 2
     assert "the name is empty" in result.stderr
+
+
+def test_concatenated_documents_mixed_with_lines_keep_what_comes_before_a_torn_one(tmp_path):
+    from lineagectl.api import ingest
+
+    events = [run_event(f"0190a3a0-0000-7000-8000-00000000022{i}", job=f"m{i}", outputs=[("n", f"m{i}")])
+              for i in range(3)]
+    pretty = json.dumps(events[0], indent=2)
+    bad = {k: v for k, v in events[2].items() if k != "run"}
+    torn = json.dumps(events[1], indent=2)[:-40]
+    path = tmp_path / "mixed.json"
+    path.write_text(pretty + "\n" + json.dumps(bad) + "\n" + torn, encoding="utf-8")
+    rejects: list[str] = []
+    report = ingest([str(path)], str(tmp_path / "s.duckdb"), on_reject=rejects.append)
+    assert report.events_new == 1 and report.events_rejected == 2
+    bad_line = pretty.count("\n") + 2
+    assert rejects[0].startswith(f"{path}:{bad_line}:")
+    assert "invalid JSON" in rejects[1]
+
