@@ -122,9 +122,6 @@ def test_concatenated_pretty_printed_events_are_each_read(tmp_path):
     assert (report.events_new, report.events_rejected) == (2, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): a UTF-16 file (Windows PowerShell 5's `>` "
-                   "redirect) is rejected as 'invalid JSON: str is not valid UTF-8: surrogates not allowed' "
-                   "on line 1; expected: read (its BOM says UTF-16), or a message saying to save it as UTF-8")
 def test_a_utf16_event_log_is_read_or_named_as_utf16(tmp_path):
     from lineagectl.api import ingest
 
@@ -165,4 +162,29 @@ def test_concatenated_documents_mixed_with_lines_keep_what_comes_before_a_torn_o
     bad_line = pretty.count("\n") + 2
     assert rejects[0].startswith(f"{path}:{bad_line}:")
     assert "invalid JSON" in rejects[1]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_logs_are_decoded_also_gzipped(tmp_path, encoding):
+    import gzip
+
+    from lineagectl.api import ingest
+
+    events = [run_event(f"0190a3a0-0000-7000-8000-00000000023{i}", job=f"u{i}", outputs=[("n", f"ü{i}")])
+              for i in range(3)]
+    data = ("\ufeff" + "\r\n".join(json.dumps(e, ensure_ascii=False) for e in events) + "\r\n").encode(encoding)
+    (tmp_path / "a.ndjson").write_bytes(data)
+    (tmp_path / "b.ndjson.gz").write_bytes(gzip.compress(data))
+    report = ingest([str(tmp_path / "a.ndjson"), str(tmp_path / "b.ndjson.gz")], str(tmp_path / "s.duckdb"))
+    assert (report.events_new, report.events_duplicate, report.events_rejected) == (3, 3, 0)
+
+
+def test_broken_utf16_is_one_error_naming_the_encoding(tmp_path):
+    from lineagectl.api import ingest
+
+    path = tmp_path / "ps.ndjson"
+    path.write_bytes(b"\xff\xfe" + '{"a": 1}\r\n'.encode("utf-16-le") + b"\x00\xdc")  # a lone low surrogate
+    report = ingest([str(path)], str(tmp_path / "s.duckdb"))
+    assert report.events_new == 0
+    assert [e for e in report.file_errors if "UTF-16" in e and "iconv -f UTF-16 -t UTF-8" in e]
 
