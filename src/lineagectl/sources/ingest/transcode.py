@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import zlib
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
@@ -69,7 +70,10 @@ def as_utf8(stream: BinaryIO) -> BinaryIO:
 
     ``stream`` must support ``peek`` (an ``io.BufferedReader``).
     """
-    encoding = encoding_of(stream.peek(4)[:4])  # type: ignore[attr-defined]
+    try:
+        encoding = encoding_of(stream.peek(4)[:4])  # type: ignore[attr-defined]
+    except (EOFError, OSError, zlib.error):
+        return stream  # a truncated gzip: reading it again reports why, where errors are caught
     if encoding is None:
         return stream
     return io.BufferedReader(_Utf8(stream, encoding), buffer_size=_PIECE)
