@@ -64,9 +64,6 @@ def test_kind_model_on_a_dbt_model_says_what_model_means(tmp_path, cli):
     assert cli("--db", db, "show", "stg_orders", "--kind", "dataset").exit_code == 0
 
 
-@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): runId compared as text, so a START and a "
-                   "COMPLETE whose UUIDs differ only in letter case are two runs; RFC 4122 UUIDs are "
-                   "case-insensitive on input (Marquez parses them as UUIDs: one run)")
 def test_a_run_id_in_upper_case_is_the_same_run(tmp_path, cli):
     from lineagectl.api import ingest
 
@@ -187,4 +184,23 @@ def test_broken_utf16_is_one_error_naming_the_encoding(tmp_path):
     report = ingest([str(path)], str(tmp_path / "s.duckdb"))
     assert report.events_new == 0
     assert [e for e in report.file_errors if "UTF-16" in e and "iconv -f UTF-16 -t UTF-8" in e]
+
+
+def test_a_parent_run_id_in_upper_case_is_stored_lower_and_the_raw_event_as_sent(tmp_path):
+    import duckdb
+
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    parent = "0190A3A0-0000-7000-8000-0000000000BB"
+    facet = {"parent": {"_producer": "t", "_schemaURL": "t", "run": {"runId": parent},
+                        "job": {"namespace": "airflow://acme", "name": "dag"}}}
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("0190A3A0-0000-7000-8000-0000000000CC", run_facets=facet, outputs=[("n", "c")]),
+        run_event("Not-A-UUID-Run", outputs=[("n", "d")])])], db)
+    with duckdb.connect(db, read_only=True) as con:
+        runs = dict(con.execute("SELECT run_id, parent_run_id FROM runs").fetchall())
+        raw = con.execute("SELECT payload FROM events WHERE run_id = '0190a3a0-0000-7000-8000-0000000000cc'").fetchone()
+    assert runs == {"0190a3a0-0000-7000-8000-0000000000cc": parent.lower(), "Not-A-UUID-Run": None}
+    assert raw is not None and "0190A3A0-0000-7000-8000-0000000000CC" in raw[0] and parent in raw[0]
 
