@@ -91,10 +91,6 @@ def test_a_name_differing_only_in_case_is_offered_first(tmp_path, cli):
     assert hint.startswith("Hint: did you mean: shop.raw.RAW_CUSTOMERS") and "case-sensitive" in hint
 
 
-@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): a dbt manifest ingested after dbt-ol's "
-                   "runtime events lands in postgres://postgres (no host:port in a manifest) next to the same "
-                   "tables in postgres://postgres:5432, silently: 8 datasets twice, every bare name ambiguous. "
-                   "Expected: a warning naming the namespace to pass with --namespace")
 def test_a_manifest_beside_runtime_events_of_other_namespace_warns(tmp_path):
     from lineagectl.api import ingest
 
@@ -204,3 +200,17 @@ def test_a_parent_run_id_in_upper_case_is_stored_lower_and_the_raw_event_as_sent
     assert runs == {"0190a3a0-0000-7000-8000-0000000000cc": parent.lower(), "Not-A-UUID-Run": None}
     assert raw is not None and "0190A3A0-0000-7000-8000-0000000000CC" in raw[0] and parent in raw[0]
 
+
+def test_a_manifest_with_its_namespace_given_or_nothing_shared_does_not_warn(tmp_path):
+    from lineagectl.api import ingest
+
+    run_dir = require_corpus() / "dbt" / "openlineage_dbt_postgres_run"
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [run_event("r1", inputs=[("postgres://postgres:5432", "other.t")],
+                                                           outputs=[("postgres://postgres:5432", "other.u")])])], db)
+    assert not [w for w in ingest([str(run_dir / "manifest.v12.dbt1.8.json")], db).warnings if "--namespace" in w]
+    runtime = [run_event("0190a3a0-0000-7000-8000-000000000001", job="jaffle_shop.customers", job_ns="dbt",
+                         outputs=[("postgres://postgres:5432", "postgres.public.customers")])]
+    ingest([write_ndjson(tmp_path / "r.ndjson", runtime)], db)
+    report = ingest([str(run_dir / "manifest.v12.dbt1.8.json")], db, namespace="postgres://postgres:5432")
+    assert not [w for w in report.warnings if "--namespace" in w]

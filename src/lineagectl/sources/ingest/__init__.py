@@ -26,6 +26,7 @@ from lineagectl.sources.ingest.derive import refresh_current_state
 from lineagectl.sources.ingest.inputs import dbt_companions, read_manifests, read_scripts
 from lineagectl.sources.ingest.manual import ManualLogError, is_manual
 from lineagectl.sources.ingest.manual import to_event as manual_event
+from lineagectl.sources.ingest.namespace_clash import manifest_namespace_warnings
 from lineagectl.sources.ingest.reader import (
     MAX_RECORD_BYTES,
     STDIN,
@@ -345,6 +346,8 @@ def ingest(
     manifests.update(read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
                                   report.warnings.append, dialect, namespace, job_namespace, sql_timeout))
     with open_store(db, write=True) as con:
+        if namespace is None:
+            report.warnings += manifest_namespace_warnings(con, {p: manifests[p] for p in manifest_paths})
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
             report.files_skipped = len(skipped)
