@@ -64,9 +64,6 @@ def test_kind_model_on_a_dbt_model_says_what_model_means(tmp_path, cli):
     assert cli("--db", db, "show", "stg_orders", "--kind", "dataset").exit_code == 0
 
 
-@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): runId compared as text, so a START and a "
-                   "COMPLETE whose UUIDs differ only in letter case are two runs; RFC 4122 UUIDs are "
-                   "case-insensitive on input (Marquez parses them as UUIDs: one run)")
 def test_a_run_id_in_upper_case_is_the_same_run(tmp_path, cli):
     from lineagectl.api import ingest
 
@@ -94,10 +91,6 @@ def test_a_name_differing_only_in_case_is_offered_first(tmp_path, cli):
     assert hint.startswith("Hint: did you mean: shop.raw.RAW_CUSTOMERS") and "case-sensitive" in hint
 
 
-@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): a dbt manifest ingested after dbt-ol's "
-                   "runtime events lands in postgres://postgres (no host:port in a manifest) next to the same "
-                   "tables in postgres://postgres:5432, silently: 8 datasets twice, every bare name ambiguous. "
-                   "Expected: a warning naming the namespace to pass with --namespace")
 def test_a_manifest_beside_runtime_events_of_other_namespace_warns(tmp_path):
     from lineagectl.api import ingest
 
@@ -111,9 +104,6 @@ def test_a_manifest_beside_runtime_events_of_other_namespace_warns(tmp_path):
     assert any("--namespace postgres://postgres:5432" in w for w in report.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): pretty-printed events one after another "
-                   "(what `jq . events.ndjson > out.json` writes) are read as one document: both events lost, "
-                   "'line 26: invalid JSON: unexpected content after document'")
 def test_concatenated_pretty_printed_events_are_each_read(tmp_path):
     from lineagectl.api import ingest
 
@@ -125,9 +115,6 @@ def test_concatenated_pretty_printed_events_are_each_read(tmp_path):
     assert (report.events_new, report.events_rejected) == (2, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="ingest (being rewritten): a UTF-16 file (Windows PowerShell 5's `>` "
-                   "redirect) is rejected as 'invalid JSON: str is not valid UTF-8: surrogates not allowed' "
-                   "on line 1; expected: read (its BOM says UTF-16), or a message saying to save it as UTF-8")
 def test_a_utf16_event_log_is_read_or_named_as_utf16(tmp_path):
     from lineagectl.api import ingest
 
@@ -150,3 +137,80 @@ def test_an_empty_name_is_a_usage_error_not_a_crash(tmp_path, cli, command):
     result = cli("--db", db, command[0], "", *command[1:])
     assert result.exit_code == 2
     assert "the name is empty" in result.stderr
+
+
+def test_concatenated_documents_mixed_with_lines_keep_what_comes_before_a_torn_one(tmp_path):
+    from lineagectl.api import ingest
+
+    events = [run_event(f"0190a3a0-0000-7000-8000-00000000022{i}", job=f"m{i}", outputs=[("n", f"m{i}")])
+              for i in range(3)]
+    pretty = json.dumps(events[0], indent=2)
+    bad = {k: v for k, v in events[2].items() if k != "run"}
+    torn = json.dumps(events[1], indent=2)[:-40]
+    path = tmp_path / "mixed.json"
+    path.write_text(pretty + "\n" + json.dumps(bad) + "\n" + torn, encoding="utf-8")
+    rejects: list[str] = []
+    report = ingest([str(path)], str(tmp_path / "s.duckdb"), on_reject=rejects.append)
+    assert report.events_new == 1 and report.events_rejected == 2
+    bad_line = pretty.count("\n") + 2
+    assert rejects[0].startswith(f"{path}:{bad_line}:")
+    assert "invalid JSON" in rejects[1]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_and_utf32_logs_are_decoded_also_gzipped(tmp_path, encoding):
+    import gzip
+
+    from lineagectl.api import ingest
+
+    events = [run_event(f"0190a3a0-0000-7000-8000-00000000023{i}", job=f"u{i}", outputs=[("n", f"ü{i}")])
+              for i in range(3)]
+    data = ("\ufeff" + "\r\n".join(json.dumps(e, ensure_ascii=False) for e in events) + "\r\n").encode(encoding)
+    (tmp_path / "a.ndjson").write_bytes(data)
+    (tmp_path / "b.ndjson.gz").write_bytes(gzip.compress(data))
+    report = ingest([str(tmp_path / "a.ndjson"), str(tmp_path / "b.ndjson.gz")], str(tmp_path / "s.duckdb"))
+    assert (report.events_new, report.events_duplicate, report.events_rejected) == (3, 3, 0)
+
+
+def test_broken_utf16_is_one_error_naming_the_encoding(tmp_path):
+    from lineagectl.api import ingest
+
+    path = tmp_path / "ps.ndjson"
+    path.write_bytes(b"\xff\xfe" + '{"a": 1}\r\n'.encode("utf-16-le") + b"\x00\xdc")  # a lone low surrogate
+    report = ingest([str(path)], str(tmp_path / "s.duckdb"))
+    assert report.events_new == 0
+    assert [e for e in report.file_errors if "UTF-16" in e and "iconv -f UTF-16 -t UTF-8" in e]
+
+
+def test_a_parent_run_id_in_upper_case_is_stored_lower_and_the_raw_event_as_sent(tmp_path):
+    import duckdb
+
+    from lineagectl.api import ingest
+
+    db = str(tmp_path / "s.duckdb")
+    parent = "0190A3A0-0000-7000-8000-0000000000BB"
+    facet = {"parent": {"_producer": "t", "_schemaURL": "t", "run": {"runId": parent},
+                        "job": {"namespace": "airflow://acme", "name": "dag"}}}
+    ingest([write_ndjson(tmp_path / "e.ndjson", [
+        run_event("0190A3A0-0000-7000-8000-0000000000CC", run_facets=facet, outputs=[("n", "c")]),
+        run_event("Not-A-UUID-Run", outputs=[("n", "d")])])], db)
+    with duckdb.connect(db, read_only=True) as con:
+        runs = dict(con.execute("SELECT run_id, parent_run_id FROM runs").fetchall())
+        raw = con.execute("SELECT payload FROM events WHERE run_id = '0190a3a0-0000-7000-8000-0000000000cc'").fetchone()
+    assert runs == {"0190a3a0-0000-7000-8000-0000000000cc": parent.lower(), "Not-A-UUID-Run": None}
+    assert raw is not None and "0190A3A0-0000-7000-8000-0000000000CC" in raw[0] and parent in raw[0]
+
+
+def test_a_manifest_with_its_namespace_given_or_nothing_shared_does_not_warn(tmp_path):
+    from lineagectl.api import ingest
+
+    run_dir = require_corpus() / "dbt" / "openlineage_dbt_postgres_run"
+    db = str(tmp_path / "s.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [run_event("r1", inputs=[("postgres://postgres:5432", "other.t")],
+                                                           outputs=[("postgres://postgres:5432", "other.u")])])], db)
+    assert not [w for w in ingest([str(run_dir / "manifest.v12.dbt1.8.json")], db).warnings if "--namespace" in w]
+    runtime = [run_event("0190a3a0-0000-7000-8000-000000000001", job="jaffle_shop.customers", job_ns="dbt",
+                         outputs=[("postgres://postgres:5432", "postgres.public.customers")])]
+    ingest([write_ndjson(tmp_path / "r.ndjson", runtime)], db)
+    report = ingest([str(run_dir / "manifest.v12.dbt1.8.json")], db, namespace="postgres://postgres:5432")
+    assert not [w for w in report.warnings if "--namespace" in w]

@@ -16,3 +16,11 @@ ID_MACRO = """CREATE OR REPLACE TEMP MACRO lineagectl_id(namespace, name) AS
     (md5_number_lower(CASE WHEN contains(namespace, chr(31))
                            THEN chr(30) || hex(namespace) || chr(30) || hex(name)
                            ELSE namespace || chr(31) || name END) >> 1)::BIGINT"""
+
+# RFC 4122: a UUID's hex digits are case-insensitive on input, and Marquez parses runIds as
+# UUIDs, so a START in lower case and a COMPLETE in upper case are one run. A runId that is a
+# UUID is kept in lower case (the form RFC 4122 writes); any other run id is kept as sent.
+# Only the derived run id: the stored raw event stays as received.
+RUN_ID_MACRO = r"""CREATE OR REPLACE TEMP MACRO lineagectl_run_id(run_id) AS
+    CASE WHEN regexp_full_match(run_id, '[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}')
+         THEN lower(run_id) ELSE run_id END"""

@@ -34,6 +34,7 @@ from lineagectl.sources.ingest.known import (
 )
 from lineagectl.sources.ingest.manual import ManualLogError, is_manual
 from lineagectl.sources.ingest.manual import to_event as manual_event
+from lineagectl.sources.ingest.namespace_clash import manifest_namespace_warnings
 from lineagectl.sources.ingest.reader import (
     MAX_RECORD_BYTES,
     STDIN,
@@ -402,6 +403,8 @@ def ingest(
     manifests.update(read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
                                   report.warnings.append, dialect, namespace, job_namespace, sql_timeout))
     with open_store(db, write=True) as con:
+        if namespace is None:
+            report.warnings += manifest_namespace_warnings(con, {p: manifests[p] for p in manifest_paths})
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
             report.files_skipped = len(skipped)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import duckdb
 
+from lineagectl.common.ids import RUN_ID_MACRO
 from lineagectl.sources.ingest.unnest import SYMLINKS, UNWRITTEN_STATES
 from lineagectl.store.lookups import dropped_at
 
@@ -163,7 +164,7 @@ _RUNS = [
            SELECT run_id,
                   max(payload->>'nominalStartTime') FILTER (WHERE facet_key = 'nominalTime') AS nominal_start,
                   max(payload->>'nominalEndTime') FILTER (WHERE facet_key = 'nominalTime') AS nominal_end,
-                  max(payload->'run'->>'runId') FILTER (WHERE facet_key = 'parent') AS parent_run,
+                  lineagectl_run_id(max(payload->'run'->>'runId') FILTER (WHERE facet_key = 'parent')) AS parent_run,
                   max(payload->'job'->>'namespace') FILTER (WHERE facet_key = 'parent') AS parent_ns,
                   max(payload->'job'->>'name') FILTER (WHERE facet_key = 'parent') AS parent_name,
                   max(payload->>'message') FILTER (WHERE facet_key = 'errorMessage') AS error_message
@@ -385,6 +386,7 @@ def _define_macros(con: duckdb.DuckDBPyConnection) -> None:
     # Producers send nanoseconds; DuckDB reads at most microseconds.
     con.execute(r"""CREATE OR REPLACE TEMP MACRO lineagectl_ts(s) AS
         try_cast(regexp_replace(s, '(\.\d{6})\d+', '\1') AS TIMESTAMPTZ)::TIMESTAMP""")
+    con.execute(RUN_ID_MACRO)
 
 
 def refresh_current_state(con: duckdb.DuckDBPyConnection, datasets: list[int] | None = None) -> None:

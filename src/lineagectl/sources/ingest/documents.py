@@ -28,6 +28,8 @@ import orjson
 CHUNK = 1 << 20
 _WHITESPACE = " \t\r\n"
 # A stream that starts as a Marquez page does: its first key ``events`` or ``totalCount``.
+# orjson's reason for a complete document followed by more text.
+_CONCATENATED = "unexpected content after document"
 _PAGE_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"(?:events|totalCount)"\s*:')
 
 
@@ -80,13 +82,16 @@ def read_object(head: bytes, stream: BinaryIO, first_line_no: int,
                 limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
     """One JSON value spread over lines, starting with ``head`` (the lines already read)."""
     data = head + stream.read(max(0, limit + 1 - len(head)))
-    if len(data) > limit:
-        yield first_line_no, BadDocument(f"document larger than {size_text(limit)} (the record size cap)")
+    if len(data) > limit:  # one document over the cap, or documents one after the other
+        yield from read_values(data, stream, first_line_no, limit)
         return
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        yield first_line_no + exc.lineno - 1, BadDocument(f"invalid JSON: {exc.msg} (column {exc.colno})")
+        if exc.msg == _CONCATENATED:  # `jq . log.ndjson`: documents one after the other
+            yield from read_values(data, stream, first_line_no, limit)
+        else:
+            yield first_line_no + exc.lineno - 1, BadDocument(f"invalid JSON: {exc.msg} (column {exc.colno})")
         return
     events = value if isinstance(value, list) else page_events(value)
     if events is not None:
@@ -199,6 +204,36 @@ def read_array(head: bytes, stream: BinaryIO, first_line_no: int,
         yield first_line_no, BadDocument(f"invalid UTF-8: {exc.reason}")
     except RecursionError:
         yield first_line_no, BadDocument("invalid JSON: nested too deep")
+
+
+def read_values(head: bytes, stream: BinaryIO, first_line_no: int,
+                limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
+    """JSON documents one after the other (``jq . events.ndjson`` writes events pretty-printed,
+    one after the other; compact lines may be mixed in), each with the line it starts on.
+
+    Each document is decoded as soon as it is complete, within the record cap; reading stops
+    at the first broken one (a torn write), reported once, the documents before it kept.
+    """
+    decoder = json.JSONDecoder()
+    text = _Text(head, stream, first_line_no)
+    try:
+        while True:
+            if text.skip(_WHITESPACE + "\ufeff") == "":
+                return
+            line = text.line
+            value = _decode(text, decoder, limit, "document")
+            events = value if isinstance(value, list) else page_events(value)
+            if events is None:
+                yield line, Parsed(value, None)
+            else:
+                for index, item in enumerate(events):
+                    yield line, Parsed(item, index)
+    except _Broken as exc:
+        yield exc.line, BadDocument(exc.reason)
+    except UnicodeDecodeError as exc:
+        yield text.line, BadDocument(f"invalid UTF-8: {exc.reason}")
+    except RecursionError:
+        yield text.line, BadDocument("invalid JSON: nested too deep")
 
 
 def starts_page(head: bytes) -> bool:

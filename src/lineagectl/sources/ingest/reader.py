@@ -35,6 +35,7 @@ from lineagectl.sources.ingest.documents import (
     size_text,
     starts_page,
 )
+from lineagectl.sources.ingest.transcode import as_utf8
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -155,8 +156,9 @@ def _open(source: Source) -> tuple[BinaryIO, _Counting, BinaryIO]:
     counter = _Counting(raw_stream)
     buffered = io.BufferedReader(counter, buffer_size=1 << 20)
     if buffered.peek(2)[:2] == GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"), buffer_size=1 << 20), counter, raw_stream
-    return buffered, counter, raw_stream
+        unzipped = io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"), buffer_size=1 << 20)
+        return as_utf8(unzipped), counter, raw_stream
+    return as_utf8(buffered), counter, raw_stream
 
 
 def _is_record(line: bytes) -> bool:

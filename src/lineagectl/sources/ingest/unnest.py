@@ -13,7 +13,7 @@ not hold that content yet, which keeps repeated runs cheap.
 
 from __future__ import annotations
 
-from lineagectl.common.ids import ID_MACRO
+from lineagectl.common.ids import ID_MACRO, RUN_ID_MACRO
 
 _FACETS = "MAP(VARCHAR, JSON)"
 
@@ -87,6 +87,7 @@ STG_CLL_FIELDS = f"""CREATE OR REPLACE TEMP TABLE stg_cll_fields AS
 
 SETUP = [
     ID_MACRO,
+    RUN_ID_MACRO,
 ]
 
 # ``CREATE OR REPLACE TEMP TABLE x AS …`` below is not run as written: the writer
@@ -100,7 +101,7 @@ UNNEST = [
         WITH p AS (SELECT event_hash, kind, event_type, event_time,
                           json_transform(payload, '{_EVENT}') AS e FROM new_events)
         SELECT event_hash, kind, event_type, event_time, e.producer, e.schemaURL AS schema_url,
-               CASE WHEN kind = 'run' THEN e.run.runId END AS run_id,
+               CASE WHEN kind = 'run' THEN lineagectl_run_id(e.run.runId) END AS run_id,
                CASE WHEN kind <> 'dataset' THEN lineagectl_id(e.job.namespace, e.job.name) END AS job_id,
                CASE WHEN kind = 'dataset' THEN lineagectl_id(e.dataset.namespace, e.dataset.name) END
                    AS dataset_id,
