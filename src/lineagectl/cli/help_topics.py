@@ -50,6 +50,7 @@ docs/formats.md lists each command's main list.""",
   orders+  +orders    it and everything downstream / upstream;  2+orders  two hops up
   @orders             it, its descendants and their ancestors
   a b                 union;   a,b   intersection;   --exclude EXPR   taken out
+  ''                  an empty or blank selector is refused (exit 2), never "all"
 lineagectl's methods (case-insensitive globs over what any producer said):
   tag:pii  owner:team:*  namespace:s3://*  type:model
                       (tags of a dataset or of its columns; dbt tests are not tags)
