@@ -328,3 +328,16 @@ def test_version_method_as_dbt_means_it(colibri):
         select("version:prerelease", colibri.db)
     with pytest.raises(InputError, match="not a dbt version kind"):
         select("version:newest", colibri.db)
+
+
+def test_a_versioned_model_named_without_its_version_is_its_latest_version(colibri):
+    """As dbt's ref('versioned_model') builds on latest_version, show/impact take the bare name
+    for that version's dataset; name.v1 / name_v1 still name the older one."""
+    from lineagectl.api import show
+
+    latest = colibri.relation("model.jaffle_shop.versioned_model.v2")
+    assert colibri.nodes["model.jaffle_shop.versioned_model.v2"]["latest_version"] == 2
+    assert show("versioned_model", colibri.db).payload["name"] == latest
+    assert impact("versioned_model", colibri.db).payload["root"]["name"] == latest
+    assert show("versioned_model_v1", colibri.db).payload["name"] == colibri.relation(
+        "model.jaffle_shop.versioned_model.v1")

@@ -105,6 +105,13 @@ class DbtNodes:
     def config_keys(self) -> set[str]:
         return {key for record in self.records for key in (record.get("config") or {})}
 
+    def latest_version_of(self, name: str) -> set[int]:
+        """The datasets of versioned dbt model ``name``'s latest version: what dbt's ``ref('name')``
+        (no ``v=``) builds on."""
+        latest = _version_test("latest", f"version:latest,{name}", self)
+        return {i for i, records in self.datasets.items()
+                if any(r.get("name") == name and "version" in r and latest(r) for r in records)}
+
     def select(self, test: Test) -> tuple[set[int], set[int], list[str]]:
         """Datasets whose node passes ``test``; the datasets read by the other nodes that pass
         (what ``+`` starts from); the resource types of those other nodes."""
