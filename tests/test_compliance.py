@@ -326,3 +326,22 @@ def test_dbt_meta_and_tags_mark_pii_and_seed_erasure(corpus, tmp_path):
     assert steps["raw_customers"] == "delete"
     # orders.customer_id comes from raw_orders, not from the tagged column: not reached.
     assert "orders" not in steps
+
+
+def test_pii_without_a_policy_says_so_on_stderr(cli, tmp_path, monkeypatch):
+    """A count of PII columns without a policy must not read as "no personal data": a note says
+    only tagged columns counted; stdout stays data (the JSON is the same as ever)."""
+    from lineagectl import api
+
+    db = str(tmp_path / "s.duckdb")
+    api.ingest([str(SAMPLE / "ecommerce.ndjson")], db)
+    monkeypatch.chdir(tmp_path)  # no lineagectl.yaml here or above
+    monkeypatch.delenv("LINEAGECTL_POLICY", raising=False)
+    bare = cli("pii", "--db", db, "-f", "json")
+    assert bare.exit_code == 0, bare.stderr
+    assert "no policy file" in bare.stderr and "--policy" in bare.stderr
+    assert set(json.loads(bare.stdout)) == {"columns", "propagated"}
+    with_policy = cli("pii", "--db", db, "--policy", SAMPLE / "lineagectl.yaml", "-f", "json")
+    assert with_policy.exit_code == 0 and "no policy file" not in with_policy.stderr
+    assert api.pii(db).context["policy"] is None
+    assert api.pii(db, str(SAMPLE / "lineagectl.yaml")).context["policy"] == str(SAMPLE / "lineagectl.yaml")

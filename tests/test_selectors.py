@@ -85,3 +85,46 @@ def test_select_and_exclude_filter_impact_answers(db, cli):
     assert rest and not any(d["namespace"].startswith("postgres") for d in rest)
     table = cli("--db", db, "impact", "user_master", "-s", "type:model").stdout
     assert "models/churn_model" in table and "(depth 3)" in table
+
+
+def _commands_taking_selectors():
+    """(path, option) for every command of the click tree with --select or --exclude."""
+    from typer.main import get_command
+
+    from lineagectl.cli import app
+
+    def walk(command, path=()):
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            yield from walk(sub, (*path, name))
+        yield path, command
+
+    return [(path, command, opt) for path, command in walk(get_command(app)) for param in command.params
+            for opt in param.opts if opt in ("--select", "--exclude")]
+
+
+SELECTOR_OPTIONS = _commands_taking_selectors()
+
+
+def test_the_commands_users_select_with_take_selectors():
+    assert {path for path, _, _ in SELECTOR_OPTIONS} >= {("ls",), ("impact",), ("trace",), ("graph",)}
+
+
+@pytest.mark.parametrize("item", SELECTOR_OPTIONS, ids=lambda i: f"{' '.join(i[0])} {i[2]}")
+@pytest.mark.parametrize("blank", ["", " ", "\t"], ids=["empty", "space", "tab"])
+def test_an_empty_or_blank_selector_is_a_usage_error(cli, db, item, blank):
+    """``--select "$SEL"`` with SEL unset must not quietly select (or leave out) everything."""
+    path, command, option = item
+    arguments = ["orders_enriched" for p in command.params
+                 if p.param_type_name == "argument" and (p.required or p.name == "name")]
+    result = cli(*path, *arguments, option, blank, "--db", db)
+    assert result.exit_code == 2, (path, option, result.stdout, result.stderr)
+    assert "the selector is empty" in result.stderr
+    assert not result.stdout
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_the_library_refuses_an_empty_selector_too(db, blank):
+    for call in (lambda: select(blank, db), lambda: impact("user_master", db, select=blank),
+                 lambda: impact("user_master", db, exclude=blank)):
+        with pytest.raises(InputError, match="the selector is empty"):
+            call()

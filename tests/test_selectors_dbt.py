@@ -302,3 +302,42 @@ def test_a_tests_tags_and_kind_select_its_parents_not_the_model(tmp_path):
     assert state.relation("source.test.my_source.my_table") in state.ancestors(exposure)  # a source read directly
     with pytest.raises(InputError, match="matches no dataset"):
         select("resource_type:analysis", state.db)  # dbt nodes lineagectl keeps no dataset of
+
+
+def test_version_method_as_dbt_means_it(colibri):
+    """dbt's version: (selector_methods.VersionSelectorMethod): latest is version == latest_version,
+    old below it, prerelease above it, none an unversioned model; only models."""
+    def versioned(kind):
+        def test(n):
+            if n["resource_type"] != "model":
+                return False
+            if kind == "none":
+                return n.get("version") is None
+            if n.get("version") is None:
+                return False
+            mine, latest = float(n["version"]), float(n["latest_version"])
+            return {"latest": mine == latest, "old": mine < latest}[kind]
+        return test
+
+    latest = colibri.where(versioned("latest"))
+    assert colibri.selected("version:latest") == latest and len(latest) == 1
+    assert colibri.selected("version:old") == colibri.where(versioned("old")) != latest
+    assert colibri.selected("version:none") == colibri.where(versioned("none")) != set()
+    assert colibri.selected("versioned_model,version:latest") == latest
+    with pytest.raises(InputError, match="matches no dataset"):  # v2 is the latest: nothing above it
+        select("version:prerelease", colibri.db)
+    with pytest.raises(InputError, match="not a dbt version kind"):
+        select("version:newest", colibri.db)
+
+
+def test_a_versioned_model_named_without_its_version_is_its_latest_version(colibri):
+    """As dbt's ref('versioned_model') builds on latest_version, show/impact take the bare name
+    for that version's dataset; name.v1 / name_v1 still name the older one."""
+    from lineagectl.api import show
+
+    latest = colibri.relation("model.jaffle_shop.versioned_model.v2")
+    assert colibri.nodes["model.jaffle_shop.versioned_model.v2"]["latest_version"] == 2
+    assert show("versioned_model", colibri.db).payload["name"] == latest
+    assert impact("versioned_model", colibri.db).payload["root"]["name"] == latest
+    assert show("versioned_model_v1", colibri.db).payload["name"] == colibri.relation(
+        "model.jaffle_shop.versioned_model.v1")

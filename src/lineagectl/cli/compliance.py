@@ -23,6 +23,7 @@ from lineagectl.cli import (
     emit,
     finish,
 )
+from lineagectl.cli.boundary import stderr
 from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.cli.helpformat import Command, SubGroup
 from lineagectl.cli.helpformat import examples as examples_epilog
@@ -64,7 +65,11 @@ def pii(policy: PolicyOption = None, db: DbOption = None,
     PII columns (tags, dbt meta/tags, policy globs) and every column they reach via DIRECT
     lineage, masked or not.
     """
-    emit(api.pii(store(db), policy_path(policy)), fmt, output, allowed=PLAN_FORMATS)
+    result = api.pii(store(db), policy_path(policy))
+    emit(result, fmt, output, allowed=PLAN_FORMATS)
+    if result.context.get("policy") is None:  # "0 columns" must not read as "no personal data"
+        stderr("Note: no policy file: only columns tagged as PII in the events and dbt manifests count "
+               "(pass --policy PATH, or write lineagectl.yaml with pii: globs; see README: Policy file)")
 
 
 @command("erase", panel="Compliance", examples=(

@@ -50,6 +50,7 @@ docs/formats.md lists each command's main list.""",
   orders+  +orders    it and everything downstream / upstream;  2+orders  two hops up
   @orders             it, its descendants and their ancestors
   a b                 union;   a,b   intersection;   --exclude EXPR   taken out
+  ''                  an empty or blank selector is refused (exit 2), never "all"
 lineagectl's methods (case-insensitive globs over what any producer said):
   tag:pii  owner:team:*  namespace:s3://*  type:model
                       (tags of a dataset or of its columns; dbt tests are not tags)
@@ -59,6 +60,8 @@ dbt's methods, as dbt means them, over what a dbt manifest's ingest kept:
   config.materialized:view  config.meta.owner:me  (exact; a list by any element;
                       true/false for booleans)
   test_name:unique  test_type:generic|singular|unit|data  unit_test:NAME  exposure:NAME
+  version:latest|prerelease|old|none   a model's version against its latest_version;
+                      model.v2 or model_v2 one version, model all of them
 Tests, unit tests and exposures are dbt nodes but not datasets: + reaches their
 parents (1+test_name:unique: the datasets unique tests check; +exposure:weekly: the
 dashboard's upstream); an ml exposure is a dataset itself. Without + they match nothing.

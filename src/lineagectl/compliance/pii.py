@@ -73,4 +73,5 @@ def pii(db: str | None = None, policy: str | Policy | None = None) -> Result:
             item["transformations_omitted"] = omitted
         propagated.append(item)
     propagated.sort(key=lambda r: (r["depth"], r["namespace"], r["name"], r["column"].lower()))
-    return Result("pii", {"columns": tagged, "propagated": propagated})
+    # The policy read (None: none, so only what the events and manifests tag counts as PII).
+    return Result("pii", {"columns": tagged, "propagated": propagated}, context={"policy": rules.path})

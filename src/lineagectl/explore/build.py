@@ -21,6 +21,7 @@ from lineagectl.explore.focus import Shape, dataset_key, focus_shape, job_key
 from lineagectl.explore.governance import Marks, Violation, governance_marks, violated_edges
 from lineagectl.explore.layout import layered_positions
 from lineagectl.graph.names import resolve
+from lineagectl.graph.selectors import requested
 from lineagectl.graph.walk import DIRECTIONS, every_edge, walk_columns, walk_datasets
 from lineagectl.queries.lineage import check_depth, check_present, root_columns, selected_datasets
 from lineagectl.results import Result
@@ -138,7 +139,7 @@ def _column_path(con: Any, root: Any, column: str, directions: list[str], depth:
 
 def _selection(con: Any, select: str | None, exclude: str | None) -> set[int] | None:
     """The datasets a selection keeps (None: no selection, all of them)."""
-    if not (select or exclude):
+    if not requested(select, exclude):
         return None
     every = {r[0] for r in con.execute("SELECT dataset_id FROM datasets").fetchall()}
     return selected_datasets(con, select, exclude, every)

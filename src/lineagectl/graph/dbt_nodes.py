@@ -2,7 +2,7 @@
 
 Each dataset built from a dbt node carries that node's record (``unique_id``,
 ``resource_type``, ``package_name``, ``fqn``, ``original_file_path``, ``patch_path``,
-``tags``, rendered ``config``, ``source_name``, ``access``, ``version``) and the records
+``tags``, rendered ``config``, ``source_name``, ``access``, ``version``, ``latest_version``) and the records
 of the tests, unit tests and exposures that read it (``dependents``). Those are the
 nodes dbt selects that are not datasets: a method matching them selects no dataset
 itself, but their parents are what ``+`` walks to (``+exposure:x`` is the exposure's
@@ -32,9 +32,9 @@ from lineagectl.errors import InputError
 
 FACET = "dbtNode"  # the facet key sources/dbt/node_meta.py writes
 METHODS = ("fqn", "source", "path", "file", "package", "resource_type", "config", "test_name", "test_type",
-           "exposure", "unit_test", "group", "access")
+           "exposure", "unit_test", "group", "access", "version")
 # dbt's methods that need what a store does not keep (state, results, semantic layer).
-UNSUPPORTED = ("state", "result", "source_status", "version", "metric", "semantic_model", "saved_query",
+UNSUPPORTED = ("state", "result", "source_status", "metric", "semantic_model", "saved_query",
                "selector")
 RESOURCE_TYPES = ("model", "analysis", "test", "snapshot", "operation", "seed", "rpc", "sql_operation", "doc",
                   "source", "macro", "exposure", "metric", "group", "saved_query", "semantic_model", "unit_test",
@@ -42,6 +42,7 @@ RESOURCE_TYPES = ("model", "analysis", "test", "snapshot", "operation", "seed", 
 # Resource types that are neither datasets nor nodes reading them (semantic layer, macros, docs):
 # a lineage store keeps none, so `resource_type:` on them could only ever say "matches no dataset".
 NOT_KEPT = ("metric", "semantic_model", "saved_query", "macro", "doc", "group")
+VERSION_KINDS = ("latest", "prerelease", "old", "none")
 TEST_TYPES = {"generic": ("generic",), "schema": ("generic",), "singular": ("singular",),
               "data": ("generic", "singular"), "unit": ("unit",)}
 _WILDCARDS = "*?[]"
@@ -104,6 +105,13 @@ class DbtNodes:
     def config_keys(self) -> set[str]:
         return {key for record in self.records for key in (record.get("config") or {})}
 
+    def latest_version_of(self, name: str) -> set[int]:
+        """The datasets of versioned dbt model ``name``'s latest version: what dbt's ``ref('name')``
+        (no ``v=``) builds on."""
+        latest = _version_test("latest", f"version:latest,{name}", self)
+        return {i for i, records in self.datasets.items()
+                if any(r.get("name") == name and "version" in r and latest(r) for r in records)}
+
     def select(self, test: Test) -> tuple[set[int], set[int], list[str]]:
         """Datasets whose node passes ``test``; the datasets read by the other nodes that pass
         (what ``+`` starts from); the resource types of those other nodes."""
@@ -162,8 +170,43 @@ def method_test(method: str, args: list[str], value: str, selector: str, nodes: 
             (r.get("config") or {}).get("group"), str) and match(r["config"]["group"])
     if method == "access":
         return lambda r: r.get("resource_type") == "model" and r.get("access") == value
+    if method == "version":
+        return _version_test(value, selector, nodes)
     match = glob(value, selector).match  # package
     return lambda r: isinstance(r.get("package_name"), str) and match(r["package_name"])
+
+
+def _version_key(version: str) -> tuple[int, float, str]:
+    """dbt's order of versions (UnparsedVersion): as numbers when both are, else as text."""
+    try:
+        return (0, float(version), "")
+    except ValueError:
+        return (1, 0.0, version)
+
+
+def _version_test(value: str, selector: str, nodes: DbtNodes) -> Test:
+    """dbt's ``version:``: models whose ``version`` is their ``latest_version`` (latest), above it
+    (prerelease), below it (old), or unversioned models (none)."""
+    if value not in VERSION_KINDS:
+        raise InputError(f"selector {selector!r}: {value!r} is not a dbt version kind",
+                         hint=f"version kinds: {', '.join(VERSION_KINDS)}")
+    if any("version" in r and "latest_version" not in r for r in nodes.records):
+        raise InputError(f"selector {selector!r}: the store's versioned dbt models were ingested before "
+                         "lineagectl kept their latest_version",
+                         hint="re-ingest the manifest: lineagectl ingest --force target/manifest.json")
+
+    def test(r: dict) -> bool:
+        if r.get("resource_type") != "model":
+            return False
+        if value == "none":
+            return "version" not in r
+        if "version" not in r or "latest_version" not in r:
+            return False
+        mine, latest = _version_key(r["version"]), _version_key(r["latest_version"])
+        if mine[0] != latest[0]:  # one a number, one not: dbt compares their text
+            mine, latest = (1, 0.0, r["version"]), (1, 0.0, r["latest_version"])
+        return {"latest": mine == latest, "prerelease": mine > latest, "old": mine < latest}[value]
+    return test
 
 
 def _dotted_test(method: str, value: str, selector: str) -> Test:

@@ -5,7 +5,8 @@ prints, so its lines can be passed back), then a unique suffix at a ``.`` or ``/
 boundary (``user_master`` for ``shop.public.user_master``); ``--namespace``
 narrows, ``--kind`` picks datasets, models or jobs. When one dataset and jobs
 match (a dbt model and the job that builds it), the dataset wins. Aliases (symlinks,
-renames) resolve to the dataset they name.
+renames) resolve to the dataset they name. A versioned dbt model named without its version
+resolves, as dbt's ``ref()`` does, to its latest version (``model.v2`` or ``model_v2`` names one).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineagectl.errors import InputError, NotFoundError
+from lineagectl.graph.dbt_nodes import DbtNodes
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | No
                 f"{name!r} is ambiguous; it matches: {listing}",
                 hint="give the full name, or narrow with --namespace or --kind",
             )
+    latest = _latest_version(con, name, namespace) if kind in (None, "dataset") else None
+    if latest is not None:
+        return latest
     rows = _candidates(con, kinds, kind, namespace, None)  # all names, for suggestions
     what = kind or "dataset or job"
     where = f" in namespace {namespace!r}" if namespace else ""
@@ -145,6 +150,17 @@ def resolve(con: Any, name: str, *, namespace: str | None = None, kind: str | No
             meaning = " (--kind model: an ML model, datasetType MODEL)" if kind == "model" else ""
             hint = f"{name!r} is a {other[0]}{meaning}: use --kind {other[0]}, or leave --kind out"
     raise NotFoundError(f"no {what} named {name!r}{where}", hint=hint)
+
+
+def _latest_version(con: Any, name: str, namespace: str | None) -> Entity | None:
+    """A versioned dbt model named without its version (``orders`` for ``orders.v1``/``orders.v2``):
+    its latest version's dataset, as dbt's ``ref('orders')`` resolves it; None for any other name."""
+    found = []
+    for dataset_id in sorted(DbtNodes.load(con).latest_version_of(name)):
+        row = con.execute("SELECT namespace, name FROM datasets WHERE dataset_id = $id", {"id": dataset_id}).fetchone()
+        if row and (namespace is None or row[0] == namespace):
+            found.append(Entity("dataset", dataset_id, row[0], row[1]))
+    return found[0] if len(found) == 1 else None
 
 
 def _named(con: Any, name: str, kind: str, namespace: str | None) -> bool:

@@ -61,6 +61,17 @@ class Found:
     readers: list[str] = field(default_factory=list)  # resource types of the matching non-datasets
 
 
+def requested(select: str | None, exclude: str | None) -> bool:
+    """Whether a selection was asked for (``select`` or ``exclude`` given). An empty or blank one is
+    a usage error, never "no selection": ``--select "$SEL"`` with SEL unset must not choose everything."""
+    for option, text in (("--select", select), ("--exclude", exclude)):
+        if text is not None and not text.strip():
+            raise InputError(f"{option} {text!r}: the selector is empty",
+                             hint="give an expression, e.g. --select +orders or --select tag:pii; "
+                                  "or leave the option out")
+    return select is not None or exclude is not None
+
+
 def split_method(core: str) -> tuple[str, list[str], str] | None:
     """``METHOD[.ARG…]:VALUE`` as (method, args, value); None for a name (``s3://b/k`` included)."""
     method, colon, value = core.partition(":")
@@ -206,6 +217,7 @@ class Catalog:
         return chosen
 
     def expression(self, expression: str) -> set[int]:
+        requested(expression, None)
         chosen: set[int] = set()
         for term in expression.split():
             parts = [self.atom(parse_atom(p)) for p in term.split(",") if p]

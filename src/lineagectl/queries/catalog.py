@@ -8,7 +8,7 @@ from typing import Any
 from lineagectl.common.globs import Glob, GlobError
 from lineagectl.common.timeutil import option_time
 from lineagectl.errors import InputError
-from lineagectl.graph.selectors import Catalog
+from lineagectl.graph.selectors import Catalog, requested
 from lineagectl.results import Result, records_from_rows
 from lineagectl.store import open_store, schema_version, store_path
 from lineagectl.store.lookups import DROPPED_NOW
@@ -143,12 +143,11 @@ def run_state(state: str | None) -> str | None:
 
 def select_datasets(expression: str, db: Any = None, *, exclude: str | None = None) -> Result:
     """Datasets chosen by a dbt-style selector; output shaped like ``dbt ls --output json``."""
-    if not expression.strip():
-        raise InputError("--select needs an expression")
+    requested(expression, exclude)
     with open_store(db) as con:
         catalog = Catalog(con)
         chosen = catalog.expression(expression)
-        if exclude:
+        if exclude is not None:
             chosen -= catalog.expression(exclude)
         rows = sorted((catalog.datasets[i][0], catalog.datasets[i][1], catalog.datasets[i][2],
                        sorted(catalog.tags.get(i, ())), sorted(catalog.owners.get(i, ())))
@@ -163,11 +162,11 @@ def select_datasets(expression: str, db: Any = None, *, exclude: str | None = No
 def ls(kind: str, db: Any = None, *, select: str | None = None, exclude: str | None = None,
        **filters: Any) -> Result:
     """``ls``: a listing filtered by namespace/name/since/state, or the datasets a selector chooses."""
-    if select is None and exclude is None:
+    if not requested(select, exclude):
         return list_entities(kind, db, **filters)
     if kind != "datasets":
         raise InputError("--select and --exclude choose datasets: use `lineagectl ls datasets --select …`")
     if any(v is not None for v in filters.values()):
         raise InputError("--select cannot be combined with --namespace/--name/--since/--state",
                          hint="use selector methods instead, e.g. 'namespace:bigquery,tag:pii'")
-    return select_datasets(select or "*", db, exclude=exclude)
+    return select_datasets("*" if select is None else select, db, exclude=exclude)

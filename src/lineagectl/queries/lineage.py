@@ -17,7 +17,7 @@ from lineagectl.errors import InputError, NotFoundError
 from lineagectl.graph.edges import ColumnEdge, DatasetEdge
 from lineagectl.graph.names import Entity, resolve
 from lineagectl.graph.paths import bfs_parents, column_ends, dataset_ends
-from lineagectl.graph.selectors import Catalog
+from lineagectl.graph.selectors import Catalog, requested
 from lineagectl.graph.walk import DIRECTIONS, ColumnWalk, Walk, walk_columns, walk_datasets
 from lineagectl.results import Result
 from lineagectl.store import open_store
@@ -47,9 +47,10 @@ def keep_selected(con: Any, walk: Walk | ColumnWalk, select: str | None, exclude
 
 def selected_datasets(con: Any, select: str | None, exclude: str | None, among: set[int]) -> set[int]:
     """The datasets a dbt-style ``select`` matches (``among`` without one), less those ``exclude`` matches."""
+    requested(select, exclude)
     catalog = Catalog(con)
-    keep = catalog.expression(select) if select else set(among)
-    if exclude:
+    keep = catalog.expression(select) if select is not None else set(among)
+    if exclude is not None:
         keep -= catalog.expression(exclude)
     return keep
 
@@ -86,7 +87,7 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
             columns = root_columns(con, root, column)
             walk = walk_columns(con, [(root.id, c) for c in columns], direction, depth, direct_only, when)
             walk.datasets.pop(root.id, None)
-        if select or exclude:
+        if requested(select, exclude):
             keep_selected(con, walk, select, exclude)
         datasets = describe_datasets(con, [*walk.datasets, root.id])
         jobs = describe_jobs(con, walk.jobs)

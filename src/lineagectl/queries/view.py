@@ -11,6 +11,7 @@ from typing import Any
 
 from lineagectl.errors import InputError
 from lineagectl.graph.names import resolve
+from lineagectl.graph.selectors import requested
 from lineagectl.graph.walk import DIRECTIONS, walk_columns, walk_datasets
 from lineagectl.queries.lineage import check_depth, check_present, keep_selected, lifecycle, root_columns
 from lineagectl.results import transformation_text
@@ -37,7 +38,7 @@ def neighbourhood(con: Any, name: str, *, direction: str = "both", depth: int | 
     columns = root_columns(con, root, column) if column else None
     walks: list[Any] = [walk_columns(con, [(root.id, c) for c in columns], d, depth, as_of=when) if columns
                         else walk_datasets(con, [root.id], d, depth, when) for d in directions]
-    if select or exclude:
+    if requested(select, exclude):
         for walk in walks:
             kept = keep_selected(con, walk, select, exclude) | {root.id}
             walk.edges = {e for e in walk.edges if e.src in kept and e.dst in kept}

@@ -2,7 +2,7 @@
 
 dbt selects nodes by their ``unique_id``, ``resource_type``, ``package_name``,
 ``fqn``, ``original_file_path`` (and the YAML ``patch_path``), ``tags``, rendered
-``config``, ``source_name``, ``access`` and ``version``; tests by their generic test's
+``config``, ``source_name``, ``access``, ``version`` and ``latest_version``; tests by their generic test's
 name and their kind. A dataset built from a model, seed, snapshot, source or ``ml``
 exposure carries those fields of its own node, and under ``dependents`` the same
 fields of the tests, unit tests and exposures that read it (nodes that are not
@@ -68,8 +68,9 @@ def node_record(uid: str, node: dict) -> dict:
     for key in ("source_name", "access"):
         if isinstance(node.get(key), str):
             record[key] = node[key]
-    if node.get("version") is not None and not isinstance(node.get("version"), (dict, list)):
-        record["version"] = str(node["version"])
+    for key in ("version", "latest_version"):  # dbt's version: method compares the two
+        if node.get(key) is not None and not isinstance(node.get(key), (dict, list)):
+            record[key] = str(node[key])
     if kind == "test":
         test = DbtTest(uid, node)
         record["test_type"] = "generic" if test.generic else "singular"
