@@ -42,9 +42,9 @@ def import_marquez(
         "--retries", metavar="N", min=0,
         help="Tries again after a 5xx, 429 or lost connection, with backoff.")] = 5,
     db: DbOption = None,
-    fmt: Annotated[Literal["json"] | None, typer.Option(
+    fmt: Annotated[Literal["json", "ndjson", "csv"] | None, typer.Option(
         "--format", "-f", metavar="FORMAT", case_sensitive=False,
-        help="json: print the import report on stdout (default: a summary on stderr).")] = None,
+        help="json, ndjson or csv: print the import report on stdout (default: a summary on stderr).")] = None,
     output: OutputOption = None,
 ) -> None:
     """Import the event history of a running Marquez.
@@ -58,7 +58,7 @@ def import_marquez(
     done = api.import_marquez(url, store(db), since=since, until=until, token=token, page_size=page_size,
                               retries=retries, on_reject=rejects)
     if fmt:
-        emit(Result("import-marquez", done), fmt, output, allowed=("json",))
+        emit(Result("import-marquez", done), fmt, output, allowed=("json", "ndjson", "csv"))
     if rejects.count > MAX_SHOWN_REJECTS:
         _stderr(f"... and {rejects.count - MAX_SHOWN_REJECTS} more rejected events")
     if not settings.quiet:
