@@ -214,20 +214,29 @@ def read_values(head: bytes, stream: BinaryIO, first_line_no: int,
     Each document is decoded as soon as it is complete, within the record cap; reading stops
     at the first broken one (a torn write), reported once, the documents before it kept.
     """
-    decoder = json.JSONDecoder()
     text = _Text(head, stream, first_line_no)
+    yield from _reported(text, _values(text, json.JSONDecoder(), limit))
+
+
+def _values(text: _Text, decoder: json.JSONDecoder, limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
+    while True:
+        if text.skip(_WHITESPACE + "\ufeff") == "":
+            return
+        line = text.line
+        value = _decode(text, decoder, limit, "document")
+        events = value if isinstance(value, list) else page_events(value)
+        if events is None:
+            yield line, Parsed(value, None)
+        else:
+            for index, item in enumerate(events):
+                yield line, Parsed(item, index)
+
+
+def _reported(text: _Text, documents: Iterator[tuple[int, Parsed | BadDocument]],
+              ) -> Iterator[tuple[int, Parsed | BadDocument]]:
+    """``documents``, then a broken, undecodable or too deeply nested one as one ``BadDocument`` at its line."""
     try:
-        while True:
-            if text.skip(_WHITESPACE + "\ufeff") == "":
-                return
-            line = text.line
-            value = _decode(text, decoder, limit, "document")
-            events = value if isinstance(value, list) else page_events(value)
-            if events is None:
-                yield line, Parsed(value, None)
-            else:
-                for index, item in enumerate(events):
-                    yield line, Parsed(item, index)
+        yield from documents
     except _Broken as exc:
         yield exc.line, BadDocument(exc.reason)
     except UnicodeDecodeError as exc:
@@ -243,22 +252,18 @@ def starts_page(head: bytes) -> bool:
 
 def read_pages(stream: BinaryIO, limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
     """The events of the Marquez pages ``stream`` holds, one after the other, each with its line."""
-    decoder = json.JSONDecoder()
     text = _Text(b"", stream, 1)
-    try:
-        while True:
-            following = text.skip(_WHITESPACE + "\ufeff")
-            if following == "":
-                return
-            if following != "{":
-                raise _Broken(text.line, "invalid JSON: expected another page ({) after the previous one")
-            yield from _page(text, decoder, limit)
-    except _Broken as exc:
-        yield exc.line, BadDocument(exc.reason)
-    except UnicodeDecodeError as exc:
-        yield text.line, BadDocument(f"invalid UTF-8: {exc.reason}")
-    except RecursionError:
-        yield text.line, BadDocument("invalid JSON: nested too deep")
+    yield from _reported(text, _pages(text, json.JSONDecoder(), limit))
+
+
+def _pages(text: _Text, decoder: json.JSONDecoder, limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
+    while True:
+        following = text.skip(_WHITESPACE + "\ufeff")
+        if following == "":
+            return
+        if following != "{":
+            raise _Broken(text.line, "invalid JSON: expected another page ({) after the previous one")
+        yield from _page(text, decoder, limit)
 
 
 def _page(text: _Text, decoder: json.JSONDecoder, limit: int) -> Iterator[tuple[int, Parsed | BadDocument]]:
