@@ -62,13 +62,13 @@ BATCH_BYTES = 32 << 20
 REPORTED_REJECTS = 10_000
 # Producers' clocks drift by seconds to minutes; a day covers any time zone mistake too.
 DEFAULT_MAX_FUTURE = timedelta(days=1)
+# Files up to SMALL_FILE bytes are read whole and committed together, GROUP_BYTES at a time.
+SMALL_FILE = 1 << 20
+GROUP_BYTES = 32 << 20
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-# Files up to SMALL_FILE bytes are read whole and committed together, GROUP_BYTES at a time.
-SMALL_FILE = 1 << 20
-GROUP_BYTES = 32 << 20
 
 
 @dataclass
