@@ -168,3 +168,22 @@ def test_a_column_read_through_a_star_without_a_schema_is_its_tables_column():
                                                   ("y", "u", "y", "DIRECT", "IDENTITY")}
     # No edge ever names "*" as a column.
     assert all(e.source.column != "*" for e in column_lineage(chain) + column_lineage(qualified))
+
+
+def test_an_output_star_no_schema_expands_is_reported():
+    """``SELECT *`` over tables no schema lists gives no column (OpenLineage names fields, it has no
+    ``*``), as sqlglot cannot expand it: the statement keeps its tables and says which tables' columns
+    it could not name, through a CTE's star too; with a schema the star expands and nothing is reported."""
+    sql = "INSERT INTO tab1 SELECT * FROM tab2 a JOIN tab3 b ON a.id = b.k"
+    (statement,) = api.sql_lineage(sql).payload["statements"]
+    assert statement["columns"] == [] and statement["sources"] == ["tab2", "tab3"]
+    assert statement["errors"] == ["column lineage of tab1: column *: not expanded, no schema lists the "
+                                   "columns of tab2, tab3"]
+    (cte,) = api.sql_lineage("INSERT INTO tab3 (WITH tab1 AS (SELECT * FROM tab2) SELECT * FROM tab1)")\
+        .payload["statements"]
+    assert cte["errors"] == ["column lineage of tab3: column *: not expanded, no schema lists the columns of tab2"]
+    half = api.sql_lineage(sql, schema={"tab2": {"id": "int", "x": "int"}}).payload["statements"][0]
+    assert half["errors"] == ["column lineage of tab1: column *: not expanded, no schema lists the columns of tab3"]
+    known = api.sql_lineage(sql, schema={"tab2": {"id": "int", "x": "int"}, "tab3": {"k": "int", "y": "int"}})\
+        .payload["statements"][0]
+    assert known["errors"] == [] and {c["column"] for c in known["columns"]} == {"id", "x", "k", "y"}

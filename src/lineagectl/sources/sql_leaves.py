@@ -5,12 +5,13 @@ sqlglot ends a path at a placeholder for a subquery's reference to its outer que
 expands (``SELECT x FROM (SELECT * FROM t)``), and reads a ``LATERAL (SELECT …)`` column as every
 column the subquery mentions. ``leaf_sources`` follows such leaves on through sqlglot's scopes
 to the base-table columns, and ``laterals`` reads LATERAL columns as the subquery's outputs;
-``sql_lineage`` types the paths (``sql_edges.path_edges``). sqlglot is imported on use.
+``sql_lineage`` types the paths (``sql_edges.path_edges``). ``star_tables`` names the tables an
+output ``*`` no schema expands reads (its columns are unknown, so reported). sqlglot is imported on use.
 """
 
 from __future__ import annotations
 
-from lineagectl.sources.sql_edges import paths
+from lineagectl.sources.sql_edges import paths, table_name
 
 
 def _scope_of(expression, scopes: dict):
@@ -148,3 +149,24 @@ def _outer(leaf, steps: list, dialect: str | None, schema, scopes: dict):
         yield source, column.name, steps
     elif isinstance(source, Scope):
         yield from _read_on(column.name, source, alias, steps, dialect, schema, scopes)
+
+
+def star_tables(root, tree, dialect: str | None, schema, scopes: dict) -> list[str]:
+    """The tables an output ``*`` that no schema expanded reads whose columns no schema lists (``root``:
+    its lineage node, ``tree``: the qualified query): of the tables its lineage reaches, else (a CTE's
+    own star, where sqlglot's lineage stops) of the query's base tables. The star gives no column."""
+    from sqlglot import exp
+
+    names = [node.source for node in root.walk() if isinstance(node.source, exp.Table)]
+    if not names:
+        ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+        names = [t for t in tree.find_all(exp.Table) if t.db or t.name.lower() not in ctes]
+    mapping = _schema(schema, dialect, scopes)
+
+    def listed(table) -> bool:
+        try:
+            return bool(mapping.column_names(table, dialect=dialect))
+        except Exception:  # a name the schema cannot place
+            return False
+
+    return list(dict.fromkeys(table_name(t) for t in names if not listed(t)))

@@ -35,7 +35,7 @@ from lineagectl.sources.sql_edges import (
     paths,
     table_name,
 )
-from lineagectl.sources.sql_leaves import laterals, leaf_sources
+from lineagectl.sources.sql_leaves import laterals, leaf_sources, star_tables
 from lineagectl.sources.sql_queries import Query, queries
 
 if TYPE_CHECKING:  # sqlglot is imported when lineage is computed, not with this module
@@ -266,6 +266,9 @@ def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | 
     uses: dict = {}  # one per query: paths of a deep CTE chain share their steps
     scopes: dict = {}
     for name, root in _roots(query, tree, scope, dialect, schema, errors).items():
+        if name == "*" and errors is not None:  # no schema lists the columns it reads: none to name
+            unknown = ", ".join(star_tables(root, tree, dialect, schema, scopes))
+            errors.append("column *: not expanded" + (f", no schema lists the columns of {unknown}" if unknown else ""))
         if not name or name == "*":
             continue
         for leaf, steps in paths(root, [], laterals(root, dialect, schema, scopes)):
