@@ -187,3 +187,27 @@ def test_an_output_star_no_schema_expands_is_reported():
     known = api.sql_lineage(sql, schema={"tab2": {"id": "int", "x": "int"}, "tab3": {"k": "int", "y": "int"}})\
         .payload["statements"][0]
     assert known["errors"] == [] and {c["column"] for c in known["columns"]} == {"id", "x", "k", "y"}
+
+
+def test_an_unplaced_column_of_several_tables_costs_only_itself_and_is_reported():
+    """Without a schema, ``partial_code`` in ``partial_code || c.customerid AS customer_code`` is an earlier
+    output's alias (a lateral alias) or a column of one of the two tables: no telling which (a source
+    column comes first where both exist). It is reported and the statement still answers what is certain
+    (sqllineage's test_column_disable_lateral_ref_within_subquery; before, the statement lost all its
+    columns); with a schema the alias is read through. An unqualified output column of a join is reported too."""
+    sql = ("INSERT INTO temp.customer_identifier SELECT sq.customer_code FROM (SELECT p.businessentityid || "
+           "p.lastname AS partial_code, partial_code || c.customerid AS customer_code FROM person.person AS p "
+           "JOIN sales.customer AS c ON p.businessentityid = c.personid) AS sq")
+    (statement,) = api.sql_lineage(sql).payload["statements"]
+    assert [(c["column"], c["source"], c["source_column"], c["subtype"]) for c in statement["columns"]] == [
+        ("customer_code", "sales.customer", "customerid", "TRANSFORMATION")]
+    assert statement["errors"] == ["column lineage of temp.customer_identifier: column partial_code: an earlier "
+                                   "output's alias or a column of one of several tables, and no schema says which"]
+    schema = {"person.person": {"businessentityid": "int", "lastname": "text"},
+              "sales.customer": {"customerid": "int", "personid": "int"}}
+    (known,) = api.sql_lineage(sql, schema=schema).payload["statements"]
+    assert known["errors"] == [] and {(c["source"], c["source_column"]) for c in known["columns"]} == {
+        ("person.person", "businessentityid"), ("person.person", "lastname"), ("sales.customer", "customerid")}
+    (join,) = api.sql_lineage("INSERT INTO tgt SELECT col1 FROM t1 JOIN t2 ON t1.id = t2.id").payload["statements"]
+    assert join["columns"] == [] and join["errors"] == [
+        "column lineage of tgt: column col1: read from one of several tables, and no schema says which"]

@@ -189,17 +189,23 @@ def _qualified(query, schema, dialect: str | None):
     from sqlglot.optimizer.qualify import qualify
 
     partial = everywhere = False
+    aliases = True
     while True:
         tree = query.copy()
         _own_sources(tree, schema, dialect, everywhere)
         try:
             return qualify(tree, schema=schema or None, dialect=dialect, validate_qualify_columns=False,
-                           identify=False, allow_partial_qualification=partial)
+                           identify=False, allow_partial_qualification=partial, expand_alias_refs=aliases)
         except OptimizeError as exc:
             if not partial and str(exc).startswith("Unknown column"):
                 partial = True
             elif not everywhere and str(exc).startswith("Cannot resolve"):
                 everywhere = True
+            elif aliases and str(exc).startswith("Cannot resolve"):
+                # An earlier output's alias, or a column of one of several tables no schema lists: no
+                # telling which (a source column comes first where both exist). It is left unplaced
+                # (reported by _unplaced) and costs only itself, not the statement.
+                aliases = False
             else:
                 raise
 
@@ -231,20 +237,35 @@ def _roots(query: Query, tree, scope, dialect: str | None, schema, errors: list[
 
 
 def _unplaced(root_scope) -> list[str]:
-    """Columns qualify() left without a table in a SELECT that reads several: their lineage is lost."""
+    """Why each column qualify() left without a table in a SELECT that reads several lost its lineage."""
     from sqlglot import exp
 
-    found: list[str] = []
+    found: dict[str, str] = {}
     for scope in root_scope.traverse():
         if not isinstance(scope.expression, exp.Select) or len(scope.sources) < 2:
             continue
         outputs = {select.alias_or_name.lower() for select in scope.expression.selects}
         for column in scope.columns:
-            placed = (column.table or isinstance(column.this, exp.Star) or column.name.lower() in outputs
+            # An output's alias read by ORDER BY, GROUP BY, HAVING or QUALIFY is that output; read
+            # elsewhere (an earlier output's alias in a later one) qualify() would have expanded it.
+            clause = column.find_ancestor(exp.Order, exp.Group, exp.Having, exp.Qualify, exp.Select)
+            placed = (column.table or isinstance(column.this, exp.Star)
+                      or (column.name.lower() in outputs and clause is not scope.expression)
                       or column.find_ancestor(exp.Select) is not scope.expression)
             if not placed and column.name not in found:
-                found.append(column.name)
-    return found
+                found[column.name] = (f"column {column.name}: an earlier output's alias or a column of one of "
+                                      "several tables, and no schema says which" if _other_output(column, scope)
+                                      else f"column {column.name}: read from one of several tables, and no "
+                                      "schema says which")
+    return list(found.values())
+
+
+def _other_output(column, scope) -> bool:
+    """True when an output of ``column``'s SELECT other than the one it is read in is named as it is."""
+    own = column
+    while own.parent is not None and own.parent is not scope.expression:
+        own = own.parent
+    return any(p.alias_or_name.lower() == column.name.lower() and p is not own for p in scope.expression.selects)
 
 
 def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | None) -> tuple[set[Edge], list[Edge]]:
@@ -261,8 +282,7 @@ def _query_edges(query: Query, dialect: str | None, schema, errors: list[str] | 
         raise SqlLineageError("no query scope")
     dataset = indirect(scope)  # before lineage, which may rewrite the tree in place (copy=False)
     if errors is not None:
-        errors += [f"column {name}: read from one of several tables, and no schema says which"
-                   for name in _unplaced(scope)]
+        errors += _unplaced(scope)
     uses: dict = {}  # one per query: paths of a deep CTE chain share their steps
     scopes: dict = {}
     for name, root in _roots(query, tree, scope, dialect, schema, errors).items():
