@@ -41,6 +41,14 @@ def table_name(table) -> str:
     return ".".join(part for part in (table.catalog, table.db, table.name) if part)
 
 
+def listed_columns(mapping, table, dialect: str | None) -> list[str]:
+    """The columns sqlglot's Schema ``mapping`` lists for ``table`` (sqlglot's Table), [] when it lists none."""
+    try:
+        return list(mapping.column_names(table, dialect=dialect))
+    except Exception:  # a name the schema cannot place
+        return []
+
+
 _NAVIGATION: tuple = ()  # window navigation functions, set on first use (sqlglot loads lazily)
 
 

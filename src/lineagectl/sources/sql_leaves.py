@@ -11,7 +11,7 @@ output ``*`` no schema expands reads (its columns are unknown, so reported). sql
 
 from __future__ import annotations
 
-from lineagectl.sources.sql_edges import paths, table_name
+from lineagectl.sources.sql_edges import listed_columns, paths, table_name
 
 
 def _scope_of(expression, scopes: dict):
@@ -162,11 +162,4 @@ def star_tables(root, tree, dialect: str | None, schema, scopes: dict) -> list[s
         ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         names = [t for t in tree.find_all(exp.Table) if t.db or t.name.lower() not in ctes]
     mapping = _schema(schema, dialect, scopes)
-
-    def listed(table) -> bool:
-        try:
-            return bool(mapping.column_names(table, dialect=dialect))
-        except Exception:  # a name the schema cannot place
-            return False
-
-    return list(dict.fromkeys(table_name(t) for t in names if not listed(t)))
+    return list(dict.fromkeys(table_name(t) for t in names if not listed_columns(mapping, t, dialect)))

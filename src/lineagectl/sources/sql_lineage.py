@@ -31,6 +31,7 @@ from lineagectl.sources.sql_edges import (
     Source,
     indirect,
     indirect_order,
+    listed_columns,
     path_edges,
     paths,
     table_name,
@@ -109,14 +110,11 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
 
     mapping = ensure_schema(schema or {}, dialect=dialect)
 
-    def listed_columns(table) -> list[str]:
-        try:
-            return list(mapping.column_names(table, dialect=dialect))
-        except Exception:  # a name the schema cannot place
-            return []
+    def table_columns(table) -> list[str]:
+        return listed_columns(mapping, table, dialect)
 
     def listed(table) -> bool:
-        return bool(listed_columns(table))
+        return bool(table_columns(table))
 
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     if not everywhere and all(listed(t) or (not t.db and t.name.lower() in ctes) for t in tree.find_all(exp.Table)):
@@ -126,7 +124,7 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
         select = scope.expression
         if not isinstance(select, exp.Select):
             continue
-        home, known = _home(scope, listed_columns, everywhere)
+        home, known = _home(scope, table_columns, everywhere)
         if home is None:
             continue
         outputs = {item.alias.lower(): item.this for item in select.selects if isinstance(item, exp.Alias)}
@@ -144,7 +142,7 @@ def _own_sources(tree, schema, dialect: str | None, everywhere: bool) -> None:
             column.set("table", exp.to_identifier(home))
 
 
-def _home(scope, listed_columns, everywhere: bool) -> tuple[str | None, dict]:
+def _home(scope, table_columns, everywhere: bool) -> tuple[str | None, dict]:
     """(the source an unqualified column of ``scope`` that no known source lists belongs to, or None;
     the known columns of each source, None where unknown)."""
     from sqlglot import exp
@@ -154,7 +152,7 @@ def _home(scope, listed_columns, everywhere: bool) -> tuple[str | None, dict]:
         sources = scope.selected_sources
     except OptimizeError:  # two subqueries without an alias: qualify() names them
         return None, {}
-    known = {alias: _columns_of(source, listed_columns) for alias, (_, source) in sources.items()}
+    known = {alias: _columns_of(source, table_columns) for alias, (_, source) in sources.items()}
     unknown = [alias for alias, names in known.items() if names is None]
     if len(sources) == 1:  # the one source; without ``everywhere``, only a table the schema lacks
         only = next(iter(sources))
@@ -164,13 +162,13 @@ def _home(scope, listed_columns, everywhere: bool) -> tuple[str | None, dict]:
     return (unknown[0] if len(unknown) == 1 and unknown[0] else None), known
 
 
-def _columns_of(source, listed_columns) -> set[str] | None:
+def _columns_of(source, table_columns) -> set[str] | None:
     """The lower-case column names a FROM source is known to have (a table's from the schema, a
     subquery's or CTE's from its SELECT list); None when unknown."""
     from sqlglot import exp
 
     if isinstance(source, exp.Table):
-        names = listed_columns(source)
+        names = table_columns(source)
         return {n.lower() for n in names} if names else None
     query = getattr(source, "expression", None)
     if not isinstance(query, exp.Select) or any(s.is_star for s in query.selects):

@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lineagectl.sources.sql_edges import listed_columns
+
 
 @dataclass
 class Query:
@@ -49,11 +51,8 @@ def target_columns(statement: Any, schema: Any, dialect: str | None) -> list[str
         return [column.name for column in target.expressions]
     table = target.this if isinstance(target, exp.Schema) else target
     if isinstance(statement, exp.Insert) and isinstance(table, exp.Table) and schema:
-        try:
-            names = ensure_schema(schema, dialect=dialect).column_names(table, dialect=dialect)
-        except Exception:  # an unknown target simply keeps the SELECT's names
-            return None
-        return list(names) or None
+        # an unknown target simply keeps the SELECT's names
+        return listed_columns(ensure_schema(schema, dialect=dialect), table, dialect) or None
     return None
 
 
