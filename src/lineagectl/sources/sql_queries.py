@@ -51,8 +51,11 @@ def target_columns(statement: Any, schema: Any, dialect: str | None) -> list[str
         return [column.name for column in target.expressions]
     table = target.this if isinstance(target, exp.Schema) else target
     if isinstance(statement, exp.Insert) and isinstance(table, exp.Table) and schema:
-        # an unknown target simply keeps the SELECT's names
-        return listed_columns(ensure_schema(schema, dialect=dialect), table, dialect) or None
+        try:
+            mapping = ensure_schema(schema, dialect=dialect)
+        except Exception:  # a schema sqlglot cannot read: the SELECT's names, as for an unknown target
+            return None
+        return listed_columns(mapping, table, dialect) or None  # an unknown target keeps the SELECT's names
     return None
 
 
