@@ -4,9 +4,13 @@
     python bench/dbt_edges.py --write edges.json      # every model's columnLineage facet
     python bench/dbt_edges.py --compare edges.json    # exit 1 when any facet differs
 
-Proves that a change to the SQL lineage (or the compiled sqlglot extension, run in a
-venv that has it) leaves every answer as it was: write the facets with one build,
-compare with the other. Each manifest is read with the catalog beside it, in
+Proves that a change to the SQL lineage, or the compiled sqlglot extension, leaves
+every answer as it was: write the facets with one build, compare with the other. In a
+venv with ``sqlglot[c]``, ``--pure-python`` runs sqlglot's own ``.py`` files instead of the
+compiled modules (bench/sqlglot_build.py), so both builds compare in one venv:
+
+    python bench/dbt_edges.py --write compiled.json
+    python bench/dbt_edges.py --pure-python --compare compiled.json Each manifest is read with the catalog beside it, in
 process (``manifest_events``, as ``lineagectl ingest`` reads it), one project at a
 time; ``--slowest N`` also times each model on its own (sequentially).
 """
@@ -21,6 +25,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from sqlglot_build import describe, use_pure_python  # noqa: E402  (bench/ is not a package)
 
 
 def corpus() -> Path:
@@ -71,14 +77,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", metavar="FILE", help="write every project's facets to FILE (JSON)")
     parser.add_argument("--compare", metavar="FILE", help="compare every project's facets with FILE")
-    parser.add_argument("--only", metavar="TEXT", help="projects whose file name contains TEXT")
+    parser.add_argument("--only", metavar="TEXT", action="append",
+                        help="projects whose file name contains TEXT (repeat for several)")
     parser.add_argument("--slowest", type=int, default=0, metavar="N", help="time each model; show the N slowest")
     parser.add_argument("--sql-timeout", type=float, default=0, help="budget per model (default 0: none)")
+    parser.add_argument("--pure-python", action="store_true",
+                        help="import sqlglot from its .py files even where sqlglotc (sqlglot[c]) is installed")
     args = parser.parse_args()
+    if args.pure_python:
+        use_pure_python()
+    print(describe(), flush=True)
     everything: dict[str, dict] = {}
     total = 0.0
     for manifest in sorted(corpus().glob("*.manifest.json")):
-        if args.only and args.only not in manifest.name:
+        if args.only and not any(text in manifest.name for text in args.only):
             continue
         start = time.perf_counter()
         found = facets(manifest, args.sql_timeout or None)

@@ -391,7 +391,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", action="store_true", help="list every case that is not exact, and why")
     parser.add_argument("--peer", choices=sorted(PEERS), default="lineagectl",
                         help="whose answers to score (sqllineage: installed beside, e.g. in another venv)")
+    parser.add_argument("--pure-python", action="store_true",
+                        help="import sqlglot from its .py files even where sqlglotc (sqlglot[c]) is installed")
     args = parser.parse_args(argv)
+    if args.pure_python:
+        from sqlglot_build import use_pure_python
+
+        use_pure_python()
+    from sqlglot_build import describe
+
+    print(describe(), file=sys.stderr)
     if not (args.corpus / "sql-goldens").is_dir():
         print(f"no SQL goldens under {args.corpus}: nothing scored", file=sys.stderr)
         return 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+import sqlglot
+
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -19,6 +21,12 @@ FLOORS = {
     "sqllineage": {"table": (125, 150), "column": (112, 150), "statement": (93, 111)},
     "datahub": {"table": (61, 63), "column": (39, 54), "statement": (39, 54)},
 }
+# sqlglot 30.30 (the floor: the release sqlglot[c] ships compiled) does not parse Teradata's TITLE
+# phrase, which 30.31 added: the sqllineage case test_teradata_title_phrase is then one less at
+# every level (docs/dependencies.md).
+TERADATA_TITLE = hasattr(sqlglot.expressions, "TeradataTitle")
+if not TERADATA_TITLE:
+    FLOORS["sqllineage"] = {level: (floor - 1, total) for level, (floor, total) in FLOORS["sqllineage"].items()}
 
 
 def test_scores_never_regress(corpus):

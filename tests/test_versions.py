@@ -127,3 +127,11 @@ def test_the_package_metadata_is_complete_and_pep_639():
     assert not [c for c in project["classifiers"] if c.startswith("License ::")]  # PEP 639: the expression says it
     assert "Programming Language :: Python :: 3.11" in project["classifiers"]
     assert {"Homepage", "Issues"} <= set(project["urls"]) and project["keywords"]
+
+
+def test_doctor_says_which_sqlglot_build_runs(cli, tmp_path):
+    from sqlglot.tokens import SQLGLOTC_INSTALLED
+
+    result = cli("--db", tmp_path / "d.duckdb", "doctor", "-f", "json")
+    detail = next(c["detail"] for c in json.loads(result.stdout) if c["check"] == "package" and c["value"].startswith("sqlglot "))
+    assert detail.endswith("compiled (sqlglotc)" if SQLGLOTC_INSTALLED else "'lineagectl[fast]': compiled)")

@@ -48,6 +48,15 @@ def setup_checks(db: Any, policy: Any, *, counts: Callable[[], dict], load: Call
             version, problem = "missing", f"{requirement.package} is not installed"
         if problem is not None:
             status = ExitStatus.USAGE
-        checks.append({"check": "package", "value": f"{requirement.package} {version}",
-                       "detail": problem or f"supported: {requirement.specifier}"})
+        detail = problem or f"supported: {requirement.specifier}"
+        if requirement.package == "sqlglot" and problem is None:
+            detail += f"; {_sqlglot_build()}"
+        checks.append({"check": "package", "value": f"{requirement.package} {version}", "detail": detail})
     return Result("doctor", checks, exit_status=status)
+
+
+def _sqlglot_build() -> str:
+    """Whether sqlglot runs its compiled modules (the ``fast`` extra) or its Python source."""
+    from sqlglot.tokens import SQLGLOTC_INSTALLED
+
+    return "compiled (sqlglotc)" if SQLGLOTC_INSTALLED else "pure Python (pip install 'lineagectl[fast]': compiled)"
