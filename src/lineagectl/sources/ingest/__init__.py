@@ -410,8 +410,6 @@ def ingest(
     manifests.update(read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
                                   report.warnings.append, dialect, namespace, job_namespace, sql_timeout))
     with open_store(db, write=True) as con:
-        if namespace is None:
-            report.warnings += manifest_namespace_warnings(con, {p: manifests[p] for p in manifest_paths})
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
             report.files_skipped = len(skipped)
@@ -475,6 +473,8 @@ def ingest(
             raise
         finally:
             run.close()
+        if namespace is None:  # after the events: those of this same call count too
+            report.warnings += manifest_namespace_warnings(con, {p: manifests[p] for p in manifest_paths})
         after = _counts(con)
         late = _late_arrivals(con, since)
         if late:
