@@ -90,3 +90,18 @@ def test_a_flood_of_one_broken_facet_is_summed_up(tmp_path, cli):
     ignored = [w for w in report["warnings"] if "ignored" in w]
     assert len(ignored) == 21
     assert ignored[-1] == "… and 480 more broken facets ignored (500 in all): --strict rejects their events"
+
+
+def test_a_facets_object_that_is_not_one_is_ignored_whole(tmp_path, cli):
+    dataset_event = {"eventTime": "2024-05-01T10:00:00Z", "dataset": {"namespace": "pg", "name": "x", "facets": [1]},
+                     "producer": "p", "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"}
+    run = run_event("0190a3a0-0000-7000-8000-000000000009", inputs=[("pg", "y")], outputs=[("pg", "z")])
+    run["inputs"][0]["inputFacets"] = "bad"
+    log = write_ndjson(tmp_path / "e.ndjson", [dataset_event, run])
+    db = str(tmp_path / "s.duckdb")
+    report = json.loads(cli("--db", db, "ingest", log, "-f", "json").stdout)
+    assert (report["events_new"], report["events_rejected"]) == (2, 0)
+    assert report["warnings"] == [f"{log}:1: dataset.facets must be an object: facets ignored",
+                                  f"{log}:2: inputs[0].inputFacets must be an object: facets ignored"]
+    names = {d["name"] for d in json.loads(cli("--db", db, "ls", "datasets", "-f", "json").stdout)}
+    assert names == {"x", "y", "z"}

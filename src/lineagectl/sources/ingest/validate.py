@@ -38,12 +38,13 @@ class BrokenFacet:
     reason: str
     holder: dict
     key: str
+    what: str = "facet"  # or "facets": a whole facets object that is not one
 
 
-def _broken(ignored: list[BrokenFacet] | None, reason: str, holder: dict, key: str) -> None:
+def _broken(ignored: list[BrokenFacet] | None, reason: str, holder: dict, key: str, what: str = "facet") -> None:
     if ignored is None:
         raise Reject(reason)
-    ignored.append(BrokenFacet(reason, holder, key))
+    ignored.append(BrokenFacet(reason, holder, key, what))
 
 
 def without(event: object, broken: list[BrokenFacet]) -> str:
@@ -72,7 +73,7 @@ class IgnoredFacets:
         for facet in broken:
             self.count += 1
             if self.count <= self.SHOWN:
-                self.warn(f"{where}: {facet.reason}: facet ignored")
+                self.warn(f"{where}: {facet.reason}: {facet.what} ignored")
 
     def close(self) -> None:
         """Warn of the ignored facets not named one by one."""
@@ -118,7 +119,7 @@ def _facets(holder: dict, field: str, where: str, ignored: list[BrokenFacet] | N
     if facets is None:
         return
     if not isinstance(facets, dict):
-        _broken(ignored, f"{where} must be an object", holder, field)
+        _broken(ignored, f"{where} must be an object", holder, field, "facets")
         return
     for key, facet in facets.items():
         if facet is None:
