@@ -345,3 +345,25 @@ def test_pii_without_a_policy_says_so_on_stderr(cli, tmp_path, monkeypatch):
     assert with_policy.exit_code == 0 and "no policy file" not in with_policy.stderr
     assert api.pii(db).context["policy"] is None
     assert api.pii(db, str(SAMPLE / "lineagectl.yaml")).context["policy"] == str(SAMPLE / "lineagectl.yaml")
+
+
+@pytest.mark.parametrize("command", ["erase", "access"])
+def test_a_plan_seeded_from_pii_without_a_policy_gives_pii_s_note(cli, tmp_path, monkeypatch, command):
+    """``erase --tag pii`` reads PII as ``pii`` does: without a policy only tagged columns count, and the
+    note ``pii`` prints says so, word for word; with a policy, or seeded from a column, no note."""
+    from lineagectl import api
+
+    db = str(tmp_path / "s.duckdb")
+    api.ingest([str(SAMPLE / "ecommerce.ndjson")], db)
+    monkeypatch.chdir(tmp_path)  # no lineagectl.yaml here or above
+    monkeypatch.delenv("LINEAGECTL_POLICY", raising=False)
+    note = [line for line in cli("pii", "--db", db, "-f", "json").stderr.splitlines() if "no policy file" in line]
+    assert len(note) == 1
+    bare = cli(command, "--tag", "PII", "--db", db, "-f", "json")
+    assert bare.exit_code == 0, bare.stderr
+    assert [line for line in bare.stderr.splitlines() if "no policy file" in line] == note
+    assert json.loads(bare.stdout)["steps"]  # stdout stays the plan
+    with_policy = cli(command, "--tag", "pii", "--db", db, "--policy", SAMPLE / "lineagectl.yaml", "-f", "json")
+    assert with_policy.exit_code == 0 and "no policy file" not in with_policy.stderr
+    by_column = cli(command, "--column", "user_id", "--db", db, "-f", "json")
+    assert by_column.exit_code == 0 and "no policy file" not in by_column.stderr

@@ -124,16 +124,37 @@ def test_ndjson_with_its_single_event_files_stores_each_event_once(corpus, tmp_p
     assert report.events_read == 64 and report.events_new == 32 and report.events_duplicate == 32
 
 
-def test_invalid_spec_examples_are_rejected_with_a_reason(corpus, tmp_path):
+def test_invalid_spec_examples_are_rejected_with_a_reason_under_strict(corpus, tmp_path):
     kinds = manifest(corpus)
     invalid = sorted(corpus / "openlineage" / d for d, k in kinds.items() if k.startswith("invalid-event"))
     assert len(invalid) == 6
     seen = []
-    report = ingest([str(p) for p in invalid], str(tmp_path / "i.duckdb"), on_reject=seen.append)
-    assert report.events_rejected == 6 and report.events_new == 0
+    report = ingest([str(p) for p in invalid], str(tmp_path / "i.duckdb"), strict=True, on_reject=seen.append)
+    assert report.events_rejected == 6 and report.events_new == 0 and report.rolled_back
     for path, message in zip(invalid, seen, strict=True):
         assert message.startswith(f"{path}:1: ")
         assert len(message) > len(f"{path}:1: ") + 10  # a real reason follows
+
+
+def test_invalid_spec_examples_lose_only_their_broken_facet(corpus, tmp_path):
+    # Five of the spec's invalid events break one facet: each is stored without it, with a warning
+    # naming the file, the line and the facet; the one without a runId is rejected.
+    invalid = sorted((corpus / "openlineage" / "spec-examples").glob("fluentd_event_*invalid*.json")) + [
+        corpus / "openlineage" / "spec-examples" / "fluentd_event_no_run_id.json"]
+    seen = []
+    db = str(tmp_path / "i.duckdb")
+    report = ingest([str(p) for p in invalid], db, on_reject=seen.append)
+    assert (report.events_new, report.events_rejected) == (5, 1)
+    assert seen == [f"{invalid[-1]}:1: RunEvent without run.runId"]
+    facets = {"dataset_facet": "outputs[0].facets.ownership", "input_dataset_facet":
+              "inputs[0].inputFacets.dataQualityMetrics", "job_facet": "job.facets.ownership",
+              "output_dataset_facet": "outputs[0].outputFacets.outputStatistics", "run_facet": "run.facets.parent"}
+    for path in invalid[:-1]:
+        facet = facets[path.stem.removeprefix("fluentd_event_invalid_")]
+        assert sum(w.startswith(f"{path}:1: {facet}") and w.endswith(": facet ignored")
+                   for w in report.warnings) == 1, report.warnings
+    counts = stats(db).payload
+    assert (counts["runs"], counts["jobs"], counts["events"]) == (1, 1, 5)
 
 
 def test_every_concrete_folder_together(corpus, tmp_path):

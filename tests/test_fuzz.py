@@ -155,7 +155,7 @@ def rejected_as_line(line: str) -> bool:
     except orjson.JSONDecodeError:
         return True
     try:
-        validate(event)
+        validate(event, ignored=[])  # a broken facet is left out with a warning: the event is stored
     except Reject:
         return True
     try:

@@ -160,13 +160,15 @@ def test_exit_status_follows_from_the_result(aliased, tmp_path):
 
 
 def test_messages_on_stderr_never_carry_control_characters(cli, tmp_path, db):
-    """A reject reason quotes what the event sent (a facet key); the terminal gets it harmless."""
+    """A reject reason or a warning quotes what the event sent (a facet key); the terminal gets it harmless."""
     event = run_event("11111111-0000-0000-0000-000000000005", run_facets={"bad\x1b[31mkey\x07": "not an object"})
     path = write_ndjson(tmp_path / "hostile.ndjson", [event])
-    result = cli("--db", db, "ingest", path)
-    assert result.exit_code == 1
-    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
-    assert "bad\N{REPLACEMENT CHARACTER}[31mkey" in result.stderr
+    warned = cli("--db", db, "ingest", path)  # the broken facet is left out, with a warning
+    rejected = cli("--db", str(tmp_path / "strict.duckdb"), "ingest", "--strict", path)  # the event is rejected
+    assert (warned.exit_code, rejected.exit_code) == (0, 1)
+    for result in (warned, rejected):
+        assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+        assert f"{path}:1: run.facets.bad\N{REPLACEMENT CHARACTER}[31mkey" in result.stderr
 
 
 def test_erase_takes_any_dialect_alias_of_the_one_table(aliased):

@@ -104,6 +104,28 @@ def test_a_manifest_beside_runtime_events_of_other_namespace_warns(tmp_path):
     assert any("--namespace postgres://postgres:5432" in w for w in report.warnings)
 
 
+@pytest.mark.parametrize("manifest_first", [False, True])
+def test_a_manifest_and_runtime_events_of_another_namespace_in_one_call_warn(tmp_path, cli, manifest_first):
+    # The same clash as above, both ingested by one command: the warning must not depend on
+    # whether the events were stored by an earlier call.
+    run_dir = require_corpus() / "dbt" / "openlineage_dbt_postgres_run"
+    runtime = [run_event("0190a3a0-0000-7000-8000-000000000001", job="jaffle_shop.customers", job_ns="dbt",
+                         inputs=[("postgres://postgres:5432", "postgres.public.stg_orders")],
+                         outputs=[("postgres://postgres:5432", "postgres.public.customers")])]
+    events = write_ndjson(tmp_path / "e.ndjson", runtime)
+    manifest = str(run_dir / "manifest.v12.dbt1.8.json")
+    paths = [manifest, events] if manifest_first else [events, manifest]
+    result = cli("--db", str(tmp_path / "s.duckdb"), "ingest", *paths)
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "--namespace postgres://postgres:5432" in line]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].startswith(f"Warning: {manifest}: its datasets go to namespace postgres://")
+    assert "postgres://postgres:5432 (2 of them)" in warnings[0]
+    # With the namespace given, the manifest's tables are the events' tables: no warning.
+    again = cli("--db", str(tmp_path / "t.duckdb"), "ingest", *paths, "--namespace", "postgres://postgres:5432")
+    assert again.exit_code == 0 and "--namespace postgres" not in again.stderr
+
+
 def test_concatenated_pretty_printed_events_are_each_read(tmp_path):
     from lineagectl.api import ingest
 

@@ -104,6 +104,16 @@ def test_unparsable_or_unidentified_events_are_400_with_ingests_reason(server, b
     assert server.stop()["events_spooled"] == 0
 
 
+def test_an_event_with_a_broken_facet_is_accepted_and_stored_without_it(server):
+    event = run_event("r1", outputs=[("pg", "mart.a", {"columnLineage": {"fields": None}})])
+    assert post(server.connection(), orjson.dumps(event))[0] == 201
+    server.stop()
+    assert api.stats(server.db).payload["runs"] == 1
+    assert list(api.export(server.db)) == [orjson.dumps(event).decode()]
+    assert any("outputs[0].facets.columnLineage: 'fields' must be an object: facet ignored" in line
+               for line in server.lines), server.lines
+
+
 def test_an_array_with_one_bad_event_is_refused_whole_on_the_lineage_endpoint(server):
     events = [run_event("r1"), {"eventTime": "2026-11-20T02:00:00Z"}, run_event("r2")]
     status, _, body = post(server.connection(), orjson.dumps(events))

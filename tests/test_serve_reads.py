@@ -58,6 +58,8 @@ def get_json(server: Running, path: str, status: int = 200):
     ("trace", {"name": "churn_model", "kind": "model"}, ["trace", "churn_model", "--kind", "model"]),
     ("trace", {"name": "audience.csv", "column": "email"}, ["trace", "audience.csv", "--column", "email"]),
     ("trace", {"name": "churn_model", "version": "2"}, ["trace", "churn_model", "--version", "2"]),
+    # A UUID run id typed in upper case is the run the ingest stored in lower case.
+    ("trace", {"run": "1B018625-B78F-5769-8282-DF53C3FFBCBB"}, ["trace", "--run", "1B018625-B78F-5769-8282-DF53C3FFBCBB"]),
     ("erase", {"column": "user_id", "value": "42"}, ["erase", "--column", "user_id", "--value", "42"]),
     ("erase", {"tag": "pii"}, ["erase", "--tag", "pii"]),
     ("residency-check", {}, ["residency-check"]),

@@ -27,6 +27,7 @@ from lineagectl.cli.boundary import stderr
 from lineagectl.cli.environment import policy_path, settings, store
 from lineagectl.cli.helpformat import Command, SubGroup
 from lineagectl.cli.helpformat import examples as examples_epilog
+from lineagectl.results import Result
 
 PlanFormats = Literal["table", "json", "ndjson", "csv", "markdown", "name"]
 CheckFormats = Literal["table", "json", "ndjson", "csv", "github", "junit", "sarif", "markdown"]
@@ -67,7 +68,14 @@ def pii(policy: PolicyOption = None, db: DbOption = None,
     """
     result = api.pii(store(db), policy_path(policy))
     emit(result, fmt, output, allowed=PLAN_FORMATS)
-    if result.context.get("policy") is None:  # "0 columns" must not read as "no personal data"
+    note_pii_without_policy(result)
+
+
+def note_pii_without_policy(result: Result) -> None:
+    """Say on stderr that no policy was read when ``result`` counted PII (``pii``, ``erase``/``access
+    --tag pii``): "0 columns", or a short plan, must not read as "no personal data"."""
+    counted_pii = result.kind == "pii" or result.context.get("pii_rules")
+    if counted_pii and result.context.get("policy") is None:
         stderr("Note: no policy file: only columns tagged as PII in the events and dbt manifests count "
                "(pass --policy PATH, or write lineagectl.yaml with pii: globs; see README: Policy file)")
 
@@ -87,8 +95,10 @@ def erase(name: PlanName = None, column: SubjectColumn = None, value: SubjectVal
     What to delete, recompute, review and retrain, upstream first, with a parameterised
     statement per table.
     """
-    emit(api.erase(column, store(db), name=name, value=value, dialect=dialect, tag=tag, namespace=namespace,
-                   policy=policy_path(policy)), fmt, output, allowed=PLAN_FORMATS)
+    result = api.erase(column, store(db), name=name, value=value, dialect=dialect, tag=tag, namespace=namespace,
+                       policy=policy_path(policy))
+    emit(result, fmt, output, allowed=PLAN_FORMATS)
+    note_pii_without_policy(result)
 
 
 @command("access", panel="Compliance", examples=(
@@ -102,8 +112,10 @@ def access(name: PlanName = None, column: SubjectColumn = None, value: SubjectVa
 
     Every dataset holding the subject's records, with a SELECT for each.
     """
-    emit(api.access(column, store(db), name=name, value=value, dialect=dialect, tag=tag, namespace=namespace,
-                    policy=policy_path(policy)), fmt, output, allowed=PLAN_FORMATS)
+    result = api.access(column, store(db), name=name, value=value, dialect=dialect, tag=tag, namespace=namespace,
+                        policy=policy_path(policy))
+    emit(result, fmt, output, allowed=PLAN_FORMATS)
+    note_pii_without_policy(result)
 
 
 NoFailOption = Annotated[bool, typer.Option(

@@ -57,7 +57,8 @@ def ingest(
         help="NDJSON or JSON files (optionally .gz), directories (recursive), dbt manifest.json, *.sql "
              "scripts, or - for stdin.", show_default=False)],
     strict: Annotated[bool, typer.Option(
-        "--strict", help="Store nothing from this invocation if any event is rejected.")] = False,
+        "--strict", help="Store nothing from this invocation if any event is rejected "
+                         "(a malformed facet rejects its event, instead of being left out).")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="Read every file of a directory, also those ingested before and unchanged since "
                         "(same path, size and modification time), which are skipped otherwise.")] = False,

@@ -53,6 +53,7 @@ from lineagectl.compliance.keys import (
 from lineagectl.compliance.sqlgen import Unaddressable, bound_statement
 from lineagectl.graph.edges import ColumnEdge, ColumnKey
 from lineagectl.graph.paths import PathIndex, column_ends, reach, upstream_first
+from lineagectl.graph.pii import means_pii
 from lineagectl.graph.walk import walk_columns, walk_datasets
 from lineagectl.results import Result, transformation_text
 from lineagectl.store import open_store
@@ -369,8 +370,10 @@ def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -
     seeds_out = sorted(({"namespace": info[d][0], "name": info[d][1], "column": seed_names[(d, c)]}
                         for d, c in up.keys if d in info),
                        key=lambda s: (s["namespace"], s["name"], s["column"].lower()))
+    # As pii's: the policy read (None: none), and whether its PII rules chose the seeds.
+    context = {"policy": rules.path, "pii_rules": tag is not None and means_pii(tag)}
     return Result("erase" if verb == "delete" else "access",
-                  {"subject": subject, "seeds": seeds_out, "steps": items})
+                  {"subject": subject, "seeds": seeds_out, "steps": items}, context=context)
 
 
 def erase(column: str | None = None, name: str | None = None, db: str | None = None, *,

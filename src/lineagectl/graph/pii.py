@@ -79,9 +79,14 @@ def pii_columns(con: Any, policy: Policy, ids: Iterable[int] | None = None) -> d
     return found
 
 
+def means_pii(tag: str) -> bool:
+    """Whether selecting by ``tag`` selects every PII column (tags, dbt, the policy's globs)."""
+    return tag.lower() == "pii"
+
+
 def tagged_columns(con: Any, tag: str, policy: Policy) -> dict[ColumnKey, list[str]]:
     """Columns carrying field-level tag ``tag`` (as key or value); ``pii`` means every PII column."""
-    if tag.lower() == "pii":
+    if means_pii(tag):
         return pii_columns(con, policy)
     found: dict[ColumnKey, list[str]] = {}
     for dataset_id, column, why in con.execute(_TAGGED, {"tag": tag}).fetchall():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from lineagectl.common.ids import canonical_run_id
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.graph.names import resolve
 from lineagectl.results import Result, jsonable
@@ -74,7 +75,7 @@ def _start(con, run_id: str | None, name: str | None, version: str | None, names
     if run_id is not None:
         if name is not None or version is not None:
             raise InputError("give either --run RUN_ID or NAME --version V, not both")
-        return run_id
+        return canonical_run_id(run_id)  # typed as the producer sent it: a UUID in any case
     if name is None or version is None:
         raise InputError("run provenance needs --run RUN_ID, or NAME with --version V")
     dataset = resolve(con, name, namespace=namespace, kind="dataset")

@@ -92,6 +92,8 @@ class Ingester:
                     path.replace(path.parent / REJECTED / path.name)
                 else:
                     path.unlink(missing_ok=True)
+            for warning in report.warnings:  # e.g. a broken facet left out of a stored event
+                self.log(f"warning: {warning}")
             self.stored += report.events_new
             self.last_ingest = time.time()
             self.log(f"ingested {report.events_read} events ({report.events_new} new, "

@@ -46,7 +46,7 @@ from lineagectl.sources.ingest.reader import (
 )
 from lineagectl.sources.ingest.sql_scripts import is_sql_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
-from lineagectl.sources.ingest.validate import Reject, validate
+from lineagectl.sources.ingest.validate import BrokenFacet, IgnoredFacets, Reject, validate, without
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
 from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
@@ -142,6 +142,7 @@ class _Ingest:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineagectl-writer")
         self.pending: Future | None = None
         self.known = KnownLines(con)
+        self.ignored_facets = IgnoredFacets(report.warnings.append)
 
     def _wait(self) -> None:
         if self.pending is not None:
@@ -256,8 +257,9 @@ class _Ingest:
             except ManualLogError as exc:
                 self.reject(label, line, element, str(exc))
                 return batch
+        broken: list[BrokenFacet] | None = None if self.strict else []
         try:
-            kind, when, event_type = validate(event)
+            kind, when, event_type = validate(event, ignored=broken)
         except Reject as exc:
             self.reject(label, line, element, str(exc))
             return batch
@@ -279,13 +281,18 @@ class _Ingest:
             return batch
         if digest is None or raw is None or not is_line_of(payload, raw):
             digest = event_hash(payload)  # the line was not in canonical form
-        batch.add(digest, where, kind, event_type, when, payload.decode())
+        parsed = None
+        if broken:  # stored as sent; its tables are made without the broken facets
+            parsed = without(event, broken)
+            self.ignored_facets.note(where, broken)
+        batch.add(digest, where, kind, event_type, when, payload.decode(), parsed)
         if len(batch) >= self.batch_size or batch.size >= self.batch_bytes:
             self.flush(batch)
             batch = Batch()
         return batch
 
     def close(self) -> None:
+        self.ignored_facets.close()
         self.pool.shutdown(wait=True)
         self.known.close()
 
@@ -403,8 +410,6 @@ def ingest(
     manifests.update(read_scripts([s.path for s in sources if s.path != STDIN and is_sql_script(s.path)],
                                   report.warnings.append, dialect, namespace, job_namespace, sql_timeout))
     with open_store(db, write=True) as con:
-        if namespace is None:
-            report.warnings += manifest_namespace_warnings(con, {p: manifests[p] for p in manifest_paths})
         if not force:
             skipped = ledger.unchanged(con, sources)  # manifests are never recorded
             report.files_skipped = len(skipped)
@@ -468,6 +473,8 @@ def ingest(
             raise
         finally:
             run.close()
+        if namespace is None:  # after the events: those of this same call count too
+            report.warnings += manifest_namespace_warnings(con, {p: manifests[p] for p in manifest_paths})
         after = _counts(con)
         late = _late_arrivals(con, since)
         if late:

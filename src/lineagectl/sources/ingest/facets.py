@@ -1,8 +1,8 @@
 """Checks for the standard OpenLineage facets lineagectl interprets.
 
 Only what the store relies on is checked (the spec's required keys and their
-types), so that a broken facet is rejected with a reason instead of being
-stored half-understood. Unknown and custom facets pass untouched, and so do
+types), so that a broken facet is left out (or, under ``--strict``, its event
+rejected) with a reason instead of being stored half-understood. Unknown and custom facets pass untouched, and so do
 the spec's optional ``_producer`` / ``_schemaURL``.
 """
 

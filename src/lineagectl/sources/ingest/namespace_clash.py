@@ -1,10 +1,10 @@
 """Warning when a dbt manifest's datasets would land beside the same tables in another namespace.
 
 A manifest has no host or port, so its datasets go to ``postgres://postgres`` while dbt-ol's
-runtime events name them ``postgres://postgres:5432``: ingested after those events, every
-table would be stored twice and every bare name become ambiguous. The store is asked which
-other namespaces already hold the manifest's table names, and the warning names the
-``--namespace`` to pass.
+runtime events name them ``postgres://postgres:5432``: ingested after or with those events,
+every table is stored twice and every bare name becomes ambiguous. Once the ingest has
+written, the store is asked which other namespaces hold the manifest's table names (the
+events of the same call included), and the warning names the ``--namespace`` to pass.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _datasets(events: list[dict]) -> dict[str, set[str]]:
 
 def manifest_namespace_warnings(con: duckdb.DuckDBPyConnection, manifests: dict[str, object]) -> list[str]:
     """One warning per manifest (path -> its events; an error is skipped) whose table names the
-    store already holds under other namespaces, naming those and the ``--namespace`` to pass."""
+    store holds under other namespaces too, naming those and the ``--namespace`` to pass."""
     warnings = []
     for path, events in manifests.items():
         if not isinstance(events, list):
@@ -45,7 +45,7 @@ def manifest_namespace_warnings(con: duckdb.DuckDBPyConnection, manifests: dict[
             listed = ", ".join(f"{other} ({shared} of them)" for other, shared in others[:_SHOWN])
             more = f" and {len(others) - _SHOWN} more" if len(others) > _SHOWN else ""
             warnings.append(
-                f"{path}: its datasets go to namespace {namespace}, but the store already holds "
+                f"{path}: its datasets go to namespace {namespace}, but the store holds "
                 f"tables of the same names under {listed}{more}: pass --namespace {others[0][0]} "
                 f"to store them as the same datasets")
     return warnings

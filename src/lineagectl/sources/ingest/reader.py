@@ -7,6 +7,12 @@ files, read element by element by ``documents.py``). A broken first line
 followed by records (a torn write, a file cut mid-line, a header) is one bad
 line of a log. A byte-order mark is skipped; a line over the record size cap is
 reported and skipped without being held in memory.
+
+Further down a log, a line holding only ``{`` opens an event pretty-printed over
+several lines (``jq . event.json >> log.ndjson``): it is read up to the ``}`` that
+closes it at the opening brace's indentation, as one event; one that is broken or
+cut off is one reject at the line it starts on (``_spread_object``). Any other
+line is a record of its own, so a torn line costs only itself.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import io
 import os
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +34,7 @@ from lineagectl.errors import InputError
 from lineagectl.sources.ingest.documents import (
     BadDocument,
     Parsed,
+    page_events,
     page_records,
     read_array,
     read_object,
@@ -189,6 +196,83 @@ def _starts_document(first_line: bytes) -> bool:
     return False
 
 
+class _Lines:
+    """An iterator over lines that can be given back one, to be read again."""
+
+    def __init__(self, lines: Iterator[bytes | None]) -> None:
+        self._lines = lines
+        self._back: list[bytes | None] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> bytes | None:
+        return self._back.pop() if self._back else next(self._lines)
+
+    def give_back(self, line: bytes | None) -> None:
+        self._back.append(line)
+
+
+_ONE_PER_LINE = "write one event per line (`jq -c .` does)"
+
+
+def _indent(line: bytes) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _spread_object(opener: bytes, lines: _Lines, line_no: int, limit: int,
+                   ) -> Generator[tuple[int, Parsed | BadDocument], None, int]:
+    """The object whose ``{`` stands alone on line ``line_no`` of a log, read up to the ``}``
+    at its indentation; returns the count of lines read after the opener.
+
+    A broken object is one ``BadDocument``: one that does not parse (at the line of the error),
+    or that stops before it is closed (at ``line_no``: a line at its indentation opening another
+    record, a line over the cap, the end of the file; that line is given back to be read as
+    what it is).
+    """
+    indent = _indent(opener)
+    parts: list[bytes] | None = [opener]  # None: over the cap, read to its end without keeping it
+    size, read = len(opener), 0
+    while True:
+        line = next(lines, b"")
+        at_indent = line is not None and _indent(line) <= indent
+        first = b"" if line is None else line.lstrip()[:1]
+        if line is None or not line or (at_indent and first in (b"{", b"[")):
+            if line != b"":
+                lines.give_back(line)  # a line over the cap, or the next record: read as what it is
+            yield line_no, BadDocument(f"invalid JSON: an object spread over lines {line_no}-{line_no + read} "
+                                       f"is not complete (cut off by a crash?); {_ONE_PER_LINE}")
+            return read
+        read += 1
+        size += len(line)
+        if parts is not None:
+            parts.append(line)
+            if size > limit:
+                parts = None
+        if not (at_indent and first == b"}"):
+            continue
+        if parts is None:
+            yield line_no, BadDocument(f"an object spread over lines {line_no}-{line_no + read} is larger than "
+                                       f"{size_text(limit)} (the record size cap); skipped")
+            return read
+        try:
+            value = orjson.loads(b"".join(parts))
+        except orjson.JSONDecodeError as exc:
+            if exc.msg == "unexpected end of data":
+                continue  # a nested object closed at this indentation (a printer that does not indent)
+            yield line_no + exc.lineno - 1, BadDocument(
+                f"invalid JSON: {exc.msg} (column {exc.colno}) in the object spread over lines "
+                f"{line_no}-{line_no + read}; {_ONE_PER_LINE}")
+            return read
+        events = page_events(value)
+        if events is None:
+            yield line_no, Parsed(value, None)
+        else:
+            for index, item in enumerate(events):
+                yield line_no, Parsed(item, index)
+        return read
+
+
 def read_records(
     source: Source, progress: Callable[[int], None] | None = None, limit: int = MAX_RECORD_BYTES,
 ) -> Iterator[tuple[int, bytes | Parsed | BadDocument]]:
@@ -263,7 +347,7 @@ def _records(
         if progress is not None:
             progress(counter.count)
         return
-    lines = _lines(stream, limit)
+    lines = _Lines(_lines(stream, limit))
     too_long = BadDocument(f"line longer than {size_text(limit)} (the record size cap); skipped")
     line_no = 0
     first = True
@@ -302,8 +386,13 @@ def _records(
                 else:
                     yield line_no, break_line
                 continue
-        if line[0] in _BLANK and not line.strip():  # the first byte first: strip copies the line
-            continue
+        if line[0] in _BLANK or len(line) < 8:  # cheap tests first: strip copies the line
+            body = line.strip()
+            if not body:
+                continue
+            if body == b"{":
+                line_no += yield from _spread_object(line, lines, line_no, limit)
+                continue
         page = page_records(line, line_no)
         if page is None:
             yield line_no, line

@@ -1,7 +1,8 @@
 """Turning a batch of validated raw events into staged rows, set-based in DuckDB.
 
 Input: ``new_events`` (event_hash, source, kind, event_type, event_time,
-payload), one row per validated event the store does not hold yet. Output: the ``stg_*`` temp tables that
+payload, and ``parsed``: the payload without its broken facets, if any), one
+row per validated event the store does not hold yet. Output: the ``stg_*`` temp tables that
 ``writer`` merges into history. DuckDB parses each event once with
 ``json_transform`` (vectorised, off the GIL); facets stay JSON text, hashed by
 MD5 of their minified form so identical payloads collapse to one row.
@@ -99,7 +100,7 @@ UNNEST = [
     # Only events new to the store (``new_events``, see writer) are parsed at all.
     f"""CREATE OR REPLACE TEMP TABLE ev_ids AS
         WITH p AS (SELECT event_hash, kind, event_type, event_time,
-                          json_transform(payload, '{_EVENT}') AS e FROM new_events)
+                          json_transform(coalesce(parsed, payload), '{_EVENT}') AS e FROM new_events)
         SELECT event_hash, kind, event_type, event_time, e.producer, e.schemaURL AS schema_url,
                CASE WHEN kind = 'run' THEN lineagectl_run_id(e.run.runId) END AS run_id,
                CASE WHEN kind <> 'dataset' THEN lineagectl_id(e.job.namespace, e.job.name) END AS job_id,

@@ -5,11 +5,21 @@ everything else (hashing, unnesting, merging) happens set-based in DuckDB
 (``unnest.py``, ``writer.py``). It walks the parts of the event that identify
 it, checks every facet is an object, and applies the standard facet checks of
 ``facets.py``. What passes here is safe to hand to SQL.
+
+A malformed facet costs only that facet: it is listed as a ``BrokenFacet``, left
+out of what SQL reads (``without``) and warned about, while the stored raw event
+keeps it as sent. Strict validation (``ignored=None``: ``ingest --strict``)
+rejects the event instead. What identifies an event (run id, job and dataset
+names, eventTime) is never ignored: without it the event is rejected.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+
+import orjson
 
 from lineagectl.common.timeutil import parse_timestamp
 from lineagectl.sources.ingest.facets import check_facet
@@ -19,6 +29,57 @@ RUN_STATES = frozenset(("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"
 
 class Reject(Exception):
     """An event that cannot be stored; ``str(exc)`` is the reason shown to the user."""
+
+
+@dataclass(frozen=True, eq=False)
+class BrokenFacet:
+    """A malformed facet (or facets object) of an event: ``holder[key]``, and why (``reason``)."""
+
+    reason: str
+    holder: dict
+    key: str
+    what: str = "facet"  # or "facets": a whole facets object that is not one
+
+
+def _broken(ignored: list[BrokenFacet] | None, reason: str, holder: dict, key: str, what: str = "facet") -> None:
+    if ignored is None:
+        raise Reject(reason)
+    ignored.append(BrokenFacet(reason, holder, key, what))
+
+
+def without(event: object, broken: list[BrokenFacet]) -> str:
+    """``event`` as JSON without its ``broken`` facets (what the store's tables are made of);
+    ``event`` itself is left as it was."""
+    taken = [(b.holder, b.key, b.holder.pop(b.key)) for b in broken if b.key in b.holder]
+    try:
+        return orjson.dumps(event).decode()
+    finally:
+        for holder, key, value in reversed(taken):
+            holder[key] = value
+
+
+class IgnoredFacets:
+    """Warns of each ignored facet with its place, the first ``SHOWN`` one by one, then a count:
+    every run of a job repeats its facets, so one broken facet may come thousands of times."""
+
+    SHOWN = 20
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self.warn = warn
+        self.count = 0
+
+    def note(self, where: str, broken: list[BrokenFacet]) -> None:
+        """Warn that ``broken`` facets of the event at ``where`` (``file:line``) were ignored."""
+        for facet in broken:
+            self.count += 1
+            if self.count <= self.SHOWN:
+                self.warn(f"{where}: {facet.reason}: {facet.what} ignored")
+
+    def close(self) -> None:
+        """Warn of the ignored facets not named one by one."""
+        if self.count > self.SHOWN:
+            self.warn(f"… and {self.count - self.SHOWN} more broken facets ignored ({self.count} in all): "
+                      "--strict rejects their events")
 
 
 def _name_pair(obj: object, where: str) -> dict:
@@ -53,24 +114,27 @@ def event_kind(event: dict) -> str:
     raise Reject("not an OpenLineage event: no run, job or dataset")
 
 
-def _facets(facets: object, where: str) -> None:
+def _facets(holder: dict, field: str, where: str, ignored: list[BrokenFacet] | None) -> None:
+    facets = holder.get(field)
     if facets is None:
         return
     if not isinstance(facets, dict):
-        raise Reject(f"{where} must be an object")
+        _broken(ignored, f"{where} must be an object", holder, field, "facets")
+        return
     for key, facet in facets.items():
         if facet is None:
             continue  # openlineage-python writes unset facets as null: absent, as the spec allows
         if not isinstance(facet, dict):
-            raise Reject(f"{where}.{key} must be an object")
+            _broken(ignored, f"{where}.{key} must be an object", facets, key)
+            continue
         if facet.get("_deleted") is True:
             continue
         problem = check_facet(key, facet)
         if problem:
-            raise Reject(f"{where}.{key}: {problem}")
+            _broken(ignored, f"{where}.{key}: {problem}", facets, key)
 
 
-def _datasets(event: dict, field: str, extra: str) -> None:
+def _datasets(event: dict, field: str, extra: str, ignored: list[BrokenFacet] | None) -> None:
     items = event.get(field)
     if items is None:
         return
@@ -79,20 +143,22 @@ def _datasets(event: dict, field: str, extra: str) -> None:
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
         _name_pair(item, where)
-        _facets(item.get("facets"), f"{where}.facets")
-        _facets(item.get(extra), f"{where}.{extra}")
+        _facets(item, "facets", f"{where}.facets", ignored)
+        _facets(item, extra, f"{where}.{extra}", ignored)
 
 
-def _job(event: dict) -> None:
+def _job(event: dict, ignored: list[BrokenFacet] | None) -> None:
     job = _name_pair(event.get("job"), "job")
-    _facets(job.get("facets"), "job.facets")
+    _facets(job, "facets", "job.facets", ignored)
 
 
-def validate(event: object) -> tuple[str, datetime, str | None]:
+def validate(event: object, *, ignored: list[BrokenFacet] | None = None) -> tuple[str, datetime, str | None]:
     """``(kind, eventTime in UTC, eventType)`` of a storable event; raises ``Reject`` otherwise.
 
     Lenient where producers are sloppy: no ``eventType`` (kept as NULL), an
-    unknown one (kept as OTHER), non-UUID run ids, times without timezone.
+    unknown one (kept as OTHER), non-UUID run ids, times without timezone. A
+    malformed facet rejects the event, unless ``ignored`` is a list: then the
+    facet is appended to it and the event is storable without it (``without``).
     """
     if not isinstance(event, dict):
         raise Reject(f"not a JSON object but {type(event).__name__}")
@@ -121,17 +187,17 @@ def validate(event: object) -> tuple[str, datetime, str | None]:
             event_type = event_type.upper()
             if event_type not in RUN_STATES:
                 event_type = "OTHER"
-        _job(event)
-        _facets(run.get("facets"), "run.facets")
+        _job(event, ignored)
+        _facets(run, "facets", "run.facets", ignored)
     elif kind == "job":
-        _job(event)
+        _job(event, ignored)
     else:
         dataset = event.get("dataset")
         if dataset is None:
             raise Reject("DatasetEvent without a dataset")
         _name_pair(dataset, "dataset")
-        _facets(dataset.get("facets"), "dataset.facets")
+        _facets(dataset, "facets", "dataset.facets", ignored)
         return kind, when, None
-    _datasets(event, "inputs", "inputFacets")
-    _datasets(event, "outputs", "outputFacets")
+    _datasets(event, "inputs", "inputFacets", ignored)
+    _datasets(event, "outputs", "outputFacets", ignored)
     return kind, when, event_type

@@ -23,13 +23,15 @@ from lineagectl.store import with_tables
 STAGE_SCHEMA = pa.schema([
     ("event_hash", pa.string()), ("source", pa.string()), ("kind", pa.string()),
     ("event_type", pa.string()), ("event_time", pa.timestamp("us")), ("payload", pa.string()),
+    # The event the tables are made of when it is not the payload (a broken facet left out), else NULL.
+    ("parsed", pa.string()),
 ])
 
 
 class Batch:
     """Validated raw events waiting to be written, column by column."""
 
-    __slots__ = ("event_hash", "event_time", "event_type", "kind", "payload", "seen", "size", "source")
+    __slots__ = ("event_hash", "event_time", "event_type", "kind", "parsed", "payload", "seen", "size", "source")
 
     def __init__(self) -> None:
         # One list per column of STAGE_SCHEMA, and the hashes already added.
@@ -39,6 +41,7 @@ class Batch:
         self.event_type: list[str | None] = []
         self.event_time: list[datetime] = []
         self.payload: list[str] = []
+        self.parsed: list[str | None] = []
         self.seen: set[str] = set()
         self.size = 0  # characters of payload
 
@@ -46,7 +49,7 @@ class Batch:
         return len(self.event_hash)
 
     def add(self, event_hash: str, source: str, kind: str, event_type: str | None, event_time: datetime,
-            payload: str) -> bool:
+            payload: str, parsed: str | None = None) -> bool:
         """Add an event; ``False`` if the batch holds the same event already."""
         if event_hash in self.seen:
             return False
@@ -57,6 +60,7 @@ class Batch:
         self.event_type.append(event_type)
         self.event_time.append(event_time)
         self.payload.append(payload)
+        self.parsed.append(parsed)
         self.size += len(payload)
         return True
 
