@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from lineagectl.common.ids import RUN_ID_MACRO
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.graph.names import resolve
 from lineagectl.results import Result, jsonable
@@ -74,7 +75,10 @@ def _start(con, run_id: str | None, name: str | None, version: str | None, names
     if run_id is not None:
         if name is not None or version is not None:
             raise InputError("give either --run RUN_ID or NAME --version V, not both")
-        return run_id
+        # Stored as ingest keys it: a UUID in lower case (RFC 4122), so an id copied in upper case
+        # from a producer's log names the same run.
+        con.execute(RUN_ID_MACRO)
+        return con.execute("SELECT lineagectl_run_id(?)", [run_id]).fetchone()[0]
     if name is None or version is None:
         raise InputError("run provenance needs --run RUN_ID, or NAME with --version V")
     dataset = resolve(con, name, namespace=namespace, kind="dataset")
