@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import SAMPLE, modules_loaded_by, run_event, write_ndjson
+from conftest import SAMPLE, modules_loaded_by, run_event, table_counts, write_ndjson
 
 
 @pytest.fixture
@@ -109,6 +109,26 @@ def test_output_file_and_unknown_format(cli, sample_db, tmp_path):
     assert json.loads(out.read_text())["jobs"] == 13
     result = cli("--db", sample_db, "stats", "-f", "yaml")
     assert result.exit_code == 2 and "'yaml' is not one of 'table', 'json'" in result.stderr
+
+
+def test_output_never_overwrites_a_store(cli, tmp_path):
+    # -o naming the store (for --db, or by a slip) used to truncate it before writing a byte:
+    # `export -o lineage.duckdb` lost every event. Any DuckDB file is refused, through a link too.
+    db = tmp_path / "lineage.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    before = table_counts(str(db))
+    link = tmp_path / "answer.json"
+    link.symlink_to(db)
+    for args in (("stats", "-f", "json", "-o", db), ("export", "-o", db), ("impact", "user_master", "-o", link),
+                 ("graph", "user_master", "-f", "html", "-o", db)):
+        result = cli("--db", db, *args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert "is a DuckDB database" in result.stderr and "give -o a new file name" in result.stderr
+        assert result.stdout == ""
+    assert table_counts(str(db)) == before
+    out = tmp_path / "events.ndjson"
+    assert cli("--db", db, "export", "-o", out).exit_code == 0
+    assert len(out.read_text().splitlines()) == before["events"]
 
 
 def test_csv_cells_cannot_start_formulas(cli, db, tmp_path):
