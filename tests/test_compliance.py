@@ -345,3 +345,15 @@ def test_pii_without_a_policy_says_so_on_stderr(cli, tmp_path, monkeypatch):
     assert with_policy.exit_code == 0 and "no policy file" not in with_policy.stderr
     assert api.pii(db).context["policy"] is None
     assert api.pii(db, str(SAMPLE / "lineagectl.yaml")).context["policy"] == str(SAMPLE / "lineagectl.yaml")
+
+
+def test_plan_titles_count_one_step_in_the_singular(cli, tmp_path):
+    # "1 steps (1 delete)" read as a typo in a ticket; every other title counts with counted().
+    schema = {"schema": {"_producer": "t", "_schemaURL": "t", "fields": [{"name": "email", "type": "string"}]}}
+    path = write_ndjson(tmp_path / "one.ndjson",
+                        [run_event("r1", outputs=[("postgres://db:5432", "crm.public.people", schema)])])
+    db = str(tmp_path / "one.duckdb")
+    assert cli("--db", db, "-q", "ingest", path).exit_code == 0
+    for command, action in (("erase", "delete"), ("access", "select")):
+        title = cli("--db", db, command, "--column", "email", "--value", "a@b.c").stdout.splitlines()[0]
+        assert title.endswith(f"= a@b.c: 1 step (1 {action})"), title
