@@ -357,3 +357,14 @@ def test_plan_titles_count_one_step_in_the_singular(cli, tmp_path):
     for command, action in (("erase", "delete"), ("access", "select")):
         title = cli("--db", db, command, "--column", "email", "--value", "a@b.c").stdout.splitlines()[0]
         assert title.endswith(f"= a@b.c: 1 step (1 {action})"), title
+
+
+def test_a_column_missing_only_from_the_namespace_says_where_it_is(sample, cli):
+    # "no dataset has a column 'email'; did you mean: email" read as a bug: the column is there,
+    # --namespace left it out. Say so, and where it is.
+    done = cli("--db", sample, "erase", "--column", "email", "--namespace", "kafka://nowhere")
+    assert done.exit_code == 2
+    assert "no dataset in namespace 'kafka://nowhere' has a column 'email'" in done.stderr
+    assert "postgres://db.eu.acme.internal:5432" in done.stderr and "check --namespace" in done.stderr
+    with pytest.raises(NotFoundError, match="no dataset has a column 'emial'"):
+        erase("emial", db=sample)
