@@ -179,6 +179,19 @@ def test_help_and_version(cli):
     assert cli("--version").stdout.startswith("lineagectl ")
 
 
+def test_a_memory_limit_duckdb_cannot_read_names_the_setting(cli, sample_db, db):
+    # Was "cannot open database lineage.duckdb: Parser Error: Memory must have a number": the
+    # store was fine, the variable was not, and nothing said which.
+    for value in ("lots", "5XB"):
+        result = cli("--db", sample_db, "stats", env={"LINEAGECTL_MEMORY_LIMIT": value})
+        assert result.exit_code == 2, result.stderr
+        assert f"memory limit {value!r}" in result.stderr and "LINEAGECTL_MEMORY_LIMIT" in result.stderr
+        assert "cannot open database" not in result.stderr
+    result = cli("--db", db, "ingest", SAMPLE, env={"LINEAGECTL_MEMORY_LIMIT": "lots"})
+    assert result.exit_code == 2 and "memory limit 'lots'" in result.stderr
+    assert cli("--db", db, "-q", "ingest", SAMPLE).exit_code == 0  # nothing left half-made
+
+
 def test_out_of_memory_is_a_clear_error_and_stores_nothing(db):
     env = dict(os.environ, LINEAGECTL_MEMORY_LIMIT="1MB")
     result = subprocess.run([sys.executable, "-m", "lineagectl", "--db", db, "ingest", str(SAMPLE)],

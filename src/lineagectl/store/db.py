@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from lineagectl.common.versions import check as check_versions
-from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError
+from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError, InputError
 from lineagectl.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 from lineagectl.store.writelock import WriterLock, acquire
 
@@ -70,6 +70,10 @@ def _connect(path: Path, read_only: bool, memory_limit: str) -> duckdb.DuckDBPyC
                 hint="pass a lineagectl store with --db, or a new path to create one",
             ) from None
         raise DatabaseError(f"cannot open database {path}: {text}") from None
+    except duckdb.ParserException as exc:
+        # The one setting parsed at connect time: say which, not "cannot open database".
+        raise InputError(f"memory limit {memory_limit!r}: {str(exc).removeprefix('Parser Error: ')}",
+                         hint="set LINEAGECTL_MEMORY_LIMIT to a size such as 400MB or 2GB") from None
     except duckdb.Error as exc:
         raise DatabaseError(f"cannot open database {path}: {exc}") from None
 
