@@ -93,6 +93,22 @@ def test_show_dataset_and_job(cli, sample_db):
     assert table.exit_code == 0 and "team:crm" in table.stdout
 
 
+def test_show_prints_a_jobs_sql_line_by_line(cli, corpus, tmp_path):
+    # In the field/value summary a model's SQL was one cell: a single line of ⏎ marks, thousands
+    # of characters wide. It is now a part of its own, its lines as written.
+    db = tmp_path / "jaffle.duckdb"
+    manifest = corpus / "dbt" / "jaffle_shop.v12.dbt1.12.manifest.json"
+    assert cli("--db", db, "-q", "ingest", manifest).exit_code == 0
+    sql = json.loads(cli("--db", db, "show", "model.jaffle_shop.customers", "--kind", "job", "-f", "json").stdout)["sql"]
+    shown = cli("--db", db, "show", "model.jaffle_shop.customers", "--kind", "job").stdout
+    assert "⏎" not in shown
+    lines = shown.splitlines()
+    start = lines.index("sql") + 2  # its header, then the rule under it
+    assert [line.rstrip() for line in lines[start:start + len(sql.splitlines())]] == \
+        [line.rstrip() for line in sql.splitlines()]
+    assert max(len(line) for line in lines) < 200
+
+
 def test_unknown_and_ambiguous_names_exit_2(cli, sample_db):
     result = cli("--db", sample_db, "show", "user_mastr")
     assert result.exit_code == 2 and "did you mean" in result.stderr and "user_master" in result.stderr
