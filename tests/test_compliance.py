@@ -368,3 +368,16 @@ def test_a_column_missing_only_from_the_namespace_says_where_it_is(sample, cli):
     assert "postgres://db.eu.acme.internal:5432" in done.stderr and "check --namespace" in done.stderr
     with pytest.raises(NotFoundError, match="no dataset has a column 'emial'"):
         erase("emial", db=sample)
+
+
+def test_a_table_in_a_namespace_naming_no_engine_is_not_called_files(corpus, tmp_path):
+    # Marquez's seed names its Postgres namespace "food_delivery": the plan told the operator to
+    # delete the subject's records "in its files". It says what is missing (a dialect) instead.
+    db = str(tmp_path / "seed.duckdb")
+    ingest([str(corpus / "openlineage" / "marquez-seed" / "metadata.ndjson")], db)
+    step = erase("customer_id", db=db).payload["steps"][0]
+    assert step["name"] == "public.order_status" and step["sql"] is None
+    assert "files" not in step["reason"] and "pass --dialect" in step["reason"]
+    assert "namespace 'food_delivery'" in step["reason"]
+    with_dialect = erase("customer_id", db=db, dialect="postgres").payload["steps"][0]
+    assert with_dialect["sql"] == 'DELETE FROM "public"."order_status" WHERE "customer_id" = %s'
