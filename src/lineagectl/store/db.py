@@ -167,6 +167,9 @@ class Store:
                 f"database {self.path} does not exist",
                 hint="create it with `lineagectl ingest FILE`, or point --db / LINEAGECTL_DB at a store",
             )
+        if self.path.is_dir():
+            raise DatabaseError(f"{self.path} is a directory, not a store file",
+                                hint=f"name the store file itself, e.g. --db {self.path / DEFAULT_DB}")
         if self.write and self.path.parent and not self.path.parent.exists():
             raise DatabaseError(f"directory {self.path.parent} does not exist (for --db {self.path})")
         started = time.monotonic()
