@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import SAMPLE, modules_loaded_by, run_event, write_ndjson
+from conftest import SAMPLE, modules_loaded_by, run_event, table_counts, write_ndjson
 
 
 @pytest.fixture
@@ -93,6 +93,22 @@ def test_show_dataset_and_job(cli, sample_db):
     assert table.exit_code == 0 and "team:crm" in table.stdout
 
 
+def test_show_prints_a_jobs_sql_line_by_line(cli, corpus, tmp_path):
+    # In the field/value summary a model's SQL was one cell: a single line of ⏎ marks, thousands
+    # of characters wide. It is now a part of its own, its lines as written.
+    db = tmp_path / "jaffle.duckdb"
+    manifest = corpus / "dbt" / "jaffle_shop.v12.dbt1.12.manifest.json"
+    assert cli("--db", db, "-q", "ingest", manifest).exit_code == 0
+    sql = json.loads(cli("--db", db, "show", "model.jaffle_shop.customers", "--kind", "job", "-f", "json").stdout)["sql"]
+    shown = cli("--db", db, "show", "model.jaffle_shop.customers", "--kind", "job").stdout
+    assert "⏎" not in shown
+    lines = shown.splitlines()
+    start = lines.index("sql") + 2  # its header, then the rule under it
+    assert [line.rstrip() for line in lines[start:start + len(sql.splitlines())]] == \
+        [line.rstrip() for line in sql.splitlines()]
+    assert max(len(line) for line in lines) < 200
+
+
 def test_unknown_and_ambiguous_names_exit_2(cli, sample_db):
     result = cli("--db", sample_db, "show", "user_mastr")
     assert result.exit_code == 2 and "did you mean" in result.stderr and "user_master" in result.stderr
@@ -109,6 +125,26 @@ def test_output_file_and_unknown_format(cli, sample_db, tmp_path):
     assert json.loads(out.read_text())["jobs"] == 13
     result = cli("--db", sample_db, "stats", "-f", "yaml")
     assert result.exit_code == 2 and "'yaml' is not one of 'table', 'json'" in result.stderr
+
+
+def test_output_never_overwrites_a_store(cli, tmp_path):
+    # -o naming the store (for --db, or by a slip) used to truncate it before writing a byte:
+    # `export -o lineage.duckdb` lost every event. Any DuckDB file is refused, through a link too.
+    db = tmp_path / "lineage.duckdb"
+    assert cli("--db", db, "-q", "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0
+    before = table_counts(str(db))
+    link = tmp_path / "answer.json"
+    link.symlink_to(db)
+    for args in (("stats", "-f", "json", "-o", db), ("export", "-o", db), ("impact", "user_master", "-o", link),
+                 ("graph", "user_master", "-f", "html", "-o", db)):
+        result = cli("--db", db, *args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert "is a DuckDB database" in result.stderr and "give -o a new file name" in result.stderr
+        assert result.stdout == ""
+    assert table_counts(str(db)) == before
+    out = tmp_path / "events.ndjson"
+    assert cli("--db", db, "export", "-o", out).exit_code == 0
+    assert len(out.read_text().splitlines()) == before["events"]
 
 
 def test_csv_cells_cannot_start_formulas(cli, db, tmp_path):
@@ -157,6 +193,19 @@ def test_help_and_version(cli):
     for name in ("ingest", "stats", "ls", "show", "migrate"):
         assert name in result.stdout
     assert cli("--version").stdout.startswith("lineagectl ")
+
+
+def test_a_memory_limit_duckdb_cannot_read_names_the_setting(cli, sample_db, db):
+    # Was "cannot open database lineage.duckdb: Parser Error: Memory must have a number": the
+    # store was fine, the variable was not, and nothing said which.
+    for value in ("lots", "5XB"):
+        result = cli("--db", sample_db, "stats", env={"LINEAGECTL_MEMORY_LIMIT": value})
+        assert result.exit_code == 2, result.stderr
+        assert f"memory limit {value!r}" in result.stderr and "LINEAGECTL_MEMORY_LIMIT" in result.stderr
+        assert "cannot open database" not in result.stderr
+    result = cli("--db", db, "ingest", SAMPLE, env={"LINEAGECTL_MEMORY_LIMIT": "lots"})
+    assert result.exit_code == 2 and "memory limit 'lots'" in result.stderr
+    assert cli("--db", db, "-q", "ingest", SAMPLE).exit_code == 0  # nothing left half-made
 
 
 def test_out_of_memory_is_a_clear_error_and_stores_nothing(db):

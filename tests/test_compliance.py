@@ -367,3 +367,39 @@ def test_a_plan_seeded_from_pii_without_a_policy_gives_pii_s_note(cli, tmp_path,
     assert with_policy.exit_code == 0 and "no policy file" not in with_policy.stderr
     by_column = cli(command, "--column", "user_id", "--db", db, "-f", "json")
     assert by_column.exit_code == 0 and "no policy file" not in by_column.stderr
+
+
+def test_plan_titles_count_one_step_in_the_singular(cli, tmp_path):
+    # "1 steps (1 delete)" read as a typo in a ticket; every other title counts with counted().
+    schema = {"schema": {"_producer": "t", "_schemaURL": "t", "fields": [{"name": "email", "type": "string"}]}}
+    path = write_ndjson(tmp_path / "one.ndjson",
+                        [run_event("r1", outputs=[("postgres://db:5432", "crm.public.people", schema)])])
+    db = str(tmp_path / "one.duckdb")
+    assert cli("--db", db, "-q", "ingest", path).exit_code == 0
+    for command, action in (("erase", "delete"), ("access", "select")):
+        title = cli("--db", db, command, "--column", "email", "--value", "a@b.c").stdout.splitlines()[0]
+        assert title.endswith(f"= a@b.c: 1 step (1 {action})"), title
+
+
+def test_a_column_missing_only_from_the_namespace_says_where_it_is(sample, cli):
+    # "no dataset has a column 'email'; did you mean: email" read as a bug: the column is there,
+    # --namespace left it out. Say so, and where it is.
+    done = cli("--db", sample, "erase", "--column", "email", "--namespace", "kafka://nowhere")
+    assert done.exit_code == 2
+    assert "no dataset in namespace 'kafka://nowhere' has a column 'email'" in done.stderr
+    assert "postgres://db.eu.acme.internal:5432" in done.stderr and "check --namespace" in done.stderr
+    with pytest.raises(NotFoundError, match="no dataset has a column 'emial'"):
+        erase("emial", db=sample)
+
+
+def test_a_table_in_a_namespace_naming_no_engine_is_not_called_files(corpus, tmp_path):
+    # Marquez's seed names its Postgres namespace "food_delivery": the plan told the operator to
+    # delete the subject's records "in its files". It says what is missing (a dialect) instead.
+    db = str(tmp_path / "seed.duckdb")
+    ingest([str(corpus / "openlineage" / "marquez-seed" / "metadata.ndjson")], db)
+    step = erase("customer_id", db=db).payload["steps"][0]
+    assert step["name"] == "public.order_status" and step["sql"] is None
+    assert "files" not in step["reason"] and "pass --dialect" in step["reason"]
+    assert "namespace 'food_delivery'" in step["reason"]
+    with_dialect = erase("customer_id", db=db, dialect="postgres").payload["steps"][0]
+    assert with_dialect["sql"] == 'DELETE FROM "public"."order_status" WHERE "customer_id" = %s'

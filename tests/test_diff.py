@@ -265,6 +265,16 @@ def test_a_file_that_is_not_a_manifest_is_an_input_error(tmp_path):
         api.diff(str(tmp_path / "x.json"), str(EXAMPLE / "pr" / "manifest.json"))
 
 
+def test_a_catalog_given_for_a_manifest_is_an_input_error(cli):
+    # A catalog has "nodes" too (none a model): read as the old manifest it made every node
+    # "added" and the check pass, exit 0 with 0 breaking changes, in the CI job meant to stop them.
+    catalog = netsuite("v12.dbt1.9.0", "catalog")
+    with pytest.raises(InputError, match="a dbt catalog file, not a manifest"):
+        api.diff(catalog, netsuite("v12.dbt1.9.0"))
+    done = cli("diff", catalog, netsuite("v12.dbt1.9.0"))
+    assert done.exit_code == 2 and "--old-catalog" in done.stderr and done.stdout == ""
+
+
 # --- the command --------------------------------------------------------------------------------
 
 def _run(*args):

@@ -38,6 +38,19 @@ def test_run_id_and_depth(db):
     assert [s["run_id"] for s in one] == [start]
 
 
+def test_a_run_id_in_upper_case_names_the_same_run(db, cli):
+    # Ingest keeps a UUID run id in lower case (RFC 4122: case-insensitive), so an id copied
+    # from a log that prints it in upper case must find the run too; a non-UUID id is kept as is.
+    start = run_provenance(db, name="churn_model", version="2").payload["run"]
+    lower = cli("--db", db, "trace", "--run", start, "-f", "json")
+    upper = cli("--db", db, "trace", "--run", start.upper(), "-f", "json")
+    assert upper.exit_code == 0, upper.stderr
+    assert json.loads(upper.stdout) == json.loads(lower.stdout)
+    assert json.loads(upper.stdout)["run"] == start
+    with pytest.raises(NotFoundError, match="no run with id 'NOPE'"):
+        run_provenance(db, run_id="NOPE")
+
+
 def test_errors(db, cli):
     with pytest.raises(NotFoundError, match="no version '9'"):
         run_provenance(db, name="churn_model", version="9")

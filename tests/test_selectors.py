@@ -67,6 +67,10 @@ def test_errors(db):
     # a comma alone selected nothing and exited 0, where any other empty answer is an error
     with pytest.raises(InputError, match="names nothing between its commas"):
         select(",", db)
+    # a method without its value ("tag:$TAG" with TAG unset) said "matches no dataset"
+    for blank in ("tag:", "config.materialized:", "+namespace: "):
+        with pytest.raises(InputError, match=r": needs a value"):
+            select(blank, db)
 
 
 def test_cli_ls_select_json_is_dbt_like(cli, db):

@@ -24,6 +24,17 @@ def test_readers_never_create_a_store(tmp_path):
     assert not (tmp_path / "none.duckdb").exists()
 
 
+def test_a_directory_given_as_the_store_says_so(tmp_path, cli):
+    # Was "cannot open database DIR: IO Error: Could not read from file …: Is a directory", no hint.
+    for args in (("stats",), ("ingest", write_ndjson(tmp_path / "e.ndjson", [run_event("r1")]))):
+        done = cli("--db", tmp_path, *args)
+        assert done.exit_code == 2
+        assert f"{tmp_path} is a directory, not a store file" in done.stderr
+        assert f"--db {tmp_path / 'lineage.duckdb'}" in done.stderr
+    with pytest.raises(DatabaseError, match="is a directory"):
+        stats(str(tmp_path))
+
+
 def test_newer_schema_is_refused_by_readers_and_writers(db):
     migrate(db)
     _set_version(db, SCHEMA_VERSION + 1)

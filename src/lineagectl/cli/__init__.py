@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, Literal, get_args
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal, TextIO, get_args
 
 import typer
 
@@ -106,13 +107,34 @@ def emit(result: Result, fmt: str | None, output: str | None, allowed: tuple[str
         boundary.stderr(f"Warning: writing the {fmt} output to a file named {output!r}; "
                         f"for the {output} format use -f {output}")
     if output:
-        try:
-            with open(output, "w", encoding="utf-8", newline="") as stream:
-                render(result, fmt, stream, color=False, allowed=allowed)
-        except OSError as exc:
-            raise InputError(f"cannot write {output}: {exc.strerror}") from None
+        with output_file(output) as stream:
+            render(result, fmt, stream, color=False, allowed=allowed)
     else:
         render(result, fmt, sys.stdout, color=color(sys.stdout), allowed=allowed)
+
+
+# Bytes 8-11 of every DuckDB database file (its main header's magic).
+_DUCKDB_MAGIC = b"DUCK"
+
+
+@contextmanager
+def output_file(output: str) -> Iterator[TextIO]:
+    """``-o FILE`` open for writing, a failure to write it an input error. Never a DuckDB
+    database: ``-o lineage.duckdb`` (for ``--db``, or a store named by mistake) would truncate
+    the store before a byte of the answer is written, and ``export -o`` lose every event."""
+    try:
+        with open(output, "rb") as existing:
+            header = existing.read(12)
+    except OSError:
+        header = b""
+    if header[8:12] == _DUCKDB_MAGIC:
+        raise InputError(f"-o {output}: that file is a DuckDB database (a lineagectl store?); writing "
+                         "the output there would destroy it", hint="give -o a new file name; --db names the store")
+    try:
+        with open(output, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}") from None
 
 
 def _format_names() -> set[str]:

@@ -13,7 +13,17 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from lineagectl import api
-from lineagectl.cli import DbOption, FormatOption, NamespaceOption, OutputOption, PolicyOption, command, emit, finish
+from lineagectl.cli import (
+    DbOption,
+    FormatOption,
+    NamespaceOption,
+    OutputOption,
+    PolicyOption,
+    command,
+    emit,
+    finish,
+    output_file,
+)
 from lineagectl.cli.boundary import stderr as _stderr
 from lineagectl.cli.commands import KindOption, NameArgument
 from lineagectl.cli.environment import bearer_token, policy_path, settings, store
@@ -145,11 +155,8 @@ def export(
     if not output:
         _write_lines(events, sys.stdout)
         return
-    try:
-        with open(output, "w", encoding="utf-8", newline="") as stream:
-            _write_lines(events, stream)
-    except OSError as exc:
-        raise InputError(f"cannot write {output}: {exc.strerror}") from None
+    with output_file(output) as stream:
+        _write_lines(events, stream)
 
 
 def _write_lines(events: Iterable[str], stream: TextIO) -> None:

@@ -347,9 +347,15 @@ def _plan(db, column, name, value, dialect, tag, namespace, policy, verb: str) -
             reason += (f"; no statement: {unaddressable}: find the table it stands for and "
                        f"{'delete' if verb == 'delete' else 'read'} the rows whose {' or '.join(step.columns)} "
                        "is the subject's by hand")
-        elif step.action == "delete" and sql is None:
+        elif step.action == "delete" and sql is None and "/" in name_:
             reason += (f" (not a SQL table: {'delete' if verb == 'delete' else 'find'} the records whose "
                        f"{' or '.join(step.columns)} is the subject's in its files)")
+        elif step.action == "delete" and sql is None:
+            # A bare namespace (Marquez's "food_delivery") names no engine: the dataset may well be a
+            # table, so never tell the operator to look for files.
+            reason += (f" (no statement: namespace {namespace_!r} names no SQL engine lineagectl knows; for a "
+                       f"table pass --dialect, else {'delete' if verb == 'delete' else 'find'} the records "
+                       f"whose {' or '.join(step.columns)} is the subject's by hand)")
         item = {"order": number, "namespace": namespace_, "name": name_, "columns": step.columns,
                 "action": action, "reason": reason, "masked": step.masked, "owners": owners or [],
                 "sql": sql, "type": kind}

@@ -244,8 +244,17 @@ def seeds_of(con: Any, column: str | None, name: str | None, namespace: str | No
         "WHERE lower(c.column_name) = lower($col) AND ($ns IS NULL OR d.namespace = $ns)",
         {"col": column, "ns": namespace}).fetchall()
     if not rows:
+        if namespace is not None:
+            # The column may well exist, elsewhere: say where rather than suggest its own name.
+            elsewhere = [r[0] for r in con.execute(
+                "SELECT DISTINCT d.namespace FROM columns c JOIN datasets d USING (dataset_id) "
+                "WHERE lower(c.column_name) = lower(?) ORDER BY 1 LIMIT 5", [column]).fetchall()]
+            if elsewhere:
+                raise NotFoundError(f"no dataset in namespace {namespace!r} has a column {column!r}",
+                                    hint="datasets in " + ", ".join(elsewhere) + " have it: check --namespace")
         known = [r[0] for r in con.execute("SELECT DISTINCT column_name FROM columns").fetchall()]
         close = difflib.get_close_matches(column, known, n=5, cutoff=0.6)
-        raise NotFoundError(f"no dataset has a column {column!r}",
+        where = f" in namespace {namespace!r}" if namespace is not None else ""
+        raise NotFoundError(f"no dataset{where} has a column {column!r}",
                             hint=("did you mean: " + ", ".join(close)) if close else None)
     return {(d, c.lower()): f"holds {c}" for d, c in rows}

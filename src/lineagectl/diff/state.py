@@ -31,6 +31,7 @@ from pathlib import Path
 import orjson
 
 from lineagectl.errors import InputError
+from lineagectl.sources.dbt.artifacts import artifact
 
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
 # Config keys dbt's comparison excludes (CompareBehavior.Exclude): the relation is its own reason.
@@ -54,6 +55,13 @@ def read_manifest(path: str) -> dict:
         raise InputError(f"{path}: cannot read dbt manifest: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), dict):
         raise InputError(f"{path}: not a dbt manifest (no nodes)")
+    # A catalog has "nodes" too (none of them a model): read as a manifest it made every node
+    # "added" and the diff pass with 0 breaking changes.
+    found = artifact(path)
+    if found is not None and found[0] != "manifest":
+        raise InputError(f"{path}: a dbt {found[0]} file, not a manifest",
+                         hint="diff compares two manifest.json files (or the target/ folders that hold them); "
+                              "a catalog goes with --old-catalog/--new-catalog")
     return data
 
 

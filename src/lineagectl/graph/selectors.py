@@ -105,6 +105,10 @@ def parse_atom(text: str) -> Atom:
         raise InputError(f"selector {text!r}: unknown method {method[0]!r}", hint=f"methods: {', '.join(METHODS)}")
     if method and method[1] and method[0] != "config":
         raise InputError(f"selector {text!r}: only config takes a key (config.KEY:value)")
+    if method and not method[2].strip():
+        # "tag:" (SEL="tag:$TAG" with TAG unset) was looked up as a tag named "" and "matched no dataset".
+        raise InputError(f"selector {text!r}: {atom.core.partition(':')[0]}: needs a value",
+                         hint=f"e.g. {method[0]}:pii or {method[0]}:* (a glob)")
     return atom
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from lineagectl.common.versions import check as check_versions
-from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError
+from lineagectl.errors import DatabaseError, DatabaseLockedError, DatabaseMissingError, InputError
 from lineagectl.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 from lineagectl.store.writelock import WriterLock, acquire
 
@@ -70,6 +70,10 @@ def _connect(path: Path, read_only: bool, memory_limit: str) -> duckdb.DuckDBPyC
                 hint="pass a lineagectl store with --db, or a new path to create one",
             ) from None
         raise DatabaseError(f"cannot open database {path}: {text}") from None
+    except duckdb.ParserException as exc:
+        # The one setting parsed at connect time: say which, not "cannot open database".
+        raise InputError(f"memory limit {memory_limit!r}: {str(exc).removeprefix('Parser Error: ')}",
+                         hint="set LINEAGECTL_MEMORY_LIMIT to a size such as 400MB or 2GB") from None
     except duckdb.Error as exc:
         raise DatabaseError(f"cannot open database {path}: {exc}") from None
 
@@ -163,6 +167,9 @@ class Store:
                 f"database {self.path} does not exist",
                 hint="create it with `lineagectl ingest FILE`, or point --db / LINEAGECTL_DB at a store",
             )
+        if self.path.is_dir():
+            raise DatabaseError(f"{self.path} is a directory, not a store file",
+                                hint=f"name the store file itself, e.g. --db {self.path / DEFAULT_DB}")
         if self.write and self.path.parent and not self.path.parent.exists():
             raise DatabaseError(f"directory {self.path.parent} does not exist (for --db {self.path})")
         started = time.monotonic()

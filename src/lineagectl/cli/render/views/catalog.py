@@ -70,7 +70,7 @@ _FIELDS = {
     "dataset": ["type", "version", "owners", "aliases", "description", "lifecycle_state", "dropped_at",
                 "first_seen", "last_seen"],
     "job": ["type", "processing_type", "integration", "owners", "description", "source_location", "sql_dialect",
-            "sql", "first_seen", "last_seen"],
+            "first_seen", "last_seen"],
 }
 
 
@@ -89,5 +89,10 @@ def show(result: Result) -> View:
             if info.get(k) not in (None, [], "")]
     sections = [View(title=title, columns=columns, records=info[key])
                 for title, key, columns in _SECTIONS[kind] if info[key]]
+    if kind == "job" and info.get("sql"):
+        # A job's SQL, line by line as written: squeezed into one summary cell it was a single
+        # line of ⏎ marks, thousands of characters wide, that nobody could read.
+        sections.insert(0, View(columns=["sql"],
+                                records=[{"sql": line} for line in info["sql"].splitlines()]))
     return View(title=f"{kind} {info['namespace']} {info['name']}", columns=["field", "value"], records=head,
                 sections=sections)

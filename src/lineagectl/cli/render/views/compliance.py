@@ -38,7 +38,7 @@ def plan(result: Result) -> View:
     what = f"tag {subject['tag']}" if "tag" in subject else f"column {subject['column']}"
     value = f" = {subject['value']}" if subject["value"] is not None else ""
     name = "erasure" if result.kind == "erase" else "access"
-    return View(title=f"{name} plan for {what}{value}: {len(steps)} steps ({summary or 'none'})",
+    return View(title=f"{name} plan for {what}{value}: {counted(len(steps), 'step')} ({summary or 'none'})",
                 columns=PLAN_COLUMNS, records=[{k: s[k] for k in PLAN_COLUMNS} for s in steps],
                 drop=("owners", "masked", "namespace", "sql"))
 

@@ -50,7 +50,7 @@ def changes(result: Result) -> View:
     """The changes, newest first, each with its summary (the JSON's ``details`` are left out)."""
     payload = result.payload
     items = payload["changes"]
-    title = (f"{len(items)} changes upstream of {entity(payload['root'])} since {payload['since']} "
+    title = (f"{counted(len(items), 'change')} upstream of {entity(payload['root'])} since {payload['since']} "
              f"({counted(payload['datasets'], 'dataset')}, {counted(payload['jobs'], 'job')} looked at)")
     return View(title=title, columns=CHANGE_COLUMNS, records=[{c: item[c] for c in CHANGE_COLUMNS} for item in items],
                 drop=("distance", "entity", "namespace"))
