@@ -341,6 +341,8 @@ def test_pii_without_a_policy_says_so_on_stderr(cli, tmp_path, monkeypatch):
     assert bare.exit_code == 0, bare.stderr
     assert "no policy file" in bare.stderr and "--policy" in bare.stderr
     assert set(json.loads(bare.stdout)) == {"columns", "propagated"}
+    quiet = cli("pii", "--db", db, "-q", "-f", "json")
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == bare.stdout  # -q: no note
     with_policy = cli("pii", "--db", db, "--policy", SAMPLE / "lineagectl.yaml", "-f", "json")
     assert with_policy.exit_code == 0 and "no policy file" not in with_policy.stderr
     assert api.pii(db).context["policy"] is None

@@ -60,7 +60,8 @@ ListFormatOption = Annotated[Listing, typer.Option(
     help="Output format: table, json, ndjson, csv or name (one namespace/name per line).")]
 OutputOption = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="FILE", help="Write results to FILE instead of stdout.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress, summaries, notes or warnings on stderr; errors stay.")]
 NamespaceOption = Annotated[str | None, typer.Option(
     "--namespace", metavar="NS", help="Only this namespace.")]
 PolicyOption = Annotated[str | None, typer.Option(

@@ -73,9 +73,10 @@ def pii(policy: PolicyOption = None, db: DbOption = None,
 
 def note_pii_without_policy(result: Result) -> None:
     """Say on stderr that no policy was read when ``result`` counted PII (``pii``, ``erase``/``access
-    --tag pii``): "0 columns", or a short plan, must not read as "no personal data"."""
+    --tag pii``): "0 columns", or a short plan, must not read as "no personal data". ``-q`` silences
+    it, as it does every note."""
     counted_pii = result.kind == "pii" or result.context.get("pii_rules")
-    if counted_pii and result.context.get("policy") is None:
+    if counted_pii and result.context.get("policy") is None and not settings.quiet:
         stderr("Note: no policy file: only columns tagged as PII in the events and dbt manifests count "
                "(pass --policy PATH, or write lineagectl.yaml with pii: globs; see README: Policy file)")
 
