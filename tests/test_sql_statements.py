@@ -74,6 +74,16 @@ def test_one_bad_statement_is_reported_and_the_rest_answer():
     assert found[2].targets == ["t"] and found[2].sources == ["b"]
 
 
+def test_a_misspelt_keyword_is_an_error_not_a_statement_without_lineage():
+    # sqlglot reads "SELEC email" as the column SELEC aliased email: it must not pass as a quiet OTHER.
+    found = statements("SELEC email; VACUUM users; a + b; SELECT 1 AS one; SELEC email FROM users")
+    assert [s.kind for s in found] == ["UNKNOWN", "OTHER", "UNKNOWN", "SELECT", "UNKNOWN"]
+    assert found[0].error == "not a statement: sqlglot reads 'SELEC email' as an expression (a misspelt keyword?)"
+    assert found[2].error and "'a + b'" in found[2].error
+    assert found[4].error  # with a FROM, sqlglot refuses it itself
+    assert found[1].error is None and found[3].error is None  # VACUUM: a statement without lineage
+
+
 def test_ctes_are_not_sources_but_a_table_of_the_same_name_in_a_schema_is():
     (statement,) = statements("WITH orders AS (SELECT * FROM raw.orders) SELECT * FROM orders JOIN mart.orders m "
                               "ON m.id = orders.id")

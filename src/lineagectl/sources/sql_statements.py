@@ -239,6 +239,19 @@ def _describe(statement: Statement, dialect: str | None) -> None:
     statement.temporary = statement.temporary and (isinstance(tree, exp.Cache) or _is_temporary(tree))
 
 
+def _is_bare_expression(tree: Any) -> bool:
+    """``SELEC a``, ``foo``, ``a + b``: sqlglot parses a script's text that starts with no statement
+    keyword it knows as a lone expression (a column, an alias, arithmetic) instead of refusing it."""
+    from sqlglot import exp
+
+    return isinstance(tree, (exp.Condition, exp.Alias)) and not isinstance(tree, exp.Query)
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[:limit - 1] + "…")
+
+
 def _read_through(statements: list[Statement]) -> None:
     """Sources that are temporary tables filled earlier in the script: their sources instead."""
     temporary: dict[str, list[str]] = {}
@@ -276,6 +289,10 @@ def statements(sql: str, dialect: str | None = None) -> list[Statement]:
             found.append(statement)
             continue
         if not trees:
+            continue
+        if _is_bare_expression(trees[0]):
+            statement.error = f"not a statement: sqlglot reads {_excerpt(text)} as an expression (a misspelt keyword?)"
+            found.append(statement)
             continue
         statement.tree = _understood(trees[0], dialect)
         try:
