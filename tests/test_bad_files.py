@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +36,27 @@ def test_a_json_file_that_is_not_a_manifest(cli, sample_db, tmp_path):
     result = cli("--db", sample_db, "ingest", path)
     assert result.exit_code == 2 and "not a dbt manifest (no nodes)" in result.stderr
     assert stats(sample_db).payload == before
+
+
+def test_a_binary_file_is_one_clear_error_not_a_reject_about_utf8(cli, sample_db, tmp_path):
+    import gzip
+    import sys
+
+    good = (SAMPLE / "ecommerce.ndjson").read_bytes()
+    binary = tmp_path / "model.parquet.ndjson"
+    binary.write_bytes(b"PAR1\x15\x04\x15\x00" + good[:2000])
+    zipped = tmp_path / "python.gz"
+    zipped.write_bytes(gzip.compress(Path(sys.executable).resolve().read_bytes()[:100_000]))  # an ELF binary
+    utf16 = tmp_path / "utf16-no-bom.ndjson"
+    utf16.write_bytes(good.decode().encode("utf-16-le"))
+    before = stats(sample_db).payload
+    for path in (binary, zipped, utf16):
+        result = cli("--db", sample_db, "ingest", path)
+        assert result.exit_code == 2, result.stderr
+        assert f"Error: {path}: cannot read: not a text file: NUL bytes" in result.stderr
+        assert "UTF-16/32 without a byte-order mark" in result.stderr and "UTF-8: surrogates" not in result.stderr
+    assert stats(sample_db).payload == before
+    assert cli("--db", sample_db, "ingest", SAMPLE / "ecommerce.ndjson").exit_code == 0  # text still reads
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes read-only files anyway")

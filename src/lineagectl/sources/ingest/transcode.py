@@ -23,6 +23,7 @@ _MARKS = (
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
 _PIECE = 1 << 20
+_SNIFF = 4096  # bytes looked at for a byte-order mark, or NULs that say the file is not text
 
 
 def encoding_of(head: bytes) -> str | None:
@@ -68,12 +69,17 @@ class _Utf8(io.RawIOBase):
 def as_utf8(stream: BinaryIO) -> BinaryIO:
     """``stream`` itself, or, when it starts with a UTF-16 or UTF-32 BOM, its text re-encoded as UTF-8.
 
-    ``stream`` must support ``peek`` (an ``io.BufferedReader``).
+    ``stream`` must support ``peek`` (an ``io.BufferedReader``). Raises ``OSError`` when the start of
+    the stream holds a NUL byte without a BOM: not a text file (``/bin/ls``, a Parquet file).
     """
     try:
-        encoding = encoding_of(stream.peek(4)[:4])  # type: ignore[attr-defined]
+        head = stream.peek(_SNIFF)[:_SNIFF]  # type: ignore[attr-defined]
     except (EOFError, OSError, zlib.error):
         return stream  # a truncated gzip: reading it again reports why, where errors are caught
+    encoding = encoding_of(head[:4])
     if encoding is None:
+        if b"\x00" in head:  # JSON text in UTF-8 never holds a NUL byte
+            raise OSError("not a text file: NUL bytes in its first bytes (a binary file, or UTF-16/32 "
+                          "without a byte-order mark: convert it to UTF-8)")
         return stream
     return io.BufferedReader(_Utf8(stream, encoding), buffer_size=_PIECE)
