@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lineagectl.api import impact, ingest, trace
+from lineagectl.api import graph, impact, ingest, trace
 
 
 def _events(path: Path) -> list[dict]:
@@ -40,3 +40,38 @@ def test_airflow_job_owners_are_warned_by_impact_and_named_by_trace(corpus, tmp_
     assert {j["name"]: set(j["owners"]) for j in up["jobs"]} == {
         name: owners[name] for name in ("BQ.download", "BQ.copy", "BQ.upload")}
     assert set(up["owners"]) == set().union(*(owners[n] for n in ("BQ.download", "BQ.copy", "BQ.upload")))
+
+
+def _readers_and_writers(events: list[dict], name: str) -> tuple[set[str], set[str]]:
+    """The jobs whose events name dataset ``name`` as an input, and as an output."""
+    readers, writers = set(), set()
+    for event in events:
+        for side, jobs in (("inputs", readers), ("outputs", writers)):
+            if any(d["name"] == name for d in event.get(side) or []):
+                jobs.add(event["job"]["name"])
+    return readers, writers
+
+
+def _graph_jobs(payload: dict, root_id: str) -> tuple[set[str], set[str]]:
+    """The jobs a graph draws reading the root, and writing it."""
+    names = {n["id"]: n["name"] for n in payload["nodes"] if n["kind"] == "job"}
+    return ({names[e["target"]] for e in payload["edges"] if e["source"] == root_id and e["target"] in names},
+            {names[e["source"]] for e in payload["edges"] if e["target"] == root_id and e["source"] in names})
+
+
+def test_graph_draws_the_jobs_that_only_read_or_only_write_the_dataset(corpus, tmp_path):
+    # Airflow's GCS delete task reads a file and writes nothing, the upload task writes it from
+    # nothing the events name; Spark's DROP/CREATE TABLE and INSERT VALUES jobs write a Hive table
+    # and read nothing. The graph drew neither: the dataset stood alone.
+    cases = [(corpus / "openlineage" / "compat-airflow" / "events.ndjson", "to_be_deleted.txt"),
+             (corpus / "openlineage" / "compat-spark-dataproc" / "hive-simple.ndjson", "/user/hive/warehouse/t1")]
+    for log, name in cases:
+        db = str(tmp_path / f"{log.parent.name}.duckdb")
+        ingest([str(log)], db)
+        readers, writers = _readers_and_writers(_events(log), name)
+        payload = graph(name, db, depth=1).payload
+        root_id = next(n["id"] for n in payload["nodes"] if n["root"])
+        assert writers and _graph_jobs(payload, root_id) == (readers, writers), log.parent.name
+    # Without the jobs, a job with one side only links nothing: no edge is invented.
+    alone = graph("to_be_deleted.txt", str(tmp_path / "compat-airflow.duckdb"), depth=1, datasets_only=True)
+    assert alone.payload["edges"] == [] and len(alone.payload["nodes"]) == 1
