@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lineagectl.api import graph, impact, ingest, trace
+from lineagectl.api import graph, graph_page, impact, ingest, trace
 
 
 def _events(path: Path) -> list[dict]:
@@ -72,6 +72,9 @@ def test_graph_draws_the_jobs_that_only_read_or_only_write_the_dataset(corpus, t
         payload = graph(name, db, depth=1).payload
         root_id = next(n["id"] for n in payload["nodes"] if n["root"])
         assert writers and _graph_jobs(payload, root_id) == (readers, writers), log.parent.name
+        # The HTML explorer's focus page draws them too.
+        page = graph_page(name, db, depth=1).payload
+        assert {n["name"] for n in page["nodes"] if n["id"].startswith("j")} == readers | writers, log.parent.name
     # Without the jobs, a job with one side only links nothing: no edge is invented.
     alone = graph("to_be_deleted.txt", str(tmp_path / "compat-airflow.duckdb"), depth=1, datasets_only=True)
     assert alone.payload["edges"] == [] and len(alone.payload["nodes"]) == 1
