@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lineagectl.api import graph, graph_page, impact, ingest, trace
+from lineagectl.api import graph, graph_page, impact, ingest, show, trace
 
 
 def _events(path: Path) -> list[dict]:
@@ -78,3 +78,26 @@ def test_graph_draws_the_jobs_that_only_read_or_only_write_the_dataset(corpus, t
     # Without the jobs, a job with one side only links nothing: no edge is invented.
     alone = graph("to_be_deleted.txt", str(tmp_path / "compat-airflow.duckdb"), depth=1, datasets_only=True)
     assert alone.payload["edges"] == [] and len(alone.payload["nodes"]) == 1
+
+
+def test_airflow_task_and_dag_run_hierarchy_from_the_parent_run_facet(corpus, tmp_path):
+    # Every Airflow task event names its DAG run in a parent run facet (task -> DAG run); Spark's
+    # query jobs name their application run the same way.
+    for log in (corpus / "openlineage" / "compat-airflow" / "events.ndjson",
+                corpus / "openlineage" / "compat-spark-cll" / "events.ndjson"):
+        db = str(tmp_path / f"{log.parent.name}.duckdb")
+        ingest([str(log)], db)
+        parents: dict[str, tuple[str, str]] = {}
+        for event in _events(log):
+            facet = ((event.get("run") or {}).get("facets") or {}).get("parent")
+            if facet:
+                parents[event["job"]["name"]] = (facet["job"]["name"], facet["run"]["runId"])
+        assert parents, log.parent.name
+        for task, (dag, dag_run) in parents.items():
+            job = show(task, db, kind="job").payload
+            assert job["parent"]["name"] == dag and job["children"] == [], task
+            assert {r["parent_run_id"] for r in job["runs"]} == {dag_run}, task
+        for dag in {dag for dag, _ in parents.values()}:
+            job = show(dag, db, kind="job").payload
+            assert job["parent"] is None
+            assert {c["name"] for c in job["children"]} == {t for t, (d, _) in parents.items() if d == dag}, dag
