@@ -123,3 +123,18 @@ def test_a_dialect_alias_reads_the_sql_as_its_engine():
 
     # "sqlserver" is a producer's name for T-SQL; [brackets] only parse as T-SQL identifiers.
     assert sql_clauses("SELECT [a] FROM [t] WHERE [b] = 1", "sqlserver") == ({"[b] = 1"}, set())
+
+
+def test_a_schema_that_comes_back_is_a_change_too(tmp_path):
+    # a, b -> a, b, c -> a, b: the third schema's payload was stored at its first sight, so the
+    # history read by payload saw only the first change and never that c was removed again.
+    def load(day: int, *columns: str) -> dict:
+        schema = {"schema": {"fields": [{"name": c, "type": "int"} for c in columns]}}
+        return run_event(f"00000000-0000-4000-8000-00000000000{day}", job="load", time=f"2026-11-2{day}T00:00:00Z",
+                         outputs=[("pg", "t", schema)])
+
+    db = str(tmp_path / "store.duckdb")
+    ingest([write_ndjson(tmp_path / "e.ndjson", [load(1, "a", "b"), load(2, "a", "b", "c"), load(3, "a", "b")])], db)
+    found = changes("t", db, since="2026-11-01").payload["changes"]
+    assert [(c["time"], c["summary"]) for c in found] == [
+        ("2026-11-23T00:00:00Z", "schema: removed c"), ("2026-11-22T00:00:00Z", "schema: added c int")]

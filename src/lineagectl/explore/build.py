@@ -72,6 +72,7 @@ def graph_page(name: str | None, db: Any = None, *, whole: bool = False, directi
                 kept.add(root.id)
                 for walk in walks.values():
                     walk.rows = [r for r in walk.rows if r[0] in kept and r[2] in kept]
+                    walk.ends = {(src, job) for src, job in walk.ends if src in kept}
             shape = focus_shape(root.id, walks, max_nodes, _sort_key(con, root.id, walks), datasets_only)
             path = _column_path(con, root, column, list(walks), depth, when) if column else None
         dataset_ids = sorted(int(k[1:]) for k in shape.order if k[0] == "d")

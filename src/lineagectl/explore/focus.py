@@ -51,13 +51,20 @@ def focus_shape(root: int, walks: dict[str, Any], max_nodes: int, label: Callabl
     links: dict[str, set[tuple[str, str]]] = {}  # node -> {(a node one step nearer the root, side)}
     for direction, walk in walks.items():
         side = DOWN if direction == "downstream" else UP
-        for src, job, dst in walk.rows:
-            near, middle, far = dataset_key(src), job_key(job), dataset_key(dst)
-            # Distances stay counted in steps of a job (odd) and a dataset (even) without the jobs too.
-            path = [near, far] if datasets_only else [near, middle, far]
+        # A job with nothing on the far side (a reader that writes nothing, a writer that reads
+        # nothing) ends its path: drawn with the jobs, nothing to link without them.
+        ends = [] if datasets_only else [(src, job, None) for src, job in sorted(walk.ends)]
+        for src, job, dst in [*walk.rows, *ends]:
+            near, middle = dataset_key(src), job_key(job)
+            distances = {middle: 2 * walk.jobs[job] - 1}
+            path = [near, middle]
+            if dst is not None:
+                far = dataset_key(dst)
+                distances[far] = 2 * walk.datasets.get(dst, 0)
+                # Distances stay counted in steps of a job (odd) and a dataset (even) without the jobs too.
+                path = [near, far] if datasets_only else [near, middle, far]
             hops = list(pairwise(path))
             shape.edges.update(hops if side == DOWN else ((b, a) for a, b in hops))
-            distances = {middle: 2 * walk.jobs[job] - 1, far: 2 * walk.datasets.get(dst, 0)}
             for previous, node in hops:
                 if node != top and distances[node] < shape.distance.get(node, distances[node] + 1):
                     shape.distance[node] = distances[node]

@@ -139,12 +139,15 @@ class Walk:
     ``rows`` holds the edges as the store returned them, (src, job, dst) triples in
     ``DatasetEdge``'s field order; ``edges`` makes them ``DatasetEdge``s on first use
     (a walk over a whole store takes 100k+ edges, and a caller scanning them all can
-    read ``rows`` without the cost of building named tuples).
+    read ``rows`` without the cost of building named tuples). ``ends`` holds the
+    (dataset, job) hops to a job with nothing on the far side: a reader that writes
+    nothing downstream, a writer that reads nothing upstream.
     """
 
     datasets: dict[int, int] = field(default_factory=dict)
     jobs: dict[int, int] = field(default_factory=dict)
     rows: list[tuple[int, int, int]] = field(default_factory=list)
+    ends: set[tuple[int, int]] = field(default_factory=set)
 
     @cached_property
     def edges(self) -> set[DatasetEdge]:
@@ -258,6 +261,7 @@ def walk_datasets(con: Any, roots: Iterable[int], direction: str, max_depth: int
         for job in {row[1] for row in rows}:
             result.jobs.setdefault(job, depth)
         if any(row[2] is None for row in rows):
+            result.ends.update((row[0], row[1]) for row in rows if row[2] is None)
             rows = [row for row in rows if row[2] is not None]
         result.rows += rows
         for _src, _job, dst in rows:

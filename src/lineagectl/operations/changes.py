@@ -41,13 +41,21 @@ from lineagectl.store.lookups import describe_datasets, describe_jobs, dropped_a
 
 KINDS = ("schema", "sql", "failed_run", "gap", "quality", "retired")
 
-# Each distinct facet payload of an entity, oldest first, with its fields (schema) or text (sql).
+# Each schema of a dataset as it came, oldest first, with its fields: every distinct payload when first
+# seen (inputs have no other history), and the schema of every version written, which keeps a schema
+# that comes back (a, b -> a, b, c -> a, b) in its place: a payload is stored once, at its first sight.
+# Repeats of the same schema in a row are no change (``_schema_changes`` skips them).
 _SCHEMAS = """
-    SELECT f.dataset_id, f.facet_hash, f.first_seen,
+    WITH history AS (
+        SELECT dataset_id, facet_hash AS schema_hash, first_seen AS seen FROM dataset_facets
+        WHERE facet_key = 'schema' AND dataset_id IN (SELECT unnest($ids::BIGINT[]))
+        UNION
+        SELECT dataset_id, schema_hash, schema_time FROM dataset_versions
+        WHERE schema_hash IS NOT NULL AND dataset_id IN (SELECT unnest($ids::BIGINT[])))
+    SELECT h.dataset_id, h.schema_hash, h.seen,
            list({'name': s.name, 'type': s.type} ORDER BY s.ordinal) FILTER (WHERE s.name IS NOT NULL)
-    FROM dataset_facets f LEFT JOIN schema_fields s ON s.schema_hash = f.facet_hash
-    WHERE f.facet_key = 'schema' AND f.dataset_id IN (SELECT unnest($ids::BIGINT[]))
-    GROUP BY ALL ORDER BY f.dataset_id, f.first_seen, f.facet_hash"""
+    FROM history h LEFT JOIN schema_fields s ON s.schema_hash = h.schema_hash
+    GROUP BY ALL ORDER BY h.dataset_id, h.seen, h.schema_hash"""
 _SQL = """
     SELECT f.job_id, f.first_seen, b.payload->>'query', b.payload->>'dialect'
     FROM job_facets f JOIN facet_blobs b USING (facet_hash)
@@ -120,7 +128,7 @@ def _schema_changes(con, datasets: dict, since: datetime) -> list[dict]:
     rows = con.execute(_SCHEMAS, {"ids": sorted(datasets)}).fetchall()
     found = []
     for previous, current in pairwise(rows):
-        if previous[0] != current[0] or current[2] < since:
+        if previous[0] != current[0] or previous[1] == current[1] or current[2] < since:
             continue
         diff = schema_diff(previous[3] or [], current[3] or [])
         parts = []

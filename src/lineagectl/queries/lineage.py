@@ -90,7 +90,7 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
         if requested(select, exclude):
             keep_selected(con, walk, select, exclude)
         datasets = describe_datasets(con, [*walk.datasets, root.id])
-        jobs = describe_jobs(con, walk.jobs)
+        jobs = describe_jobs(con, walk.jobs, owners=True)
     return _result(root, columns, direction, walk, datasets, jobs, include_jobs)
 
 
@@ -120,7 +120,8 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
         key=lambda r: (r["depth"], r["namespace"], r["name"]))
     dataset_items = [{"namespace": r["namespace"], "name": r["name"], "depth": r["depth"],
                       "type": r["type"], "owners": r["owners"], **lifecycle(r)} for r in reached]
-    job_items = sorted(({**jobs[j], "depth": d} for j, d in walk.jobs.items() if j in jobs),
+    job_items = sorted(({"namespace": jobs[j]["namespace"], "name": jobs[j]["name"], "depth": d,
+                         "owners": jobs[j]["owners"]} for j, d in walk.jobs.items() if j in jobs),
                        key=lambda r: (r["depth"], r["namespace"], r["name"]))
     payload: dict[str, Any] = {
         "root": {"namespace": root.namespace, "name": root.name, "column": columns[0] if columns else None,
@@ -129,7 +130,9 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
         "datasets": dataset_items,
         "jobs": job_items,
         "models": [d for d in dataset_items if d["type"] == "MODEL"],
-        "owners": sorted({o for d in dataset_items for o in d["owners"]}),
+        # Whom to warn: the owners of the datasets reached and of the jobs on the way. Airflow
+        # sends ownership on jobs only (OwnershipJobFacet), so on its events the jobs' owners are all there is.
+        "owners": sorted({o for item in [*dataset_items, *job_items] for o in item["owners"]}),
     }
     if columns is not None:
         shown = walk.shown_paths(MAX_PATH_SHOWN)

@@ -17,7 +17,7 @@ FIELD_ORDINAL = ("(SELECT min(f.ordinal) FROM schema_fields f"
                  " WHERE f.schema_hash = d.schema_hash AND f.name = c.column_name)")
 
 
-def _query(con, columns: list[str], sql: str, params: list) -> list[dict]:
+def _query(con, columns: list[str], sql: str, params: list | dict) -> list[dict]:
     return records_from_rows(columns, con.execute(sql, params).fetchall())
 
 
@@ -95,10 +95,24 @@ def _job(con, entity: Entity) -> Result:
                 ORDER BY d.namespace, d.name"""
     info["inputs"] = _query(con, io_cols, io_sql, [i, "in"])
     info["outputs"] = _query(con, io_cols, io_sql, [i, "out"])
-    run_cols = ["run_id", "state", "started_at", "ended_at", "seconds", "error"]
+    # The run hierarchy of a parent run facet (an Airflow task's DAG run, a Spark query's application):
+    # the job its latest run names as parent (not itself: some producers name the run's own job), and
+    # the jobs whose runs name this one.
+    parent = con.execute("""
+        SELECT parent_job_namespace, parent_job_name FROM runs
+        WHERE job_id = $job AND parent_job_name IS NOT NULL
+          AND (parent_job_namespace, parent_job_name) IS DISTINCT FROM ($ns, $name)
+        ORDER BY coalesce(started_at, first_event_time) DESC, run_id LIMIT 1""",
+                         {"job": i, "ns": entity.namespace, "name": entity.name}).fetchall()
+    info["parent"] = {"namespace": parent[0][0], "name": parent[0][1]} if parent else None
+    info["children"] = _query(con, ["namespace", "name", "runs", "last_seen"], """
+        SELECT j.namespace, j.name, count(*), max(r.last_event_time) FROM runs r JOIN jobs j USING (job_id)
+        WHERE r.parent_job_namespace = $ns AND r.parent_job_name = $name AND r.job_id <> $job
+        GROUP BY ALL ORDER BY j.namespace, j.name""", {"job": i, "ns": entity.namespace, "name": entity.name})
+    run_cols = ["run_id", "state", "started_at", "ended_at", "seconds", "error", "parent_run_id"]
     info["runs"] = _query(con, run_cols, f"""
         SELECT run_id, state, started_at, ended_at, round(epoch(ended_at) - epoch(started_at), 3),
-               error_message FROM runs WHERE job_id = ?
+               error_message, parent_run_id FROM runs WHERE job_id = ?
         ORDER BY started_at DESC NULLS LAST LIMIT {RECENT_RUNS}""", [i])
     return Result("show", info)
 

@@ -42,6 +42,8 @@ def neighbourhood(con: Any, name: str, *, direction: str = "both", depth: int | 
         for walk in walks:
             kept = keep_selected(con, walk, select, exclude) | {root.id}
             walk.edges = {e for e in walk.edges if e.src in kept and e.dst in kept}
+            if not columns:
+                walk.ends = {(src, job) for src, job in walk.ends if src in kept}
     ids = sorted({root.id} | {i for w in walks for i in w.datasets})
     datasets = describe_datasets(con, ids)
     jobs = describe_jobs(con, {j for w in walks for j in w.jobs})
@@ -59,7 +61,21 @@ def neighbourhood(con: Any, name: str, *, direction: str = "both", depth: int | 
                                **lifecycle(d)})
         return key
 
+    def job_node(job: int) -> str:
+        key = f"j{job}"
+        nodes.setdefault(key, {"id": key, "label": f"{jobs[job]['namespace']}\n{jobs[job]['name']}",
+                               "kind": "job", "marks": [], "namespace": jobs[job]["namespace"],
+                               "name": jobs[job]["name"], "column": None, "pii": False})
+        return key
+
     for direction_walked, walk in zip(directions, walks, strict=True):
+        if not columns:
+            # A job that reads a dataset and writes nothing (or writes one and reads nothing) is
+            # drawn too: Airflow's delete and download tasks, Spark's DROP and CREATE TABLE jobs.
+            for src, job in sorted(walk.ends):
+                a, j = dataset_node(src), job_node(job)
+                edges.append({"source": a, "target": j, "label": ""} if direction_walked == "downstream"
+                             else {"source": j, "target": a, "label": ""})
         for edge in sorted(walk.edges, key=lambda e: tuple(str(v) for v in e)):
             if columns:
                 a, b = dataset_node(edge.src, edge.src_column), dataset_node(edge.dst, edge.dst_column)
@@ -68,11 +84,7 @@ def neighbourhood(con: Any, name: str, *, direction: str = "both", depth: int | 
                 edges.append({"source": pair[0], "target": pair[1], "label": label})
                 continue
             src, job, dst = edge
-            a, b = dataset_node(src), dataset_node(dst)
-            j = f"j{job}"
-            nodes.setdefault(j, {"id": j, "label": f"{jobs[job]['namespace']}\n{jobs[job]['name']}",
-                                 "kind": "job", "marks": [], "namespace": jobs[job]["namespace"],
-                                 "name": jobs[job]["name"], "column": None, "pii": False})
+            a, b, j = dataset_node(src), dataset_node(dst), job_node(job)
             first, second = (a, b) if direction_walked == "downstream" else (b, a)
             edges.extend([{"source": first, "target": j, "label": ""}, {"source": j, "target": second, "label": ""}])
     root_key = dataset_node(root.id, columns[0] if columns else None)

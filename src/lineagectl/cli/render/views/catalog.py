@@ -61,7 +61,9 @@ _SECTIONS = {
                 ("written by (upstream jobs and their inputs)", "upstream", _NEIGHBOURS),
                 ("read by (downstream jobs and their outputs)", "downstream", _NEIGHBOURS),
                 ("last writing runs", "last_writes", ["run_id", "job", "state", "started_at", "ended_at"])],
-    "job": [("inputs", "inputs", ["namespace", "name", "runs", "last_seen"]),
+    "job": [("child jobs (their runs name this job's run as parent)", "children",
+             ["namespace", "name", "runs", "last_seen"]),
+            ("inputs", "inputs", ["namespace", "name", "runs", "last_seen"]),
             ("outputs", "outputs", ["namespace", "name", "runs", "last_seen"]),
             ("last runs", "runs", ["run_id", "state", "started_at", "ended_at", "seconds", "error"])],
 }
@@ -69,12 +71,14 @@ _SECTIONS = {
 _FIELDS = {
     "dataset": ["type", "version", "owners", "aliases", "description", "lifecycle_state", "dropped_at",
                 "first_seen", "last_seen"],
-    "job": ["type", "processing_type", "integration", "owners", "description", "source_location", "sql_dialect",
-            "first_seen", "last_seen"],
+    "job": ["type", "processing_type", "integration", "parent", "owners", "description", "source_location",
+            "sql_dialect", "first_seen", "last_seen"],
 }
 
 
 def _field_text(value: object) -> str:
+    if isinstance(value, dict):
+        return entity(value)
     if isinstance(value, list):
         return ", ".join(v if isinstance(v, str) else entity(v) for v in value)
     return "" if value is None else str(value)
