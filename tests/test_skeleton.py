@@ -4,11 +4,17 @@ blobs, and rebuilds to its canonical form byte for byte."""
 from __future__ import annotations
 
 import hashlib
+import json
+from datetime import UTC, datetime
 
+import duckdb
 import orjson
 import pytest
 
-from conftest import require_corpus
+from conftest import events_as_in_version_5, require_corpus, run_event, write_ndjson
+from lineagectl import api
+from lineagectl.sources.ingest.known import event_hash
+from lineagectl.store.schema import SCHEMA_VERSION
 from lineagectl.store.skeleton import FacetHasher, facet_hash, rebuild, references, split
 
 
@@ -106,3 +112,61 @@ def test_the_hasher_forgets_past_its_bound_and_stays_right():
     blobs = [orjson.dumps({"k": i}) for i in range(10)]
     assert [hasher(b) for b in blobs + blobs] == [facet_hash(b) for b in blobs + blobs]
     assert hasher._bytes <= 16
+
+
+# ---- in a store: ingest, migration from schema 5, prune ----
+
+def _facets(value):
+    return {"stats": {"_producer": "t", "_schemaURL": "t", "rows": value}}
+
+
+def _exported(db):
+    return [line.encode() for line in api.export(db)]
+
+
+def test_a_schema_5_store_migrates_and_exports_the_same_bytes(tmp_path, db):
+    events = [run_event(f"r{i}", time=f"2026-11-20T0{i}:00:00Z", run_facets=_facets(1.5e20 if i == 2 else i),
+                        job_facets={"sql": {"query": "SELECT é", "_deleted": True}},
+                        outputs=[("pg", f"t{i % 2}", _facets(7))]) for i in range(4)]
+    canonical = [orjson.dumps(e) for e in events]
+    api.ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    # Version 5 kept each canonical payload whole; its blobs were keyed by DuckDB's MD5 alone,
+    # which differs for the 1.5e+20 facet (DuckDB renders the float otherwise).
+    events_as_in_version_5(db, {event_hash(p): p.decode() for p in canonical})
+    big = facet_hash(orjson.dumps(_facets(1.5e20)["stats"]))
+    with duckdb.connect(db) as con:
+        con.execute("DELETE FROM facet_blobs WHERE facet_hash = ?", [big])
+        facet_tables = con.execute("SELECT count(*) FROM run_facets WHERE facet_hash = ?", [big]).fetchall()
+    assert facet_tables == [(0,)]  # nothing but the event needs the blob under Python's hash
+    assert api.migrate(db) == SCHEMA_VERSION
+    assert _exported(db) == canonical
+    with duckdb.connect(db, read_only=True) as con:
+        refs = [r[0] for r in con.execute("SELECT facet_refs FROM events ORDER BY event_time").fetchall()]
+        assert con.execute("SELECT count(*) FROM facet_blobs WHERE facet_hash = ?", [big]).fetchall() == [(1,)]
+    assert big in refs[2].split(",")
+    # Re-ingest of the same log after the migration: every event is a duplicate, nothing changes.
+    again = api.ingest([write_ndjson(tmp_path / "again.ndjson", events)], db)
+    assert (again.events_new, again.events_duplicate) == (0, 4)
+    assert _exported(db) == canonical
+
+
+def test_a_payload_not_in_canonical_form_is_kept_verbatim_by_the_migration(tmp_path, db):
+    event = run_event("r1", run_facets=_facets(1))
+    api.ingest([write_ndjson(tmp_path / "e.ndjson", [event])], db)
+    spaced = json.dumps(event)  # as no lineagectl wrote it, but a store could hold
+    events_as_in_version_5(db, {event_hash(orjson.dumps(event)): spaced})
+    api.migrate(db)
+    assert _exported(db) == [spaced.encode()]
+
+
+def test_prune_keeps_the_blobs_stored_events_refer_to(tmp_path, db):
+    old, new = "2024-01-01T00:00:00Z", "2026-11-20T00:00:00Z"
+    events = [run_event("old", time=old, run_facets=_facets(2.5e20)),
+              run_event("new", time=new, run_facets=_facets(3.5e20))]  # the job's latest run stays
+    api.ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    api.prune(db, now=datetime(2026, 11, 21, tzinfo=UTC), detailed_days=30, summary_days=365)
+    assert _exported(db) == [orjson.dumps(events[1])]
+    with duckdb.connect(db, read_only=True) as con:
+        kept = {r[0] for r in con.execute("SELECT facet_hash FROM facet_blobs").fetchall()}
+    assert facet_hash(orjson.dumps(_facets(3.5e20)["stats"])) in kept  # only the event refers to it
+    assert facet_hash(orjson.dumps(_facets(2.5e20)["stats"])) not in kept  # its event was pruned

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from lineagectl.errors import DatabaseError
 
@@ -37,6 +38,9 @@ from lineagectl.errors import DatabaseError
 _OWNERS = ("run", "job", "dataset")
 _LISTS = (("inputs", ("facets", "inputFacets")), ("outputs", ("facets", "outputFacets")))
 INLINE = "-"
+# ``facet_refs`` of an event kept whole: its skeleton is the stored text itself (a payload the
+# migration found not in canonical form keeps its exact bytes).
+VERBATIM = "="
 # Facet bytes remembered with their hash (most facets repeat run after run): the cache is
 # cleared when the blobs it holds reach this many bytes, which bounds its memory.
 _REMEMBERED_BYTES = 64 << 20
@@ -119,11 +123,15 @@ def split(event: dict, hasher: FacetHasher | None = None) -> tuple[bytes, str, d
 
 def references(refs: str) -> list[str]:
     """The facet hashes ``refs`` names (inline entries left out)."""
-    return [ref for ref in refs.split(",") if ref and ref != INLINE] if refs else []
+    if not refs or refs == VERBATIM:
+        return []
+    return [ref for ref in refs.split(",") if ref != INLINE]
 
 
 def rebuild(skeleton: str | bytes, refs: str, blobs: dict[str, str]) -> bytes:
     """The canonical event, byte for byte, from its skeleton, references and the blobs they name."""
+    if refs == VERBATIM:
+        return skeleton.encode() if isinstance(skeleton, str) else skeleton
     event = orjson.loads(skeleton)
     if not refs:
         return orjson.dumps(event)
@@ -164,3 +172,49 @@ class BlobReader:
                                     f"e.g. {min(missing)}",
                                     hint="the store is damaged: restore it from a backup or an export")
         return [rebuild(skeleton, refs, self.blobs) for skeleton, refs in rows]
+
+
+# Migration 6 converts this many stored events at a time (their payloads are held in memory).
+MIGRATION_CHUNK = 20_000
+_BLOB_SCHEMA = pa.schema([("facet_hash", pa.string()), ("payload", pa.string())])
+_KEPT = ("event_hash, kind, event_type, event_time, run_id, job_id, dataset_id, producer, schema_url, "
+         "source, ingested_at")
+
+
+def to_skeletons(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 6: copy ``events`` (schema 5: whole payloads) into ``events_v6`` as skeletons.
+
+    Each payload is split by ``split`` — the function ingest uses — and the blobs it names
+    are added to ``facet_blobs`` where missing (most are there already, hashed alike; a facet
+    DuckDB rendered otherwise, ``1e+16`` and up, gains a row under Python's hash). A payload
+    that is not in canonical form (none written by lineagectl) is kept verbatim.
+    """
+    from lineagectl.store.db import with_tables  # db imports the schema, which imports this
+
+    hasher = FacetHasher()
+    # Parts of about MIGRATION_CHUNK events by a hash of event_hash (rowids cannot cut them: rows
+    # an earlier migration of the same transaction wrote have rowids from 2^62 up).
+    total = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    parts = max(1, -(-total // MIGRATION_CHUNK))
+    for part in range(parts):
+        chunk = con.sql(f"SELECT {_KEPT}, payload FROM events WHERE hash(event_hash) % $parts = $part",
+                        params={"parts": parts, "part": part}).to_arrow_table()
+        skeletons, refs_column = [], []
+        blobs: dict[str, bytes] = {}
+        for payload in chunk.column("payload").to_pylist():
+            event = orjson.loads(payload)
+            skeleton, refs, found = split(event, hasher)
+            if orjson.dumps(event) != payload.encode():
+                skeleton, refs, found = payload.encode(), VERBATIM, {}
+            skeletons.append(skeleton.decode())
+            refs_column.append(refs)
+            blobs.update(found)
+        staged = (chunk.drop_columns(["payload"]).append_column("skeleton", pa.array(skeletons, pa.string()))
+                  .append_column("facet_refs", pa.array(refs_column, pa.string())))
+        new_blobs = pa.Table.from_arrays([pa.array(list(blobs), pa.string()),
+                                          pa.array([b.decode() for b in blobs.values()], pa.string())],
+                                         schema=_BLOB_SCHEMA)
+        with_tables(con, f"""INSERT INTO events_v6 SELECT {_KEPT.replace("source,", "skeleton, facet_refs, source,")}
+            FROM staged""", {"staged": staged})
+        with_tables(con, """INSERT INTO facet_blobs SELECT n.facet_hash, n.payload FROM new_blobs n
+            ANTI JOIN facet_blobs b USING (facet_hash)""", {"new_blobs": new_blobs})

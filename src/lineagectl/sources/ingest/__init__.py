@@ -51,6 +51,7 @@ from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_
 from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
+from lineagectl.store.skeleton import FacetHasher, split
 
 # A batch is written when it holds BATCH_SIZE events or BATCH_BYTES of payload, whichever comes
 # first: DuckDB's intermediates and the Arrow stages grow with the bytes, not the count (a
@@ -142,6 +143,7 @@ class _Ingest:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineagectl-writer")
         self.pending: Future | None = None
         self.known = KnownLines(con)
+        self.hasher = FacetHasher()
 
     def _wait(self) -> None:
         if self.pending is not None:
@@ -151,7 +153,7 @@ class _Ingest:
     def flush(self, batch: Batch) -> None:
         self._wait()
         if len(batch):
-            self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow())
+            self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow(), batch.blobs_arrow())
 
     def reject(self, label: str, line: int, element: int | None, reason: str) -> None:
         """Count a rejected event at ``label:line`` (``element``: its number in a JSON array)."""
@@ -279,7 +281,9 @@ class _Ingest:
             return batch
         if digest is None or raw is None or not is_line_of(payload, raw):
             digest = event_hash(payload)  # the line was not in canonical form
-        batch.add(digest, where, kind, event_type, when, payload.decode())
+        assert isinstance(event, dict)  # validate() accepts objects only
+        skeleton, refs, blobs = split(event, self.hasher)  # stored so, facets by reference
+        batch.add(digest, where, kind, event_type, when, payload.decode(), skeleton.decode(), refs, blobs)
         if len(batch) >= self.batch_size or batch.size >= self.batch_bytes:
             self.flush(batch)
             batch = Batch()
