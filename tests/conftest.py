@@ -102,6 +102,42 @@ def table_counts(db: str) -> dict:
         con.close()
 
 
+def stored_events(db: str, where: str = "true") -> list[tuple[str, str]]:
+    """(event_hash, payload) of the store's events matching ``where``, oldest first: each payload
+    rebuilt from its skeleton and facet blobs as every reader of events does (store/skeleton.py)."""
+    import duckdb
+
+    from lineagectl.store.skeleton import BlobReader
+
+    with duckdb.connect(db, read_only=True) as con:
+        rows = con.execute(f"SELECT event_hash, skeleton, facet_refs FROM events WHERE {where} "
+                           "ORDER BY event_time, event_hash").fetchall()
+        payloads = BlobReader(con).rebuild_all((skeleton, refs) for _, skeleton, refs in rows)
+    return [(digest, payload.decode()) for (digest, _, _), payload in zip(rows, payloads, strict=True)]
+
+
+def events_as_in_version_5(db: str, payloads: dict[str, str] | None = None) -> None:
+    """Give a store's ``events`` the shape schema versions 3-5 had (whole payloads, no skeleton),
+    to test the migrations from them: ``payloads`` by event hash, else each event rebuilt."""
+    import duckdb
+    import pyarrow as pa
+
+    from lineagectl.store.schema import _EVENTS_V5
+
+    payloads = dict(stored_events(db)) if payloads is None else payloads
+    stored = pa.table({"event_hash": list(payloads), "payload": list(payloads.values())})
+    with duckdb.connect(db) as con:
+        con.register("stored", stored)
+        con.execute(_EVENTS_V5.format(table="events_v5"))
+        con.execute("""INSERT INTO events_v5
+            SELECT e.event_hash, e.kind, e.event_type, e.event_time, e.run_id, e.job_id, e.dataset_id,
+                   e.producer, e.schema_url, s.payload, e.source, e.ingested_at
+            FROM events e JOIN stored s USING (event_hash)""")
+        con.execute("DROP TABLE events")
+        con.execute("ALTER TABLE events_v5 RENAME TO events")
+        con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+
+
 def write_ndjson(path: Path, events) -> str:
     with open(path, "w", encoding="utf-8") as out:
         for event in events:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import orjson
 
-from conftest import run_event
+from conftest import run_event, stored_events
 from lineagectl.api import ingest
 from lineagectl.sources.ingest.known import KnownLines, event_hash, line_hash
 from lineagectl.store import open_store
@@ -28,8 +27,7 @@ def _events():
 
 
 def _stored(db):
-    with duckdb.connect(db, read_only=True) as con:
-        return con.execute("SELECT event_hash, payload FROM events ORDER BY event_time").fetchall()
+    return stored_events(db)
 
 
 def test_every_layout_of_an_event_is_stored_once(tmp_path, db):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import require_corpus, run_event, write_ndjson
+from conftest import require_corpus, run_event, stored_events, write_ndjson
 
 
 def _schema(*fields: tuple[str, str]) -> dict:
@@ -218,9 +218,9 @@ def test_a_parent_run_id_in_upper_case_is_stored_lower_and_the_raw_event_as_sent
         run_event("Not-A-UUID-Run", outputs=[("n", "d")])])], db)
     with duckdb.connect(db, read_only=True) as con:
         runs = dict(con.execute("SELECT run_id, parent_run_id FROM runs").fetchall())
-        raw = con.execute("SELECT payload FROM events WHERE run_id = '0190a3a0-0000-7000-8000-0000000000cc'").fetchone()
+    raw = [payload for _, payload in stored_events(db, "run_id = '0190a3a0-0000-7000-8000-0000000000cc'")]
     assert runs == {"0190a3a0-0000-7000-8000-0000000000cc": parent.lower(), "Not-A-UUID-Run": None}
-    assert raw is not None and "0190A3A0-0000-7000-8000-0000000000CC" in raw[0] and parent in raw[0]
+    assert raw and "0190A3A0-0000-7000-8000-0000000000CC" in raw[0] and parent in raw[0]
 
 
 def test_a_manifest_with_its_namespace_given_or_nothing_shared_does_not_warn(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import run_event, write_ndjson
+from conftest import events_as_in_version_5, run_event, write_ndjson
 from lineagectl.api import impact, ingest
 from lineagectl.errors import InputError, NotFoundError
 from lineagectl.operations.prune import TABLES_PRUNED, history, prune
@@ -133,6 +133,7 @@ def test_a_version_1_store_gains_the_audit_table(tmp_path):
     from lineagectl.api import migrate
 
     db = two_years(tmp_path)
+    events_as_in_version_5(db)
     con = duckdb.connect(db)
     con.execute("DROP TABLE prune_log")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from conftest import run_event, write_ndjson
+from conftest import events_as_in_version_5, run_event, stored_events, write_ndjson
 from lineagectl.api import ingest, migrate, stats
 from lineagectl.errors import DatabaseError, DatabaseMissingError
 from lineagectl.store import open_store
@@ -47,7 +47,7 @@ def test_newer_schema_is_refused_by_readers_and_writers(db):
 
 def test_older_schema_asks_readers_to_migrate_and_writers_upgrade_it(db):
     migrate(db)
-    _set_version(db, SCHEMA_VERSION - 1)
+    events_as_in_version_5(db)  # SCHEMA_VERSION - 1's shape
     with pytest.raises(DatabaseError) as info:
         stats(db)
     assert "lineagectl migrate" in info.value.hint
@@ -55,29 +55,30 @@ def test_older_schema_asks_readers_to_migrate_and_writers_upgrade_it(db):
     assert stats(db).payload["schema_version"] == SCHEMA_VERSION
 
 
-def _payload_compression(con):
+def _compression(con, column="payload"):
     return {row[0] for row in con.execute(
-        "SELECT compression FROM pragma_storage_info('events') WHERE column_name = 'payload'"
-        " AND compression <> 'Constant'").fetchall()}
+        "SELECT compression FROM pragma_storage_info('events') WHERE column_name = ?"
+        " AND compression <> 'Constant'", [column]).fetchall()}
 
 
 def test_a_version_2_store_keeps_its_events_when_migrated_to_zstd_payloads(tmp_path, db):
     ingest([write_ndjson(tmp_path / "e.ndjson", [run_event(f"r{i}", outputs=[("ns", f"t{i}")]) for i in range(50)])], db)
+    events_as_in_version_5(db)
     con = duckdb.connect(db)
     # Version 2 stored payloads with DuckDB's default string compression.
     con.execute("CREATE TABLE old AS SELECT * FROM events")
     con.execute("DROP TABLE events")
     con.execute("ALTER TABLE old RENAME TO events")
     con.execute("CHECKPOINT")
-    assert _payload_compression(con) != {"ZSTD"}
-    before = con.execute("SELECT * FROM events ORDER BY event_hash").fetchall()
+    assert _compression(con) != {"ZSTD"}
+    before = con.execute("SELECT event_hash, payload FROM events ORDER BY event_hash").fetchall()
     con.close()
     _set_version(db, 2)
     assert migrate(db) == SCHEMA_VERSION
+    assert sorted(stored_events(db)) == before
     con = duckdb.connect(db)
     con.execute("CHECKPOINT")
-    assert con.execute("SELECT * FROM events ORDER BY event_hash").fetchall() == before
-    assert _payload_compression(con) == {"ZSTD"}
+    assert _compression(con, "skeleton") == _compression(con, "facet_refs") == {"ZSTD"}
     con.close()
 
 
@@ -98,6 +99,7 @@ def test_a_version_3_store_gains_the_file_ledger_when_migrated(tmp_path, db):
     write_ndjson(tmp_path / "spool" / "e.ndjson", [run_event("r1")])
     path = str(tmp_path / "spool")
     ingest([path], db)
+    events_as_in_version_5(db)
     con = duckdb.connect(db)
     con.execute("DROP TABLE ingested_files")  # as version 3 had it
     con.close()
@@ -112,6 +114,7 @@ def test_a_version_4_store_gains_the_ledgers_inode_and_ctime(tmp_path, db):
     write_ndjson(tmp_path / "spool" / "e.ndjson", [run_event("r1")])
     path = str(tmp_path / "spool")
     ingest([path], db)
+    events_as_in_version_5(db)
     con = duckdb.connect(db)
     con.execute("ALTER TABLE ingested_files DROP COLUMN inode")  # as version 4 had it
     con.execute("ALTER TABLE ingested_files DROP COLUMN ctime_ns")

@@ -94,12 +94,16 @@ _DELETE = [
         UNION SELECT schema_hash FROM datasets WHERE schema_hash IS NOT NULL
         UNION SELECT facet_hash FROM dataset_facets WHERE facet_key = 'schema'
         UNION SELECT facet_hash FROM io_facets WHERE facet_key = 'schema')"""),
-    # A payload stays while any table still refers to it.
+    # A payload stays while any table still refers to it, the stored events' skeletons included
+    # (their facet_refs, store/skeleton.py: hashes, or '-' for a facet kept inline).
     ("facet_blobs", """DELETE FROM facet_blobs WHERE facet_hash NOT IN (
         SELECT facet_hash FROM dataset_facets UNION SELECT facet_hash FROM job_facets
         UNION SELECT facet_hash FROM run_facets UNION SELECT facet_hash FROM io_facets
         UNION SELECT facet_hash FROM cll_sets
-        UNION SELECT schema_hash FROM dataset_versions WHERE schema_hash IS NOT NULL)"""),
+        UNION SELECT schema_hash FROM dataset_versions WHERE schema_hash IS NOT NULL
+        UNION SELECT ref FROM (SELECT DISTINCT unnest(string_split(facet_refs, ',')) AS ref FROM events
+                               WHERE facet_refs NOT IN ('', '='))
+              WHERE ref <> '-')"""),
     # Else the ledger would grow with every spooled file for ever.
     ("ingested_files", "DELETE FROM ingested_files WHERE ingested_at < $summary"),
 ]

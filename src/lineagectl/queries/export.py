@@ -2,7 +2,8 @@
 
 The ``events`` table keeps every distinct event as received (minified JSON, see
 docs/store.md): run events from logs and from ``serve``, and the events ``ingest``
-derived from dbt manifests and SQL scripts. Export streams them in batches
+derived from dbt manifests and SQL scripts. Each is stored as a skeleton with its
+facets by reference and rebuilt byte for byte (``store/skeleton.py``). Export streams them in batches
 (never the whole list in memory), ordered by event time, so that ``export`` then
 ``ingest`` into a fresh store rebuilds the same lineage.
 """
@@ -15,13 +16,14 @@ from typing import Any
 
 from lineagectl.common.timeutil import option_time
 from lineagectl.store import open_store
+from lineagectl.store.skeleton import BlobReader
 
 BATCH = 1000
 
 # An event belongs to a namespace through its job (run and job events) or its dataset
 # (dataset events); job_names/dataset_names keep every name ever seen, current or not.
 _EVENTS = """
-    SELECT e.event_time, e.event_hash, e.payload FROM events e
+    SELECT e.event_time, e.event_hash, e.skeleton, e.facet_refs FROM events e
     LEFT JOIN job_names j ON j.job_id = e.job_id
     LEFT JOIN dataset_names d ON d.dataset_id = e.dataset_id
     WHERE ($since IS NULL OR e.event_time >= $since)
@@ -62,7 +64,14 @@ def export_keyed(db: Any, *, since: str | None = None, namespace: str | None = N
 
 def _stream(db: Any, parameters: dict[str, Any]) -> Generator[tuple[tuple[datetime, str], str], None, None]:
     with open_store(db) as con:
-        cursor = con.execute(_EVENTS, parameters)
-        while rows := cursor.fetchmany(BATCH):
-            for when, digest, payload in rows:
-                yield (when, digest), payload
+        # The blobs come through a second cursor: a query on ``con`` would end the events' stream.
+        blobs = con.cursor()
+        try:
+            reader = BlobReader(blobs)
+            cursor = con.execute(_EVENTS, parameters)
+            while rows := cursor.fetchmany(BATCH):
+                payloads = reader.rebuild_all((skeleton, refs) for _, _, skeleton, refs in rows)
+                for (when, digest, _, _), payload in zip(rows, payloads, strict=True):
+                    yield (when, digest), payload.decode()
+        finally:
+            blobs.close()

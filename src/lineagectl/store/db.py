@@ -100,7 +100,10 @@ def _migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:
     con.execute("BEGIN")
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in MIGRATIONS.get(target, []):
-            con.execute(statement)
+            if callable(statement):
+                statement(con)  # a step SQL alone cannot do (migration 6 splits events in Python)
+            else:
+                con.execute(statement)
     con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
     con.execute("COMMIT")
 

@@ -19,7 +19,13 @@ Design, in short:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+from collections.abc import Callable
+
+import duckdb
+
+from lineagectl.store.skeleton import to_skeletons
+
+SCHEMA_VERSION = 6
 
 _PRUNE_LOG = """
         CREATE TABLE IF NOT EXISTS prune_log (
@@ -50,10 +56,8 @@ _INGESTED_FILES_V4 = """
             events      BIGINT NOT NULL,
             ingested_at TIMESTAMP NOT NULL)"""
 
-# Raw events repeat their facets run after run: zstd stores them ~4x smaller than
-# DuckDB's default string compression and checkpoints them faster (measured on the
-# 100k-event bench log: store 183 MB -> 48 MB, commit and checkpoint 7.3 s -> 3.6 s).
-_EVENTS = """
+# Version 3 to 5's events table, frozen: migration 3 creates it, migration 6 converts it.
+_EVENTS_V5 = """
         CREATE TABLE {table} (
             event_hash  VARCHAR NOT NULL,
             kind        VARCHAR NOT NULL,
@@ -65,6 +69,26 @@ _EVENTS = """
             producer    VARCHAR,
             schema_url  VARCHAR,
             payload     VARCHAR NOT NULL USING COMPRESSION zstd,
+            source      VARCHAR,
+            ingested_at TIMESTAMP NOT NULL)"""
+
+# Raw events as skeletons (store/skeleton.py): the canonical event with each facet object
+# replaced by a reference into facet_blobs (``facet_refs``), rebuilt byte for byte when read.
+# zstd: skeletons repeat their envelope run after run (measured on the 100k-event bench log
+# with whole payloads: store 183 MB -> 48 MB, commit and checkpoint 7.3 s -> 3.6 s).
+_EVENTS = """
+        CREATE TABLE {table} (
+            event_hash  VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL,
+            event_type  VARCHAR,
+            event_time  TIMESTAMP NOT NULL,
+            run_id      VARCHAR,
+            job_id      BIGINT,
+            dataset_id  BIGINT,
+            producer    VARCHAR,
+            schema_url  VARCHAR,
+            skeleton    VARCHAR NOT NULL USING COMPRESSION zstd,
+            facet_refs  VARCHAR NOT NULL USING COMPRESSION zstd,
             source      VARCHAR,
             ingested_at TIMESTAMP NOT NULL)"""
 
@@ -278,15 +302,19 @@ TABLES: dict[str, str] = {
 # anti-joins instead. No secondary indexes: DuckDB scans columns fast.
 
 # Each entry upgrades a store from version N-1 to N. Append; never edit a shipped one.
-MIGRATIONS: dict[int, list[str]] = {
+MIGRATIONS: dict[int, list[str | Callable[[duckdb.DuckDBPyConnection], None]]] = {
     2: [_PRUNE_LOG],  # lineagectl prune's audit table
     # events.payload compressed with zstd; DuckDB cannot change a column's compression
-    # in place. (If events changes shape later, freeze this version's DDL here.)
-    3: [_EVENTS.format(table="events_v3"), "INSERT INTO events_v3 SELECT * FROM events",
+    # in place.
+    3: [_EVENTS_V5.format(table="events_v3"), "INSERT INTO events_v3 SELECT * FROM events",
         "DROP TABLE events", "ALTER TABLE events_v3 RENAME TO events"],
     4: [_INGESTED_FILES_V4],  # unchanged files are skipped by ingest
     # Files rewritten with size and mtime preserved are read again; rows of version 4 have
     # no inode, so their files are read once more (deduplication makes that harmless).
     5: ["ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS inode BIGINT",
         "ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS ctime_ns BIGINT"],
+    # Events as skeletons with facets by reference: every stored payload split by the function
+    # ingest uses (store/skeleton.py), its blobs added where missing; event_hash unchanged.
+    6: [_EVENTS.format(table="events_v6"), to_skeletons,
+        "DROP TABLE events", "ALTER TABLE events_v6 RENAME TO events"],
 }

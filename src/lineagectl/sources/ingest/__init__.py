@@ -51,6 +51,7 @@ from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_
 from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
+from lineagectl.store.skeleton import FacetHasher, split
 
 # A batch is written when it holds BATCH_SIZE events or BATCH_BYTES of payload, whichever comes
 # first: DuckDB's intermediates and the Arrow stages grow with the bytes, not the count (a
@@ -143,6 +144,7 @@ class _Ingest:
         self.pending: Future | None = None
         self.known = KnownLines(con)
         self.ignored_facets = IgnoredFacets(report.warnings.append)
+        self.hasher = FacetHasher()
 
     def _wait(self) -> None:
         if self.pending is not None:
@@ -152,7 +154,7 @@ class _Ingest:
     def flush(self, batch: Batch) -> None:
         self._wait()
         if len(batch):
-            self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow())
+            self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow(), batch.blobs_arrow())
 
     def reject(self, label: str, line: int, element: int | None, reason: str) -> None:
         """Count a rejected event at ``label:line`` (``element``: its number in a JSON array)."""
@@ -281,11 +283,13 @@ class _Ingest:
             return batch
         if digest is None or raw is None or not is_line_of(payload, raw):
             digest = event_hash(payload)  # the line was not in canonical form
+        assert isinstance(event, dict)  # validate() accepts objects only
+        skeleton, refs, blobs = split(event, self.hasher)  # stored so, facets by reference
         parsed = None
         if broken:  # stored as sent; its tables are made without the broken facets
             parsed = without(event, broken)
             self.ignored_facets.note(where, broken)
-        batch.add(digest, where, kind, event_type, when, payload.decode(), parsed)
+        batch.add(digest, where, kind, event_type, when, payload.decode(), skeleton.decode(), refs, blobs, parsed)
         if len(batch) >= self.batch_size or batch.size >= self.batch_bytes:
             self.flush(batch)
             batch = Batch()

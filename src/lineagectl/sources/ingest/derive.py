@@ -16,10 +16,13 @@ applies (``mark_dropped``, through ``store.lookups.dropped_at``).
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
 from lineagectl.common.ids import RUN_ID_MACRO
 from lineagectl.sources.ingest.unnest import SYMLINKS, UNWRITTEN_STATES
+from lineagectl.store import with_tables
 from lineagectl.store.lookups import dropped_at
+from lineagectl.store.skeleton import BlobReader
 
 DELETED = "deleted"  # the facet hash recorded for a `_deleted: true` facet
 
@@ -345,9 +348,7 @@ _OUTPUT_STATES = ('{"outputs": [{"namespace": "VARCHAR", "name": "VARCHAR",'
 _UNWRITTEN = f"""
     DELETE FROM dataset_versions v USING (
         SELECT DISTINCT run_id, lineagectl_id(o.namespace, o.name) AS dataset_id FROM (
-            SELECT run_id, unnest(json_transform(payload, '{_OUTPUT_STATES}').outputs) AS o FROM events
-            WHERE kind = 'run' AND event_time BETWEEN $lo AND $hi
-              AND event_hash IN (SELECT unnest($hashes::VARCHAR[])))
+            SELECT run_id, unnest(json_transform(payload, '{_OUTPUT_STATES}').outputs) AS o FROM run_events)
         WHERE upper(o.facets.lifecycleStateChange->>'lifecycleStateChange') IN {UNWRITTEN_STATES}
           AND (o.facets.lifecycleStateChange->>'_deleted') IS DISTINCT FROM 'true') m
     WHERE v.dataset_id = m.dataset_id AND v.run_id = m.run_id AND v.version = v.run_id"""
@@ -367,8 +368,15 @@ def reconcile_unwritten(con: duckdb.DuckDBPyConnection, marked: list[int]) -> No
                             WHERE run_id IN (SELECT unnest($runs::VARCHAR[]))""", {"runs": runs}).fetchall()
     if not hashes:
         return
-    con.execute(_UNWRITTEN, {"hashes": [h for h, _ in hashes], "lo": min(t for _, t in hashes),
-                             "hi": max(t for _, t in hashes)})
+    stored = con.execute("""SELECT run_id, skeleton, facet_refs FROM events
+                            WHERE kind = 'run' AND event_time BETWEEN $lo AND $hi
+                              AND event_hash IN (SELECT unnest($hashes::VARCHAR[]))""",
+                         {"hashes": [h for h, _ in hashes], "lo": min(t for _, t in hashes),
+                          "hi": max(t for _, t in hashes)}).fetchall()
+    payloads = BlobReader(con).rebuild_all((skeleton, refs) for _, skeleton, refs in stored)
+    run_events = pa.table({"run_id": pa.array([run for run, _, _ in stored], pa.string()),
+                           "payload": pa.array([p.decode() for p in payloads], pa.string())})
+    with_tables(con, _UNWRITTEN, {"run_events": run_events})
 
 
 def mark_dropped(con: duckdb.DuckDBPyConnection, candidates: list[int]) -> None:

@@ -2,7 +2,8 @@
 
 An event is identified by the 128-bit BLAKE2b hash of its compact JSON
 (``orjson.dumps`` of the parsed event: no insignificant whitespace, keys in the
-order sent), which is also what ``events.payload`` stores. So the same event
+order sent), which is also what export gives back (the store keeps it as a skeleton
+with its facets by reference, ``store/skeleton.py``, rebuilt byte for byte). So the same event
 pretty-printed or compact, from any file, has one hash.
 
 Most logs are written compact by their producer, so a line usually *is* the

@@ -50,12 +50,16 @@ def _broken(ignored: list[BrokenFacet] | None, reason: str, holder: dict, key: s
 def without(event: object, broken: list[BrokenFacet]) -> str:
     """``event`` as JSON without its ``broken`` facets (what the store's tables are made of);
     ``event`` itself is left as it was."""
-    taken = [(b.holder, b.key, b.holder.pop(b.key)) for b in broken if b.key in b.holder]
+    # Put back as they were, keys in their order: the event is split and stored after this.
+    originals = {id(b.holder): (b.holder, dict(b.holder)) for b in broken}
+    for facet in broken:
+        facet.holder.pop(facet.key, None)
     try:
         return orjson.dumps(event).decode()
     finally:
-        for holder, key, value in reversed(taken):
-            holder[key] = value
+        for holder, original in originals.values():
+            holder.clear()
+            holder.update(original)
 
 
 class IgnoredFacets:

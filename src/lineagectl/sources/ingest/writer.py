@@ -20,18 +20,23 @@ import pyarrow.compute as pc
 from lineagectl.sources.ingest.unnest import DERIVED_CLL, SETUP, UNNEST
 from lineagectl.store import with_tables
 
+# ``payload`` (the canonical event) is what ``unnest.py`` parses; the store keeps ``skeleton`` and
+# ``facet_refs`` (store/skeleton.py), with the blobs they name staged beside (BLOB_SCHEMA).
 STAGE_SCHEMA = pa.schema([
     ("event_hash", pa.string()), ("source", pa.string()), ("kind", pa.string()),
     ("event_type", pa.string()), ("event_time", pa.timestamp("us")), ("payload", pa.string()),
+    ("skeleton", pa.string()), ("facet_refs", pa.string()),
     # The event the tables are made of when it is not the payload (a broken facet left out), else NULL.
     ("parsed", pa.string()),
 ])
+BLOB_SCHEMA = pa.schema([("facet_hash", pa.string()), ("payload", pa.string())])
 
 
 class Batch:
-    """Validated raw events waiting to be written, column by column."""
+    """Validated raw events waiting to be written, column by column, and the facet blobs they name."""
 
-    __slots__ = ("event_hash", "event_time", "event_type", "kind", "parsed", "payload", "seen", "size", "source")
+    __slots__ = ("blobs", "event_hash", "event_time", "event_type", "facet_refs", "kind", "parsed", "payload",
+                 "seen", "size", "skeleton", "source")
 
     def __init__(self) -> None:
         # One list per column of STAGE_SCHEMA, and the hashes already added.
@@ -41,6 +46,9 @@ class Batch:
         self.event_type: list[str | None] = []
         self.event_time: list[datetime] = []
         self.payload: list[str] = []
+        self.skeleton: list[str] = []
+        self.facet_refs: list[str] = []
+        self.blobs: dict[str, bytes] = {}
         self.parsed: list[str | None] = []
         self.seen: set[str] = set()
         self.size = 0  # characters of payload
@@ -49,8 +57,10 @@ class Batch:
         return len(self.event_hash)
 
     def add(self, event_hash: str, source: str, kind: str, event_type: str | None, event_time: datetime,
-            payload: str, parsed: str | None = None) -> bool:
-        """Add an event; ``False`` if the batch holds the same event already."""
+            payload: str, skeleton: str, facet_refs: str, blobs: dict[str, bytes], parsed: str | None = None) -> bool:
+        """Add an event (``skeleton``, ``facet_refs``, ``blobs``: ``store.skeleton.split``'s parts of
+        ``payload``; ``parsed``: the event the tables are made of when it is not ``payload``); ``False``
+        if the batch holds the same event already."""
         if event_hash in self.seen:
             return False
         self.seen.add(event_hash)
@@ -60,13 +70,23 @@ class Batch:
         self.event_type.append(event_type)
         self.event_time.append(event_time)
         self.payload.append(payload)
+        self.skeleton.append(skeleton)
+        self.facet_refs.append(facet_refs)
+        self.blobs.update(blobs)
         self.parsed.append(parsed)
         self.size += len(payload)
         return True
 
     def to_arrow(self) -> pa.Table:
+        """The events as one Arrow table (``STAGE_SCHEMA``)."""
         return pa.Table.from_arrays(
             [pa.array(getattr(self, f.name), type=f.type) for f in STAGE_SCHEMA], schema=STAGE_SCHEMA)
+
+    def blobs_arrow(self) -> pa.Table:
+        """The distinct facet blobs the events name (``BLOB_SCHEMA``); the store keeps the new ones."""
+        return pa.Table.from_arrays([pa.array(list(self.blobs), pa.string()),
+                                     pa.array([blob.decode() for blob in self.blobs.values()], pa.string())],
+                                    schema=BLOB_SCHEMA)
 
 
 def _widen(table: str, source: str, keys: str, columns: str = "", counted: bool = False) -> str:
@@ -110,8 +130,12 @@ _MERGE_CLL_FIELDS = """INSERT INTO cll_fields SELECT s.* FROM stg_cll_fields s
 _MERGE = [
     """INSERT INTO events
        SELECT n.event_hash, n.kind, n.event_type, n.event_time, i.run_id, i.job_id, i.dataset_id,
-              i.producer, i.schema_url, n.payload, n.source, now()::TIMESTAMP
+              i.producer, i.schema_url, n.skeleton, n.facet_refs, n.source, now()::TIMESTAMP
        FROM new_events n JOIN ev_ids i USING (event_hash)""",
+    # The blobs the skeletons name, hashed by Python; then any the facet tables name under
+    # DuckDB's MD5 that differs (a float of 1e16 and up is rendered otherwise by DuckDB).
+    """INSERT INTO facet_blobs SELECT s.facet_hash, s.payload FROM stg_event_blobs s
+       ANTI JOIN facet_blobs b USING (facet_hash)""",
     _MERGE_FACET_BLOBS,
     """INSERT INTO run_states SELECT s.run_id, s.job_id, s.event_type, s.event_time, s.event_hash
        FROM stg_run_states s""",
@@ -218,9 +242,10 @@ def _run(con: duckdb.DuckDBPyConnection, statements: list[str], stages: dict[str
                 relation.fetchall()
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> int:
-    """Unnest and merge one batch of validated events; returns the count of new events."""
-    stages: dict[str, pa.Table] = {"new_events": _new_events(con, lines)}
+def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table, blobs: pa.Table) -> int:
+    """Unnest and merge one batch of validated events (``Batch.to_arrow``) and the facet blobs
+    they name (``Batch.blobs_arrow``); returns the count of new events."""
+    stages: dict[str, pa.Table] = {"new_events": _new_events(con, lines), "stg_event_blobs": blobs}
     _run(con, [*UNNEST, *_MERGE], stages)
     return stages["new_events"].num_rows
 

@@ -1,0 +1,220 @@
+"""Stored events as skeletons: each facet by reference to its blob in ``facet_blobs``.
+
+An event is stored in its canonical form (``orjson.dumps`` of the parsed event:
+compact, keys in the order sent, the form its ``event_hash`` is taken of), but
+split in two (issue 20, item 1; docs/performance.md):
+
+* the *skeleton*: the canonical event with every facet whose value is a JSON
+  object replaced by ``0`` (other values — ``null``, strings, numbers, lists,
+  sent by broken producers — stay inline);
+* its *references* (``facet_refs``): one entry per facet entry, in the fixed
+  order of ``_facet_maps``, comma-separated: the facet's hash (MD5 hex of its
+  canonical bytes, the key of ``facet_blobs``) or ``-`` for a value kept inline.
+
+``rebuild`` puts each blob back verbatim (``orjson.Fragment``), which gives the
+canonical event byte for byte: a blob is the canonical bytes of its facet, and
+orjson writes a sub-object exactly as it writes it alone. Python is the one
+hasher of facets: DuckDB re-renders floats with large exponents (``1e+16``), so
+its MD5 of such a facet is not Python's.
+
+One module for both directions: ingest splits (``sources/ingest``), the schema-6
+migration splits stored payloads, and every reader of events (export, replay,
+re-derivation) rebuilds through ``BlobReader``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from lineagectl.errors import DatabaseError
+
+# Where an event holds facet maps, in the order references are listed: run, job, dataset,
+# then for each input its facets and inputFacets, for each output its facets and outputFacets.
+_OWNERS = ("run", "job", "dataset")
+_LISTS = (("inputs", ("facets", "inputFacets")), ("outputs", ("facets", "outputFacets")))
+INLINE = "-"
+# ``facet_refs`` of an event kept whole: its skeleton is the stored text itself (a payload the
+# migration found not in canonical form keeps its exact bytes).
+VERBATIM = "="
+# Facet bytes remembered with their hash (most facets repeat run after run): the cache is
+# cleared when the blobs it holds reach this many bytes, which bounds its memory.
+_REMEMBERED_BYTES = 64 << 20
+
+
+def facet_hash(blob: bytes) -> str:
+    """The key of a facet in ``facet_blobs``: MD5 hex of its canonical JSON bytes."""
+    return hashlib.md5(blob).hexdigest()  # an address, not a security digest
+
+
+def _facet_maps(event: dict) -> Iterator[tuple[dict, str, dict]]:
+    """(holder, key, facet map) for every facet map of ``event``, in the fixed reference order;
+    only where the holder and the map are JSON objects."""
+    for owner in _OWNERS:
+        holder = event.get(owner)
+        if isinstance(holder, dict) and isinstance(holder.get("facets"), dict):
+            yield holder, "facets", holder["facets"]
+    for list_key, map_keys in _LISTS:
+        datasets = event.get(list_key)
+        if isinstance(datasets, list):
+            for dataset in datasets:
+                if isinstance(dataset, dict):
+                    for map_key in map_keys:
+                        facets = dataset.get(map_key)
+                        if isinstance(facets, dict):
+                            yield dataset, map_key, facets
+
+
+class FacetHasher:
+    """``facet_hash`` with the blobs seen before looked up by their bytes (bounded memory)."""
+
+    def __init__(self, remembered_bytes: int = _REMEMBERED_BYTES) -> None:
+        self._known: dict[bytes, str] = {}
+        self._bytes = 0
+        self._limit = remembered_bytes
+
+    def __call__(self, blob: bytes) -> str:
+        digest = self._known.get(blob)
+        if digest is None:
+            digest = facet_hash(blob)
+            if self._bytes + len(blob) > self._limit:
+                self._known.clear()
+                self._bytes = 0
+            self._known[blob] = digest
+            self._bytes += len(blob)
+        return digest
+
+
+def split(event: dict, hasher: FacetHasher | None = None) -> tuple[bytes, str, dict[str, bytes]]:
+    """The skeleton of a parsed event, its references and its blobs ``{hash: canonical bytes}``.
+
+    ``event`` is left as it was (its facet maps are swapped for the skeleton's only while the
+    skeleton is written). May raise ``TypeError`` where ``orjson.dumps(event)`` would.
+    """
+    hash_of = hasher or facet_hash
+    refs: list[str] = []
+    blobs: dict[str, bytes] = {}
+    swapped: list[tuple[dict, str, dict]] = []
+    try:
+        for holder, key, facets in list(_facet_maps(event)):
+            skeleton_map = {}
+            for name, value in facets.items():
+                if isinstance(value, dict):
+                    blob = orjson.dumps(value)
+                    digest = hash_of(blob)
+                    blobs[digest] = blob
+                    refs.append(digest)
+                    skeleton_map[name] = 0
+                else:
+                    refs.append(INLINE)
+                    skeleton_map[name] = value
+            swapped.append((holder, key, facets))
+            holder[key] = skeleton_map
+        skeleton = orjson.dumps(event)
+    finally:
+        for holder, key, facets in swapped:
+            holder[key] = facets
+    return skeleton, ",".join(refs), blobs
+
+
+def references(refs: str) -> list[str]:
+    """The facet hashes ``refs`` names (inline entries left out)."""
+    if not refs or refs == VERBATIM:
+        return []
+    return [ref for ref in refs.split(",") if ref != INLINE]
+
+
+def rebuild(skeleton: str | bytes, refs: str, blobs: dict[str, str]) -> bytes:
+    """The canonical event, byte for byte, from its skeleton, references and the blobs they name."""
+    if refs == VERBATIM:
+        return skeleton.encode() if isinstance(skeleton, str) else skeleton
+    event = orjson.loads(skeleton)
+    if not refs:
+        return orjson.dumps(event)
+    entries = refs.split(",")
+    position = 0
+    for _holder, _key, facets in _facet_maps(event):
+        for name in facets:
+            ref = entries[position]
+            position += 1
+            if ref != INLINE:
+                facets[name] = orjson.Fragment(blobs[ref])
+    return orjson.dumps(event)
+
+
+class BlobReader:
+    """Rebuilds stored events of one store, fetching the blobs they name (remembered, bounded)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, remembered: int = 50_000) -> None:
+        self.con = con
+        self.blobs: dict[str, str] = {}
+        self.remembered = remembered
+
+    def rebuild_all(self, rows: Iterable[tuple[str, str]]) -> list[bytes]:
+        """The canonical payloads of ``(skeleton, facet_refs)`` rows, in their order."""
+        rows = list(rows)
+        wanted = {ref for _, refs in rows for ref in references(refs)} - self.blobs.keys()
+        if wanted:
+            if len(self.blobs) + len(wanted) > self.remembered:
+                self.blobs.clear()
+                wanted = {ref for _, refs in rows for ref in references(refs)}
+            self.blobs.update(self.con.execute(
+                "SELECT facet_hash, any_value(payload) FROM facet_blobs "
+                "WHERE facet_hash IN (SELECT unnest($hashes::VARCHAR[])) GROUP BY facet_hash",
+                {"hashes": sorted(wanted)}).fetchall())
+            missing = wanted - self.blobs.keys()
+            if missing:
+                raise DatabaseError(f"the store lacks {len(missing)} facet blob(s) its events refer to, "
+                                    f"e.g. {min(missing)}",
+                                    hint="the store is damaged: restore it from a backup or an export")
+        return [rebuild(skeleton, refs, self.blobs) for skeleton, refs in rows]
+
+
+# Migration 6 converts this many stored events at a time (their payloads are held in memory).
+MIGRATION_CHUNK = 20_000
+_BLOB_SCHEMA = pa.schema([("facet_hash", pa.string()), ("payload", pa.string())])
+_KEPT = ("event_hash, kind, event_type, event_time, run_id, job_id, dataset_id, producer, schema_url, "
+         "source, ingested_at")
+
+
+def to_skeletons(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 6: copy ``events`` (schema 5: whole payloads) into ``events_v6`` as skeletons.
+
+    Each payload is split by ``split`` — the function ingest uses — and the blobs it names
+    are added to ``facet_blobs`` where missing (most are there already, hashed alike; a facet
+    DuckDB rendered otherwise, ``1e+16`` and up, gains a row under Python's hash). A payload
+    that is not in canonical form (none written by lineagectl) is kept verbatim.
+    """
+    from lineagectl.store.db import with_tables  # db imports the schema, which imports this
+
+    hasher = FacetHasher()
+    # Parts of about MIGRATION_CHUNK events by a hash of event_hash (rowids cannot cut them: rows
+    # an earlier migration of the same transaction wrote have rowids from 2^62 up).
+    total = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    parts = max(1, -(-total // MIGRATION_CHUNK))
+    for part in range(parts):
+        chunk = con.sql(f"SELECT {_KEPT}, payload FROM events WHERE hash(event_hash) % $parts = $part",
+                        params={"parts": parts, "part": part}).to_arrow_table()
+        skeletons, refs_column = [], []
+        blobs: dict[str, bytes] = {}
+        for payload in chunk.column("payload").to_pylist():
+            event = orjson.loads(payload)
+            skeleton, refs, found = split(event, hasher)
+            if orjson.dumps(event) != payload.encode():
+                skeleton, refs, found = payload.encode(), VERBATIM, {}
+            skeletons.append(skeleton.decode())
+            refs_column.append(refs)
+            blobs.update(found)
+        staged = (chunk.drop_columns(["payload"]).append_column("skeleton", pa.array(skeletons, pa.string()))
+                  .append_column("facet_refs", pa.array(refs_column, pa.string())))
+        new_blobs = pa.Table.from_arrays([pa.array(list(blobs), pa.string()),
+                                          pa.array([b.decode() for b in blobs.values()], pa.string())],
+                                         schema=_BLOB_SCHEMA)
+        with_tables(con, f"""INSERT INTO events_v6 SELECT {_KEPT.replace("source,", "skeleton, facet_refs, source,")}
+            FROM staged""", {"staged": staged})
+        with_tables(con, """INSERT INTO facet_blobs SELECT n.facet_hash, n.payload FROM new_blobs n
+            ANTI JOIN facet_blobs b USING (facet_hash)""", {"new_blobs": new_blobs})
