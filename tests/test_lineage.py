@@ -224,3 +224,30 @@ def test_jobs_with_nothing_on_the_far_side_are_on_the_way(tmp_path, db):
     downstream = impact("raw.events", db).payload
     assert [(j["name"], j["depth"]) for j in downstream["jobs"]] == [("etl.clean", 1), ("export.csv", 2)]
     assert [d["name"] for d in downstream["datasets"]] == ["mart.clean"]
+
+
+def tree_jobs(result) -> set[tuple[str, str]]:
+    """The jobs an impact/trace tree shows: the job of each hop, and the job leaves."""
+    return ({(n["job"]["namespace"], n["job"]["name"]) for n in result.tree if n.get("job")}
+            | {(n["namespace"], n["name"]) for n in result.tree if n["kind"] == "job"})
+
+
+@pytest.mark.parametrize("source", ["marquez-seed/metadata.ndjson", "compat-airflow/events.ndjson"])
+def test_the_tree_shows_every_job_the_json_lists(corpus, tmp_path, cli, source):
+    """With --include-jobs the tree (-f table) names the jobs -f json lists: a reader that writes
+    nothing (marquez-seed's email_discounts reads public.discounts only) is a leaf of its own."""
+    db = str(tmp_path / "s.duckdb")
+    ingest([str(corpus / "openlineage" / source)], db)
+    checked = 0
+    for row in json.loads(cli("--db", db, "ls", "datasets", "-f", "json").stdout):
+        for answer in (impact, trace):
+            result = answer(row["name"], db, namespace=row["namespace"], include_jobs=True)
+            listed = {(j["namespace"], j["name"]) for j in result.payload["jobs"]}
+            assert tree_jobs(result) == listed, (answer.__name__, row["name"])
+            checked += bool(listed)
+    assert checked >= 10
+    if source.startswith("marquez-seed"):
+        table = cli("--db", db, "impact", "public.discounts", "--include-jobs").stdout
+        assert "└── food_delivery email_discounts [job]" in table
+        assert "email_discounts" not in cli("--db", db, "impact", "public.discounts").stdout  # only when asked
+

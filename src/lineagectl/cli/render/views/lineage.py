@@ -53,6 +53,8 @@ def _label(node: dict) -> str:
     text = _name(node)
     if node.get("type") == "MODEL":
         text += " [model]"
+    elif node.get("kind") == "job":
+        text += " [job]"
     if node.get("dropped_at"):
         text += f" (dropped {node['dropped_at']})"
     if node.get("owners"):
@@ -61,8 +63,9 @@ def _label(node: dict) -> str:
 
 
 def _tree(result: Result) -> list[dict] | None:
-    """Labelled tree nodes: how each was reached (transformation, or job with --include-jobs); datasets a
-    selector cut off from their parent hang from the root with their depth, nearest first."""
+    """Labelled tree nodes: how each was reached (transformation, or job with
+    --include-jobs; a job no hop names is a leaf of its own, as ``-f json`` lists every job); datasets
+    a selector cut off from their parent hang from the root with their depth, nearest first."""
     if result.tree is None:
         return None
     include_jobs = result.context.get("include_jobs")
