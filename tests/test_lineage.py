@@ -251,3 +251,18 @@ def test_the_tree_shows_every_job_the_json_lists(corpus, tmp_path, cli, source):
         assert "└── food_delivery email_discounts [job]" in table
         assert "email_discounts" not in cli("--db", db, "impact", "public.discounts").stdout  # only when asked
 
+
+def test_the_tree_says_whom_to_warn_for_jobs(corpus, tmp_path, cli):
+    """Airflow sends ownership on jobs only: the tree names each job's owners, on a hop and on a leaf."""
+    db = str(tmp_path / "s.duckdb")
+    ingest([str(corpus / "openlineage" / "compat-airflow" / "events.ndjson")], db)
+    leaf = cli("--db", db, "impact", "to_be_deleted.txt", "--include-jobs").stdout
+    assert "└── airflow gcs_hook.delete [job]  owners: ***" in leaf
+    hops = cli("--db", db, "impact", "test.csv", "--include-jobs").stdout
+    assert "bigquery mock-project.test.upload  via BQ.upload (owners: ***)" in hops
+    # The table's records (the view other renderers draw from) carry the jobs' owners too.
+    from lineagectl.cli.render.views import view_of
+
+    records = view_of(impact("test.csv", db, include_jobs=True)).records
+    assert {r["name"]: r["owners"] for r in records if r["kind"] == "job"} == {
+        "BQ.upload": ["***"], "BQ.copy": ["***"], "BQ.download": ["***"]}
