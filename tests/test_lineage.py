@@ -224,3 +224,45 @@ def test_jobs_with_nothing_on_the_far_side_are_on_the_way(tmp_path, db):
     downstream = impact("raw.events", db).payload
     assert [(j["name"], j["depth"]) for j in downstream["jobs"]] == [("etl.clean", 1), ("export.csv", 2)]
     assert [d["name"] for d in downstream["datasets"]] == ["mart.clean"]
+
+
+def tree_jobs(result) -> set[tuple[str, str]]:
+    """The jobs an impact/trace tree shows: the job of each hop, and the job leaves."""
+    return ({(n["job"]["namespace"], n["job"]["name"]) for n in result.tree if n.get("job")}
+            | {(n["namespace"], n["name"]) for n in result.tree if n["kind"] == "job"})
+
+
+@pytest.mark.parametrize("source", ["marquez-seed/metadata.ndjson", "compat-airflow/events.ndjson"])
+def test_the_tree_shows_every_job_the_json_lists(corpus, tmp_path, cli, source):
+    """With --include-jobs the tree (-f table) names the jobs -f json lists: a reader that writes
+    nothing (marquez-seed's email_discounts reads public.discounts only) is a leaf of its own."""
+    db = str(tmp_path / "s.duckdb")
+    ingest([str(corpus / "openlineage" / source)], db)
+    checked = 0
+    for row in json.loads(cli("--db", db, "ls", "datasets", "-f", "json").stdout):
+        for answer in (impact, trace):
+            result = answer(row["name"], db, namespace=row["namespace"], include_jobs=True)
+            listed = {(j["namespace"], j["name"]) for j in result.payload["jobs"]}
+            assert tree_jobs(result) == listed, (answer.__name__, row["name"])
+            checked += bool(listed)
+    assert checked >= 10
+    if source.startswith("marquez-seed"):
+        table = cli("--db", db, "impact", "public.discounts", "--include-jobs").stdout
+        assert "└── food_delivery email_discounts [job]" in table
+        assert "email_discounts" not in cli("--db", db, "impact", "public.discounts").stdout  # only when asked
+
+
+def test_the_tree_says_whom_to_warn_for_jobs(corpus, tmp_path, cli):
+    """Airflow sends ownership on jobs only: the tree names each job's owners, on a hop and on a leaf."""
+    db = str(tmp_path / "s.duckdb")
+    ingest([str(corpus / "openlineage" / "compat-airflow" / "events.ndjson")], db)
+    leaf = cli("--db", db, "impact", "to_be_deleted.txt", "--include-jobs").stdout
+    assert "└── airflow gcs_hook.delete [job]  owners: ***" in leaf
+    hops = cli("--db", db, "impact", "test.csv", "--include-jobs").stdout
+    assert "bigquery mock-project.test.upload  via BQ.upload (owners: ***)" in hops
+    # The table's records (the view other renderers draw from) carry the jobs' owners too.
+    from lineagectl.cli.render.views import view_of
+
+    records = view_of(impact("test.csv", db, include_jobs=True)).records
+    assert {r["name"]: r["owners"] for r in records if r["kind"] == "job"} == {
+        "BQ.upload": ["***"], "BQ.copy": ["***"], "BQ.download": ["***"]}

@@ -31,8 +31,9 @@ class Result:
     # For graph formats (dot, mermaid): {"nodes": [{id, label, kind, marks, …}], "edges": [{source, target, label}]}
     graph: dict | None = None
     # impact/trace: the reached nodes as a breadth-first tree, parents first. Each node:
-    # {"id", "parent" (None for the root), "namespace", "name", "column", "type", "owners",
-    #  "depth" (dataset hops, None for columns), "job" (of the hop from the parent, {namespace, name} or None),
+    # {"id", "parent" (None for the root), "kind" ("dataset", or "job": with --include-jobs, a leaf for
+    #  each job no hop names, e.g. a reader that writes nothing), "namespace", "name", "column", "type", "owners",
+    #  "depth" (dataset hops, None for columns), "job" (of the hop from the parent, {namespace, name, owners} or None),
     #  "transformation" (of the column hop from the parent, or None),
     #  "detached" (True: its path runs through datasets a selector left out, so it hangs from the root)}.
     tree: list[dict] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lineagectl.common.timeutil import format_timestamp
+from lineagectl.queries.run_order import newest_runs_first
 
 RECENT_RUNS = 3
 # The run states drawn in red (OpenLineage FAIL and ABORT; FAILED as some producers spell it).
@@ -22,14 +23,13 @@ _JOBS = f"""
 _COLUMNS = f"SELECT dataset_id, column_name FROM columns WHERE dataset_id {_IDS} ORDER BY dataset_id, column_name"
 _JOB_RUNS = f"""
     SELECT job_id, run_id, state, started_at, ended_at, error_message FROM runs WHERE job_id {_IDS}
-    QUALIFY row_number() OVER (PARTITION BY job_id ORDER BY started_at DESC NULLS LAST, run_id DESC) <= $n"""
+    QUALIFY row_number() OVER (PARTITION BY job_id ORDER BY {newest_runs_first()}) <= $n"""
 # The runs that last wrote each dataset (a run writing it in several events counts once).
 _WRITES = f"""
     SELECT w.dataset_id, r.run_id, r.state, r.started_at, r.ended_at, r.error_message, j.namespace, j.name
     FROM (SELECT DISTINCT dataset_id, run_id FROM run_io WHERE direction = 'out' AND dataset_id {_IDS}) w
     JOIN runs r USING (run_id) JOIN jobs j ON j.job_id = r.job_id
-    QUALIFY row_number() OVER (PARTITION BY w.dataset_id
-                               ORDER BY r.started_at DESC NULLS LAST, r.run_id DESC) <= $n"""
+    QUALIFY row_number() OVER (PARTITION BY w.dataset_id ORDER BY {newest_runs_first("r")}) <= $n"""
 
 
 def _run(row: tuple, job: str | None = None) -> dict:

@@ -9,6 +9,7 @@ from lineagectl.common.globs import Glob, GlobError
 from lineagectl.common.timeutil import option_time
 from lineagectl.errors import InputError
 from lineagectl.graph.selectors import Catalog, requested
+from lineagectl.queries.run_order import last_run_state
 from lineagectl.results import Result, records_from_rows
 from lineagectl.store import open_store, schema_version, store_path
 from lineagectl.store.lookups import DROPPED_NOW
@@ -58,7 +59,7 @@ _LISTS = {
         ["namespace", "name", "type", "runs", "last_state", "inputs", "outputs", "last_seen"],
         """SELECT j.namespace, j.name, j.job_type,
                   (SELECT count(*) FROM runs r WHERE r.job_id = j.job_id),
-                  (SELECT arg_max(r.state, r.last_event_time) FROM runs r WHERE r.job_id = j.job_id),
+                  (SELECT """ + last_run_state("r") + """ FROM runs r WHERE r.job_id = j.job_id),
                   (SELECT count(*) FROM edges e WHERE e.job_id = j.job_id AND e.direction = 'in'),
                   (SELECT count(*) FROM edges e WHERE e.job_id = j.job_id AND e.direction = 'out'),
                   j.last_seen

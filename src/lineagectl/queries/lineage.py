@@ -142,7 +142,8 @@ def _result(root: Entity, columns: list[str] | None, direction: str, walk: Any, 
              for (i, c), d in walk.columns.items() if i in datasets and i in walk.datasets),
             key=lambda r: (r["depth"], r["namespace"], r["name"], r["column"]))
     return Result("impact" if direction == "downstream" else "trace", payload,
-                  context={"include_jobs": include_jobs}, tree=_tree(root, columns, walk, datasets, jobs))
+                  context={"include_jobs": include_jobs},
+                  tree=_tree(root, columns, walk, datasets, jobs, include_jobs))
 
 
 # A column at the end of a long chain would carry its whole path: thousands of columns times
@@ -156,14 +157,16 @@ def _transformations(path: list[dict], omitted: int) -> dict:
     return {"transformations": path, "transformations_omitted": omitted} if omitted else {"transformations": path}
 
 
-def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jobs: dict) -> list[dict]:
-    """Each reached node under the first node it was reached from (a breadth-first tree), as data."""
+def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jobs: dict,
+          include_jobs: bool = False) -> list[dict]:
+    """Each reached node under the first node it was reached from (a breadth-first tree), as data;
+    with ``include_jobs``, each job the tree does not already show as a hop is a leaf of its own."""
     # The root's node names what was asked, without type or owners.
     asked = {"namespace": root.namespace, "name": root.name, **datasets.get(root.id, {}), "type": None, "owners": []}
 
     def node(i: int, col: str | None = None) -> dict:
         d = datasets[i] if i != root.id and i in datasets else asked
-        return {"namespace": d["namespace"], "name": d["name"], "column": col, "type": d["type"],
+        return {"kind": "dataset", "namespace": d["namespace"], "name": d["name"], "column": col, "type": d["type"],
                 "owners": d["owners"], "depth": None, "job": None, "transformation": None, "detached": False,
                 "dropped_at": lifecycle(d).get("dropped_at")}
 
@@ -193,7 +196,34 @@ def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jo
     for dst, depth in sorted(walk.datasets.items(), key=lambda kv: (kv[1], kv[0])):
         if str(dst) not in placed:
             nodes.append({"id": str(dst), "parent": str(root.id), **node(dst), "depth": depth, "detached": True})
+    if include_jobs:
+        shown = {hop.job for hop in tree.values() if hop is not None}
+        nodes += _job_leaves(root, walk, {j: d for j, d in jobs.items() if j not in shown}, placed)
     return nodes
+
+
+def _job_leaves(root: Entity, walk: Any, jobs: dict, placed: set[str]) -> list[dict]:
+    """A leaf per job of ``jobs`` (the walk's jobs no tree hop names: a reader that writes
+    nothing downstream, a writer that reads nothing upstream, a job whose datasets were first
+    reached through another) under the nearest dataset it was reached from; one whose datasets
+    a selector left out hangs from the root, as a detached dataset does."""
+    def nearness(src: int) -> tuple:
+        return (str(src) not in placed, 0 if src == root.id else walk.datasets.get(src, 0), src)
+
+    came_from: dict[int, int] = {}
+    for src, job in [*walk.ends, *((src, job) for src, job, _dst in walk.rows)]:
+        if job in jobs and (job not in came_from or nearness(src) < nearness(came_from[job])):
+            came_from[job] = src
+    leaves = []
+    for job, src in sorted(came_from.items(), key=lambda kv: (walk.jobs[kv[0]], jobs[kv[0]]["namespace"],
+                                                               jobs[kv[0]]["name"], kv[0])):
+        detached = str(src) not in placed
+        described = jobs[job]
+        leaves.append({"id": f"job:{job}", "parent": str(root.id) if detached else str(src), "kind": "job",
+                       "namespace": described["namespace"], "name": described["name"], "column": None,
+                       "type": None, "owners": described["owners"], "depth": walk.jobs[job], "job": None,
+                       "transformation": None, "detached": detached, "dropped_at": None})
+    return leaves
 
 
 def impact(name: str, db: Any = None, **options: Any) -> Result:

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from lineagectl.errors import InputError
+from lineagectl.queries.run_order import newest_runs_first
 from lineagectl.queries.show import FIELD_ORDINAL
 from lineagectl.results import jsonable, records_from_rows
 from lineagectl.store import open_store
@@ -118,9 +119,8 @@ _RUNS = f"""
     SELECT job_id, run_id, state, started_at, ended_at, nominal_start, nominal_end, first_event_time,
            last_event_time, parent_job_namespace, parent_job_name, error_message
     FROM runs WHERE job_id {_IDS}
-    QUALIFY row_number() OVER (PARTITION BY job_id ORDER BY started_at DESC NULLS LAST,
-                                                             last_event_time DESC, run_id) <= {LATEST_RUNS}
-    ORDER BY job_id, started_at DESC NULLS LAST, last_event_time DESC, run_id"""
+    QUALIFY row_number() OVER (PARTITION BY job_id ORDER BY {newest_runs_first()}) <= {LATEST_RUNS}
+    ORDER BY job_id, {newest_runs_first()}"""
 _RUN_COLUMNS = ["job_id", "id", "state", "started_at", "ended_at", "nominal_start", "nominal_end", "created_at",
                 "updated_at", "parent_job_namespace", "parent_job_name", "error"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lineagectl.graph.names import Entity, resolve
+from lineagectl.queries.run_order import newest_runs_first
 from lineagectl.results import Result, jsonable, records_from_rows
 from lineagectl.store import open_store
 from lineagectl.store.lookups import dropped_at
@@ -73,7 +74,7 @@ def _dataset(con, entity: Entity) -> Result:
         SELECT r.run_id, j.name, r.state, r.started_at, r.ended_at
         FROM run_io io JOIN runs r USING (run_id) JOIN jobs j ON j.job_id = r.job_id
         WHERE io.dataset_id = ? AND io.direction = 'out'
-        ORDER BY r.started_at DESC NULLS LAST LIMIT {RECENT_RUNS}""", [i])
+        ORDER BY {newest_runs_first("r")} LIMIT {RECENT_RUNS}""", [i])
     return Result("show", info)
 
 
@@ -113,7 +114,7 @@ def _job(con, entity: Entity) -> Result:
     info["runs"] = _query(con, run_cols, f"""
         SELECT run_id, state, started_at, ended_at, round(epoch(ended_at) - epoch(started_at), 3),
                error_message, parent_run_id FROM runs WHERE job_id = ?
-        ORDER BY started_at DESC NULLS LAST LIMIT {RECENT_RUNS}""", [i])
+        ORDER BY {newest_runs_first()} LIMIT {RECENT_RUNS}""", [i])
     return Result("show", info)
 
 

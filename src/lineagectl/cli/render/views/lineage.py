@@ -27,7 +27,7 @@ def lineage(result: Result) -> View:
                    for d in datasets]
         if result.context.get("include_jobs"):
             records += [{"depth": j["depth"], "kind": "job", "namespace": j["namespace"], "name": j["name"],
-                         "owners": []} for j in payload["jobs"]]
+                         "owners": j["owners"]} for j in payload["jobs"]]
             records.sort(key=lambda r: (r["depth"], r["kind"] == "job", r["namespace"], r["name"]))
         columns = DATASET_COLUMNS
     if any("dropped_at" in r for r in records):
@@ -53,6 +53,8 @@ def _label(node: dict) -> str:
     text = _name(node)
     if node.get("type") == "MODEL":
         text += " [model]"
+    elif node.get("kind") == "job":
+        text += " [job]"
     if node.get("dropped_at"):
         text += f" (dropped {node['dropped_at']})"
     if node.get("owners"):
@@ -60,9 +62,15 @@ def _label(node: dict) -> str:
     return text
 
 
+def _owned_by(job: dict) -> str:
+    """The owners of the job of a hop (whom to warn for it too), when it has some."""
+    return f" (owners: {', '.join(job['owners'])})" if job.get("owners") else ""
+
+
 def _tree(result: Result) -> list[dict] | None:
-    """Labelled tree nodes: how each was reached (transformation, or job with --include-jobs); datasets a
-    selector cut off from their parent hang from the root with their depth, nearest first."""
+    """Labelled tree nodes: how each was reached (transformation, or job and its owners with
+    --include-jobs; a job no hop names is a leaf of its own, as ``-f json`` lists every job); datasets
+    a selector cut off from their parent hang from the root with their depth, nearest first."""
     if result.tree is None:
         return None
     include_jobs = result.context.get("include_jobs")
@@ -77,7 +85,7 @@ def _tree(result: Result) -> list[dict] | None:
         if node.get("transformation"):
             label += f"  ({transformation_text(node['transformation'])})"
         elif include_jobs and node.get("job"):
-            label += f"  via {node['job']['name']}"
+            label += f"  via {node['job']['name']}" + _owned_by(node["job"])
         placed.append({"id": node["id"], "parent": node["parent"], "label": label, "name_length": len(_name(node))})
     return placed + [item for _, _, item in sorted(detached, key=lambda d: (d[0], d[1]))]
 
