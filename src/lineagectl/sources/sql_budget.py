@@ -81,8 +81,29 @@ def can_interrupt() -> bool:
             and signal.getitimer(_TIMER) == (0.0, 0.0))
 
 
+# Once the budget is spent the timer fires again this often until the block has left: Python
+# ignores an exception raised where it cannot propagate (a gc callback, a __del__), and with
+# sqlglot compiled (mypyc) the first Python code a signal finds is often such a callback.
+_AGAIN_SECONDS = 0.05
+
+
 def _expire(signum: int, frame: Any) -> None:
+    assert _TIMER is not None
+    signal.setitimer(_TIMER, _AGAIN_SECONDS)
     raise _Expired
+
+
+def _disarm(previous: Any) -> bool:
+    """Stop the timer and put the caller's handler back; True if the budget ran out meanwhile."""
+    assert _TIMER is not None and _SIGNAL is not None
+    expired = False
+    while True:
+        try:
+            signal.setitimer(_TIMER, 0)
+            signal.signal(_SIGNAL, previous)
+            return expired
+        except _Expired:  # fired just as the block ended: the budget was spent; disarm again
+            expired = True
 
 
 @contextmanager
@@ -96,14 +117,15 @@ def time_budget(seconds: float | None) -> Iterator[None]:
         return
     assert _TIMER is not None and _SIGNAL is not None  # can_interrupt() said so
     previous = signal.signal(_SIGNAL, _expire)
+    expired = False
     try:
-        try:
-            signal.setitimer(_TIMER, seconds)
-            yield
-        finally:
-            signal.setitimer(_TIMER, 0)
-            signal.signal(_SIGNAL, previous)
-    except _Expired:  # also when it fired just as the block ended: the budget was spent
+        signal.setitimer(_TIMER, seconds)
+        yield
+    except _Expired:
+        expired = True
+    finally:
+        expired = _disarm(previous) or expired
+    if expired:
         raise StatementTimeout(seconds) from None
 
 
