@@ -137,7 +137,15 @@ def test_a_schema_5_store_migrates_and_exports_the_same_bytes(tmp_path, db):
     events_as_in_version_5(db, {event_hash(p): p.decode() for p in canonical})
     big = facet_hash(orjson.dumps(_facets(1.5e20)["stats"]))
     with duckdb.connect(db) as con:
-        con.execute("DELETE FROM facet_blobs WHERE facet_hash = ?", [big])
+        # ... and its facet tables named the facet by DuckDB's MD5 of DuckDB's rendering.
+        (rendered, duckdb_hash), = con.execute(
+            """SELECT m['stats']::VARCHAR, md5(m['stats']) FROM
+               (SELECT json_transform(?, '"MAP(VARCHAR, JSON)"') AS m)""",
+            [orjson.dumps(_facets(1.5e20)).decode()]).fetchall()
+        assert duckdb_hash != big
+        con.execute("UPDATE run_facets SET facet_hash = ? WHERE facet_hash = ?", [duckdb_hash, big])
+        con.execute("UPDATE facet_blobs SET facet_hash = ?, payload = ? WHERE facet_hash = ?",
+                    [duckdb_hash, rendered, big])
         facet_tables = con.execute("SELECT count(*) FROM run_facets WHERE facet_hash = ?", [big]).fetchall()
     assert facet_tables == [(0,)]  # nothing but the event needs the blob under Python's hash
     assert api.migrate(db) == SCHEMA_VERSION
@@ -172,3 +180,18 @@ def test_prune_keeps_the_blobs_stored_events_refer_to(tmp_path, db):
         kept = {r[0] for r in con.execute("SELECT facet_hash FROM facet_blobs").fetchall()}
     assert facet_hash(orjson.dumps(_facets(3.5e20)["stats"])) in kept  # only the event refers to it
     assert facet_hash(orjson.dumps(_facets(2.5e20)["stats"])) not in kept  # its event was pruned
+
+
+def test_python_is_the_one_hasher_of_facets(tmp_path, db):
+    # DuckDB renders 1.5e+20 otherwise than orjson: were the facet tables hashed by DuckDB, the
+    # facet would be stored twice, under two keys, and its table rows would not name the blob
+    # the event refers to.
+    facet = _facets(1.5e20)["stats"]
+    event = run_event("r1", run_facets={"stats": facet}, outputs=[("pg", "t", {"stats": facet})])
+    api.ingest([write_ndjson(tmp_path / "e.ndjson", [event])], db)
+    digest = facet_hash(orjson.dumps(facet))
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute("SELECT facet_hash, payload FROM facet_blobs").fetchall() == [
+            (digest, orjson.dumps(facet).decode())]
+        assert con.execute("SELECT DISTINCT facet_hash FROM run_facets").fetchall() == [(digest,)]
+        assert con.execute("SELECT DISTINCT facet_hash FROM dataset_facets").fetchall() == [(digest,)]

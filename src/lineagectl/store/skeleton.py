@@ -36,8 +36,13 @@ from lineagectl.errors import DatabaseError
 # Where an event holds facet maps, in the order references are listed: run, job, dataset,
 # then for each input its facets and inputFacets, for each output its facets and outputFacets.
 _OWNERS = ("run", "job", "dataset")
-_LISTS = (("inputs", ("facets", "inputFacets")), ("outputs", ("facets", "outputFacets")))
+_LISTS = (("inputs", "in", ("facets", "inputFacets")), ("outputs", "out", ("facets", "outputFacets")))
 INLINE = "-"
+# The facet hash facet rows carry for a ``_deleted: true`` facet (the sentinel the facet tables keep;
+# unnest.py and the queries read it so), while its blob is stored under its real hash.
+DELETED = "deleted"
+# A facet row: (holder, position, io, facet key, facet hash or DELETED); see ``_facet_maps``.
+FacetRow = tuple[str, int, bool, str, str]
 # ``facet_refs`` of an event kept whole: its skeleton is the stored text itself (a payload the
 # migration found not in canonical form keeps its exact bytes).
 VERBATIM = "="
@@ -51,22 +56,28 @@ def facet_hash(blob: bytes) -> str:
     return hashlib.md5(blob).hexdigest()  # an address, not a security digest
 
 
-def _facet_maps(event: dict) -> Iterator[tuple[dict, str, dict]]:
-    """(holder, key, facet map) for every facet map of ``event``, in the fixed reference order;
-    only where the holder and the map are JSON objects."""
+def _facet_maps(event: dict) -> Iterator[tuple[str, int, bool, dict, str, dict]]:
+    """``(holder, position, io, holder object, key, facet map)`` for every facet map of ``event``,
+    in the fixed reference order; only where the holder and the map are JSON objects.
+
+    ``holder`` is ``run``, ``job``, ``dataset``, ``in`` or ``out``; ``position`` the dataset's
+    place in ``inputs``/``outputs`` counted from 1 (1 for the others); ``io`` whether the map is
+    ``inputFacets``/``outputFacets`` rather than ``facets``. These name a facet's place in the
+    facet rows ingest stages (``unnest.py`` joins them to the event's datasets so).
+    """
     for owner in _OWNERS:
         holder = event.get(owner)
         if isinstance(holder, dict) and isinstance(holder.get("facets"), dict):
-            yield holder, "facets", holder["facets"]
-    for list_key, map_keys in _LISTS:
+            yield owner, 1, False, holder, "facets", holder["facets"]
+    for list_key, code, map_keys in _LISTS:
         datasets = event.get(list_key)
         if isinstance(datasets, list):
-            for dataset in datasets:
+            for position, dataset in enumerate(datasets, 1):
                 if isinstance(dataset, dict):
-                    for map_key in map_keys:
+                    for io, map_key in enumerate(map_keys):
                         facets = dataset.get(map_key)
                         if isinstance(facets, dict):
-                            yield dataset, map_key, facets
+                            yield code, position, bool(io), dataset, map_key, facets
 
 
 class FacetHasher:
@@ -89,18 +100,29 @@ class FacetHasher:
         return digest
 
 
-def split(event: dict, hasher: FacetHasher | None = None) -> tuple[bytes, str, dict[str, bytes]]:
+def is_deleted(facet: dict) -> bool:
+    """Whether a facet marks its key as deleted (``"_deleted": true``; the text ``"true"`` too,
+    as the store has always read it)."""
+    flag = facet.get("_deleted")
+    return flag is True or flag == "true"
+
+
+def split(event: dict, hasher: FacetHasher | None = None, rows: list[FacetRow] | None = None,
+          skip: frozenset[tuple[int, str]] = frozenset()) -> tuple[bytes, str, dict[str, bytes]]:
     """The skeleton of a parsed event, its references and its blobs ``{hash: canonical bytes}``.
 
-    ``event`` is left as it was (its facet maps are swapped for the skeleton's only while the
-    skeleton is written). May raise ``TypeError`` where ``orjson.dumps(event)`` would.
+    With ``rows``, each object-valued facet is also appended to it as a ``FacetRow`` (what the
+    store's facet tables are made of), except those ``skip`` names as ``(id(facet map), key)``:
+    malformed facets, stored with the event but left out of its tables. ``event`` is left as it
+    was (its facet maps are swapped for the skeleton's only while the skeleton is written). May
+    raise ``TypeError`` where ``orjson.dumps(event)`` would.
     """
     hash_of = hasher or facet_hash
     refs: list[str] = []
     blobs: dict[str, bytes] = {}
     swapped: list[tuple[dict, str, dict]] = []
     try:
-        for holder, key, facets in list(_facet_maps(event)):
+        for code, position, io, holder, key, facets in list(_facet_maps(event)):
             skeleton_map = {}
             for name, value in facets.items():
                 if isinstance(value, dict):
@@ -109,6 +131,8 @@ def split(event: dict, hasher: FacetHasher | None = None) -> tuple[bytes, str, d
                     blobs[digest] = blob
                     refs.append(digest)
                     skeleton_map[name] = 0
+                    if rows is not None and (id(facets), name) not in skip:
+                        rows.append((code, position, io, name, DELETED if is_deleted(value) else digest))
                 else:
                     refs.append(INLINE)
                     skeleton_map[name] = value
@@ -137,7 +161,7 @@ def rebuild(skeleton: str | bytes, refs: str, blobs: dict[str, str]) -> bytes:
         return orjson.dumps(event)
     entries = refs.split(",")
     position = 0
-    for _holder, _key, facets in _facet_maps(event):
+    for *_, facets in _facet_maps(event):
         for name in facets:
             ref = entries[position]
             position += 1

@@ -46,12 +46,12 @@ from lineagectl.sources.ingest.reader import (
 )
 from lineagectl.sources.ingest.sql_scripts import is_sql_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
-from lineagectl.sources.ingest.validate import BrokenFacet, IgnoredFacets, Reject, validate, without
+from lineagectl.sources.ingest.validate import BrokenFacet, IgnoredFacets, Reject, validate
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
 from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
-from lineagectl.store.skeleton import FacetHasher, split
+from lineagectl.store.skeleton import FacetHasher, FacetRow, split
 
 # A batch is written when it holds BATCH_SIZE events or BATCH_BYTES of payload, whichever comes
 # first: DuckDB's intermediates and the Arrow stages grow with the bytes, not the count (a
@@ -154,7 +154,8 @@ class _Ingest:
     def flush(self, batch: Batch) -> None:
         self._wait()
         if len(batch):
-            self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow(), batch.blobs_arrow())
+            self.pending = self.pool.submit(write_batch, self.con, batch.to_arrow(), batch.facets_arrow(),
+                                            batch.blobs_arrow())
 
     def reject(self, label: str, line: int, element: int | None, reason: str) -> None:
         """Count a rejected event at ``label:line`` (``element``: its number in a JSON array)."""
@@ -284,12 +285,14 @@ class _Ingest:
         if digest is None or raw is None or not is_line_of(payload, raw):
             digest = event_hash(payload)  # the line was not in canonical form
         assert isinstance(event, dict)  # validate() accepts objects only
-        skeleton, refs, blobs = split(event, self.hasher)  # stored so, facets by reference
-        parsed = None
-        if broken:  # stored as sent; its tables are made without the broken facets
-            parsed = without(event, broken)
+        # Stored as sent, facets by reference; its tables are made without the broken facets.
+        skip: frozenset[tuple[int, str]] = frozenset()
+        if broken:
+            skip = frozenset((id(facet.holder), facet.key) for facet in broken)
             self.ignored_facets.note(where, broken)
-        batch.add(digest, where, kind, event_type, when, payload.decode(), skeleton.decode(), refs, blobs, parsed)
+        rows: list[FacetRow] = []
+        skeleton, refs, blobs = split(event, self.hasher, rows, skip)
+        batch.add(digest, where, kind, event_type, when, skeleton, refs, blobs, rows)
         if len(batch) >= self.batch_size or batch.size >= self.batch_bytes:
             self.flush(batch)
             batch = Batch()

@@ -1,11 +1,14 @@
-"""Turning a batch of validated raw events into staged rows, set-based in DuckDB.
+"""Turning a batch of validated events into staged rows, set-based in DuckDB.
 
-Input: ``new_events`` (event_hash, source, kind, event_type, event_time,
-payload, and ``parsed``: the payload without its broken facets, if any), one
-row per validated event the store does not hold yet. Output: the ``stg_*`` temp tables that
-``writer`` merges into history. DuckDB parses each event once with
-``json_transform`` (vectorised, off the GIL); facets stay JSON text, hashed by
-MD5 of their minified form so identical payloads collapse to one row.
+Input: ``new_events`` (seq, event_hash, source, kind, event_type, event_time,
+skeleton, facet_refs), one row per validated event the store does not hold yet;
+``facet_rows`` (seq, holder, position, io, facet_key, facet_hash), the facets
+Python found while splitting the events (``store/skeleton.py``: hashed once, by
+Python, malformed ones left out); ``stg_event_blobs`` (facet_hash, payload), the
+batch's facet blobs. Output: the ``stg_*`` tables that ``writer`` merges into
+history. DuckDB parses only each skeleton's envelope (``json_transform``: names,
+run id, inputs and outputs, no facets) and reads a facet's content from its blob
+only where a row needs it (schema fields, column lineage, aliases, versions).
 
 Rows derived from facet *content* (schema fields, column lineage, aliases) are
 computed once per distinct content in the batch and only when the store does
@@ -19,17 +22,15 @@ from lineagectl.common.ids import ID_MACRO, RUN_ID_MACRO
 _FACETS = "MAP(VARCHAR, JSON)"
 
 
-def _dataset(extra: str) -> str:
-    return f'{{"namespace": "VARCHAR", "name": "VARCHAR", "facets": "{_FACETS}", "{extra}": "{_FACETS}"}}'
-
-
+_NAME = '{"namespace": "VARCHAR", "name": "VARCHAR"}'
+# The envelope of a skeleton: what identifies the event and the datasets it names (their facets
+# come as facet_rows).
 _EVENT = (
-    '{"producer": "VARCHAR", "schemaURL": "VARCHAR",'
-    f' "run": {{"runId": "VARCHAR", "facets": "{_FACETS}"}},'
-    f' "job": {{"namespace": "VARCHAR", "name": "VARCHAR", "facets": "{_FACETS}"}},'
-    f' "dataset": {{"namespace": "VARCHAR", "name": "VARCHAR", "facets": "{_FACETS}"}},'
-    f' "inputs": [{_dataset("inputFacets")}], "outputs": [{_dataset("outputFacets")}]}}'
+    '{"producer": "VARCHAR", "schemaURL": "VARCHAR", "run": {"runId": "VARCHAR"},'
+    f' "job": {_NAME}, "dataset": {_NAME}, "inputs": [{_NAME}], "outputs": [{_NAME}]}}'
 )
+# Facet keys whose content the staged rows read (schema fields, column lineage, aliases, lifecycle).
+_CONTENT_KEYS = "('schema', 'columnLineage', 'symlinks', 'lifecycleStateChange')"
 
 _TRANSFORMS = '[{"type": "VARCHAR", "subtype": "VARCHAR", "description": "VARCHAR", "masking": "BOOLEAN"}]'
 _INPUT_FIELD = f'{{"namespace": "VARCHAR", "name": "VARCHAR", "field": "VARCHAR", "transformations": {_TRANSFORMS}}}'
@@ -43,9 +44,6 @@ _CLL_NAMES = f'{{"fields": "{_FACETS}", "dataset": [{{"namespace": "VARCHAR", "n
 SYMLINKS = '{"identifiers": [{"namespace": "VARCHAR", "name": "VARCHAR", "type": "VARCHAR"}]}'
 # The lifecycle states that are no write of the dataset (no version; see stg_lifecycle_marks).
 UNWRITTEN_STATES = "('RENAME', 'DROP')"
-
-# The facet hash of a `_deleted: true` facet (see store/schema.py).
-_HASH = "CASE WHEN (f.value->>'_deleted') = 'true' THEN 'deleted' ELSE md5(f.value) END"
 
 # Column lineage facets -> cll_fields rows, from ``cll_parsed`` (dataset_id, facet_hash, v: the facet
 # as _CLL, schema_columns: the columns of the schema sent beside it). The one expansion of a
@@ -99,18 +97,17 @@ SETUP = [
 UNNEST = [
     # Only events new to the store (``new_events``, see writer) are parsed at all.
     f"""CREATE OR REPLACE TEMP TABLE ev_ids AS
-        WITH p AS (SELECT event_hash, kind, event_type, event_time,
-                          json_transform(coalesce(parsed, payload), '{_EVENT}') AS e FROM new_events)
-        SELECT event_hash, kind, event_type, event_time, e.producer, e.schemaURL AS schema_url,
+        WITH p AS (SELECT seq, event_hash, kind, event_type, event_time,
+                          json_transform(skeleton, '{_EVENT}') AS e FROM new_events)
+        SELECT seq, event_hash, kind, event_type, event_time, e.producer, e.schemaURL AS schema_url,
                CASE WHEN kind = 'run' THEN lineagectl_run_id(e.run.runId) END AS run_id,
                CASE WHEN kind <> 'dataset' THEN lineagectl_id(e.job.namespace, e.job.name) END AS job_id,
                CASE WHEN kind = 'dataset' THEN lineagectl_id(e.dataset.namespace, e.dataset.name) END
                    AS dataset_id,
                -- Top-level columns, not the whole struct: each later statement reads only
                -- the parts it needs (an Arrow struct column is converted whole).
-               e.job.namespace AS job_namespace, e.job.name AS job_name, e.job.facets AS job_facets,
-               e.run.facets AS run_facets, e.inputs, e.outputs, e.dataset.namespace AS ds_namespace,
-               e.dataset.name AS ds_name, e.dataset.facets AS ds_facets
+               e.job.namespace AS job_namespace, e.job.name AS job_name, e.inputs, e.outputs,
+               e.dataset.namespace AS ds_namespace, e.dataset.name AS ds_name
         FROM p""",
     """CREATE OR REPLACE TEMP TABLE stg_run_states AS
         SELECT run_id, job_id, event_type, event_time, event_hash FROM ev_ids WHERE kind = 'run'""",
@@ -118,52 +115,54 @@ UNNEST = [
         SELECT job_id, job_namespace AS namespace, job_name AS name, event_time, event_hash
         FROM ev_ids WHERE kind <> 'dataset'""",
     # Every dataset an event names (inputs, outputs, or the dataset of a DatasetEvent) with its
-    # id, version and schema hash, in one statement: the facet maps are materialised once.
+    # place (holder, position: how facet_rows name it), id, version and schema hash.
     """CREATE OR REPLACE TEMP TABLE io_ids AS
-        WITH i AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(inputs) AS d
+        WITH i AS (SELECT seq, event_hash, event_time, kind, run_id, job_id,
+                          generate_subscripts(inputs, 1) AS position, unnest(inputs) AS d
                    FROM ev_ids WHERE kind <> 'dataset'),
-             o AS (SELECT event_hash, event_time, kind, run_id, job_id, unnest(outputs) AS d
+             o AS (SELECT seq, event_hash, event_time, kind, run_id, job_id,
+                          generate_subscripts(outputs, 1) AS position, unnest(outputs) AS d
                    FROM ev_ids WHERE kind <> 'dataset'),
              io AS (
-                 SELECT event_hash, event_time, kind, run_id, job_id, 'in' AS direction, d.namespace, d.name,
-                        d.facets, d.inputFacets AS io_facets FROM i
+                 SELECT seq, event_hash, event_time, kind, run_id, job_id, 'in' AS direction, 'in' AS holder,
+                        position, d.namespace, d.name FROM i
                  UNION ALL
-                 SELECT event_hash, event_time, kind, run_id, job_id, 'out', d.namespace, d.name,
-                        d.facets, d.outputFacets FROM o
+                 SELECT seq, event_hash, event_time, kind, run_id, job_id, 'out', 'out', position, d.namespace,
+                        d.name FROM o
                  UNION ALL
-                 SELECT event_hash, event_time, kind, NULL, NULL, NULL, ds_namespace, ds_name,
-                        ds_facets, NULL FROM ev_ids WHERE kind = 'dataset')
-        SELECT *, lineagectl_id(namespace, name) AS dataset_id,
-               CASE WHEN (facets['version']->>'_deleted') IS DISTINCT FROM 'true'
-                    THEN facets['version']->>'datasetVersion' END AS version,
-               CASE WHEN facets['schema'] IS NOT NULL
-                         AND (facets['schema']->>'_deleted') IS DISTINCT FROM 'true'
-                    THEN md5(facets['schema']) END AS schema_hash
-        FROM io""",
-    # A facet sent as null is absent (openlineage-python writes unset facets so): no row for it.
-    f"""CREATE OR REPLACE TEMP TABLE dsfac AS
-        SELECT event_hash, event_time, kind, run_id, job_id, dataset_id, direction, f.key AS facet_key,
-               -- io_ids hashed the schema already
-               CASE WHEN f.key = 'schema' AND f.value IS NOT NULL THEN coalesce(schema_hash, 'deleted')
-                    ELSE {_HASH} END AS facet_hash, f.value
-        FROM (SELECT *, unnest(map_entries(facets)) AS f FROM io_ids) WHERE f.value IS NOT NULL""",
-    f"""CREATE OR REPLACE TEMP TABLE otherfac AS
-        SELECT 'job' AS owner, event_hash, event_time, job_id, NULL::VARCHAR AS run_id, NULL::BIGINT AS dataset_id,
-               NULL::VARCHAR AS direction, f.key AS facet_key, {_HASH} AS facet_hash, f.value
-        FROM (SELECT *, unnest(map_entries(job_facets)) AS f FROM ev_ids WHERE kind <> 'dataset')
-        WHERE f.value IS NOT NULL
+                 SELECT seq, event_hash, event_time, kind, NULL, NULL, NULL, 'dataset', 1, ds_namespace, ds_name
+                 FROM ev_ids WHERE kind = 'dataset'),
+             marks AS (
+                 SELECT seq, holder, position,
+                        any_value(facet_hash) FILTER (WHERE facet_key = 'schema') AS schema_hash,
+                        any_value(facet_hash) FILTER (WHERE facet_key = 'version') AS version_hash
+                 FROM facet_rows WHERE NOT io AND facet_key IN ('schema', 'version') GROUP BY ALL)
+        SELECT io.*, lineagectl_id(io.namespace, io.name) AS dataset_id,
+               CASE WHEN m.version_hash <> 'deleted' THEN b.payload->>'datasetVersion' END AS version,
+               CASE WHEN m.schema_hash <> 'deleted' THEN m.schema_hash END AS schema_hash
+        FROM io LEFT JOIN marks m USING (seq, holder, position)
+        LEFT JOIN stg_event_blobs b ON b.facet_hash = m.version_hash""",
+    # A facet sent as null is absent (openlineage-python writes unset facets so): it has no row.
+    """CREATE OR REPLACE TEMP TABLE dsfac AS
+        SELECT io.event_hash, io.event_time, io.kind, io.run_id, io.job_id, io.dataset_id, io.direction,
+               r.facet_key, r.facet_hash
+        FROM io_ids io JOIN facet_rows r
+             ON r.seq = io.seq AND r.holder = io.holder AND r.position = io.position AND NOT r.io""",
+    """CREATE OR REPLACE TEMP TABLE otherfac AS
+        SELECT 'job' AS owner, e.event_hash, e.event_time, e.job_id, NULL::VARCHAR AS run_id,
+               NULL::BIGINT AS dataset_id, NULL::VARCHAR AS direction, r.facet_key, r.facet_hash
+        FROM ev_ids e JOIN facet_rows r ON r.seq = e.seq AND r.holder = 'job'
+        WHERE e.kind <> 'dataset'
         UNION ALL
-        SELECT 'run', event_hash, event_time, job_id, run_id, NULL, NULL, f.key, {_HASH}, f.value
-        FROM (SELECT *, unnest(map_entries(run_facets)) AS f FROM ev_ids WHERE kind = 'run')
-        WHERE f.value IS NOT NULL
+        SELECT 'run', e.event_hash, e.event_time, e.job_id, e.run_id, NULL, NULL, r.facet_key, r.facet_hash
+        FROM ev_ids e JOIN facet_rows r ON r.seq = e.seq AND r.holder = 'run'
+        WHERE e.kind = 'run'
         UNION ALL
-        SELECT 'io', event_hash, event_time, job_id, run_id, dataset_id, direction, f.key, {_HASH}, f.value
-        FROM (SELECT *, unnest(map_entries(io_facets)) AS f FROM io_ids WHERE kind = 'run')
-        WHERE f.value IS NOT NULL""",
-    """CREATE OR REPLACE TEMP TABLE stg_facet_blobs AS
-        SELECT facet_hash, any_value(value) AS payload FROM (
-            SELECT facet_hash, value FROM dsfac UNION ALL SELECT facet_hash, value FROM otherfac)
-        WHERE facet_hash <> 'deleted' GROUP BY facet_hash""",
+        SELECT 'io', io.event_hash, io.event_time, io.job_id, io.run_id, io.dataset_id, io.direction,
+               r.facet_key, r.facet_hash
+        FROM io_ids io JOIN facet_rows r
+             ON r.seq = io.seq AND r.holder = io.holder AND r.position = io.position AND r.io
+        WHERE io.kind = 'run'""",
     """CREATE OR REPLACE TEMP TABLE stg_dataset_facets AS
         SELECT dataset_id, facet_key, facet_hash, event_time, event_hash FROM dsfac""",
     """CREATE OR REPLACE TEMP TABLE stg_job_facets AS
@@ -178,10 +177,10 @@ UNNEST = [
     # target reading its own rows is an output, not a loop). Sources are read once per distinct
     # facet in the batch, then joined to every event that carried it.
     f"""CREATE OR REPLACE TEMP TABLE cll_inputs AS
-        WITH c AS (SELECT dataset_id, facet_hash, any_value(value) AS value FROM dsfac
-                   WHERE facet_key = 'columnLineage' AND facet_hash <> 'deleted' AND direction = 'out'
-                   GROUP BY dataset_id, facet_hash),
-             v AS (SELECT dataset_id, facet_hash, json_transform(value, '{_CLL_NAMES}') AS v FROM c),
+        WITH c AS (SELECT DISTINCT dataset_id, facet_hash FROM dsfac
+                   WHERE facet_key = 'columnLineage' AND facet_hash <> 'deleted' AND direction = 'out'),
+             v AS (SELECT dataset_id, facet_hash, json_transform(b.payload, '{_CLL_NAMES}') AS v
+                   FROM c JOIN stg_event_blobs b USING (facet_hash)),
              i AS (SELECT dataset_id, facet_hash,
                           unnest(flatten(list_transform(map_values(v.fields),
                                  lambda x: json_transform(x, '{_INPUT_NAMES}').inputFields))
@@ -206,9 +205,9 @@ UNNEST = [
     # batch) makes no version of it. Its other events, stored before or after, are reconciled at
     # the end of the file (derive.py, UNWRITTEN).
     f"""CREATE OR REPLACE TEMP TABLE stg_lifecycle_marks AS
-        SELECT DISTINCT run_id, dataset_id FROM dsfac
+        SELECT DISTINCT run_id, dataset_id FROM dsfac JOIN stg_event_blobs b USING (facet_hash)
         WHERE facet_key = 'lifecycleStateChange' AND kind = 'run' AND direction = 'out'
-          AND facet_hash <> 'deleted' AND upper(value->>'lifecycleStateChange') IN {UNWRITTEN_STATES}""",
+          AND upper(b.payload->>'lifecycleStateChange') IN {UNWRITTEN_STATES}""",
     """CREATE OR REPLACE TEMP TABLE stg_dataset_versions AS
         SELECT dataset_id, coalesce(version, run_id) AS version, run_id, schema_hash, event_time, event_hash
         FROM io_ids ANTI JOIN stg_lifecycle_marks USING (run_id, dataset_id)
@@ -217,14 +216,13 @@ UNNEST = [
         SELECT dataset_id, coalesce(job_id, 0) AS job_id, facet_hash, event_time, event_hash
         FROM dsfac WHERE facet_key = 'columnLineage'""",
     # Content new to the store, once per distinct content (with the earliest event carrying it).
-    """CREATE OR REPLACE TEMP TABLE new_content AS
-        SELECT * FROM (
-            SELECT dataset_id, facet_key, facet_hash, any_value(value) AS value, min(event_time) AS event_time,
+    f"""CREATE OR REPLACE TEMP TABLE new_content AS
+        SELECT c.*, b.payload AS value FROM (
+            SELECT dataset_id, facet_key, facet_hash, min(event_time) AS event_time,
                    arg_min(event_hash, event_time) AS event_hash
             FROM dsfac
-            WHERE facet_hash <> 'deleted' AND facet_key IN ('schema', 'columnLineage', 'symlinks',
-                                                            'lifecycleStateChange')
-            GROUP BY dataset_id, facet_key, facet_hash) c
+            WHERE facet_hash <> 'deleted' AND facet_key IN {_CONTENT_KEYS}
+            GROUP BY dataset_id, facet_key, facet_hash) c JOIN stg_event_blobs b USING (facet_hash)
         WHERE NOT (facet_key = 'columnLineage' AND (dataset_id, facet_hash) IN
                    (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields))
           AND NOT (facet_key = 'schema' AND facet_hash IN (SELECT DISTINCT schema_hash FROM schema_fields))""",
@@ -246,9 +244,11 @@ UNNEST = [
     # ``dataset`` entries apply to every column of the dataset.
     f"""CREATE OR REPLACE TEMP TABLE cll_parsed AS
         WITH c AS (SELECT * FROM new_content WHERE facet_key = 'columnLineage'),
-             s AS (SELECT d.event_hash, d.dataset_id, any_value(d.value) AS value
-                   FROM dsfac d SEMI JOIN c USING (event_hash, dataset_id)
-                   WHERE d.facet_key = 'schema' AND d.facet_hash <> 'deleted' GROUP BY ALL)
+             s AS (SELECT event_hash, dataset_id, b.payload AS value
+                   FROM (SELECT d.event_hash, d.dataset_id, any_value(d.facet_hash) AS facet_hash
+                         FROM dsfac d SEMI JOIN c USING (event_hash, dataset_id)
+                         WHERE d.facet_key = 'schema' AND d.facet_hash <> 'deleted' GROUP BY ALL)
+                   JOIN stg_event_blobs b USING (facet_hash))
         SELECT c.dataset_id, c.facet_hash, c.event_time, c.event_hash, json_transform(c.value, '{_CLL}') AS v,
                coalesce(list_transform(json_transform(s.value, '{_SCHEMA}').fields, lambda x: x.name), [])
                    AS schema_columns
@@ -288,24 +288,21 @@ UNNEST = [
 ]
 
 # Column lineage lineagectl derived itself (``sqlcll``), staged as the rows an event carrying the
-# same facet gives: ``derived_cll`` (dataset_id, job_id, event_time, facets) has one row per
-# output, ``facets`` being a JSON object as an event's dataset ``facets`` ({"columnLineage": …}).
-# Facets are hashed by _HASH and expanded by STG_CLL_FIELDS, as an event's are. The schema beside
-# derived lineage is the output's current one (an event's is the schema facet sent with it).
+# same facet gives: ``derived_cll`` (dataset_id, job_id, event_time, facet_hash, value) has one row
+# per output, ``value`` a columnLineage facet's canonical JSON and ``facet_hash`` its hash (by
+# Python, as an event's), expanded by STG_CLL_FIELDS as an event's is. The schema beside derived
+# lineage is the output's current one (an event's is the schema facet sent with it).
 DERIVED_CLL = [
-    f"""CREATE OR REPLACE TEMP TABLE derived_facets AS
-        SELECT dataset_id, job_id, event_time, f.key AS facet_key, {_HASH} AS facet_hash, f.value
-        FROM (SELECT *, unnest(map_entries(json_transform(facets, '"{_FACETS}"'))) AS f FROM derived_cll)""",
+    """CREATE OR REPLACE TEMP TABLE derived_facets AS
+        SELECT dataset_id, job_id, event_time, 'columnLineage' AS facet_key, facet_hash, value FROM derived_cll""",
     """CREATE OR REPLACE TEMP TABLE stg_facet_blobs AS
-        SELECT facet_hash, any_value(value) AS payload FROM derived_facets
-        WHERE facet_hash <> 'deleted' GROUP BY facet_hash""",
+        SELECT facet_hash, any_value(value) AS payload FROM derived_facets GROUP BY facet_hash""",
     """CREATE OR REPLACE TEMP TABLE stg_cll_sets AS
         SELECT dataset_id, job_id, facet_hash, event_time FROM derived_facets WHERE facet_key = 'columnLineage'""",
     f"""CREATE OR REPLACE TEMP TABLE cll_parsed AS
         WITH c AS (
             SELECT dataset_id, facet_hash, any_value(value) AS value FROM derived_facets
-            WHERE facet_key = 'columnLineage' AND facet_hash <> 'deleted'
-              AND (dataset_id, facet_hash) NOT IN (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields)
+            WHERE (dataset_id, facet_hash) NOT IN (SELECT DISTINCT dataset_id, facet_hash FROM cll_fields)
             GROUP BY dataset_id, facet_hash),
         -- Top-level fields only, as an event's schema facet gives them (nested ones are 1000*i + j).
         s AS (

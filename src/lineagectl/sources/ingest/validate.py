@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
-
 from lineagectl.common.timeutil import parse_timestamp
 from lineagectl.sources.ingest.facets import check_facet
 
@@ -45,21 +43,6 @@ def _broken(ignored: list[BrokenFacet] | None, reason: str, holder: dict, key: s
     if ignored is None:
         raise Reject(reason)
     ignored.append(BrokenFacet(reason, holder, key, what))
-
-
-def without(event: object, broken: list[BrokenFacet]) -> str:
-    """``event`` as JSON without its ``broken`` facets (what the store's tables are made of);
-    ``event`` itself is left as it was."""
-    # Put back as they were, keys in their order: the event is split and stored after this.
-    originals = {id(b.holder): (b.holder, dict(b.holder)) for b in broken}
-    for facet in broken:
-        facet.holder.pop(facet.key, None)
-    try:
-        return orjson.dumps(event).decode()
-    finally:
-        for holder, original in originals.values():
-            holder.clear()
-            holder.update(original)
 
 
 class IgnoredFacets:

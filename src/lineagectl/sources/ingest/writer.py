@@ -19,68 +19,84 @@ import pyarrow.compute as pc
 
 from lineagectl.sources.ingest.unnest import DERIVED_CLL, SETUP, UNNEST
 from lineagectl.store import with_tables
+from lineagectl.store.skeleton import FacetRow, facet_hash
 
-# ``payload`` (the canonical event) is what ``unnest.py`` parses; the store keeps ``skeleton`` and
-# ``facet_refs`` (store/skeleton.py), with the blobs they name staged beside (BLOB_SCHEMA).
+# The store keeps ``skeleton`` and ``facet_refs`` (store/skeleton.py), with the blobs they name
+# staged beside (BLOB_SCHEMA); ``unnest.py`` reads the skeleton's envelope and the facet rows
+# Python made while splitting (FACET_SCHEMA), joined to the event by ``seq``, its place in the batch.
 STAGE_SCHEMA = pa.schema([
-    ("event_hash", pa.string()), ("source", pa.string()), ("kind", pa.string()),
-    ("event_type", pa.string()), ("event_time", pa.timestamp("us")), ("payload", pa.string()),
+    ("seq", pa.int32()), ("event_hash", pa.string()), ("source", pa.string()), ("kind", pa.string()),
+    ("event_type", pa.string()), ("event_time", pa.timestamp("us")),
     ("skeleton", pa.string()), ("facet_refs", pa.string()),
-    # The event the tables are made of when it is not the payload (a broken facet left out), else NULL.
-    ("parsed", pa.string()),
+])
+FACET_SCHEMA = pa.schema([
+    ("seq", pa.int32()), ("holder", pa.string()), ("position", pa.int32()), ("io", pa.bool_()),
+    ("facet_key", pa.string()), ("facet_hash", pa.string()),
 ])
 BLOB_SCHEMA = pa.schema([("facet_hash", pa.string()), ("payload", pa.string())])
 
 
 class Batch:
-    """Validated raw events waiting to be written, column by column, and the facet blobs they name."""
+    """Validated events waiting to be written, column by column, with their facet rows and the
+    facet blobs they name."""
 
-    __slots__ = ("blobs", "event_hash", "event_time", "event_type", "facet_refs", "kind", "parsed", "payload",
-                 "seen", "size", "skeleton", "source")
+    __slots__ = ("blobs", "event_hash", "event_time", "event_type", "facet_refs", "facets", "kind", "seen",
+                 "size", "skeleton", "source")
 
     def __init__(self) -> None:
-        # One list per column of STAGE_SCHEMA, and the hashes already added.
+        # One list per column of STAGE_SCHEMA but seq (the place in these lists).
         self.event_hash: list[str] = []
         self.source: list[str] = []
         self.kind: list[str] = []
         self.event_type: list[str | None] = []
         self.event_time: list[datetime] = []
-        self.payload: list[str] = []
         self.skeleton: list[str] = []
         self.facet_refs: list[str] = []
+        # FACET_SCHEMA's columns but seq, one tuple per facet row.
+        self.facets: list[tuple[int, str, int, bool, str, str]] = []
         self.blobs: dict[str, bytes] = {}
-        self.parsed: list[str | None] = []
         self.seen: set[str] = set()
-        self.size = 0  # characters of payload
+        self.size = 0  # bytes of skeletons and of the distinct blobs
 
     def __len__(self) -> int:
         return len(self.event_hash)
 
     def add(self, event_hash: str, source: str, kind: str, event_type: str | None, event_time: datetime,
-            payload: str, skeleton: str, facet_refs: str, blobs: dict[str, bytes], parsed: str | None = None) -> bool:
-        """Add an event (``skeleton``, ``facet_refs``, ``blobs``: ``store.skeleton.split``'s parts of
-        ``payload``; ``parsed``: the event the tables are made of when it is not ``payload``); ``False``
-        if the batch holds the same event already."""
+            skeleton: bytes, facet_refs: str, blobs: dict[str, bytes], facets: list[FacetRow]) -> bool:
+        """Add an event (``skeleton``, ``facet_refs``, ``blobs``, ``facets``: ``store.skeleton.split``'s
+        parts of it); ``False`` if the batch holds the same event already."""
         if event_hash in self.seen:
             return False
         self.seen.add(event_hash)
+        seq = len(self.event_hash)
         self.event_hash.append(event_hash)
         self.source.append(source)
         self.kind.append(kind)
         self.event_type.append(event_type)
         self.event_time.append(event_time)
-        self.payload.append(payload)
-        self.skeleton.append(skeleton)
+        self.skeleton.append(skeleton.decode())
         self.facet_refs.append(facet_refs)
-        self.blobs.update(blobs)
-        self.parsed.append(parsed)
-        self.size += len(payload)
+        self.facets.extend((seq, *row) for row in facets)
+        self.size += len(skeleton)
+        for digest, blob in blobs.items():
+            if digest not in self.blobs:
+                self.blobs[digest] = blob
+                self.size += len(blob)
         return True
 
     def to_arrow(self) -> pa.Table:
         """The events as one Arrow table (``STAGE_SCHEMA``)."""
-        return pa.Table.from_arrays(
-            [pa.array(getattr(self, f.name), type=f.type) for f in STAGE_SCHEMA], schema=STAGE_SCHEMA)
+        columns = [pa.array(range(len(self.event_hash)), pa.int32())]
+        columns += [pa.array(getattr(self, f.name), type=f.type) for f in STAGE_SCHEMA if f.name != "seq"]
+        return pa.Table.from_arrays(columns, schema=STAGE_SCHEMA)
+
+    def facets_arrow(self) -> pa.Table:
+        """The events' facet rows (``FACET_SCHEMA``)."""
+        if not self.facets:
+            return FACET_SCHEMA.empty_table()
+        return pa.Table.from_arrays([pa.array(column, type=f.type)
+                                     for column, f in zip(zip(*self.facets, strict=True), FACET_SCHEMA, strict=True)],
+                                    schema=FACET_SCHEMA)
 
     def blobs_arrow(self) -> pa.Table:
         """The distinct facet blobs the events name (``BLOB_SCHEMA``); the store keeps the new ones."""
@@ -118,7 +134,7 @@ def _new_events(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Table:
     return lines.filter(pc.invert(pc.is_in(lines["event_hash"], value_set=pa.array(stored, pa.string()))))
 
 
-# Facets and column lineage, from events (``_MERGE``) and derived by lineagectl (``write_derived_cll``).
+# Facets and column lineage derived by lineagectl (``write_derived_cll``); ``_MERGE`` stores an event's.
 _MERGE_FACET_BLOBS = """INSERT INTO facet_blobs SELECT s.facet_hash, s.payload FROM stg_facet_blobs s
        ANTI JOIN facet_blobs b USING (facet_hash)"""
 _MERGE_CLL_SETS = _widen("cll_sets", "stg_cll_sets", "dataset_id, job_id, facet_hash", counted=True)
@@ -132,11 +148,9 @@ _MERGE = [
        SELECT n.event_hash, n.kind, n.event_type, n.event_time, i.run_id, i.job_id, i.dataset_id,
               i.producer, i.schema_url, n.skeleton, n.facet_refs, n.source, now()::TIMESTAMP
        FROM new_events n JOIN ev_ids i USING (event_hash)""",
-    # The blobs the skeletons name, hashed by Python; then any the facet tables name under
-    # DuckDB's MD5 that differs (a float of 1e16 and up is rendered otherwise by DuckDB).
+    # The blobs the skeletons and the facet tables name (Python is the one hasher of facets).
     """INSERT INTO facet_blobs SELECT s.facet_hash, s.payload FROM stg_event_blobs s
        ANTI JOIN facet_blobs b USING (facet_hash)""",
-    _MERGE_FACET_BLOBS,
     """INSERT INTO run_states SELECT s.run_id, s.job_id, s.event_type, s.event_time, s.event_hash
        FROM stg_run_states s""",
     # Detailed lineage: one row per (run, dataset, direction); earliest time, any version.
@@ -242,26 +256,33 @@ def _run(con: duckdb.DuckDBPyConnection, statements: list[str], stages: dict[str
                 relation.fetchall()
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table, blobs: pa.Table) -> int:
-    """Unnest and merge one batch of validated events (``Batch.to_arrow``) and the facet blobs
-    they name (``Batch.blobs_arrow``); returns the count of new events."""
-    stages: dict[str, pa.Table] = {"new_events": _new_events(con, lines), "stg_event_blobs": blobs}
+def write_batch(con: duckdb.DuckDBPyConnection, lines: pa.Table, facets: pa.Table, blobs: pa.Table) -> int:
+    """Unnest and merge one batch of validated events (``Batch.to_arrow``), their facet rows
+    (``Batch.facets_arrow``) and the facet blobs they name (``Batch.blobs_arrow``); returns the
+    count of new events."""
+    stages: dict[str, pa.Table] = {"new_events": _new_events(con, lines), "facet_rows": facets,
+                                   "stg_event_blobs": blobs}
     _run(con, [*UNNEST, *_MERGE], stages)
     return stages["new_events"].num_rows
 
 
 _DERIVED_SCHEMA = pa.schema([("dataset_id", pa.int64()), ("job_id", pa.int64()),
-                             ("event_time", pa.timestamp("us")), ("facets", pa.string())])
+                             ("event_time", pa.timestamp("us")), ("facet_hash", pa.string()),
+                             ("value", pa.string())])
 
 
 def write_derived_cll(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, int, datetime, dict]]) -> None:
     """Store columnLineage facets lineagectl derived, as (output dataset, job, time seen, facet):
-    serialised, hashed, and expanded into ``cll_fields`` by the statements that store an event's,
-    so a facet gets the hash and the rows the same facet sent in an event gets."""
+    serialised and hashed as an event's facet is (``store.skeleton.facet_hash``), and expanded
+    into ``cll_fields`` by the statements that store an event's, so a facet gets the hash and the
+    rows the same facet sent in an event gets."""
     if not rows:
         return
-    columns = list(zip(*((dataset_id, job_id, seen, orjson.dumps({"columnLineage": facet}).decode())
-                         for dataset_id, job_id, seen, facet in rows), strict=True))
+    columns: list[list] = [[], [], [], [], []]
+    for dataset_id, job_id, seen, facet in rows:
+        blob = orjson.dumps(facet)
+        for column, value in zip(columns, (dataset_id, job_id, seen, facet_hash(blob), blob.decode()), strict=True):
+            column.append(value)
     table = pa.Table.from_arrays(
         [pa.array(values, type=f.type) for values, f in zip(columns, _DERIVED_SCHEMA, strict=True)],
         schema=_DERIVED_SCHEMA)
