@@ -27,8 +27,11 @@ class Process:
     def __init__(self, db: str, *args: str, env: dict | None = None) -> None:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGECTL_")}
         full_env = {**inherited, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
+        # SIGINT as at a terminal: a test run started in the background by a shell without job
+        # control (`nohup … &`) inherits SIGINT ignored, and Python then leaves it ignored.
         self.proc = subprocess.Popen([sys.executable, "-m", "lineagectl", "--db", db, "serve", "--port", "0", *args],
-                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=full_env)
+                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=full_env,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.stderr = ""
         deadline = time.monotonic() + 60
         while "listening on" not in self.stderr and time.monotonic() < deadline and self.proc.poll() is None:
