@@ -16,25 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-import orjson
 
-from lineagectl.common.timeutil import format_timestamp
 from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
 from lineagectl.sources.ingest.inputs import dbt_companions, read_manifests, read_scripts
-from lineagectl.sources.ingest.known import (
-    CHUNK_BYTES,
-    CHUNK_LINES,
-    KnownLines,
-    event_day,
-    event_hash,
-    is_line_of,
-    line_hash,
-)
-from lineagectl.sources.ingest.manual import ManualLogError, is_manual
-from lineagectl.sources.ingest.manual import to_event as manual_event
+from lineagectl.sources.ingest.known import CHUNK_BYTES, CHUNK_LINES, KnownLines, event_day, line_hash
 from lineagectl.sources.ingest.namespace_clash import manifest_namespace_warnings
+from lineagectl.sources.ingest.prepare import Prepared, Rules, prepare
 from lineagectl.sources.ingest.reader import (
     MAX_RECORD_BYTES,
     STDIN,
@@ -46,12 +35,12 @@ from lineagectl.sources.ingest.reader import (
 )
 from lineagectl.sources.ingest.sql_scripts import is_sql_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
-from lineagectl.sources.ingest.validate import BrokenFacet, IgnoredFacets, Reject, validate
+from lineagectl.sources.ingest.validate import IgnoredFacets
 from lineagectl.sources.ingest.writer import Batch, begin_touch_tracking, write_batch
 from lineagectl.sources.sql_budget import budget_seconds
 from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
-from lineagectl.store.skeleton import FacetHasher, FacetRow, split
+from lineagectl.store.skeleton import FacetHasher
 
 # A batch is written when it holds BATCH_SIZE events or BATCH_BYTES of payload, whichever comes
 # first: DuckDB's intermediates and the Arrow stages grow with the bytes, not the count (a
@@ -121,9 +110,9 @@ def _counts(con) -> tuple[int, int, int]:
 
 
 class _Ingest:
-    """Reads and validates events on this thread while DuckDB writes the previous batch.
+    """Reads and prepares events on this thread (``prepare.py``) while DuckDB writes the previous batch.
 
-    DuckDB releases the GIL while it runs SQL, so parsing the next batch and
+    DuckDB releases the GIL while it runs SQL, so preparing the next batch and
     unnesting the last one overlap; at most one batch waits, bounding memory.
     """
 
@@ -133,7 +122,7 @@ class _Ingest:
                  batch_bytes: int = BATCH_BYTES) -> None:
         self.con = con
         self.max_record_bytes = max_record_bytes
-        self.horizon = horizon
+        self.rules = Rules(strict, horizon)
         self.strict = strict
         self.manifests = manifests or {}
         self.report = report
@@ -218,9 +207,16 @@ class _Ingest:
         return clean
 
     def _consume(self, records, label: str, batch: Batch) -> Batch:
-        """Validate ``records`` into ``batch``, writing it whenever it is full; returns the open batch.
+        """Prepare ``records`` into ``batch``, writing it whenever it is full; returns the open batch."""
+        for chunk in self._fresh(records):
+            for line, raw, record, digest in chunk:
+                batch = self._add(label, line, record, self._prepare(raw, record, digest), batch)
+        return batch
 
-        Raw lines are hashed and looked up in the store a chunk at a time first
+    def _fresh(self, records) -> Iterator[list[tuple[int, bytes | None, Parsed | BadDocument | None, str | None]]]:
+        """``records`` in chunks, without the lines the store holds already.
+
+        Raw lines are hashed and looked up in the store a chunk at a time
         (``known.py``): a line the store holds byte for byte is a duplicate and
         is not parsed at all.
         """
@@ -229,70 +225,31 @@ class _Ingest:
             days = [event_day(raw) for _, raw, _ in chunk if raw is not None]
             bounds = (min(days), max(days)) if days and all(days) else (b"", b"")
             known = self.known.known([h for h in hashes if h is not None], *bounds)
-            for (line, raw, record), digest in zip(chunk, hashes, strict=True):
-                self.report.events_read += 1
-                if digest is not None and digest in known:
-                    continue  # stored already: a duplicate
-                batch = self._event(line, raw, record, digest, label, batch)
-        return batch
+            self.report.events_read += len(chunk)
+            fresh = [(line, raw, record, digest) for (line, raw, record), digest in zip(chunk, hashes, strict=True)
+                     if digest is None or digest not in known]
+            if fresh:
+                yield fresh
 
-    def _event(self, line: int, raw: bytes | None, record, digest: str | None, label: str, batch: Batch) -> Batch:
-        """Validate one record (``raw``: an NDJSON line, its hash without the newline ``digest``)."""
-        where, element = f"{label}:{line}", None
+    def _prepare(self, raw: bytes | None, record: Parsed | BadDocument | None, digest: str | None) -> Prepared | str:
+        """``prepare`` of a raw line or a parsed record; the reason of a bad document."""
         if isinstance(record, BadDocument):
-            self.reject(label, line, element, str(record.value))
-            return batch
+            return str(record.value)
         if isinstance(record, Parsed):
-            event = record.value
-            if record.index is not None:
-                element = record.index + 1
-                where = f"{label}:{line}: event #{element}"
-        else:
-            assert raw is not None  # a record is a raw line when it is neither of the above
-            try:
-                event = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                self.reject(label, line, element, f"invalid JSON: {exc}")
-                return batch
-        if is_manual(event):
-            try:
-                event = manual_event(event)
-            except ManualLogError as exc:
-                self.reject(label, line, element, str(exc))
-                return batch
-        broken: list[BrokenFacet] | None = None if self.strict else []
-        try:
-            kind, when, event_type = validate(event, ignored=broken)
-        except Reject as exc:
-            self.reject(label, line, element, str(exc))
+            return prepare(None, record.value, digest, self.rules, self.hasher)
+        return prepare(raw, None, digest, self.rules, self.hasher)
+
+    def _add(self, label: str, line: int, record, answer: Prepared | str, batch: Batch) -> Batch:
+        """Add a prepared event to ``batch`` (or reject it), writing the batch when it is full."""
+        element = record.index + 1 if isinstance(record, Parsed) and record.index is not None else None
+        if isinstance(answer, str):
+            self.reject(label, line, element, answer)
             return batch
-        if self.horizon is not None and when > self.horizon:
-            # Stored, the latest facets would be this event's until that date: its schema,
-            # owners and last_seen would be "current" for years. A producer's clock is wrong.
-            self.reject(label, line, element,
-                        f"eventTime {format_timestamp(when)} is beyond the accepted future "
-                        f"({format_timestamp(self.horizon)}): a producer's clock? "
-                        "(--max-future widens the window)")
-            return batch
-        # Compact re-serialisation makes a pretty-printed copy of an event equal to
-        # its NDJSON line, so the hash deduplicates across files.
-        try:
-            payload = orjson.dumps(event)
-        except TypeError:
-            # orjson reads 1024 levels of nesting but writes only 255.
-            self.reject(label, line, element, "nested more than 255 levels deep")
-            return batch
-        if digest is None or raw is None or not is_line_of(payload, raw):
-            digest = event_hash(payload)  # the line was not in canonical form
-        assert isinstance(event, dict)  # validate() accepts objects only
-        # Stored as sent, facets by reference; its tables are made without the broken facets.
-        skip: frozenset[tuple[int, str]] = frozenset()
-        if broken:
-            skip = frozenset((id(facet.holder), facet.key) for facet in broken)
-            self.ignored_facets.note(where, broken)
-        rows: list[FacetRow] = []
-        skeleton, refs, blobs = split(event, self.hasher, rows, skip)
-        batch.add(digest, where, kind, event_type, when, skeleton, refs, blobs, rows)
+        where = f"{label}:{line}" if element is None else f"{label}:{line}: event #{element}"
+        if answer.ignored:
+            self.ignored_facets.note(where, answer.ignored)
+        batch.add(answer.digest, where, answer.kind, answer.event_type, answer.when, answer.skeleton, answer.refs,
+                  answer.blobs, answer.rows)
         if len(batch) >= self.batch_size or batch.size >= self.batch_bytes:
             self.flush(batch)
             batch = Batch()

@@ -55,12 +55,13 @@ class IgnoredFacets:
         self.warn = warn
         self.count = 0
 
-    def note(self, where: str, broken: list[BrokenFacet]) -> None:
-        """Warn that ``broken`` facets of the event at ``where`` (``file:line``) were ignored."""
-        for facet in broken:
+    def note(self, where: str, broken: list[tuple[str, str]]) -> None:
+        """Warn that the ``broken`` facets (``(reason, what)``, see ``BrokenFacet``) of the event at
+        ``where`` (``file:line``) were ignored."""
+        for reason, what in broken:
             self.count += 1
             if self.count <= self.SHOWN:
-                self.warn(f"{where}: {facet.reason}: {facet.what} ignored")
+                self.warn(f"{where}: {reason}: {what} ignored")
 
     def close(self) -> None:
         """Warn of the ignored facets not named one by one."""
