@@ -42,9 +42,10 @@ from lineagectl.store import open_store
 from lineagectl.store.db import write_failure
 from lineagectl.store.skeleton import FacetHasher
 
-# A batch is written when it holds BATCH_SIZE events or BATCH_BYTES of payload, whichever comes
-# first: DuckDB's intermediates and the Arrow stages grow with the bytes, not the count (a
-# 10,000-event batch of 17 KB events peaked at 1.8 GB; see docs/performance.md, issue 20).
+# A batch is written when it holds BATCH_SIZE events or BATCH_BYTES (skeletons and distinct facet
+# blobs), whichever comes first: DuckDB's intermediates and the Arrow stages grow with the bytes,
+# not the count (a 10,000-event batch of 17 KB whole events peaked at 1.8 GB before the skeletons;
+# 25,000 skeleton events broke 1 GiB at 1M events; docs/performance.md, issue 20).
 BATCH_SIZE = 10_000
 BATCH_BYTES = 32 << 20
 # An ingest report lists this many rejected events with their place and reason (a log of

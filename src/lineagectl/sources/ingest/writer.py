@@ -40,8 +40,8 @@ class Batch:
     """Validated events waiting to be written, column by column, with their facet rows and the
     facet blobs they name."""
 
-    __slots__ = ("blobs", "event_hash", "event_time", "event_type", "facet_refs", "facets", "kind", "seen",
-                 "size", "skeleton", "source")
+    __slots__ = ("blobs", "event_hash", "event_time", "event_type", "facet_refs", "facet_seq", "facets", "kind",
+                 "seen", "size", "skeleton", "source")
 
     def __init__(self) -> None:
         # One list per column of STAGE_SCHEMA but seq (the place in these lists).
@@ -52,8 +52,9 @@ class Batch:
         self.event_time: list[datetime] = []
         self.skeleton: list[str] = []
         self.facet_refs: list[str] = []
-        # FACET_SCHEMA's columns but seq, one tuple per facet row.
-        self.facets: list[tuple[int, str, int, bool, str, str]] = []
+        # FACET_SCHEMA's columns: seq, and the others as one tuple per facet row (as split made them).
+        self.facet_seq: list[int] = []
+        self.facets: list[FacetRow] = []
         self.blobs: dict[str, bytes] = {}
         self.seen: set[str] = set()
         self.size = 0  # bytes of skeletons and of the distinct blobs
@@ -76,7 +77,8 @@ class Batch:
         self.event_time.append(event_time)
         self.skeleton.append(skeleton.decode())
         self.facet_refs.append(facet_refs)
-        self.facets.extend((seq, *row) for row in facets)
+        self.facet_seq.extend([seq] * len(facets))
+        self.facets.extend(facets)
         self.size += len(skeleton)
         for digest, blob in blobs.items():
             if digest not in self.blobs:
@@ -94,8 +96,9 @@ class Batch:
         """The events' facet rows (``FACET_SCHEMA``)."""
         if not self.facets:
             return FACET_SCHEMA.empty_table()
-        return pa.Table.from_arrays([pa.array(column, type=f.type)
-                                     for column, f in zip(zip(*self.facets, strict=True), FACET_SCHEMA, strict=True)],
+        columns = [self.facet_seq, *zip(*self.facets, strict=True)]
+        return pa.Table.from_arrays([pa.array(column, type=f.type) for column, f in zip(columns, FACET_SCHEMA,
+                                                                                      strict=True)],
                                     schema=FACET_SCHEMA)
 
     def blobs_arrow(self) -> pa.Table:
