@@ -108,3 +108,17 @@ def test_pages_one_after_another_a_page_without_total_and_a_truncated_page(tmp_p
     report = api.ingest([str(cut)], str(tmp_path / "cut.duckdb"))
     assert (report.events_new, report.events_rejected) == (3, 1)
     assert report.rejects[0]["reason"].startswith("invalid JSON: ") and "(event #4)" in report.rejects[0]["reason"]
+
+
+def test_a_page_on_one_line_further_down_a_log_counts_its_events(tmp_path):
+    events = _sample_events()[:5]
+    bad = {"eventTime": "2026-11-20T00:00:00Z"}
+    page = {"totalCount": 4, "events": [events[2], bad, events[3], events[4]]}
+    path = tmp_path / "mixed.ndjson"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events[:2]) + json.dumps(page) + "\n", encoding="utf-8")
+    db = str(tmp_path / "m.duckdb")
+    report = api.ingest([str(path)], db)
+    assert (report.events_read, report.events_new, report.events_duplicate, report.events_rejected) == (6, 5, 0, 1)
+    assert report.rejects[0]["line"] == 3 and report.rejects[0]["reason"].startswith("event #2: ")
+    again = api.ingest([str(path)], db)
+    assert (again.events_read, again.events_new, again.events_duplicate, again.events_rejected) == (6, 0, 5, 1)

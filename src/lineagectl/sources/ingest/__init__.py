@@ -20,8 +20,9 @@ import duckdb
 from lineagectl.errors import DatabaseError, ExitStatus, InputError
 from lineagectl.sources.ingest import ledger
 from lineagectl.sources.ingest.derive import refresh_current_state
+from lineagectl.sources.ingest.documents import page_records
 from lineagectl.sources.ingest.inputs import dbt_companions, read_manifests, read_scripts
-from lineagectl.sources.ingest.known import CHUNK_BYTES, CHUNK_LINES, KnownLines, event_day, line_hash
+from lineagectl.sources.ingest.known import KnownLines, event_day, line_hash
 from lineagectl.sources.ingest.namespace_clash import manifest_namespace_warnings
 from lineagectl.sources.ingest.prepare import Prepared, Rules, prepare
 from lineagectl.sources.ingest.reader import (
@@ -29,9 +30,11 @@ from lineagectl.sources.ingest.reader import (
     STDIN,
     BadDocument,
     Parsed,
+    Record,
     Source,
     expand_sources,
-    read_records,
+    in_chunks,
+    read_chunks,
 )
 from lineagectl.sources.ingest.sql_scripts import is_sql_script
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
@@ -95,6 +98,8 @@ class IngestReport:
 
 
 Rejected = Callable[[str], None]
+# A record the store does not hold yet, with the hash of its raw line (None when there is no line).
+_Fresh = tuple[int, bytes | None, Parsed | BadDocument | None, str | None]
 
 
 def _rollback(con) -> None:
@@ -175,13 +180,13 @@ class _Ingest:
                     events = self.manifests[source.path]
                     if isinstance(events, InputError):
                         raise events
-                    records: Iterable[tuple[int, bytes | Parsed | BadDocument]] = (
+                    chunks: Iterable[list[Record]] = in_chunks(
                         (1, Parsed(event, index)) for index, event in enumerate(events))
                 elif len(sources) == 1:
-                    records = read_records(source, progress, self.max_record_bytes)
+                    chunks = read_chunks(source, progress, self.max_record_bytes)
                 else:
                     try:
-                        records = list(read_records(source, limit=self.max_record_bytes))
+                        chunks = list(read_chunks(source, limit=self.max_record_bytes))
                     except InputError as exc:
                         if self.strict:
                             raise
@@ -192,7 +197,7 @@ class _Ingest:
                         if progress is not None:
                             progress(done)
                 read, rejected = self.report.events_read, self.report.events_rejected
-                batch = self._consume(records, source.label, batch)
+                batch = self._consume(chunks, source.label, batch)
                 if self.report.events_rejected == rejected and source.path not in self.manifests:
                     clean.append((source, self.report.events_read - read))
             self.flush(batch)
@@ -207,21 +212,28 @@ class _Ingest:
             refresh_current_state(self.con, datasets=derived)
         return clean
 
-    def _consume(self, records, label: str, batch: Batch) -> Batch:
-        """Prepare ``records`` into ``batch``, writing it whenever it is full; returns the open batch."""
-        for chunk in self._fresh(records):
+    def _consume(self, chunks: Iterable[list[Record]], label: str, batch: Batch) -> Batch:
+        """Prepare the records of ``chunks`` into ``batch``, writing it whenever it is full; returns the
+        open batch."""
+        for chunk in self._fresh(chunks):
             for line, raw, record, digest in chunk:
-                batch = self._add(label, line, record, self._prepare(raw, record, digest), batch)
+                page = None if raw is None else page_records(raw, line)
+                if page is None:
+                    batch = self._add(label, line, record, self._prepare(raw, record, digest), batch)
+                    continue
+                self.report.events_read += len(page) - 1  # a Marquez page on one line: its events
+                for at, event in page:
+                    batch = self._add(label, at, event, self._prepare(None, event, None), batch)
         return batch
 
-    def _fresh(self, records) -> Iterator[list[tuple[int, bytes | None, Parsed | BadDocument | None, str | None]]]:
-        """``records`` in chunks, without the lines the store holds already.
+    def _fresh(self, chunks: Iterable[list[Record]]) -> Iterator[list[_Fresh]]:
+        """``chunks`` without the lines the store holds already, each record with its line's hash.
 
         Raw lines are hashed and looked up in the store a chunk at a time
         (``known.py``): a line the store holds byte for byte is a duplicate and
         is not parsed at all.
         """
-        for chunk in _chunks(records):
+        for chunk in chunks:
             hashes = [line_hash(raw) if raw is not None else None for _, raw, _ in chunk]
             days = [event_day(raw) for _, raw, _ in chunk if raw is not None]
             bounds = (min(days), max(days)) if days and all(days) else (b"", b"")
@@ -260,24 +272,6 @@ class _Ingest:
         self.ignored_facets.close()
         self.pool.shutdown(wait=True)
         self.known.close()
-
-
-def _chunks(records: Iterable[tuple[int, bytes | Parsed | BadDocument]]
-            ) -> Iterator[list[tuple[int, bytes | None, Parsed | BadDocument | None]]]:
-    """``records`` as lists of (line, raw NDJSON line or None, other record or None)."""
-    chunk: list[tuple[int, bytes | None, Parsed | BadDocument | None]] = []
-    size = 0
-    for line, record in records:
-        if isinstance(record, bytes):
-            chunk.append((line, record, None))
-            size += len(record)
-        else:
-            chunk.append((line, None, record))
-        if len(chunk) >= CHUNK_LINES or size >= CHUNK_BYTES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
 
 
 def _units(sources: list[Source], manifests: dict) -> Iterator[list[Source]]:

@@ -22,9 +22,10 @@ import io
 import os
 import sys
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -35,7 +36,6 @@ from lineagectl.sources.ingest.documents import (
     BadDocument,
     Parsed,
     page_events,
-    page_records,
     read_array,
     read_object,
     read_pages,
@@ -56,7 +56,18 @@ BOM = b"\xef\xbb\xbf"
 # exhaust memory. ``ingest(max_record_bytes=…)`` changes it.
 MAX_RECORD_BYTES = 64 << 20
 CHUNK_SKIP = 1 << 20
+# Records are handed on in chunks (the lines of a chunk are looked up in the store together,
+# known.py; a chunk's lines are held until it is processed).
+CHUNK_LINES = 4096
+CHUNK_BYTES = 16 << 20
 _BLANK = frozenset(b" \t\r\n\f\v")
+_BLANK_FIRST = frozenset(bytes([byte]) for byte in _BLANK)
+# First bytes of a line that needs a closer look: blank (maybe blank, maybe an object spread
+# over lines) or a byte-order mark.
+_SPECIAL = _BLANK | {BOM[0]}
+
+# (line number, raw NDJSON line or None, what else was read there or None)
+Record = tuple[int, bytes | None, Parsed | BadDocument | None]
 
 
 @dataclass(frozen=True)
@@ -197,20 +208,54 @@ def _starts_document(first_line: bytes) -> bool:
 
 
 class _Lines:
-    """An iterator over lines that can be given back one, to be read again."""
+    """The lines of a stream, block by block or one at a time; the last line taken can be given back."""
 
-    def __init__(self, lines: Iterator[bytes | None]) -> None:
-        self._lines = lines
-        self._back: list[bytes | None] = []
+    def __init__(self, blocks: Iterator[list[bytes | None]]) -> None:
+        self._blocks = blocks
+        self._block: list[bytes | None] = []
+        self._at = 0
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> bytes | None:
-        return self._back.pop() if self._back else next(self._lines)
+        while self._at >= len(self._block):
+            self._block = next(self._blocks)
+            self._at = 0
+        line = self._block[self._at]
+        self._at += 1
+        return line
 
-    def give_back(self, line: bytes | None) -> None:
-        self._back.append(line)
+    def give_back(self) -> None:
+        """Read the line last taken again next."""
+        self._at -= 1
+
+    def blocks(self) -> Iterator[list[bytes | None]]:
+        """The lines not yet taken, a block at a time (the rest of the current block first)."""
+        while True:
+            if self._at < len(self._block):
+                block = self._block if self._at == 0 else self._block[self._at:]
+            else:
+                following = next(self._blocks, None)
+                if following is None:
+                    return
+                if not following:
+                    continue
+                block = following
+            self._block, self._at = block, len(block)
+            yield block
+
+    def left(self) -> list[bytes | None]:
+        """The lines of the current block not yet taken (the line given back, say)."""
+        return self._block[self._at:]
+
+    def redo_block(self) -> None:
+        """Take the lines of the block just given by ``blocks`` one at a time."""
+        self._at = 0
+
+    def in_block(self) -> bool:
+        """Whether lines of the current block are left to take."""
+        return self._at < len(self._block)
 
 
 _ONE_PER_LINE = "write one event per line (`jq -c .` does)"
@@ -239,7 +284,7 @@ def _spread_object(opener: bytes, lines: _Lines, line_no: int, limit: int,
         first = b"" if line is None else line.lstrip()[:1]
         if line is None or not line or (at_indent and first in (b"{", b"[")):
             if line != b"":
-                lines.give_back(line)  # a line over the cap, or the next record: read as what it is
+                lines.give_back()  # a line over the cap, or the next record: read as what it is
             yield line_no, BadDocument(f"invalid JSON: an object spread over lines {line_no}-{line_no + read} "
                                        f"is not complete (cut off by a crash?); {_ONE_PER_LINE}")
             return read
@@ -273,16 +318,19 @@ def _spread_object(opener: bytes, lines: _Lines, line_no: int, limit: int,
         return read
 
 
-def read_records(
+def read_chunks(
     source: Source, progress: Callable[[int], None] | None = None, limit: int = MAX_RECORD_BYTES,
-) -> Iterator[tuple[int, bytes | Parsed | BadDocument]]:
-    """Yield ``(line_number, record)`` for every non-blank record of ``source``.
+) -> Iterator[list[Record]]:
+    """The records of ``source`` in chunks of about ``CHUNK_LINES`` lines or ``CHUNK_BYTES`` bytes.
 
-    ``record`` is the raw bytes of an NDJSON line, or a ``Parsed`` value taken
-    from a whole JSON document, or a ``BadDocument`` saying why a record could
-    not be read (a line or document over ``limit`` bytes, broken JSON spread
-    over lines). ``progress`` is called with the count of
-    (compressed) bytes read so far. Unreadable input raises ``InputError``.
+    A record is ``(line_number, raw, other)``: ``raw`` the bytes of an NDJSON line
+    (``other`` None), or ``other`` a ``Parsed`` value taken from a JSON document or
+    a ``BadDocument`` saying why a record could not be read (a line or document
+    over ``limit`` bytes, broken JSON spread over lines). A raw line may be a
+    Marquez page on one line (``documents.page_records``): that costs a look
+    through every line, so it is left to the lines the store does not hold.
+    ``progress`` is called with the count of (compressed) bytes read so far.
+    Unreadable input raises ``InputError``.
     """
     label = source.label
     try:
@@ -291,114 +339,178 @@ def read_records(
         raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
     try:
         try:
-            yield from _records(stream, counter, label, progress, limit)
+            for chunk in _chunks(stream, limit):
+                yield chunk
+                if progress is not None:
+                    progress(counter.count)
         except (EOFError, OSError, zlib.error) as exc:
             reason = "gzip stream is truncated" if isinstance(exc, EOFError) else str(exc)
             raise InputError(f"{label}: cannot read: {reason}") from None
+        if progress is not None:
+            progress(counter.count)
     finally:
         if raw_stream is not sys.stdin.buffer:
             raw_stream.close()
 
 
-def _lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
-    """Every line of ``stream``; None for a line longer than ``limit``, skipped up to its newline.
+def in_chunks(records: Iterable[tuple[int, Parsed | BadDocument]]) -> Iterator[list[Record]]:
+    """Records already read from a document (``line, record``) as chunks of ``CHUNK_LINES``."""
+    chunk: list[Record] = []
+    for line, record in records:
+        chunk.append((line, None, record))
+        if len(chunk) >= CHUNK_LINES:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _line_blocks(stream: BinaryIO, limit: int, max_lines: int, start: list[bytes | None] | None = None,
+                 ) -> Iterator[list[bytes | None]]:
+    """Every line of ``stream`` (after the lines ``start``, already read), in lists of up to
+    ``max_lines`` lines or about ``CHUNK_BYTES``; None for a line longer than ``limit``, skipped
+    up to its newline. Nothing is read ahead of the block last given.
 
     Lines are read in pieces of at most ``CHUNK_SKIP`` bytes (one piece for any real event),
     so an oversized line costs at most ``limit`` bytes of memory before it is dropped.
     """
     readline = stream.readline
     piece = min(CHUNK_SKIP, limit + 2)  # a piece that holds a whole line holds it within the limit
+    block = start or []
+    size = sum(len(line) for line in block if line is not None)
     while True:
+        if len(block) >= max_lines or size >= CHUNK_BYTES:
+            yield block
+            block, size = [], 0
         line = readline(piece)
         if not line:
-            return
+            break
         if line[-1:] == b"\n" or len(line) < piece:
-            yield line
+            block.append(line)
+            size += len(line)
             continue
-        pieces, size, ended = [line], len(line), False
-        while size <= limit + 1:
+        pieces, size_of_line, ended = [line], len(line), False
+        while size_of_line <= limit + 1:
             more = readline(piece)
             if not more:
                 break
             pieces.append(more)
-            size += len(more)
+            size_of_line += len(more)
             if more[-1:] == b"\n":
                 ended = True
                 break
-        if size - ended <= limit:
-            yield b"".join(pieces)
+        if size_of_line - ended <= limit:
+            block.append(b"".join(pieces))
+            size += size_of_line
             continue
         del pieces
         while not ended:
             rest = readline(CHUNK_SKIP)
             ended = not rest or rest[-1:] == b"\n"
-        yield None
+        block.append(None)
+    if block:
+        yield block
 
 
-def _records(
-    stream: BinaryIO, counter: _Counting, label: str, progress: Callable[[int], None] | None, limit: int,
-) -> Iterator[tuple[int, bytes | Parsed | BadDocument]]:
+def _chunks(stream: BinaryIO, limit: int) -> Iterator[list[Record]]:
     if starts_page(stream.peek(4096)[:4096]):  # type: ignore[attr-defined]
         # A Marquez page, pretty or on one line: streamed element by element, whatever its size.
-        for count, record in enumerate(read_pages(stream, limit), 1):
-            yield record
-            if progress is not None and not count & 0x3FF:
-                progress(counter.count)
-        if progress is not None:
-            progress(counter.count)
+        yield from in_chunks(read_pages(stream, limit))
         return
-    lines = _Lines(_lines(stream, limit))
-    too_long = BadDocument(f"line longer than {size_text(limit)} (the record size cap); skipped")
+    # The first lines are read one at a time: if they open a JSON document, its reader
+    # takes the stream from there.
+    first_lines = _Lines(_line_blocks(stream, limit, 1))
+    head: list[tuple[int, bytes | Parsed | BadDocument]] = []
+    line_no = yield from _head(first_lines, stream, limit, head)
+    if line_no is None:
+        return  # one JSON document, read whole
+    lines = _Lines(_line_blocks(stream, limit, CHUNK_LINES, first_lines.left()))
+    chunk: list[Record] = [(line, record, None) if isinstance(record, bytes) else (line, None, record)
+                           for line, record in head]
+    for block in lines.blocks():
+        if None not in block and not [0 for line in block if line[0] in _SPECIAL or len(line) < 8]:  # type: ignore[index,arg-type]
+            # Nothing but lines that are records of their own, the usual case: taken as they are.
+            first = line_no + 1
+            line_no += len(block)
+            chunk.extend(zip(range(first, line_no + 1), block, repeat(None)))
+        else:
+            lines.redo_block()
+            while lines.in_block():
+                line_no += 1
+                line_no = _one_line(next(lines), line_no, lines, limit, chunk)
+        if chunk:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _one_line(line: bytes | None, line_no: int, lines: _Lines, limit: int, chunk: list[Record]) -> int:
+    """Add the record(s) at ``line`` to ``chunk``: an oversized line, a blank one (none), an object
+    spread over lines (read to its end), else the line itself. Returns the last line number read."""
+    if line is None:
+        chunk.append((line_no, None, _too_long(limit)))
+        return line_no
+    if line[:3] == BOM:  # also where files with a byte-order mark were concatenated
+        line = line[3:]
+    if line[:1] in _BLANK_FIRST or len(line) < 8:  # cheap tests first: strip copies the line
+        body = line.strip()
+        if not body:
+            return line_no
+        if body == b"{":
+            spread = _spread_object(line, lines, line_no, limit)
+            while True:
+                try:
+                    at, record = next(spread)
+                except StopIteration as stop:
+                    return line_no + stop.value
+                chunk.append((at, None, record))
+    chunk.append((line_no, line, None))
+    return line_no
+
+
+def _too_long(limit: int) -> BadDocument:
+    return BadDocument(f"line longer than {size_text(limit)} (the record size cap); skipped")
+
+
+def _head(lines: _Lines, stream: BinaryIO, limit: int, head: list[tuple[int, bytes | Parsed | BadDocument]],
+          ) -> Generator[list[Record], None, int | None]:
+    """Read up to the first non-blank line, which says whether the file is a log or one JSON document.
+
+    A log's records read here are added to ``head``; its next line is left to be read (the count
+    of lines read is returned). A document is read whole, in chunks (None is returned).
+    """
     line_no = 0
-    first = True
     for line in lines:
         line_no += 1
         if line is None:
-            yield line_no, too_long
+            head.append((line_no, _too_long(limit)))
             continue
-        if line[:3] == BOM:  # also where files with a byte-order mark were concatenated
+        if line[:3] == BOM:
             line = line[3:]
-        if first:
-            stripped = line.strip()
-            if not stripped:
-                continue
-            first = False
-            if _starts_document(stripped):
-                # A broken first line (a torn write, a file cut mid-line, a header) followed by
-                # NDJSON records is a log: only that line is rejected.
-                head = [line]
-                for following in lines:
-                    if following is None or following.strip():
-                        break_line = following
-                        break
-                    head.append(following)
-                else:
-                    break_line = b""
-                if break_line is not None and not _is_record(break_line.strip()):
-                    data = b"".join(head) + (break_line or b"")
-                    reader = read_array if stripped[:1] == b"[" else read_object
-                    yield from reader(data, stream, line_no, limit)
-                    return
-                yield line_no, line
-                line_no += len(head)
-                if break_line is None:
-                    yield line_no, too_long
-                else:
-                    yield line_no, break_line
-                continue
-        if line[0] in _BLANK or len(line) < 8:  # cheap tests first: strip copies the line
-            body = line.strip()
-            if not body:
-                continue
-            if body == b"{":
-                line_no += yield from _spread_object(line, lines, line_no, limit)
-                continue
-        page = page_records(line, line_no)
-        if page is None:
-            yield line_no, line
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not _starts_document(stripped):
+            lines.give_back()
+            return line_no - 1
+        # A broken first line (a torn write, a file cut mid-line, a header) followed by
+        # NDJSON records is a log: only that line is rejected.
+        opening = [line]
+        for following in lines:
+            if following is None or following.strip():
+                break_line = following
+                break
+            opening.append(following)
         else:
-            yield from page
-        if progress is not None and not line_no & 0x3FF:
-            progress(counter.count)
-    if progress is not None:
-        progress(counter.count)
+            break_line = b""
+        if break_line is not None and not _is_record(break_line.strip()):
+            data = b"".join(opening) + (break_line or b"")
+            reader = read_array if stripped[:1] == b"[" else read_object
+            yield from in_chunks(reader(data, stream, line_no, limit))
+            return None
+        head.append((line_no, line))
+        line_no += len(opening)
+        head.append((line_no, _too_long(limit) if break_line is None else break_line))
+        return line_no
+    return line_no
