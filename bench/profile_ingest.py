@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import lineagectl.sources.ingest as ingest_module
+import lineagectl.sources.ingest.pipeline as pipeline
 import lineagectl.sources.ingest.writer as writer
 
 times: collections.Counter[str] = collections.Counter()
@@ -69,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25, help="statements to list (default 25)")
     args = parser.parse_args(argv)
     _timed_statements()
-    _timed(ingest_module, "refresh_current_state", "refresh of current state")
-    _timed(ingest_module._Ingest, "unit", "whole file (read, write batches, refresh)")
-    _timed(ingest_module._Ingest, "_consume", "reading + batches (Python and DuckDB overlapping)")
+    _timed(pipeline, "refresh_current_state", "refresh of current state")
+    _timed(pipeline.Pipeline, "unit", "whole file (read, write batches, refresh)")
+    _timed(pipeline.Pipeline, "_consume", "reading + batches (Python and DuckDB overlapping)")
     with tempfile.TemporaryDirectory(prefix="lineagectl-profile-") as tmp:
         started = time.perf_counter()
         report = ingest_module.ingest([str(args.events)], str(Path(tmp) / "profile.duckdb"))

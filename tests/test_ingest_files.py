@@ -162,12 +162,11 @@ def test_a_spool_of_one_event_files_stores_what_one_log_of_them_stores(tmp_path)
 
 
 def test_small_files_are_committed_together_and_large_ones_alone(tmp_path, monkeypatch):
-    from lineagectl.sources import ingest as ingest_module
-    from lineagectl.sources.ingest import _units
+    from lineagectl.sources.ingest import pipeline
     from lineagectl.sources.ingest.reader import Source
 
-    monkeypatch.setattr(ingest_module, "SMALL_FILE", 100)
-    monkeypatch.setattr(ingest_module, "GROUP_BYTES", 250)
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 100)
+    monkeypatch.setattr(pipeline, "GROUP_BYTES", 250)
 
     def file(name, size, gz=False):
         path = tmp_path / name
@@ -178,7 +177,7 @@ def test_small_files_are_committed_together_and_large_ones_alone(tmp_path, monke
                                   file("z", 10, gz=True), file("e", 10))
     manifest = file("m", 10)
     units = [[s.path.split("/")[-1] for s in unit]
-             for unit in _units([a, b, c, big, d, zipped, manifest, e, Source("-")], {manifest.path: []})]
+             for unit in pipeline.units([a, b, c, big, d, zipped, manifest, e, Source("-")], {manifest.path: []})]
     # a+b fit in 250 bytes, c starts a new group; large, gzip, manifests and stdin go alone.
     assert units == [["a", "b"], ["c"], ["big"], ["d"], ["z"], ["m"], ["e"], ["-"]]
 

@@ -9,7 +9,7 @@ import json
 
 from conftest import run_event, write_ndjson
 from lineagectl import api
-from lineagectl.sources import ingest as ingest_module
+from lineagectl.sources.ingest import report as report_module
 
 
 def _bad_log(tmp_path):
@@ -72,7 +72,7 @@ def test_the_table_lists_the_rejects_under_the_counts(cli, db, tmp_path):
 
 
 def test_the_report_lists_a_bounded_number_of_rejects_and_counts_all(monkeypatch, tmp_path, db):
-    monkeypatch.setattr(ingest_module, "REPORTED_REJECTS", 2)
+    monkeypatch.setattr(report_module, "REPORTED_REJECTS", 2)
     path = write_ndjson(tmp_path / "many.ndjson", [run_event("ok"), *["nope"] * 5])
     report = api.ingest([path], db)
     assert report.events_rejected == 5

@@ -7,7 +7,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from lineagectl.sources.ingest import reader
+from lineagectl.sources.ingest import ndjson
 from lineagectl.sources.ingest.documents import BadDocument, Parsed
 from lineagectl.sources.ingest.reader import Source, read_chunks
 
@@ -22,7 +22,7 @@ def _event(n: int) -> bytes:
 LOG = b"".join([
     _event(1) + b"\n",                                          # 1
     b"\n",                                                      # 2: blank
-    reader.BOM + _event(2) + b"\n",                             # 3: a byte-order mark (concatenated files)
+    ndjson.BOM + _event(2) + b"\n",                             # 3: a byte-order mark (concatenated files)
     b"{\n", b'  "eventType": "START",\n', b'  "eventTime": "2026-01-03T00:00:00Z"\n', b"}\n",  # 4-7: spread
     b'{"big": "' + b"x" * LIMIT + b'"}\n',                      # 8: over the cap
     b"{}\n",                                                    # 9: short
@@ -66,14 +66,14 @@ EXPECTED = [
 
 @pytest.mark.parametrize("block_lines", [1, 2, 3, 5, 7, 4096])
 def test_records_do_not_depend_on_where_blocks_end(tmp_path, monkeypatch, block_lines):
-    monkeypatch.setattr(reader, "CHUNK_LINES", block_lines)
+    monkeypatch.setattr(ndjson, "CHUNK_LINES", block_lines)
     path = tmp_path / "mixed.ndjson"
     path.write_bytes(LOG)
     assert _flat(path) == EXPECTED
 
 
 def test_chunks_stay_within_their_line_count(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "CHUNK_LINES", 3)
+    monkeypatch.setattr(ndjson, "CHUNK_LINES", 3)
     path = tmp_path / "plain.ndjson"
     path.write_bytes(b"".join(_event(n % 9 + 1) + b"\n" for n in range(10)))
     chunks = list(read_chunks(Source(str(path))))
@@ -83,7 +83,7 @@ def test_chunks_stay_within_their_line_count(tmp_path, monkeypatch):
 
 def test_a_document_after_blank_lines_is_read_from_where_its_lines_begin(tmp_path, monkeypatch):
     # The first lines are read one at a time: a block read ahead would take lines from the document.
-    monkeypatch.setattr(reader, "CHUNK_LINES", 2)
+    monkeypatch.setattr(ndjson, "CHUNK_LINES", 2)
     path = tmp_path / "pretty.json"
     events = [orjson.loads(_event(n)) for n in (1, 2, 3)]
     path.write_bytes(b"\n\n" + orjson.dumps(events, option=orjson.OPT_INDENT_2) + b"\n")
