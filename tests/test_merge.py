@@ -206,3 +206,17 @@ def test_batches_cut_by_bytes_give_the_same_store(tmp_path):
     small = ingest([SAMPLE_LOG], cut, batch_bytes=1)
     assert (small.events_new, small.events_duplicate) == (report.events_new, report.events_duplicate)
     assert _snapshot(whole) == _snapshot(cut)
+
+
+def test_a_deleted_facet_written_as_text_is_deleted_and_never_a_broken_facet(tmp_path, db):
+    # Some producers write the flag as the text "true": the tables always took it as deleted; the
+    # checks must agree, or a strict ingest would reject (and a lenient one warn about) an event
+    # the tables understand. A deleted documentation facet has no description to check.
+    doc = {"documentation": {"description": "orders, one row each"}}
+    load(tmp_path, db, [run_event("r1", time="2026-11-20T00:00:00Z", outputs=[("bq", "t", doc)])])
+    assert query(db, "SELECT description FROM datasets") == [("orders, one row each",)]
+    gone = [run_event("r2", time="2026-11-21T00:00:00Z",
+                      outputs=[("bq", "t", {"documentation": {"_deleted": "true"}})])]
+    report = ingest([write_ndjson(tmp_path / "gone.ndjson", gone)], db, strict=True)
+    assert (report.events_new, report.events_rejected, report.rolled_back) == (1, 0, False), report.rejects
+    assert query(db, "SELECT description FROM datasets") == [(None,)]

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from lineagectl.common.timeutil import parse_timestamp
 from lineagectl.sources.ingest.facets import check_facet
+from lineagectl.store.skeleton import is_deleted
 
 RUN_STATES = frozenset(("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"))
 
@@ -115,8 +116,8 @@ def _facets(holder: dict, field: str, where: str, ignored: list[BrokenFacet] | N
         if not isinstance(facet, dict):
             _broken(ignored, f"{where}.{key} must be an object", facets, key)
             continue
-        if facet.get("_deleted") is True:
-            continue
+        if is_deleted(facet):
+            continue  # nothing to check: it says the facet is gone
         problem = check_facet(key, facet)
         if problem:
             _broken(ignored, f"{where}.{key}: {problem}", facets, key)
