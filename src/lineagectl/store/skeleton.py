@@ -108,14 +108,16 @@ def is_deleted(facet: dict) -> bool:
 
 
 def split(event: dict, hasher: FacetHasher | None = None, rows: list[FacetRow] | None = None,
-          skip: frozenset[tuple[int, str]] = frozenset()) -> tuple[bytes, str, dict[str, bytes]]:
+          skip: frozenset[tuple[int, str]] = frozenset(), done: dict[int, tuple[bytes, str]] | None = None,
+          ) -> tuple[bytes, str, dict[str, bytes]]:
     """The skeleton of a parsed event, its references and its blobs ``{hash: canonical bytes}``.
 
     With ``rows``, each object-valued facet is also appended to it as a ``FacetRow`` (what the
     store's facet tables are made of), except those ``skip`` names as ``(id(facet map), key)``:
-    malformed facets, stored with the event but left out of its tables. ``event`` is left as it
-    was (its facet maps are swapped for the skeleton's only while the skeleton is written). May
-    raise ``TypeError`` where ``orjson.dumps(event)`` would.
+    malformed facets, stored with the event but left out of its tables. ``done`` holds the
+    canonical bytes and hash of facets already serialised (by ``id``: ingest's checks need them
+    first). ``event`` is left as it was (its facet maps are swapped for the skeleton's only while
+    the skeleton is written). May raise ``TypeError`` where ``orjson.dumps(event)`` would.
     """
     hash_of = hasher or facet_hash
     refs: list[str] = []
@@ -126,8 +128,12 @@ def split(event: dict, hasher: FacetHasher | None = None, rows: list[FacetRow] |
             skeleton_map = {}
             for name, value in facets.items():
                 if isinstance(value, dict):
-                    blob = orjson.dumps(value)
-                    digest = hash_of(blob)
+                    seen = done.get(id(value)) if done else None
+                    if seen is None:
+                        blob = orjson.dumps(value)
+                        digest = hash_of(blob)
+                    else:
+                        blob, digest = seen
                     blobs[digest] = blob
                     refs.append(digest)
                     skeleton_map[name] = 0

@@ -175,26 +175,40 @@ CHECKS: dict[str, Check] = {
 # Digests, not contents, keep the memory small (~150 bytes an entry).
 _BY_CONTENT = frozenset(("schema", "columnLineage", "symlinks", "ownership", "tags"))
 _REMEMBERED = 200_000
-_verdicts: dict[tuple[str, bytes], str | None] = {}
+_verdicts: dict[tuple[str, bytes | str], str | None] = {}
+
+# A facet's content digest, or None when it has none (nested too deep to serialise).
+ContentKey = Callable[[dict], bytes | str | None]
 
 
-def check_facet(key: str, facet: dict) -> str | None:
-    """Why ``facet`` is not a valid ``key`` facet, or ``None`` if it is usable."""
+def _content_digest(facet: dict) -> bytes | None:
+    try:
+        return blake2b(orjson.dumps(facet), digest_size=16).digest()
+    except TypeError:  # nested too deep to serialise
+        return None
+
+
+def check_facet(key: str, facet: dict, content_key: ContentKey | None = None) -> str | None:
+    """Why ``facet`` is not a valid ``key`` facet, or ``None`` if it is usable.
+
+    ``content_key`` gives the digest the verdict of a content-checked facet is remembered by (ingest
+    passes the facet's store hash, which it needs anyway, so a facet is serialised and hashed once);
+    it must give equal digests only for equal contents.
+    """
     check = CHECKS.get(key)
     if check is None:
         return None
     if key not in _BY_CONTENT:
         return check(facet)
-    try:
-        digest = (key, blake2b(orjson.dumps(facet), digest_size=16).digest())
-    except TypeError:  # nested too deep to serialise: check it directly
+    digest = (content_key or _content_digest)(facet)
+    if digest is None:
         return check(facet)
     try:
-        return _verdicts[digest]
+        return _verdicts[key, digest]
     except KeyError:
         pass
     verdict = check(facet)
     if len(_verdicts) >= _REMEMBERED:
         _verdicts.clear()
-    _verdicts[digest] = verdict
+    _verdicts[key, digest] = verdict
     return verdict

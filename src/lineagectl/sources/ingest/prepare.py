@@ -62,8 +62,20 @@ def prepare(raw: bytes | None, event: object, digest: str | None, rules: Rules,
         except ManualLogError as exc:
             return str(exc)
     broken: list[BrokenFacet] | None = None if rules.strict else []
+    done: dict[int, tuple[bytes, str]] = {}
+
+    def content_key(facet: dict) -> str | None:
+        # A checked facet's verdict is remembered by its store hash, kept for the split.
+        try:
+            blob = orjson.dumps(facet)
+        except TypeError:
+            return None
+        digest = hasher(blob)
+        done[id(facet)] = (blob, digest)
+        return digest
+
     try:
-        kind, when, event_type = validate(event, ignored=broken)
+        kind, when, event_type = validate(event, ignored=broken, content_key=content_key)
     except Reject as exc:
         return str(exc)
     if rules.horizon is not None and when > rules.horizon:
@@ -85,6 +97,6 @@ def prepare(raw: bytes | None, event: object, digest: str | None, rules: Rules,
     if broken:
         skip = frozenset((id(facet.holder), facet.key) for facet in broken)
     rows: list[FacetRow] = []
-    skeleton, refs, blobs = split(event, hasher, rows, skip)
+    skeleton, refs, blobs = split(event, hasher, rows, skip, done)
     ignored = [(facet.reason, facet.what) for facet in broken or ()]
     return Prepared(digest, kind, event_type, when, skeleton, refs, blobs, rows, ignored)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lineagectl.common.timeutil import parse_timestamp
-from lineagectl.sources.ingest.facets import check_facet
+from lineagectl.sources.ingest.facets import ContentKey, check_facet
 from lineagectl.store.skeleton import is_deleted
 
 RUN_STATES = frozenset(("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"))
@@ -40,10 +40,21 @@ class BrokenFacet:
     what: str = "facet"  # or "facets": a whole facets object that is not one
 
 
-def _broken(ignored: list[BrokenFacet] | None, reason: str, holder: dict, key: str, what: str = "facet") -> None:
-    if ignored is None:
+class _Checks:
+    """How one event's facets are checked: ``ignored`` (None: a broken facet rejects the event) and
+    ``content_key`` (see ``check_facet``)."""
+
+    __slots__ = ("content_key", "ignored")
+
+    def __init__(self, ignored: list[BrokenFacet] | None, content_key: ContentKey | None) -> None:
+        self.ignored = ignored
+        self.content_key = content_key
+
+
+def _broken(checks: _Checks, reason: str, holder: dict, key: str, what: str = "facet") -> None:
+    if checks.ignored is None:
         raise Reject(reason)
-    ignored.append(BrokenFacet(reason, holder, key, what))
+    checks.ignored.append(BrokenFacet(reason, holder, key, what))
 
 
 class IgnoredFacets:
@@ -103,27 +114,27 @@ def event_kind(event: dict) -> str:
     raise Reject("not an OpenLineage event: no run, job or dataset")
 
 
-def _facets(holder: dict, field: str, where: str, ignored: list[BrokenFacet] | None) -> None:
+def _facets(holder: dict, field: str, where: str, checks: _Checks) -> None:
     facets = holder.get(field)
     if facets is None:
         return
     if not isinstance(facets, dict):
-        _broken(ignored, f"{where} must be an object", holder, field, "facets")
+        _broken(checks, f"{where} must be an object", holder, field, "facets")
         return
     for key, facet in facets.items():
         if facet is None:
             continue  # openlineage-python writes unset facets as null: absent, as the spec allows
         if not isinstance(facet, dict):
-            _broken(ignored, f"{where}.{key} must be an object", facets, key)
+            _broken(checks, f"{where}.{key} must be an object", facets, key)
             continue
         if is_deleted(facet):
             continue  # nothing to check: it says the facet is gone
-        problem = check_facet(key, facet)
+        problem = check_facet(key, facet, checks.content_key)
         if problem:
-            _broken(ignored, f"{where}.{key}: {problem}", facets, key)
+            _broken(checks, f"{where}.{key}: {problem}", facets, key)
 
 
-def _datasets(event: dict, field: str, extra: str, ignored: list[BrokenFacet] | None) -> None:
+def _datasets(event: dict, field: str, extra: str, checks: _Checks) -> None:
     items = event.get(field)
     if items is None:
         return
@@ -132,23 +143,26 @@ def _datasets(event: dict, field: str, extra: str, ignored: list[BrokenFacet] | 
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
         _name_pair(item, where)
-        _facets(item, "facets", f"{where}.facets", ignored)
-        _facets(item, extra, f"{where}.{extra}", ignored)
+        _facets(item, "facets", f"{where}.facets", checks)
+        _facets(item, extra, f"{where}.{extra}", checks)
 
 
-def _job(event: dict, ignored: list[BrokenFacet] | None) -> None:
+def _job(event: dict, checks: _Checks) -> None:
     job = _name_pair(event.get("job"), "job")
-    _facets(job, "facets", "job.facets", ignored)
+    _facets(job, "facets", "job.facets", checks)
 
 
-def validate(event: object, *, ignored: list[BrokenFacet] | None = None) -> tuple[str, datetime, str | None]:
+def validate(event: object, *, ignored: list[BrokenFacet] | None = None,
+             content_key: ContentKey | None = None) -> tuple[str, datetime, str | None]:
     """``(kind, eventTime in UTC, eventType)`` of a storable event; raises ``Reject`` otherwise.
 
     Lenient where producers are sloppy: no ``eventType`` (kept as NULL), an
     unknown one (kept as OTHER), non-UUID run ids, times without timezone. A
     malformed facet rejects the event, unless ``ignored`` is a list: then the
-    facet is appended to it and the event is storable without it (``without``).
+    facet is appended to it and the event is stored with the facet left out of its
+    tables. ``content_key`` is passed on to ``check_facet``.
     """
+    checks = _Checks(ignored, content_key)
     if not isinstance(event, dict):
         raise Reject(f"not a JSON object but {type(event).__name__}")
     kind = event_kind(event)
@@ -176,17 +190,17 @@ def validate(event: object, *, ignored: list[BrokenFacet] | None = None) -> tupl
             event_type = event_type.upper()
             if event_type not in RUN_STATES:
                 event_type = "OTHER"
-        _job(event, ignored)
-        _facets(run, "facets", "run.facets", ignored)
+        _job(event, checks)
+        _facets(run, "facets", "run.facets", checks)
     elif kind == "job":
-        _job(event, ignored)
+        _job(event, checks)
     else:
         dataset = event.get("dataset")
         if dataset is None:
             raise Reject("DatasetEvent without a dataset")
         _name_pair(dataset, "dataset")
-        _facets(dataset, "facets", "dataset.facets", ignored)
+        _facets(dataset, "facets", "dataset.facets", checks)
         return kind, when, None
-    _datasets(event, "inputs", "inputFacets", ignored)
-    _datasets(event, "outputs", "outputFacets", ignored)
+    _datasets(event, "inputs", "inputFacets", checks)
+    _datasets(event, "outputs", "outputFacets", checks)
     return kind, when, event_type
