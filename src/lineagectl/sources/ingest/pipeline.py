@@ -17,6 +17,7 @@ from lineagectl.sources.ingest import report as report_module
 from lineagectl.sources.ingest.derive import refresh_current_state
 from lineagectl.sources.ingest.documents import BadDocument, Parsed, page_records
 from lineagectl.sources.ingest.known import KnownLines, event_day, line_hash
+from lineagectl.sources.ingest.line_hashes import CHILD_MIN_BYTES, LineHashes
 from lineagectl.sources.ingest.ndjson import Record, in_chunks
 from lineagectl.sources.ingest.prepare import Prepared, Rules, prepare
 from lineagectl.sources.ingest.reader import MAX_RECORD_BYTES, Source, read_chunks
@@ -99,6 +100,7 @@ class Pipeline:
         batch = Batch()
         done = 0
         clean: list[tuple[Source, int]] = []
+        line_hashes: LineHashes | None = None
         try:
             for source in sources:
                 if source.path in self.manifests:
@@ -110,6 +112,8 @@ class Pipeline:
                         (1, Parsed(event, index)) for index, event in enumerate(events))
                 elif len(sources) == 1:
                     chunks = read_chunks(source, progress, self.max_record_bytes)
+                    if source.size is None or source.size >= CHILD_MIN_BYTES:
+                        line_hashes = LineHashes()
                 else:
                     try:
                         chunks = list(read_chunks(source, limit=self.max_record_bytes))
@@ -123,11 +127,13 @@ class Pipeline:
                         if progress is not None:
                             progress(done)
                 read, rejected = self.report.events_read, self.report.events_rejected
-                batch = self._consume(chunks, source.label, batch)
+                batch = self._consume(chunks, source.label, batch, line_hashes)
                 if self.report.events_rejected == rejected and source.path not in self.manifests:
                     clean.append((source, self.report.events_read - read))
             self.flush(batch)
         finally:
+            if line_hashes is not None:
+                line_hashes.close()
             self._wait()
         if self.report.events_new == stored_before:
             # Nothing new (a re-ingest): nothing was touched, so there is no state to refresh.
@@ -138,10 +144,11 @@ class Pipeline:
             refresh_current_state(self.con, datasets=derived)
         return clean
 
-    def _consume(self, chunks: Iterable[list[Record]], label: str, batch: Batch) -> Batch:
+    def _consume(self, chunks: Iterable[list[Record]], label: str, batch: Batch,
+                 line_hashes: LineHashes | None = None) -> Batch:
         """Prepare the records of ``chunks`` into ``batch``, writing it whenever it is full; returns the
-        open batch."""
-        for chunk in self._fresh(chunks):
+        open batch. ``line_hashes``: a child hashing the lines (see ``_fresh``)."""
+        for chunk in self._fresh(chunks, line_hashes):
             for line, raw, record, digest in chunk:
                 page = None if raw is None else page_records(raw, line)
                 if page is None:
@@ -152,23 +159,41 @@ class Pipeline:
                     batch = self._add(label, at, event, self._prepare(None, event, None), batch)
         return batch
 
-    def _fresh(self, chunks: Iterable[list[Record]]) -> Iterator[list[_Fresh]]:
+    def _fresh(self, chunks: Iterable[list[Record]], line_hashes: LineHashes | None) -> Iterator[list[_Fresh]]:
         """``chunks`` without the lines the store holds already, each record with its line's hash.
 
         Raw lines are hashed and looked up in the store a chunk at a time
         (``known.py``): a line the store holds byte for byte is a duplicate and
-        is not parsed at all.
+        is not parsed at all. With ``line_hashes``, a chunk's lines are hashed by
+        its child while the next chunk is read and this one's records prepared.
         """
+        if line_hashes is None:
+            for chunk in chunks:
+                lines = [raw for _, raw, _ in chunk if raw is not None]
+                yield from self._unknown(chunk, lines, [line_hash(raw) for raw in lines])
+            return
+        previous: tuple[list[Record], list[bytes]] | None = None
         for chunk in chunks:
-            hashes = [line_hash(raw) if raw is not None else None for _, raw, _ in chunk]
-            days = [event_day(raw) for _, raw, _ in chunk if raw is not None]
-            bounds = (min(days), max(days)) if days and all(days) else (b"", b"")
-            known = self.known.known([h for h in hashes if h is not None], *bounds)
-            self.report.events_read += len(chunk)
-            fresh = [(line, raw, record, digest) for (line, raw, record), digest in zip(chunk, hashes, strict=True)
-                     if digest is None or digest not in known]
-            if fresh:
-                yield fresh
+            lines = [raw for _, raw, _ in chunk if raw is not None]
+            digests = line_hashes.receive() if previous is not None else []
+            line_hashes.send(lines)
+            if previous is not None:
+                yield from self._unknown(*previous, digests)
+            previous = (chunk, lines)
+        if previous is not None:
+            yield from self._unknown(*previous, line_hashes.receive())
+
+    def _unknown(self, chunk: list[Record], lines: list[bytes], digests: list[str]) -> Iterator[list[_Fresh]]:
+        """The records of ``chunk`` the store does not hold, given the hashes of its raw ``lines``."""
+        days = [event_day(raw) for raw in lines]
+        bounds = (min(days), max(days)) if days and all(days) else (b"", b"")
+        known = self.known.known(digests, *bounds)
+        self.report.events_read += len(chunk)
+        by_line = iter(digests)
+        fresh = [(line, raw, record, digest) for line, raw, record in chunk
+                 if (digest := None if raw is None else next(by_line)) is None or digest not in known]
+        if fresh:
+            yield fresh
 
     def _prepare(self, raw: bytes | None, record: Parsed | BadDocument | None, digest: str | None) -> Prepared | str:
         """``prepare`` of a raw line or a parsed record; the reason of a bad document."""
