@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_event, write_ndjson
 from lineagectl.api import ingest, stats
-from lineagectl.sources.ingest import line_hashes, pipeline
+from lineagectl.sources.ingest import line_hashes, ndjson, pipeline
 from lineagectl.sources.ingest.known import line_hash
 from lineagectl.sources.ingest.line_hashes import LineHashes
 
@@ -22,11 +22,11 @@ LINES = [b'{"a":1}\n', b'{"a":1}\r\n', b'{"a":1}', b"\n", b"\r\n", b"", b"\r", b
 def test_the_child_gives_line_hash_of_each_line_in_order():
     hashes = LineHashes()
     try:
-        assert hashes._child is not None, "the child did not start"
+        assert hashes._child is None, "started before it was needed"
         for chunk in (LINES, LINES[::-1], [], LINES[:1]):
             hashes.send(chunk)
+            assert hashes._child is not None, "the child did not start, or gave up"
             assert hashes.receive() == [line_hash(line) for line in chunk]
-        assert hashes._child is not None, "the child gave up"
     finally:
         hashes.close()
     assert hashes._child is None
@@ -60,28 +60,40 @@ def test_a_child_that_cannot_start_changes_nothing(monkeypatch):
 @pytest.mark.parametrize("child", [False, True])
 def test_an_ingest_stores_the_same_with_or_without_the_child(tmp_path, monkeypatch, child):
     monkeypatch.setattr(pipeline, "CHILD_MIN_BYTES", 0 if child else 1 << 62)
-    started: list[LineHashes] = []
+    monkeypatch.setattr(ndjson, "CHUNK_LINES", 500)  # several chunks: the child takes over after one
+    made: list[LineHashes] = []
     original = LineHashes.__init__
 
     def counted(self):
         original(self)
-        started.append(self)
+        made.append(self)
 
     monkeypatch.setattr(LineHashes, "__init__", counted)
     events = [run_event(f"r{n}", time=f"2026-11-{10 + n % 9}T00:00:00Z", outputs=[("pg", f"t{n % 7}", {})])
               for n in range(3000)]
-    path = write_ndjson(tmp_path / "log.ndjson", events)
+    # Compact lines, as producers write them: a stored line is then known by its raw bytes.
+    path = write_ndjson(tmp_path / "log.ndjson", [orjson.dumps(event).decode() for event in events])
     with open(path, "ab") as log:  # one bad line, one line in another layout
         log.write(b"not json\n" + orjson.dumps(events[5], option=orjson.OPT_INDENT_2).replace(b"\n", b" ") + b"\n")
     db = str(tmp_path / "s.duckdb")
     first = ingest([path], db)
-    again = ingest([path], db)
     assert (first.events_read, first.events_new, first.events_rejected) == (3002, 3000, 1)
+    # A first ingest does not start the child: it is paced by preparing events, not hashing.
+    assert [hashes._started for hashes in made] == ([False] if child else [])
+    again = ingest([path], db)
     assert (again.events_read, again.events_new, again.events_duplicate, again.events_rejected) == (3002, 0, 3001, 1)
     assert stats(db).payload["events"] == 3000
-    assert len(started) == (2 if child else 0)
-    for hashes in started:  # each ended with its file
-        assert hashes._child is None
+    # A re-ingest does, after its first chunk, and it ends with the file.
+    assert [hashes._started for hashes in made] == ([False, True] if child else [])
+    assert all(hashes._child is None for hashes in made)
+    # A log that grew: its known lines first, new ones after (the child hashes both).
+    grown = tmp_path / "grown.ndjson"
+    more = [run_event(f"n{n}", time="2026-11-20T00:00:00Z") for n in range(1200)]
+    with open(path, "rb") as log:
+        grown.write_bytes(log.read() + b"".join(orjson.dumps(event) + b"\n" for event in more))
+    third = ingest([str(grown)], db)
+    assert (third.events_read, third.events_new, third.events_duplicate) == (4202, 1200, 3001)
+    assert stats(db).payload["events"] == 4200
 
 
 def test_no_child_is_left_behind(tmp_path, monkeypatch):
@@ -113,9 +125,9 @@ def test_closing_with_a_chunk_in_flight_ends_the_child_at_once():
     import time
 
     hashes = LineHashes()
+    hashes.send([b"x" * 3000 + b"\n"] * 20_000)  # 320 KB of hashes: more than a pipe holds
     child = hashes._child
     assert child is not None
-    hashes.send([b"x" * 3000 + b"\n"] * 20_000)  # 320 KB of hashes: more than a pipe holds
     started = time.monotonic()
     hashes.close()
     assert time.monotonic() - started < 1.5

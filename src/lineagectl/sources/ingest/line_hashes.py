@@ -69,18 +69,23 @@ while True:
 class LineHashes:
     """``line_hash`` of chunks of lines, each chunk's hashes asked for after the next was read.
 
-    ``send(lines)`` hands a chunk to the child; ``receive()`` returns its hashes (hex, as
-    ``line_hash``), in order. One chunk is in flight at a time. The lines reach the child
+    ``send(lines)`` hands a chunk to the child (started with the first); ``receive()`` returns
+    its hashes (hex, as ``line_hash``), in order. One chunk is in flight at a time. The lines reach the child
     through shared memory (a pipe cost ~1 s per 330 MB here, more than the hashing it saves);
     without ``os.memfd_create`` (outside Linux) there is no child.
     """
 
     def __init__(self) -> None:
         self._child: subprocess.Popen | None = None
+        self._started = False
         self._sent: list[bytes] | None = None
         self._shared: mmap.mmap | None = None
         self._capacity = 0
         self._fd = -1
+
+    def _start(self) -> None:
+        """Start the child (on the first chunk sent: an ingest may never need it)."""
+        self._started = True
         try:
             self._fd = os.memfd_create("lineagectl-lines")
             self._child = subprocess.Popen(
@@ -92,6 +97,8 @@ class LineHashes:
     def send(self, lines: list[bytes]) -> None:
         """Start hashing ``lines`` (raw lines, with or without their line endings)."""
         self._sent = lines
+        if not self._started and lines:
+            self._start()
         if self._child is None or not lines:
             return
         lengths = array("I", map(len, lines))

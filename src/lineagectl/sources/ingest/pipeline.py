@@ -147,7 +147,7 @@ class Pipeline:
     def _consume(self, chunks: Iterable[list[Record]], label: str, batch: Batch,
                  line_hashes: LineHashes | None = None) -> Batch:
         """Prepare the records of ``chunks`` into ``batch``, writing it whenever it is full; returns the
-        open batch. ``line_hashes``: a child hashing the lines (see ``_fresh``)."""
+        open batch. ``line_hashes``: a child to hash the lines with (see ``_fresh``)."""
         for chunk in self._fresh(chunks, line_hashes):
             for line, raw, record, digest in chunk:
                 page = None if raw is None else page_records(raw, line)
@@ -164,36 +164,43 @@ class Pipeline:
 
         Raw lines are hashed and looked up in the store a chunk at a time
         (``known.py``): a line the store holds byte for byte is a duplicate and
-        is not parsed at all. With ``line_hashes``, a chunk's lines are hashed by
-        its child while the next chunk is read and this one's records prepared.
+        is not parsed at all. Once a chunk is mostly known (a re-ingest, whose pace
+        is the hashing), ``line_hashes``' child hashes the following chunks while
+        the next is read. A first ingest is paced by preparing events, which the
+        child cannot help with (measured: no gain), so it is not started for one
+        and costs no memory there.
         """
-        if line_hashes is None:
-            for chunk in chunks:
-                lines = [raw for _, raw, _ in chunk if raw is not None]
-                yield from self._unknown(chunk, lines, [line_hash(raw) for raw in lines])
+        chunks = iter(chunks)
+        for chunk in chunks:
+            lines = [raw for _, raw, _ in chunk if raw is not None]
+            fresh = self._unknown(chunk, lines, [line_hash(raw) for raw in lines])
+            if fresh:
+                yield fresh
+            if line_hashes is not None and len(fresh) * 2 <= len(chunk):
+                break
+        else:
             return
+        assert line_hashes is not None
         previous: tuple[list[Record], list[bytes]] | None = None
         for chunk in chunks:
             lines = [raw for _, raw, _ in chunk if raw is not None]
             digests = line_hashes.receive() if previous is not None else []
             line_hashes.send(lines)
-            if previous is not None:
-                yield from self._unknown(*previous, digests)
+            if previous is not None and (fresh := self._unknown(*previous, digests)):
+                yield fresh
             previous = (chunk, lines)
-        if previous is not None:
-            yield from self._unknown(*previous, line_hashes.receive())
+        if previous is not None and (fresh := self._unknown(*previous, line_hashes.receive())):
+            yield fresh
 
-    def _unknown(self, chunk: list[Record], lines: list[bytes], digests: list[str]) -> Iterator[list[_Fresh]]:
+    def _unknown(self, chunk: list[Record], lines: list[bytes], digests: list[str]) -> list[_Fresh]:
         """The records of ``chunk`` the store does not hold, given the hashes of its raw ``lines``."""
         days = [event_day(raw) for raw in lines]
         bounds = (min(days), max(days)) if days and all(days) else (b"", b"")
         known = self.known.known(digests, *bounds)
         self.report.events_read += len(chunk)
         by_line = iter(digests)
-        fresh = [(line, raw, record, digest) for line, raw, record in chunk
-                 if (digest := None if raw is None else next(by_line)) is None or digest not in known]
-        if fresh:
-            yield fresh
+        return [(line, raw, record, digest) for line, raw, record in chunk
+                if (digest := None if raw is None else next(by_line)) is None or digest not in known]
 
     def _prepare(self, raw: bytes | None, record: Parsed | BadDocument | None, digest: str | None) -> Prepared | str:
         """``prepare`` of a raw line or a parsed record; the reason of a bad document."""
