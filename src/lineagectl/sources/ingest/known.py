@@ -46,9 +46,9 @@ def event_hash(payload: bytes | memoryview) -> str:
 def line_hash(line: bytes) -> str:
     """The hash of a raw NDJSON line without its line ending: the event's if the line is canonical."""
     if line[-1:] != b"\n":
-        return blake2b(line, digest_size=16).hexdigest()
+        return event_hash(line)
     end = len(line) - (2 if line[-2:-1] == b"\r" else 1)
-    return blake2b(memoryview(line)[:end], digest_size=16).hexdigest()
+    return event_hash(memoryview(line)[:end])
 
 
 def is_line_of(payload: bytes, line: bytes) -> bool:

@@ -33,7 +33,7 @@ _DIGEST = 16
 # The child: for each (count, size, capacity) header and ``count`` lengths read from stdin, hash
 # ``count`` lines laid end to end at the start of the shared memory file ``argv[1]`` (mapped again
 # when its capacity grew) and write their digests, _DIGEST bytes each, to stdout. A line's hash
-# leaves out its line ending, as line_hash does.
+# leaves out its line ending, as line_hash does; the hash is known.event_hash (tests check they agree).
 _CHILD = r"""
 import mmap, signal, sys
 from array import array
@@ -69,10 +69,11 @@ while True:
 class LineHashes:
     """``line_hash`` of chunks of lines, each chunk's hashes asked for after the next was read.
 
-    ``send(lines)`` hands a chunk to the child (started with the first); ``receive()`` returns
-    its hashes (hex, as ``line_hash``), in order. One chunk is in flight at a time. The lines reach the child
-    through shared memory (a pipe cost ~1 s per 330 MB here, more than the hashing it saves);
-    without ``os.memfd_create`` (outside Linux) there is no child.
+    ``send(lines)`` hands a chunk to the child (started with the first); ``receive()``
+    returns its hashes (hex, as ``line_hash``), in order. One chunk is in flight at a time.
+    The lines reach the child through shared memory (a pipe cost ~1 s per 330 MB here,
+    more than the hashing it saves); without ``os.memfd_create`` (outside Linux) there is
+    no child.
     """
 
     def __init__(self) -> None:
@@ -145,29 +146,25 @@ class LineHashes:
 
     def _give_up(self) -> None:
         """Hash here from now on (the child could not take or answer a chunk)."""
-        child, self._child = self._child, None
-        self._release()
-        if child is not None:
-            child.kill()
-            child.wait()
+        self._end(kill=True)
 
-    def _release(self) -> None:
+    def close(self) -> None:
+        """End the child: its input closed, it exits; killed if a chunk is still in flight (an
+        interrupted ingest: its answer is not wanted, and it may be blocked writing it)."""
+        self._end(kill=bool(self._sent))
+
+    def _end(self, kill: bool) -> None:
+        child, self._child = self._child, None
         if self._shared is not None:
             self._shared.close()
             self._shared = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-
-    def close(self) -> None:
-        """End the child: its input closed, it exits; killed if a chunk is still in flight (an
-        interrupted ingest: its answer is not wanted, and it may be blocked writing it)."""
-        child, self._child = self._child, None
-        self._release()
         if child is None:
             return
         try:
-            if self._sent:
+            if kill:
                 child.kill()
             else:
                 assert child.stdin is not None
