@@ -14,7 +14,8 @@ import orjson
 
 from conftest import run_event, stored_events
 from lineagectl.api import ingest
-from lineagectl.sources.ingest.known import KnownLines, event_hash, line_hash
+from lineagectl.sources.ingest.identity import event_hash, line_hash
+from lineagectl.sources.ingest.known import KnownLines
 from lineagectl.store import open_store
 
 SCHEMA = {"schema": {"fields": [{"name": "id", "type": "BIGINT"}, {"name": "note", "type": "VARCHAR"}]}}

@@ -12,7 +12,7 @@ import pytest
 from conftest import run_event, write_ndjson
 from lineagectl.api import ingest, stats
 from lineagectl.sources.ingest import line_hashes, ndjson, pipeline
-from lineagectl.sources.ingest.known import line_hash
+from lineagectl.sources.ingest.identity import line_hash
 from lineagectl.sources.ingest.line_hashes import LineHashes
 
 LINES = [b'{"a":1}\n', b'{"a":1}\r\n', b'{"a":1}', b"\n", b"\r\n", b"", b"\r", b"x" * 5000 + b"\n",

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import events_as_in_version_5, require_corpus, run_event, write_ndjson
 from lineagectl import api
-from lineagectl.sources.ingest.known import event_hash
+from lineagectl.sources.ingest.identity import event_hash
 from lineagectl.store.schema import SCHEMA_VERSION
 from lineagectl.store.skeleton import FacetHasher, facet_hash, rebuild, references, split
 

@@ -1,14 +1,8 @@
-"""An event's identity, and recognising the events a store holds from their raw lines alone.
-
-An event is identified by the 128-bit BLAKE2b hash of its compact JSON
-(``orjson.dumps`` of the parsed event: no insignificant whitespace, keys in the
-order sent), which is also what export gives back (the store keeps it as a skeleton
-with its facets by reference, ``store/skeleton.py``, rebuilt byte for byte). So the same event
-pretty-printed or compact, from any file, has one hash.
+"""Recognising the events a store holds from their raw lines alone.
 
 Most logs are written compact by their producer, so a line usually *is* the
 stored payload, byte for byte: hashing the raw line (without its newline) gives
-the event's hash without parsing or re-encoding it. ``KnownLines`` asks the
+the event's hash (``identity.py``) without parsing or re-encoding it. ``KnownLines`` asks the
 store which of a chunk of lines it already holds by that hash; those lines are
 duplicates and are skipped before ``orjson.loads``. A line that is not in
 canonical form (pretty-printed on one line, other escapes) simply misses here
@@ -20,7 +14,6 @@ event, which was validated when it was stored, so skipping it is always safe.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from hashlib import blake2b
 
 import duckdb
 import pyarrow as pa
@@ -36,24 +29,6 @@ WINDOW_ROWS = 50_000
 _WINDOW = "SELECT event_hash FROM events WHERE event_time >= $lo AND event_time < $hi LIMIT $limit"
 _MATCH = "SELECT h FROM chunk SEMI JOIN events ON event_hash = h"
 _EVENT_TIME = b'"eventTime":"'
-
-
-def event_hash(payload: bytes | memoryview) -> str:
-    """The identity of an event given as its compact JSON (the stored payload)."""
-    return blake2b(payload, digest_size=16).hexdigest()
-
-
-def line_hash(line: bytes) -> str:
-    """The hash of a raw NDJSON line without its line ending: the event's if the line is canonical."""
-    if line[-1:] != b"\n":
-        return event_hash(line)
-    end = len(line) - (2 if line[-2:-1] == b"\r" else 1)
-    return event_hash(memoryview(line)[:end])
-
-
-def is_line_of(payload: bytes, line: bytes) -> bool:
-    """Whether the raw ``line`` is ``payload`` followed by nothing but its line ending."""
-    return line.startswith(payload) and line[len(payload):] in (b"", b"\n", b"\r\n")
 
 
 def event_day(raw: bytes) -> bytes:

@@ -1,6 +1,6 @@
 """Hashing a large file's raw lines on the second core.
 
-Every raw line is hashed (BLAKE2b, ``known.line_hash``) to recognise the lines a
+Every raw line is hashed (BLAKE2b, ``identity.line_hash``) to recognise the lines a
 store holds already; for a log the store holds, that is most of the work (0.7 s
 of ~2 s per 100k events here). hashlib cannot share it with a thread: it lets go
 of the GIL for each line's few microseconds only, and taking it back after each
@@ -23,7 +23,7 @@ import subprocess
 import sys
 from array import array
 
-from lineagectl.sources.ingest.known import line_hash
+from lineagectl.sources.ingest.identity import line_hash
 
 # Files smaller than this are hashed in process: a child costs ~20 ms to start.
 CHILD_MIN_BYTES = 16 << 20
@@ -33,7 +33,7 @@ _DIGEST = 16
 # The child: for each (count, size, capacity) header and ``count`` lengths read from stdin, hash
 # ``count`` lines laid end to end at the start of the shared memory file ``argv[1]`` (mapped again
 # when its capacity grew) and write their digests, _DIGEST bytes each, to stdout. A line's hash
-# leaves out its line ending, as line_hash does; the hash is known.event_hash (tests check they agree).
+# leaves out its line ending, as line_hash does; the hash is identity.event_hash (tests check they agree).
 _CHILD = r"""
 import mmap, signal, sys
 from array import array

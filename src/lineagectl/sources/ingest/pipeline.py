@@ -16,7 +16,8 @@ from lineagectl.errors import InputError
 from lineagectl.sources.ingest import report as report_module
 from lineagectl.sources.ingest.derive import refresh_current_state
 from lineagectl.sources.ingest.documents import BadDocument, Parsed, page_records
-from lineagectl.sources.ingest.known import KnownLines, event_day, line_hash
+from lineagectl.sources.ingest.identity import line_hash
+from lineagectl.sources.ingest.known import KnownLines, event_day
 from lineagectl.sources.ingest.line_hashes import CHILD_MIN_BYTES, LineHashes
 from lineagectl.sources.ingest.ndjson import Record, in_chunks
 from lineagectl.sources.ingest.prepare import Prepared, Rules, prepare

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import orjson
 
 from lineagectl.common.timeutil import format_timestamp
-from lineagectl.sources.ingest.known import event_hash, is_line_of
+from lineagectl.sources.ingest.identity import event_hash, is_line_of
 from lineagectl.sources.ingest.manual import ManualLogError, is_manual
 from lineagectl.sources.ingest.manual import to_event as manual_event
 from lineagectl.sources.ingest.validate import BrokenFacet, Reject, validate
