@@ -14,6 +14,7 @@ import pytest
 from conftest import events_as_in_version_5, require_corpus, run_event, write_ndjson
 from lineagectl import api
 from lineagectl.sources.ingest.identity import event_hash
+from lineagectl.store import skeleton as skeleton_module
 from lineagectl.store.schema import SCHEMA_VERSION
 from lineagectl.store.skeleton import FacetHasher, facet_hash, rebuild, references, split
 
@@ -126,7 +127,9 @@ def _exported(db):
     return [line.encode() for line in api.export(db)]
 
 
-def test_a_schema_5_store_migrates_and_exports_the_same_bytes(tmp_path, db):
+@pytest.mark.parametrize("chunk", [skeleton_module.MIGRATION_CHUNK, 3])
+def test_a_schema_5_store_migrates_and_exports_the_same_bytes(tmp_path, db, monkeypatch, chunk):
+    monkeypatch.setattr(skeleton_module, "MIGRATION_CHUNK", chunk)  # 3: in parts of 3, 1 event
     events = [run_event(f"r{i}", time=f"2026-11-20T0{i}:00:00Z", run_facets=_facets(1.5e20 if i == 2 else i),
                         job_facets={"sql": {"query": "SELECT é", "_deleted": True}},
                         outputs=[("pg", f"t{i % 2}", _facets(7))]) for i in range(4)]

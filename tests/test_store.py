@@ -9,6 +9,7 @@ from conftest import events_as_in_version_5, run_event, stored_events, write_ndj
 from lineagectl.api import ingest, migrate, stats
 from lineagectl.errors import DatabaseError, DatabaseMissingError
 from lineagectl.store import open_store
+from lineagectl.store import skeleton as skeleton_module
 from lineagectl.store.schema import SCHEMA_VERSION
 
 
@@ -61,7 +62,10 @@ def _compression(con, column="payload"):
         " AND compression <> 'Constant'", [column]).fetchall()}
 
 
-def test_a_version_2_store_keeps_its_events_when_migrated_to_zstd_payloads(tmp_path, db):
+def test_a_version_2_store_keeps_its_events_when_migrated_to_zstd_payloads(tmp_path, db, monkeypatch):
+    # Migration 6 in parts of 7 events, over rows migration 3 rewrote in the same transaction
+    # (rowids from 2^62 up).
+    monkeypatch.setattr(skeleton_module, "MIGRATION_CHUNK", 7)
     ingest([write_ndjson(tmp_path / "e.ndjson", [run_event(f"r{i}", outputs=[("ns", f"t{i}")]) for i in range(50)])], db)
     events_as_in_version_5(db)
     con = duckdb.connect(db)

@@ -222,13 +222,18 @@ def to_skeletons(con: duckdb.DuckDBPyConnection) -> None:
     from lineagectl.store.db import with_tables  # db imports the schema, which imports this
 
     hasher = FacetHasher()
-    # Parts of about MIGRATION_CHUNK events by a hash of event_hash (rowids cannot cut them: rows
-    # an earlier migration of the same transaction wrote have rowids from 2^62 up).
-    total = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
-    parts = max(1, -(-total // MIGRATION_CHUNK))
-    for part in range(parts):
-        chunk = con.sql(f"SELECT {_KEPT}, payload FROM events WHERE hash(event_hash) % $parts = $part",
-                        params={"parts": parts, "part": part}).to_arrow_table()
+    # Parts of MIGRATION_CHUNK events by ranges of rowid, cut where the rowids are (rows an earlier
+    # migration of the same transaction wrote have rowids from 2^62 up): a range reads only its own
+    # row groups, where a part chosen by a hash of event_hash read every payload of the table once
+    # per part (quadratic: 0.34 s against 0.05 s per part of a 300k-event store).
+    starts = [row[0] for row in con.execute(
+        "SELECT rowid FROM (SELECT rowid, row_number() OVER (ORDER BY rowid) - 1 AS n FROM events) "
+        "WHERE n % $chunk = 0 ORDER BY rowid", {"chunk": MIGRATION_CHUNK}).fetchall()]
+    for at, first in enumerate(starts):
+        end = starts[at + 1] if at + 1 < len(starts) else None
+        bounds = "rowid >= $first" + ("" if end is None else " AND rowid < $end")
+        params = {"first": first} | ({} if end is None else {"end": end})
+        chunk = con.sql(f"SELECT {_KEPT}, payload FROM events WHERE {bounds}", params=params).to_arrow_table()
         skeletons, refs_column = [], []
         blobs: dict[str, bytes] = {}
         for payload in chunk.column("payload").to_pylist():
