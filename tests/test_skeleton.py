@@ -13,7 +13,9 @@ import pytest
 
 from conftest import events_as_in_version_5, require_corpus, run_event, write_ndjson
 from lineagectl import api
+from lineagectl.errors import DatabaseError
 from lineagectl.sources.ingest.identity import event_hash
+from lineagectl.store import Store
 from lineagectl.store import skeleton as skeleton_module
 from lineagectl.store.schema import SCHEMA_VERSION
 from lineagectl.store.skeleton import FacetHasher, facet_hash, rebuild, references, split
@@ -127,9 +129,12 @@ def _exported(db):
     return [line.encode() for line in api.export(db)]
 
 
-@pytest.mark.parametrize("chunk", [skeleton_module.MIGRATION_CHUNK, 3])
-def test_a_schema_5_store_migrates_and_exports_the_same_bytes(tmp_path, db, monkeypatch, chunk):
-    monkeypatch.setattr(skeleton_module, "MIGRATION_CHUNK", chunk)  # 3: in parts of 3, 1 event
+@pytest.mark.parametrize(("chunk", "size"), [(skeleton_module.MIGRATION_CHUNK, skeleton_module.MIGRATION_BYTES),
+                                             (3, skeleton_module.MIGRATION_BYTES), (1000, 1000)])
+def test_a_schema_5_store_migrates_and_exports_the_same_bytes(tmp_path, db, monkeypatch, chunk, size):
+    # In one part; in parts of 3 events and 1; in parts of 2 cut by bytes (the events are ~500 bytes).
+    monkeypatch.setattr(skeleton_module, "MIGRATION_CHUNK", chunk)
+    monkeypatch.setattr(skeleton_module, "MIGRATION_BYTES", size)
     events = [run_event(f"r{i}", time=f"2026-11-20T0{i}:00:00Z", run_facets=_facets(1.5e20 if i == 2 else i),
                         job_facets={"sql": {"query": "SELECT é", "_deleted": True}},
                         outputs=[("pg", f"t{i % 2}", _facets(7))]) for i in range(4)]
@@ -198,3 +203,32 @@ def test_python_is_the_one_hasher_of_facets(tmp_path, db):
             (digest, orjson.dumps(facet).decode())]
         assert con.execute("SELECT DISTINCT facet_hash FROM run_facets").fetchall() == [(digest,)]
         assert con.execute("SELECT DISTINCT facet_hash FROM dataset_facets").fetchall() == [(digest,)]
+
+
+def test_a_migration_holds_one_part_of_payloads_at_a_time(tmp_path, db, monkeypatch):
+    # ~100 MB of payloads migrated under a 64 MB DuckDB limit: the parts are cut from the payloads'
+    # sizes alone (a window over the payloads themselves ran out of memory) and read one at a time.
+    monkeypatch.setattr(skeleton_module, "MIGRATION_BYTES", 4 << 20)
+    notes = "x" * 8_000
+    events = [run_event(f"r{i}", time=f"2026-11-20T{i // 3600:02}:{i // 60 % 60:02}:{i % 60:02}Z",
+                        run_facets={"notes": {"_producer": "t", "_schemaURL": "t", "text": f"{i}{notes}"}})
+              for i in range(12_000)]
+    api.ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    events_as_in_version_5(db)
+    assert api.migrate(Store(db, write=True, memory_limit="64MB")) == SCHEMA_VERSION
+    assert sorted(_exported(db)) == sorted(orjson.dumps(e) for e in events)
+
+
+def test_a_migration_out_of_memory_is_a_clear_error_and_leaves_the_store_as_it_was(tmp_path, db):
+    events = [run_event(f"r{i}", run_facets={"notes": {"_producer": "t", "_schemaURL": "t", "text": "x" * 4_000}})
+              for i in range(2_000)]
+    api.ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    events_as_in_version_5(db)
+    with pytest.raises(DatabaseError, match="ran out of memory; it is unchanged") as info:
+        api.migrate(Store(db, write=True, memory_limit="2MB"))
+    assert "LINEAGECTL_MEMORY_LIMIT" in info.value.hint
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("5",)]
+        assert con.execute("SELECT count(*) FROM events WHERE payload IS NOT NULL").fetchall() == [(2_000,)]
+    assert api.migrate(db) == SCHEMA_VERSION  # with the default limit
+    assert sorted(_exported(db)) == sorted(orjson.dumps(e) for e in events)

@@ -97,15 +97,31 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Upgrade the store from ``version`` in one transaction: all of it, or nothing."""
     con.execute("BEGIN")
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        for statement in MIGRATIONS.get(target, []):
-            if callable(statement):
-                statement(con)  # a step SQL alone cannot do (migration 6 splits events in Python)
-            else:
-                con.execute(statement)
-    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
-    con.execute("COMMIT")
+    try:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS.get(target, []):
+                if callable(statement):
+                    statement(con)  # a step SQL alone cannot do (migration 6 splits events in Python)
+                else:
+                    con.execute(statement)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        con.execute("COMMIT")
+    except BaseException as exc:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # DuckDB ended the transaction itself
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise DatabaseError(
+                f"upgrading the store from schema {version} to {SCHEMA_VERSION} ran out of memory; it is "
+                f"unchanged: {str(exc).splitlines()[0]}",
+                hint="raise DuckDB's limit for this once, e.g. LINEAGECTL_MEMORY_LIMIT=2GB lineagectl migrate",
+            ) from None
+        if isinstance(exc, duckdb.IOException | duckdb.TransactionException):
+            raise write_failure(exc, "the schema upgrade") from None
+        raise
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:

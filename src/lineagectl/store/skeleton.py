@@ -204,8 +204,11 @@ class BlobReader:
         return [rebuild(skeleton, refs, self.blobs) for skeleton, refs in rows]
 
 
-# Migration 6 converts this many stored events at a time (their payloads are held in memory).
-MIGRATION_CHUNK = 20_000
+# Migration 6 converts this many stored events, or this many bytes of their payloads, at a time
+# (a part's payloads are held in memory): parts of 20,000 events peaked at 1,107 MiB on a 1M-event
+# store of the bench log, these at 914 MiB in about the same time (docs/performance.md).
+MIGRATION_CHUNK = 5_000
+MIGRATION_BYTES = 16 << 20
 _BLOB_SCHEMA = pa.schema([("facet_hash", pa.string()), ("payload", pa.string())])
 _KEPT = ("event_hash, kind, event_type, event_time, run_id, job_id, dataset_id, producer, schema_url, "
          "source, ingested_at")
@@ -222,13 +225,17 @@ def to_skeletons(con: duckdb.DuckDBPyConnection) -> None:
     from lineagectl.store.db import with_tables  # db imports the schema, which imports this
 
     hasher = FacetHasher()
-    # Parts of MIGRATION_CHUNK events by ranges of rowid, cut where the rowids are (rows an earlier
-    # migration of the same transaction wrote have rowids from 2^62 up): a range reads only its own
-    # row groups, where a part chosen by a hash of event_hash read every payload of the table once
-    # per part (quadratic: 0.34 s against 0.05 s per part of a 300k-event store).
+    # Parts of at most MIGRATION_CHUNK events or about MIGRATION_BYTES of payload, as ranges of
+    # rowid cut where the rowids are (rows an earlier migration of the same transaction wrote have
+    # rowids from 2^62 up): a range reads only its own row groups, where parts chosen by a hash of
+    # event_hash read every payload once per part (quadratic: 184 s against 75 s for a 1M store).
     starts = [row[0] for row in con.execute(
-        "SELECT rowid FROM (SELECT rowid, row_number() OVER (ORDER BY rowid) - 1 AS n FROM events) "
-        "WHERE n % $chunk = 0 ORDER BY rowid", {"chunk": MIGRATION_CHUNK}).fetchall()]
+        # The sizes first: a window over strlen(payload) itself held the payloads (out of memory).
+        """SELECT min(r) FROM (
+               SELECT r, greatest((sum(size) OVER upto) // $bytes, (row_number() OVER upto - 1) // $chunk) AS part
+               FROM (SELECT rowid AS r, strlen(payload) AS size FROM events)
+               WINDOW upto AS (ORDER BY r ROWS UNBOUNDED PRECEDING))
+           GROUP BY part ORDER BY 1""", {"chunk": MIGRATION_CHUNK, "bytes": MIGRATION_BYTES}).fetchall()]
     for at, first in enumerate(starts):
         end = starts[at + 1] if at + 1 < len(starts) else None
         bounds = "rowid >= $first" + ("" if end is None else " AND rowid < $end")
