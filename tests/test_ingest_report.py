@@ -77,3 +77,18 @@ def test_the_report_lists_a_bounded_number_of_rejects_and_counts_all(monkeypatch
     report = api.ingest([path], db)
     assert report.events_rejected == 5
     assert [r["line"] for r in report.rejects] == [2, 3]
+
+
+def test_the_thread_switch_interval_is_short_while_ingesting_and_restored_after(tmp_path, db):
+    # The writer thread needs the GIL between statements: a pipeline shortens the interval
+    # (pipeline.SWITCH_INTERVAL) while it runs, and gives the host process its own back.
+    import sys
+
+    from lineagectl.sources.ingest import pipeline
+
+    seen = []
+    before = sys.getswitchinterval()
+    log = write_ndjson(tmp_path / "e.ndjson", [run_event(f"r{i}") for i in range(3)] + ["{not json"])
+    report = api.ingest([log], db, on_reject=lambda _: seen.append(sys.getswitchinterval()))
+    assert report.events_rejected == 1 and seen == [pipeline.SWITCH_INTERVAL] and before > pipeline.SWITCH_INTERVAL
+    assert sys.getswitchinterval() == before

@@ -8,6 +8,7 @@ DuckDB (``writer.py``); then the current state the unit touched is refreshed
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -34,6 +35,11 @@ from lineagectl.store.skeleton import FacetHasher
 # 25,000 skeleton events broke 1 GiB at 1M events; docs/performance.md, issue 20).
 BATCH_SIZE = 10_000
 BATCH_BYTES = 32 << 20
+# The interpreter's thread switch interval while a pipeline runs (CPython's default is 5 ms). The
+# writer thread needs the GIL between DuckDB's statements (~45 a batch) and for their Arrow results,
+# and the preparing thread holds it for a whole interval each time: at 5 ms the reader waited
+# 3.7-4.2 s per 100k events for batches to be written, at 0.5 ms 0.6-0.8 s (docs/performance.md).
+SWITCH_INTERVAL = 0.0005
 # Files up to SMALL_FILE bytes are read whole and committed together, GROUP_BYTES at a time.
 SMALL_FILE = 1 << 20
 GROUP_BYTES = 32 << 20
@@ -68,6 +74,8 @@ class Pipeline:
         self.known = KnownLines(con)
         self.ignored_facets = IgnoredFacets(report.warnings.append)
         self.hasher = FacetHasher()
+        self.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.switch_interval, SWITCH_INTERVAL))
 
     def _wait(self) -> None:
         if self.pending is not None:
@@ -228,6 +236,7 @@ class Pipeline:
         return batch
 
     def close(self) -> None:
+        sys.setswitchinterval(self.switch_interval)
         self.ignored_facets.close()
         self.pool.shutdown(wait=True)
         self.known.close()
