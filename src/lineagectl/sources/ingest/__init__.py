@@ -130,9 +130,9 @@ def ingest(
         run = Pipeline(con, report, on_reject or (lambda _: None), batch_size, manifests, strict, max_record_bytes,
                       horizon, batch_bytes)
         done = 0
-        if strict:
-            con.execute("BEGIN")
         try:
+            if strict:
+                con.execute("BEGIN")
             for unit in units(sources, manifests):
                 size = sum(source.size or 0 for source in unit)
                 report.files += len(unit)
