@@ -92,3 +92,35 @@ def test_the_thread_switch_interval_is_short_while_ingesting_and_restored_after(
     report = api.ingest([log], db, on_reject=lambda _: seen.append(sys.getswitchinterval()))
     assert report.events_rejected == 1 and seen == [pipeline.SWITCH_INTERVAL] and before > pipeline.SWITCH_INTERVAL
     assert sys.getswitchinterval() == before
+
+
+def test_the_host_gets_its_switch_interval_back_when_the_last_of_two_ingests_ends(tmp_path):
+    # Two ingests in threads, over two stores; the first to start ends first.
+    import sys
+    import threading
+
+    from lineagectl.sources.ingest import pipeline
+
+    before = sys.getswitchinterval()
+    bad = write_ndjson(tmp_path / "bad.ndjson", ["{not json"])
+    inside = [threading.Event(), threading.Event()]
+    leave = [threading.Event(), threading.Event()]
+
+    def ingest(n):
+        def hold(_):  # waits inside its pipeline (at its rejected line) until told to go on
+            inside[n].set()
+            leave[n].wait(30)
+
+        api.ingest([bad], str(tmp_path / f"{n}.duckdb"), on_reject=hold)
+
+    threads = [threading.Thread(target=ingest, args=(n,)) for n in (0, 1)]
+    for n in (0, 1):
+        threads[n].start()
+        assert inside[n].wait(30)
+    assert sys.getswitchinterval() == pipeline.SWITCH_INTERVAL
+    leave[0].set()
+    threads[0].join(30)
+    assert sys.getswitchinterval() == pipeline.SWITCH_INTERVAL  # the second still runs
+    leave[1].set()
+    threads[1].join(30)
+    assert sys.getswitchinterval() == before

@@ -9,6 +9,7 @@ DuckDB (``writer.py``); then the current state the unit touched is refreshed
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -45,6 +46,33 @@ SMALL_FILE = 1 << 20
 GROUP_BYTES = 32 << 20
 
 Rejected = Callable[[str], None]
+
+
+class _ShortSwitches:
+    """``SWITCH_INTERVAL`` while any pipeline of the process runs; the host's own interval is given
+    back when the last one ends (pipelines may run at once in threads, over different stores)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.saved = 0.0
+
+    def enter(self) -> None:
+        with self.lock:
+            if not self.running:
+                self.saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.saved, SWITCH_INTERVAL))
+            self.running += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.running -= 1
+            if not self.running:
+                sys.setswitchinterval(self.saved)
+
+
+_short_switches = _ShortSwitches()
+
 # A record the store does not hold yet, with the hash of its raw line (None when there is no line).
 _Fresh = tuple[int, bytes | None, Parsed | BadDocument | None, str | None]
 
@@ -74,8 +102,8 @@ class Pipeline:
         self.known = KnownLines(con)
         self.ignored_facets = IgnoredFacets(report.warnings.append)
         self.hasher = FacetHasher()
-        self.switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self.switch_interval, SWITCH_INTERVAL))
+        self.closed = False
+        _short_switches.enter()
 
     def _wait(self) -> None:
         if self.pending is not None:
@@ -236,7 +264,10 @@ class Pipeline:
         return batch
 
     def close(self) -> None:
-        sys.setswitchinterval(self.switch_interval)
+        if self.closed:
+            return
+        self.closed = True
+        _short_switches.leave()
         self.ignored_facets.close()
         self.pool.shutdown(wait=True)
         self.known.close()
