@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 
 import duckdb
 import orjson
@@ -236,8 +237,7 @@ def to_skeletons(con: duckdb.DuckDBPyConnection) -> None:
                FROM (SELECT rowid AS r, strlen(payload) AS size FROM events)
                WINDOW upto AS (ORDER BY r ROWS UNBOUNDED PRECEDING))
            GROUP BY part ORDER BY 1""", {"chunk": MIGRATION_CHUNK, "bytes": MIGRATION_BYTES}).fetchall()]
-    for at, first in enumerate(starts):
-        end = starts[at + 1] if at + 1 < len(starts) else None
+    for first, end in pairwise([*starts, None]):
         bounds = "rowid >= $first" + ("" if end is None else " AND rowid < $end")
         params = {"first": first} | ({} if end is None else {"end": end})
         chunk = con.sql(f"SELECT {_KEPT}, payload FROM events WHERE {bounds}", params=params).to_arrow_table()
