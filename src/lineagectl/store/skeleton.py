@@ -27,12 +27,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-import duckdb
 import orjson
-import pyarrow as pa
 
 from lineagectl.errors import DatabaseError
+
+if TYPE_CHECKING:
+    import duckdb
 
 # Where an event holds facet maps, in the order references are listed: run, job, dataset,
 # then for each input its facets and inputFacets, for each output its facets and outputFacets.
@@ -48,8 +50,11 @@ FacetRow = tuple[str, int, bool, str, str]
 # migration found not in canonical form keeps its exact bytes).
 VERBATIM = "="
 # Facet bytes remembered with their hash (most facets repeat run after run): the cache is
-# cleared when the blobs it holds reach this many bytes, which bounds its memory.
-_REMEMBERED_BYTES = 64 << 20
+# cleared when the blobs it holds reach this many bytes, which bounds its memory. The process
+# holds several times the bytes counted (long-lived blobs among short-lived events fragment the
+# heap): at 64 MiB ingest's preparing child grew to 205 MiB over 600k events of the bench log, at
+# 4 MiB it stays at 69 MiB, with no difference in speed beside the noise (docs/performance.md).
+_REMEMBERED_BYTES = 4 << 20
 
 
 def facet_hash(blob: bytes) -> str:
@@ -210,7 +215,6 @@ class BlobReader:
 # store of the bench log, these at 914 MiB in about the same time (docs/performance.md).
 MIGRATION_CHUNK = 5_000
 MIGRATION_BYTES = 16 << 20
-_BLOB_SCHEMA = pa.schema([("facet_hash", pa.string()), ("payload", pa.string())])
 _KEPT = ("event_hash, kind, event_type, event_time, run_id, job_id, dataset_id, producer, schema_url, "
          "source, ingested_at")
 
@@ -223,6 +227,9 @@ def to_skeletons(con: duckdb.DuckDBPyConnection) -> None:
     DuckDB rendered otherwise, ``1e+16`` and up, gains a row under Python's hash). A payload
     that is not in canonical form (none written by lineagectl) is kept verbatim.
     """
+    # Imported here: ingest's preparing child imports this module and needs neither (~50 MB).
+    import pyarrow as pa
+
     from lineagectl.store.db import with_tables  # db imports the schema, which imports this
 
     hasher = FacetHasher()
@@ -255,7 +262,7 @@ def to_skeletons(con: duckdb.DuckDBPyConnection) -> None:
                   .append_column("facet_refs", pa.array(refs_column, pa.string())))
         new_blobs = pa.Table.from_arrays([pa.array(list(blobs), pa.string()),
                                           pa.array([b.decode() for b in blobs.values()], pa.string())],
-                                         schema=_BLOB_SCHEMA)
+                                         schema=pa.schema([("facet_hash", pa.string()), ("payload", pa.string())]))
         with_tables(con, f"""INSERT INTO events_v6 SELECT {_KEPT.replace("source,", "skeleton, facet_refs, source,")}
             FROM staged""", {"staged": staged})
         with_tables(con, """INSERT INTO facet_blobs SELECT n.facet_hash, n.payload FROM new_blobs n

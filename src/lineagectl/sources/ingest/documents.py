@@ -66,10 +66,15 @@ def page_events(value: object) -> list[object] | None:
     return None
 
 
+def may_be_page(line: bytes) -> bool:
+    """Whether a raw line may hold a Marquez page (a cheap test: nearly every line is an event)."""
+    return b'"totalCount"' in line
+
+
 def page_records(line: bytes, line_no: int) -> list[tuple[int, Parsed]] | None:
     """The events of a Marquez page written on one line (as ``curl`` saves the API's answer),
     numbered like an array's elements; None for any other line (left to the event reader)."""
-    if b'"totalCount"' not in line:  # a cheap test first: nearly every line is an event
+    if not may_be_page(line):
         return None
     try:
         events = page_events(orjson.loads(line))

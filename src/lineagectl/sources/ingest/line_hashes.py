@@ -17,13 +17,12 @@ when this process is killed.
 
 from __future__ import annotations
 
-import mmap
-import os
 import subprocess
 import sys
 from array import array
 
 from lineagectl.sources.ingest.identity import line_hash
+from lineagectl.sources.ingest.shared_lines import SharedLines
 
 # Files smaller than this are hashed in process: a child costs ~20 ms to start.
 CHILD_MIN_BYTES = 16 << 20
@@ -80,18 +79,17 @@ class LineHashes:
         self._child: subprocess.Popen | None = None
         self._started = False
         self._sent: list[bytes] | None = None
-        self._shared: mmap.mmap | None = None
-        self._capacity = 0
-        self._fd = -1
+        self._shared: SharedLines | None = None
 
     def _start(self) -> None:
         """Start the child (on the first chunk sent: an ingest may never need it)."""
         self._started = True
         try:
-            self._fd = os.memfd_create("lineagectl-lines")
+            self._shared = SharedLines("lineagectl-lines")
+            fd = self._shared.fd
             self._child = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _CHILD, str(self._fd)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=(self._fd,))
+                [sys.executable, "-I", "-S", "-c", _CHILD, str(fd)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=(fd,))
         except (AttributeError, OSError):
             self._child = None  # hashed here instead
 
@@ -105,28 +103,16 @@ class LineHashes:
         lengths = array("I", map(len, lines))
         size = sum(lengths)
         try:
-            if size > self._capacity:
-                self._grow(size)
             shared = self._shared
             assert shared is not None
-            shared.seek(0)
-            write = shared.write
-            for line in lines:  # straight into the shared pages: no joined copy to allocate
-                write(line)
+            shared.write(lines, size)
             stdin = self._child.stdin
             assert stdin is not None
-            stdin.write(b"".join(n.to_bytes(4, "little") for n in (len(lines), size, self._capacity)))
+            stdin.write(b"".join(n.to_bytes(4, "little") for n in (len(lines), size, shared.capacity)))
             stdin.write(lengths.tobytes())
             stdin.flush()
         except (OSError, ValueError, OverflowError):
             self._give_up()
-
-    def _grow(self, size: int) -> None:
-        if self._shared is not None:
-            self._shared.close()
-        self._capacity = max(size, 2 * self._capacity)
-        os.ftruncate(self._fd, self._capacity)
-        self._shared = mmap.mmap(self._fd, self._capacity)
 
     def receive(self) -> list[str]:
         """The hashes of the lines last sent."""
@@ -158,9 +144,6 @@ class LineHashes:
         if self._shared is not None:
             self._shared.close()
             self._shared = None
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
         if child is None:
             return
         try:

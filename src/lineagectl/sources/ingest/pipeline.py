@@ -17,12 +17,13 @@ from datetime import datetime
 from lineagectl.errors import InputError
 from lineagectl.sources.ingest import report as report_module
 from lineagectl.sources.ingest.derive import refresh_current_state
-from lineagectl.sources.ingest.documents import BadDocument, Parsed, page_records
+from lineagectl.sources.ingest.documents import BadDocument, Parsed, may_be_page, page_records
 from lineagectl.sources.ingest.identity import line_hash
 from lineagectl.sources.ingest.known import KnownLines, event_day
 from lineagectl.sources.ingest.line_hashes import CHILD_MIN_BYTES, LineHashes
 from lineagectl.sources.ingest.ndjson import Record, in_chunks
 from lineagectl.sources.ingest.prepare import Prepared, Rules, prepare
+from lineagectl.sources.ingest.prepare_child import PreparingChild
 from lineagectl.sources.ingest.reader import MAX_RECORD_BYTES, Source, read_chunks
 from lineagectl.sources.ingest.report import IngestReport
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
@@ -41,6 +42,11 @@ BATCH_BYTES = 32 << 20
 # and the preparing thread holds it for a whole interval each time: at 5 ms the reader waited
 # 3.7-4.2 s per 100k events for batches to be written, at 0.5 ms 0.6-0.8 s (docs/performance.md).
 SWITCH_INTERVAL = 0.0005
+# The preparing child's unit of work (``prepare_child.py``): the child holds two pieces' events and
+# answers at a time, ~24 KB of its memory per event of the bench log (pieces of 4,096 events: 188 MiB
+# in the child; docs/performance.md).
+PIECE_LINES = 1024
+PIECE_BYTES = 4 << 20
 # Files up to SMALL_FILE bytes are read whole and committed together, GROUP_BYTES at a time.
 SMALL_FILE = 1 << 20
 GROUP_BYTES = 32 << 20
@@ -138,6 +144,7 @@ class Pipeline:
         done = 0
         clean: list[tuple[Source, int]] = []
         line_hashes: LineHashes | None = None
+        preparing: PreparingChild | None = None
         try:
             for source in sources:
                 if source.path in self.manifests:
@@ -151,6 +158,7 @@ class Pipeline:
                     chunks = read_chunks(source, progress, self.max_record_bytes)
                     if source.size is None or source.size >= CHILD_MIN_BYTES:
                         line_hashes = LineHashes()
+                        preparing = PreparingChild(self.rules, self._prepare_line)
                 else:
                     try:
                         chunks = list(read_chunks(source, limit=self.max_record_bytes))
@@ -164,13 +172,14 @@ class Pipeline:
                         if progress is not None:
                             progress(done)
                 read, rejected = self.report.events_read, self.report.events_rejected
-                batch = self._consume(chunks, source.label, batch, line_hashes)
+                batch = self._consume(chunks, source.label, batch, line_hashes, preparing)
                 if self.report.events_rejected == rejected and source.path not in self.manifests:
                     clean.append((source, self.report.events_read - read))
             self.flush(batch)
         finally:
-            if line_hashes is not None:
-                line_hashes.close()
+            for child in (line_hashes, preparing):
+                if child is not None:
+                    child.close()
             self._wait()
         if self.report.events_new == stored_before:
             # Nothing new (a re-ingest): nothing was touched, so there is no state to refresh.
@@ -182,18 +191,50 @@ class Pipeline:
         return clean
 
     def _consume(self, chunks: Iterable[list[Record]], label: str, batch: Batch,
-                 line_hashes: LineHashes | None = None) -> Batch:
+                 line_hashes: LineHashes | None = None, preparing: PreparingChild | None = None) -> Batch:
         """Prepare the records of ``chunks`` into ``batch``, writing it whenever it is full; returns the
-        open batch. ``line_hashes``: a child to hash the lines with (see ``_fresh``)."""
-        for chunk in self._fresh(chunks, line_hashes):
-            for line, raw, record, digest in chunk:
-                page = None if raw is None else page_records(raw, line)
-                if page is None:
-                    batch = self._add(label, line, record, self._prepare(raw, record, digest), batch)
-                    continue
-                self.report.events_read += len(page) - 1  # a Marquez page on one line: its events
-                for at, event in page:
-                    batch = self._add(label, at, event, self._prepare(None, event, None), batch)
+        open batch. ``line_hashes``: a child to hash the lines with (see ``_fresh``); ``preparing``: a
+        child to prepare raw lines with, a piece (``_pieces``) ahead of the one being stored."""
+        fresh = self._fresh(chunks, line_hashes)
+        if preparing is None:
+            for chunk in fresh:
+                batch = self._store(label, chunk, [None] * len(chunk), batch)
+            return batch
+        before: tuple[list[_Fresh], list[bool]] | None = None
+        for piece in _pieces(fresh):
+            sent: list[bool] = []
+            lines: list[bytes] = []
+            digests: list[str] = []
+            for _, raw, _, digest in piece:
+                # Marquez pages stay here: one line of a page is many events, each prepared apart.
+                if raw is not None and digest is not None and not may_be_page(raw):
+                    lines.append(raw)
+                    digests.append(digest)
+                    sent.append(True)
+                else:
+                    sent.append(False)
+            preparing.send(lines, digests)
+            if before is not None:
+                batch = self._store(label, before[0], _aligned(before[1], preparing.receive()), batch)
+            before = (piece, sent)
+        if before is not None:
+            batch = self._store(label, before[0], _aligned(before[1], preparing.receive()), batch)
+        return batch
+
+    def _store(self, label: str, chunk: list[_Fresh], answers: list[Prepared | str | None], batch: Batch) -> Batch:
+        """Add the records of ``chunk`` to ``batch``, given their ``answers`` where the child gave
+        them (None: the record is prepared here)."""
+        for (line, raw, record, digest), answer in zip(chunk, answers, strict=True):
+            if answer is not None:
+                batch = self._add(label, line, record, answer, batch)
+                continue
+            page = None if raw is None else page_records(raw, line)
+            if page is None:
+                batch = self._add(label, line, record, self._prepare(raw, record, digest), batch)
+                continue
+            self.report.events_read += len(page) - 1  # a Marquez page on one line: its events
+            for at, event in page:
+                batch = self._add(label, at, event, self._prepare(None, event, None), batch)
         return batch
 
     def _fresh(self, chunks: Iterable[list[Record]], line_hashes: LineHashes | None) -> Iterator[list[_Fresh]]:
@@ -247,6 +288,10 @@ class Pipeline:
             return prepare(None, record.value, digest, self.rules, self.hasher)
         return prepare(raw, None, digest, self.rules, self.hasher)
 
+    def _prepare_line(self, raw: bytes, digest: str) -> Prepared | str:
+        """``prepare`` of a raw line given its line hash (where the preparing child could not)."""
+        return prepare(raw, None, digest, self.rules, self.hasher)
+
     def _add(self, label: str, line: int, record, answer: Prepared | str, batch: Batch) -> Batch:
         """Add a prepared event to ``batch`` (or reject it), writing the batch when it is full."""
         element = record.index + 1 if isinstance(record, Parsed) and record.index is not None else None
@@ -271,6 +316,26 @@ class Pipeline:
         self.ignored_facets.close()
         self.pool.shutdown(wait=True)
         self.known.close()
+
+
+def _aligned(sent: list[bool], answers: list[Prepared | str]) -> list[Prepared | str | None]:
+    """The child's ``answers`` in the places of the records ``sent`` to it, None elsewhere."""
+    given = iter(answers)
+    return [next(given) if to_child else None for to_child in sent]
+
+
+def _pieces(chunks: Iterable[list[_Fresh]]) -> Iterator[list[_Fresh]]:
+    """``chunks`` cut in pieces of at most ``PIECE_LINES`` records or about ``PIECE_BYTES`` of lines,
+    the preparing child's unit of work."""
+    for chunk in chunks:
+        start, size = 0, 0
+        for at, (_, raw, _, _) in enumerate(chunk):
+            size += 0 if raw is None else len(raw)
+            if at + 1 - start >= PIECE_LINES or size >= PIECE_BYTES:
+                yield chunk[start:at + 1]
+                start, size = at + 1, 0
+        if start < len(chunk):
+            yield chunk[start:]
 
 
 def units(sources: list[Source], manifests: dict) -> Iterator[list[Source]]:
