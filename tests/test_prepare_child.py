@@ -57,6 +57,12 @@ def _hostile_lines() -> list[bytes]:
 RULES = [Rules(), Rules(strict=True), Rules(horizon=datetime(2030, 1, 1))]
 
 
+def _log(tmp_path, lines: list[bytes]):
+    log = tmp_path / "log.ndjson"
+    log.write_bytes(b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines))
+    return log
+
+
 def _in_process(lines: list[bytes], rules: Rules) -> list:
     hasher = FacetHasher()
     return [prepare(line, None, line_hash(line), rules, hasher) for line in lines]
@@ -248,3 +254,34 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except OSError:
         return False
+
+
+def test_children_taking_turns_answer_in_the_order_pieces_were_sent():
+    lines = _corpus_lines()
+    expected = _in_process(lines, Rules())
+    pool = prepare_child.Preparing(Rules(), _local(Rules()), 2)
+    answers: list = []
+    try:
+        pieces = [lines[at:at + 41] for at in range(0, len(lines), 41)]
+        for number, piece in enumerate(pieces):
+            pool.send(piece, [line_hash(line) for line in piece])
+            if number >= pool.ahead:  # as the pipeline does: `ahead` pieces sent before the first answer
+                answers += pool.receive()
+        for _ in range(min(pool.ahead, len(pieces))):
+            answers += pool.receive()
+        assert all(child._child is not None for child in pool._children), "a child did not start, or gave up"
+    finally:
+        pool.close()
+    assert answers == expected
+
+
+def test_one_core_gets_no_child(tmp_path, monkeypatch):
+    for cores, children in ((1, 0), (2, 1), (3, 2), (64, 2)):
+        monkeypatch.setattr(prepare_child.os, "sched_getaffinity", lambda pid, cores=cores: set(range(cores)))
+        assert prepare_child.helpers() == children
+    monkeypatch.setattr(prepare_child.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(pipeline, "CHILD_MIN_BYTES", 0)
+    started: list[object] = []
+    monkeypatch.setattr(PreparingChild, "_start", lambda self: started.append(self))
+    report = ingest([str(_log(tmp_path, _hostile_lines()))], str(tmp_path / "s.duckdb"))
+    assert report.events_new > 0 and not started

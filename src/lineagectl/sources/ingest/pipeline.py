@@ -1,8 +1,9 @@
 """A unit of files on its way into the store: read, known lines skipped, prepared, batched, written.
 
 The reading and preparing happen on the caller's thread (``reader.py``,
-``known.py``, ``prepare.py``) while a writer thread hands the previous batch to
-DuckDB (``writer.py``); then the current state the unit touched is refreshed
+``known.py``, ``prepare.py``; a large file's events are prepared by child
+processes, ``prepare_child.py``) while a writer thread hands the previous batch
+to DuckDB (``writer.py``); then the current state the unit touched is refreshed
 (``derive.py``). Which files make a unit (one transaction) is ``units``.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -23,7 +25,7 @@ from lineagectl.sources.ingest.known import KnownLines, event_day
 from lineagectl.sources.ingest.line_hashes import CHILD_MIN_BYTES, LineHashes
 from lineagectl.sources.ingest.ndjson import Record, in_chunks
 from lineagectl.sources.ingest.prepare import Prepared, Rules, prepare
-from lineagectl.sources.ingest.prepare_child import PreparingChild
+from lineagectl.sources.ingest.prepare_child import Preparing, helpers
 from lineagectl.sources.ingest.reader import MAX_RECORD_BYTES, Source, read_chunks
 from lineagectl.sources.ingest.report import IngestReport
 from lineagectl.sources.ingest.sqlcll import derive_sql_lineage
@@ -42,7 +44,7 @@ BATCH_BYTES = 32 << 20
 # and the preparing thread holds it for a whole interval each time: at 5 ms the reader waited
 # 3.7-4.2 s per 100k events for batches to be written, at 0.5 ms 0.6-0.8 s (docs/performance.md).
 SWITCH_INTERVAL = 0.0005
-# The preparing child's unit of work (``prepare_child.py``): the child holds two pieces' events and
+# The preparing children's unit of work (``prepare_child.py``): a child holds two pieces' events and
 # answers at a time, ~24 KB of its memory per event of the bench log (pieces of 4,096 events: 188 MiB
 # in the child; docs/performance.md).
 PIECE_LINES = 1024
@@ -144,7 +146,7 @@ class Pipeline:
         done = 0
         clean: list[tuple[Source, int]] = []
         line_hashes: LineHashes | None = None
-        preparing: PreparingChild | None = None
+        preparing: Preparing | None = None
         try:
             for source in sources:
                 if source.path in self.manifests:
@@ -158,7 +160,8 @@ class Pipeline:
                     chunks = read_chunks(source, progress, self.max_record_bytes)
                     if source.size is None or source.size >= CHILD_MIN_BYTES:
                         line_hashes = LineHashes()
-                        preparing = PreparingChild(self.rules, self._prepare_line)
+                        if count := helpers():
+                            preparing = Preparing(self.rules, self._prepare_line, count)
                 else:
                     try:
                         chunks = list(read_chunks(source, limit=self.max_record_bytes))
@@ -191,16 +194,16 @@ class Pipeline:
         return clean
 
     def _consume(self, chunks: Iterable[list[Record]], label: str, batch: Batch,
-                 line_hashes: LineHashes | None = None, preparing: PreparingChild | None = None) -> Batch:
+                 line_hashes: LineHashes | None = None, preparing: Preparing | None = None) -> Batch:
         """Prepare the records of ``chunks`` into ``batch``, writing it whenever it is full; returns the
         open batch. ``line_hashes``: a child to hash the lines with (see ``_fresh``); ``preparing``: a
-        child to prepare raw lines with, a piece (``_pieces``) ahead of the one being stored."""
+        pool of children to prepare raw lines with, pieces (``_pieces``) ahead of the one being stored."""
         fresh = self._fresh(chunks, line_hashes)
         if preparing is None:
             for chunk in fresh:
                 batch = self._store(label, chunk, [None] * len(chunk), batch)
             return batch
-        before: tuple[list[_Fresh], list[bool]] | None = None
+        pending: deque[tuple[list[_Fresh], list[bool]]] = deque()
         for piece in _pieces(fresh):
             sent: list[bool] = []
             lines: list[bytes] = []
@@ -214,11 +217,13 @@ class Pipeline:
                 else:
                     sent.append(False)
             preparing.send(lines, digests)
-            if before is not None:
-                batch = self._store(label, before[0], _aligned(before[1], preparing.receive()), batch)
-            before = (piece, sent)
-        if before is not None:
-            batch = self._store(label, before[0], _aligned(before[1], preparing.receive()), batch)
+            pending.append((piece, sent))
+            if len(pending) > preparing.ahead:
+                done, flags = pending.popleft()
+                batch = self._store(label, done, _aligned(flags, preparing.receive()), batch)
+        while pending:
+            done, flags = pending.popleft()
+            batch = self._store(label, done, _aligned(flags, preparing.receive()), batch)
         return batch
 
     def _store(self, label: str, chunk: list[_Fresh], answers: list[Prepared | str | None], batch: Batch) -> Batch:
@@ -289,7 +294,7 @@ class Pipeline:
         return prepare(raw, None, digest, self.rules, self.hasher)
 
     def _prepare_line(self, raw: bytes, digest: str) -> Prepared | str:
-        """``prepare`` of a raw line given its line hash (where the preparing child could not)."""
+        """``prepare`` of a raw line given its line hash (where a preparing child could not)."""
         return prepare(raw, None, digest, self.rules, self.hasher)
 
     def _add(self, label: str, line: int, record, answer: Prepared | str, batch: Batch) -> Batch:
@@ -326,7 +331,7 @@ def _aligned(sent: list[bool], answers: list[Prepared | str]) -> list[Prepared |
 
 def _pieces(chunks: Iterable[list[_Fresh]]) -> Iterator[list[_Fresh]]:
     """``chunks`` cut in pieces of at most ``PIECE_LINES`` records or about ``PIECE_BYTES`` of lines,
-    the preparing child's unit of work."""
+    the preparing children's unit of work."""
     for chunk in chunks:
         start, size = 0, 0
         for at, (_, raw, _, _) in enumerate(chunk):

@@ -3,16 +3,17 @@
 A first ingest is paced by ``prepare`` (parse, validate, hash, split: ~6x a bare
 parse in Python), and the GIL keeps it on one core beside DuckDB's writer and
 the batching. So a large file's raw lines are prepared by a child process
-(issue 20, item 3; docs/performance.md): a chunk's lines reach it through
+(issue 20, item 3; docs/performance.md): a piece's lines reach it through
 shared memory (``shared_lines.py``) and its answers come back pickled, in order,
-while this process stores the chunk before. Two chunks are in flight at most:
-that bounds the memory, and the child never waits for the next chunk while the
-parent stores one.
+while this process stores the pieces before; where there are more than two cores,
+two children take turns (``helpers``). A child has two pieces in flight at most:
+that bounds the memory, and it does not wait for its next piece while the parent
+stores one.
 
 The answers are ``prepare``'s own, so nothing about what is stored, rejected or
 warned about depends on where an event was prepared. The child is a helper, not
 a dependency: if it cannot start or dies (a bug in ``prepare`` included), the
-chunks it did not answer are prepared here, which raises any bug in process. It
+pieces it did not answer are prepared here, which raises any bug in process. It
 ignores Ctrl-C (this process decides what an interruption means) and ends when
 its input closes, which also happens when this process is killed.
 """
@@ -59,10 +60,10 @@ _BARE = ("lineagectl.sources.ingest", "lineagectl.store")
 
 
 class PreparingChild:
-    """``prepare`` of chunks of raw lines in a child; each chunk's answers asked for after the next was sent.
+    """``prepare`` of pieces of raw lines in a child; each piece's answers asked for after the next was sent.
 
-    ``send(lines, hashes)`` hands a chunk to the child (started with the first); ``receive()``
-    returns the answers of the oldest chunk not received yet, one per line, in order.
+    ``send(lines, hashes)`` hands a piece to the child (started with the first); ``receive()``
+    returns the answers of the oldest piece not received yet, one per line, in order.
     """
 
     def __init__(self, rules: Rules, local: Local) -> None:
@@ -90,7 +91,7 @@ class PreparingChild:
     def send(self, lines: list[bytes], hashes: list[str]) -> None:
         """Start preparing ``lines`` (raw lines) given their ``identity.line_hash`` es."""
         if len(self._sent) >= _SLOTS:
-            raise RuntimeError("a chunk's answers must be received before more are sent")
+            raise RuntimeError("a piece's answers must be received before more are sent")
         self._sent.append((lines, hashes))
         if not self._started and lines:
             self._start()
@@ -112,7 +113,7 @@ class PreparingChild:
             self._end(kill=True)
 
     def receive(self) -> list[Answer]:
-        """The answers for the oldest chunk sent and not received yet."""
+        """The answers for the oldest piece sent and not received yet."""
         lines, hashes = self._sent.popleft()
         if self._child is not None and lines:
             stdout = self._child.stdout
@@ -131,7 +132,7 @@ class PreparingChild:
         return [self._local(line, digest) for line, digest in zip(lines, hashes, strict=True)]
 
     def close(self) -> None:
-        """End the child: its input closed, it exits; killed if a chunk is still in flight (an
+        """End the child: its input closed, it exits; killed if a piece is still in flight (an
         interrupted ingest: its answers are not wanted, and it may be blocked writing them)."""
         self._end(kill=any(lines for lines, _ in self._sent))
         self._sent.clear()
@@ -162,8 +163,49 @@ class PreparingChild:
                         pass  # a kill left unwritten data: nothing to keep
 
 
+def helpers() -> int:
+    """How many preparing children a large file gets: one core for each, one left for this
+    process and DuckDB's writer, at most two (~70 MiB each); none on one core, where a child only
+    adds the pickling. On two cores, one child: a second made the 100k bench log 10 % and the wide
+    log 22 % faster but the 1M log 12 % slower, its writer short of CPU (docs/performance.md)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(2, cores - 1))
+
+
+class Preparing:
+    """Pieces of raw lines prepared by ``count`` children taking turns (``PreparingChild``), their
+    answers received in the order the pieces were sent. Up to ``ahead`` pieces may be sent before
+    the first one's answers are asked for, which keeps every child busy."""
+
+    def __init__(self, rules: Rules, local: Local, count: int) -> None:
+        self._children = [PreparingChild(rules, local) for _ in range(count)]
+        self._turns: deque[PreparingChild] = deque()
+        self._next = 0
+        self.ahead = count
+
+    def send(self, lines: list[bytes], hashes: list[str]) -> None:
+        """Start preparing ``lines`` given their ``identity.line_hash`` es, in the next child's turn."""
+        child = self._children[self._next]
+        self._next = (self._next + 1) % len(self._children)
+        child.send(lines, hashes)
+        self._turns.append(child)
+
+    def receive(self) -> list[Answer]:
+        """The answers for the oldest piece sent and not received yet."""
+        return self._turns.popleft().receive()
+
+    def close(self) -> None:
+        """End every child (see ``PreparingChild.close``)."""
+        for child in self._children:
+            child.close()
+        self._turns.clear()
+
+
 def serve(argv: list[str]) -> None:
-    """The child: prepare each chunk the parent lays in shared memory, answer with the pickled answers."""
+    """The child: prepare each piece the parent lays in shared memory, answer with the pickled answers."""
     import mmap
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
