@@ -22,7 +22,7 @@ import sys
 from array import array
 
 from lineagectl.sources.ingest.identity import line_hash
-from lineagectl.sources.ingest.shared_lines import SharedLines
+from lineagectl.sources.ingest.shared_lines import SharedLines, end_child
 
 # Files smaller than this are hashed in process: a child costs ~20 ms to start.
 CHILD_MIN_BYTES = 16 << 20
@@ -144,22 +144,5 @@ class LineHashes:
         if self._shared is not None:
             self._shared.close()
             self._shared = None
-        if child is None:
-            return
-        try:
-            if kill:
-                child.kill()
-            else:
-                assert child.stdin is not None
-                child.stdin.close()
-            child.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
-            child.kill()
-            child.wait()
-        finally:
-            for pipe in (child.stdin, child.stdout):
-                if pipe is not None:
-                    try:
-                        pipe.close()
-                    except OSError:
-                        pass  # a kill left unwritten data: nothing to keep
+        if child is not None:
+            end_child(child, kill)

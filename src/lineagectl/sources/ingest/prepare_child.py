@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 
 from lineagectl.sources.ingest.prepare import Prepared, Rules, prepare
-from lineagectl.sources.ingest.shared_lines import SharedLines
+from lineagectl.sources.ingest.shared_lines import SharedLines, end_child
 from lineagectl.store.skeleton import FacetHasher
 
 Answer = Prepared | str
@@ -142,25 +142,8 @@ class PreparingChild:
         for shared in self._slots:
             shared.close()
         self._slots = []
-        if child is None:
-            return
-        try:
-            if kill:
-                child.kill()
-            else:
-                assert child.stdin is not None
-                child.stdin.close()
-            child.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
-            child.kill()
-            child.wait()
-        finally:
-            for pipe in (child.stdin, child.stdout):
-                if pipe is not None:
-                    try:
-                        pipe.close()
-                    except OSError:
-                        pass  # a kill left unwritten data: nothing to keep
+        if child is not None:
+            end_child(child, kill)
 
 
 def helpers() -> int:

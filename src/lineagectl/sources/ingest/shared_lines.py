@@ -1,4 +1,4 @@
-"""Chunks of raw lines handed to a helper child process through shared memory.
+"""Chunks of raw lines handed to a helper child process through shared memory; ending such a child.
 
 A pipe cost ~1 s of the parent's time per 330 MB here, more than some of the
 work a child takes over, and a child busy with one chunk would block a parent
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import subprocess
 from collections.abc import Iterable
 
 
@@ -48,3 +49,26 @@ class SharedLines:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def end_child(child: subprocess.Popen, kill: bool) -> None:
+    """End a helper child reading its input from a pipe: its input closed, it exits (waited for up
+    to 2 s); ``kill``: at once (an interrupted ingest: its answer is not wanted, and it may be
+    blocked writing it)."""
+    try:
+        if kill:
+            child.kill()
+        else:
+            assert child.stdin is not None
+            child.stdin.close()
+        child.wait(timeout=2)
+    except (OSError, subprocess.TimeoutExpired):
+        child.kill()
+        child.wait()
+    finally:
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass  # a kill left unwritten data: nothing to keep
