@@ -78,7 +78,8 @@ class PreparingChild:
     def _start(self) -> None:
         self._started = True
         try:
-            self._slots = [SharedLines(f"lineagectl-prepare-{slot}") for slot in range(_SLOTS)]
+            for slot in range(_SLOTS):  # one by one: those made are closed if a later one fails
+                self._slots.append(SharedLines(f"lineagectl-prepare-{slot}"))
             fds = [slot.fd for slot in self._slots]
             self._child = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT, json.dumps(sys.path),
@@ -122,12 +123,12 @@ class PreparingChild:
                 head = stdout.read(_REPLY)
                 size = int.from_bytes(head, "little") if len(head) == _REPLY else 0
                 answers = pickle.loads(stdout.read(size)) if 0 < size <= _MAX_REPLY else None
+                if isinstance(answers, list) and len(answers) == len(lines):
+                    return [answer if isinstance(answer, str) else Prepared._make(answer) for answer in answers]
             except Exception:
                 # Only this process's own child writes to this pipe; whatever else comes (a child
                 # that died mid-answer, an executable that is no python) is given up on.
-                answers = None
-            if isinstance(answers, list) and len(answers) == len(lines):
-                return [answer if isinstance(answer, str) else Prepared._make(answer) for answer in answers]
+                pass
             self._end(kill=True)
         return [self._local(line, digest) for line, digest in zip(lines, hashes, strict=True)]
 
