@@ -35,6 +35,7 @@ from lineagectl.errors import DatabaseError
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 # Where an event holds facet maps, in the order references are listed: run, job, dataset,
 # then for each input its facets and inputFacets, for each output its facets and outputFacets.
@@ -210,6 +211,16 @@ class BlobReader:
         return [rebuild(skeleton, refs, self.blobs) for skeleton, refs in rows]
 
 
+def blobs_table(blobs: dict[str, bytes]) -> pa.Table:
+    """Facet blobs ``{hash: canonical bytes}`` as the Arrow table ``facet_blobs`` rows are added from
+    (``facet_hash``, ``payload``): a batch's blobs at ingest, a part's at migration 6."""
+    import pyarrow as pa  # here: ingest's preparing child imports this module and needs no Arrow (~50 MB)
+
+    return pa.Table.from_arrays([pa.array(list(blobs), pa.string()),
+                                 pa.array([blob.decode() for blob in blobs.values()], pa.string())],
+                                schema=pa.schema([("facet_hash", pa.string()), ("payload", pa.string())]))
+
+
 # Migration 6 converts this many stored events, or this many bytes of their payloads, at a time
 # (a part's payloads are held in memory): parts of 20,000 events peaked at 1,107 MiB on a 1M-event
 # store of the bench log, these at 914 MiB in about the same time (docs/performance.md).
@@ -260,9 +271,7 @@ def to_skeletons(con: duckdb.DuckDBPyConnection) -> None:
             blobs.update(found)
         staged = (chunk.drop_columns(["payload"]).append_column("skeleton", pa.array(skeletons, pa.string()))
                   .append_column("facet_refs", pa.array(refs_column, pa.string())))
-        new_blobs = pa.Table.from_arrays([pa.array(list(blobs), pa.string()),
-                                          pa.array([b.decode() for b in blobs.values()], pa.string())],
-                                         schema=pa.schema([("facet_hash", pa.string()), ("payload", pa.string())]))
+        new_blobs = blobs_table(blobs)
         with_tables(con, f"""INSERT INTO events_v6 SELECT {_KEPT.replace("source,", "skeleton, facet_refs, source,")}
             FROM staged""", {"staged": staged})
         with_tables(con, """INSERT INTO facet_blobs SELECT n.facet_hash, n.payload FROM new_blobs n

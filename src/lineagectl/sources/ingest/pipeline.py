@@ -295,7 +295,7 @@ class Pipeline:
 
     def _prepare_line(self, raw: bytes, digest: str) -> Prepared | str:
         """``prepare`` of a raw line given its line hash (where a preparing child could not)."""
-        return prepare(raw, None, digest, self.rules, self.hasher)
+        return self._prepare(raw, None, digest)
 
     def _add(self, label: str, line: int, record, answer: Prepared | str, batch: Batch) -> Batch:
         """Add a prepared event to ``batch`` (or reject it), writing the batch when it is full."""

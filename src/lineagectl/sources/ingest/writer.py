@@ -18,10 +18,10 @@ import pyarrow as pa
 
 from lineagectl.sources.ingest.unnest import DERIVED_CLL, SETUP, UNNEST
 from lineagectl.store import with_tables
-from lineagectl.store.skeleton import FacetRow, facet_hash
+from lineagectl.store.skeleton import FacetRow, blobs_table, facet_hash
 
 # The store keeps ``skeleton`` and ``facet_refs`` (store/skeleton.py), with the blobs they name
-# staged beside (BLOB_SCHEMA); ``unnest.py`` reads the skeleton's envelope and the facet rows
+# staged beside (``skeleton.blobs_table``); ``unnest.py`` reads the skeleton's envelope and the facet rows
 # Python made while splitting (FACET_SCHEMA), joined to the event by ``seq``, its place in the batch.
 STAGE_SCHEMA = pa.schema([
     ("seq", pa.int32()), ("event_hash", pa.string()), ("source", pa.string()), ("kind", pa.string()),
@@ -32,7 +32,6 @@ FACET_SCHEMA = pa.schema([
     ("seq", pa.int32()), ("holder", pa.string()), ("position", pa.int32()), ("io", pa.bool_()),
     ("facet_key", pa.string()), ("facet_hash", pa.string()),
 ])
-BLOB_SCHEMA = pa.schema([("facet_hash", pa.string()), ("payload", pa.string())])
 
 
 class Batch:
@@ -101,10 +100,8 @@ class Batch:
                                     schema=FACET_SCHEMA)
 
     def blobs_arrow(self) -> pa.Table:
-        """The distinct facet blobs the events name (``BLOB_SCHEMA``); the store keeps the new ones."""
-        return pa.Table.from_arrays([pa.array(list(self.blobs), pa.string()),
-                                     pa.array([blob.decode() for blob in self.blobs.values()], pa.string())],
-                                    schema=BLOB_SCHEMA)
+        """The distinct facet blobs the events name (``skeleton.blobs_table``); the store keeps the new ones."""
+        return blobs_table(self.blobs)
 
 
 def _widen(table: str, source: str, keys: str, columns: str = "", counted: bool = False) -> str:
