@@ -204,3 +204,18 @@ def modules_loaded_by(module: str, candidates=HEAVY_MODULES) -> list[str]:
     code = f"import sys, {module}; print(','.join(m for m in {tuple(candidates)!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return [m for m in out.stdout.strip().split(",") if m]
+
+
+def living_children(parent: int) -> set[int]:
+    """The pids of the living (not zombie) child processes of ``parent`` (from /proc)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent and fields[0] != b"Z":
+                found.add(int(entry))
+    return found

@@ -9,7 +9,7 @@ import os
 import orjson
 import pytest
 
-from conftest import run_event, write_ndjson
+from conftest import living_children, run_event, write_ndjson
 from lineagectl.api import ingest, stats
 from lineagectl.sources.ingest import line_hashes, ndjson, pipeline
 from lineagectl.sources.ingest.identity import line_hash
@@ -99,24 +99,9 @@ def test_an_ingest_stores_the_same_with_or_without_the_child(tmp_path, monkeypat
 def test_no_child_is_left_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "CHILD_MIN_BYTES", 0)
     path = write_ndjson(tmp_path / "log.ndjson", [run_event(f"r{n}") for n in range(50)])
-    before = _children()
+    before = living_children(os.getpid())
     ingest([path], str(tmp_path / "s.duckdb"))
-    assert _children() == before
-
-
-def _children() -> set[int]:
-    """The pids of this process's living children (from /proc)."""
-    me, found = os.getpid(), set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] != b"Z":
-                found.add(int(entry))
-    return found
+    assert living_children(os.getpid()) == before
 
 
 def test_closing_with_a_chunk_in_flight_ends_the_child_at_once():

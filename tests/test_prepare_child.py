@@ -15,7 +15,7 @@ from datetime import datetime
 import orjson
 import pytest
 
-from conftest import require_corpus, run_event
+from conftest import living_children, require_corpus, run_event
 from lineagectl.api import export, ingest, stats
 from lineagectl.sources.ingest import pipeline, prepare_child
 from lineagectl.sources.ingest.identity import line_hash
@@ -222,7 +222,7 @@ def test_a_killed_ingest_leaves_no_child_behind(tmp_path):
     ingest_process = subprocess.Popen([sys.executable, "-m", "lineagectl", "--db", db, "-q", "ingest", str(log)])
     try:
         deadline = time.monotonic() + 60
-        while not (children := _children_of(ingest_process.pid)):
+        while not (children := living_children(ingest_process.pid)):
             assert ingest_process.poll() is None, "the ingest ended before its child started"
             assert time.monotonic() < deadline, "no child started"
             time.sleep(0.01)
@@ -234,17 +234,6 @@ def test_a_killed_ingest_leaves_no_child_behind(tmp_path):
         assert time.monotonic() < deadline, "the child outlived its killed parent"
         time.sleep(0.05)
     assert stats(db).payload["events"] == 0  # and the store is as before the file
-
-
-def _children_of(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as children:
-                found += [int(child) for child in children.read().split()]
-        except OSError:
-            continue
-    return found
 
 
 def _alive(pid: int) -> bool:
