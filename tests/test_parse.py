@@ -129,14 +129,13 @@ def test_remembered_verdicts_belong_to_the_content_and_the_facet_key():
 def test_ingest_remembers_a_verdict_by_the_store_hash_it_gives():
     from lineagectl.store.skeleton import facet_hash
 
-    # Ingest passes each facet's store hash (content_key), so a facet is serialised and hashed once.
+    # Ingest passes each facet's store hash (digest), so a facet is serialised and hashed once.
     good, bad = {"fields": [{"name": "id"}]}, {"fields": [{"name": 2}]}
-    by_hash = lambda facet: facet_hash(orjson.dumps(facet))  # noqa: E731
-    assert check_facet("schema", bad, by_hash) == "fields[0] needs a string 'name'"
-    assert check_facet("schema", good, by_hash) is None
-    # A key that cannot be computed (nested too deep to serialise): the facet is checked directly.
-    assert check_facet("schema", bad, lambda facet: None) == "fields[0] needs a string 'name'"
-    # The key stands for the content: one that says "equal" for different contents gets the verdict
+    assert check_facet("schema", bad, facet_hash(orjson.dumps(bad))) == "fields[0] needs a string 'name'"
+    assert check_facet("schema", good, facet_hash(orjson.dumps(good))) is None
+    # The digest stands for the content: one that says "equal" for different contents gets the verdict
     # remembered for the first (which is why ingest uses a content hash).
-    assert check_facet("schema", good, lambda facet: "same") is None
-    assert check_facet("schema", bad, lambda facet: "same") is None
+    assert check_facet("schema", good, "same") is None
+    assert check_facet("schema", bad, "same") is None
+    # Without one, the content is digested here: the bad facet gets its own verdict.
+    assert check_facet("schema", bad) == "fields[0] needs a string 'name'"

@@ -8,7 +8,7 @@ split in two (issue 20, item 1; docs/performance.md):
   object replaced by ``0`` (other values — ``null``, strings, numbers, lists,
   sent by broken producers — stay inline);
 * its *references* (``facet_refs``): one entry per facet entry, in the fixed
-  order of ``_facet_maps``, comma-separated: the facet's hash (MD5 hex of its
+  order of ``facet_maps``, comma-separated: the facet's hash (MD5 hex of its
   canonical bytes, the key of ``facet_blobs``) or ``-`` for a value kept inline.
 
 ``rebuild`` puts each blob back verbatim (``orjson.Fragment``), which gives the
@@ -25,7 +25,7 @@ re-derivation) rebuilds through ``BlobReader``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -45,7 +45,7 @@ INLINE = "-"
 # The facet hash facet rows carry for a ``_deleted: true`` facet (the sentinel the facet tables keep;
 # unnest.py and the queries read it so), while its blob is stored under its real hash.
 DELETED = "deleted"
-# A facet row: (holder, position, io, facet key, facet hash or DELETED); see ``_facet_maps``.
+# A facet row: (holder, position, io, facet key, facet hash or DELETED); see ``facet_maps``.
 FacetRow = tuple[str, int, bool, str, str]
 # ``facet_refs`` of an event kept whole: its skeleton is the stored text itself (a payload the
 # migration found not in canonical form keeps its exact bytes).
@@ -63,7 +63,7 @@ def facet_hash(blob: bytes) -> str:
     return hashlib.md5(blob).hexdigest()  # an address, not a security digest
 
 
-def _facet_maps(event: dict) -> Iterator[tuple[str, int, bool, dict, str, dict]]:
+def facet_maps(event: dict) -> Iterator[tuple[str, int, bool, dict, str, dict]]:
     """``(holder, position, io, holder object, key, facet map)`` for every facet map of ``event``,
     in the fixed reference order; only where the holder and the map are JSON objects.
 
@@ -85,6 +85,19 @@ def _facet_maps(event: dict) -> Iterator[tuple[str, int, bool, dict, str, dict]]
                         facets = dataset.get(map_key)
                         if isinstance(facets, dict):
                             yield code, position, bool(io), dataset, map_key, facets
+
+
+def facet_place(code: str, position: int, map_key: str) -> str:
+    """Where a facet map of ``facet_maps`` is in its event, as messages name it: ``run.facets``,
+    ``inputs[0].inputFacets``."""
+    if code in ("in", "out"):
+        return f"{'inputs' if code == 'in' else 'outputs'}[{position - 1}].{map_key}"
+    return f"{code}.{map_key}"
+
+
+# Judges a facet entry as ``split`` meets it: (holder, position, facet map key, facet key, value,
+# facet hash or None for a value that is not an object); whether the facet goes into the facet rows.
+FacetCheck = Callable[[str, int, str, str, object, str | None], bool]
 
 
 class FacetHasher:
@@ -115,38 +128,37 @@ def is_deleted(facet: dict) -> bool:
 
 
 def split(event: dict, hasher: FacetHasher | None = None, rows: list[FacetRow] | None = None,
-          skip: frozenset[tuple[int, str]] = frozenset(), done: dict[int, tuple[bytes, str]] | None = None,
-          ) -> tuple[bytes, str, dict[str, bytes]]:
+          check: FacetCheck | None = None) -> tuple[bytes, str, dict[str, bytes]]:
     """The skeleton of a parsed event, its references and its blobs ``{hash: canonical bytes}``.
 
     With ``rows``, each object-valued facet is also appended to it as a ``FacetRow`` (what the
-    store's facet tables are made of), except those ``skip`` names as ``(id(facet map), key)``:
-    malformed facets, stored with the event but left out of its tables. ``done`` holds the
-    canonical bytes and hash of facets already serialised (by ``id``: ingest's checks need them
-    first). ``event`` is left as it was (its facet maps are swapped for the skeleton's only while
-    the skeleton is written). May raise ``TypeError`` where ``orjson.dumps(event)`` would.
+    store's facet tables are made of). ``check`` is asked about every facet entry that is not
+    null, in the walk's order, with its hash: the facets it refuses (malformed ones: stored with
+    the event, left out of its tables) get no row, and it may raise to refuse the event. So an
+    ingest serialises, hashes and checks each facet in one walk. ``event`` is left as it was (its
+    facet maps are swapped for the skeleton's only while the skeleton is written). May raise
+    ``TypeError`` where ``orjson.dumps(event)`` would.
     """
     hash_of = hasher or facet_hash
     refs: list[str] = []
     blobs: dict[str, bytes] = {}
     swapped: list[tuple[dict, str, dict]] = []
     try:
-        for code, position, io, holder, key, facets in list(_facet_maps(event)):
+        for code, position, io, holder, key, facets in list(facet_maps(event)):
             skeleton_map = {}
             for name, value in facets.items():
                 if isinstance(value, dict):
-                    seen = done.get(id(value)) if done else None
-                    if seen is None:
-                        blob = orjson.dumps(value)
-                        digest = hash_of(blob)
-                    else:
-                        blob, digest = seen
+                    blob = orjson.dumps(value)
+                    digest = hash_of(blob)
                     blobs[digest] = blob
                     refs.append(digest)
                     skeleton_map[name] = 0
-                    if rows is not None and (id(facets), name) not in skip:
+                    usable = check is None or check(code, position, key, name, value, digest)
+                    if rows is not None and usable:
                         rows.append((code, position, io, name, DELETED if is_deleted(value) else digest))
                 else:
+                    if value is not None and check is not None:
+                        check(code, position, key, name, value, None)
                     refs.append(INLINE)
                     skeleton_map[name] = value
             swapped.append((holder, key, facets))
@@ -174,7 +186,7 @@ def rebuild(skeleton: str | bytes, refs: str, blobs: dict[str, str]) -> bytes:
         return orjson.dumps(event)
     entries = refs.split(",")
     position = 0
-    for *_, facets in _facet_maps(event):
+    for *_, facets in facet_maps(event):
         for name in facets:
             ref = entries[position]
             position += 1

@@ -177,10 +177,6 @@ _BY_CONTENT = frozenset(("schema", "columnLineage", "symlinks", "ownership", "ta
 _REMEMBERED = 200_000
 _verdicts: dict[tuple[str, bytes | str], str | None] = {}
 
-# A facet's content digest, or None when it has none (nested too deep to serialise).
-ContentKey = Callable[[dict], bytes | str | None]
-
-
 def _content_digest(facet: dict) -> bytes | None:
     try:
         return blake2b(orjson.dumps(facet), digest_size=16).digest()
@@ -188,21 +184,22 @@ def _content_digest(facet: dict) -> bytes | None:
         return None
 
 
-def check_facet(key: str, facet: dict, content_key: ContentKey | None = None) -> str | None:
+def check_facet(key: str, facet: dict, digest: bytes | str | None = None) -> str | None:
     """Why ``facet`` is not a valid ``key`` facet, or ``None`` if it is usable.
 
-    ``content_key`` gives the digest the verdict of a content-checked facet is remembered by (ingest
-    passes the facet's store hash, which it needs anyway, so a facet is serialised and hashed once);
-    it must give equal digests only for equal contents.
+    ``digest`` is what the verdict of a content-checked facet is remembered by; ingest passes the
+    facet's store hash, which it has made anyway, so a facet is serialised and hashed once. It must
+    be equal only for equal contents; without it one is made here.
     """
     check = CHECKS.get(key)
     if check is None:
         return None
     if key not in _BY_CONTENT:
         return check(facet)
-    digest = (content_key or _content_digest)(facet)
     if digest is None:
-        return check(facet)
+        digest = _content_digest(facet)
+        if digest is None:
+            return check(facet)
     try:
         return _verdicts[key, digest]
     except KeyError:

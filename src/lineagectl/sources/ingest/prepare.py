@@ -18,7 +18,7 @@ from lineagectl.common.timeutil import format_timestamp
 from lineagectl.sources.ingest.identity import event_hash, is_line_of
 from lineagectl.sources.ingest.manual import ManualLogError, is_manual
 from lineagectl.sources.ingest.manual import to_event as manual_event
-from lineagectl.sources.ingest.validate import BrokenFacet, Reject, validate
+from lineagectl.sources.ingest.validate import FacetChecks, Reject, validate
 from lineagectl.store.skeleton import FacetHasher, FacetRow, split
 
 
@@ -61,21 +61,9 @@ def prepare(raw: bytes | None, event: object, digest: str | None, rules: Rules,
             event = manual_event(event)
         except ManualLogError as exc:
             return str(exc)
-    broken: list[BrokenFacet] | None = None if rules.strict else []
-    done: dict[int, tuple[bytes, str]] = {}
-
-    def content_key(facet: dict) -> str | None:
-        # A checked facet's verdict is remembered by its store hash, kept for the split.
-        try:
-            blob = orjson.dumps(facet)
-        except TypeError:
-            return None
-        digest = hasher(blob)
-        done[id(facet)] = (blob, digest)
-        return digest
-
+    ignored: list[tuple[str, str]] | None = None if rules.strict else []
     try:
-        kind, when, event_type = validate(event, ignored=broken, content_key=content_key)
+        kind, when, event_type = validate(event, ignored=ignored, facets=False)
     except Reject as exc:
         return str(exc)
     if rules.horizon is not None and when > rules.horizon:
@@ -92,11 +80,11 @@ def prepare(raw: bytes | None, event: object, digest: str | None, rules: Rules,
     if digest is None or raw is None or not is_line_of(payload, raw):
         digest = event_hash(payload)  # the line was not in canonical form
     assert isinstance(event, dict)  # validate() accepts objects only
-    # Stored as sent, facets by reference; its tables are made without the broken facets.
-    skip: frozenset[tuple[int, str]] = frozenset()
-    if broken:
-        skip = frozenset((id(facet.holder), facet.key) for facet in broken)
+    # Stored as sent, facets by reference; its tables are made without the malformed facets,
+    # which are checked as the split meets them (one walk: serialise, hash, check).
     rows: list[FacetRow] = []
-    skeleton, refs, blobs = split(event, hasher, rows, skip, done)
-    ignored = [(facet.reason, facet.what) for facet in broken or ()]
-    return Prepared(digest, kind, event_type, when, skeleton, refs, blobs, rows, ignored)
+    try:
+        skeleton, refs, blobs = split(event, hasher, rows, FacetChecks(ignored))
+    except Reject as exc:
+        return str(exc)
+    return Prepared(digest, kind, event_type, when, skeleton, refs, blobs, rows, ignored or [])

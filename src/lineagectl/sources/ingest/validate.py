@@ -1,13 +1,14 @@
 """Deciding, per event, whether it can be stored, and why not.
 
-This is the only per-event Python work of an ingest besides the JSON parse:
-everything else (hashing, unnesting, merging) happens set-based in DuckDB
-(``unnest.py``, ``writer.py``). It walks the parts of the event that identify
-it, checks every facet is an object, and applies the standard facet checks of
-``facets.py``. What passes here is safe to hand to SQL.
+``validate`` walks the parts of an event that identify it (kind, eventTime, run
+id, job and dataset names) and checks that its facet maps are objects;
+``FacetChecks`` judges each facet (an object, and the standard checks of
+``facets.py``). Ingest asks it as ``skeleton.split`` meets each facet, so a
+facet is serialised, hashed and checked in one walk (``prepare.py``); elsewhere
+``validate`` runs it over every facet itself. What passes is safe to hand to SQL.
 
-A malformed facet costs only that facet: it is listed as a ``BrokenFacet``, left
-out of what SQL reads (``without``) and warned about, while the stored raw event
+A malformed facet costs only that facet: it is listed with its reason, left
+out of the facet rows and warned about, while the stored raw event
 keeps it as sent. Strict validation (``ignored=None``: ``ingest --strict``)
 rejects the event instead. What identifies an event (run id, job and dataset
 names, eventTime) is never ignored: without it the event is rejected.
@@ -16,12 +17,11 @@ names, eventTime) is never ignored: without it the event is rejected.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from lineagectl.common.timeutil import parse_timestamp
-from lineagectl.sources.ingest.facets import ContentKey, check_facet
-from lineagectl.store.skeleton import is_deleted
+from lineagectl.sources.ingest.facets import CHECKS, check_facet
+from lineagectl.store.skeleton import facet_maps, facet_place, is_deleted
 
 RUN_STATES = frozenset(("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"))
 
@@ -30,31 +30,36 @@ class Reject(Exception):
     """An event that cannot be stored; ``str(exc)`` is the reason shown to the user."""
 
 
-@dataclass(frozen=True, eq=False)
-class BrokenFacet:
-    """A malformed facet (or facets object) of an event: ``holder[key]``, and why (``reason``)."""
+class FacetChecks:
+    """Judges an event's facets one by one (a ``skeleton.FacetCheck``): a malformed one is appended
+    to ``ignored`` as ``(reason, what)``, or, when ``ignored`` is None (strict), rejects the event."""
 
-    reason: str
-    holder: dict
-    key: str
-    what: str = "facet"  # or "facets": a whole facets object that is not one
+    __slots__ = ("ignored",)
 
-
-class _Checks:
-    """How one event's facets are checked: ``ignored`` (None: a broken facet rejects the event) and
-    ``content_key`` (see ``check_facet``)."""
-
-    __slots__ = ("content_key", "ignored")
-
-    def __init__(self, ignored: list[BrokenFacet] | None, content_key: ContentKey | None) -> None:
+    def __init__(self, ignored: list[tuple[str, str]] | None) -> None:
         self.ignored = ignored
-        self.content_key = content_key
 
+    def __call__(self, code: str, position: int, map_key: str, name: str, value: object,
+                 digest: str | None = None) -> bool:
+        """Whether the facet ``name`` of the facet map at ``(code, position, map_key)`` (see
+        ``skeleton.facet_maps``) is usable; ``digest`` (its store hash) keys the verdicts
+        ``check_facet`` remembers."""
+        if isinstance(value, dict):
+            if name not in CHECKS or is_deleted(value):
+                return True  # nothing to check: a custom facet, or one that says it is gone
+            problem = check_facet(name, value, digest)
+            if problem is None:
+                return True
+            self.broken(f"{facet_place(code, position, map_key)}.{name}: {problem}")
+        else:
+            self.broken(f"{facet_place(code, position, map_key)}.{name} must be an object")
+        return False
 
-def _broken(checks: _Checks, reason: str, holder: dict, key: str, what: str = "facet") -> None:
-    if checks.ignored is None:
-        raise Reject(reason)
-    checks.ignored.append(BrokenFacet(reason, holder, key, what))
+    def broken(self, reason: str, what: str = "facet") -> None:
+        """Note a malformed facet (``what``: or ``facets``, a whole facets object that is not one)."""
+        if self.ignored is None:
+            raise Reject(reason)
+        self.ignored.append((reason, what))
 
 
 class IgnoredFacets:
@@ -68,7 +73,7 @@ class IgnoredFacets:
         self.count = 0
 
     def note(self, where: str, broken: list[tuple[str, str]]) -> None:
-        """Warn that the ``broken`` facets (``(reason, what)``, see ``BrokenFacet``) of the event at
+        """Warn that the ``broken`` facets (``(reason, what)``, see ``FacetChecks.broken``) of the event at
         ``where`` (``file:line``) were ignored."""
         for reason, what in broken:
             self.count += 1
@@ -114,27 +119,13 @@ def event_kind(event: dict) -> str:
     raise Reject("not an OpenLineage event: no run, job or dataset")
 
 
-def _facets(holder: dict, field: str, where: str, checks: _Checks) -> None:
+def _facet_map(holder: dict, field: str, where: str, checks: FacetChecks) -> None:
     facets = holder.get(field)
-    if facets is None:
-        return
-    if not isinstance(facets, dict):
-        _broken(checks, f"{where} must be an object", holder, field, "facets")
-        return
-    for key, facet in facets.items():
-        if facet is None:
-            continue  # openlineage-python writes unset facets as null: absent, as the spec allows
-        if not isinstance(facet, dict):
-            _broken(checks, f"{where}.{key} must be an object", facets, key)
-            continue
-        if is_deleted(facet):
-            continue  # nothing to check: it says the facet is gone
-        problem = check_facet(key, facet, checks.content_key)
-        if problem:
-            _broken(checks, f"{where}.{key}: {problem}", facets, key)
+    if facets is not None and not isinstance(facets, dict):
+        checks.broken(f"{where} must be an object", "facets")
 
 
-def _datasets(event: dict, field: str, extra: str, checks: _Checks) -> None:
+def _datasets(event: dict, field: str, extra: str, checks: FacetChecks) -> None:
     items = event.get(field)
     if items is None:
         return
@@ -143,26 +134,37 @@ def _datasets(event: dict, field: str, extra: str, checks: _Checks) -> None:
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
         _name_pair(item, where)
-        _facets(item, "facets", f"{where}.facets", checks)
-        _facets(item, extra, f"{where}.{extra}", checks)
+        _facet_map(item, "facets", f"{where}.facets", checks)
+        _facet_map(item, extra, f"{where}.{extra}", checks)
 
 
-def _job(event: dict, checks: _Checks) -> None:
+def _job(event: dict, checks: FacetChecks) -> None:
     job = _name_pair(event.get("job"), "job")
-    _facets(job, "facets", "job.facets", checks)
+    _facet_map(job, "facets", "job.facets", checks)
 
 
-def validate(event: object, *, ignored: list[BrokenFacet] | None = None,
-             content_key: ContentKey | None = None) -> tuple[str, datetime, str | None]:
+def check_facets(event: dict, checks: FacetChecks) -> None:
+    """Judge every facet of ``event`` by ``checks``, in ``skeleton.facet_maps``' order (the
+    order ``split`` meets them in, which ingest checks them by)."""
+    for code, position, _, _, map_key, facets in facet_maps(event):
+        for name, value in facets.items():
+            if value is not None:  # openlineage-python writes unset facets as null: absent, as the spec allows
+                checks(code, position, map_key, name, value)
+
+
+def validate(event: object, *, ignored: list[tuple[str, str]] | None = None,
+             facets: bool = True) -> tuple[str, datetime, str | None]:
     """``(kind, eventTime in UTC, eventType)`` of a storable event; raises ``Reject`` otherwise.
 
     Lenient where producers are sloppy: no ``eventType`` (kept as NULL), an
     unknown one (kept as OTHER), non-UUID run ids, times without timezone. A
-    malformed facet rejects the event, unless ``ignored`` is a list: then the
-    facet is appended to it and the event is stored with the facet left out of its
-    tables. ``content_key`` is passed on to ``check_facet``.
+    malformed facet rejects the event, unless ``ignored`` is a list: then
+    ``(reason, what)`` is appended to it and the event is stored with the facet
+    left out of its tables. ``facets=False`` checks that facet maps are objects but
+    not the facets in them: ingest checks those as ``split`` meets them
+    (``FacetChecks``), after the envelope.
     """
-    checks = _Checks(ignored, content_key)
+    checks = FacetChecks(ignored)
     if not isinstance(event, dict):
         raise Reject(f"not a JSON object but {type(event).__name__}")
     kind = event_kind(event)
@@ -191,7 +193,7 @@ def validate(event: object, *, ignored: list[BrokenFacet] | None = None,
             if event_type not in RUN_STATES:
                 event_type = "OTHER"
         _job(event, checks)
-        _facets(run, "facets", "run.facets", checks)
+        _facet_map(run, "facets", "run.facets", checks)
     elif kind == "job":
         _job(event, checks)
     else:
@@ -199,8 +201,10 @@ def validate(event: object, *, ignored: list[BrokenFacet] | None = None,
         if dataset is None:
             raise Reject("DatasetEvent without a dataset")
         _name_pair(dataset, "dataset")
-        _facets(dataset, "facets", "dataset.facets", checks)
-        return kind, when, None
-    _datasets(event, "inputs", "inputFacets", checks)
-    _datasets(event, "outputs", "outputFacets", checks)
+        _facet_map(dataset, "facets", "dataset.facets", checks)
+    if kind != "dataset":
+        _datasets(event, "inputs", "inputFacets", checks)
+        _datasets(event, "outputs", "outputFacets", checks)
+    if facets:
+        check_facets(event, checks)
     return kind, when, event_type
