@@ -186,6 +186,30 @@ def test_order_independence_on_the_sample_log(tmp_path):
     assert _snapshot(ordered) == _snapshot(shuffled)
 
 
+def test_a_run_id_two_jobs_send_belongs_to_one_job_whatever_the_order(tmp_path):
+    # A producer's bug: two jobs reuse one run id, both reading `src`. The run and its inputs belong
+    # to the job of the earliest event (ties: the smaller job id), in every order and batching.
+    events = [run_event("shared", job=job, time=time, inputs=[("pg", "src")], outputs=[("pg", out)])
+              for job, time, out in (("late_job", "2026-11-20T03:00:00Z", "x"),
+                                      ("early_job", "2026-11-20T02:00:00Z", "y"),
+                                      ("tied_b", "2026-11-20T02:00:00Z", "z"))]
+    answers = set()
+    for order, (name, batch) in enumerate([("ab", None), ("ba", None), ("split", 1)]):
+        db = str(tmp_path / f"{name}.duckdb")
+        sequence = events if order == 0 else list(reversed(events))
+        for index, event in enumerate(sequence if batch else [None]):
+            load(tmp_path, db, [event] if batch else sequence, name=f"{name}{index}.ndjson")
+        io = query(db, """SELECT n.name, j.name FROM run_io r JOIN dataset_names n USING (dataset_id)
+                          JOIN job_names j ON j.job_id = r.job_id WHERE direction = 'in'""")
+        run = query(db, "SELECT j.name FROM runs r JOIN job_names j USING (job_id)")
+        assert len(io) == 1 and run == [(io[0][1],)]
+        answers.add((tuple(io), tuple(run)))
+    assert len(answers) == 1
+    (((_, job),), _), = answers
+    smaller = query(db, "SELECT name FROM job_names WHERE name IN ('early_job', 'tied_b') ORDER BY job_id LIMIT 1")
+    assert job == smaller[0][0]
+
+
 def test_runs_refreshed_in_slices_equal_one_pass(tmp_path, monkeypatch):
     from lineagectl.sources.ingest import derive
 

@@ -156,20 +156,25 @@ _MERGE = [
        ANTI JOIN facet_blobs b USING (facet_hash)""",
     """INSERT INTO run_states SELECT s.run_id, s.job_id, s.event_type, s.event_time, s.event_hash
        FROM stg_run_states s""",
-    # Detailed lineage: one row per (run, dataset, direction); earliest time, any version.
+    # Detailed lineage: one row per (run, dataset, direction); earliest time, any version. A run id
+    # two jobs send (a producer's bug) belongs to the job of its earliest event, ties to the smaller
+    # job id: the rule the runs table follows (derive.py), whatever order the events come in.
     """CREATE OR REPLACE TEMP TABLE batch_io AS
-       SELECT run_id, any_value(job_id) AS job_id, dataset_id, direction,
+       SELECT run_id, arg_min(job_id, row(event_time, job_id)) AS job_id, dataset_id, direction,
               max(version) AS version, min(event_time) AS first_time, max(event_time) AS last_time
        FROM stg_run_io
        GROUP BY run_id, dataset_id, direction""",
     """CREATE OR REPLACE TEMP TABLE new_io AS
        SELECT b.* FROM batch_io b ANTI JOIN run_io r USING (run_id, dataset_id, direction)""",
     """UPDATE run_io SET event_time = least(run_io.event_time, b.first_time),
+              job_id = CASE WHEN row(b.first_time, b.job_id) < row(run_io.event_time, run_io.job_id)
+                            THEN b.job_id ELSE run_io.job_id END,
               version = coalesce(run_io.version, b.version)
        FROM batch_io b
        WHERE run_io.run_id = b.run_id AND run_io.dataset_id = b.dataset_id
          AND run_io.direction = b.direction
-         AND (b.first_time < run_io.event_time OR (run_io.version IS NULL AND b.version IS NOT NULL))""",
+         AND (row(b.first_time, b.job_id) < row(run_io.event_time, run_io.job_id)
+              OR (run_io.version IS NULL AND b.version IS NOT NULL))""",
     """INSERT INTO run_io SELECT run_id, job_id, dataset_id, direction, version, first_time FROM new_io""",
     # Summary lineage: time range over every new event, run count over new (run, edge) pairs.
     """INSERT INTO edges
