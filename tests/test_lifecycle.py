@@ -91,6 +91,15 @@ def test_as_of_a_dropped_root_is_not_found_then(store):
     assert api.impact("a", store, as_of="2026-11-21T00:00:00Z").payload["root"]["name"] == "a"
 
 
+def test_as_of_a_root_not_seen_yet_is_not_found_then(store):
+    # b is first written by build_b at 04:00 on the 20th: before that there was nothing to answer about.
+    with pytest.raises(NotFoundError, match="first seen at 2026-11-20T04:00:00Z, after --as-of 2026-11-20T03:00:00Z"):
+        api.trace("b", store, as_of="2026-11-20T03:00:00Z")
+    with pytest.raises(NotFoundError, match="first seen at"):
+        api.graph("b", store, as_of="2026-11-20T03:00:00Z")
+    assert _names(api.trace("b", store, as_of="2026-11-20T04:00:00Z")) == {"a", "src"}
+
+
 def test_a_dataset_written_or_created_again_after_its_drop_is_back(store):
     dropped_then, back_now = "2026-11-21T12:00:00Z", "2026-11-23T00:00:00Z"
     # c: written again by a run on the 22nd; e: a CREATE on the 22nd.

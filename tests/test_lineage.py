@@ -147,7 +147,9 @@ def test_as_of_answers_with_lineage_as_it_stood(tmp_path, db):
     assert answer(trace("t", db, namespace="ns")) == {("ns", "a"): 1, ("ns", "b"): 1}  # summary: both
     assert answer(trace("t", db, namespace="ns", as_of="2026-11-20T12:00:00Z")) == {("ns", "a"): 1}
     assert answer(trace("t", db, namespace="ns", as_of="2026-11-22T00:00:00Z")) == {("ns", "b"): 1}
-    assert answer(trace("t", db, namespace="ns", as_of="2026-11-19T00:00:00Z")) == {}
+    # Before t was first seen there is no lineage of it to answer with: not an empty one.
+    with pytest.raises(NotFoundError, match="first seen at 2026-11-20T02:00:00Z"):
+        trace("t", db, namespace="ns", as_of="2026-11-19T00:00:00Z")
     with pytest.raises(InputError, match="--as-of"):
         trace("t", db, namespace="ns", as_of="someday")
 

@@ -21,7 +21,7 @@ from lineagectl.graph.selectors import Catalog, requested
 from lineagectl.graph.walk import DIRECTIONS, ColumnWalk, Walk, walk_columns, walk_datasets
 from lineagectl.results import Result
 from lineagectl.store import open_store
-from lineagectl.store.lookups import dataset_columns, describe_datasets, describe_jobs, dropped_at
+from lineagectl.store.lookups import dataset_columns, describe_datasets, describe_jobs, dropped_at, first_seen
 
 
 def root_columns(con: Any, entity: Entity, column: str) -> list[str]:
@@ -95,9 +95,16 @@ def lineage(name: str, direction: str, db: str | None = None, *, column: str | N
 
 
 def check_present(con: Any, root: Entity, when: datetime | None) -> None:
-    """An ``--as-of`` answer about a dataset dropped by then is a NotFoundError saying when it went."""
+    """An ``--as-of`` answer about a dataset not there yet, or dropped by then, is a NotFoundError
+    saying when it came or went: an empty answer would read as "nothing depends on it"."""
     if when is None:
         return
+    first = first_seen(con, root.id)
+    if first is not None and first > when:
+        raise NotFoundError(
+            f"{root.namespace} {root.name} was first seen at {format_timestamp(first)}, "
+            f"after --as-of {format_timestamp(when)}",
+            hint="ask without --as-of, or as of a time after it was first seen")
     gone = dropped_at(con, [root.id], as_of=when)
     if root.id in gone:
         raise NotFoundError(

@@ -120,6 +120,19 @@ _DROPPED = """
     GROUP BY k.dataset_id"""
 
 
+# When a dataset was first seen under any of its spellings (the dataset and the aliases folded into it,
+# or what it is an alias of): a walk as of a time folds them, so it existed if any spelling did.
+_FIRST_SEEN = """
+    SELECT min(first_seen) FROM datasets WHERE dataset_id = $id
+        OR dataset_id IN (SELECT alias_id FROM dataset_aliases WHERE dataset_id = $id)
+        OR dataset_id IN (SELECT dataset_id FROM dataset_aliases WHERE alias_id = $id)"""
+
+
+def first_seen(con: Any, dataset_id: int) -> datetime | None:
+    """When the dataset ``dataset_id`` (or a spelling folded with it) was first seen; None if unknown."""
+    return con.execute(_FIRST_SEEN, {"id": dataset_id}).fetchall()[0][0]
+
+
 # Every dataset dropped now, as (dataset_id, dropped_at) rows: for listings that filter in SQL.
 DROPPED_NOW = _DROPPED.format(ids="", as_of="")
 
