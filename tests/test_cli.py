@@ -80,6 +80,17 @@ def test_ls_filters_and_formats(cli, sample_db):
     assert cli("--db", sample_db, "ls", "tables").exit_code == 2
 
 
+@pytest.mark.parametrize("kind", ["datasets", "jobs", "runs"])
+def test_ls_takes_a_kind_singular_as_people_type_it(cli, sample_db, kind):
+    plural = cli("--db", sample_db, "ls", kind, "-f", "json")
+    singular = cli("--db", sample_db, "ls", kind[:-1].upper(), "-f", "json")
+    assert plural.exit_code == singular.exit_code == 0
+    assert json.loads(singular.stdout) == json.loads(plural.stdout) != []
+    from lineagectl import api
+
+    assert api.ls(kind[:-1], sample_db).payload == api.ls(kind, sample_db).payload
+
+
 def test_show_dataset_and_job(cli, sample_db):
     data = json.loads(cli("--db", sample_db, "show", "user_master", "-f", "json").stdout)
     assert data["name"] == "shop.public.user_master" and data["owners"] == ["team:crm"]

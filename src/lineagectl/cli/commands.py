@@ -50,8 +50,8 @@ def stats(db: DbOption = None, fmt: FormatOption = "table", output: OutputOption
     "lineagectl ls --select +churn_model",
     "lineagectl ls jobs --since 2026-11-22 -f csv"))
 def ls(
-    kind: Annotated[Literal["datasets", "jobs", "runs"], typer.Argument(
-        metavar="KIND", help="datasets, jobs or runs.", case_sensitive=False)] = "datasets",
+    kind: Annotated[Literal["datasets", "jobs", "runs", "dataset", "job", "run"], typer.Argument(
+        metavar="KIND", help="datasets, jobs or runs (singular too).", case_sensitive=False)] = "datasets",
     select: Annotated[str | None, typer.Option(
         "--select", "-s", metavar="EXPR",
         help="dbt-style selection of datasets: 'name+', '+name', '2+name', '@name', 'tag:pii', "

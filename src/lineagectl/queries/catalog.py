@@ -162,7 +162,11 @@ def select_datasets(expression: str, db: Any = None, *, exclude: str | None = No
 
 def ls(kind: str, db: Any = None, *, select: str | None = None, exclude: str | None = None,
        **filters: Any) -> Result:
-    """``ls``: a listing filtered by namespace/name/since/state, or the datasets a selector chooses."""
+    """``ls``: a listing filtered by namespace/name/since/state, or the datasets a selector chooses.
+    ``kind`` is ``datasets``, ``jobs`` or ``runs``, in any case, singular or plural."""
+    kind = kind.lower()
+    if f"{kind}s" in _LISTS:
+        kind = f"{kind}s"  # `ls dataset`, as people type it
     if not requested(select, exclude):
         return list_entities(kind, db, **filters)
     if kind != "datasets":
