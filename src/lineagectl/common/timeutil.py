@@ -35,6 +35,8 @@ def parse_timestamp(value: object) -> datetime | None:
     offset = parsed.utcoffset()
     if offset is None:
         return parsed
+    if not offset:
+        return parsed.replace(tzinfo=None)  # "Z", the usual case: no arithmetic (per event at ingest)
     try:
         return parsed.replace(tzinfo=None) - offset
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
