@@ -87,6 +87,25 @@ def test_retyped_and_removed_columns_joins_aborts_and_ongoing_gaps(tmp_path):
     assert found["gap"]["summary"] == "no successful run for 8 h so far (usual interval 1 h)"
 
 
+def test_a_reverted_sql_is_a_change_again(tmp_path):
+    def sql(query):
+        return {"sql": {"_producer": "t", "_schemaURL": "t", "query": query, "dialect": "postgres"}}
+
+    first, second = "SELECT a FROM raw.t", "SELECT a FROM raw.t WHERE a > 0"
+    queries = [first, first, second, second, first, first]  # a filter deployed, then rolled back
+    events = [run_event(f"r{i}", job="load", time=hour(i), inputs=[("pg", "raw.t")], outputs=[("pg", "mart.t")],
+                        job_facets=sql(query)) for i, query in enumerate(queries)]
+    db = str(tmp_path / "h.duckdb")
+    # Out of order and in two files: the history is the events' times, not the arrival order.
+    ingest([write_ndjson(tmp_path / "late.ndjson", events[3:]), write_ndjson(tmp_path / "early.ndjson", events[:3])],
+           db)
+    found = [c for c in changes("mart.t", db, since=hour(0)).payload["changes"] if c["kind"] == "sql"]
+    assert [(c["time"], c["summary"]) for c in found] == [
+        (hour(4), "SQL changed: dropped filter a > 0"), (hour(2), "SQL changed: new filter a > 0")]
+    assert [c["summary"] for c in changes("mart.t", db, since=hour(3)).payload["changes"]
+            if c["kind"] == "sql"] == ["SQL changed: dropped filter a > 0"]
+
+
 def test_helpers():
     assert duration_text(timedelta(hours=3, minutes=10)) == "3 h 10 min"
     assert duration_text(timedelta(days=2, hours=4, minutes=5)) == "2 d 4 h"

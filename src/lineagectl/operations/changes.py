@@ -5,7 +5,8 @@ For NAME and everything upstream of it, within ``--since``:
 - ``schema``: a dataset's schema differs from its previous one (columns added,
   removed or retyped), from the history of its ``schema`` facet;
 - ``sql``: a job's SQL differs from its previous SQL (a unified diff, and the
-  WHERE conditions and JOINs it adds or drops);
+  WHERE conditions and JOINs it adds or drops), by the events' times: a query
+  that comes back (a rolled-back deploy) is a change again;
 - ``failed_run``: a run that ended FAIL or ABORT, with its error message;
 - ``quality``: a quality rule of the policy broken by a dataset's latest metrics
   or assertions (see ``lineagectl.quality``);
@@ -56,11 +57,26 @@ _SCHEMAS = """
            list({'name': s.name, 'type': s.type} ORDER BY s.ordinal) FILTER (WHERE s.name IS NOT NULL)
     FROM history h LEFT JOIN schema_fields s ON s.schema_hash = h.schema_hash
     GROUP BY ALL ORDER BY h.dataset_id, h.seen, h.schema_hash"""
+# Each SQL of a job as it came, oldest first: every sighting of a sql facet in the job's stored events
+# (their facet references), so a query that comes back (A, B, A: a reverted deploy) is a change again,
+# and each payload's first sighting (job_facets), which stands for events pruned since. Repeats in a
+# row are collapsed here; only the rows where the SQL differs from the one before come back.
 _SQL = """
-    SELECT f.job_id, f.first_seen, b.payload->>'query', b.payload->>'dialect'
-    FROM job_facets f JOIN facet_blobs b USING (facet_hash)
-    WHERE f.facet_key = 'sql' AND f.job_id IN (SELECT unnest($ids::BIGINT[]))
-    ORDER BY f.job_id, f.first_seen, f.facet_hash"""
+    WITH hashes AS (
+        SELECT job_id, facet_hash, first_seen FROM job_facets
+        WHERE facet_key = 'sql' AND job_id IN (SELECT unnest($ids::BIGINT[]))),
+    refs AS (
+        SELECT job_id, event_time, unnest(string_split(facet_refs, ',')) AS facet_hash FROM events
+        WHERE job_id IN (SELECT DISTINCT job_id FROM hashes)),
+    sightings AS (
+        SELECT job_id, facet_hash, first_seen AS seen FROM hashes
+        UNION SELECT job_id, facet_hash, event_time FROM refs SEMI JOIN hashes USING (job_id, facet_hash)),
+    ordered AS (
+        SELECT *, lag(facet_hash) OVER (PARTITION BY job_id ORDER BY seen, facet_hash) AS before FROM sightings)
+    SELECT o.job_id, o.seen, b.payload->>'query', b.payload->>'dialect'
+    FROM ordered o JOIN facet_blobs b USING (facet_hash)
+    WHERE o.before IS DISTINCT FROM o.facet_hash
+    ORDER BY o.job_id, o.seen, o.facet_hash"""
 _FAILED = """
     SELECT job_id, run_id, state, coalesce(ended_at, last_event_time), error_message FROM runs
     WHERE state IN ('FAIL', 'ABORT') AND job_id IN (SELECT unnest($ids::BIGINT[]))
