@@ -6,6 +6,8 @@ The sample expectations below were written by hand from sample_events/README.md
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import duckdb
@@ -326,6 +328,24 @@ def test_dbt_meta_and_tags_mark_pii_and_seed_erasure(corpus, tmp_path):
     assert steps["raw_customers"] == "delete"
     # orders.customer_id comes from raw_orders, not from the tagged column: not reached.
     assert "orders" not in steps
+
+
+def test_pii_ndjson_and_csv_carry_the_propagated_columns_too(cli, tmp_path):
+    """Where personal data flows is half of the answer: a CSV of the tagged columns alone would hide
+    every column their values reach."""
+    from lineagectl import api
+
+    db = str(tmp_path / "s.duckdb")
+    api.ingest([str(SAMPLE / "ecommerce.ndjson")], db)
+    answer = json.loads(cli("pii", "--db", db, "--policy", SAMPLE / "lineagectl.yaml", "-f", "json").stdout)
+    assert answer["propagated"] and all(item["depth"] == 0 for item in answer["columns"])
+    lines = cli("pii", "--db", db, "--policy", SAMPLE / "lineagectl.yaml", "-f", "ndjson").stdout.splitlines()
+    assert [json.loads(line) for line in lines] == answer["columns"] + answer["propagated"]
+    rows = list(csv.DictReader(io.StringIO(
+        cli("pii", "--db", db, "--policy", SAMPLE / "lineagectl.yaml", "-f", "csv").stdout)))
+    reached = [row for row in rows if row["depth"] != "0"]
+    assert [(r["name"], r["column"], r["masked"], r["origin.column"]) for r in reached] == [
+        (p["name"], p["column"], str(p["masked"]).lower(), p["origin"]["column"]) for p in answer["propagated"]]
 
 
 def test_pii_without_a_policy_says_so_on_stderr(cli, tmp_path, monkeypatch):

@@ -57,7 +57,8 @@ def pii(db: str | None = None, policy: str | Policy | None = None) -> Result:
         found = datasets.get(key[0], {"namespace": "?", "name": "?"})
         return {"namespace": found["namespace"], "name": found["name"], "column": names[key]}
 
-    tagged = sorted(({**where(k), "sources": sorted(v)} for k, v in seeds.items() if k[0] in datasets),
+    # depth 0: a column found personal itself; ndjson and csv carry these and the propagated ones alike.
+    tagged = sorted(({**where(k), "depth": 0, "sources": sorted(v)} for k, v in seeds.items() if k[0] in datasets),
                     key=lambda r: (r["namespace"], r["name"], r["column"].lower()))
     propagated = []
     # At most 50 transformations per column (the first and last 25; the middle counted), as impact.

@@ -27,7 +27,7 @@ MAIN_LIST: dict[str, Callable[[dict], list]] = {
     "access": lambda p: p["steps"],
     "residency-check": lambda p: p["violations"],
     "policy-check": lambda p: p["regions"],
-    "pii": lambda p: p["columns"],
+    "pii": lambda p: p["columns"] + p["propagated"],
     "changes": lambda p: p["changes"],
     "quality": lambda p: p["datasets"],
     "sql": lambda p: p["statements"],
