@@ -132,8 +132,8 @@ def split(event: dict, hasher: FacetHasher | None = None, rows: list[FacetRow] |
     """The skeleton of a parsed event, its references and its blobs ``{hash: canonical bytes}``.
 
     With ``rows``, each object-valued facet is also appended to it as a ``FacetRow`` (what the
-    store's facet tables are made of). ``check`` is asked about every facet entry that is not
-    null, in the walk's order, with its hash: the facets it refuses (malformed ones: stored with
+    store's facet tables are made of). ``check`` is asked about every facet entry, in the walk's
+    order, with its hash (None for a value that is not an object): the facets it refuses (malformed ones: stored with
     the event, left out of its tables) get no row, and it may raise to refuse the event. So an
     ingest serialises, hashes and checks each facet in one walk. ``event`` is left as it was (its
     facet maps are swapped for the skeleton's only while the skeleton is written). May raise
@@ -157,7 +157,7 @@ def split(event: dict, hasher: FacetHasher | None = None, rows: list[FacetRow] |
                     if rows is not None and usable:
                         rows.append((code, position, io, name, DELETED if is_deleted(value) else digest))
                 else:
-                    if value is not None and check is not None:
+                    if check is not None:
                         check(code, position, key, name, value, None)
                     refs.append(INLINE)
                     skeleton_map[name] = value

@@ -44,6 +44,8 @@ class FacetChecks:
         """Whether the facet ``name`` of the facet map at ``(code, position, map_key)`` (see
         ``skeleton.facet_maps``) is usable; ``digest`` (its store hash) keys the verdicts
         ``check_facet`` remembers."""
+        if value is None:
+            return True  # openlineage-python writes unset facets as null: absent, as the spec allows
         if isinstance(value, dict):
             if name not in CHECKS or is_deleted(value):
                 return True  # nothing to check: a custom facet, or one that says it is gone
@@ -148,8 +150,7 @@ def check_facets(event: dict, checks: FacetChecks) -> None:
     order ``split`` meets them in, which ingest checks them by)."""
     for code, position, _, _, map_key, facets in facet_maps(event):
         for name, value in facets.items():
-            if value is not None:  # openlineage-python writes unset facets as null: absent, as the spec allows
-                checks(code, position, map_key, name, value)
+            checks(code, position, map_key, name, value)
 
 
 def validate(event: object, *, ignored: list[tuple[str, str]] | None = None,
