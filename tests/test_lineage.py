@@ -268,3 +268,26 @@ def test_the_tree_says_whom_to_warn_for_jobs(corpus, tmp_path, cli):
     records = view_of(impact("test.csv", db, include_jobs=True)).records
     assert {r["name"]: r["owners"] for r in records if r["kind"] == "job"} == {
         "BQ.upload": ["***"], "BQ.copy": ["***"], "BQ.download": ["***"]}
+
+
+def test_a_hop_lists_each_other_transformation_once_whatever_the_input_spelling(db, tmp_path):
+    # One job sends the same input column spelled two ways (``Email``, ``email``: one column) with
+    # DIRECT/IDENTITY under each spelling and an INDIRECT/FILTER under one: the hop shows the copy,
+    # and the filter once, not the copy again.
+    def cll(field: str, *transformations: tuple[str, str]) -> dict:
+        return {"columnLineage": {"fields": {"email": {"inputFields": [
+            {"namespace": "pg://db", "name": "crm.users", "field": field,
+             "transformations": [{"type": t, "subtype": s, "masking": False} for t, s in transformations]}]}}}}
+
+    events = [run_event(f"0191a000-0000-7000-8000-00000000000{i}", job="copy_users", time=f"2026-11-2{i}T02:00:00Z",
+                        inputs=[("pg://db", "crm.users")], outputs=[("pg://db", "mart.users", facets)])
+              for i, facets in enumerate([cll("Email", ("DIRECT", "IDENTITY")),
+                                          cll("email", ("DIRECT", "IDENTITY"), ("INDIRECT", "FILTER"))], start=1)]
+    ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    hops = impact("crm.users", db, column="email").payload["columns"]
+    assert [h["transformations"] for h in hops] == [[{"type": "DIRECT", "subtype": "IDENTITY", "masking": False,
+                                                      "also": [{"type": "INDIRECT", "subtype": "FILTER",
+                                                                "masking": False}]}]]
+    # --direct-only: the filter is not walked, so the hop has nothing else to show.
+    direct = impact("crm.users", db, column="email", direct_only=True).payload["columns"]
+    assert [h["transformations"] for h in direct] == [[{"type": "DIRECT", "subtype": "IDENTITY", "masking": False}]]

@@ -101,3 +101,46 @@ def test_airflow_task_and_dag_run_hierarchy_from_the_parent_run_facet(corpus, tm
             job = show(dag, db, kind="job").payload
             assert job["parent"] is None
             assert {c["name"] for c in job["children"]} == {t for t, (d, _) in parents.items() if d == dag}, dag
+
+
+def _column_transformations(events: list[dict]) -> dict[tuple[str, str, str, str], set[tuple]]:
+    """Every (input dataset, input field, output dataset, output column) pair of the events'
+    columnLineage ``fields`` with the set of (type, subtype, masking) recorded for it."""
+    pairs: dict[tuple[str, str, str, str], set[tuple]] = {}
+    for event in events:
+        for output in event.get("outputs") or []:
+            facet = (output.get("facets") or {}).get("columnLineage") or {}
+            for column, spec in (facet.get("fields") or {}).items():
+                for source in spec.get("inputFields") or []:
+                    found = pairs.setdefault((source["name"], source["field"], output["name"], column), set())
+                    found.update((t["type"], t.get("subtype"), bool(t.get("masking")))
+                                 for t in source.get("transformations") or [])
+    return pairs
+
+
+def test_a_column_hop_shows_every_transformation_spark_records_for_it(corpus, tmp_path):
+    # Spark's integration sends several transformations for one input column (DIRECT/IDENTITY
+    # with the INDIRECT GROUP_BY, JOIN and FILTER that shaped it); a path takes one edge per hop,
+    # and the hop showed that edge's alone.
+    log = corpus / "openlineage" / "compat-spark-cll" / "events.ndjson"
+    db = str(tmp_path / "spark.duckdb")
+    ingest([str(log)], db)
+    pairs = _column_transformations(_events(log))
+    assert any(len(found) > 1 for found in pairs.values())  # the case this test is about
+    for source, field in {(s, f) for s, f, _, _ in pairs}:
+        down = impact(source, db, column=field).payload
+        hops = {(c["name"], c["column"]): c["transformations"][0] for c in down["columns"] if c["depth"] == 1}
+        expected = {(o, c): found for (s, f, o, c), found in pairs.items() if (s, f) == (source, field)}
+        assert set(hops) == set(expected), (source, field)
+        for key, hop in hops.items():
+            shown = [hop, *hop.get("also", [])]
+            assert {(t["type"], t["subtype"], t["masking"]) for t in shown} == expected[key], key
+            assert len(shown) == len(expected[key])  # each once
+            # The one the path takes is a copy where there is one, not the filter.
+            assert (hop["type"] == "DIRECT") == any(t[0] == "DIRECT" for t in expected[key]), key
+        # The tree (what the terminal draws) names them all too.
+        nodes = [n for n in impact(source, db, column=field).tree if n["transformation"]]
+        assert nodes
+        for node in nodes:
+            shown = [node["transformation"], *node["transformation"].get("also", [])]
+            assert {(t["type"], t["subtype"], t["masking"]) for t in shown} == expected[(node["name"], node["column"])]

@@ -75,7 +75,9 @@ def records_from_rows(columns: list[str], rows: list[tuple]) -> list[dict]:
 
 
 def transformation_text(transformation: dict) -> str:
-    """How an answer spells one column transformation: ``DIRECT/IDENTITY``, ``masked`` added when it masks."""
+    """How an answer spells one column transformation: ``DIRECT/IDENTITY``, ``masked`` added when it
+    masks; a hop's others (``also``) follow it: ``DIRECT/IDENTITY + INDIRECT/FILTER``."""
     subtype = transformation.get("subtype")
-    return (transformation["type"] + (f"/{subtype}" if subtype else "")
+    text = (transformation["type"] + (f"/{subtype}" if subtype else "")
             + (" masked" if transformation.get("masking") else ""))
+    return " + ".join([text, *map(transformation_text, transformation.get("also", ()))])

@@ -172,13 +172,37 @@ class ColumnWalk:
     parents: dict[tuple[int, str], tuple[tuple[int, str], ColumnEdge]] = field(default_factory=dict)
     edges: set[ColumnEdge] = field(default_factory=set)
 
+    @cached_property
+    def _pairs(self) -> dict[tuple[ColumnKey, int | None, ColumnKey], list[ColumnEdge]]:
+        """The edges taken, grouped by (column walked from, job, column reached) in walk order;
+        built on first use, once the walk is over."""
+        pairs: dict[tuple[ColumnKey, int | None, ColumnKey], list[ColumnEdge]] = {}
+        for edge in sorted(self.edges, key=ColumnEdge.walk_order):
+            pairs.setdefault((edge.src_key, edge.job, edge.dst_key), []).append(edge)
+        return pairs
+
+    def hop(self, edge: ColumnEdge) -> dict:
+        """``edge``'s transformation as a path shows it, with ``also``: the other transformations the
+        same job records between the same two columns. Spark's integration sends several for one
+        input column (``DIRECT/IDENTITY`` and the ``INDIRECT`` GROUP_BY, JOIN and FILTER that shaped
+        it); a path takes one edge per hop, but every one of them is true of that hop."""
+        shown = edge.transformation()
+        others: list[dict] = []
+        for other in self._pairs.get((edge.src_key, edge.job, edge.dst_key), ()):
+            # Two spellings of a column (``Email``, ``email``) are one column: their edges may repeat one.
+            if (found := other.transformation()) != shown and found not in others:
+                others.append(found)
+        if others:
+            shown["also"] = others
+        return shown
+
     def path(self, column: tuple[int, str]) -> list[dict]:
-        """The transformations along the first path found to ``column``, from the seed on."""
+        """The transformations along the first path found to ``column``, from the seed on (``hop``)."""
         steps: list[dict] = []
         column = column_key(*column)
         while column in self.parents:
             column, edge = self.parents[column]
-            steps.append(edge.transformation())
+            steps.append(self.hop(edge))
         steps.reverse()
         return steps
 
@@ -196,7 +220,7 @@ class ColumnWalk:
             key = column_key(*column)
             parent, edge = self.parents[key]
             head = heads.get(parent, [])
-            heads[key] = head if len(head) >= half else [*head, edge.transformation()]
+            heads[key] = head if len(head) >= half else [*head, self.hop(edge)]
             if depth <= limit:
                 shown[column] = (self.path(column), 0)
                 continue
@@ -204,7 +228,7 @@ class ColumnWalk:
             at = key
             while len(tail) < half:
                 at, step = self.parents[at]
-                tail.append(step.transformation())
+                tail.append(self.hop(step))
             tail.reverse()
             shown[column] = (heads[key] + tail, depth - len(heads[key]) - len(tail))
         return shown

@@ -187,7 +187,7 @@ def _tree(root: Entity, columns: list[str] | None, walk: Any, datasets: dict, jo
         for key, edge in parents.items():
             if edge is not None:
                 nodes.append({"id": f"{key[0]}:{key[1]}", "parent": f"{edge.src}:{edge.src_column.lower()}",
-                              **node(edge.dst, edge.dst_column), "transformation": edge.transformation()})
+                              **node(edge.dst, edge.dst_column), "transformation": walk.hop(edge)})
         return nodes
     kept: list[DatasetEdge] = [e for e in walk.edges if e.dst in walk.datasets]
     tree = bfs_parents([root.id], kept, dataset_ends, order=lambda e: tuple(map(str, e)))
