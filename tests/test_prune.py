@@ -138,7 +138,7 @@ def test_a_version_1_store_gains_the_audit_table(tmp_path):
     con.execute("DROP TABLE prune_log")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
-    assert migrate(db) == SCHEMA_VERSION
+    assert migrate(db).version == SCHEMA_VERSION
     assert history(db).payload == []
 
 

@@ -156,7 +156,7 @@ def test_a_schema_5_store_migrates_and_exports_the_same_bytes(tmp_path, db, monk
                     [duckdb_hash, rendered, big])
         facet_tables = con.execute("SELECT count(*) FROM run_facets WHERE facet_hash = ?", [big]).fetchall()
     assert facet_tables == [(0,)]  # nothing but the event needs the blob under Python's hash
-    assert api.migrate(db) == SCHEMA_VERSION
+    assert api.migrate(db).version == SCHEMA_VERSION
     assert _exported(db) == canonical
     with duckdb.connect(db, read_only=True) as con:
         refs = [r[0] for r in con.execute("SELECT facet_refs FROM events ORDER BY event_time").fetchall()]
@@ -215,7 +215,7 @@ def test_a_migration_holds_one_part_of_payloads_at_a_time(tmp_path, db, monkeypa
               for i in range(12_000)]
     api.ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
     events_as_in_version_5(db)
-    assert api.migrate(Store(db, write=True, memory_limit="64MB")) == SCHEMA_VERSION
+    assert api.migrate(Store(db, write=True, memory_limit="64MB")).version == SCHEMA_VERSION
     assert sorted(_exported(db)) == sorted(orjson.dumps(e) for e in events)
 
 
@@ -230,5 +230,5 @@ def test_a_migration_out_of_memory_is_a_clear_error_and_leaves_the_store_as_it_w
     with duckdb.connect(db, read_only=True) as con:
         assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("5",)]
         assert con.execute("SELECT count(*) FROM events WHERE payload IS NOT NULL").fetchall() == [(2_000,)]
-    assert api.migrate(db) == SCHEMA_VERSION  # with the default limit
+    assert api.migrate(db).version == SCHEMA_VERSION  # with the default limit
     assert sorted(_exported(db)) == sorted(orjson.dumps(e) for e in events)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import duckdb
 import pytest
 
 from conftest import events_as_in_version_5, run_event, stored_events, write_ndjson
-from lineagectl.api import ingest, migrate, stats
+from lineagectl.api import export, ingest, migrate, stats
 from lineagectl.errors import DatabaseError, DatabaseMissingError
-from lineagectl.store import open_store
+from lineagectl.store import Store, open_store
 from lineagectl.store import skeleton as skeleton_module
 from lineagectl.store.schema import SCHEMA_VERSION
 
@@ -52,7 +55,7 @@ def test_older_schema_asks_readers_to_migrate_and_writers_upgrade_it(db):
     with pytest.raises(DatabaseError) as info:
         stats(db)
     assert "lineagectl migrate" in info.value.hint
-    assert migrate(db) == SCHEMA_VERSION
+    assert migrate(db).version == SCHEMA_VERSION
     assert stats(db).payload["schema_version"] == SCHEMA_VERSION
 
 
@@ -78,7 +81,7 @@ def test_a_version_2_store_keeps_its_events_when_migrated_to_zstd_payloads(tmp_p
     before = con.execute("SELECT event_hash, payload FROM events ORDER BY event_hash").fetchall()
     con.close()
     _set_version(db, 2)
-    assert migrate(db) == SCHEMA_VERSION
+    assert migrate(db).version == SCHEMA_VERSION
     assert sorted(stored_events(db)) == before
     con = duckdb.connect(db)
     con.execute("CHECKPOINT")
@@ -108,7 +111,7 @@ def test_a_version_3_store_gains_the_file_ledger_when_migrated(tmp_path, db):
     con.execute("DROP TABLE ingested_files")  # as version 3 had it
     con.close()
     _set_version(db, 3)
-    assert migrate(db) == SCHEMA_VERSION
+    assert migrate(db).version == SCHEMA_VERSION
     assert ingest([path], db).events_duplicate == 1  # no record from before: read again
     assert ingest([path], db).files_skipped == 1
 
@@ -124,7 +127,7 @@ def test_a_version_4_store_gains_the_ledgers_inode_and_ctime(tmp_path, db):
     con.execute("ALTER TABLE ingested_files DROP COLUMN ctime_ns")
     con.close()
     _set_version(db, 4)
-    assert migrate(db) == SCHEMA_VERSION
+    assert migrate(db).version == SCHEMA_VERSION
     assert ingest([path], db).events_duplicate == 1  # recorded without an inode: read once more
     assert ingest([path], db).files_skipped == 1
 
@@ -142,3 +145,54 @@ def test_names_holding_the_id_separator_never_share_an_id(tmp_path, db):
     plain = duckdb.connect()
     expected = plain.execute("SELECT (md5_number_lower('x' || chr(31) || 'y') >> 1)::BIGINT").fetchall()[0][0]
     assert ("x", "y", expected) in stored
+
+
+def _schema_5_store(tmp_path, db: str, count: int = 400) -> list[str]:
+    """A store of ``count`` events with ~2 KB facets, in schema 5's shape; returns their export."""
+    notes = "x" * 2_000
+    events = [run_event(f"r{i}", run_facets={"notes": {"_producer": "t", "_schemaURL": "t", "text": f"{i}{notes}"}})
+              for i in range(count)]
+    ingest([write_ndjson(tmp_path / "e.ndjson", events)], db)
+    exported = sorted(export(db))
+    events_as_in_version_5(db)
+    return exported
+
+
+def test_migrate_compacts_the_file_the_upgrade_left_with_free_space(tmp_path):
+    # Schema 6 rewrites every stored event as a skeleton: the old rows' blocks stay in the file
+    # as free space unless it is compacted.
+    compacted, kept = str(tmp_path / "a.duckdb"), str(tmp_path / "b.duckdb")
+    exported = _schema_5_store(tmp_path, compacted)
+    _schema_5_store(tmp_path, kept)
+    report = migrate(compacted)
+    plain = migrate(kept, compact=False)
+    assert (report.version, report.upgraded_from, report.compact_error) == (SCHEMA_VERSION, 5, None)
+    assert (plain.upgraded_from, plain.bytes_after) == (5, os.path.getsize(kept))
+    assert report.bytes_after == os.path.getsize(compacted) < plain.bytes_after
+    assert sorted(export(compacted)) == exported  # nothing lost in the copy
+    # A store already current is neither upgraded nor rewritten.
+    again = migrate(compacted)
+    assert (again.upgraded_from, again.bytes_before, again.bytes_after) == (None, report.bytes_after,
+                                                                            report.bytes_after)
+
+
+def test_migrate_on_a_store_the_caller_holds_open_says_it_was_not_compacted(tmp_path, db):
+    _schema_5_store(tmp_path, db, count=20)
+    with Store(db, write=True) as handle:
+        report = migrate(handle)
+        assert (report.upgraded_from, report.version) == (5, SCHEMA_VERSION)
+        assert report.compact_error == "the store is held open by the caller, so its file was not compacted"
+
+
+def test_the_migrate_command_says_what_it_upgraded_and_the_sizes(tmp_path, db, cli):
+    _schema_5_store(tmp_path, db, count=50)
+    size = os.path.getsize(db)
+    done = cli("--db", db, "migrate")
+    assert done.exit_code == 0, done.stderr
+    found = re.search(r"store upgraded from schema 5 to (\d+); store file: ([\d,]+) -> ([\d,]+) bytes", done.stderr)
+    assert found is not None, done.stderr
+    version, before, after = (int(group.replace(",", "")) for group in found.groups())
+    assert (version, before, after) == (SCHEMA_VERSION, size, os.path.getsize(db))
+    assert done.stdout == ""
+    done = cli("--db", db, "migrate")
+    assert done.stderr.strip() == f"store schema is at version {SCHEMA_VERSION}"

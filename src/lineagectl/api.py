@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from lineagectl.common.policy import Policy
+    from lineagectl.operations.migrate import MigrateReport
     from lineagectl.sources.ingest import IngestReport
     from lineagectl.store.db import Store
 
@@ -384,13 +385,12 @@ def serve(db: Db, *, spool: str | None = None, ingest_every: str = "30s", max_bo
                index_page=index_page if explorer else None, library=library)
 
 
-def migrate(db: Db) -> int:
-    """Open the store for writing, which upgrades an older schema; returns the schema version."""
-    from lineagectl.store.db import open_store as opened
-    from lineagectl.store.db import schema_version
+def migrate(db: Db, *, compact: bool = True) -> MigrateReport:
+    """Upgrade an older store to the current schema (opening it for writing does it, in one
+    transaction), then compact the file the upgrade left with free space (``compact``)."""
+    from lineagectl.operations.migrate import migrate as run
 
-    with opened(db, write=True) as con:
-        return schema_version(con)
+    return run(db, compact=compact)
 
 
 __all__ = ["Result", "access", "changes", "complete_names", "diff", "doctor", "erase", "export", "export_to",

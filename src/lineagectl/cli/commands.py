@@ -119,11 +119,19 @@ def migrate(db: DbOption = None) -> None:
     """Upgrade a store to the current schema.
 
     Write commands upgrade a store written by an older lineagectl on their own; read commands
-    never write and ask for this.
+    never write and ask for this. After an upgrade the file is compacted, giving back the space
+    the old tables held.
     """
-    version = api.migrate(store(db))
-    if not settings.quiet:
-        _stderr(f"store schema is at version {version}")
+    report = api.migrate(store(db))
+    if report.compact_error:
+        _stderr(f"Warning: upgraded, but the file could not be compacted: {report.compact_error}")
+    if settings.quiet:
+        return
+    if report.upgraded_from is None:
+        _stderr(f"store schema is at version {report.version}")
+    else:
+        _stderr(f"store upgraded from schema {report.upgraded_from} to {report.version}; "
+                f"store file: {report.bytes_before:,} -> {report.bytes_after:,} bytes")
 
 
 def _lineage(direction: str, name: str, column, depth, direct_only, include_jobs, namespace, kind,

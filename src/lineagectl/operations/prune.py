@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from lineagectl.common.policy import Policy, load_policy
-from lineagectl.errors import DatabaseLockedError, InputError
+from lineagectl.errors import InputError
 from lineagectl.results import Result, records_from_rows
-from lineagectl.store import Store, StoreLike, open_store, store_path
+from lineagectl.store import StoreLike, open_store, store_path
 from lineagectl.store.db import write_failure
 
 DEFAULT_DETAILED_DAYS = 90
@@ -171,19 +171,9 @@ def prune(db: StoreLike = None, *, detailed_days: int | None = None, summary_day
         if not dry_run:
             con.execute("CHECKPOINT")
     if not dry_run and compact and any(report.removed.values()):
-        from lineagectl.store.compact import NotCompacted, compact_file
+        from lineagectl.store.compact import give_back_space
 
-        if isinstance(db, Store) and db.con is not None:
-            report.compact_error = "the store is held open by the caller, so its file was not compacted"
-        else:
-            handle = db if isinstance(db, Store) else Store(db)
-            try:
-                compact_file(path, handle.memory_limit, wait=handle.wait)
-            except DatabaseLockedError as exc:
-                report.compact_error = (f"{exc.message}; the prune is committed, and the next prune gives "
-                                        "the space back")
-            except (duckdb.Error, OSError, NotCompacted) as exc:  # e.g. no room for the copy: the prune stands
-                report.compact_error = str(exc).split("\n")[0]
+        report.compact_error = give_back_space(db, "the prune is committed, and the next prune gives the space back")
     report.bytes_after = path.stat().st_size
     return report
 

@@ -17,8 +17,12 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lineagectl.store.writelock import acquire
+
+if TYPE_CHECKING:
+    from lineagectl.store.db import StoreLike
 
 
 class NotCompacted(Exception):
@@ -107,3 +111,24 @@ def compact_file(path: Path, memory_limit: str, *, wait: float = 0.0,
         if not spill_existed:
             shutil.rmtree(spill, ignore_errors=True)
         lock.release()
+
+
+def give_back_space(db: StoreLike, committed: str) -> str | None:
+    """Compact the store ``db`` names after a committed change freed space in it (a prune, a schema
+    upgrade): None once done, else why it was not — the change stands either way. ``committed``
+    ends the message when a writer held the store too long (``"the prune is committed, …"``)."""
+    import duckdb
+
+    from lineagectl.errors import DatabaseLockedError
+    from lineagectl.store.db import Store
+
+    if isinstance(db, Store) and db.con is not None:
+        return "the store is held open by the caller, so its file was not compacted"
+    handle = db if isinstance(db, Store) else Store(db)
+    try:
+        compact_file(handle.path, handle.memory_limit, wait=handle.wait)
+    except DatabaseLockedError as exc:
+        return f"{exc.message}; {committed}"
+    except (duckdb.Error, OSError, NotCompacted) as exc:  # e.g. no room for the copy
+        return str(exc).split("\n")[0]
+    return None

@@ -124,7 +124,8 @@ def _migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:
         raise
 
 
-def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> int | None:
+    """Create a new store's schema or upgrade an older one; returns the version upgraded from."""
     tables = con.execute("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]
     version = _stored_version(con)
     if version is None:
@@ -136,7 +137,7 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
         if read_only:
             raise DatabaseError(f"{path} is not a lineagectl store")
         _create(con)
-        return
+        return None
     if version > SCHEMA_VERSION:
         raise DatabaseError(
             f"{path} has store schema version {version}, newer than this lineagectl "
@@ -150,6 +151,8 @@ def _check_version(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) 
                 hint="run `lineagectl migrate` once to upgrade it",
             )
         _migrate(con, version)
+        return version
+    return None
 
 
 class Store:
@@ -171,6 +174,8 @@ class Store:
         self.memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
         self.con: duckdb.DuckDBPyConnection | None = None
         self._lock: WriterLock | None = None
+        # The schema version the last open upgraded the store from (None: no upgrade).
+        self.upgraded_from: int | None = None
 
     def __repr__(self) -> str:
         state = "open" if self.con is not None else "closed"
@@ -196,7 +201,7 @@ class Store:
         try:
             con = _connect_waiting(self.path, not self.write, self.wait, self.memory_limit, started)
             try:
-                _check_version(con, self.path, read_only=not self.write)
+                self.upgraded_from = _check_version(con, self.path, read_only=not self.write)
             except BaseException:
                 con.close()
                 raise
