@@ -84,3 +84,33 @@ def test_a_duplicate_within_one_file_and_across_batches_is_stored_once(tmp_path,
     report = ingest([str(path)], db, batch_size=1)
     assert (report.events_read, report.events_new, report.events_duplicate) == (5, 2, 3)
     assert len(_stored(db)) == 2
+
+
+# The canonical form an event's hash is taken of, for values whose JSON has several spellings.
+# Written out here on purpose: it is the store's key, so a JSON library that renders one of these
+# otherwise (an orjson upgrade, the dependency is not pinned) would store every event already held
+# a second time on re-ingest. This test fails first, in CI, instead.
+_SPELLINGS = (b'{ "big" : 1e20, "numbers": [1.5e-7, 0.1, -0.0, 1.0, 100, -5, 12345678901234567890,'
+              b' 18446744073709551616, 5e-324, 2.5E+3, 1e16, 123456789.125],\n "text": "\\u00e9 \\u2028'
+              b' \\u0001 \\/ \\" \\ud83d\\ude00 \\t \\u007f", "dup": 1, "dup": 2, "none": null,'
+              b' "yes": true, "empty": {}, "nothing": [] }')
+_CANONICAL = ('{"big":1e+20,"numbers":[1.5e-7,0.1,-0.0,1.0,100,-5,12345678901234567890,1.8446744073709552e+19,'
+              '5e-324,2500.0,1e+16,123456789.125],"text":"\u00e9 \u2028 \\u0001 / \\" \U0001F600 \\t \x7f",'
+              '"dup":2,"none":null,"yes":true,"empty":{},"nothing":[]}').encode()
+
+
+def test_the_canonical_form_of_numbers_and_strings_is_fixed(tmp_path, db):
+    assert orjson.dumps(orjson.loads(_SPELLINGS)) == _CANONICAL
+    # Through ingest: the event with a facet spelled the long way (a JSON document over two lines)
+    # and in canonical form (one NDJSON line) is one stored event, exported as the canonical bytes.
+    event = orjson.dumps(run_event("r1", run_facets={"spellings": {"_producer": "t", "_schemaURL": "t"}}))
+    spelled = event.replace(b'"_schemaURL":"t"}', b'"_schemaURL":"t","values":' + _SPELLINGS + b"}")
+    canonical = event.replace(b'"_schemaURL":"t"}', b'"_schemaURL":"t","values":' + _CANONICAL + b"}")
+    assert spelled != canonical and b"\n" in spelled
+    (tmp_path / "spelled.json").write_bytes(spelled)
+    (tmp_path / "line.ndjson").write_bytes(canonical + b"\n")
+    first = ingest([str(tmp_path / "spelled.json")], db)
+    again = ingest([str(tmp_path / "line.ndjson")], db)
+    assert (first.events_new, again.events_new, again.events_duplicate) == (1, 0, 1)
+    assert [payload.encode() for _, payload in stored_events(db)] == [canonical]
+    assert stored_events(db)[0][0] == event_hash(canonical)

@@ -6,6 +6,9 @@ order sent), which is also what export gives back (the store keeps it as a skele
 with its facets by reference, ``store/skeleton.py``, rebuilt byte for byte). So the same event
 pretty-printed or compact, from any file, has one hash. A line already in that form
 hashes to the event's hash as it is (``known.py`` recognises stored lines so).
+The form depends on how orjson renders numbers and strings; ``tests/test_dedup.py``
+pins it, so an orjson that renders them otherwise fails CI rather than storing
+events a second time.
 
 Standard library only: preparing events (``prepare.py``) needs these and nothing of the store.
 """
