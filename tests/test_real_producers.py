@@ -13,6 +13,13 @@ def _events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _stored(log: Path, tmp_path: Path) -> str:
+    """A new store holding the events of ``log`` (a store per log folder)."""
+    db = str(tmp_path / f"{log.parent.name}.duckdb")
+    ingest([str(log)], db)
+    return db
+
+
 def _job_owners(events: list[dict]) -> dict[str, set[str]]:
     """Each job's owners as its events' ``ownership`` job facets name them."""
     owners: dict[str, set[str]] = {}
@@ -26,8 +33,7 @@ def test_airflow_job_owners_are_warned_by_impact_and_named_by_trace(corpus, tmp_
     # Airflow sends ownership on the job (OwnershipJobFacet), never on a dataset: the owners of the
     # tasks that read a dataset are whom its change breaks.
     log = corpus / "openlineage" / "compat-airflow" / "events.ndjson"
-    db = str(tmp_path / "airflow.duckdb")
-    ingest([str(log)], db)
+    db = _stored(log, tmp_path)
     owners = _job_owners(_events(log))
     assert owners["gcs_hook.delete"]  # the producer named an owner
 
@@ -66,8 +72,7 @@ def test_graph_draws_the_jobs_that_only_read_or_only_write_the_dataset(corpus, t
     cases = [(corpus / "openlineage" / "compat-airflow" / "events.ndjson", "to_be_deleted.txt"),
              (corpus / "openlineage" / "compat-spark-dataproc" / "hive-simple.ndjson", "/user/hive/warehouse/t1")]
     for log, name in cases:
-        db = str(tmp_path / f"{log.parent.name}.duckdb")
-        ingest([str(log)], db)
+        db = _stored(log, tmp_path)
         readers, writers = _readers_and_writers(_events(log), name)
         payload = graph(name, db, depth=1).payload
         root_id = next(n["id"] for n in payload["nodes"] if n["root"])
@@ -85,8 +90,7 @@ def test_airflow_task_and_dag_run_hierarchy_from_the_parent_run_facet(corpus, tm
     # query jobs name their application run the same way.
     for log in (corpus / "openlineage" / "compat-airflow" / "events.ndjson",
                 corpus / "openlineage" / "compat-spark-cll" / "events.ndjson"):
-        db = str(tmp_path / f"{log.parent.name}.duckdb")
-        ingest([str(log)], db)
+        db = _stored(log, tmp_path)
         parents: dict[str, tuple[str, str]] = {}
         for event in _events(log):
             facet = ((event.get("run") or {}).get("facets") or {}).get("parent")
@@ -123,8 +127,7 @@ def test_a_column_hop_shows_every_transformation_spark_records_for_it(corpus, tm
     # with the INDIRECT GROUP_BY, JOIN and FILTER that shaped it); a path takes one edge per hop,
     # and the hop showed that edge's alone.
     log = corpus / "openlineage" / "compat-spark-cll" / "events.ndjson"
-    db = str(tmp_path / "spark.duckdb")
-    ingest([str(log)], db)
+    db = _stored(log, tmp_path)
     pairs = _column_transformations(_events(log))
     assert any(len(found) > 1 for found in pairs.values())  # the case this test is about
     for source, field in {(s, f) for s, f, _, _ in pairs}:
