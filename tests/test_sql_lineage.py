@@ -82,8 +82,10 @@ def test_dbt_models_get_column_lineage_from_compiled_sql(corpus, tmp_path):
     assert report.events_rejected == 0
     columns = {(c["name"], c["column"]): c["transformations"]
                for c in impact("stg_orders", db, column="order_id").payload["columns"]}
+    # orders.order_id copies stg_orders.order_id, which also joins it to the payments: one hop, both.
     assert columns[("jaffle_shop.main.orders", "order_id")] == [
-        {"type": "DIRECT", "subtype": "IDENTITY", "masking": False}]
+        {"type": "DIRECT", "subtype": "IDENTITY", "masking": False,
+         "also": [{"type": "INDIRECT", "subtype": "JOIN", "masking": False}]}]
     lifetime = columns[("jaffle_shop.main.customers", "count_lifetime_orders")]
     assert lifetime[-1]["subtype"] == "AGGREGATION" and lifetime[-1]["masking"] is True
 
